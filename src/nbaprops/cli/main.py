@@ -1,0 +1,293 @@
+"""The ``nbaprops`` command line: a thin shell over pipeline jobs and read queries."""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import duckdb
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from nbaprops.core.db import connect
+from nbaprops.core.errors import NbapropsError
+from nbaprops.core.settings import Settings, get_settings
+from nbaprops.pipeline import jobs
+from nbaprops.warehouse.migrate import current_version, migrate
+from nbaprops.warehouse.status import Status, warehouse_status
+
+app = typer.Typer(
+    name="nbaprops",
+    help="Honest NBA player-points prop predictions on an embedded DuckDB warehouse.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+db_app = typer.Typer(help="Warehouse maintenance.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+ingest_app = typer.Typer(
+    help="Load data: every recognised file of a folder, or live sources.",
+    invoke_without_command=True,
+)
+app.add_typer(ingest_app, name="ingest")
+
+console = Console()
+err_console = Console(stderr=True)
+
+DbOpt = Annotated[
+    Path | None, typer.Option("--db", help="DuckDB warehouse file (default: $NBAPROPS_DB).")
+]
+DataDirOpt = Annotated[
+    Path | None,
+    typer.Option("--data-dir", help="Folder of source files (default: $NBAPROPS_DATA_DIR)."),
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def user_errors(func: F) -> F:
+    """Turn errors a user can fix into one readable line and exit code 1."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except NbapropsError as exc:
+            err_console.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
+            raise typer.Exit(1) from None
+        except duckdb.IOException as exc:
+            first = str(exc).splitlines()[0]
+            err_console.print(f"[red]error:[/red] cannot open warehouse: {first}", soft_wrap=True)
+            raise typer.Exit(1) from None
+        except (duckdb.CatalogException, duckdb.BinderException) as exc:
+            first = str(exc).splitlines()[0]
+            err_console.print(
+                f"[red]error:[/red] warehouse not ready ({first}); run `nbaprops ingest` first",
+                soft_wrap=True,
+            )
+            raise typer.Exit(1) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def settings_for(db: Path | None = None, data_dir: Path | None = None) -> Settings:
+    return get_settings(db=db, data_dir=data_dir)
+
+
+@contextmanager
+def rich_progress(enabled: bool = True) -> Iterator[jobs.Progress]:
+    """A progress bar on stderr (silent with --json or when not a terminal)."""
+    if not enabled or not err_console.is_terminal:
+        yield jobs.Progress()
+        return
+    bar = Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("{task.fields[item]}"),
+        console=err_console,
+        transient=True,
+    )
+    tasks: dict[str, Any] = {}
+    current: list[str] = []
+
+    def start(label: str, total: int) -> None:
+        tasks[label] = bar.add_task(label, total=total or None, item="")
+        current[:] = [label]
+
+    def advance(item: str) -> None:
+        if current:
+            bar.update(tasks[current[0]], advance=1, item=item)
+
+    with bar:
+        yield jobs.Progress(start, advance)
+
+
+def emit_json(payload: Any) -> None:
+    sys.stdout.write(json.dumps(payload, indent=2, default=str) + "\n")
+
+
+def print_status(status: Status) -> None:
+    t = Table(title=f"Warehouse (schema v{status.schema_version})")
+    t.add_column("core table")
+    t.add_column("rows", justify="right")
+    for name, n in status.tables.items():
+        t.add_row(name, f"{n:,}")
+    console.print(t)
+    m = Table(title="Prop quotes matched to box scores (player-dates)")
+    for col in (
+        "source",
+        "player-dates",
+        "matched",
+        "did not play",
+        "no box score",
+        "no game",
+        "unknown name",
+        "matched or void",
+    ):
+        m.add_column(col, justify="right" if col != "source" else "left")
+    for r in status.match_rates:
+        m.add_row(
+            r.source,
+            f"{r.player_dates:,}",
+            f"{r.matched:,}",
+            f"{r.did_not_play:,}",
+            f"{r.no_box_score:,}",
+            f"{r.no_game:,}",
+            f"{r.unknown_name:,}",
+            f"{100 * r.matched_or_void:.1f}%",
+        )
+    console.print(m)
+    if status.quarantined_by_source:
+        q = ", ".join(f"{k}: {v:,}" for k, v in status.quarantined_by_source.items())
+        console.print(f"quarantined rows: {q}")
+    if status.unmatched_names:
+        names = ", ".join(f"{n} ({s}, {c})" for s, n, c in status.unmatched_names[:20])
+        console.print(f"unmatched names (add to the alias table): {names}")
+
+
+def print_ingest(result: jobs.IngestJobResult) -> None:
+    t = Table(title="Ingest")
+    for col in (
+        "source",
+        "files",
+        "loaded",
+        "unchanged files",
+        "failed",
+        "rows loaded",
+        "rows quarantined",
+        "rows unchanged",
+    ):
+        t.add_column(col, justify="left" if col == "source" else "right")
+    for s in result.report.by_source():
+        t.add_row(
+            s.source,
+            str(s.files),
+            str(s.files_loaded),
+            str(s.files_unchanged),
+            str(s.files_failed),
+            f"{s.rows_loaded:,}",
+            f"{s.rows_quarantined:,}",
+            f"{s.rows_unchanged:,}",
+        )
+    console.print(t)
+    for b in result.builds:
+        console.print(f"built {b.table}: {b.n_rows:,} rows in {b.seconds:.2f}s")
+    if not result.builds:
+        console.print("core tables up to date")
+
+
+def ingest_payload(result: jobs.IngestJobResult) -> dict[str, Any]:
+    return {
+        "sources": [vars(s) for s in result.report.by_source()],
+        "failures": [{"path": f.path, "error": f.error} for f in result.report.failures],
+        "unrecognised": list(result.report.unrecognised),
+        "builds": [vars(b) for b in result.builds],
+    }
+
+
+def _fail_on_bad_files(result: jobs.IngestJobResult) -> None:
+    for failure in result.report.failures:
+        err_console.print(f"[red]error:[/red] {failure.error}", highlight=False, soft_wrap=True)
+    if result.report.failures:
+        raise typer.Exit(1)
+
+
+@app.command()
+@user_errors
+def run(db: DbOpt = None, data_dir: DataDirOpt = None, as_json: JsonOpt = False) -> None:
+    """The main job: ingest the data folder, rebuild the warehouse, print its status."""
+    settings = settings_for(db, data_dir)
+    with connect(settings.db) as con, rich_progress(not as_json) as progress:
+        result = jobs.ingest_job(con, settings, progress=progress)
+        status = warehouse_status(con)
+    if as_json:
+        emit_json({"ingest": ingest_payload(result), "status": status.to_dict()})
+    else:
+        print_ingest(result)
+        print_status(status)
+    _fail_on_bad_files(result)
+
+
+@ingest_app.callback()
+@user_errors
+def ingest(
+    ctx: typer.Context, db: DbOpt = None, data_dir: DataDirOpt = None, as_json: JsonOpt = False
+) -> None:
+    """Find and load every recognised file under the data folder (default command)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    settings = settings_for(db, data_dir)
+    with connect(settings.db) as con, rich_progress(not as_json) as progress:
+        result = jobs.ingest_job(con, settings, progress=progress)
+    if as_json:
+        emit_json(ingest_payload(result))
+    else:
+        print_ingest(result)
+    _fail_on_bad_files(result)
+
+
+@app.command()
+@user_errors
+def status(
+    db: DbOpt = None,
+    as_json: JsonOpt = False,
+    unmatched: Annotated[int, typer.Option(help="How many unmatched names to list.")] = 50,
+) -> None:
+    """Row counts per core table, files and quarantine per source, player-match rates."""
+    settings = settings_for(db)
+    if not settings.db.exists():
+        raise NbapropsError(f"no warehouse at {settings.db}; run `nbaprops ingest` first")
+    with connect(settings.db, read_only=True) as con:
+        result = warehouse_status(con, unmatched)
+    if as_json:
+        emit_json(result.to_dict())
+    else:
+        print_status(result)
+
+
+@db_app.command("migrate")
+@user_errors
+def db_migrate(db: DbOpt = None, as_json: JsonOpt = False) -> None:
+    """Apply pending schema migrations (idempotent)."""
+    settings = settings_for(db)
+    with connect(settings.db) as con:
+        applied = migrate(con)
+        version = current_version(con)
+    if as_json:
+        emit_json({"applied": [m.name for m in applied], "schema_version": version})
+    elif applied:
+        console.print(f"applied {', '.join(m.name for m in applied)}; schema v{version}")
+    else:
+        console.print(f"schema v{version}: up to date")
+
+
+@db_app.command("rebuild")
+@user_errors
+def db_rebuild(
+    db: DbOpt = None,
+    force: Annotated[bool, typer.Option(help="Rebuild every core table.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Rebuild core tables whose raw inputs changed (all with --force)."""
+    settings = settings_for(db)
+    with connect(settings.db) as con:
+        builds = jobs.rebuild_job(con, settings, force=force)
+    if as_json:
+        emit_json([vars(b) for b in builds])
+    else:
+        for b in builds:
+            console.print(f"built {b.table}: {b.n_rows:,} rows in {b.seconds:.2f}s")
+
+
+def main() -> None:  # pragma: no cover - console entry point
+    app()

@@ -1,0 +1,31 @@
+"""Errors a user can act on; the CLI prints their message as one line."""
+
+from __future__ import annotations
+
+
+class NbapropsError(Exception):
+    """Base for errors caused by input or state, not by a bug."""
+
+
+class FormatError(NbapropsError):
+    """A file is not in the format its name says it is."""
+
+    def __init__(self, path: str, missing: list[str], detail: str = "") -> None:
+        self.path = path
+        self.missing = missing
+        msg = f"{path}: not a recognised format, missing columns: {', '.join(missing)}"
+        if detail:
+            msg = f"{path}: {detail}"
+        super().__init__(msg)
+
+
+class DataNotFoundError(NbapropsError):
+    """A data folder or file the user named does not exist."""
+
+
+class LiveSourceError(NbapropsError):
+    """A live source (nba_api, The Odds API) failed after retries."""
+
+
+class NotReadyError(NbapropsError):
+    """The warehouse lacks what a command needs (run ingest or migrate first)."""

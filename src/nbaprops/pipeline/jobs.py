@@ -1,0 +1,76 @@
+"""Jobs: the only place stages are sequenced. Each returns what it did (counts)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from nbaprops.core.errors import DataNotFoundError
+from nbaprops.core.settings import Settings
+from nbaprops.ingest.loader import DiscoveredFile, IngestReport, discover, ingest_files
+from nbaprops.warehouse.migrate import migrate
+from nbaprops.warehouse.transforms import BuildResult, rebuild
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Callbacks a shell (CLI, API) passes to show long work; all optional."""
+
+    start: Callable[[str, int], None] | None = None
+    advance: Callable[[str], None] | None = None
+
+    def begin(self, label: str, total: int) -> None:
+        if self.start:
+            self.start(label, total)
+
+    def step(self, label: str) -> None:
+        if self.advance:
+            self.advance(label)
+
+
+@dataclass(frozen=True)
+class IngestJobResult:
+    report: IngestReport
+    builds: list[BuildResult]
+
+
+def ingest_job(
+    con: duckdb.DuckDBPyConnection,
+    settings: Settings,
+    data_dir: Path | None = None,
+    progress: Progress | None = None,
+) -> IngestJobResult:
+    """Migrate, load every recognised file under the data folder, rebuild stale core tables."""
+    progress = progress or Progress()
+    folder = Path(data_dir or settings.data_dir)
+    if not folder.is_dir():
+        raise DataNotFoundError(
+            f"data folder not found: {folder} (set NBAPROPS_DATA_DIR or pass --data-dir)"
+        )
+    migrate(con)
+    files, unrecognised = discover(folder)
+    progress.begin("ingest files", len(files))
+
+    def on_file(item: DiscoveredFile) -> None:
+        progress.step(item.path.name)
+
+    results = ingest_files(con, files, settings.resolved_archive_dir(), on_file)
+    report = IngestReport(tuple(results), tuple(unrecognised))
+    builds = rebuild_job(con, settings, progress=progress)
+    return IngestJobResult(report, builds)
+
+
+def rebuild_job(
+    con: duckdb.DuckDBPyConnection,
+    settings: Settings,
+    *,
+    force: bool = False,
+    progress: Progress | None = None,
+) -> list[BuildResult]:
+    progress = progress or Progress()
+    migrate(con)
+    progress.begin("build core tables", 0)
+    return rebuild(con, aliases_file=settings.aliases_file, force=force, on_table=progress.step)

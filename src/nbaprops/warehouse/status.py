@@ -1,0 +1,139 @@
+"""What the warehouse holds: table sizes, sources, quarantine and player matching."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+import duckdb
+
+from nbaprops.warehouse.migrate import current_version
+
+CORE_TABLE_NAMES = (
+    "core.game",
+    "core.team_game",
+    "core.player_game",
+    "core.player",
+    "core.game_line",
+    "core.prop_line_snapshot",
+    "core.prop_line_book",
+    "core.prop_line",
+)
+
+
+@dataclass(frozen=True)
+class MatchRate:
+    """Player-dates of one source's quotes, by how they matched a box score."""
+
+    source: str
+    player_dates: int
+    matched: int
+    did_not_play: int
+    no_box_score: int
+    no_game: int
+    unknown_name: int
+
+    @property
+    def matched_or_void(self) -> float:
+        """Share matched, or explained as a known player with no box score that day."""
+        explained = self.matched + self.did_not_play + self.no_box_score + self.no_game
+        return explained / self.player_dates if self.player_dates else 0.0
+
+    @property
+    def matched_share(self) -> float:
+        return self.matched / self.player_dates if self.player_dates else 0.0
+
+
+@dataclass(frozen=True)
+class Status:
+    schema_version: int
+    tables: dict[str, int]
+    files_by_source: dict[str, int]
+    quarantined_by_source: dict[str, int]
+    match_rates: list[MatchRate]
+    unmatched_names: list[tuple[str, str, int]] = field(default_factory=list)
+    date_ranges: dict[str, tuple[str | None, str | None]] = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        out = asdict(self)
+        out["match_rates"] = [
+            {**asdict(m), "matched_share": m.matched_share, "matched_or_void": m.matched_or_void}
+            for m in self.match_rates
+        ]
+        out["unmatched_names"] = [
+            {"source": s, "player_name": n, "player_dates": c} for s, n, c in self.unmatched_names
+        ]
+        return out
+
+
+def match_rates(
+    con: duckdb.DuckDBPyConnection, market: str | None = None, source: str | None = None
+) -> list[MatchRate]:
+    """Per-source match outcome over distinct player-dates (best status per player-date)."""
+    rows = con.execute(
+        """
+        WITH pd AS (
+            SELECT source, player_name_norm, game_date,
+                   min(CASE match_status WHEN 'matched' THEN 0 WHEN 'did_not_play' THEN 1
+                       WHEN 'no_box_score' THEN 2 WHEN 'no_game' THEN 3 ELSE 4 END) AS s
+            FROM core.prop_line_snapshot
+            WHERE (CAST(? AS VARCHAR) IS NULL OR market = ?)
+              AND (CAST(? AS VARCHAR) IS NULL OR source = ?)
+            GROUP BY ALL
+        )
+        SELECT source, count(*), count(*) FILTER (s = 0), count(*) FILTER (s = 1),
+               count(*) FILTER (s = 2), count(*) FILTER (s = 3), count(*) FILTER (s = 4)
+        FROM pd GROUP BY source ORDER BY source
+        """,
+        [market, market, source, source],
+    ).fetchall()
+    return [MatchRate(*r) for r in rows]
+
+
+def unmatched_names(con: duckdb.DuckDBPyConnection, limit: int = 50) -> list[tuple[str, str, int]]:
+    return [
+        (r[0], r[1], int(r[2]))
+        for r in con.execute(
+            """
+            SELECT source, player_name, count(DISTINCT game_date) AS n
+            FROM core.prop_line_snapshot WHERE match_status = 'unknown_name'
+            GROUP BY ALL ORDER BY n DESC, player_name LIMIT ?
+            """,
+            [limit],
+        ).fetchall()
+    ]
+
+
+def warehouse_status(con: duckdb.DuckDBPyConnection, unmatched_limit: int = 50) -> Status:
+    tables = {}
+    for name in CORE_TABLE_NAMES:
+        row = con.execute(f"SELECT count(*) FROM {name}").fetchone()
+        tables[name] = int(row[0]) if row else 0
+    files = dict(
+        con.execute(
+            "SELECT source, count(*) FROM raw.file WHERE is_current GROUP BY source ORDER BY 1"
+        ).fetchall()
+    )
+    quarantined = dict(
+        con.execute(
+            "SELECT source, count(*) FROM raw.quarantine GROUP BY source ORDER BY 1"
+        ).fetchall()
+    )
+    ranges = {
+        r[0]: (str(r[1]) if r[1] else None, str(r[2]) if r[2] else None)
+        for r in con.execute(
+            """
+            SELECT 'player_game', min(game_date), max(game_date) FROM core.player_game
+            UNION ALL SELECT 'game', min(game_date), max(game_date) FROM core.game
+            UNION ALL SELECT 'prop_line', min(game_date), max(game_date) FROM core.prop_line
+            """
+        ).fetchall()
+    }
+    return Status(
+        schema_version=current_version(con),
+        tables=tables,
+        files_by_source=files,
+        quarantined_by_source=quarantined,
+        match_rates=match_rates(con),
+        unmatched_names=unmatched_names(con, unmatched_limit),
+        date_ranges=ranges,
+    )

@@ -1,0 +1,626 @@
+"""raw -> core: the logic layer, in SQL.
+
+Each core table declares the raw sources (and core tables) it is built from;
+``rebuild`` re-creates only the tables whose inputs changed since they were last
+built, each in its own transaction, so readers never see a half-built table.
+"""
+
+from __future__ import annotations
+
+import csv
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from nbaprops.core.db import transaction
+from nbaprops.core.names import normalize_name
+from nbaprops.warehouse.matching import Candidate, resolve_in_roster
+
+# Odds-feed market keys -> our market names.
+MARKETS = {
+    "player_points": "points",
+    "points": "points",
+    "player_rebounds": "rebounds",
+    "rebounds": "rebounds",
+    "player_assists": "assists",
+    "assists": "assists",
+    "player_threes": "threes",
+    "threes": "threes",
+    "player_points_rebounds_assists": "pra",
+    "pra": "pra",
+    "player_points_rebounds": "pr",
+    "pr": "pr",
+    "player_points_assists": "pa",
+    "pa": "pa",
+    "player_rebounds_assists": "ra",
+    "ra": "ra",
+}
+
+_SEASON_TYPES = (
+    "CASE substr({gid}, 3, 1) WHEN '1' THEN 'preseason' WHEN '2' THEN 'regular' "
+    "WHEN '3' THEN 'allstar' WHEN '4' THEN 'playoffs' WHEN '5' THEN 'playin' "
+    "WHEN '6' THEN 'cup_final' ELSE 'other' END"
+)
+
+
+def season_type_sql(game_id_expr: str) -> str:
+    return _SEASON_TYPES.format(gid=game_id_expr)
+
+
+def season_sql(game_id_expr: str) -> str:
+    """'0022300091' -> '2023-24' (digits 4-5 of an NBA game id are the season's start year)."""
+    start = f"(2000 + CAST(substr({game_id_expr}, 4, 2) AS INTEGER))"
+    return f"CAST({start} AS VARCHAR) || '-' || right(CAST({start} + 1 AS VARCHAR), 2)"
+
+
+def _seed_reference(con: duckdb.DuckDBPyConnection, aliases_file: Path | None) -> None:
+    """Teams and player aliases are data shipped with the package (plus a user file)."""
+    data = resources.files("nbaprops.warehouse.data")
+    teams = list(csv.DictReader(data.joinpath("teams.csv").read_text().splitlines()))
+    con.execute("DELETE FROM core.team")
+    con.execute("DELETE FROM core.team_alias")
+    for t in teams:
+        con.execute(
+            "INSERT INTO core.team VALUES (?, ?, ?, ?, ?)",
+            [t["tricode"], int(t["team_id"]), t["full_name"], t["espn_code"], t["nickname"]],
+        )
+        names = {t["tricode"], t["full_name"], t["espn_code"], t["nickname"]}
+        names.update(n for n in t["other_names"].split("|") if n)
+        for name in names:
+            con.execute("INSERT INTO core.team_alias VALUES (?, ?)", [name.lower(), t["tricode"]])
+    rows = list(csv.DictReader(data.joinpath("player_aliases.csv").read_text().splitlines()))
+    if aliases_file is not None and aliases_file.exists():
+        rows += list(csv.DictReader(aliases_file.read_text().splitlines()))
+    con.execute("DELETE FROM core.player_alias")
+    for r in rows:
+        con.execute(
+            "INSERT INTO core.player_alias VALUES (?, ?, ?)",
+            [normalize_name(r["book_name"]), normalize_name(r["nba_name"]), r.get("note")],
+        )
+
+
+def _register_names(con: duckdb.DuckDBPyConnection, sql_distinct_names: str) -> None:
+    """Temp table name -> normalised name for the distinct names a query yields."""
+    names = [r[0] for r in con.execute(sql_distinct_names).fetchall() if r[0] is not None]
+    frame = pd.DataFrame(
+        {"name": names, "name_norm": [normalize_name(n) for n in names]}, dtype="string"
+    )
+    con.execute("DROP TABLE IF EXISTS _name_map")
+    con.register("_name_map_df", frame)
+    con.execute("CREATE TEMP TABLE _name_map AS SELECT * FROM _name_map_df")
+    con.unregister("_name_map_df")
+
+
+def build_team_game(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(
+        f"""
+        DELETE FROM core.team_game;
+        INSERT INTO core.team_game
+        WITH t AS (
+            SELECT r.*, tm.tricode AS team,
+                   (r.fga + 0.44 * r.fta - coalesce(r.oreb, 0) + coalesce(r.tov, 0)) AS poss
+            FROM raw.nba_team_log r
+            JOIN raw.file f ON f.file_id = r._file_id AND f.is_current
+            JOIN core.team tm ON tm.team_id = r.team_id
+        )
+        SELECT a.game_id, {season_sql("a.game_id")}, {season_type_sql("a.game_id")},
+               a.game_date, a.team_id, a.team, b.team, a.matchup LIKE '%vs.%',
+               a.wl = 'W', a.min, a.pts, b.pts,
+               a.fgm, a.fga, a.fg3m, a.fg3a, a.ftm, a.fta, a.oreb, a.dreb, a.ast, a.tov,
+               a.stl, a.blk, a.pf,
+               a.poss, b.poss,
+               CASE WHEN coalesce(a.min, 0) > 0
+                    THEN 48 * ((a.poss + b.poss) / 2) / (a.min / 5)
+                    ELSE (a.poss + b.poss) / 2 END,
+               100 * a.pts / nullif(a.poss, 0),
+               100 * b.pts / nullif(b.poss, 0)
+        FROM t a JOIN t b ON a.game_id = b.game_id AND a.team_id <> b.team_id
+        WHERE a.poss > 0 AND b.poss > 0
+        """
+    )
+
+
+def build_game(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(
+        f"""
+        DELETE FROM core.game;
+        INSERT INTO core.game
+        WITH final AS (
+            SELECT h.game_id, h.season, h.season_type, h.game_date,
+                   CAST(NULL AS TIMESTAMPTZ) AS tip_off_utc,
+                   h.team AS home_team, h.opponent AS away_team,
+                   h.points AS home_points, h.opp_points AS away_points, 'final' AS status
+            FROM core.team_game h WHERE h.home
+        ),
+        playoff_box AS (
+            SELECT DISTINCT ON (game_id) game_id, {season_sql("game_id")} AS season,
+                   {season_type_sql("game_id")} AS season_type, game_date,
+                   CAST(NULL AS TIMESTAMPTZ), team_abbreviation, opp_abbreviation,
+                   CAST(NULL AS INTEGER), CAST(NULL AS INTEGER), 'final'
+            FROM raw.nba_playoff_box r JOIN raw.file f ON f.file_id = r._file_id AND f.is_current
+            WHERE home_game = 1 AND game_id NOT IN (SELECT game_id FROM final)
+            ORDER BY game_id
+        ),
+        sched AS (
+            SELECT s.game_id,
+                   {season_sql("s.game_id")},
+                   CASE s.season_type WHEN 'Regular Season' THEN 'regular'
+                        WHEN 'Preseason' THEN 'preseason' WHEN 'Playoffs' THEN 'playoffs'
+                        ELSE lower(s.season_type) END,
+                   CAST(timezone('America/New_York', s.tip_utc) AS DATE),
+                   s.tip_utc,
+                   nullif(trim(split_part(s.home_team, '(', 1)), ''),
+                   nullif(trim(split_part(s.away_team, '(', 1)), ''),
+                   CAST(NULL AS INTEGER), CAST(NULL AS INTEGER), 'scheduled'
+            FROM raw.schedule s JOIN raw.file f ON f.file_id = s._file_id AND f.is_current
+            WHERE s.game_id NOT IN (SELECT game_id FROM final)
+        )
+        SELECT * FROM final UNION ALL SELECT * FROM playoff_box UNION ALL SELECT * FROM sched
+        """
+    )
+
+
+def build_player_game(con: duckdb.DuckDBPyConnection) -> None:
+    opp = "trim(regexp_extract(r.matchup, '(vs\\.|@)\\s*(\\w+)\\s*$', 2))"
+    con.execute(
+        f"""
+        DELETE FROM core.player_game;
+        INSERT INTO core.player_game
+        WITH logs AS (
+            SELECT {season_sql("r.game_id")} AS season, {season_type_sql("r.game_id")} AS st,
+                   r.game_id, r.game_date, r.player_id, r.player_name, r.team_id,
+                   r.team_abbreviation AS team, {opp} AS opponent,
+                   r.matchup LIKE '%vs.%' AS home, CAST(NULL AS BOOLEAN) AS starter,
+                   r.min, r.pts, r.fgm, r.fga, r.fg3m, r.fg3a, r.ftm, r.fta, r.oreb, r.dreb,
+                   r.reb, r.ast, r.tov, r.stl, r.blk, r.pf, r.plus_minus,
+                   'nba_player_logs' AS source, 2 AS priority
+            FROM raw.nba_player_log r JOIN raw.file f ON f.file_id = r._file_id AND f.is_current
+        ),
+        box AS (
+            SELECT {season_sql("r.game_id")}, {season_type_sql("r.game_id")},
+                   r.game_id, r.game_date, r.player_id, r.player_name, r.team_id,
+                   r.team_abbreviation, r.opp_abbreviation, r.home_game = 1,
+                   r.start_position IS NOT NULL,
+                   r.min, r.pts, r.fgm, r.fga, r.fg3m, r.fg3a, r.ftm, r.fta, r.oreb, r.dreb,
+                   r.reb, r.ast, r.tov, r.stl, r.blk, r.pf, r.plus_minus,
+                   'nba_playoff_box', 1
+            FROM raw.nba_playoff_box r JOIN raw.file f ON f.file_id = r._file_id AND f.is_current
+        ),
+        allrows AS (SELECT * FROM logs UNION ALL SELECT * FROM box)
+        SELECT season, st, game_id, game_date, player_id, player_name, team_id, team, opponent,
+               home, starter, min, pts, fgm, fga, fg3m, fg3a, ftm, fta, oreb, dreb, reb, ast,
+               tov, stl, blk, pf, plus_minus, source
+        FROM allrows
+        WHERE st IN ('regular', 'playoffs', 'playin')
+        QUALIFY row_number() OVER (PARTITION BY player_id, game_id ORDER BY priority) = 1
+        """
+    )
+
+
+def build_player(con: duckdb.DuckDBPyConnection) -> None:
+    _register_names(con, "SELECT DISTINCT player_name FROM core.player_game")
+    con.execute(
+        """
+        DELETE FROM core.player;
+        INSERT INTO core.player
+        SELECT p.player_id, arg_max(p.player_name, p.game_date), arg_max(m.name_norm, p.game_date),
+               min(p.game_date), max(p.game_date), count(*)
+        FROM core.player_game p JOIN _name_map m ON m.name = p.player_name
+        GROUP BY p.player_id
+        """
+    )
+
+
+def build_game_line(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(
+        """
+        DELETE FROM core.game_line;
+        INSERT INTO core.game_line
+        WITH lines AS (
+            SELECT r.game_date, h.tricode AS home_team, a.tricode AS away_team,
+                   CASE WHEN r.spread IS NULL THEN NULL
+                        WHEN r.whos_favored = 'home' THEN -r.spread ELSE r.spread END
+                       AS spread_home,
+                   r.total, r.moneyline_home, r.moneyline_away
+            FROM raw.game_line r JOIN raw.file f ON f.file_id = r._file_id AND f.is_current
+            JOIN core.team_alias h ON h.alias = lower(r.home)
+            JOIN core.team_alias a ON a.alias = lower(r.away)
+        ),
+        matched AS (
+            SELECT g.game_id, g.game_date, g.home_team, g.away_team, l.spread_home, l.total,
+                   l.moneyline_home, l.moneyline_away,
+                   abs(datediff('day', l.game_date, g.game_date)) AS day_gap
+            FROM lines l JOIN core.game g
+              ON g.home_team = l.home_team AND g.away_team = l.away_team
+             AND g.game_date BETWEEN l.game_date - 1 AND l.game_date + 1
+        )
+        SELECT game_id, game_date, home_team, away_team, spread_home, total,
+               total / 2 - spread_home / 2, total / 2 + spread_home / 2,
+               moneyline_home, moneyline_away
+        FROM matched
+        QUALIFY row_number() OVER (PARTITION BY game_id ORDER BY day_gap) = 1
+        """
+    )
+
+
+def _market_sql(expr: str) -> str:
+    cases = " ".join(f"WHEN '{k}' THEN '{v}'" for k, v in MARKETS.items())
+    return f"CASE lower(trim({expr})) {cases} ELSE lower(trim({expr})) END"
+
+
+def build_prop_line_snapshot(con: duckdb.DuckDBPyConnection) -> None:
+    et = "CAST(timezone('America/New_York', {}) AS DATE)"
+    current = "JOIN raw.file f ON f.file_id = r._file_id AND f.is_current"
+    con.execute("DROP TABLE IF EXISTS _quotes")
+    con.execute(
+        f"""
+        CREATE TEMP TABLE _quotes AS
+        SELECT 'odds_api_props' AS source, 'sportsbook' AS line_kind, r.book,
+               {_market_sql("r.market")} AS market, r.player, r.event_id,
+               {et.format("r.commence_time")} AS game_date, r.commence_time,
+               r.home_team, r.away_team, r.line,
+               max(r.price) FILTER (WHERE r.side = 'Over') AS over_price,
+               max(r.price) FILTER (WHERE r.side = 'Under') AS under_price,
+               r.snapshot_time, min(r._file_id) AS file_id
+        FROM raw.odds_api_outcome r {current}
+        GROUP BY ALL
+        UNION ALL
+        SELECT 'dfs_lines', 'dfs', r.book, {_market_sql("r.market")}, r.player, r.event_id,
+               {et.format("r.commence_time")}, r.commence_time, r.home_team, r.away_team, r.line,
+               NULL, NULL, NULL, min(r._file_id)
+        FROM raw.dfs_line r {current}
+        GROUP BY ALL
+        UNION ALL
+        SELECT 'pra_odds', 'sportsbook', lower(r.book), 'pra', r.player, r.event_id,
+               r.event_date, NULL, r.home_team, r.away_team, r.line, r.over_price,
+               r.under_price, r.snapshot_time, r._file_id
+        FROM raw.pra_line r {current}
+        UNION ALL
+        SELECT 'threes_odds', 'sportsbook', lower(r.book), {_market_sql("r.market")}, r.player,
+               NULL, {et.format("r.commence_time")}, r.commence_time,
+               trim(split_part(r.game, '@', 2)), trim(split_part(r.game, '@', 1)), r.line,
+               r.over_price, r.under_price, r.snapshot_time, r._file_id
+        FROM raw.threes_line r {current}
+        UNION ALL
+        SELECT 'generic_props', 'sportsbook', lower(r.book), {_market_sql("r.market")}, r.player,
+               NULL, coalesce(r.game_date, {et.format("r.commence_time")}), r.commence_time,
+               NULL, NULL, r.line, r.over_price, r.under_price, r.snapshot_time, r._file_id
+        FROM raw.generic_prop_line r {current}
+        """
+    )
+    _register_names(con, "SELECT DISTINCT player FROM _quotes")
+    # 1. the game: teams + US/Eastern date (feeds with only a UTC date may be a day late)
+    con.execute("DROP TABLE IF EXISTS _q2")
+    con.execute(
+        """
+        CREATE TEMP TABLE _q2 AS
+        SELECT q.*, coalesce(al.nba_name_norm, m.name_norm) AS name_norm,
+               al.nba_name_norm IS NOT NULL AS via_alias,
+               q.commence_time IS NOT NULL AS exact_date,
+               hta.tricode AS home, ata.tricode AS away
+        FROM _quotes q
+        JOIN _name_map m ON m.name = q.player
+        LEFT JOIN core.player_alias al ON al.book_name_norm = m.name_norm
+        LEFT JOIN core.team_alias hta ON hta.alias = lower(q.home_team)
+        LEFT JOIN core.team_alias ata ON ata.alias = lower(q.away_team)
+        """
+    )
+    con.execute("DROP TABLE IF EXISTS _qkeys")
+    con.execute(
+        """
+        CREATE TEMP TABLE _qkeys AS
+        WITH q AS (
+            SELECT DISTINCT player, game_date AS quoted_date, exact_date, name_norm,
+                   via_alias, home, away
+            FROM _q2
+        )
+        SELECT q.*, g.game_id, coalesce(g.game_date, q.quoted_date) AS game_date
+        FROM q LEFT JOIN core.game g
+          ON g.home_team = q.home AND g.away_team = q.away
+         AND g.game_date BETWEEN q.quoted_date - CASE WHEN q.exact_date THEN 0 ELSE 1 END
+                             AND q.quoted_date
+        QUALIFY row_number() OVER (
+            PARTITION BY q.player, q.quoted_date, q.home, q.away, q.exact_date
+            ORDER BY g.game_date DESC NULLS LAST) = 1
+        """
+    )
+    # 2. the player: exact normalised name (after aliases) ...
+    con.execute("DROP TABLE IF EXISTS _resolved")
+    con.execute(
+        """
+        CREATE TEMP TABLE _resolved AS
+        WITH keys AS (SELECT DISTINCT name_norm, game_date, home, away FROM _qkeys),
+        cand AS (
+            SELECT k.*, p.player_id,
+                   row_number() OVER (
+                       PARTITION BY k.name_norm, k.game_date, k.home, k.away
+                       ORDER BY (pg.game_id IS NOT NULL) DESC,
+                                (lt.team IN (k.home, k.away)) DESC NULLS LAST,
+                                p.last_game DESC) AS rn
+            FROM keys k
+            JOIN core.player p ON p.name_norm = k.name_norm
+            LEFT JOIN core.player_game pg
+              ON pg.player_id = p.player_id AND pg.game_date = k.game_date
+            LEFT JOIN LATERAL (
+                SELECT team FROM core.player_game x
+                WHERE x.player_id = p.player_id AND x.game_date <= k.game_date
+                ORDER BY x.game_date DESC LIMIT 1
+            ) lt ON true
+        )
+        SELECT name_norm, game_date, home, away, player_id, 'exact' AS method
+        FROM cand WHERE rn = 1
+        """
+    )
+    # ... then loose rules among the two teams' recent players.
+    unresolved = con.execute(
+        """
+        SELECT k.name_norm, k.game_date, k.home, k.away, p.player_id, p.name_norm
+        FROM (SELECT DISTINCT name_norm, game_date, home, away FROM _qkeys) k
+        JOIN core.player_game pg ON pg.team IN (k.home, k.away)
+         AND pg.game_date BETWEEN k.game_date - 200 AND k.game_date
+        JOIN core.player p ON p.player_id = pg.player_id
+        WHERE NOT EXISTS (
+            SELECT 1 FROM _resolved r WHERE r.name_norm = k.name_norm
+               AND r.game_date = k.game_date AND r.home = k.home AND r.away = k.away)
+        GROUP BY ALL
+        """
+    ).fetchall()
+    rosters: dict[tuple, list[Candidate]] = {}
+    for name_norm, day, home, away, pid, cand_norm in unresolved:
+        rosters.setdefault((name_norm, day, home, away), []).append(Candidate(pid, cand_norm))
+    fuzzy = []
+    for key, roster in rosters.items():
+        found = resolve_in_roster(key[0], roster)
+        if found:
+            fuzzy.append((*key, found[0].player_id, f"roster_{found[1]}"))
+    if fuzzy:
+        con.executemany("INSERT INTO _resolved VALUES (?, ?, ?, ?, ?, ?)", fuzzy)
+    con.execute(
+        """
+        DELETE FROM core.prop_line_snapshot;
+        INSERT INTO core.prop_line_snapshot
+        WITH games AS (
+            SELECT g.game_id,
+                   EXISTS (SELECT 1 FROM core.player_game x WHERE x.game_id = g.game_id)
+                       AS has_box
+            FROM core.game g
+            WHERE g.game_id IN (SELECT game_id FROM _qkeys)
+        ),
+        q0 AS (
+            SELECT q.* EXCLUDE (commence_time), k.game_id, k.game_date AS resolved_date,
+                   -- feeds without a tip-off time borrow the game's from the other feeds
+                   coalesce(q.commence_time, CASE WHEN k.game_id IS NOT NULL THEN
+                       min(q.commence_time) OVER (PARTITION BY k.game_id) END) AS commence_time
+            FROM _q2 q
+            JOIN _qkeys k ON k.player = q.player AND k.quoted_date = q.game_date
+             AND k.exact_date = q.exact_date
+             AND k.home IS NOT DISTINCT FROM q.home AND k.away IS NOT DISTINCT FROM q.away
+        ),
+        q AS (SELECT * FROM q0)
+        SELECT q.source, q.line_kind, q.book, q.market, q.player, q.name_norm, r.player_id,
+               CASE WHEN r.player_id IS NULL THEN 'unknown_name'
+                    WHEN pg.game_id IS NOT NULL THEN 'matched'
+                    WHEN g.game_id IS NOT NULL AND NOT g.has_box THEN 'no_box_score'
+                    WHEN q.game_id IS NULL AND q.home IS NOT NULL THEN 'no_game'
+                    ELSE 'did_not_play' END,
+               CASE WHEN r.player_id IS NULL THEN 'none'
+                    WHEN q.via_alias THEN 'alias' ELSE r.method END,
+               coalesce(q.game_id, pg.game_id), q.resolved_date, q.commence_time,
+               q.home, q.away, q.line, q.over_price, q.under_price, q.snapshot_time,
+               coalesce(q.snapshot_time > q.commence_time,
+                        CAST(timezone('America/New_York', q.snapshot_time) AS DATE)
+                            > q.resolved_date,
+                        false),
+               q.file_id
+        FROM q
+        LEFT JOIN _resolved r ON r.name_norm = q.name_norm AND r.game_date = q.resolved_date
+             AND r.home IS NOT DISTINCT FROM q.home AND r.away IS NOT DISTINCT FROM q.away
+        LEFT JOIN core.player_game pg
+          ON pg.player_id = r.player_id AND pg.game_date = q.resolved_date
+        LEFT JOIN games g ON g.game_id = q.game_id
+        """
+    )
+
+
+def build_prop_line(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(
+        """
+        DELETE FROM core.prop_line_book;
+        INSERT INTO core.prop_line_book
+        WITH pre AS (
+            SELECT * FROM core.prop_line_snapshot WHERE NOT after_tipoff
+        ),
+        last_snap AS (
+            -- the book's last quote time before tip-off (NULL times: undated boards)
+            SELECT *, max(snapshot_time) OVER w AS last_time FROM pre
+            WINDOW w AS (PARTITION BY market, game_date, player_name_norm, book)
+        ),
+        at_last AS (
+            SELECT * FROM last_snap
+            WHERE snapshot_time IS NOT DISTINCT FROM last_time
+        ),
+        scored AS (
+            SELECT *,
+                   count(*) OVER w AS n_lines,
+                   -- main line: both sides quoted and prices closest to even
+                   CASE WHEN over_price IS NULL OR under_price IS NULL THEN 1e9
+                        ELSE abs(
+                          (CASE WHEN over_price < 0 THEN -over_price / (100 - over_price)
+                                ELSE 100 / (100 + over_price) END)
+                        - (CASE WHEN under_price < 0 THEN -under_price / (100 - under_price)
+                                ELSE 100 / (100 + under_price) END)) END AS imbalance,
+                   abs(line - median(line) OVER w) AS off_median
+            FROM at_last
+            WINDOW w AS (PARTITION BY market, game_date, player_name_norm, book)
+        )
+        SELECT market, game_date, player_name_norm, player_id, game_id, book, line_kind, line,
+               over_price, under_price, snapshot_time, n_lines
+        FROM scored
+        QUALIFY row_number() OVER (
+            PARTITION BY market, game_date, player_name_norm, book
+            ORDER BY imbalance, off_median, line) = 1
+        """
+    )
+    con.execute(
+        """
+        DELETE FROM core.prop_line;
+        INSERT INTO core.prop_line
+        WITH kinds AS (
+            SELECT *, min(CASE line_kind WHEN 'sportsbook' THEN 0 ELSE 1 END)
+                      OVER (PARTITION BY market, game_date, player_name_norm) AS best_kind
+            FROM core.prop_line_book
+        ),
+        books AS (
+            SELECT * FROM kinds WHERE CASE line_kind WHEN 'sportsbook' THEN 0 ELSE 1 END = best_kind
+        ),
+        consensus AS (
+            SELECT market, game_date, player_name_norm, any_value(line_kind) AS line_kind,
+                   round(median(line) * 2) / 2 AS line, count(*) AS n_books,
+                   max(snapshot_time) AS last_snapshot_time
+            FROM books GROUP BY ALL
+        ),
+        prices AS (
+            SELECT c.market, c.game_date, c.player_name_norm,
+                   median(b.over_price) AS over_price, median(b.under_price) AS under_price,
+                   max(b.over_price) AS best_over, max(b.under_price) AS best_under
+            FROM consensus c JOIN books b USING (market, game_date, player_name_norm)
+            WHERE b.line = c.line
+            GROUP BY ALL
+        ),
+        snap AS (
+            SELECT market, game_date, player_name_norm, mode(player_name) AS player_name,
+                   arg_max(player_id, player_id IS NOT NULL) AS player_id,
+                   arg_min(match_status, CASE match_status WHEN 'matched' THEN 0
+                       WHEN 'did_not_play' THEN 1 WHEN 'no_box_score' THEN 2 ELSE 3 END)
+                       AS match_status,
+                   arg_max(game_id, game_id IS NOT NULL) AS game_id,
+                   min(commence_time) AS commence_time
+            FROM core.prop_line_snapshot GROUP BY ALL
+        )
+        SELECT c.market, c.game_date, c.player_name_norm, s.player_name, s.player_id,
+               s.match_status, s.game_id, s.commence_time, c.line_kind, c.line, c.n_books,
+               CASE WHEN c.line_kind = 'sportsbook' THEN p.over_price END,
+               CASE WHEN c.line_kind = 'sportsbook' THEN p.under_price END,
+               CASE WHEN c.line_kind = 'sportsbook' THEN p.best_over END,
+               CASE WHEN c.line_kind = 'sportsbook' THEN p.best_under END,
+               c.last_snapshot_time
+        FROM consensus c
+        JOIN snap s USING (market, game_date, player_name_norm)
+        LEFT JOIN prices p USING (market, game_date, player_name_norm)
+        """
+    )
+
+
+@dataclass(frozen=True)
+class CoreTable:
+    name: str
+    inputs: tuple[str, ...]  # raw source names or other core tables
+    build: Callable[[duckdb.DuckDBPyConnection], None]
+
+
+_PROP_SOURCES = ("odds_api_props", "dfs_lines", "pra_odds", "threes_odds", "generic_props")
+
+CORE_TABLES: tuple[CoreTable, ...] = (
+    CoreTable("core.team_game", ("nba_team_logs",), build_team_game),
+    CoreTable("core.game", ("core.team_game", "schedule", "nba_playoff_box"), build_game),
+    CoreTable("core.player_game", ("nba_player_logs", "nba_playoff_box"), build_player_game),
+    CoreTable("core.player", ("core.player_game",), build_player),
+    CoreTable("core.game_line", ("game_lines", "core.game"), build_game_line),
+    CoreTable(
+        "core.prop_line_snapshot",
+        (*_PROP_SOURCES, "core.player", "core.game", "core.player_game", "aliases"),
+        build_prop_line_snapshot,
+    ),
+    CoreTable("core.prop_line", ("core.prop_line_snapshot",), build_prop_line),
+)
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    table: str
+    n_rows: int
+    seconds: float
+
+
+def stale_tables(con: duckdb.DuckDBPyConnection, changed: set[str]) -> list[CoreTable]:
+    """Core tables to rebuild: those never built, and those downstream of a change."""
+    built = {r[0] for r in con.execute("SELECT DISTINCT table_name FROM core.build_log").fetchall()}
+    pending = set(changed)
+    stale = []
+    for table in CORE_TABLES:
+        if table.name not in built or pending.intersection(table.inputs):
+            stale.append(table)
+            pending.add(table.name)
+    return stale
+
+
+def changed_sources_since_build(con: duckdb.DuckDBPyConnection) -> set[str]:
+    """Raw sources loaded after the last successful core build."""
+    rows = con.execute(
+        """
+        SELECT DISTINCT source FROM raw.change_log
+        WHERE changed_at > coalesce((SELECT min(last) FROM (
+            SELECT table_name, max(built_at) AS last FROM core.build_log GROUP BY table_name)),
+            TIMESTAMPTZ '1970-01-01')
+        """
+    ).fetchall()
+    return {r[0] for r in rows}
+
+
+def rebuild(
+    con: duckdb.DuckDBPyConnection,
+    changed: set[str] | None = None,
+    *,
+    aliases_file: Path | None = None,
+    force: bool = False,
+    on_table: Callable[[str], None] | None = None,
+) -> list[BuildResult]:
+    """Rebuild stale core tables (all of them with ``force``), one transaction each."""
+    if changed is None:
+        changed = changed_sources_since_build(con)
+    changed = set(changed)
+    with transaction(con):
+        _seed_reference(con, aliases_file)
+        if _aliases_changed(con):
+            changed.add("aliases")
+    tables = list(CORE_TABLES) if force else stale_tables(con, changed)
+    results = []
+    for table in tables:
+        started = time.perf_counter()
+        with transaction(con):
+            table.build(con)
+            count = con.execute(f"SELECT count(*) FROM {table.name}").fetchone()
+            n_rows = int(count[0]) if count else 0
+            seconds = time.perf_counter() - started
+            con.execute(
+                "INSERT INTO core.build_log VALUES (?, now(), ?, ?)", [table.name, n_rows, seconds]
+            )
+            con.execute(
+                "INSERT INTO pipeline.audit_log VALUES (now(), 'transform', 'rebuild', ?)",
+                [f"{table.name}: {n_rows} rows"],
+            )
+        results.append(BuildResult(table.name, n_rows, seconds))
+        if on_table:
+            on_table(table.name)
+    return results
+
+
+def _aliases_changed(con: duckdb.DuckDBPyConnection) -> bool:
+    """True (and remembered) when the alias table differs from the last build's."""
+    now = con.execute(
+        "SELECT coalesce(md5(string_agg(book_name_norm || '>' || nba_name_norm, ',' "
+        "ORDER BY book_name_norm, nba_name_norm)), '') FROM core.player_alias"
+    ).fetchone()
+    last = con.execute(
+        "SELECT fingerprint FROM core.alias_fingerprint ORDER BY built_at DESC LIMIT 1"
+    ).fetchone()
+    fingerprint = now[0] if now else ""
+    if last and last[0] == fingerprint:
+        return False
+    con.execute("INSERT INTO core.alias_fingerprint VALUES (?, now())", [fingerprint])
+    return last is not None
