@@ -1,0 +1,637 @@
+"""The one place figures are computed, so backtest, grading and dashboard cannot disagree.
+
+Every function is pure over numpy arrays or a pandas frame. Results are frozen
+dataclasses whose ``to_dict()`` is strict JSON (NaN and infinity become ``None``).
+Figures carry their N (invariant 7) and probabilities are judged as
+probabilities (invariant 6).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, fields, is_dataclass
+from itertools import pairwise
+from typing import Any, cast
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+FloatArray = npt.NDArray[np.float64]
+
+WIN = "win"
+LOSS = "loss"
+PUSH = "push"
+VOID = "void"
+PASS = "pass"
+OUTCOMES = (WIN, LOSS, PUSH, VOID, PASS)
+
+OVER = "OVER"
+UNDER = "UNDER"
+SIDES = (OVER, UNDER)
+
+LINE_KINDS = ("sportsbook", "dfs", "estimated")
+FLAT_PRICE = -110.0
+BREAK_EVEN_110 = 110.0 / 210.0
+LOG_LOSS_CLIP = 1e-6
+DEFAULT_EDGE_BUCKETS = (0.0, 1.0, 2.0, 3.0, 5.0, math.inf)
+
+LEAKAGE_MAE_FLOOR = 4.5
+LEAKAGE_HIT_RATE = 0.58
+LEAKAGE_MIN_BETS = 1000
+LEAKAGE_R2 = 0.6
+
+BETTING_COLUMNS = (
+    "actual",
+    "line",
+    "side",
+    "edge",
+    "played",
+    "over_price",
+    "under_price",
+    "line_kind",
+)
+
+
+def _jsonable(value: Any) -> Any:
+    """Plain Python for json.dumps(allow_nan=False): NaN/inf have no JSON spelling."""
+    if is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _jsonable(getattr(value, f.name)) for f in fields(value)}
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | np.ndarray):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+class _Record:
+    """Mixin giving result dataclasses a JSON-ready dict."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """Fields as plain Python; non-finite floats become None."""
+        return cast(dict[str, Any], _jsonable(self))
+
+
+def _floats(values: npt.ArrayLike, name: str) -> FloatArray:
+    """A 1-D float array; None/pd.NA become NaN so missing values are visible, not errors."""
+    raw = np.asarray(values)
+    if raw.ndim > 1:
+        raise ValueError(f"{name} must be one-dimensional, got shape {raw.shape}")
+    if raw.dtype.kind in "biuf":
+        return raw.astype(float).ravel()
+    series = pd.to_numeric(pd.Series(raw.ravel(), dtype=object), errors="raise")
+    return series.to_numpy(dtype=float, na_value=np.nan)
+
+
+def _same_length(**arrays: np.ndarray) -> int:
+    lengths = {name: len(a) for name, a in arrays.items()}
+    if len(set(lengths.values())) > 1:
+        raise ValueError(f"arrays differ in length: {lengths}")
+    return next(iter(lengths.values()), 0)
+
+
+def _as_output(values: Any) -> float | FloatArray:
+    """A float for scalar input, an array otherwise, so vectorised helpers read naturally."""
+    arr = np.asarray(values, dtype=float)
+    return float(arr) if arr.ndim == 0 else arr
+
+
+# --- points -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PointMetrics(_Record):
+    """Error of point predictions; ``bias`` > 0 means the model predicts too many points."""
+
+    n: int
+    n_excluded: int
+    mae: float
+    rmse: float
+    bias: float
+    r2: float
+
+
+@dataclass(frozen=True)
+class LinedPointMetrics(_Record):
+    """Model and line scored on exactly the same rows, so the gap is like for like."""
+
+    n: int
+    n_excluded: int
+    model_mae: float
+    model_rmse: float
+    model_bias: float
+    line_mae: float
+    line_rmse: float
+    line_bias: float
+    mae_gap: float
+
+
+def _errors(actual: FloatArray, predicted: FloatArray) -> tuple[float, float, float]:
+    if actual.size == 0:
+        return math.nan, math.nan, math.nan
+    err = predicted - actual
+    return (
+        float(np.mean(np.abs(err))),
+        float(np.sqrt(np.mean(err**2))),
+        float(np.mean(err)),
+    )
+
+
+def point_metrics(actual: npt.ArrayLike, predicted: npt.ArrayLike) -> PointMetrics:
+    """MAE, RMSE, bias and R² over rows where both values exist (``n_excluded`` counts the rest).
+
+    R² is NaN with fewer than two rows or constant actuals, where it has no meaning.
+    """
+    a = _floats(actual, "actual")
+    p = _floats(predicted, "predicted")
+    _same_length(actual=a, predicted=p)
+    keep = np.isfinite(a) & np.isfinite(p)
+    a, p = a[keep], p[keep]
+    mae, rmse, bias = _errors(a, p)
+    r2 = math.nan
+    if a.size >= 2:
+        ss_tot = float(np.sum((a - a.mean()) ** 2))
+        if ss_tot > 0:
+            r2 = 1.0 - float(np.sum((a - p) ** 2)) / ss_tot
+    return PointMetrics(
+        n=int(a.size), n_excluded=int((~keep).sum()), mae=mae, rmse=rmse, bias=bias, r2=r2
+    )
+
+
+def lined_point_metrics(
+    actual: npt.ArrayLike, predicted: npt.ArrayLike, line: npt.ArrayLike
+) -> LinedPointMetrics:
+    """Model vs the line as a predictor of points; ``mae_gap`` < 0 means the model beats the line.
+
+    A row missing any of the three is dropped from both sides; comparing a model on
+    all players with a line on lined players only would flatter whichever had easier rows.
+    """
+    a = _floats(actual, "actual")
+    p = _floats(predicted, "predicted")
+    ln = _floats(line, "line")
+    _same_length(actual=a, predicted=p, line=ln)
+    keep = np.isfinite(a) & np.isfinite(p) & np.isfinite(ln)
+    a, p, ln = a[keep], p[keep], ln[keep]
+    model_mae, model_rmse, model_bias = _errors(a, p)
+    line_mae, line_rmse, line_bias = _errors(a, ln)
+    return LinedPointMetrics(
+        n=int(a.size),
+        n_excluded=int((~keep).sum()),
+        model_mae=model_mae,
+        model_rmse=model_rmse,
+        model_bias=model_bias,
+        line_mae=line_mae,
+        line_rmse=line_rmse,
+        line_bias=line_bias,
+        mae_gap=model_mae - line_mae,
+    )
+
+
+# --- odds -------------------------------------------------------------------------------
+
+
+def american_to_decimal(price: npt.ArrayLike) -> float | FloatArray:
+    """Decimal odds (stake included) from American; NaN stays NaN (no price quoted).
+
+    Prices strictly between -100 and +100 do not exist, so they raise rather than
+    silently produce odds below evens.
+    """
+    p = np.asarray(price, dtype=float)
+    bad = np.isfinite(p) & (np.abs(p) < 100)
+    if np.any(bad):
+        raise ValueError(f"American prices must be <= -100 or >= +100, got {p[bad][:5].tolist()}")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        dec = np.where(p > 0, 1.0 + p / 100.0, 1.0 + 100.0 / np.abs(p))
+    return _as_output(np.where(np.isfinite(p), dec, np.nan))
+
+
+def implied_probability(price: npt.ArrayLike) -> float | FloatArray:
+    """Break-even win probability of a price, vig included."""
+    dec = np.asarray(american_to_decimal(price), dtype=float)
+    return _as_output(1.0 / dec)
+
+
+def no_vig_probabilities(
+    over_price: npt.ArrayLike, under_price: npt.ArrayLike
+) -> tuple[float | FloatArray, float | FloatArray]:
+    """(P(over), P(under)) the market implies once its margin is removed proportionally."""
+    po = np.asarray(implied_probability(over_price), dtype=float)
+    pu = np.asarray(implied_probability(under_price), dtype=float)
+    total = po + pu
+    return _as_output(po / total), _as_output(pu / total)
+
+
+def expected_value(p_win: npt.ArrayLike, price: npt.ArrayLike) -> float | FloatArray:
+    """Expected profit per 1-unit stake: p·(decimal − 1) − (1 − p), ignoring pushes."""
+    p = np.asarray(p_win, dtype=float)
+    dec = np.asarray(american_to_decimal(price), dtype=float)
+    return _as_output(p * dec - 1.0)
+
+
+# --- grading ----------------------------------------------------------------------------
+
+
+def _sides(side: npt.ArrayLike) -> npt.NDArray[np.object_]:
+    """Sides upper-cased, with None/NaN/'PASS' as PASS; anything else is a caller bug."""
+    raw = pd.Series(np.ravel(np.asarray(side, dtype=object)), dtype=object)
+    norm = raw.where(raw.notna(), "PASS").astype(str).str.strip().str.upper()
+    unknown = sorted(set(norm) - {OVER, UNDER, "PASS"})
+    if unknown:
+        raise ValueError(f"side must be OVER, UNDER, PASS or None, got {unknown[:5]}")
+    return norm.to_numpy(dtype=object)
+
+
+def _not_played(played: npt.ArrayLike, n: int) -> npt.NDArray[np.bool_]:
+    """True only where played is explicitly False; unknown (None/NaN) defers to actual."""
+    s = pd.Series(np.ravel(np.asarray(played, dtype=object)), dtype=object)
+    if len(s) != n:
+        raise ValueError(f"played has {len(s)} rows, expected {n}")
+    return s.map(lambda v: v is not None and not pd.isna(v) and not bool(v)).to_numpy(bool)
+
+
+def grade_bets(
+    actual: npt.ArrayLike,
+    line: npt.ArrayLike,
+    side: npt.ArrayLike,
+    played: npt.ArrayLike,
+) -> npt.NDArray[np.object_]:
+    """Outcome per row: 'win', 'loss', 'push', 'void' or 'pass'.
+
+    Precedence: no bet ('pass') before did-not-play ('void'), so a PASS on an injured
+    player is still a pass. ``actual == line`` is a push (whole-number lines), never
+    a win or loss. A placed bet on a player who played but has no line raises:
+    it cannot be graded and must not vanish.
+    """
+    a = _floats(actual, "actual")
+    ln = _floats(line, "line")
+    s = _sides(side)
+    n = _same_length(actual=a, line=ln, side=s)
+    not_played = _not_played(played, n)
+
+    is_pass = s == "PASS"
+    is_void = ~is_pass & (not_played | np.isnan(a))
+    graded = ~is_pass & ~is_void
+    missing_line = graded & np.isnan(ln)
+    if np.any(missing_line):
+        rows = np.flatnonzero(missing_line)[:5].tolist()
+        raise ValueError(f"bets without a line cannot be graded (rows {rows})")
+
+    out = np.full(n, LOSS, dtype=object)
+    over_wins = (s == OVER) & (a > ln)
+    under_wins = (s == UNDER) & (a < ln)
+    out[over_wins | under_wins] = WIN
+    out[graded & (a == ln)] = PUSH
+    out[is_void] = VOID
+    out[is_pass] = PASS
+    return out
+
+
+def bet_profit(outcome: npt.ArrayLike, price: npt.ArrayLike) -> float | FloatArray:
+    """Profit per 1-unit stake: win decimal − 1, loss −1, push/void/pass 0.
+
+    A win with no price (NaN) has unknown profit and returns NaN; callers decide how
+    to count it rather than have a default price invented here.
+    """
+    o = np.asarray(outcome, dtype=object)
+    unknown = sorted({str(v) for v in np.ravel(o)} - set(OUTCOMES))
+    if unknown:
+        raise ValueError(f"unknown outcomes {unknown[:5]}; expected one of {OUTCOMES}")
+    dec = np.asarray(american_to_decimal(price), dtype=float)
+    o_b, dec_b = np.broadcast_arrays(o, dec)
+    profit = np.zeros(o_b.shape, dtype=float)
+    profit[o_b == LOSS] = -1.0
+    wins = o_b == WIN
+    profit[wins] = dec_b[wins] - 1.0
+    return _as_output(profit)
+
+
+def wilson_interval(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
+    """Wilson score interval for k successes in n; honest near 0, 1 and small n, unlike Wald."""
+    if n < 0 or k < 0 or k > n:
+        raise ValueError(f"need 0 <= k <= n, got k={k}, n={n}")
+    if n == 0:
+        return math.nan, math.nan
+    p = k / n
+    z2 = z * z
+    denom = 1.0 + z2 / n
+    centre = (p + z2 / (2 * n)) / denom
+    half = z * math.sqrt(p * (1 - p) / n + z2 / (4 * n * n)) / denom
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+# --- betting summary --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GroupStats(_Record):
+    """One row of a breakdown table; ``n`` = wins + losses, the hit-rate denominator."""
+
+    label: str
+    n: int
+    wins: int
+    losses: int
+    pushes: int
+    voids: int
+    hit_rate: float
+    ci_low: float
+    ci_high: float
+    roi_flat: float
+    roi_actual: float
+    n_priced: int
+
+
+@dataclass(frozen=True)
+class BettingSummary(_Record):
+    """Hit rate and ROI of graded recommendations, with their N, interval and line source.
+
+    ROI denominators are decided bets (wins + losses): pushes and voids return the
+    stake, so they are counted in ``pushes``/``voids`` but earn and cost nothing.
+    ``roi_flat`` prices every decided bet at -110. ``roi_actual`` uses the quoted price
+    of the side bet and covers only the ``n_priced`` decided bets that have one;
+    ``n_no_price`` are the decided bets without (``n_priced + n_no_price == n_bets``).
+    Bets whose |edge| is NaN or outside the buckets are counted in ``n_unbucketed``.
+    """
+
+    line_kind: str
+    n_rows: int
+    n_bets: int
+    wins: int
+    losses: int
+    pushes: int
+    voids: int
+    passes: int
+    hit_rate: float
+    ci_low: float
+    ci_high: float
+    break_even: float
+    roi_flat: float
+    roi_actual: float
+    n_priced: int
+    n_no_price: int
+    n_unbucketed: int
+    edge_buckets: tuple[float, ...]
+    by_direction: tuple[GroupStats, ...]
+    by_edge: tuple[GroupStats, ...]
+
+
+_FLAT_WIN_PROFIT = 100.0 / -FLAT_PRICE
+
+
+def _group_stats(
+    label: str,
+    outcome: npt.NDArray[np.object_],
+    profit_actual: FloatArray,
+    priced: npt.NDArray[np.bool_],
+) -> GroupStats:
+    wins = int(np.sum(outcome == WIN))
+    losses = int(np.sum(outcome == LOSS))
+    decided = wins + losses
+    low, high = wilson_interval(wins, decided)
+    n_priced = int(priced.sum())
+    return GroupStats(
+        label=label,
+        n=decided,
+        wins=wins,
+        losses=losses,
+        pushes=int(np.sum(outcome == PUSH)),
+        voids=int(np.sum(outcome == VOID)),
+        hit_rate=wins / decided if decided else math.nan,
+        ci_low=low,
+        ci_high=high,
+        roi_flat=(wins * _FLAT_WIN_PROFIT - losses) / decided if decided else math.nan,
+        roi_actual=float(profit_actual[priced].sum()) / n_priced if n_priced else math.nan,
+        n_priced=n_priced,
+    )
+
+
+def _bucket_label(low: float, high: float) -> str:
+    return f"{low:g}+" if math.isinf(high) else f"{low:g}-{high:g}"
+
+
+def _line_kind(frame: pd.DataFrame) -> str:
+    """The single line source of the frame; mixing real and estimated lines is refused."""
+    kinds = frame["line_kind"]
+    if kinds.isna().any():
+        raise ValueError("line_kind is missing on some rows; every hit rate needs its line source")
+    found = sorted({str(k) for k in kinds})
+    if len(found) > 1:
+        raise ValueError(
+            f"more than one line_kind in one summary: {found}; summarise each source separately"
+        )
+    if found[0] not in LINE_KINDS:
+        raise ValueError(f"unknown line_kind {found[0]!r}; expected one of {LINE_KINDS}")
+    return found[0]
+
+
+def betting_summary(
+    frame: pd.DataFrame, *, edge_buckets: Sequence[float] = DEFAULT_EDGE_BUCKETS
+) -> BettingSummary:
+    """Grade every row and summarise hit rate and ROI overall, by direction and by |edge|.
+
+    Raises ValueError on missing columns, an empty frame (no line source to report)
+    or more than one ``line_kind``. Edge buckets are half-open ``[low, high)`` on
+    |edge|. See ``BettingSummary`` for the ROI denominators.
+    """
+    missing = [c for c in BETTING_COLUMNS if c not in frame.columns]
+    if missing:
+        raise ValueError(f"betting frame is missing columns: {', '.join(missing)}")
+    if frame.empty:
+        raise ValueError("betting frame has no rows; nothing to summarise")
+    buckets = tuple(float(b) for b in edge_buckets)
+    if len(buckets) < 2 or any(b >= c for b, c in pairwise(buckets)):
+        raise ValueError(f"edge_buckets must be at least two increasing edges, got {buckets}")
+    line_kind = _line_kind(frame)
+
+    outcome = grade_bets(frame["actual"], frame["line"], frame["side"], frame["played"])
+    side = _sides(frame["side"])
+    over_price = _floats(frame["over_price"], "over_price")
+    under_price = _floats(frame["under_price"], "under_price")
+    price = np.where(side == OVER, over_price, np.where(side == UNDER, under_price, np.nan))
+    profit_actual = np.asarray(bet_profit(outcome, price), dtype=float)
+    decided = (outcome == WIN) | (outcome == LOSS)
+    priced = decided & np.isfinite(price)
+
+    overall = _group_stats("all", outcome, profit_actual, priced)
+    by_direction = tuple(
+        _group_stats(s, outcome[side == s], profit_actual[side == s], priced[side == s])
+        for s in SIDES
+    )
+
+    abs_edge = np.abs(_floats(frame["edge"], "edge"))
+    is_bet = outcome != PASS
+    in_any = np.zeros(len(frame), dtype=bool)
+    by_edge = []
+    for low, high in pairwise(buckets):
+        mask = is_bet & (abs_edge >= low) & (abs_edge < high)
+        in_any |= mask
+        by_edge.append(
+            _group_stats(_bucket_label(low, high), outcome[mask], profit_actual[mask], priced[mask])
+        )
+
+    return BettingSummary(
+        line_kind=line_kind,
+        n_rows=len(frame),
+        n_bets=overall.n,
+        wins=overall.wins,
+        losses=overall.losses,
+        pushes=overall.pushes,
+        voids=overall.voids,
+        passes=int(np.sum(outcome == PASS)),
+        hit_rate=overall.hit_rate,
+        ci_low=overall.ci_low,
+        ci_high=overall.ci_high,
+        break_even=BREAK_EVEN_110,
+        roi_flat=overall.roi_flat,
+        roi_actual=overall.roi_actual,
+        n_priced=overall.n_priced,
+        n_no_price=int(np.sum(decided & ~np.isfinite(price))),
+        n_unbucketed=int(np.sum(is_bet & ~in_any)),
+        edge_buckets=buckets,
+        by_direction=by_direction,
+        by_edge=tuple(by_edge),
+    )
+
+
+# --- probabilities ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReliabilityBin(_Record):
+    """One equal-width bin of a reliability diagram; empty bins keep the axis fixed."""
+
+    p_low: float
+    p_high: float
+    n: int
+    mean_p: float
+    observed_rate: float
+
+
+@dataclass(frozen=True)
+class ProbabilityMetrics(_Record):
+    """Brier, log loss and ECE of P(over); edge is never scored here, only probabilities."""
+
+    n: int
+    brier: float
+    log_loss: float
+    ece: float
+    reliability: tuple[ReliabilityBin, ...]
+
+
+def _checked_probabilities(
+    p: npt.ArrayLike, outcome: npt.ArrayLike
+) -> tuple[FloatArray, FloatArray]:
+    """Refuse NaN, out-of-range p and non-binary outcomes: the caller owns exclusions."""
+    pr = _floats(p, "p")
+    y = _floats(outcome, "outcome")
+    _same_length(p=pr, outcome=y)
+    if np.any(~np.isfinite(pr)) or np.any(~np.isfinite(y)):
+        raise ValueError(
+            "p and outcome must have no NaN; drop pushes, voids and unpriced rows first"
+        )
+    if np.any((pr < 0) | (pr > 1)):
+        raise ValueError("p must lie in [0, 1]")
+    if np.any((y != 0) & (y != 1)):
+        raise ValueError("outcome must be 0 or 1 (1 = over hit)")
+    return pr, y
+
+
+def probability_metrics(
+    p: npt.ArrayLike, outcome: npt.ArrayLike, n_bins: int = 10
+) -> ProbabilityMetrics:
+    """Score probabilities against binary outcomes.
+
+    The caller excludes rows with no probability and pushes/voids (they have no
+    binary outcome); NaN here raises instead of being dropped silently. Bins are
+    ``[i/n_bins, (i+1)/n_bins)`` with 1.0 in the last bin. ECE is the row-weighted
+    mean of |mean p − observed rate| over non-empty bins.
+    """
+    if n_bins < 1:
+        raise ValueError(f"n_bins must be >= 1, got {n_bins}")
+    pr, y = _checked_probabilities(p, outcome)
+    n = int(pr.size)
+    idx = np.clip(np.floor(pr * n_bins).astype(int), 0, n_bins - 1)
+    bins = []
+    ece = 0.0
+    for b in range(n_bins):
+        mask = idx == b
+        count = int(mask.sum())
+        mean_p = float(pr[mask].mean()) if count else math.nan
+        observed = float(y[mask].mean()) if count else math.nan
+        if count:
+            ece += count / n * abs(mean_p - observed)
+        bins.append(ReliabilityBin(b / n_bins, (b + 1) / n_bins, count, mean_p, observed))
+    if n == 0:
+        return ProbabilityMetrics(0, math.nan, math.nan, math.nan, tuple(bins))
+    clipped = np.clip(pr, LOG_LOSS_CLIP, 1 - LOG_LOSS_CLIP)
+    log_loss = float(-np.mean(y * np.log(clipped) + (1 - y) * np.log(1 - clipped)))
+    return ProbabilityMetrics(
+        n=n,
+        brier=float(np.mean((pr - y) ** 2)),
+        log_loss=log_loss,
+        ece=ece,
+        reliability=tuple(bins),
+    )
+
+
+def brier_skill(p: npt.ArrayLike, outcome: npt.ArrayLike, base_rate: float) -> float:
+    """1 − Brier / Brier of always forecasting ``base_rate``; > 0 beats the base rate.
+
+    ``base_rate`` is an argument, not the sample mean, so it can come from earlier
+    folds only; NaN when the reference Brier is 0.
+    """
+    pr, y = _checked_probabilities(p, outcome)
+    if pr.size == 0:
+        return math.nan
+    reference = float(np.mean((base_rate - y) ** 2))
+    if reference == 0:
+        return math.nan
+    return 1.0 - float(np.mean((pr - y) ** 2)) / reference
+
+
+# --- leakage tripwire -------------------------------------------------------------------
+
+_LEAK_CAUSES = (
+    "likely causes: a rolling window that includes the same game, season stats computed "
+    "over future games, odds snapshots taken after tip-off, or random instead of "
+    "date-grouped splits"
+)
+
+
+def _or_nan(value: float | None) -> float:
+    return math.nan if value is None else float(value)
+
+
+def leakage_alarms(
+    lined_mae: float | None, hit_rate: float | None, n_bets: int, r2: float | None
+) -> list[str]:
+    """Loud warnings for figures too good to be honest; an empty list means none tripped.
+
+    Honest references: the line's own MAE is ~4.9-5.0 and sustained hit rates sit near
+    53%. ``hit_rate`` is a fraction (0.58, not 58); a value above 1 raises. None or
+    NaN means "not measured" and trips nothing.
+    """
+    mae, rate, r_squared = _or_nan(lined_mae), _or_nan(hit_rate), _or_nan(r2)
+    if rate > 1 or rate < 0:
+        raise ValueError(f"hit_rate must be a fraction in [0, 1], got {hit_rate}")
+    alarms = []
+    if mae < LEAKAGE_MAE_FLOOR:
+        alarms.append(
+            f"LEAKAGE ALARM: points MAE {mae:.2f} on lined players is below "
+            f"{LEAKAGE_MAE_FLOOR} (the line itself scores ~4.9-5.0); {_LEAK_CAUSES}."
+        )
+    if rate > LEAKAGE_HIT_RATE and n_bets >= LEAKAGE_MIN_BETS:
+        alarms.append(
+            f"LEAKAGE ALARM: hit rate {rate:.1%} over {n_bets:,} bets exceeds "
+            f"{LEAKAGE_HIT_RATE:.0%} (honest systems sit near 53%); {_LEAK_CAUSES}."
+        )
+    if r_squared > LEAKAGE_R2:
+        alarms.append(
+            f"LEAKAGE ALARM: R² {r_squared:.2f} on single-game points exceeds {LEAKAGE_R2} "
+            f"(single games are too noisy for that); {_LEAK_CAUSES}."
+        )
+    return alarms
