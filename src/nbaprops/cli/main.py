@@ -236,6 +236,72 @@ def ingest(
     _fail_on_bad_files(result)
 
 
+@ingest_app.command("nba-api")
+@user_errors
+def ingest_nba_api(
+    season: Annotated[str, typer.Option(help="Season label, e.g. 2024-25.")],
+    season_type: Annotated[
+        str, typer.Option("--season-type", help="regular or playoffs.")
+    ] = "regular",
+    db: DbOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Fetch nba_api LeagueGameLog (player and team mode) for a season, then load it."""
+    from nbaprops.ingest.live import fetch_nba_gamelogs
+
+    settings = settings_for(db)
+    live_dir = settings.resolved_live_dir()
+    paths = fetch_nba_gamelogs(season, season_type, live_dir, settings=settings)
+    with connect(settings.db) as con, rich_progress(not as_json) as progress:
+        result = jobs.ingest_job(con, settings, data_dir=live_dir, progress=progress)
+    if as_json:
+        emit_json({"fetched": [str(p) for p in paths], "ingest": ingest_payload(result)})
+    else:
+        console.print(f"fetched {', '.join(str(p) for p in paths)}")
+        print_ingest(result)
+    _fail_on_bad_files(result)
+
+
+@ingest_app.command("odds-api")
+@user_errors
+def ingest_odds_api(
+    date: Annotated[str, typer.Option(help="US/Eastern game date, YYYY-MM-DD.")],
+    historical: Annotated[
+        bool, typer.Option(help="Use the historical endpoints (past dates).")
+    ] = False,
+    db: DbOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Fetch The Odds API player props for a date (key from $ODDS_API_KEY), then load them."""
+    from nbaprops.core.time import parse_date
+    from nbaprops.ingest.live import fetch_odds_props, odds_api_key
+
+    settings = settings_for(db)
+    try:
+        day = parse_date(date)
+    except ValueError as exc:
+        raise NbapropsError(str(exc)) from None
+    live_dir = settings.resolved_live_dir()
+    fetched = fetch_odds_props(
+        day, live_dir, odds_api_key(settings), settings=settings, historical=historical
+    )
+    with connect(settings.db) as con, rich_progress(not as_json) as progress:
+        result = jobs.ingest_job(con, settings, data_dir=live_dir, progress=progress)
+    if as_json:
+        emit_json({"fetched": vars(fetched), "ingest": ingest_payload(result)})
+    else:
+        console.print(
+            f"fetched {fetched.n_rows:,} quotes for {fetched.n_events} games into {fetched.path}"
+            + (
+                f" (requests remaining: {fetched.requests_remaining})"
+                if fetched.requests_remaining
+                else ""
+            )
+        )
+        print_ingest(result)
+    _fail_on_bad_files(result)
+
+
 @app.command()
 @user_errors
 def status(

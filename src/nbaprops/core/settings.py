@@ -28,7 +28,7 @@ class Settings(BaseSettings):
     )
     live_dir: Path | None = Field(
         default=None,
-        description="Where live fetches write their raw files (default: <data_dir>).",
+        description="Where live fetches write their raw files (default: beside the db, live/).",
     )
     odds_api_key_env: str = Field(
         default="ODDS_API_KEY", description="Name of the env variable holding The Odds API key."
@@ -46,7 +46,7 @@ class Settings(BaseSettings):
         return self.archive_dir or self.db.parent / "archive"
 
     def resolved_live_dir(self) -> Path:
-        return self.live_dir or self.data_dir
+        return self.live_dir or self.db.parent / "live"
 
 
 def get_settings(**overrides: object) -> Settings:
