@@ -10,6 +10,7 @@ import duckdb
 
 from nbaprops.core.errors import DataNotFoundError
 from nbaprops.core.settings import Settings
+from nbaprops.features.state import refresh_state
 from nbaprops.ingest.loader import DiscoveredFile, IngestReport, discover, ingest_files
 from nbaprops.warehouse.migrate import migrate
 from nbaprops.warehouse.transforms import BuildResult, rebuild
@@ -35,6 +36,7 @@ class Progress:
 class IngestJobResult:
     report: IngestReport
     builds: list[BuildResult]
+    features_refreshed: bool = False
 
 
 def ingest_job(
@@ -60,7 +62,8 @@ def ingest_job(
     results = ingest_files(con, files, settings.resolved_archive_dir(), on_file)
     report = IngestReport(tuple(results), tuple(unrecognised))
     builds = rebuild_job(con, settings, progress=progress)
-    return IngestJobResult(report, builds)
+    refreshed = refresh_state(con)
+    return IngestJobResult(report, builds, refreshed)
 
 
 def rebuild_job(

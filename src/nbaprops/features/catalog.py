@@ -1,0 +1,455 @@
+"""The feature catalog: every feature declared once, and the named, versioned sets.
+
+A feature's ``sql`` is an expression over the as-of joined history aliases that
+``nbaprops.features.frame`` assembles for each spine row:
+
+- ``s``  the spine row (player_id, game_date, team, opponent, home, season, season_type)
+- ``ps`` the player's state after his last game before the date
+- ``p7`` the player's state after his last game before date - 7 days
+- ``pw`` the player's state before the first of his team's last 10 games
+- ``ts`` / ``os`` his team's / the opponent's state after their last game before the date
+- ``ta`` rotation players missing from his team's previous game
+- ``ls`` his record against his points lines after his last lined game before the date
+- ``h2h`` his games against this opponent in the 365 days before the date
+- ``gl`` the game's closing line; ``pl`` his consensus points line for the game (pre-tip)
+
+It yields NULL when the history it needs does not exist; the frame then uses
+``fallback`` (another expression) or the constant ``default`` and counts the row's
+defaulted features.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+GROUPS = (
+    "player_history",
+    "usage",
+    "rest",
+    "team_context",
+    "opponent",
+    "game_context",
+    "market",
+    "breakout",
+)
+
+# Same-season guard: season-to-date state only counts within the spine's season.
+_SAME_SEASON = "ps.season = s.season"
+_DAYS_REST = "datediff('day', ps.game_date, s.game_date)"
+
+
+@dataclass(frozen=True)
+class Feature:
+    name: str
+    group: str
+    sql: str
+    default: float
+    description: str
+    required: bool = True
+    fallback: str | None = None
+
+
+CATALOG: tuple[Feature, ...] = (
+    # -- player history -----------------------------------------------------------------
+    Feature(
+        "points_avg_last_3",
+        "player_history",
+        "ps.pts_avg_3",
+        8.0,
+        "Mean points over his last 3 games (any season).",
+    ),
+    Feature(
+        "points_avg_last_5",
+        "player_history",
+        "ps.pts_avg_5",
+        8.0,
+        "Mean points over his last 5 games (any season).",
+    ),
+    Feature(
+        "points_avg_last_10",
+        "player_history",
+        "ps.pts_avg_10",
+        8.0,
+        "Mean points over his last 10 games (any season).",
+    ),
+    Feature(
+        "points_avg_season",
+        "player_history",
+        f"CASE WHEN {_SAME_SEASON} THEN ps.season_pts_avg END",
+        8.0,
+        "Season-to-date mean points; in a season's first game it falls back to his last-10 "
+        "mean from earlier games (counted as defaulted), else the default.",
+        fallback="ps.pts_avg_10",
+    ),
+    Feature(
+        "points_std_last_10",
+        "player_history",
+        "ps.pts_std_10",
+        5.0,
+        "Standard deviation of points over his last 10 games.",
+    ),
+    Feature(
+        "points_max_last_5",
+        "player_history",
+        "ps.pts_max_5",
+        12.0,
+        "Most points in his last 5 games.",
+    ),
+    Feature(
+        "minutes_avg_last_10",
+        "player_history",
+        "ps.min_avg_10",
+        18.0,
+        "Mean minutes over his last 10 games.",
+    ),
+    Feature(
+        "minutes_std_last_10",
+        "player_history",
+        "ps.min_std_10",
+        6.0,
+        "Standard deviation of minutes over his last 10 games.",
+    ),
+    Feature(
+        "points_per_minute_last_10",
+        "player_history",
+        "ps.pts_per_min_10",
+        0.42,
+        "Points per minute over his last 10 games (sum over sum).",
+    ),
+    Feature(
+        "points_trend_slope_last_10",
+        "player_history",
+        "ps.pts_slope_10",
+        0.0,
+        "Least-squares slope of points per game over his last 10 games.",
+    ),
+    Feature(
+        "pts_vs_season_zscore",
+        "breakout",
+        f"CASE WHEN {_SAME_SEASON} AND ps.season_games >= 5 AND ps.season_pts_std > 0 "
+        "THEN (ps.pts_avg_5 - ps.season_pts_avg) / ps.season_pts_std END",
+        0.0,
+        "Last-5 mean minus season mean, in season standard deviations (>= 5 games this season).",
+    ),
+    Feature(
+        "season_games_played",
+        "player_history",
+        f"CASE WHEN {_SAME_SEASON} THEN ps.season_games ELSE 0 END",
+        0.0,
+        "Games he has played this season before this one.",
+    ),
+    Feature(
+        "career_games",
+        "player_history",
+        "ps.career_games",
+        0.0,
+        "Games in the warehouse before this one (2015-16 on).",
+    ),
+    # -- usage ---------------------------------------------------------------------------
+    Feature(
+        "usage_proxy_last_10",
+        "usage",
+        "ps.usage_10",
+        0.18,
+        "(FGA + 0.44 FTA + TOV) share of the team's while on court, mean of last 10 games.",
+    ),
+    Feature(
+        "fga_per_minute_last_10",
+        "usage",
+        "ps.fga_per_min_10",
+        0.35,
+        "Field-goal attempts per minute over his last 10 games.",
+    ),
+    Feature(
+        "fta_per_minute_last_10",
+        "usage",
+        "ps.fta_per_min_10",
+        0.09,
+        "Free-throw attempts per minute over his last 10 games.",
+    ),
+    Feature(
+        "fg3a_per_minute_last_10",
+        "usage",
+        "ps.fg3a_per_min_10",
+        0.12,
+        "Three-point attempts per minute over his last 10 games.",
+    ),
+    # -- rest ----------------------------------------------------------------------------
+    Feature(
+        "days_rest",
+        "rest",
+        f"least({_DAYS_REST}, 10)",
+        3.0,
+        "Days since his last game, capped at 10.",
+    ),
+    Feature(
+        "back_to_back",
+        "rest",
+        f"CASE WHEN {_DAYS_REST} = 1 THEN 1 ELSE 0 END",
+        0.0,
+        "1 when he played yesterday.",
+    ),
+    Feature(
+        "games_last_7_days",
+        "rest",
+        "CASE WHEN ps.player_id IS NOT NULL THEN ps.career_games - coalesce(p7.career_games, 0) "
+        "END",
+        0.0,
+        "Games he played in the 7 days before the date.",
+    ),
+    Feature(
+        "minutes_last_7_days",
+        "rest",
+        "CASE WHEN ps.player_id IS NOT NULL THEN ps.career_minutes - coalesce(p7.career_minutes, 0)"
+        " END",
+        0.0,
+        "Minutes he played in the 7 days before the date.",
+    ),
+    Feature(
+        "rest_advantage",
+        "rest",
+        "least(datediff('day', ts.game_date, s.game_date), 5) "
+        "- least(datediff('day', os.game_date, s.game_date), 5)",
+        0.0,
+        "His team's days of rest minus the opponent's (each capped at 5).",
+    ),
+    # -- team context ----------------------------------------------------------------------
+    Feature(
+        "team_pace_last_10",
+        "team_context",
+        "ts.pace_10",
+        99.0,
+        "His team's possessions per 48 minutes over its last 10 games.",
+    ),
+    Feature(
+        "team_off_rating_last_10",
+        "team_context",
+        "ts.off_rtg_10",
+        112.0,
+        "His team's points per 100 possessions over its last 10 games.",
+    ),
+    Feature(
+        "team_win_pct",
+        "team_context",
+        "CASE WHEN ts.season = s.season THEN ts.win_pct_season END",
+        0.5,
+        "His team's season-to-date win share (0.5 before its first game).",
+    ),
+    Feature(
+        "games_since_team_change",
+        "team_context",
+        f"CASE WHEN ps.team = s.team AND {_DAYS_REST} <= 14 THEN least(ps.stint_games, 82) "
+        "ELSE 0 END",
+        0.0,
+        "Games since he joined this team or came back from a gap of more than 14 days "
+        "(capped at 82).",
+    ),
+    Feature(
+        "dnp_rate_last_10",
+        "team_context",
+        "CASE WHEN ts.n_games_10 > 0 AND ps.player_id IS NOT NULL THEN greatest(0.0, "
+        "ts.n_games_10 - (ps.career_games - coalesce(pw.career_games, 0))) / ts.n_games_10 END",
+        0.0,
+        "Share of his team's last 10 games he did not play.",
+    ),
+    Feature(
+        "teammates_out_minutes",
+        "team_context",
+        "ta.rotation_minutes_out",
+        0.0,
+        "Usual minutes of rotation teammates missing from his team's previous game.",
+    ),
+    # -- opponent --------------------------------------------------------------------------
+    Feature(
+        "opponent_def_rating",
+        "opponent",
+        "os.def_rtg_10",
+        112.0,
+        "Opponent points allowed per 100 possessions over its last 10 games.",
+    ),
+    Feature(
+        "opponent_def_rating_last_15",
+        "opponent",
+        "os.def_rtg_15",
+        112.0,
+        "Opponent points allowed per 100 possessions over its last 15 games.",
+    ),
+    Feature(
+        "opponent_pace_last_10",
+        "opponent",
+        "os.pace_10",
+        99.0,
+        "Opponent possessions per 48 minutes over its last 10 games.",
+    ),
+    Feature(
+        "h2h_points_avg_365",
+        "opponent",
+        "h2h.pts_avg",
+        8.0,
+        "His mean points against this opponent in the last 365 days (falls back to his "
+        "last-10 mean).",
+        required=False,
+        fallback="ps.pts_avg_10",
+    ),
+    Feature(
+        "h2h_games_365",
+        "opponent",
+        "coalesce(h2h.n_games, 0)",
+        0.0,
+        "His games against this opponent in the last 365 days.",
+    ),
+    # -- game context ----------------------------------------------------------------------
+    Feature(
+        "home_away", "game_context", "CASE WHEN s.home THEN 1 ELSE 0 END", 0.0, "1 at home, 0 away."
+    ),
+    Feature(
+        "playoff_game",
+        "game_context",
+        "CASE WHEN s.season_type = 'playoffs' THEN 1 ELSE 0 END",
+        0.0,
+        "1 in the playoffs.",
+    ),
+    Feature(
+        "game_total",
+        "game_context",
+        "gl.total",
+        224.0,
+        "Closing game total (points, both teams).",
+        required=False,
+    ),
+    Feature(
+        "team_spread",
+        "game_context",
+        "CASE WHEN s.home THEN gl.spread_home ELSE -gl.spread_home END",
+        0.0,
+        "Closing spread from his team's side (negative = favoured).",
+        required=False,
+    ),
+    Feature(
+        "implied_team_total",
+        "game_context",
+        "CASE WHEN s.home THEN gl.implied_home_total ELSE gl.implied_away_total END",
+        112.0,
+        "His team's implied points: total / 2 minus its spread / 2.",
+        required=False,
+    ),
+    # -- market ----------------------------------------------------------------------------
+    Feature(
+        "points_line",
+        "market",
+        "pl.line",
+        8.0,
+        "Consensus main points line from quotes before tip-off (falls back to his season mean).",
+        required=False,
+        fallback=f"coalesce(CASE WHEN {_SAME_SEASON} THEN ps.season_pts_avg END, ps.pts_avg_10)",
+    ),
+    Feature(
+        "has_line",
+        "market",
+        "CASE WHEN pl.line IS NOT NULL THEN 1 ELSE 0 END",
+        0.0,
+        "1 when a real points line was quoted before tip-off.",
+    ),
+    Feature(
+        "line_minus_season_avg",
+        "market",
+        f"pl.line - CASE WHEN {_SAME_SEASON} THEN ps.season_pts_avg END",
+        0.0,
+        "Points line minus his season mean.",
+        required=False,
+    ),
+    Feature(
+        "over_rate_last_10_lined",
+        "market",
+        "ls.over_rate_10",
+        0.5,
+        "Share of his last 10 lined games that went over (pushes ignored).",
+        required=False,
+    ),
+    Feature(
+        "mean_actual_minus_line_last_5",
+        "market",
+        "ls.actual_minus_line_5",
+        0.0,
+        "Mean of points minus line over his last 5 lined games.",
+        required=False,
+    ),
+    # -- breakout --------------------------------------------------------------------------
+    Feature(
+        "explosion_ratio",
+        "breakout",
+        f"CASE WHEN {_SAME_SEASON} AND ps.season_pts_avg > 0 "
+        "THEN ps.pts_max_5 / ps.season_pts_avg END",
+        1.5,
+        "Most points in his last 5 games over his season mean.",
+    ),
+    Feature(
+        "days_since_breakout",
+        "breakout",
+        "least(datediff('day', ps.last_breakout, s.game_date), 365)",
+        365.0,
+        f"Days since he scored 10+ above his season mean (capped at 365).",
+    ),
+)
+
+FEATURES = {f.name: f for f in CATALOG}
+
+
+@dataclass(frozen=True)
+class FeatureSet:
+    """A named, versioned, ordered list of features a model is bound to."""
+
+    name: str
+    version: int
+    features: tuple[str, ...]
+    description: str
+
+    @property
+    def key(self) -> str:
+        return f"{self.name}_v{self.version}"
+
+    def definitions(self) -> list[Feature]:
+        return [FEATURES[n] for n in self.features]
+
+
+POINTS_V1 = FeatureSet(
+    "points",
+    1,
+    tuple(
+        f.name
+        for f in CATALOG
+        if f.name not in ("explosion_ratio", "days_since_breakout", "points_max_last_5")
+    ),
+    "Every player-history, usage, rest, team, opponent, game and market feature.",
+)
+
+BREAKOUT_V1 = FeatureSet(
+    "breakout",
+    1,
+    (
+        "pts_vs_season_zscore",
+        "points_std_last_10",
+        "explosion_ratio",
+        "days_since_breakout",
+        "opponent_def_rating",
+        "home_away",
+        "back_to_back",
+        "points_avg_last_5",
+        "points_avg_season",
+        "minutes_avg_last_10",
+    ),
+    "The role-player breakout classifier's 10 inputs, in fixed order.",
+)
+
+FEATURE_SETS = {fs.key: fs for fs in (POINTS_V1, BREAKOUT_V1)}
+
+
+def get_feature_set(key: str) -> FeatureSet:
+    from nbaprops.core.errors import NbapropsError
+
+    try:
+        return FEATURE_SETS[key]
+    except KeyError:
+        raise NbapropsError(
+            f"unknown feature set {key!r}: use one of {', '.join(FEATURE_SETS)}"
+        ) from None

@@ -1,0 +1,215 @@
+"""History state tables: what is known about a player / team *after* each game.
+
+Every feature reads a state row through an as-of join with ``state.game_date <
+spine.game_date``, so a game can never feed its own features, nor can any later
+game. The states are derived from core tables only and rebuilt whenever a core
+table they read is rebuilt.
+"""
+
+from __future__ import annotations
+
+import duckdb
+
+from nbaprops.core.db import transaction
+
+# Season types whose box scores the states read (preseason and play-in have no player rows).
+STATE_SEASON_TYPES = ("regular", "playoffs")
+
+# Breakout: a game at least this many points above the player's season average before it.
+BREAKOUT_MARGIN = 10.0
+
+PLAYER_STATE_SQL = f"""
+CREATE OR REPLACE TABLE features.player_state AS
+WITH pg AS (
+    SELECT p.*, tg.minutes AS team_minutes,
+           p.fga + 0.44 * p.fta + coalesce(p.tov, 0) AS used,
+           tg.fga + 0.44 * tg.fta + coalesce(tg.tov, 0) AS team_used
+    FROM core.player_game p
+    LEFT JOIN core.team_game tg ON tg.game_id = p.game_id AND tg.team = p.team
+    WHERE p.season_type IN {STATE_SEASON_TYPES}
+),
+g AS (
+    SELECT *,
+           CASE WHEN minutes > 0 AND team_used > 0
+                THEN used * (coalesce(team_minutes, 240) / 5) / (minutes * team_used) END AS usage,
+           row_number() OVER (PARTITION BY player_id ORDER BY game_date) AS career_games,
+           lag(game_date) OVER (PARTITION BY player_id ORDER BY game_date) AS prev_date,
+           lag(team) OVER (PARTITION BY player_id ORDER BY game_date) AS prev_team,
+           avg(points) OVER (
+               PARTITION BY player_id, season ORDER BY game_date
+               ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS season_avg_before,
+           count(*) OVER (
+               PARTITION BY player_id, season ORDER BY game_date
+               ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS season_games_before
+    FROM pg
+),
+s AS (
+    SELECT *,
+           sum(CASE WHEN prev_team IS NULL OR prev_team <> team
+                         OR datediff('day', prev_date, game_date) > 14 THEN 1 ELSE 0 END)
+               OVER (PARTITION BY player_id ORDER BY game_date ROWS UNBOUNDED PRECEDING)
+               AS stint,
+           CASE WHEN season_games_before >= 3
+                 AND points >= season_avg_before + {BREAKOUT_MARGIN} THEN game_date END
+               AS breakout_date
+    FROM g
+)
+SELECT player_id, game_date, game_id, season, team, minutes, points,
+       avg(points) OVER w3 AS pts_avg_3,
+       avg(points) OVER w5 AS pts_avg_5,
+       avg(points) OVER w10 AS pts_avg_10,
+       stddev_samp(points) OVER w10 AS pts_std_10,
+       max(points) OVER w5 AS pts_max_5,
+       avg(minutes) OVER w10 AS min_avg_10,
+       stddev_samp(minutes) OVER w10 AS min_std_10,
+       sum(points) OVER w10 / nullif(sum(minutes) OVER w10, 0) AS pts_per_min_10,
+       avg(usage) OVER w10 AS usage_10,
+       sum(fga) OVER w10 / nullif(sum(minutes) OVER w10, 0) AS fga_per_min_10,
+       sum(fta) OVER w10 / nullif(sum(minutes) OVER w10, 0) AS fta_per_min_10,
+       sum(fg3a) OVER w10 / nullif(sum(minutes) OVER w10, 0) AS fg3a_per_min_10,
+       CASE WHEN count(*) OVER w10 >= 3 THEN regr_slope(points, career_games) OVER w10 END
+           AS pts_slope_10,
+       avg(points) OVER ws AS season_pts_avg,
+       stddev_samp(points) OVER ws AS season_pts_std,
+       count(*) OVER ws AS season_games,
+       career_games,
+       sum(minutes) OVER (PARTITION BY player_id ORDER BY game_date ROWS UNBOUNDED PRECEDING)
+           AS career_minutes,
+       row_number() OVER (PARTITION BY player_id, stint ORDER BY game_date) AS stint_games,
+       max(breakout_date) OVER (
+           PARTITION BY player_id ORDER BY game_date ROWS UNBOUNDED PRECEDING) AS last_breakout
+FROM s
+WINDOW w3 AS (PARTITION BY player_id ORDER BY game_date ROWS BETWEEN 2 PRECEDING AND CURRENT ROW),
+       w5 AS (PARTITION BY player_id ORDER BY game_date ROWS BETWEEN 4 PRECEDING AND CURRENT ROW),
+       w10 AS (PARTITION BY player_id ORDER BY game_date ROWS BETWEEN 9 PRECEDING AND CURRENT ROW),
+       ws AS (PARTITION BY player_id, season ORDER BY game_date ROWS UNBOUNDED PRECEDING)
+ORDER BY player_id, game_date
+"""
+
+TEAM_STATE_SQL = f"""
+CREATE OR REPLACE TABLE features.team_state AS
+SELECT team, game_date, game_id, season,
+       avg(pace) OVER t10 AS pace_10,
+       avg(pace) OVER t15 AS pace_15,
+       avg(off_rating) OVER t10 AS off_rtg_10,
+       avg(def_rating) OVER t10 AS def_rtg_10,
+       avg(def_rating) OVER t15 AS def_rtg_15,
+       avg(CASE WHEN won THEN 1.0 ELSE 0.0 END) OVER ts AS win_pct_season,
+       count(*) OVER ts AS season_games,
+       first_value(game_date) OVER t10 AS first_date_10,
+       count(*) OVER t10 AS n_games_10
+FROM core.team_game
+WHERE season_type IN {STATE_SEASON_TYPES}
+WINDOW t10 AS (PARTITION BY team ORDER BY game_date ROWS BETWEEN 9 PRECEDING AND CURRENT ROW),
+       t15 AS (PARTITION BY team ORDER BY game_date ROWS BETWEEN 14 PRECEDING AND CURRENT ROW),
+       ts AS (PARTITION BY team, season ORDER BY game_date ROWS UNBOUNDED PRECEDING)
+ORDER BY team, game_date
+"""
+
+# Rotation players (>= 3 of the team's previous 5 games at >= 15 minutes) missing from a game.
+TEAM_ABSENCE_SQL = f"""
+CREATE OR REPLACE TABLE features.team_absence AS
+WITH tg AS (
+    SELECT team, game_id, game_date,
+           row_number() OVER (PARTITION BY team ORDER BY game_date) AS seq
+    FROM core.team_game WHERE season_type IN {STATE_SEASON_TYPES}
+),
+prev AS (
+    SELECT t.team, t.game_id, t.game_date, p.game_id AS prev_game_id
+    FROM tg t JOIN tg p ON p.team = t.team AND p.seq BETWEEN t.seq - 5 AND t.seq - 1
+),
+rotation AS (
+    SELECT prev.team, prev.game_id, pg.player_id, avg(pg.minutes) AS usual_minutes
+    FROM prev JOIN core.player_game pg ON pg.game_id = prev.prev_game_id AND pg.team = prev.team
+    GROUP BY ALL HAVING count(*) >= 3 AND avg(pg.minutes) >= 15
+),
+missing AS (
+    SELECT r.team, r.game_id,
+           sum(CASE WHEN pg.player_id IS NULL THEN r.usual_minutes ELSE 0 END) AS minutes_out,
+           count(*) FILTER (WHERE pg.player_id IS NULL) AS players_out
+    FROM rotation r
+    LEFT JOIN core.player_game pg ON pg.game_id = r.game_id AND pg.player_id = r.player_id
+    GROUP BY ALL
+)
+SELECT tg.team, tg.game_date, tg.game_id,
+       coalesce(m.minutes_out, 0) AS rotation_minutes_out,
+       coalesce(m.players_out, 0) AS rotation_players_out
+FROM tg LEFT JOIN missing m USING (team, game_id)
+ORDER BY tg.team, tg.game_date
+"""
+
+# The player's record against his points lines (pre-tip consensus), after each lined game.
+LINED_STATE_SQL = """
+CREATE OR REPLACE TABLE features.lined_state AS
+WITH l AS (
+    SELECT pl.player_id, pl.game_date, pl.line, pg.points
+    FROM core.prop_line pl
+    JOIN core.player_game pg ON pg.player_id = pl.player_id AND pg.game_date = pl.game_date
+    WHERE pl.market = 'points' AND pl.player_id IS NOT NULL
+    QUALIFY row_number() OVER (
+        PARTITION BY pl.player_id, pl.game_date ORDER BY pl.n_books DESC, pl.line) = 1
+)
+SELECT player_id, game_date,
+       avg(CASE WHEN points > line THEN 1.0 WHEN points < line THEN 0.0 END) OVER l10
+           AS over_rate_10,
+       avg(points - line) OVER l5 AS actual_minus_line_5,
+       count(*) OVER l10 AS n_lined_10
+FROM l
+WINDOW l10 AS (PARTITION BY player_id ORDER BY game_date ROWS BETWEEN 9 PRECEDING AND CURRENT ROW),
+       l5 AS (PARTITION BY player_id ORDER BY game_date ROWS BETWEEN 4 PRECEDING AND CURRENT ROW)
+ORDER BY player_id, game_date
+"""
+
+STATE_TABLES = {
+    "features.player_state": PLAYER_STATE_SQL,
+    "features.team_state": TEAM_STATE_SQL,
+    "features.team_absence": TEAM_ABSENCE_SQL,
+    "features.lined_state": LINED_STATE_SQL,
+}
+
+_CORE_INPUTS = (
+    "core.player_game",
+    "core.team_game",
+    "core.prop_line",
+    "core.game",
+    "core.game_line",
+)
+
+
+def core_fingerprint(con: duckdb.DuckDBPyConnection) -> str:
+    """When the core tables features read were last rebuilt (changes on every rebuild)."""
+    row = con.execute(
+        "SELECT coalesce(string_agg(table_name || '@' || CAST(last AS VARCHAR), ';' "
+        "ORDER BY table_name), '') FROM (SELECT table_name, max(built_at) AS last "
+        "FROM core.build_log WHERE table_name IN (SELECT unnest(?)) GROUP BY table_name)",
+        [list(_CORE_INPUTS)],
+    ).fetchall()
+    return str(row[0][0]) if row else ""
+
+
+def state_is_fresh(con: duckdb.DuckDBPyConnection) -> bool:
+    exists = con.execute(
+        "SELECT count(*) FROM information_schema.tables "
+        "WHERE table_schema = 'features' AND table_name = 'state_build'"
+    ).fetchall()
+    if not exists[0][0]:
+        return False
+    row = con.execute(
+        "SELECT fingerprint FROM features.state_build ORDER BY built_at DESC LIMIT 1"
+    ).fetchall()
+    return bool(row) and row[0][0] == core_fingerprint(con)
+
+
+def refresh_state(con: duckdb.DuckDBPyConnection, *, force: bool = False) -> bool:
+    """Rebuild the state tables when core changed; True when they were rebuilt."""
+    if not force and state_is_fresh(con):
+        return False
+    with transaction(con):
+        for sql in STATE_TABLES.values():
+            con.execute(sql)
+        con.execute(
+            "CREATE TABLE IF NOT EXISTS features.state_build "
+            "(fingerprint VARCHAR, built_at TIMESTAMPTZ)"
+        )
+        con.execute("INSERT INTO features.state_build VALUES (?, now())", [core_fingerprint(con)])
+    return True

@@ -1,0 +1,130 @@
+"""Point in time: nothing dated on or after a game can move that game's features."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pytest
+
+from nbaprops.core.db import connect
+from nbaprops.features.catalog import POINTS_V1
+from nbaprops.features.frame import build_frame, training_spine
+from nbaprops.features.state import refresh_state
+from nbaprops.warehouse.transforms import build_prop_line
+
+FEATURES = list(POINTS_V1.features) + ["n_defaulted", "n_required_defaulted"]
+
+PERTURBED_DATES = [
+    date(2023, 10, 25),  # first week of 2023-24
+    date(2024, 3, 15),  # spring 2024, sportsbook lines from 10 books
+    date(2024, 4, 25),  # playoffs
+    date(2024, 11, 15),  # 2024-25, DFS lines
+]
+
+
+def perturb_on_and_after(con: duckdb.DuckDBPyConnection, day: date) -> None:
+    """Points x10 on every box score on/after ``day``; every later line moved by +7.5.
+
+    Lines for games *on* ``day`` quoted before tip-off are legitimately known before
+    the game, so only their after-tip-off quotes are moved (to +50), which must not
+    matter either.
+    """
+    con.execute("UPDATE core.player_game SET points = points * 10 + 3 WHERE game_date >= ?", [day])
+    con.execute(
+        "UPDATE core.team_game SET points = points * 10, opp_points = opp_points * 10, "
+        "off_rating = off_rating * 10, def_rating = def_rating * 10, pace = pace * 2 "
+        "WHERE game_date >= ?",
+        [day],
+    )
+    con.execute(
+        "UPDATE core.game_line SET total = total + 40, spread_home = spread_home + 9, "
+        "implied_home_total = implied_home_total + 10 WHERE game_date > ?",
+        [day],
+    )
+    con.execute("UPDATE core.prop_line_snapshot SET line = line + 7.5 WHERE game_date > ?", [day])
+    con.execute(
+        """
+        INSERT INTO core.prop_line_snapshot
+        SELECT * REPLACE (line + 50 AS line, commence_time + INTERVAL 1 HOUR AS snapshot_time,
+                          true AS after_tipoff)
+        FROM core.prop_line_snapshot
+        WHERE game_date = ? AND market = 'points' AND commence_time IS NOT NULL
+        """,
+        [day],
+    )
+    build_prop_line(con)
+    refresh_state(con, force=True)
+
+
+@pytest.fixture(scope="module")
+def baseline(warehouse: Path) -> dict[date, pd.DataFrame]:
+    with connect(warehouse, read_only=True) as con:
+        return {d: build_frame(con, training_spine(con, d, d), POINTS_V1) for d in PERTURBED_DATES}
+
+
+@pytest.mark.parametrize("day", PERTURBED_DATES, ids=str)
+def test_changing_every_row_on_or_after_a_date_does_not_move_that_dates_features(
+    day: date, warehouse: Path, tmp_path: Path, baseline: dict[date, pd.DataFrame]
+) -> None:
+    copy = tmp_path / "perturbed.duckdb"
+    shutil.copy(warehouse, copy)
+    before = baseline[day]
+    assert len(before) > 40
+    with connect(copy) as con:
+        perturb_on_and_after(con, day)
+        spine = before[list(before.columns[:8])]
+        after = build_frame(con, spine, POINTS_V1)
+        moved = con.execute(
+            "SELECT count(*) FROM core.player_game WHERE game_date = ? AND points % 10 = 3",
+            [day],
+        ).fetchall()[0][0]
+    assert moved == len(before)  # the perturbation really hit this date's box scores
+    pd.testing.assert_frame_equal(before[FEATURES], after[FEATURES])
+
+
+def test_a_players_own_game_never_feeds_its_own_features(
+    real_con: duckdb.DuckDBPyConnection,
+) -> None:
+    """Same-game tripwire: a leaked rolling mean correlates >= 0.95 with the game's points."""
+    frame = build_frame(
+        real_con, training_spine(real_con, date(2023, 10, 24), date(2024, 4, 14)), POINTS_V1
+    )
+    assert len(frame) > 25_000
+    worst = {}
+    for name in POINTS_V1.features:
+        values = frame[name].to_numpy()
+        if np.std(values) == 0:
+            continue
+        worst[name] = abs(np.corrcoef(values, frame["points"].to_numpy())[0, 1])
+    assert max(worst.values()) < 0.9, sorted(worst.items(), key=lambda kv: -kv[1])[:3]
+    assert worst["points_avg_last_10"] > 0.5  # the tripwire can see real signal
+
+
+def test_a_line_quoted_after_tipoff_is_never_used(warehouse: Path, tmp_path: Path) -> None:
+    day = date(2024, 3, 15)
+    copy = tmp_path / "late.duckdb"
+    shutil.copy(warehouse, copy)
+    with connect(copy) as con:
+        spine = training_spine(con, day, day)
+        before = build_frame(con, spine, POINTS_V1)
+        con.execute(
+            """
+            INSERT INTO core.prop_line_snapshot
+            SELECT * REPLACE (line + 30 AS line, commence_time + INTERVAL 5 MINUTE AS snapshot_time,
+                              true AS after_tipoff)
+            FROM core.prop_line_snapshot
+            WHERE game_date = ? AND market = 'points' AND commence_time IS NOT NULL
+            """,
+            [day],
+        )
+        build_prop_line(con)
+        refresh_state(con, force=True)
+        after = build_frame(con, spine, POINTS_V1)
+    lined = before["has_line"] == 1
+    assert lined.sum() > 30
+    pd.testing.assert_series_equal(before["points_line"], after["points_line"])
