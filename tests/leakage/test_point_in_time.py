@@ -17,7 +17,7 @@ from nbaprops.features.frame import build_frame, training_spine
 from nbaprops.features.state import refresh_state
 from nbaprops.warehouse.transforms import build_prop_line
 
-FEATURES = list(POINTS_V1.features) + ["n_defaulted", "n_required_defaulted"]
+FEATURES = [*list(POINTS_V1.features), "n_defaulted", "n_required_defaulted"]
 
 PERTURBED_DATES = [
     date(2023, 10, 25),  # first week of 2023-24

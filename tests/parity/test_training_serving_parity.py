@@ -33,7 +33,7 @@ PARITY_DATES = [
     date(2025, 5, 10),
 ]
 COLUMNS = ["player_id", "game_id", "team", "opponent", "home", "season", "season_type"]
-FEATURES = list(POINTS_V1.features) + ["n_defaulted", "n_required_defaulted"]
+FEATURES = [*list(POINTS_V1.features), "n_defaulted", "n_required_defaulted"]
 
 
 def test_serving_frames_for_20_past_dates_equal_the_training_rows(

@@ -388,7 +388,7 @@ CATALOG: tuple[Feature, ...] = (
         "breakout",
         "least(datediff('day', ps.last_breakout, s.game_date), 365)",
         365.0,
-        f"Days since he scored 10+ above his season mean (capped at 365).",
+        "Days since he scored 10+ above his season mean (capped at 365).",
     ),
 )
 

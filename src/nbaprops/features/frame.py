@@ -84,7 +84,7 @@ def serving_spine(
     """
     ensure_state(con)
     return con.execute(
-        f"""
+        """
         WITH games AS (
             SELECT game_id, season, season_type, home_team, away_team FROM core.game
             WHERE game_date = $day AND season_type IN (SELECT unnest($types))
