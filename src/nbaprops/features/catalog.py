@@ -15,7 +15,9 @@ A feature's ``sql`` is an expression over the as-of joined history aliases that
 
 It yields NULL when the history it needs does not exist; the frame then uses
 ``fallback`` (another expression) or the constant ``default`` and counts the row's
-defaulted features.
+defaulted features. Required features are those that need only the player's and
+teams' history to exist (the predict step gates on them); season-to-date features
+are optional because every player lacks them on a season's opening night.
 """
 
 from __future__ import annotations
@@ -79,6 +81,7 @@ CATALOG: tuple[Feature, ...] = (
         8.0,
         "Season-to-date mean points; in a season's first game it falls back to his last-10 "
         "mean from earlier games (counted as defaulted), else the default.",
+        required=False,
         fallback="ps.pts_avg_10",
     ),
     Feature(
@@ -129,7 +132,10 @@ CATALOG: tuple[Feature, ...] = (
         f"CASE WHEN {_SAME_SEASON} AND ps.season_games >= 5 AND ps.season_pts_std > 0 "
         "THEN (ps.pts_avg_5 - ps.season_pts_avg) / ps.season_pts_std END",
         0.0,
-        "Last-5 mean minus season mean, in season standard deviations (>= 5 games this season).",
+        "Last-5 mean minus season mean, in season standard deviations (>= 5 games this "
+        "season; before that, against his last 10 games).",
+        required=False,
+        fallback="(ps.pts_avg_5 - ps.pts_avg_10) / nullif(ps.pts_std_10, 0)",
     ),
     Feature(
         "season_games_played",
@@ -234,6 +240,7 @@ CATALOG: tuple[Feature, ...] = (
         "CASE WHEN ts.season = s.season THEN ts.win_pct_season END",
         0.5,
         "His team's season-to-date win share (0.5 before its first game).",
+        required=False,
     ),
     Feature(
         "games_since_team_change",
@@ -381,7 +388,10 @@ CATALOG: tuple[Feature, ...] = (
         f"CASE WHEN {_SAME_SEASON} AND ps.season_pts_avg > 0 "
         "THEN ps.pts_max_5 / ps.season_pts_avg END",
         1.5,
-        "Most points in his last 5 games over his season mean.",
+        "Most points in his last 5 games over his season mean (before his first game of the "
+        "season, over his last-10 mean).",
+        required=False,
+        fallback="ps.pts_max_5 / nullif(ps.pts_avg_10, 0)",
     ),
     Feature(
         "days_since_breakout",
