@@ -42,6 +42,10 @@ class Settings(BaseSettings):
         default=None, description="Extra player aliases CSV (book_name,nba_name) merged in."
     )
 
+    runs_dir: Path = Field(
+        default=Path("runs"), description="Where backtest / experiment run folders go."
+    )
+
     def resolved_archive_dir(self) -> Path:
         return self.archive_dir or self.db.parent / "archive"
 
