@@ -1,0 +1,46 @@
+"""The README's main job through the real CLI entry point, on the real data."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+
+def nbaprops(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    exe = Path(sys.executable).with_name("nbaprops")
+    return subprocess.run(
+        [str(exe), *args],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, **(env or {})},
+        check=False,
+    )
+
+
+def test_the_main_job_ingests_the_data_folder_and_prints_status(
+    warehouse: Path, data_dir: Path
+) -> None:
+    result = nbaprops("run", "--db", str(warehouse), "--data-dir", str(data_dir), "--json")
+    assert result.returncode == 0, result.stderr
+    payload = json.loads(result.stdout)
+    assert payload["status"]["tables"]["core.player_game"] > 260_000
+    assert payload["ingest"]["failures"] == []
+    sources = {s["source"]: s for s in payload["ingest"]["sources"]}
+    assert sources["nba_player_logs"]["files_unchanged"] == 10  # nothing re-loaded
+
+
+def test_status_without_a_warehouse_is_one_error_line(tmp_path: Path) -> None:
+    result = nbaprops("status", "--db", str(tmp_path / "missing.duckdb"))
+    assert result.returncode == 1
+    assert result.stderr.strip().startswith("error: no warehouse at")
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_settings_come_from_the_environment(warehouse: Path) -> None:
+    result = nbaprops("status", "--json", env={"NBAPROPS_DB": str(warehouse)})
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["schema_version"] >= 3
