@@ -19,7 +19,11 @@ import numpy as np
 import pandas as pd
 
 from nbaprops.experiments import metrics as m
-from nbaprops.experiments.calibration import PitCalibrator, prob_over_under_push
+from nbaprops.experiments.calibration import (
+    PitCalibrator,
+    PlattCalibrator,
+    prob_over_under_push,
+)
 from nbaprops.experiments.folds import Fold, FoldPlan, plan_folds
 from nbaprops.features.catalog import get_feature_set
 from nbaprops.features.frame import build_frame, ensure_state, serving_spine, training_spine
@@ -200,6 +204,18 @@ def _oof_member_frame(past: list[pd.DataFrame], members: list[str]) -> pd.DataFr
     return wide.reset_index()
 
 
+def _fit_platt(past: list[pd.DataFrame]) -> PlattCalibrator:
+    """Line-aware stage fitted on earlier folds' graded lined rows (pushes excluded)."""
+    if not past:
+        return PlattCalibrator.identity()
+    rows = pd.concat(past, ignore_index=True)
+    rows = rows[rows["played"] & rows["line"].notna() & (rows["actual"] != rows["line"])]
+    return PlattCalibrator.fit(
+        rows["p_over_dist"].to_numpy(dtype=float),
+        (rows["actual"] > rows["line"]).to_numpy(dtype=float),
+    )
+
+
 def _score(
     spec: BacktestSpec,
     fold: Fold,
@@ -216,7 +232,10 @@ def _score(
     line = test["line"].to_numpy(dtype=float)
     has_line = ~np.isnan(line)
     safe_line = np.where(has_line, line, 0.0)
-    p_over, p_under, p_push = prob_over_under_push(dist.cdf, safe_line, calibrator)
+    p_over_dist, _, p_push = prob_over_under_push(dist.cdf, safe_line, calibrator)
+    platt = _fit_platt(past)
+    p_over = platt(p_over_dist)
+    p_under = np.clip(1.0 - p_over - p_push, 0.0, 1.0)
     raw_over = 1.0 - np.clip(dist.cdf(safe_line), 0, 1)
     p_over = np.where(has_line, p_over, np.nan)
     p_under = np.where(has_line, p_under, np.nan)
@@ -259,6 +278,7 @@ def _score(
             "under_price": np.where(dfs, np.nan, under_price),
             "edge": median - line,
             "p_over_raw": raw_over,
+            "p_over_dist": np.where(has_line, p_over_dist, np.nan),
             "p_over": p_over,
             "p_under": p_under,
             "p_push": p_push,
@@ -266,6 +286,8 @@ def _score(
             "ev": ev,
             "pit": pit,
             "calibration_n": calibrator.n,
+            "line_calibration_n": platt.n,
+            "line_calibration_slope": platt.b,
         }
     )
 

@@ -56,3 +56,61 @@ def prob_over_under_push(
     p_under = np.where(whole, below_line, at_line)
     p_over = np.clip(1.0 - at_line, 0.0, 1.0)
     return p_over, p_under, p_push
+
+
+# Fewest earlier graded lined rows before the line-aware stage is fitted.
+MIN_LINED_ROWS = 150
+
+
+def _logit(p: np.ndarray) -> np.ndarray:
+    p = np.clip(p, 1e-4, 1 - 1e-4)
+    return np.log(p / (1 - p))
+
+
+@dataclass(frozen=True)
+class PlattCalibrator:
+    """P(over | line) = sigmoid(a + b * logit(p)), fitted on earlier folds' graded lines.
+
+    The distribution calibration above is learned on every player-game; against a
+    line, which already carries most of the information, a model's disagreement is
+    worth less than its own spread says. This stage learns how much less (b < 1
+    shrinks toward the market) from lined outcomes of earlier folds only.
+    """
+
+    a: float
+    b: float
+    n: int
+
+    @classmethod
+    def identity(cls) -> PlattCalibrator:
+        return cls(0.0, 1.0, 0)
+
+    @classmethod
+    def fit(cls, p_over: np.ndarray, went_over: np.ndarray) -> PlattCalibrator:
+        p = np.asarray(p_over, dtype=float)
+        y = np.asarray(went_over, dtype=float)
+        ok = np.isfinite(p) & np.isfinite(y)
+        p, y = p[ok], y[ok]
+        if len(p) < MIN_LINED_ROWS:
+            return cls.identity()
+        x = _logit(p)
+        a, b = 0.0, 1.0
+        for _ in range(50):  # Newton steps on the logistic log-likelihood, lightly ridged
+            z = np.clip(a + b * x, -30, 30)
+            q = 1 / (1 + np.exp(-z))
+            w = q * (1 - q)
+            g = np.array([np.sum(q - y), np.sum((q - y) * x) + 1.0 * (b - 1.0)])
+            h = np.array(
+                [[np.sum(w) + 1e-6, np.sum(w * x)], [np.sum(w * x), np.sum(w * x * x) + 1.0]]
+            )
+            step = np.linalg.solve(h, g)
+            a, b = a - step[0], b - step[1]
+            if np.max(np.abs(step)) < 1e-8:
+                break
+        return cls(float(a), float(b), len(p))
+
+    def __call__(self, p_over: np.ndarray) -> np.ndarray:
+        if self.n == 0:
+            return np.asarray(p_over, dtype=float)
+        z = self.a + self.b * _logit(np.asarray(p_over, dtype=float))
+        return 1 / (1 + np.exp(-z))

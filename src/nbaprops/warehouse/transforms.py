@@ -427,6 +427,18 @@ def build_prop_line_snapshot(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
+def _decimal(price: str) -> str:
+    """American odds -> decimal odds (medians of prices are taken in decimal space)."""
+    return f"(CASE WHEN {price} > 0 THEN 1 + {price} / 100 ELSE 1 + 100 / -({price}) END)"
+
+
+def _american(decimal: str) -> str:
+    return (
+        f"(CASE WHEN {decimal} IS NULL THEN NULL WHEN {decimal} >= 2 THEN round(({decimal} - 1) * 100)"
+        f" ELSE round(-100 / ({decimal} - 1)) END)"
+    )
+
+
 def build_prop_line(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(
         """
@@ -467,7 +479,7 @@ def build_prop_line(con: duckdb.DuckDBPyConnection) -> None:
         """
     )
     con.execute(
-        """
+        f"""
         DELETE FROM core.prop_line;
         INSERT INTO core.prop_line
         WITH kinds AS (
@@ -486,7 +498,8 @@ def build_prop_line(con: duckdb.DuckDBPyConnection) -> None:
         ),
         prices AS (
             SELECT c.market, c.game_date, c.player_name_norm,
-                   median(b.over_price) AS over_price, median(b.under_price) AS under_price,
+                   {_american(f"median({_decimal('b.over_price')})")} AS over_price,
+                   {_american(f"median({_decimal('b.under_price')})")} AS under_price,
                    max(b.over_price) AS best_over, max(b.under_price) AS best_under
             FROM consensus c JOIN books b USING (market, game_date, player_name_norm)
             WHERE b.line = c.line
