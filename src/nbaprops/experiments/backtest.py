@@ -30,6 +30,7 @@ from nbaprops.features.frame import build_frame, ensure_state, serving_spine, tr
 from nbaprops.systems import SYSTEM_IDS, make_system
 
 ENSEMBLE = "ensemble"
+PASS_SIDE = "PASS"
 BASELINE = "season_average"
 
 
@@ -151,7 +152,7 @@ def _decide(
     side = np.where(
         (ev_over > margin) & (ev_over >= ev_under),
         m.OVER,
-        np.where(ev_under > margin, m.UNDER, m.PASS),
+        np.where(ev_under > margin, m.UNDER, PASS_SIDE),
     )
     ev = np.where(side == m.OVER, ev_over, np.where(side == m.UNDER, ev_under, np.nan))
     return side, ev
@@ -255,7 +256,7 @@ def _score(
         np.where(dfs, np.nan, under_price),
         spec.ev_margin,
     )
-    side = np.where(has_line, side, m.PASS)
+    side = np.where(has_line, side, PASS_SIDE)
     median = np.asarray(dist.median, dtype=float)
     return pd.DataFrame(
         {
@@ -355,7 +356,7 @@ def run_backtest(
 
 def _fold_row(fold: Fold, train: pd.DataFrame, frame: pd.DataFrame) -> dict[str, Any]:
     played = frame[frame["played"]]
-    bets = frame[(frame["side"] != m.PASS) & frame["played"]]
+    bets = frame[(frame["side"] != PASS_SIDE) & frame["played"]]
     outcomes = (
         m.grade_bets(
             bets["actual"].to_numpy(),

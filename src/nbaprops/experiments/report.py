@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from nbaprops.experiments import metrics as m
-from nbaprops.experiments.backtest import BacktestResult
+from nbaprops.experiments.backtest import PASS_SIDE, BacktestResult
 
 
 def run_dir(root: Path, name: str) -> Path:
@@ -190,7 +190,7 @@ def _plots(result: BacktestResult, folder: Path) -> list[str]:
         fig.savefig(folder / "calibration.png", dpi=110)
         plt.close(fig)
         made.append("calibration.png")
-    bets = preds[(preds["side"] != m.PASS) & (preds["line_kind"] == "sportsbook")]
+    bets = preds[(preds["side"] != PASS_SIDE) & (preds["line_kind"] == "sportsbook")]
     if len(bets):
         fig, ax = plt.subplots(figsize=(7, 4))
         for system, group in bets.groupby("system", sort=False):

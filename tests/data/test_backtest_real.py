@@ -1,0 +1,147 @@
+"""The walk-forward backtest on real data: production replayed, calibration from the past."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from nbaprops.cli.main import app
+from nbaprops.experiments.backtest import BacktestResult, BacktestSpec, run_backtest
+from nbaprops.experiments.report import write_report
+
+SYSTEMS = ("season_average", "moving_average", "matchup", "ensemble")
+
+
+@pytest.fixture(scope="module")
+def result(warehouse: Path) -> BacktestResult:
+    from nbaprops.core.db import connect
+
+    spec = BacktestSpec(
+        systems=SYSTEMS,
+        start=date(2024, 3, 11),
+        end=date(2024, 3, 31),
+        retrain_every=7,
+        warmup_days=14,
+    )
+    with connect(warehouse, read_only=True) as con:
+        return run_backtest(con, spec)
+
+
+def test_every_fold_is_fitted_only_on_dates_before_it(result: BacktestResult) -> None:
+    folds = result.folds
+    assert len(folds) == len(result.plan.folds) * len(SYSTEMS)
+    for row in folds.to_dict("records"):
+        if row["system"] == "ensemble":
+            continue
+        assert row["train_end"] < row["test_start"]
+        assert row["train_rows"] > 100_000
+
+
+def test_calibration_never_sees_its_own_fold(result: BacktestResult) -> None:
+    preds = result.predictions
+    for system, rows in preds.groupby("system"):
+        for fold, fold_rows in rows.groupby("fold"):
+            earlier = rows[rows["fold"] < fold]
+            expected_pit = int(earlier["pit"].notna().sum())
+            assert (fold_rows["calibration_n"] == expected_pit).all(), (system, fold)
+            lined = earlier[
+                earlier["played"] & earlier["line"].notna() & (earlier["actual"] != earlier["line"])
+            ]
+            used = fold_rows["line_calibration_n"].iloc[0]
+            assert used in (0, len(lined)), (system, fold)
+
+
+def test_players_who_did_not_play_are_voids_not_dropped(
+    result: BacktestResult, real_con: duckdb.DuckDBPyConnection
+) -> None:
+    preds = result.predictions[
+        (result.predictions["system"] == "season_average") & ~result.predictions["warmup"]
+    ]
+    voids = preds[~preds["played"]]
+    assert len(voids) > 50
+    assert voids["actual"].isna().all()
+    lined_voids = voids[voids["line"].notna()]
+    assert (lined_voids["side"].isin(["OVER", "UNDER", "PASS"])).all()
+    summary = result.summary["systems"]["season_average"]
+    assert summary["voids"] == len(voids)
+    sportsbook = summary["lines"]["sportsbook"]["betting"]
+    assert sportsbook["voids"] == int(
+        ((preds["side"] != "PASS") & ~preds["played"] & (preds["line_kind"] == "sportsbook")).sum()
+    )
+
+
+def test_lined_rows_are_compared_with_the_lines_own_error_on_the_same_rows(
+    result: BacktestResult,
+) -> None:
+    preds = result.predictions
+    rows = preds[
+        (preds["system"] == "moving_average")
+        & preds["played"]
+        & (preds["line_kind"] == "sportsbook")
+        & ~preds["warmup"]
+    ]
+    block = result.summary["systems"]["moving_average"]["lines"]["sportsbook"]["points"]
+    assert block["n"] == len(rows)
+    assert block["line_mae"] == pytest.approx(np.mean(np.abs(rows["line"] - rows["actual"])))
+    assert 4.5 < block["line_mae"] < 6.0  # the market's own error, as documented
+
+
+def test_probabilities_are_probabilities(result: BacktestResult) -> None:
+    preds = result.predictions.dropna(subset=["p_over"])
+    assert ((preds["p_over"] >= 0) & (preds["p_over"] <= 1)).all()
+    total = preds["p_over"] + preds["p_under"] + preds["p_push"]
+    np.testing.assert_allclose(total, 1.0, atol=1e-9)
+
+
+def test_the_report_is_written_with_plots_and_honest_tables(
+    result: BacktestResult, tmp_path: Path
+) -> None:
+    payload = write_report(result, tmp_path)
+    md = (tmp_path / "report.md").read_text()
+    assert "line MAE" in md
+    assert "Leakage tripwire" in md or "LEAKAGE" in md
+    assert {"calibration.png", "cumulative_roi.png", "hit_rate_by_edge.png"} <= set(
+        payload["plots"]
+    )
+    stored = json.loads((tmp_path / "report.json").read_text())
+    assert stored["plan"][0]["warmup"] is True
+    preds = pd.read_parquet(tmp_path / "predictions.parquet")
+    assert len(preds) == len(result.predictions)
+
+
+def test_the_backtest_command_prints_its_fold_plan(warehouse: Path) -> None:
+    out = CliRunner().invoke(
+        app,
+        [
+            "backtest",
+            "--systems",
+            "all",
+            "--start",
+            "2024-03-01",
+            "--end",
+            "2024-05-24",
+            "--retrain-every",
+            "7",
+            "--plan-only",
+            "--json",
+            "--db",
+            str(warehouse),
+        ],
+    )
+    assert out.exit_code == 0, out.output
+    plan = json.loads(out.stdout)["plan"]
+    reported = [f for f in plan if not f["warmup"]]
+    assert len(reported) == 12
+    assert all(f["train_end"] < f["test_start"] for f in plan)
+    bad = CliRunner().invoke(
+        app, ["backtest", "--systems", "nonsense", "--plan-only", "--db", str(warehouse)]
+    )
+    assert bad.exit_code == 1
+    assert "unknown systems: nonsense" in bad.stderr
