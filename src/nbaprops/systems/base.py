@@ -1,0 +1,389 @@
+"""The one contract every prediction system keeps, and the distribution it returns.
+
+A system is fitted on a feature frame from ``build_frame`` (feature columns plus key
+and label columns) and binds itself to that frame's feature set: predicting on, or
+loading for, a different feature set is refused rather than silently misaligned.
+Probabilities come from the predictive distribution and are uncalibrated; the
+backtest calibrates them on earlier folds (invariant 6).
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import math
+import pickle
+import platform
+from abc import ABC, abstractmethod
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import Any, ClassVar, Self
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from nbaprops.core.errors import NbapropsError
+from nbaprops.features.catalog import FEATURE_SETS, FEATURES, FeatureSet
+
+FloatArray = npt.NDArray[np.float64]
+
+QUANTILES: tuple[float, ...] = tuple(round(0.05 * i, 2) for i in range(1, 20))
+MEDIAN_INDEX = QUANTILES.index(0.5)
+_LEVELS = np.asarray(QUANTILES)
+# Narrowest tail scale (points): keeps the tails proper when the outer quantiles tie.
+_MIN_TAIL_SCALE = 0.5
+_ARTEFACT_FORMAT = 1
+
+
+class FeatureSetMismatchError(NbapropsError, ValueError):
+    """A frame or artefact is bound to other features than the system was fitted on."""
+
+
+def _floats(values: npt.ArrayLike, n: int, name: str) -> FloatArray:
+    arr = np.asarray(values, dtype=np.float64)
+    if arr.ndim == 0:
+        arr = np.full(n, float(arr))
+    if arr.shape != (n,):
+        raise ValueError(f"{name} has shape {arr.shape}, expected ({n},)")
+    return arr
+
+
+@dataclass(frozen=True)
+class PredictiveDistribution:
+    """Per-row predictive distribution of points, held as 19 quantiles (0.05 … 0.95).
+
+    Between quantiles the CDF is linear (uniform density); beyond 0.05 and 0.95 it
+    has exponential tails whose scale matches the neighbouring quantile gap, so the
+    density is continuous at the outer quantiles. Points are never negative: any
+    left-tail mass below 0 sits at exactly 0 (a scoreless night).
+    """
+
+    mean: FloatArray
+    median: FloatArray
+    quantiles: FloatArray
+
+    def __post_init__(self) -> None:
+        q = np.array(self.quantiles, dtype=np.float64)
+        if q.ndim != 2 or q.shape[1] != len(QUANTILES):
+            raise ValueError(f"quantiles must be n x {len(QUANTILES)}, got {q.shape}")
+        n = q.shape[0]
+        mean = _floats(self.mean, n, "mean").copy()
+        median = _floats(self.median, n, "median").copy()
+        if not (np.isfinite(q).all() and np.isfinite(mean).all()):
+            raise ValueError("a predictive distribution must be finite")
+        if (np.diff(q, axis=1) < -1e-9).any():
+            raise ValueError("quantiles must be non-decreasing per row")
+        if not np.allclose(median, q[:, MEDIAN_INDEX]):
+            raise ValueError("median must equal the 0.5 quantile")
+        for arr in (q, mean, median):
+            arr.setflags(write=False)
+        object.__setattr__(self, "quantiles", q)
+        object.__setattr__(self, "mean", mean)
+        object.__setattr__(self, "median", median)
+
+    @classmethod
+    def from_quantiles(
+        cls, quantiles: npt.ArrayLike, mean: npt.ArrayLike | None = None
+    ) -> PredictiveDistribution:
+        """Repair raw quantiles (clip at 0, sort crossings) and derive median and mean."""
+        q = np.asarray(quantiles, dtype=np.float64)
+        if q.ndim != 2 or q.shape[1] != len(QUANTILES):
+            raise ValueError(f"quantiles must be n x {len(QUANTILES)}, got {q.shape}")
+        q = np.sort(np.clip(q, 0.0, None), axis=1)
+        mu = _mean_of(q) if mean is None else np.clip(_floats(mean, len(q), "mean"), 0.0, None)
+        return cls(mean=mu, median=q[:, MEDIAN_INDEX].copy(), quantiles=q)
+
+    def __len__(self) -> int:
+        return int(self.quantiles.shape[0])
+
+    def take(self, rows: npt.ArrayLike) -> PredictiveDistribution:
+        """The distribution of a subset of rows (index array or boolean mask)."""
+        idx = np.asarray(rows)
+        return PredictiveDistribution(
+            mean=self.mean[idx], median=self.median[idx], quantiles=self.quantiles[idx]
+        )
+
+    def cdf(self, x: npt.ArrayLike) -> FloatArray:
+        """P(points <= x) per row; ``x`` is a scalar or one value per row."""
+        q = self.quantiles
+        n = len(self)
+        xs = _floats(x, n, "x")
+        out = np.full(n, np.nan)
+        ok = np.isfinite(xs)
+        below = (q <= xs[:, None]).sum(axis=1)
+        lo_gap = np.maximum(q[:, 1] - q[:, 0], _MIN_TAIL_SCALE)
+        hi_gap = np.maximum(q[:, -1] - q[:, -2], _MIN_TAIL_SCALE)
+        left = ok & (below == 0)
+        out[left] = _LEVELS[0] * np.exp(-(q[left, 0] - xs[left]) / lo_gap[left])
+        right = ok & (below == len(QUANTILES))
+        out[right] = 1.0 - (1.0 - _LEVELS[-1]) * np.exp(-(xs[right] - q[right, -1]) / hi_gap[right])
+        mid = ok & ~left & ~right
+        k = below[mid]
+        rows = np.flatnonzero(mid)
+        q0, q1 = q[rows, k - 1], q[rows, k]
+        out[mid] = _LEVELS[k - 1] + (_LEVELS[k] - _LEVELS[k - 1]) * (xs[mid] - q0) / (q1 - q0)
+        out[ok & (xs < 0)] = 0.0
+        return out
+
+    def prob_over(self, lines: npt.ArrayLike) -> FloatArray:
+        """P(points > line) per row (NaN where the line is NaN)."""
+        return 1.0 - self.cdf(lines)
+
+
+def _mean_of(q: FloatArray) -> FloatArray:
+    """Mean of the distribution ``cdf`` describes: uniform segments plus the two tails."""
+    steps = np.diff(_LEVELS)
+    middle = (steps * (q[:, 1:] + q[:, :-1]) / 2).sum(axis=1)
+    lo_gap = np.maximum(q[:, 1] - q[:, 0], _MIN_TAIL_SCALE)
+    hi_gap = np.maximum(q[:, -1] - q[:, -2], _MIN_TAIL_SCALE)
+    q05 = q[:, 0]
+    left = _LEVELS[0] * (q05 - lo_gap * (1.0 - np.exp(-q05 / lo_gap)))
+    right = (1.0 - _LEVELS[-1]) * (q[:, -1] + hi_gap)
+    return np.asarray(middle + left + right, dtype=np.float64)
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """What a fitted system was trained on, with what, and when (saved beside it)."""
+
+    system_id: str
+    fitted_at: str
+    feature_set: str
+    feature_columns: tuple[str, ...]
+    n_train_rows: int
+    train_start: str | None
+    train_end: str | None
+    params: dict[str, Any]
+    versions: dict[str, str]
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return _jsonable(asdict(self))
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    return str(value)
+
+
+def library_versions(*packages: str) -> dict[str, str]:
+    versions = {"python": platform.python_version()}
+    for name in ("numpy", "pandas", *packages):
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = "absent"
+    return versions
+
+
+def feature_set_key(expected: FeatureSet | str) -> str:
+    return expected.key if isinstance(expected, FeatureSet) else str(expected)
+
+
+def frame_feature_columns(X: pd.DataFrame) -> list[str]:
+    """The catalog features among a frame's columns, in frame order."""
+    return [c for c in X.columns if c in FEATURES]
+
+
+def _frame_feature_set(X: pd.DataFrame, columns: list[str]) -> str:
+    if "feature_set" in X.columns and len(X):
+        keys = pd.unique(X["feature_set"].astype(str))
+        if len(keys) != 1:
+            raise FeatureSetMismatchError(f"frame mixes feature sets: {', '.join(keys)}")
+        return str(keys[0])
+    for key, fs in FEATURE_SETS.items():
+        if set(fs.features) == set(columns):
+            return key
+    return "custom"
+
+
+def frame_dates(X: pd.DataFrame) -> pd.Series:
+    if "game_date" not in X.columns:
+        raise ValueError("frame lacks the key column game_date")
+    return pd.to_datetime(X["game_date"])
+
+
+class Persisted:
+    """Save and load with a JSON provenance sidecar; loading checks the feature set first."""
+
+    system_id: ClassVar[str]
+    feature_set_: str
+    fitted_: Provenance
+
+    def get_params(self) -> dict[str, Any]:
+        """Constructor arguments as stored (constructors store arguments only)."""
+        names = [
+            p
+            for p in inspect.signature(type(self).__init__).parameters
+            if p not in {"self", "kwargs"}
+        ]
+        return {name: getattr(self, name) for name in names}
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
+        return f"{type(self).__name__}({args})"
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "fitted_"):
+            raise NbapropsError(f"{self.system_id} is not fitted: call fit first")
+
+    def save(self, path: Path | str) -> Path:
+        """Pickle the fitted system to ``path`` and its provenance to ``<path>.json``."""
+        self._check_fitted()
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("wb") as fh:
+            pickle.dump(self, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        sidecar = {
+            "format": _ARTEFACT_FORMAT,
+            "system_id": self.system_id,
+            "class": f"{type(self).__module__}.{type(self).__qualname__}",
+            "feature_set": self.feature_set_,
+            "provenance": self.fitted_.to_dict(),
+        }
+        _sidecar(path).write_text(json.dumps(sidecar, indent=2, sort_keys=True) + "\n")
+        return path
+
+    @classmethod
+    def load(cls, path: Path | str, *, expected_feature_set: FeatureSet | str) -> Self:
+        """Load a saved system, refusing it when bound to another feature set.
+
+        The sidecar is checked before anything is unpickled, so a mismatched
+        artefact is never executed.
+        """
+        path = Path(path)
+        expected = feature_set_key(expected_feature_set)
+        meta_path = _sidecar(path)
+        if not path.is_file() or not meta_path.is_file():
+            raise NbapropsError(f"{path}: no saved system (needs the file and {meta_path.name})")
+        meta = json.loads(meta_path.read_text())
+        if meta.get("feature_set") != expected:
+            raise FeatureSetMismatchError(
+                f"{path}: fitted on feature set {meta.get('feature_set')!r}, "
+                f"expected {expected!r}; refit it on {expected!r}"
+            )
+        with path.open("rb") as fh:
+            obj = pickle.load(fh)
+        if not isinstance(obj, cls) or obj.feature_set_ != expected:
+            raise FeatureSetMismatchError(f"{path}: artefact does not match its sidecar")
+        return obj
+
+
+def _sidecar(path: Path) -> Path:
+    return path.with_name(path.name + ".json")
+
+
+class PredictionSystem(Persisted, ABC):
+    """Base of every feature-frame system: validation, binding and provenance live here.
+
+    Subclasses set ``system_id`` and ``required_features`` and implement ``_fit`` and
+    ``_predict_dist``; they receive the caller's frame and must not modify it.
+    """
+
+    required_features: ClassVar[tuple[str, ...]] = ()
+    libraries: ClassVar[tuple[str, ...]] = ()
+
+    feature_columns_: list[str]
+
+    def fit(self, X: pd.DataFrame, y: npt.ArrayLike | pd.Series) -> Self:
+        columns = frame_feature_columns(X)
+        if not columns:
+            raise ValueError("frame has no catalog feature columns")
+        missing = [f for f in self.required_features if f not in columns]
+        if missing:
+            raise FeatureSetMismatchError(
+                f"{self.system_id} needs features the frame lacks: {', '.join(missing)}"
+            )
+        target = np.asarray(y, dtype=np.float64).reshape(-1)
+        if len(target) != len(X):
+            raise ValueError(f"y has {len(target)} values for {len(X)} rows")
+        if len(X) == 0:
+            raise ValueError(f"{self.system_id}: cannot fit on an empty frame")
+        if not np.isfinite(target).all():
+            raise ValueError("y must be finite (drop unplayed games before fitting)")
+        key = _frame_feature_set(X, columns)
+        known = FEATURE_SETS.get(key)
+        if known is not None and set(known.features) != set(columns):
+            raise FeatureSetMismatchError(
+                f"frame says {key} but its feature columns differ: "
+                f"missing {sorted(set(known.features) - set(columns))}, "
+                f"extra {sorted(set(columns) - set(known.features))}"
+            )
+        dates = frame_dates(X)
+        self.feature_set_ = key
+        self.feature_columns_ = columns
+        details = self._fit(X, target) or {}
+        self.fitted_ = Provenance(
+            system_id=self.system_id,
+            fitted_at=datetime.now(UTC).isoformat(timespec="seconds"),
+            feature_set=key,
+            feature_columns=tuple(columns),
+            n_train_rows=len(X),
+            train_start=dates.min().date().isoformat(),
+            train_end=dates.max().date().isoformat(),
+            params=self.get_params(),
+            versions=library_versions(*self.libraries),
+            details=details,
+        )
+        return self
+
+    def check_frame(self, X: pd.DataFrame) -> None:
+        """Refuse a frame whose features differ from those fitted on, naming the difference."""
+        self._check_fitted()
+        columns = frame_feature_columns(X)
+        missing = [c for c in self.feature_columns_ if c not in columns]
+        extra = [c for c in columns if c not in self.feature_columns_]
+        if missing or extra:
+            parts = []
+            if missing:
+                parts.append(f"missing {', '.join(missing)}")
+            if extra:
+                parts.append(f"extra {', '.join(extra)}")
+            raise FeatureSetMismatchError(
+                f"{self.system_id} was fitted on {self.feature_set_}; frame has " + "; ".join(parts)
+            )
+        if "feature_set" in X.columns and len(X):
+            keys = set(pd.unique(X["feature_set"].astype(str)))
+            if keys != {self.feature_set_}:
+                raise FeatureSetMismatchError(
+                    f"{self.system_id} was fitted on {self.feature_set_}; frame is "
+                    f"{', '.join(sorted(keys))}"
+                )
+
+    def predict_dist(self, X: pd.DataFrame) -> PredictiveDistribution:
+        self.check_frame(X)
+        if len(X) == 0:
+            return PredictiveDistribution.from_quantiles(np.empty((0, len(QUANTILES))))
+        return self._predict_dist(X)
+
+    def predict(self, X: pd.DataFrame) -> FloatArray:
+        """Point prediction: the predictive median (lines are set at the median)."""
+        return np.array(self.predict_dist(X).median)
+
+    def prob_over(self, X: pd.DataFrame, lines: npt.ArrayLike) -> FloatArray:
+        """Uncalibrated P(points > line) per row."""
+        return self.predict_dist(X).prob_over(lines)
+
+    def features(self, X: pd.DataFrame) -> pd.DataFrame:
+        """The fitted feature columns, in fitted order (a view, never written to)."""
+        return X[self.feature_columns_]
+
+    @abstractmethod
+    def _fit(self, X: pd.DataFrame, y: FloatArray) -> dict[str, Any] | None:
+        """Fit on a validated frame; return details worth keeping in the provenance."""
+
+    @abstractmethod
+    def _predict_dist(self, X: pd.DataFrame) -> PredictiveDistribution:
+        """Predict on a validated, non-empty frame."""
