@@ -68,11 +68,16 @@ def test_a_fold_that_trains_on_its_test_dates_is_refused() -> None:
 
 
 @pytest.mark.parametrize(
-    "kwargs",
-    [{"retrain_every": 0}, {"gap_days": -1}, {"window": "random"}, {"window": "rolling"}],
+    ("kwargs", "message"),
+    [
+        ({"retrain_every": 0}, "retrain_every"),
+        ({"gap_days": -1}, "gap_days"),
+        ({"window": "random"}, "window must be"),
+        ({"window": "rolling"}, "window_days"),
+    ],
 )
-def test_bad_fold_settings_are_refused(kwargs: dict) -> None:
-    with pytest.raises(ValueError):
+def test_bad_fold_settings_are_refused(kwargs: dict, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
         plan_folds(
             season_dates(date(2024, 1, 1), 30), date(2024, 1, 10), date(2024, 1, 30), **kwargs
         )

@@ -434,8 +434,9 @@ def _decimal(price: str) -> str:
 
 def _american(decimal: str) -> str:
     return (
-        f"(CASE WHEN {decimal} IS NULL THEN NULL WHEN {decimal} >= 2 THEN round(({decimal} - 1) * 100)"
-        f" ELSE round(-100 / ({decimal} - 1)) END)"
+        f"(CASE WHEN {decimal} IS NULL THEN NULL "
+        f"WHEN {decimal} >= 2 THEN round(({decimal} - 1) * 100) "
+        f"ELSE round(-100 / ({decimal} - 1)) END)"
     )
 
 
