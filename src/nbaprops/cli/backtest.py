@@ -1,0 +1,192 @@
+"""`nbaprops backtest`: the walk-forward backtest from the command line."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from nbaprops.cli.common import (
+    DbOpt,
+    JsonOpt,
+    SetOpt,
+    console,
+    emit_json,
+    err_console,
+    parse_day,
+    rich_progress,
+    settings_for,
+    user_errors,
+)
+from nbaprops.core.db import connect
+from nbaprops.core.errors import NbapropsError
+
+
+@user_errors
+def backtest(
+    systems: Annotated[str, typer.Option(help="Comma-separated system ids, or 'all'.")] = "all",
+    start: Annotated[str, typer.Option(help="First evaluated date.")] = "2024-03-01",
+    end: Annotated[str, typer.Option(help="Last evaluated date.")] = "2024-05-24",
+    retrain_every: Annotated[int, typer.Option(help="Refit every N days (fold length).")] = 7,
+    gap_days: Annotated[int, typer.Option(help="Days between training end and test.")] = 0,
+    window: Annotated[str, typer.Option(help="expanding or rolling.")] = "expanding",
+    window_days: Annotated[int | None, typer.Option(help="Rolling window length in days.")] = None,
+    warmup_days: Annotated[
+        int, typer.Option(help="Unreported folds before start that seed calibration.")
+    ] = 21,
+    ev_margin: Annotated[
+        float, typer.Option(help="Bet only when expected value per unit exceeds this.")
+    ] = 0.02,
+    feature_set: SetOpt = "points_v1",
+    plan_only: Annotated[
+        bool, typer.Option("--plan-only", help="Print the fold plan and stop.")
+    ] = False,
+    out: Annotated[
+        Path | None, typer.Option(help="Folder for run folders (default: $NBAPROPS_RUNS_DIR).")
+    ] = None,
+    name: Annotated[str, typer.Option(help="Run name.")] = "backtest",
+    db: DbOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Walk-forward backtest: the daily job replayed, with honest metrics and a report."""
+    from nbaprops.experiments.backtest import (
+        BacktestSpec,
+        eval_game_dates,
+        expand_systems,
+        run_backtest,
+    )
+    from nbaprops.experiments.folds import plan_folds
+    from nbaprops.experiments.report import run_dir, summary_tables, write_report
+
+    first, last = parse_day(start, "--start"), parse_day(end, "--end")
+    spec = BacktestSpec(
+        systems=expand_systems([s.strip() for s in systems.split(",") if s.strip()]),
+        start=first,
+        end=last,
+        retrain_every=retrain_every,
+        gap_days=gap_days,
+        window=window,
+        window_days=window_days,
+        warmup_days=warmup_days,
+        feature_set=feature_set,
+        ev_margin=ev_margin,
+        name=name,
+    )
+    try:
+        spec.validate()
+    except ValueError as exc:
+        raise NbapropsError(str(exc)) from None
+    settings = settings_for(db)
+    with connect(settings.db, read_only=True) as con:
+        from datetime import timedelta
+
+        dates = eval_game_dates(con, first - timedelta(days=warmup_days), last)
+        if not dates:
+            raise NbapropsError(f"no finished games between {first} and {last}")
+        try:
+            plan = plan_folds(
+                dates,
+                first,
+                last,
+                retrain_every=retrain_every,
+                gap_days=gap_days,
+                window=window,
+                window_days=window_days,
+                warmup_days=warmup_days,
+            )
+        except ValueError as exc:
+            raise NbapropsError(str(exc)) from None
+        if plan_only:
+            if as_json:
+                emit_json({"spec": spec.to_dict(), "plan": plan.describe()})
+                return
+            t = Table(
+                title=f"Fold plan ({len(plan.folds)} folds, systems: {', '.join(spec.systems)})"
+            )
+            for col in ("fold", "train", "test", "warm-up"):
+                t.add_column(col)
+            for f in plan.folds:
+                t.add_row(
+                    str(f.index),
+                    f"{f.train_start or 'all history'} .. {f.train_end}",
+                    f"{f.test_start} .. {f.test_end}",
+                    "yes" if f.warmup else "",
+                )
+            console.print(t)
+            return
+        with rich_progress(not as_json) as progress:
+            result = run_backtest(
+                con,
+                spec,
+                on_plan=lambda n: progress.begin("walk-forward folds", n),
+                on_fold=progress.step,
+            )
+    folder = run_dir(out or settings.runs_dir, name)
+    payload = write_report(result, folder)
+    if as_json:
+        emit_json(
+            {
+                "folder": str(folder),
+                "tables": payload["tables"],
+                "alarms": result.summary.get("alarms", {}),
+                "timings": payload["timings"],
+            }
+        )
+        return
+    tables = summary_tables(result)
+    t = Table(title="Points: every predicted player-game that was played")
+    for col in ("system", "N", "voids", "MAE", "bias", "R²", "baseline MAE", "vs baseline"):
+        t.add_column(col, justify="left" if col == "system" else "right")
+    for r in tables["points"]:
+        t.add_row(
+            r["system"],
+            f"{r['n']:,}",
+            f"{r['voids']:,}",
+            f"{r['mae']:.3f}",
+            f"{r['bias']:+.3f}",
+            f"{r['r2']:.3f}",
+            f"{r['baseline_mae_same_rows']:.3f}" if r["baseline_mae_same_rows"] else "—",
+            f"{100 * r['improvement']:+.1f}%" if r["improvement"] is not None else "—",
+        )
+    console.print(t)
+    t = Table(title="Real lines: model vs the line on the same rows; bets at real prices")
+    for col in (
+        "system",
+        "lines",
+        "N",
+        "model MAE",
+        "line MAE",
+        "bets",
+        "hit rate [95% CI]",
+        "ROI @prices",
+        "ROI @-110",
+        "Brier",
+        "ECE",
+    ):
+        t.add_column(col, justify="left" if col in ("system", "lines") else "right")
+
+    def pct(v: float | None) -> str:
+        return "—" if v is None or math.isnan(v) else f"{100 * v:.1f}%"
+
+    for r in tables["lines"]:
+        t.add_row(
+            r["system"],
+            r["line_kind"],
+            f"{r['n']:,}",
+            f"{r['model_mae']:.3f}",
+            f"{r['line_mae']:.3f}",
+            f"{r['bets']:,}",
+            f"{pct(r['hit_rate'])} [{pct(r['ci_low'])}, {pct(r['ci_high'])}]",
+            pct(r["roi_actual"]),
+            pct(r["roi_flat"]),
+            "—" if r["brier"] is None else f"{r['brier']:.4f}",
+            "—" if r["ece"] is None else f"{r['ece']:.4f}",
+        )
+    console.print(t)
+    for system, msgs in result.summary.get("alarms", {}).items():
+        for msg in msgs:
+            err_console.print(f"[bold red]LEAKAGE ALARM[/bold red] {system}: {msg}")
+    console.print(f"report: {folder / 'report.md'} ({result.timings['total_s']:.0f}s)")

@@ -1,0 +1,345 @@
+"""`nbaprops features ...`: the point-in-time feature store from the command line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from nbaprops.cli.common import (
+    DbOpt,
+    JsonOpt,
+    SetOpt,
+    console,
+    emit_json,
+    parse_day,
+    parse_optional_day,
+    parse_range,
+    rich_progress,
+    settings_for,
+    user_errors,
+)
+from nbaprops.core.db import connect
+from nbaprops.core.errors import NbapropsError
+
+features_app = typer.Typer(help="Point-in-time feature store.", no_args_is_help=True)
+
+
+@features_app.command("list")
+@user_errors
+def features_list(
+    feature_set: Annotated[
+        str | None, typer.Option("--set", help="Only this feature set's features.")
+    ] = None,
+    db: DbOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Every feature: name, group, default, required, description (and the sets)."""
+    from nbaprops.features.catalog import CATALOG, FEATURE_SETS, get_feature_set
+
+    names = set(get_feature_set(feature_set).features) if feature_set else None
+    rows = [f for f in CATALOG if names is None or f.name in names]
+    if as_json:
+        emit_json(
+            {
+                "features": [
+                    {
+                        "name": f.name,
+                        "group": f.group,
+                        "default": f.default,
+                        "required": f.required,
+                        "description": f.description,
+                        "sql": f.sql,
+                    }
+                    for f in rows
+                ],
+                "feature_sets": {k: list(v.features) for k, v in FEATURE_SETS.items()},
+            }
+        )
+        return
+    t = Table(title="Feature catalog")
+    for col in ("name", "group", "default", "required", "description"):
+        t.add_column(col, overflow="fold")
+    for f in rows:
+        t.add_row(f.name, f.group, f"{f.default:g}", "yes" if f.required else "no", f.description)
+    console.print(t)
+    for key, fs in FEATURE_SETS.items():
+        console.print(f"[bold]{key}[/bold] ({len(fs.features)} features): {fs.description}")
+
+
+@features_app.command("show")
+@user_errors
+def features_show(
+    player: Annotated[str, typer.Option(help="Player name as nba.com or a book writes it.")],
+    date: Annotated[str, typer.Option(help="Game date, YYYY-MM-DD (US/Eastern).")],
+    feature_set: SetOpt = "points_v1",
+    db: DbOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """One player's feature row for a date: every value and whether it was defaulted."""
+    from nbaprops.features.catalog import get_feature_set
+    from nbaprops.features.frame import build_frame, serving_spine, training_spine
+    from nbaprops.warehouse.queries import find_player
+
+    fs = get_feature_set(feature_set)
+    day = parse_day(date, "--date")
+    settings = settings_for(db)
+    with connect(settings.db, read_only=True) as con:
+        player_id, name = find_player(con, player)
+        spine = serving_spine(con, day)
+        spine = spine[spine["player_id"] == player_id]
+        source = "serving spine"
+        if spine.empty:
+            spine = training_spine(con, day, day)
+            spine = spine[spine["player_id"] == player_id]
+            source = "training spine (not in the serving spine)"
+        if spine.empty:
+            raise NbapropsError(f"{name} has no game on {day}")
+        frame = build_frame(con, spine, fs, with_flags=True)
+    row = frame.iloc[0]
+    values = [
+        {"feature": f, "value": float(row[f]), "defaulted": bool(row[f"{f}__defaulted"])}
+        for f in fs.features
+    ]
+    head = {
+        "player": name,
+        "player_id": int(player_id),
+        "date": str(day),
+        "spine": source,
+        "team": row["team"],
+        "opponent": row["opponent"],
+        "home": bool(row["home"]),
+        "game_id": row["game_id"],
+        "n_defaulted": int(row["n_defaulted"]),
+        "n_required_defaulted": int(row["n_required_defaulted"]),
+    }
+    if as_json:
+        emit_json({**head, "feature_set": fs.key, "features": values})
+        return
+    console.print(
+        f"[bold]{name}[/bold] {day} {head['team']} {'vs' if head['home'] else '@'} "
+        f"{head['opponent']} ({source}); {head['n_defaulted']} defaulted, "
+        f"{head['n_required_defaulted']} required defaulted"
+    )
+    t = Table(title=fs.key)
+    t.add_column("feature")
+    t.add_column("value", justify="right")
+    t.add_column("defaulted")
+    for v in values:
+        t.add_row(v["feature"], f"{v['value']:.4g}", "DEFAULT" if v["defaulted"] else "")
+    console.print(t)
+
+
+@features_app.command("validate")
+@user_errors
+def features_validate(
+    reference: Annotated[str, typer.Option(help="Reference period START:END.")],
+    current: Annotated[str, typer.Option(help="Current period START:END.")],
+    feature_set: SetOpt = "points_v1",
+    db: DbOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Compare feature distributions of two periods (KS / Wasserstein, PSI, dataset drift)."""
+    from nbaprops.features.catalog import get_feature_set
+    from nbaprops.features.checks import drift_report
+    from nbaprops.features.frame import build_frame, training_spine
+
+    fs = get_feature_set(feature_set)
+    ref_range, cur_range = parse_range(reference, "--reference"), parse_range(current, "--current")
+    settings = settings_for(db)
+    with connect(settings.db, read_only=True) as con:
+        ref = build_frame(con, training_spine(con, *ref_range), fs)
+        cur = build_frame(con, training_spine(con, *cur_range), fs)
+    if ref.empty or cur.empty:
+        raise NbapropsError("one of the periods has no player-games")
+    report = drift_report(ref, cur, fs.features)
+    if as_json:
+        emit_json({"reference": reference, "current": current, **report.to_dict()})
+        return
+    t = Table(title=f"Drift {reference} -> {current} ({len(ref):,} vs {len(cur):,} rows)")
+    for col in ("feature", "method", "statistic", "p-value", "PSI", "drift"):
+        t.add_column(col, justify="left" if col in ("feature", "method") else "right")
+    for r in report.features:
+        t.add_row(
+            r.feature,
+            r.method,
+            f"{r.statistic:.3f}",
+            "" if r.p_value is None else f"{r.p_value:.3g}",
+            f"{r.psi:.3f}",
+            "DRIFT" if r.drifted else "",
+        )
+    console.print(t)
+    console.print(
+        f"{report.n_drifted}/{len(report.features)} features drifted "
+        f"({100 * report.share_drifted:.0f}%); dataset drift: "
+        f"{'YES' if report.dataset_drift else 'no'}"
+    )
+
+
+@features_app.command("build")
+@user_errors
+def features_build(
+    start: Annotated[str | None, typer.Option(help="First game date (default: all).")] = None,
+    end: Annotated[str | None, typer.Option(help="Last game date (default: all).")] = None,
+    feature_set: SetOpt = "points_v1",
+    db: DbOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Materialise the training frame for a date range into the features schema."""
+    from nbaprops.features.catalog import get_feature_set
+    from nbaprops.features.store import materialize
+
+    fs = get_feature_set(feature_set)
+    first, last = parse_optional_day(start, "--start"), parse_optional_day(end, "--end")
+    settings = settings_for(db)
+    with connect(settings.db) as con, rich_progress(not as_json) as progress:
+        result = materialize(
+            con,
+            fs,
+            first,
+            last,
+            on_plan=lambda n: progress.begin("build features", n),
+            on_chunk=progress.step,
+        )
+    if as_json:
+        emit_json(vars(result))
+    else:
+        console.print(
+            f"{result.table}: {result.rows_written:,} rows written for {result.dates_built} "
+            f"dates; {result.dates_skipped} dates already up to date"
+        )
+
+
+@features_app.command("coverage")
+@user_errors
+def features_coverage(
+    season: Annotated[str, typer.Option(help="Season label, e.g. 2023-24.")],
+    feature_set: SetOpt = "points_v1",
+    db: DbOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Share of a season's player-games with zero defaulted required features."""
+    from nbaprops.features.catalog import get_feature_set
+    from nbaprops.features.frame import build_frame, training_spine
+
+    fs = get_feature_set(feature_set)
+    settings = settings_for(db)
+    with connect(settings.db, read_only=True) as con:
+        spine = training_spine(con)
+        spine = spine[spine["season"] == season]
+        if spine.empty:
+            raise NbapropsError(f"no player-games in season {season!r}")
+        frame = build_frame(con, spine, fs, with_flags=True)
+    required = [f.name for f in fs.definitions() if f.required]
+    result = {
+        "season": season,
+        "feature_set": fs.key,
+        "player_games": len(frame),
+        "zero_required_defaulted": int((frame["n_required_defaulted"] == 0).sum()),
+        "share_zero_required_defaulted": float((frame["n_required_defaulted"] == 0).mean()),
+        "share_zero_defaulted": float((frame["n_defaulted"] == 0).mean()),
+        "defaulted_share_by_required_feature": {
+            f: float(frame[f"{f}__defaulted"].mean()) for f in required
+        },
+    }
+    if as_json:
+        emit_json(result)
+        return
+    console.print(
+        f"{season} {fs.key}: {result['zero_required_defaulted']:,}/{len(frame):,} player-games "
+        f"({100 * result['share_zero_required_defaulted']:.1f}%) with zero defaulted required "
+        f"features; {100 * result['share_zero_defaulted']:.1f}% with none defaulted at all"
+    )
+    worst = sorted(result["defaulted_share_by_required_feature"].items(), key=lambda kv: -kv[1])[:5]
+    console.print("most defaulted: " + ", ".join(f"{k} {100 * v:.1f}%" for k, v in worst))
+
+
+@features_app.command("frame")
+@user_errors
+def features_frame(
+    start: Annotated[str, typer.Option(help="First game date.")],
+    end: Annotated[str, typer.Option(help="Last game date.")],
+    out: Annotated[Path, typer.Option(help="Write the frame here (.csv or .parquet).")],
+    feature_set: SetOpt = "points_v1",
+    min_season_avg: Annotated[
+        float | None, typer.Option(help="Keep rows whose points_avg_season >= this.")
+    ] = None,
+    max_season_avg: Annotated[
+        float | None, typer.Option(help="Keep rows whose points_avg_season <= this.")
+    ] = None,
+    db: DbOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Export a training frame (e.g. breakout_v1 for role players averaging 6-20)."""
+    from nbaprops.features.catalog import FEATURES, get_feature_set
+    from nbaprops.features.frame import build_frame, training_spine
+
+    fs = get_feature_set(feature_set)
+    first, last = parse_day(start, "--start"), parse_day(end, "--end")
+    settings = settings_for(db)
+    with connect(settings.db, read_only=True) as con:
+        frame = build_frame(con, training_spine(con, first, last), fs)
+        if min_season_avg is not None or max_season_avg is not None:
+            season_avg = frame.get("points_avg_season")
+            if season_avg is None:
+                extra = build_frame(
+                    con, frame[list(frame.columns[:8])], get_feature_set("points_v1")
+                )
+                season_avg = extra["points_avg_season"]
+            keep = season_avg.between(
+                min_season_avg if min_season_avg is not None else -1e9,
+                max_season_avg if max_season_avg is not None else 1e9,
+            )
+            frame = frame[keep.to_numpy()]
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if out.suffix == ".parquet":
+        frame.to_parquet(out, index=False)
+    else:
+        frame.to_csv(out, index=False)
+    features = [c for c in frame.columns if c in FEATURES]
+    summary = {
+        "rows": len(frame),
+        "players": int(frame["player_id"].nunique()),
+        "features": features,
+        "out": str(out),
+        "mean": {f: float(frame[f].mean()) for f in features},
+        "share_defaulted_any": float((frame["n_defaulted"] > 0).mean()) if len(frame) else 0.0,
+    }
+    if as_json:
+        emit_json(summary)
+        return
+    console.print(f"{fs.key}: {summary['rows']:,} rows, {summary['players']} players -> {out}")
+    t = Table()
+    t.add_column("feature")
+    t.add_column("mean", justify="right")
+    for f in features:
+        t.add_row(f, f"{summary['mean'][f]:.3f}")
+    console.print(t)
+
+
+@features_app.command("completeness")
+@user_errors
+def features_completeness(
+    date: Annotated[str, typer.Option(help="Date, YYYY-MM-DD.")],
+    feature_set: SetOpt = "points_v1",
+    db: DbOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Share of the date's serving spine with every required feature (gate: 90%)."""
+    from nbaprops.features.catalog import get_feature_set
+    from nbaprops.features.checks import completeness
+
+    fs = get_feature_set(feature_set)
+    day = parse_day(date, "--date")
+    settings = settings_for(db)
+    with connect(settings.db, read_only=True) as con:
+        result = completeness(con, day, fs)
+    if as_json:
+        emit_json(result.to_dict())
+        return
+    console.print(
+        f"{day}: {result.n_complete}/{result.n_rows} rows complete "
+        f"({100 * result.share_complete:.1f}%) -> gate {'PASS' if result.passes_gate else 'FAIL'}"
+    )
