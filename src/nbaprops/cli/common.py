@@ -20,7 +20,8 @@ from nbaprops.core.errors import NbapropsError
 from nbaprops.core.settings import Settings, get_settings
 from nbaprops.pipeline import jobs
 
-console = Console()
+# Piped output (files, CI logs) gets wide tables instead of the 80-column default.
+console = Console() if sys.stdout.isatty() else Console(width=160)
 err_console = Console(stderr=True)
 
 DbOpt = Annotated[

@@ -236,13 +236,16 @@ def status(
     db: DbOpt = None,
     as_json: JsonOpt = False,
     unmatched: Annotated[int, typer.Option(help="How many unmatched names to list.")] = 50,
+    market: Annotated[
+        str | None, typer.Option(help="Match rates for one market only (e.g. points).")
+    ] = None,
 ) -> None:
     """Row counts per core table, files and quarantine per source, player-match rates."""
     settings = settings_for(db)
     if not settings.db.exists():
         raise NbapropsError(f"no warehouse at {settings.db}; run `nbaprops ingest` first")
     with connect(settings.db, read_only=True) as con:
-        result = warehouse_status(con, unmatched)
+        result = warehouse_status(con, unmatched, market)
     if as_json:
         emit_json(result.to_dict())
     else:

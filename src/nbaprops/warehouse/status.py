@@ -103,7 +103,9 @@ def unmatched_names(con: duckdb.DuckDBPyConnection, limit: int = 50) -> list[tup
     ]
 
 
-def warehouse_status(con: duckdb.DuckDBPyConnection, unmatched_limit: int = 50) -> Status:
+def warehouse_status(
+    con: duckdb.DuckDBPyConnection, unmatched_limit: int = 50, market: str | None = None
+) -> Status:
     tables = {}
     for name in CORE_TABLE_NAMES:
         row = con.execute(f"SELECT count(*) FROM {name}").fetchone()
@@ -133,7 +135,7 @@ def warehouse_status(con: duckdb.DuckDBPyConnection, unmatched_limit: int = 50) 
         tables=tables,
         files_by_source=files,
         quarantined_by_source=quarantined,
-        match_rates=match_rates(con),
+        match_rates=match_rates(con, market=market),
         unmatched_names=unmatched_names(con, unmatched_limit),
         date_ranges=ranges,
     )
