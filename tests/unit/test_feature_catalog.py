@@ -22,6 +22,8 @@ from nbaprops.features.checks import (
     population_stability_index,
 )
 
+POINTS_V1_DIGEST = "5166755bcb1a"  # sha256 of the ordered names, frozen at release
+
 
 def test_every_feature_is_declared_once_with_a_group_default_and_description() -> None:
     names = [f.name for f in CATALOG]
@@ -145,3 +147,32 @@ def test_dataset_drift_needs_half_the_features() -> None:
     report = drift_report(ref, cur, list("abcd"))
     assert report.n_drifted == 2
     assert report.dataset_drift
+
+
+def test_a_published_feature_set_never_changes() -> None:
+    """Models are bound to a set's exact ordered list; new features go in a new version."""
+    import hashlib
+
+    digest = hashlib.sha256("|".join(POINTS_V1.features).encode()).hexdigest()[:12]
+    assert len(POINTS_V1.features) == 42
+    assert digest == POINTS_V1_DIGEST
+    v2 = get_feature_set("points_v2")
+    assert v2.features[: len(POINTS_V1.features)] == POINTS_V1.features
+
+
+def test_state_definitions_are_part_of_the_state_fingerprint(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import duckdb
+
+    from nbaprops.features import state
+    from nbaprops.warehouse.migrate import migrate
+
+    con = duckdb.connect()
+    migrate(con)
+    state.refresh_state(con)
+    assert state.state_is_fresh(con)
+    monkeypatch.setattr(state, "STATE_DEFINITION_HASH", "changed-definition")
+    assert not state.state_is_fresh(con)
+    assert state.refresh_state(con)
+    assert state.state_is_fresh(con)

@@ -130,20 +130,22 @@ def _markdown(result: BacktestResult, tables: dict[str, list[dict[str, Any]]]) -
             f"{_fmt(r['roi_flat'], pct=True)} | {_fmt(r['brier'])} | {_fmt(r['ece'])} |"
         )
     out += ["", "DFS lines carry no real prices: their ROI is only at a flat -110.", ""]
-    out += ["## Hit rate by edge bucket (sportsbook lines)", ""]
-    for system, entry in result.summary["systems"].items():
-        bet = entry["lines"].get("sportsbook", {}).get("betting")
-        if not bet:
-            continue
-        out.append(
-            f"**{system}**: "
-            + "; ".join(
-                f"|edge| {g['label']}: {g['wins']}-{g['losses']} "
-                f"({_fmt(g['hit_rate'], pct=True)}, N={g['n']})"
-                for g in bet["by_edge"]
+    kinds = sorted({k for e in result.summary["systems"].values() for k in e["lines"]})
+    for kind in kinds:
+        out += [f"## Hit rate by edge bucket ({kind} lines)", ""]
+        for system, entry in result.summary["systems"].items():
+            bet = entry["lines"].get(kind, {}).get("betting")
+            if not bet:
+                continue
+            out.append(
+                f"**{system}**: "
+                + "; ".join(
+                    f"|edge| {g['label']}: {g['wins']}-{g['losses']} "
+                    f"({_fmt(g['hit_rate'], pct=True)}, N={g['n']})"
+                    for g in bet["by_edge"]
+                )
             )
-        )
-        out.append("")
+            out.append("")
     out += [
         "## Folds",
         "",

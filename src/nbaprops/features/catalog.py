@@ -402,6 +402,60 @@ CATALOG: tuple[Feature, ...] = (
     ),
 )
 
+CATALOG_V2_ADDITIONS: tuple[Feature, ...] = (
+    Feature(
+        "minutes_avg_last_3",
+        "player_history",
+        "ps.min_avg_3",
+        18.0,
+        "Mean minutes over his last 3 games (role changes show here first).",
+    ),
+    Feature(
+        "last_game_minutes",
+        "player_history",
+        "ps.minutes",
+        18.0,
+        "Minutes in his previous game.",
+    ),
+    Feature(
+        "last_game_points",
+        "player_history",
+        "ps.points",
+        8.0,
+        "Points in his previous game.",
+    ),
+    Feature(
+        "points_avg_last_20",
+        "player_history",
+        "ps.pts_avg_20",
+        8.0,
+        "Mean points over his last 20 games (any season).",
+    ),
+    Feature(
+        "minutes_avg_last_20",
+        "player_history",
+        "ps.min_avg_20",
+        18.0,
+        "Mean minutes over his last 20 games (any season).",
+    ),
+    Feature(
+        "points_per_minute_last_20",
+        "player_history",
+        "ps.pts_per_min_20",
+        0.42,
+        "Points per minute over his last 20 games (sum over sum).",
+    ),
+    Feature(
+        "minutes_trend_3_vs_10",
+        "player_history",
+        "ps.min_avg_3 - ps.min_avg_10",
+        0.0,
+        "Mean minutes of his last 3 games minus his last 10.",
+    ),
+)
+
+CATALOG = CATALOG + CATALOG_V2_ADDITIONS
+
 FEATURES = {f.name: f for f in CATALOG}
 
 
@@ -425,10 +479,49 @@ class FeatureSet:
 POINTS_V1 = FeatureSet(
     "points",
     1,
-    tuple(
-        f.name
-        for f in CATALOG
-        if f.name not in ("explosion_ratio", "days_since_breakout", "points_max_last_5")
+    (
+        "points_avg_last_3",
+        "points_avg_last_5",
+        "points_avg_last_10",
+        "points_avg_season",
+        "points_std_last_10",
+        "minutes_avg_last_10",
+        "minutes_std_last_10",
+        "points_per_minute_last_10",
+        "points_trend_slope_last_10",
+        "pts_vs_season_zscore",
+        "season_games_played",
+        "career_games",
+        "usage_proxy_last_10",
+        "fga_per_minute_last_10",
+        "fta_per_minute_last_10",
+        "fg3a_per_minute_last_10",
+        "days_rest",
+        "back_to_back",
+        "games_last_7_days",
+        "minutes_last_7_days",
+        "rest_advantage",
+        "team_pace_last_10",
+        "team_off_rating_last_10",
+        "team_win_pct",
+        "games_since_team_change",
+        "dnp_rate_last_10",
+        "teammates_out_minutes",
+        "opponent_def_rating",
+        "opponent_def_rating_last_15",
+        "opponent_pace_last_10",
+        "h2h_points_avg_365",
+        "h2h_games_365",
+        "home_away",
+        "playoff_game",
+        "game_total",
+        "team_spread",
+        "implied_team_total",
+        "points_line",
+        "has_line",
+        "line_minus_season_avg",
+        "over_rate_last_10_lined",
+        "mean_actual_minus_line_last_5",
     ),
     "Every player-history, usage, rest, team, opponent, game and market feature.",
 )
@@ -451,7 +544,15 @@ BREAKOUT_V1 = FeatureSet(
     "The role-player breakout classifier's 10 inputs, in fixed order.",
 )
 
-FEATURE_SETS = {fs.key: fs for fs in (POINTS_V1, BREAKOUT_V1)}
+# Frozen: a model is bound to a set's exact, ordered feature list.
+POINTS_V2 = FeatureSet(
+    "points",
+    2,
+    POINTS_V1.features + tuple(f.name for f in CATALOG_V2_ADDITIONS),
+    "points_v1 plus minutes-role and longer-form features (last 3 / last game / last 20).",
+)
+
+FEATURE_SETS = {fs.key: fs for fs in (POINTS_V1, POINTS_V2, BREAKOUT_V1)}
 
 
 def get_feature_set(key: str) -> FeatureSet:

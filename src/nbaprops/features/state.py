@@ -8,6 +8,8 @@ table they read is rebuilt.
 
 from __future__ import annotations
 
+import hashlib
+
 import duckdb
 
 from nbaprops.core.db import transaction
@@ -61,6 +63,10 @@ SELECT player_id, game_date, game_id, season, team, minutes, points,
        stddev_samp(points) OVER w10 AS pts_std_10,
        max(points) OVER w5 AS pts_max_5,
        avg(minutes) OVER w10 AS min_avg_10,
+       avg(minutes) OVER w3 AS min_avg_3,
+       avg(points) OVER w20 AS pts_avg_20,
+       avg(minutes) OVER w20 AS min_avg_20,
+       sum(points) OVER w20 / nullif(sum(minutes) OVER w20, 0) AS pts_per_min_20,
        stddev_samp(minutes) OVER w10 AS min_std_10,
        sum(points) OVER w10 / nullif(sum(minutes) OVER w10, 0) AS pts_per_min_10,
        avg(usage) OVER w10 AS usage_10,
@@ -82,6 +88,7 @@ FROM s
 WINDOW w3 AS (PARTITION BY player_id ORDER BY game_date ROWS BETWEEN 2 PRECEDING AND CURRENT ROW),
        w5 AS (PARTITION BY player_id ORDER BY game_date ROWS BETWEEN 4 PRECEDING AND CURRENT ROW),
        w10 AS (PARTITION BY player_id ORDER BY game_date ROWS BETWEEN 9 PRECEDING AND CURRENT ROW),
+       w20 AS (PARTITION BY player_id ORDER BY game_date ROWS BETWEEN 19 PRECEDING AND CURRENT ROW),
        ws AS (PARTITION BY player_id, season ORDER BY game_date ROWS UNBOUNDED PRECEDING)
 ORDER BY player_id, game_date
 """
@@ -187,6 +194,15 @@ def core_fingerprint(con: duckdb.DuckDBPyConnection) -> str:
     return str(row[0][0]) if row else ""
 
 
+# Changes whenever a state definition changes, so code changes rebuild the states too.
+STATE_DEFINITION_HASH = hashlib.sha256("\n".join(STATE_TABLES.values()).encode()).hexdigest()[:16]
+
+
+def state_fingerprint(con: duckdb.DuckDBPyConnection) -> str:
+    """Core build times plus the state definitions: what the states were built from."""
+    return f"{core_fingerprint(con)}|{STATE_DEFINITION_HASH}"
+
+
 def state_is_fresh(con: duckdb.DuckDBPyConnection) -> bool:
     exists = con.execute(
         "SELECT count(*) FROM information_schema.tables "
@@ -197,7 +213,7 @@ def state_is_fresh(con: duckdb.DuckDBPyConnection) -> bool:
     row = con.execute(
         "SELECT fingerprint FROM features.state_build ORDER BY built_at DESC LIMIT 1"
     ).fetchall()
-    return bool(row) and row[0][0] == core_fingerprint(con)
+    return bool(row) and row[0][0] == state_fingerprint(con)
 
 
 def refresh_state(con: duckdb.DuckDBPyConnection, *, force: bool = False) -> bool:
@@ -211,5 +227,5 @@ def refresh_state(con: duckdb.DuckDBPyConnection, *, force: bool = False) -> boo
             "CREATE TABLE IF NOT EXISTS features.state_build "
             "(fingerprint VARCHAR, built_at TIMESTAMPTZ)"
         )
-        con.execute("INSERT INTO features.state_build VALUES (?, now())", [core_fingerprint(con)])
+        con.execute("INSERT INTO features.state_build VALUES (?, now())", [state_fingerprint(con)])
     return True

@@ -6,6 +6,7 @@ core tables changed since it was built (the state fingerprint differs).
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
@@ -16,7 +17,15 @@ import pandas as pd
 from nbaprops.core.db import transaction
 from nbaprops.features.catalog import FeatureSet
 from nbaprops.features.frame import build_frame, ensure_state, training_spine
-from nbaprops.features.state import STATE_SEASON_TYPES, core_fingerprint
+from nbaprops.features.state import STATE_SEASON_TYPES, state_fingerprint
+
+
+def feature_set_hash(feature_set: FeatureSet) -> str:
+    """Changes when any definition (SQL, fallback, default) of the set's features changes."""
+    text = "\n".join(
+        f"{f.name}|{f.sql}|{f.fallback}|{f.default}|{f.required}" for f in feature_set.definitions()
+    )
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def frame_table(feature_set: FeatureSet) -> str:
@@ -53,7 +62,7 @@ def materialize(
     """Write the training frame for [start, end] into ``features.frame_<set>``."""
     ensure_state(con)
     _ensure_log(con)
-    fingerprint = core_fingerprint(con)
+    fingerprint = f"{state_fingerprint(con)}|{feature_set_hash(feature_set)}"
     table = frame_table(feature_set)
     dates = [
         r[0]
