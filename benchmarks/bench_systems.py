@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
+import tempfile
 import time
 from datetime import date
 from pathlib import Path
@@ -41,11 +43,16 @@ SIZES = {"100k": 100_000, "230k": 230_000}
 
 def _frames(db: Path, holdout: date) -> tuple[pd.DataFrame, pd.DataFrame]:
     month_end = (pd.Timestamp(holdout) + pd.offsets.MonthEnd(0)).date()
-    with connect(db, read_only=True) as con:
-        train = build_frame(
-            con, training_spine(con, None, holdout - pd.Timedelta(days=1)), POINTS_V1
-        )
-        test = build_frame(con, training_spine(con, holdout, month_end), POINTS_V1)
+    with tempfile.TemporaryDirectory() as tmp:
+        copy = Path(tmp) / "bench.duckdb"
+        shutil.copy(db, copy)  # states may need a refresh: never write the user's warehouse
+        with connect(copy) as con:
+            return _frames_from(con, holdout, month_end)
+
+
+def _frames_from(con: Any, holdout: date, month_end: date) -> tuple[pd.DataFrame, pd.DataFrame]:
+    train = build_frame(con, training_spine(con, None, holdout - pd.Timedelta(days=1)), POINTS_V1)
+    test = build_frame(con, training_spine(con, holdout, month_end), POINTS_V1)
     return train, test
 
 
