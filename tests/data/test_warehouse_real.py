@@ -204,3 +204,19 @@ def test_re_ingesting_the_unchanged_data_folder_adds_nothing(
     assert {r.status for r in result.report.results} == {"unchanged"}
     assert result.builds == []
     assert before == after
+
+
+def test_every_automated_action_is_in_the_audit_log(real_con: duckdb.DuckDBPyConnection) -> None:
+    loaded = one(
+        real_con,
+        "SELECT count(*) FROM pipeline.audit_log WHERE actor = 'ingest' AND action = 'loaded_file'",
+    )
+    files = one(real_con, "SELECT count(*) FROM raw.file")
+    assert loaded == files
+    rebuilt = {
+        r[0].split(":")[0]
+        for r in real_con.execute(
+            "SELECT detail FROM pipeline.audit_log WHERE actor = 'transform'"
+        ).fetchall()
+    }
+    assert {"core.player_game", "core.prop_line", "core.game_line"} <= rebuilt

@@ -189,20 +189,13 @@ def features_build(
 ) -> None:
     """Materialise the training frame for a date range into the features schema."""
     from nbaprops.features.catalog import get_feature_set
-    from nbaprops.features.store import materialize
+    from nbaprops.pipeline.jobs import materialize_job
 
     fs = get_feature_set(feature_set)
     first, last = parse_optional_day(start, "--start"), parse_optional_day(end, "--end")
     settings = settings_for(db)
     with connect(settings.db) as con, rich_progress(not as_json) as progress:
-        result = materialize(
-            con,
-            fs,
-            first,
-            last,
-            on_plan=lambda n: progress.begin("build features", n),
-            on_chunk=progress.step,
-        )
+        result = materialize_job(con, fs, first, last, progress)
     if as_json:
         emit_json(vars(result))
     else:

@@ -419,10 +419,6 @@ def load_file(
             ],
         )
         con.execute("INSERT INTO raw.change_log VALUES (?, now())", [source.name])
-        con.execute(
-            "INSERT INTO pipeline.audit_log VALUES (now(), 'ingest', ?, ?)",
-            ["replace_file" if replaced else "load_file", spath],
-        )
     return FileResult(
         spath,
         source.name,

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 import duckdb
 
 from nbaprops.core.errors import DataNotFoundError
 from nbaprops.core.settings import Settings
+from nbaprops.features.catalog import FeatureSet
 from nbaprops.features.state import refresh_state
+from nbaprops.features.store import MaterializeResult, materialize
 from nbaprops.ingest.loader import DiscoveredFile, IngestReport, discover, ingest_files
 from nbaprops.warehouse.migrate import migrate
 from nbaprops.warehouse.transforms import BuildResult, rebuild
@@ -60,10 +63,53 @@ def ingest_job(
         progress.step(item.path.name)
 
     results = ingest_files(con, files, settings.resolved_archive_dir(), on_file)
+    for r in results:
+        if r.status != "unchanged":
+            audit(
+                con,
+                "ingest",
+                f"{r.status}_file",
+                f"{r.path}: {r.n_loaded} loaded, {r.n_quarantined} quarantined"
+                if r.status != "failed"
+                else f"{r.error}",
+            )
     report = IngestReport(tuple(results), tuple(unrecognised))
     builds = rebuild_job(con, settings, progress=progress)
     refreshed = refresh_state(con)
+    if refreshed:
+        audit(con, "features", "refresh_state", "history states rebuilt")
     return IngestJobResult(report, builds, refreshed)
+
+
+def audit(con: duckdb.DuckDBPyConnection, actor: str, action: str, detail: str) -> None:
+    """Every automated action leaves a line in pipeline.audit_log."""
+    con.execute("INSERT INTO pipeline.audit_log VALUES (now(), ?, ?, ?)", [actor, action, detail])
+
+
+def materialize_job(
+    con: duckdb.DuckDBPyConnection,
+    feature_set: FeatureSet,
+    start: date | None = None,
+    end: date | None = None,
+    progress: Progress | None = None,
+) -> MaterializeResult:
+    """Write a training frame into the features schema (incremental) and audit it."""
+    progress = progress or Progress()
+    result = materialize(
+        con,
+        feature_set,
+        start,
+        end,
+        on_plan=lambda n: progress.begin("build features", n),
+        on_chunk=progress.step,
+    )
+    audit(
+        con,
+        "features",
+        "materialize",
+        f"{result.table}: {result.rows_written} rows for {result.dates_built} dates",
+    )
+    return result
 
 
 def rebuild_job(

@@ -614,10 +614,6 @@ def rebuild(
             con.execute(
                 "INSERT INTO core.build_log VALUES (?, now(), ?, ?)", [table.name, n_rows, seconds]
             )
-            con.execute(
-                "INSERT INTO pipeline.audit_log VALUES (now(), 'transform', 'rebuild', ?)",
-                [f"{table.name}: {n_rows} rows"],
-            )
         results.append(BuildResult(table.name, n_rows, seconds))
         if on_table:
             on_table(table.name)
