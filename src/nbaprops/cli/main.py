@@ -112,6 +112,12 @@ def print_ingest(result: jobs.IngestJobResult) -> None:
         console.print(f"built {b.table}: {b.n_rows:,} rows in {b.seconds:.2f}s")
     if not result.builds:
         console.print("core tables up to date")
+    if result.report.unrecognised:
+        shown = ", ".join(result.report.unrecognised[:10])
+        more = len(result.report.unrecognised) - 10
+        console.print(
+            f"not recognised (not loaded): {shown}" + (f" and {more} more" if more > 0 else "")
+        )
 
 
 def ingest_payload(result: jobs.IngestJobResult) -> dict[str, Any]:
