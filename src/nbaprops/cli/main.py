@@ -72,7 +72,7 @@ def print_status(status: Status) -> None:
             f"{r.no_box_score:,}",
             f"{r.no_game:,}",
             f"{r.unknown_name:,}",
-            f"{100 * r.matched_or_void:.1f}%",
+            f"{100 * r.matched_or_void:.2f}%",
         )
     console.print(m)
     if status.quarantined_by_source:
