@@ -430,3 +430,13 @@ def test_r2_above_0_6_on_single_games_is_an_alarm() -> None:
 def test_a_hit_rate_given_as_a_percentage_is_refused() -> None:
     with pytest.raises(ValueError, match="fraction"):
         leakage_alarms(5.0, 74.0, 1200, None)
+
+
+def test_the_ece_noise_floor_matches_what_a_calibrated_forecast_shows() -> None:
+    from nbaprops.experiments.metrics import ece_noise_floor
+
+    rng = np.random.default_rng(11)
+    p = rng.uniform(0.35, 0.65, 2_000)
+    simulated = [probability_metrics(p, rng.uniform(size=len(p)) < p).ece for _ in range(100)]
+    assert ece_noise_floor(p) == pytest.approx(np.mean(simulated), rel=0.15)
+    assert ece_noise_floor(np.repeat(p, 25)) < ece_noise_floor(p) / 4  # shrinks like 1/sqrt(N)

@@ -189,4 +189,22 @@ def backtest(
     for system, msgs in result.summary.get("alarms", {}).items():
         for msg in msgs:
             err_console.print(f"[bold red]LEAKAGE ALARM[/bold red] {system}: {msg}")
+    best = min(tables["points"], key=lambda r: r["mae"])["system"]
+    t = Table(title=f"Folds ({best}, the lowest MAE; every system's folds are in the report)")
+    for col in ("fold", "train", "test", "rows", "MAE", "bets", "hit rate", "ROI @-110"):
+        t.add_column(col, justify="left" if col in ("train", "test") else "right")
+    for r in result.folds[result.folds["system"] == best].to_dict("records"):
+        if r["warmup"]:
+            continue
+        t.add_row(
+            str(r["fold"]),
+            f"{r['train_start']}..{r['train_end']} ({r['train_rows']:,})",
+            f"{r['test_start']}..{r['test_end']}",
+            f"{r['rows']:,}",
+            f"{r['mae']:.3f}",
+            str(r["bets"]),
+            pct(r["hit_rate"]),
+            pct(r["roi_flat"]),
+        )
+    console.print(t)
     console.print(f"report: {folder / 'report.md'} ({result.timings['total_s']:.0f}s)")

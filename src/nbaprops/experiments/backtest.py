@@ -421,7 +421,10 @@ def summarize(predictions: pd.DataFrame, spec: BacktestSpec) -> dict[str, Any]:
         for kind, lined in rows[rows["line"].notna()].groupby("line_kind"):
             lp = lined[lined["played"]]
             kind_entry: dict[str, Any] = {
-                "points": m.lined_point_metrics(lp["actual"], lp["median"], lp["line"]).to_dict()
+                "points": m.lined_point_metrics(lp["actual"], lp["median"], lp["line"]).to_dict(),
+                # share of these lines priced with the line-aware calibration stage fitted
+                # (the first lined fold has no earlier lined outcomes to learn it from)
+                "line_calibrated_share": float((lined["line_calibration_n"] > 0).mean()),
             }
             betting = lined[list(m.BETTING_COLUMNS)].copy()
             kind_entry["betting"] = m.betting_summary(betting).to_dict()
@@ -430,6 +433,13 @@ def summarize(predictions: pd.DataFrame, spec: BacktestSpec) -> dict[str, Any]:
                 kind_entry["probability"] = m.probability_metrics(
                     graded["p_over"].to_numpy(), (graded["actual"] > graded["line"]).to_numpy()
                 ).to_dict()
+                kind_entry["ece_noise_floor"] = m.ece_noise_floor(graded["p_over"].to_numpy())
+                calibrated = graded[graded["line_calibration_n"] > 0]
+                if len(calibrated):
+                    kind_entry["probability_line_calibrated"] = m.probability_metrics(
+                        calibrated["p_over"].to_numpy(),
+                        (calibrated["actual"] > calibrated["line"]).to_numpy(),
+                    ).to_dict()
                 kind_entry["probability_raw"] = m.probability_metrics(
                     np.clip(graded["p_over_raw"].to_numpy(), 0, 1),
                     (graded["actual"] > graded["line"]).to_numpy(),

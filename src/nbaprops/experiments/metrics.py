@@ -635,3 +635,28 @@ def leakage_alarms(
             f"(single games are too noisy for that); {_LEAK_CAUSES}."
         )
     return alarms
+
+
+def ece_noise_floor(p: npt.ArrayLike, n_bins: int = 10) -> float:
+    """ECE a perfectly calibrated forecast would still show at this N, on average.
+
+    Within a bin of n rows and mean probability p, the observed rate of a calibrated
+    forecast deviates from p by about sqrt(2 p (1 - p) / (pi n)) in absolute value;
+    weighting by bin size gives the floor. An ECE near it is indistinguishable from
+    perfect calibration; report both (figures carry their N).
+    """
+    pr = _floats(p, "p")
+    if len(pr) == 0:
+        return math.nan
+    idx = np.clip(np.floor(pr * n_bins).astype(int), 0, n_bins - 1)
+    total = 0.0
+    for b in range(n_bins):
+        in_bin = pr[idx == b]
+        if len(in_bin):
+            mean_p = float(in_bin.mean())
+            total += (
+                len(in_bin)
+                / len(pr)
+                * math.sqrt(2 * mean_p * (1 - mean_p) / (math.pi * len(in_bin)))
+            )
+    return total

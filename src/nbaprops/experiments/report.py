@@ -72,6 +72,9 @@ def summary_tables(result: BacktestResult) -> dict[str, list[dict[str, Any]]]:
                     "roi_flat": bet["roi_flat"],
                     "brier": prob.get("brier"),
                     "ece": prob.get("ece"),
+                    "ece_noise_floor": block.get("ece_noise_floor"),
+                    "line_calibrated_share": block.get("line_calibrated_share"),
+                    "ece_line_calibrated": block.get("probability_line_calibrated", {}).get("ece"),
                 }
             )
     return {"points": points, "lines": lines}
@@ -118,8 +121,9 @@ def _markdown(result: BacktestResult, tables: dict[str, list[dict[str, Any]]]) -
         "## Against real lines (model MAE and the line's own MAE on the same rows)",
         "",
         "| system | lines | N | model MAE | line MAE | gap | bets | pushes | hit rate "
-        "[95% CI] | ROI @ prices | ROI @ -110 | Brier | ECE |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "[95% CI] | ROI @ prices | ROI @ -110 | Brier | ECE (noise floor) | "
+        "line-calibrated rows (their ECE) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in tables["lines"]:
         out.append(
@@ -127,7 +131,9 @@ def _markdown(result: BacktestResult, tables: dict[str, list[dict[str, Any]]]) -
             f"{_fmt(r['line_mae'])} | {_fmt(r['mae_gap'])} | {r['bets']:,} | {r['pushes']} | "
             f"{_fmt(r['hit_rate'], pct=True)} [{_fmt(r['ci_low'], pct=True)}, "
             f"{_fmt(r['ci_high'], pct=True)}] | {_fmt(r['roi_actual'], pct=True)} | "
-            f"{_fmt(r['roi_flat'], pct=True)} | {_fmt(r['brier'])} | {_fmt(r['ece'])} |"
+            f"{_fmt(r['roi_flat'], pct=True)} | {_fmt(r['brier'])} | "
+            f"{_fmt(r['ece'])} ({_fmt(r['ece_noise_floor'])}) | "
+            f"{_fmt(r['line_calibrated_share'], pct=True)} ({_fmt(r['ece_line_calibrated'])}) |"
         )
     out += ["", "DFS lines carry no real prices: their ROI is only at a flat -110.", ""]
     kinds = sorted({k for e in result.summary["systems"].values() for k in e["lines"]})
