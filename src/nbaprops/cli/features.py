@@ -39,8 +39,7 @@ def features_list(
     """Every feature: name, group, default, required, description (and the sets)."""
     from nbaprops.features.catalog import CATALOG, FEATURE_SETS, get_feature_set
 
-    names = set(get_feature_set(feature_set).features) if feature_set else None
-    rows = [f for f in CATALOG if names is None or f.name in names]
+    rows = get_feature_set(feature_set).definitions() if feature_set else list(CATALOG)
     if as_json:
         emit_json(
             {
