@@ -122,4 +122,7 @@ def rebuild_job(
     progress = progress or Progress()
     migrate(con)
     progress.begin("build core tables", 0)
-    return rebuild(con, aliases_file=settings.aliases_file, force=force, on_table=progress.step)
+    builds = rebuild(con, aliases_file=settings.aliases_file, force=force, on_table=progress.step)
+    for b in builds:
+        audit(con, "transform", "rebuild", f"{b.table}: {b.n_rows} rows in {b.seconds:.2f}s")
+    return builds
