@@ -47,18 +47,29 @@ def perturb_on_and_after(con: duckdb.DuckDBPyConnection, day: date) -> None:
         [day],
     )
     con.execute("UPDATE core.prop_line_snapshot SET line = line + 7.5 WHERE game_date > ?", [day])
+    add_late_quotes(con, day, shift=50.0, minutes_after_tip=60)  # none before March 2024
+
+
+def add_late_quotes(
+    con: duckdb.DuckDBPyConnection, day: date, shift: float, minutes_after_tip: int
+) -> int:
+    """Copy every points quote of ``day`` as if re-quoted after tip-off, moved by ``shift``."""
+    before = con.execute("SELECT count(*) FROM core.prop_line_snapshot").fetchall()[0][0]
     con.execute(
         """
         INSERT INTO core.prop_line_snapshot
-        SELECT * REPLACE (line + 50 AS line, commence_time + INTERVAL 1 HOUR AS snapshot_time,
+        SELECT * REPLACE (line + ? AS line,
+                          commence_time + to_minutes(CAST(? AS BIGINT)) AS snapshot_time,
                           true AS after_tipoff)
         FROM core.prop_line_snapshot
         WHERE game_date = ? AND market = 'points' AND commence_time IS NOT NULL
         """,
-        [day],
+        [shift, minutes_after_tip, day],
     )
+    added = con.execute("SELECT count(*) FROM core.prop_line_snapshot").fetchall()[0][0] - before
     build_prop_line(con)
     refresh_state(con, force=True)
+    return int(added)
 
 
 @pytest.fixture(scope="module")
@@ -112,18 +123,7 @@ def test_a_line_quoted_after_tipoff_is_never_used(warehouse: Path, tmp_path: Pat
     with connect(copy) as con:
         spine = training_spine(con, day, day)
         before = build_frame(con, spine, POINTS_V1)
-        con.execute(
-            """
-            INSERT INTO core.prop_line_snapshot
-            SELECT * REPLACE (line + 30 AS line, commence_time + INTERVAL 5 MINUTE AS snapshot_time,
-                              true AS after_tipoff)
-            FROM core.prop_line_snapshot
-            WHERE game_date = ? AND market = 'points' AND commence_time IS NOT NULL
-            """,
-            [day],
-        )
-        build_prop_line(con)
-        refresh_state(con, force=True)
+        assert add_late_quotes(con, day, shift=30.0, minutes_after_tip=5) > 100
         after = build_frame(con, spine, POINTS_V1)
     lined = before["has_line"] == 1
     assert lined.sum() > 30
