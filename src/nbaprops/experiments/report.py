@@ -170,6 +170,17 @@ def _markdown(result: BacktestResult, tables: dict[str, list[dict[str, Any]]]) -
     return "\n".join(out) + "\n"
 
 
+def _save(fig: Any, ax: Any, path: Path) -> str:
+    """Legend, layout, write the PNG, free the figure; return the file name."""
+    import matplotlib.pyplot as plt
+
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path.name
+
+
 def _plots(result: BacktestResult, folder: Path) -> list[str]:
     import matplotlib
 
@@ -193,11 +204,7 @@ def _plots(result: BacktestResult, folder: Path) -> list[str]:
         ax.set_xlabel("predicted P(over)")
         ax.set_ylabel("observed over rate")
         ax.set_title("Calibration on sportsbook lines (bins with N >= 20)")
-        ax.legend(fontsize=7)
-        fig.tight_layout()
-        fig.savefig(folder / "calibration.png", dpi=110)
-        plt.close(fig)
-        made.append("calibration.png")
+        made.append(_save(fig, ax, folder / "calibration.png"))
     bets = preds[(preds["side"] != PASS_SIDE) & (preds["line_kind"] == "sportsbook")]
     if len(bets):
         fig, ax = plt.subplots(figsize=(7, 4))
@@ -216,11 +223,7 @@ def _plots(result: BacktestResult, folder: Path) -> list[str]:
         ax.set_xlabel("bets in date order")
         ax.set_ylabel("units")
         ax.set_title("Cumulative profit at the quoted prices (1 unit per bet)")
-        ax.legend(fontsize=7)
-        fig.tight_layout()
-        fig.savefig(folder / "cumulative_roi.png", dpi=110)
-        plt.close(fig)
-        made.append("cumulative_roi.png")
+        made.append(_save(fig, ax, folder / "cumulative_roi.png"))
         fig, ax = plt.subplots(figsize=(7, 4))
         systems = list(result.summary["systems"])
         width = 0.8 / max(len(systems), 1)
@@ -237,11 +240,7 @@ def _plots(result: BacktestResult, folder: Path) -> list[str]:
         ax.set_xlabel("|edge| (points)")
         ax.set_ylabel("hit rate")
         ax.set_title("Hit rate by edge bucket, sportsbook lines")
-        ax.legend(fontsize=7)
-        fig.tight_layout()
-        fig.savefig(folder / "hit_rate_by_edge.png", dpi=110)
-        plt.close(fig)
-        made.append("hit_rate_by_edge.png")
+        made.append(_save(fig, ax, folder / "hit_rate_by_edge.png"))
     return made
 
 
