@@ -29,9 +29,14 @@ def row(
     minutes: str = "36",
     name: str = "Kyle Kuzma",
 ) -> str:
+    season_id = f"{game_id[2]}20{game_id[3:5]}"  # SEASON_ID agrees with GAME_ID
+    # 9 FGM with 1 three make 19 points; free throws make the rest, so PTS add up
+    ftm = int(pts) - 19 if pts.isdigit() and int(pts) >= 19 else 2
+    fta = max(ftm, 3)
     return (
-        f"22023,{player_id},{name},1610612764,WAS,Washington Wizards,{game_id},2023-10-28,"
-        f"WAS vs. MEM,W,{minutes},{pts},9,23,0.391,1,10,0.1,2,3,0.667,3,10,13,2,1,0,0,2,-1,2023-24"
+        f"{season_id},{player_id},{name},1610612764,WAS,Washington Wizards,{game_id},2023-10-28,"
+        f"WAS vs. MEM,W,{minutes},{pts},9,23,0.391,1,10,0.1,{ftm},{fta},0.667,3,10,13,2,1,0,0,2,"
+        "-1,2023-24"
     )
 
 

@@ -4,6 +4,14 @@ One transaction per file: a file either loads completely (good rows into its raw
 table, bad rows into ``raw.quarantine`` with line and reason) or not at all.
 Files are tracked by content hash, so re-running an unchanged ingest adds
 nothing, and a changed file replaces exactly its own rows.
+
+What is refused whole (the file fails alone, naming itself; nothing of it is
+stored): a header without the format's columns, a corrupt or truncated gzip
+stream, text that is not UTF-8 (the first bad line is named). What is
+quarantined line by line (the rest of the file loads): a line that does not
+parse as one CSV record of the header's width (a stray quote, a wrong field
+count, NUL bytes), and any row whose values fail the format's checks. A CSV
+record is one physical line; quoted fields spanning lines are not supported.
 """
 
 from __future__ import annotations
@@ -11,9 +19,9 @@ from __future__ import annotations
 import csv
 import gzip
 import hashlib
-import io
 import shutil
-from collections.abc import Callable, Iterable
+import zlib
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -111,21 +119,69 @@ def discover(data_dir: Path) -> tuple[list[DiscoveredFile], list[str]]:
     return sorted(found.values(), key=lambda f: str(f.path)), unrecognised
 
 
-def _open_text(path: Path, data: bytes) -> io.TextIOBase:
-    raw = gzip.decompress(data) if path.name.endswith(".gz") else data
-    return io.StringIO(raw.decode("utf-8-sig", errors="replace"), newline="")
+_GZIP_MAGIC = b"\x1f\x8b"
+_UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+
+
+def decode_text(path: Path, data: bytes) -> str:
+    """The file's text, or a FormatError naming the file (never replacement characters)."""
+    if path.name.endswith(".gz"):
+        try:
+            raw = gzip.decompress(data)
+        except (OSError, EOFError, zlib.error) as exc:
+            raise FormatError(
+                str(path), [], f"cannot decompress: corrupt or truncated gzip data ({exc})"
+            ) from None
+    elif data.startswith(_GZIP_MAGIC):
+        raise FormatError(str(path), [], "is gzip-compressed but not named .gz")
+    else:
+        raw = data
+    if raw.startswith(_UTF16_BOMS):
+        raise FormatError(str(path), [], "is UTF-16 text; re-save it as UTF-8")
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        raise FormatError(
+            str(path),
+            [],
+            f"not UTF-8 text: line {line} has byte 0x{raw[exc.start]:02x} "
+            "(re-save the file as UTF-8)",
+        ) from None
+
+
+def physical_lines(text: str) -> Iterator[tuple[int, str]]:
+    """(line number, line) for every physical line, CRLF or LF."""
+    for number, line in enumerate(text.split("\n"), start=1):
+        yield number, line.removesuffix("\r")
+
+
+def parse_line(line: str) -> list[str]:
+    """One CSV record from one physical line; csv.Error when it is malformed."""
+    if "\x00" in line:
+        raise csv.Error("contains NUL bytes")
+    return next(csv.reader([line], strict=True), [])
+
+
+def header_of(path: Path, text: str) -> list[str]:
+    """The first line's column names, or a FormatError naming the file."""
+    first = next(physical_lines(text), (1, ""))[1]
+    if not first.strip():
+        raise FormatError(str(path), [], "empty file (no header line)")
+    try:
+        header = [h.strip() for h in parse_line(first)]
+    except csv.Error as exc:
+        raise FormatError(str(path), [], f"malformed header line ({exc})") from None
+    seen: set[str] = set()
+    duplicated = sorted({h for h in header if h and (h in seen or seen.add(h))})
+    if duplicated:
+        raise FormatError(str(path), [], f"header repeats columns: {', '.join(duplicated)}")
+    return header
 
 
 def read_header(path: Path, data: bytes) -> list[str]:
-    """The first line's column names, or a FormatError naming the file."""
-    try:
-        reader = csv.reader(_open_text(path, data))
-        header = next(reader, None)
-    except (OSError, EOFError, gzip.BadGzipFile) as exc:
-        raise FormatError(str(path), [], f"cannot read as CSV: {exc}") from exc
-    if not header:
-        raise FormatError(str(path), [], "empty file (no header line)")
-    return [h.strip() for h in header]
+    """The first line's column names of a file's bytes, or a FormatError naming the file."""
+    return header_of(path, decode_text(path, data))
 
 
 def check_header(source: Source, path: Path, header: list[str]) -> None:
@@ -149,7 +205,11 @@ def _typed_expr(col: Col, present: set[str]) -> str:
     if col.type == "text":
         return raw
     if col.type == "int":
-        return f"CAST(round(TRY_CAST({raw} AS DOUBLE)) AS BIGINT)"
+        # whole numbers only ("21" or "21.0"); "21.5" is not silently rounded
+        num = f"TRY_CAST({raw} AS DOUBLE)"
+        return f"CASE WHEN {num} = round({num}) THEN TRY_CAST({num} AS BIGINT) END"
+    if col.type == "double":
+        return f"CASE WHEN isfinite(TRY_CAST({raw} AS DOUBLE)) THEN TRY_CAST({raw} AS DOUBLE) END"
     if col.type == "bool":
         return (
             f"CASE lower({raw}) WHEN 'true' THEN true WHEN '1' THEN true WHEN 't' THEN true "
@@ -167,63 +227,93 @@ def _reason_expr(source: Source, present: set[str]) -> str:
         label = col.src.replace("'", "''")
         if col.required:
             whens.append(f"WHEN {raw} IS NULL THEN 'missing {label}'")
+        if col.type == "int":
+            num = f"TRY_CAST({raw} AS DOUBLE)"
+            whens.append(
+                f"WHEN isfinite({num}) AND {num} <> round({num}) "
+                f"THEN 'not a whole number {label}: ' || {raw}"
+            )
         whens.append(
             f"WHEN {raw} IS NOT NULL AND t.{col.dst} IS NULL THEN 'unparseable {label}: ' || {raw}"
         )
         if col.check:
             pred = col.check.replace("{v}", f"t.{col.dst}")
-            whens.append(
-                f"WHEN t.{col.dst} IS NOT NULL AND NOT ({pred}) "
-                f"THEN 'impossible {label}: ' || {raw}"
-            )
+            what = f"{col.check_reason} {label}".replace("'", "''")
+            whens.append(f"WHEN t.{col.dst} IS NOT NULL AND NOT ({pred}) THEN '{what}: ' || {raw}")
+    typed_cols = {c.dst: f"t.{c.dst}" for c in source.columns}
     for predicate, reason in source.row_checks:
-        pred = predicate
-        for col in source.columns:
-            pred = pred.replace(col.dst, f"t.{col.dst}")
-        whens.append(f"WHEN NOT ({pred}) THEN '{reason}'")
+        pred = predicate.format_map(typed_cols)
+        label = reason.replace("'", "''")
+        # a check over missing values is not a verdict (NULL); only a false one quarantines
+        whens.append(f"WHEN NOT coalesce(({pred}), true) THEN '{label}'")
     return "CASE " + " ".join(whens) + " END" if whens else "NULL"
 
 
-def _stage_fast(con: duckdb.DuckDBPyConnection, path: Path) -> bool:
-    """Stage the file with DuckDB's reader; False when a row is malformed."""
+def _stage_fast(con: duckdb.DuckDBPyConnection, path: Path, header: list[str], text: str) -> bool:
+    """Stage with DuckDB's reader when its rows map one-to-one onto the file's lines.
+
+    False (stage nothing) when any row is malformed, a line is blank or holds NUL
+    bytes, or DuckDB reads the header differently: the exact reader then stages.
+    """
+    lines = text.split("\n")
+    while lines and not lines[-1].strip():
+        lines.pop()
+    if "\x00" in text or any(not ln.strip() for ln in lines):
+        return False
     con.execute("DROP TABLE IF EXISTS _stage")
-    con.execute(
-        "CREATE TEMP TABLE _stage AS SELECT row_number() OVER () + 1 AS _line, * "
-        "FROM read_csv(?, all_varchar = true, header = true, delim = ',', quote = '\"', "
-        "escape = '\"', store_rejects = true, rejects_table = '_rej', "
-        "rejects_scan = '_rej_scan', max_line_size = 10000000)",
-        [str(path)],
-    )
-    n_rejects = con.execute("SELECT count(*) FROM _rej").fetchone()
-    con.execute("DROP TABLE IF EXISTS _rej")
-    con.execute("DROP TABLE IF EXISTS _rej_scan")
-    return not n_rejects or n_rejects[0] == 0
+    try:
+        con.execute(
+            "CREATE TEMP TABLE _stage AS SELECT row_number() OVER () + 1 AS _line, * "
+            "FROM read_csv(?, all_varchar = true, header = true, delim = ',', quote = '\"', "
+            "escape = '\"', store_rejects = true, rejects_table = '_rej', "
+            "rejects_scan = '_rej_scan', max_line_size = 10000000, auto_detect = false, "
+            "columns = ?)",
+            [str(path), dict.fromkeys(_column_names(header), "VARCHAR")],
+        )
+        n_rejects = con.execute("SELECT count(*) FROM _rej").fetchone()
+        n_rows = con.execute("SELECT count(*) FROM _stage").fetchone()
+    except duckdb.Error:
+        con.execute("DROP TABLE IF EXISTS _stage")
+        return False
+    finally:
+        con.execute("DROP TABLE IF EXISTS _rej")
+        con.execute("DROP TABLE IF EXISTS _rej_scan")
+    if (n_rejects and n_rejects[0]) or not n_rows or n_rows[0] != len(lines) - 1:
+        con.execute("DROP TABLE IF EXISTS _stage")
+        return False
+    return True
+
+
+def _column_names(header: list[str]) -> list[str]:
+    return [h if h else f"column{i:02d}" for i, h in enumerate(header)]
 
 
 def _stage_exact(
-    con: duckdb.DuckDBPyConnection, path: Path, data: bytes, header: list[str]
+    con: duckdb.DuckDBPyConnection, header: list[str], text: str
 ) -> list[tuple[int, str, str]]:
-    """Stage with Python's csv reader (exact line numbers); return malformed rows."""
-    reader = csv.reader(_open_text(path, data))
-    next(reader, None)
+    """Stage line by line (exact line numbers); return the malformed lines."""
     good: list[list[str]] = []
-    lines: list[int] = []
+    numbers: list[int] = []
     bad: list[tuple[int, str, str]] = []
     width = len(header)
-    for record in reader:
-        line = reader.line_num
-        if not record:
+    lines = physical_lines(text)
+    next(lines, None)
+    for number, line in lines:
+        if not line.strip():
+            continue
+        try:
+            record = parse_line(line)
+        except csv.Error as exc:
+            bad.append((number, f"malformed CSV line ({exc})", line[:2000]))
             continue
         if len(record) != width:
-            bad.append(
-                (line, f"expected {width} fields, found {len(record)}", ",".join(record)[:2000])
-            )
+            hint = " (unbalanced quote?)" if line.count('"') % 2 else ""
+            bad.append((number, f"expected {width} fields, found {len(record)}{hint}", line[:2000]))
             continue
         good.append(record)
-        lines.append(line)
-    names = [h if h else f"column{i:02d}" for i, h in enumerate(header)]
-    frame = pd.DataFrame(good, columns=names, dtype="string")
-    frame.insert(0, "_line", pd.Series(lines, dtype="int64"))
+        numbers.append(number)
+    frame = pd.DataFrame(good, columns=_column_names(header), dtype="string")
+    frame.insert(0, "_line", pd.Series(numbers, dtype="int64"))
     con.execute("DROP TABLE IF EXISTS _stage")
     con.register("_stage_df", frame)
     con.execute("CREATE TEMP TABLE _stage AS SELECT * FROM _stage_df")
@@ -379,8 +469,15 @@ def load_file(
     if any(fid == file_id for fid, _ in current):
         return FileResult(spath, source.name, "unchanged")
     replaced = [fid for fid, p in current if p == spath]
-    header = read_header(path, data)
+    text = decode_text(path, data)
+    header = header_of(path, text)
     check_header(source, path, header)
+    # Staging only fills temp tables, so it runs before the transaction: a failed fast
+    # read must not abort the transaction that writes.
+    if _stage_fast(con, path, header, text):
+        malformed: list[tuple[int, str, str]] = []
+    else:
+        malformed = _stage_exact(con, header, text)
     archived = _archive(data, file_id, path, archive_dir)
     counts = _Counts()
     with transaction(con):
@@ -392,10 +489,6 @@ def load_file(
                 "WHERE file_id = ? AND path = ?",
                 [old, spath],
             )
-        if _stage_fast(con, path):
-            malformed: list[tuple[int, str, str]] = []
-        else:
-            malformed = _stage_exact(con, path, data, header)
         _load_staged(con, source, file_id, spath, header, counts)
         for line, reason, record in malformed:
             con.execute(
@@ -439,23 +532,30 @@ def ingest_files(
     """Load each file in its own transaction; a bad file is reported, the rest go on."""
     results = []
     for item in files:
-        try:
-            results.append(load_file(con, item.source, item.path, archive_dir))
-        except FormatError as exc:
-            results.append(FileResult(str(item.path), item.source.name, "failed", error=str(exc)))
-        except duckdb.Error as exc:
-            message = str(exc).splitlines()[0]
-            results.append(
-                FileResult(
-                    str(item.path),
-                    item.source.name,
-                    "failed",
-                    error=f"{item.path}: cannot load ({message})",
-                )
-            )
+        results.append(_load_isolated(con, item, archive_dir))
         if on_file:
             on_file(item)
     return results
+
+
+def _load_isolated(
+    con: duckdb.DuckDBPyConnection, item: DiscoveredFile, archive_dir: Path | None
+) -> FileResult:
+    """Load one file; whatever is wrong with it fails this file alone, with its name."""
+
+    def failed(error: str) -> FileResult:
+        return FileResult(str(item.path), item.source.name, "failed", error=error)
+
+    try:
+        return load_file(con, item.source, item.path, archive_dir)
+    except FormatError as exc:
+        return failed(str(exc))
+    except OSError as exc:
+        return failed(f"{item.path}: cannot read ({exc.strerror or exc})")
+    except duckdb.Error as exc:
+        return failed(f"{item.path}: cannot load ({str(exc).splitlines()[0]})")
+    except Exception as exc:  # one file's surprise must not stop the others
+        return failed(f"{item.path}: cannot load ({type(exc).__name__}: {exc})")
 
 
 def ingest_dir(

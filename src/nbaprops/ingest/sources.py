@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from nbaprops.core.markets import KNOWN_MARKET_KEYS
+
 # Column types understood by the loader and their DuckDB casts.
 SQL_TYPES = {
     "text": "VARCHAR",
@@ -26,7 +28,7 @@ class Col:
     """One column of a source file.
 
     ``check`` is a SQL predicate over the typed value written as ``{v}``;
-    rows failing it are quarantined as impossible values.
+    rows failing it are quarantined as ``"<check_reason> <column>: <value>"``.
     """
 
     src: str
@@ -35,6 +37,7 @@ class Col:
     required: bool = False
     check: str | None = None
     optional_in_file: bool = False
+    check_reason: str = "impossible"
 
 
 @dataclass(frozen=True)
@@ -50,7 +53,8 @@ class Source:
     example: str = ""
     # Header groups of which at least one column must be present.
     require_one_of: tuple[tuple[str, ...], ...] = ()
-    # Row-level predicates over typed columns (SQL, True = keep) with their reason.
+    # Row-level predicates over typed columns (SQL, True = keep) with their reason;
+    # columns are written as ``{dst}`` placeholders, e.g. ``"{fgm} <= {fga}"``.
     row_checks: tuple[tuple[str, str], ...] = ()
 
     @property
@@ -62,28 +66,70 @@ class Source:
         return [c.dst for c in self.columns if c.dst not in self.key]
 
 
-def _box(prefix_cols: tuple[Col, ...]) -> tuple[Col, ...]:
-    """Box-score stat columns shared by the nba_api player and team logs."""
-    nonneg = "{v} >= 0"
+def _box(prefix_cols: tuple[Col, ...], max_points: int = 100) -> tuple[Col, ...]:
+    """Box-score stat columns shared by the nba_api player and team logs.
+
+    Counts are whole numbers between 0 and a cap far above any real game (a player's
+    record is 100 points, a team's 186): anything else is a corrupt row.
+    """
+    cap = max_points * 2
+
+    def count(src: str, dst: str, required: bool, top: int = cap) -> Col:
+        return Col(src, dst, "int", required, f"{{v}} BETWEEN 0 AND {top}")
+
     stats = (
-        Col("PTS", "pts", "int", True, nonneg),
-        Col("FGM", "fgm", "int", True, nonneg),
-        Col("FGA", "fga", "int", True, nonneg),
-        Col("FG3M", "fg3m", "int", True, nonneg),
-        Col("FG3A", "fg3a", "int", True, nonneg),
-        Col("FTM", "ftm", "int", True, nonneg),
-        Col("FTA", "fta", "int", True, nonneg),
-        Col("OREB", "oreb", "int", False, nonneg),
-        Col("DREB", "dreb", "int", False, nonneg),
-        Col("REB", "reb", "int", False, nonneg),
-        Col("AST", "ast", "int", False, nonneg),
-        Col("STL", "stl", "int", False, nonneg),
-        Col("BLK", "blk", "int", False, nonneg),
-        Col("TOV", "tov", "int", False, nonneg),
-        Col("PF", "pf", "int", False, nonneg),
-        Col("PLUS_MINUS", "plus_minus", "double"),
+        count("PTS", "pts", True, max_points),
+        count("FGM", "fgm", True),
+        count("FGA", "fga", True),
+        count("FG3M", "fg3m", True),
+        count("FG3A", "fg3a", True),
+        count("FTM", "ftm", True),
+        count("FTA", "fta", True),
+        count("OREB", "oreb", False),
+        count("DREB", "dreb", False),
+        count("REB", "reb", False),
+        count("AST", "ast", False),
+        count("STL", "stl", False),
+        count("BLK", "blk", False),
+        count("TOV", "tov", False),
+        count("PF", "pf", False),
+        Col("PLUS_MINUS", "plus_minus", "double", False, f"abs({{v}}) <= {cap}"),
     )
     return prefix_cols + stats
+
+
+# An NBA game id: '00' + season type digit (1-6) + season start year (2 digits) + 5 digits.
+_GAME_ID = "regexp_full_match({v}, '00[1-6][0-9]{7}')"
+_GAME_ID_REASON = "not an NBA game id (00 + type + yy + 5 digits)"
+
+
+def _season_start(game_id: str) -> str:
+    """SQL for the season start year encoded in a game id (digits 4-5)."""
+    return f"(2000 + CAST(substr({game_id}, 4, 2) AS INTEGER))"
+
+
+# Every real game falls between Sep 1 of its season's start year and Oct 31 of the
+# next (the 2020 bubble finals ended on Oct 11).
+_IN_SEASON = (
+    "{game_date} BETWEEN make_date(" + _season_start("{game_id}") + ", 9, 1) "
+    "AND make_date(" + _season_start("{game_id}") + " + 1, 10, 31)",
+    "GAME_DATE outside the season of GAME_ID",
+)
+_SEASON_ID_AGREES = (
+    "right({season_id}, 4) = CAST(" + _season_start("{game_id}") + " AS VARCHAR) "
+    "AND left({season_id}, 1) = substr({game_id}, 3, 1)",
+    "SEASON_ID disagrees with GAME_ID (season or season type)",
+)
+_BOX_ARITHMETIC = (
+    (
+        "{pts} = 2 * {fgm} + {fg3m} + {ftm}",
+        "PTS is not 2 x FGM + FG3M + FTM",
+    ),
+    (
+        "{fgm} <= {fga} AND {fg3m} <= {fg3a} AND {ftm} <= {fta} AND {fg3m} <= {fgm}",
+        "more shots made than attempted",
+    ),
+)
 
 
 NBA_PLAYER_LOGS = Source(
@@ -98,7 +144,7 @@ NBA_PLAYER_LOGS = Source(
             Col("PLAYER_NAME", "player_name", "text", True),
             Col("TEAM_ID", "team_id", "int", True),
             Col("TEAM_ABBREVIATION", "team_abbreviation", "text", True),
-            Col("GAME_ID", "game_id", "text", True),
+            Col("GAME_ID", "game_id", "text", True, _GAME_ID, check_reason=_GAME_ID_REASON),
             Col("GAME_DATE", "game_date", "date", True),
             Col("MATCHUP", "matchup", "text", True),
             Col("WL", "wl", "text"),
@@ -106,6 +152,7 @@ NBA_PLAYER_LOGS = Source(
         )
     ),
     key=("player_id", "game_id"),
+    row_checks=(_IN_SEASON, _SEASON_ID_AGREES, *_BOX_ARITHMETIC),
     example=(
         "22023,1628398,Kyle Kuzma,1610612764,WAS,Washington Wizards,0022300089,2023-10-28,"
         "WAS vs. MEM,W,36,21,9,23,0.391,1,10,0.1,2,3,0.667,3,10,13,2,1,0,0,2,-1,2023-24"
@@ -123,14 +170,16 @@ NBA_TEAM_LOGS = Source(
             Col("TEAM_ID", "team_id", "int", True),
             Col("TEAM_ABBREVIATION", "team_abbreviation", "text", True),
             Col("TEAM_NAME", "team_name", "text"),
-            Col("GAME_ID", "game_id", "text", True),
+            Col("GAME_ID", "game_id", "text", True, _GAME_ID, check_reason=_GAME_ID_REASON),
             Col("GAME_DATE", "game_date", "date", True),
             Col("MATCHUP", "matchup", "text", True),
             Col("WL", "wl", "text"),
             Col("MIN", "min", "double", False, "{v} BETWEEN 0 AND 400"),
-        )
+        ),
+        max_points=250,
     ),
     key=("team_id", "game_id"),
+    row_checks=(_IN_SEASON, _SEASON_ID_AGREES, *_BOX_ARITHMETIC),
     example=(
         "42023,1610612738,BOS,Boston Celtics,0042300405,2024-06-17,BOS vs. DAL,W,240,106,38,89,"
         "0.427,13,39,0.333,17,20,0.85,15,36,51,25,9,2,7,15,18.0,2023-24"
@@ -145,7 +194,7 @@ NBA_PLAYOFF_BOX = Source(
     columns=(
         Col("PLAYER_ID", "player_id", "int", True),
         Col("PLAYER_NAME", "player_name", "text", True),
-        Col("GAME_ID", "game_id", "text", True),
+        Col("GAME_ID", "game_id", "text", True, _GAME_ID, check_reason=_GAME_ID_REASON),
         Col("GAME_DATE", "game_date", "date", True),
         Col("MATCHUP", "matchup", "text", True),
         Col("TEAM_ABBREVIATION", "team_abbreviation", "text", True),
@@ -160,6 +209,7 @@ NBA_PLAYOFF_BOX = Source(
         Col("POSS", "poss", "double", optional_in_file=True),
     ),
     key=("player_id", "game_id"),
+    row_checks=(_IN_SEASON, *_BOX_ARITHMETIC),
     example=(
         "0,Darius Garland,1629636,CLE vs. ORL,CLE,1610612739,ORL,1,0042300131,2024-04-20,W,32,14,"
         "8,3,6,11,... START_POSITION=G ..."
@@ -187,6 +237,12 @@ GAME_LINES = Source(
         Col("moneyline_home", "moneyline_home", "double"),
     ),
     key=("game_date", "away", "home"),
+    row_checks=(
+        (
+            "{game_date} BETWEEN make_date({season} - 1, 9, 1) AND make_date({season}, 10, 31)",
+            "date outside its season (season is the end year)",
+        ),
+    ),
     example="2024,2024-03-10,True,False,mil,lac,...,home,2.5,226.5,,",
 )
 
@@ -196,7 +252,7 @@ SCHEDULE = Source(
     patterns=("schedule/*.csv", "schedule/*.csv.gz"),
     raw_table="raw.schedule",
     columns=(
-        Col("game_id", "game_id", "text", True),
+        Col("game_id", "game_id", "text", True, _GAME_ID, check_reason=_GAME_ID_REASON),
         Col("season_type", "season_type", "text", True),
         Col("tip_utc", "tip_utc", "timestamp", True),
         Col("away_team", "away_team", "text", True),
@@ -206,6 +262,16 @@ SCHEDULE = Source(
         Col("national_tv", "national_tv", "text"),
     ),
     key=("game_id",),
+    row_checks=(
+        (
+            "CAST({tip_utc} AS DATE) BETWEEN make_date("
+            + _season_start("{game_id}")
+            + ", 9, 1) AND make_date("
+            + _season_start("{game_id}")
+            + " + 1, 10, 31)",
+            "tip_utc outside the season of game_id",
+        ),
+    ),
     example=(
         "0022500001,Regular Season,2025-10-21T23:30:00Z,2025-10-21T19:30:00-04:00,"
         "HOU (Rockets),OKC (Thunder),Paycom Center,..."
@@ -326,18 +392,26 @@ GENERIC_PROPS = Source(
         Col("player", "player", "text", True),
         Col("game_date", "game_date", "date", optional_in_file=True),
         Col("commence_time", "commence_time", "timestamp", optional_in_file=True),
-        Col("market", "market", "text", True),
+        Col(
+            "market",
+            "market",
+            "text",
+            True,
+            "lower({v}) IN (" + ", ".join(f"'{k}'" for k in KNOWN_MARKET_KEYS) + ")",
+            check_reason="unknown market (accepted: " + ", ".join(KNOWN_MARKET_KEYS) + ")",
+        ),
         Col("book", "book", "text", True),
         Col("line", "line", "double", True, "{v} >= 0 AND {v} < 200"),
         Col("over_price", "over_price", "double", False, _PRICE),
         Col("under_price", "under_price", "double", False, _PRICE),
-        Col("snapshot_time", "snapshot_time", "timestamp", optional_in_file=True),
+        # When the quote was seen: without it a quote cannot be placed against tip-off.
+        Col("snapshot_time", "snapshot_time", "timestamp", True),
     ),
     key=("player", "game_date", "commence_time", "market", "book", "line", "snapshot_time"),
     require_one_of=(("game_date", "commence_time"),),
     row_checks=(
         (
-            "game_date IS NOT NULL OR commence_time IS NOT NULL",
+            "{game_date} IS NOT NULL OR {commence_time} IS NOT NULL",
             "missing game_date and commence_time",
         ),
     ),
