@@ -36,6 +36,9 @@ def test_generic_csv_lines_are_matched_and_late_quotes_are_never_the_line(
             FROM core.prop_line_snapshot WHERE source = 'generic_props' ORDER BY player_name, line
             """
         ).fetchall()
+        quarantined = con.execute(
+            "SELECT player_name, reason FROM core.prop_quote_quarantine WHERE book = 'mybook'"
+        ).fetchall()
         book = con.execute(
             "SELECT line FROM core.prop_line_book WHERE book = 'mybook' "
             "AND player_name_norm = 'jalen brunson' AND game_date = DATE '2024-03-10'"
@@ -44,6 +47,7 @@ def test_generic_csv_lines_are_matched_and_late_quotes_are_never_the_line(
         ("Jalen Brunson", "points", "matched", "exact", False, True),
         ("Jalen Brunson", "points", "matched", "exact", True, True),
         ("Nicolas Claxton", "points", "matched", "alias", False, True),
-        ("Not A Player", "points", "unknown_name", "none", False, False),
     ]
+    # an unknown player has no game, so a same-day quote cannot be placed against tip-off
+    assert [name for name, _ in quarantined] == ["Not A Player"]
     assert book == [(27.5,)]  # the quote taken after tip-off is kept but never used

@@ -12,9 +12,11 @@ import pandas as pd
 import pytest
 
 from nbaprops.core.db import connect
+from nbaprops.core.settings import Settings
 from nbaprops.features.catalog import POINTS_V1
 from nbaprops.features.frame import build_frame, training_spine
 from nbaprops.features.state import refresh_state
+from nbaprops.pipeline.jobs import ingest_job
 from nbaprops.warehouse.transforms import build_prop_line
 
 FEATURES = [*list(POINTS_V1.features), "n_defaulted", "n_required_defaulted"]
@@ -128,3 +130,105 @@ def test_a_line_quoted_after_tipoff_is_never_used(warehouse: Path, tmp_path: Pat
     lined = before["has_line"] == 1
     assert lined.sum() > 30
     pd.testing.assert_series_equal(before["points_line"], after["points_line"])
+
+
+def _lined_quotes_csv(con: duckdb.DuckDBPyConnection, day: date, shift: float, when: str) -> str:
+    """A generic prop-line CSV re-quoting every points line of ``day`` with ``game_date`` only.
+
+    ``when`` is a SQL expression for the snapshot time over the consensus row ``pl``.
+    """
+    rows = con.execute(
+        f"""
+        SELECT pl.player_name, pl.line + ?, strftime({when}, '%Y-%m-%dT%H:%M:%SZ')
+        FROM core.prop_line pl
+        WHERE pl.market = 'points' AND pl.game_date = ? AND pl.match_status = 'matched'
+        """,
+        [shift, day],
+    ).fetchall()
+    lines = ["player,game_date,market,book,line,over_price,under_price,snapshot_time"]
+    lines += [f"{name},{day},points,latebook,{line},-110,-110,{seen}" for name, line, seen in rows]
+    return "\n".join(lines) + "\n"
+
+
+def _ingest_generic(db: Path, tmp_path: Path, text: str) -> None:
+    folder = tmp_path / "mine" / "prop_lines"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "late.csv").write_text(text)
+    with connect(db) as con:
+        result = ingest_job(con, Settings(data_dir=tmp_path / "mine", db=db))
+    assert [r.status for r in result.report.results] == ["loaded"]
+
+
+def test_a_generic_quote_without_tipoff_seen_after_the_game_started_is_never_used(
+    warehouse: Path, tmp_path: Path
+) -> None:
+    """Perturbation on the generic CSV path: quotes with only ``game_date``, seen after tip.
+
+    Their own rows carry no tip-off, so only the game's tip-off (from another feed or the
+    schedule) can tell they are late. Neither the day's consensus line nor any feature of
+    the following days may move.
+    """
+    day = date(2024, 3, 15)
+    later = (date(2024, 3, 16), date(2024, 3, 25))
+    copy = tmp_path / "generic_late.duckdb"
+    shutil.copy(warehouse, copy)
+    with connect(copy, read_only=True) as con:
+        lines_before = con.execute(
+            "SELECT * FROM core.prop_line WHERE game_date = ? ORDER BY ALL", [day]
+        ).df()
+        spine = training_spine(con, *later)
+        features_before = build_frame(con, spine, POINTS_V1)
+        text = _lined_quotes_csv(con, day, 30.0, "pl.commence_time + INTERVAL 30 MINUTE")
+    assert text.count("\n") > 30
+    _ingest_generic(copy, tmp_path, text)
+    with connect(copy, read_only=True) as con:
+        kept = con.execute(
+            "SELECT count(*), count(*) FILTER (WHERE after_tipoff) FROM core.prop_line_snapshot "
+            "WHERE book = 'latebook'"
+        ).fetchall()[0]
+        lines_after = con.execute(
+            "SELECT * FROM core.prop_line WHERE game_date = ? ORDER BY ALL", [day]
+        ).df()
+        features_after = build_frame(con, spine, POINTS_V1)
+    assert kept[0] == text.count("\n") - 1  # every late quote was matched to its game ...
+    assert kept[1] == kept[0]  # ... and placed after its tip-off
+    pd.testing.assert_frame_equal(lines_before, lines_after)
+    assert features_before["has_line"].sum() > 300
+    pd.testing.assert_frame_equal(features_before[FEATURES], features_after[FEATURES])
+
+
+def test_a_generic_quote_that_cannot_be_placed_in_time_is_quarantined(
+    warehouse: Path, tmp_path: Path
+) -> None:
+    """No feed quotes 2024-02-10's games and the past has no schedule: a same-day quote
+    cannot be told from a post-tip one, so it is quarantined; a day-before quote is used."""
+    day = date(2024, 2, 10)
+    copy = tmp_path / "generic_unplaced.duckdb"
+    shutil.copy(warehouse, copy)
+    with connect(copy, read_only=True) as con:
+        players = con.execute(
+            "SELECT player_name, player_id FROM core.player_game "
+            "WHERE game_date = ? AND points >= 20 ORDER BY player_id LIMIT 6",
+            [day],
+        ).fetchall()
+    assert len(players) == 6
+    header = "player,game_date,market,book,line,over_price,under_price,snapshot_time\n"
+    same_day = [f"{n},{day},points,mybook,14.5,-110,-110,{day}T23:30:00Z" for n, _ in players[:3]]
+    day_before = [
+        f"{n},{day},points,mybook,15.5,-110,-110,2024-02-09T20:00:00Z" for n, _ in players[3:]
+    ]
+    _ingest_generic(copy, tmp_path, header + "\n".join(same_day + day_before) + "\n")
+    with connect(copy, read_only=True) as con:
+        quarantined = con.execute(
+            "SELECT player_name, line, reason, file_line FROM core.prop_quote_quarantine "
+            "WHERE book = 'mybook' ORDER BY file_line"
+        ).fetchall()
+        used = con.execute(
+            "SELECT player_id, line FROM core.prop_line_book WHERE book = 'mybook' ORDER BY ALL"
+        ).fetchall()
+    assert [(q[0], q[1], q[3]) for q in quarantined] == [
+        (n, 14.5, i + 2) for i, (n, _) in enumerate(players[:3])
+    ]
+    assert all("cannot be placed in time" in q[2] for q in quarantined)
+    assert sorted(pid for pid, _ in used) == sorted(pid for _, pid in players[3:])
+    assert {line for _, line in used} == {15.5}

@@ -11,6 +11,7 @@ import csv
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from importlib import resources
 from pathlib import Path
 
@@ -18,28 +19,9 @@ import duckdb
 import pandas as pd
 
 from nbaprops.core.db import transaction
+from nbaprops.core.markets import MARKETS
 from nbaprops.core.names import normalize_name
 from nbaprops.warehouse.matching import Candidate, resolve_in_roster
-
-# Odds-feed market keys -> our market names.
-MARKETS = {
-    "player_points": "points",
-    "points": "points",
-    "player_rebounds": "rebounds",
-    "rebounds": "rebounds",
-    "player_assists": "assists",
-    "assists": "assists",
-    "player_threes": "threes",
-    "threes": "threes",
-    "player_points_rebounds_assists": "pra",
-    "pra": "pra",
-    "player_points_rebounds": "pr",
-    "pr": "pr",
-    "player_points_assists": "pa",
-    "pa": "pa",
-    "player_rebounds_assists": "ra",
-    "ra": "ra",
-}
 
 _SEASON_TYPES = (
     "CASE substr({gid}, 3, 1) WHEN '1' THEN 'preseason' WHEN '2' THEN 'regular' "
@@ -266,30 +248,31 @@ def build_prop_line_snapshot(con: duckdb.DuckDBPyConnection) -> None:
                r.home_team, r.away_team, r.line,
                max(r.price) FILTER (WHERE r.side = 'Over') AS over_price,
                max(r.price) FILTER (WHERE r.side = 'Under') AS under_price,
-               r.snapshot_time, min(r._file_id) AS file_id
+               r.snapshot_time, min(r._file_id) AS file_id, min(r._line) AS file_line
         FROM raw.odds_api_outcome r {current}
         GROUP BY ALL
         UNION ALL
         SELECT 'dfs_lines', 'dfs', r.book, {_market_sql("r.market")}, r.player, r.event_id,
                {et.format("r.commence_time")}, r.commence_time, r.home_team, r.away_team, r.line,
-               NULL, NULL, NULL, min(r._file_id)
+               NULL, NULL, NULL, min(r._file_id), min(r._line)
         FROM raw.dfs_line r {current}
         GROUP BY ALL
         UNION ALL
         SELECT 'pra_odds', 'sportsbook', lower(r.book), 'pra', r.player, r.event_id,
                r.event_date, NULL, r.home_team, r.away_team, r.line, r.over_price,
-               r.under_price, r.snapshot_time, r._file_id
+               r.under_price, r.snapshot_time, r._file_id, r._line
         FROM raw.pra_line r {current}
         UNION ALL
         SELECT 'threes_odds', 'sportsbook', lower(r.book), {_market_sql("r.market")}, r.player,
                NULL, {et.format("r.commence_time")}, r.commence_time,
                trim(split_part(r.game, '@', 2)), trim(split_part(r.game, '@', 1)), r.line,
-               r.over_price, r.under_price, r.snapshot_time, r._file_id
+               r.over_price, r.under_price, r.snapshot_time, r._file_id, r._line
         FROM raw.threes_line r {current}
         UNION ALL
         SELECT 'generic_props', 'sportsbook', lower(r.book), {_market_sql("r.market")}, r.player,
                NULL, coalesce(r.game_date, {et.format("r.commence_time")}), r.commence_time,
-               NULL, NULL, r.line, r.over_price, r.under_price, r.snapshot_time, r._file_id
+               NULL, NULL, r.line, r.over_price, r.under_price, r.snapshot_time, r._file_id,
+               r._line
         FROM raw.generic_prop_line r {current}
         """
     )
@@ -380,51 +363,110 @@ def build_prop_line_snapshot(con: duckdb.DuckDBPyConnection) -> None:
             fuzzy.append((*key, found[0].player_id, f"roster_{found[1]}"))
     if fuzzy:
         con.executemany("INSERT INTO _resolved VALUES (?, ?, ?, ?, ?, ?)", fuzzy)
+    _place_quotes(con)
+
+
+def _place_quotes(con: duckdb.DuckDBPyConnection) -> None:
+    """Match each quote to its game and place it in time against that game's tip-off.
+
+    The tip-off is the quote's own; else the schedule's; else the earliest any other
+    feed quotes for the same game. A quote seen on the game's date while no tip-off is
+    known cannot be placed: it goes to ``core.prop_quote_quarantine``, never to a line.
+    Quotes without a quote time at all are pre-game boards (DFS, the threes feed).
+    """
+    con.execute("DROP TABLE IF EXISTS _placed")
     con.execute(
         """
-        DELETE FROM core.prop_line_snapshot;
-        INSERT INTO core.prop_line_snapshot
-        WITH games AS (
-            SELECT g.game_id,
-                   EXISTS (SELECT 1 FROM core.player_game x WHERE x.game_id = g.game_id)
-                       AS has_box
-            FROM core.game g
-            WHERE g.game_id IN (SELECT game_id FROM _qkeys)
-        ),
-        q0 AS (
-            SELECT q.* EXCLUDE (commence_time), k.game_id, k.game_date AS resolved_date,
-                   -- feeds without a tip-off time borrow the game's from the other feeds
-                   coalesce(q.commence_time, CASE WHEN k.game_id IS NOT NULL THEN
-                       min(q.commence_time) OVER (PARTITION BY k.game_id) END) AS commence_time
+        CREATE TEMP TABLE _placed AS
+        WITH q0 AS (
+            SELECT q.*, k.game_id AS team_game_id, k.game_date AS resolved_date
             FROM _q2 q
             JOIN _qkeys k ON k.player = q.player AND k.quoted_date = q.game_date
              AND k.exact_date = q.exact_date
              AND k.home IS NOT DISTINCT FROM q.home AND k.away IS NOT DISTINCT FROM q.away
         ),
-        q AS (SELECT * FROM q0)
-        SELECT q.source, q.line_kind, q.book, q.market, q.player, q.name_norm, r.player_id,
-               CASE WHEN r.player_id IS NULL THEN 'unknown_name'
-                    WHEN pg.game_id IS NOT NULL THEN 'matched'
-                    WHEN g.game_id IS NOT NULL AND NOT g.has_box THEN 'no_box_score'
-                    WHEN q.game_id IS NULL AND q.home IS NOT NULL THEN 'no_game'
-                    ELSE 'did_not_play' END,
-               CASE WHEN r.player_id IS NULL THEN 'none'
-                    WHEN q.via_alias THEN 'alias' ELSE r.method END,
-               coalesce(q.game_id, pg.game_id), q.resolved_date, q.commence_time,
-               q.home, q.away, q.line, q.over_price, q.under_price, q.snapshot_time,
-               coalesce(q.snapshot_time > q.commence_time,
-                        CAST(timezone('America/New_York', q.snapshot_time) AS DATE)
-                            > q.resolved_date,
-                        false),
-               q.file_id
+        q1 AS (
+            SELECT q0.*, r.player_id, r.method, pg.game_id AS box_game_id,
+                   pg.team AS box_team
+            FROM q0
+            LEFT JOIN _resolved r ON r.name_norm = q0.name_norm
+                 AND r.game_date = q0.resolved_date
+                 AND r.home IS NOT DISTINCT FROM q0.home AND r.away IS NOT DISTINCT FROM q0.away
+            LEFT JOIN core.player_game pg
+              ON pg.player_id = r.player_id AND pg.game_date = q0.resolved_date
+        ),
+        -- quotes that name no teams (the generic CSV): the game of the player's team
+        teamless AS (
+            SELECT DISTINCT q1.player_id, q1.resolved_date FROM q1
+            WHERE q1.home IS NULL AND q1.player_id IS NOT NULL AND q1.box_game_id IS NULL
+        ),
+        teamless_game AS (
+            SELECT t.player_id, t.resolved_date, g.game_id
+            FROM teamless t
+            JOIN LATERAL (
+                SELECT x.team FROM core.player_game x
+                WHERE x.player_id = t.player_id AND x.game_date < t.resolved_date
+                ORDER BY x.game_date DESC LIMIT 1
+            ) lt ON true
+            JOIN core.game g ON g.game_date = t.resolved_date
+             AND lt.team IN (g.home_team, g.away_team)
+            QUALIFY count(*) OVER (PARTITION BY t.player_id, t.resolved_date) = 1
+        ),
+        q2 AS (
+            SELECT q1.*, coalesce(q1.team_game_id, q1.box_game_id, tg.game_id) AS any_game_id
+            FROM q1 LEFT JOIN teamless_game tg
+              ON tg.player_id = q1.player_id AND tg.resolved_date = q1.resolved_date
+        ),
+        q3 AS (
+            SELECT q2.*, g.tip_off_utc AS scheduled_tip,
+                   min(q2.commence_time) OVER (PARTITION BY q2.any_game_id) AS feed_tip,
+                   EXISTS (SELECT 1 FROM core.player_game x WHERE x.game_id = q2.team_game_id)
+                       AS has_box
+            FROM q2 LEFT JOIN core.game g ON g.game_id = q2.any_game_id
+        ),
+        q AS (
+            SELECT q3.*,
+                   coalesce(q3.commence_time, q3.scheduled_tip,
+                            CASE WHEN q3.any_game_id IS NOT NULL THEN q3.feed_tip END) AS tip,
+                   CAST(timezone('America/New_York', q3.snapshot_time) AS DATE) AS seen_date
+            FROM q3
+        )
+        SELECT q.*,
+               CASE WHEN q.snapshot_time IS NULL THEN 'board'
+                    WHEN q.tip IS NOT NULL THEN
+                        CASE WHEN q.snapshot_time >= q.tip THEN 'after_tip' ELSE 'pre_tip' END
+                    WHEN q.seen_date < q.resolved_date THEN 'pre_tip'
+                    WHEN q.seen_date > q.resolved_date THEN 'after_tip'
+                    ELSE 'unplaceable' END AS placement
         FROM q
-        LEFT JOIN _resolved r ON r.name_norm = q.name_norm AND r.game_date = q.resolved_date
-             AND r.home IS NOT DISTINCT FROM q.home AND r.away IS NOT DISTINCT FROM q.away
-        LEFT JOIN core.player_game pg
-          ON pg.player_id = r.player_id AND pg.game_date = q.resolved_date
-        LEFT JOIN games g ON g.game_id = q.game_id
         """
     )
+    con.execute(
+        """
+        DELETE FROM core.prop_line_snapshot;
+        INSERT INTO core.prop_line_snapshot
+        SELECT q.source, q.line_kind, q.book, q.market, q.player, q.name_norm, q.player_id,
+               CASE WHEN q.player_id IS NULL THEN 'unknown_name'
+                    WHEN q.box_game_id IS NOT NULL THEN 'matched'
+                    WHEN q.team_game_id IS NOT NULL AND NOT q.has_box THEN 'no_box_score'
+                    WHEN q.team_game_id IS NULL AND q.home IS NOT NULL THEN 'no_game'
+                    ELSE 'did_not_play' END,
+               CASE WHEN q.player_id IS NULL THEN 'none'
+                    WHEN q.via_alias THEN 'alias' ELSE q.method END,
+               coalesce(q.team_game_id, q.box_game_id), q.resolved_date, q.tip,
+               q.home, q.away, q.line, q.over_price, q.under_price, q.snapshot_time,
+               q.placement = 'after_tip', q.file_id
+        FROM _placed q WHERE q.placement <> 'unplaceable';
+        DELETE FROM core.prop_quote_quarantine;
+        INSERT INTO core.prop_quote_quarantine
+        SELECT q.source, q.book, q.market, q.player, q.player_id, q.any_game_id,
+               q.resolved_date, q.line, q.snapshot_time,
+               'seen on the game date with no known tip-off: cannot be placed in time',
+               q.file_id, q.file_line
+        FROM _placed q WHERE q.placement = 'unplaceable';
+        """
+    )
+    con.execute("DROP TABLE IF EXISTS _placed")
 
 
 def _decimal(price: str) -> str:
@@ -561,29 +603,43 @@ class BuildResult:
     seconds: float
 
 
-def stale_tables(con: duckdb.DuckDBPyConnection, changed: set[str]) -> list[CoreTable]:
-    """Core tables to rebuild: those never built, and those downstream of a change."""
-    built = {r[0] for r in con.execute("SELECT DISTINCT table_name FROM core.build_log").fetchall()}
-    pending = set(changed)
+def _last_changes(con: duckdb.DuckDBPyConnection) -> dict[str, datetime]:
+    """When each input last changed: raw sources (loads), aliases, and core table builds."""
+    rows = con.execute(
+        """
+        SELECT source, max(changed_at) FROM raw.change_log GROUP BY source
+        UNION ALL
+        SELECT 'aliases', max(built_at) FROM core.alias_fingerprint
+        UNION ALL
+        SELECT table_name, max(built_at) FROM core.build_log GROUP BY table_name
+        """
+    ).fetchall()
+    return {name: when for name, when in rows if when is not None}
+
+
+def stale_tables(
+    con: duckdb.DuckDBPyConnection, changed: set[str] | None = None
+) -> list[CoreTable]:
+    """Core tables to rebuild: never built, or an input changed after the table's last build.
+
+    Each table is judged against its own last build, so a change is rebuilt once and a
+    later run with nothing new rebuilds nothing. ``changed`` names inputs to treat as
+    changed regardless of times.
+    """
+    last = _last_changes(con)
+    pending = set(changed or ())
     stale = []
     for table in CORE_TABLES:
-        if table.name not in built or pending.intersection(table.inputs):
+        built = last.get(table.name)
+        newer = [
+            i
+            for i in table.inputs
+            if i in pending or (built is not None and i in last and last[i] > built)
+        ]
+        if built is None or newer:
             stale.append(table)
             pending.add(table.name)
     return stale
-
-
-def changed_sources_since_build(con: duckdb.DuckDBPyConnection) -> set[str]:
-    """Raw sources loaded after the last successful core build."""
-    rows = con.execute(
-        """
-        SELECT DISTINCT source FROM raw.change_log
-        WHERE changed_at > coalesce((SELECT min(last) FROM (
-            SELECT table_name, max(built_at) AS last FROM core.build_log GROUP BY table_name)),
-            TIMESTAMPTZ '1970-01-01')
-        """
-    ).fetchall()
-    return {r[0] for r in rows}
 
 
 def rebuild(
@@ -595,13 +651,10 @@ def rebuild(
     on_table: Callable[[str], None] | None = None,
 ) -> list[BuildResult]:
     """Rebuild stale core tables (all of them with ``force``), one transaction each."""
-    if changed is None:
-        changed = changed_sources_since_build(con)
-    changed = set(changed)
+    changed = set(changed or ())
     with transaction(con):
         _seed_reference(con, aliases_file)
-        if _aliases_changed(con):
-            changed.add("aliases")
+        _aliases_changed(con)
     tables = list(CORE_TABLES) if force else stale_tables(con, changed)
     results = []
     for table in tables:
