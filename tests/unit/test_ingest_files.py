@@ -223,3 +223,161 @@ def test_discovery_recognises_files_by_path_and_lists_the_rest(tmp_path: Path) -
     found, unrecognised = discover(tmp_path)
     assert [f.source.name for f in found] == ["nba_player_logs"]
     assert unrecognised == ["notes/random.csv"]
+
+
+def ingest_cli(data: Path, db: Path) -> tuple[int, list[str], str]:
+    result = CliRunner().invoke(app, ["ingest", "--db", str(db), "--data-dir", str(data)])
+    errors = [ln for ln in result.stderr.splitlines() if ln.startswith("error:")]
+    return result.exit_code, errors, result.output + result.stderr
+
+
+def test_a_corrupt_gzip_body_fails_that_file_alone_and_the_rest_loads_and_builds(
+    tmp_path: Path,
+) -> None:
+    data = tmp_path / "data"
+    good = gzip.compress(("\n".join([HEADER, *[row(player_id=i) for i in range(1, 40)]])).encode())
+    corrupt = good[:20] + bytes(b ^ 0x5A for b in good[20:-8]) + good[-8:]  # valid header
+    (data / "nba_api" / "player_logs").mkdir(parents=True)
+    bad = data / "nba_api" / "player_logs" / "player_logs_2021-22.csv.gz"
+    bad.write_bytes(corrupt)
+    write_logs(data, "player_logs_2023-24.csv.gz", [row(player_id=7)])  # sorted after it
+    db = tmp_path / "w.duckdb"
+    for _ in range(2):  # a re-run fails the same way, and only that file
+        code, errors, output = ingest_cli(data, db)
+        assert code == 1
+        assert len(errors) == 1
+        assert str(bad) in errors[0]
+        assert "cannot decompress" in errors[0]
+        assert "Traceback" not in output
+    with duckdb.connect(str(db), read_only=True) as con:
+        assert raw_count(con) == 1
+        built = con.execute("SELECT count(DISTINCT table_name) FROM core.build_log").fetchone()
+        assert built is not None
+        assert built[0] >= 7  # core tables were rebuilt despite the bad file
+
+
+def test_text_that_is_not_utf8_is_refused_naming_the_file_and_the_first_bad_line(
+    tmp_path: Path, empty_con: duckdb.DuckDBPyConnection
+) -> None:
+    text = "\n".join([HEADER, row(player_id=1), row(player_id=2, name="Bojan Bogdanović")])
+    path = tmp_path / "nba_api" / "player_logs" / "cp1250.csv"
+    path.parent.mkdir(parents=True)
+    path.write_bytes(text.encode("cp1250"))
+    with pytest.raises(FormatError) as err:
+        load_file(empty_con, NBA_PLAYER_LOGS, path)
+    assert str(path) in str(err.value)
+    assert "not UTF-8 text: line 3" in str(err.value)
+    assert raw_count(empty_con) == 0
+    utf8 = path.with_name("utf8.csv")
+    utf8.write_text(text, encoding="utf-8")
+    load_file(empty_con, NBA_PLAYER_LOGS, utf8)
+    names = empty_con.execute("SELECT player_name FROM raw.nba_player_log").fetchall()
+    assert ("Bojan Bogdanović",) in names
+    assert not any("\ufffd" in n for (n,) in names)
+
+
+def test_a_stray_quote_quarantines_its_line_and_the_good_rows_load(
+    tmp_path: Path, empty_con: duckdb.DuckDBPyConnection
+) -> None:
+    path = write_logs(
+        tmp_path,
+        "player_logs_2023-24.csv.gz",
+        [row(player_id=1), row(player_id=2, name='"Kyle Kuzma'), row(player_id=3)],
+    )
+    result = load_file(empty_con, NBA_PLAYER_LOGS, path)
+    assert (result.n_loaded, result.n_quarantined) == (2, 1)
+    ((line, reason),) = quarantine(empty_con)
+    assert line == 3
+    assert "malformed CSV line" in reason
+
+
+def test_fractional_points_and_a_date_outside_the_season_are_quarantined(
+    tmp_path: Path, empty_con: duckdb.DuckDBPyConnection
+) -> None:
+    outside = row(player_id=3).replace("2023-10-28", "2019-10-28")
+    wrong_season = row(player_id=4).replace("22023,", "22019,", 1)
+    arithmetic = row(player_id=5, pts="21").replace(",21,9,", ",22,9,", 1)
+    path = write_logs(
+        tmp_path,
+        "player_logs_2023-24.csv.gz",
+        [row(player_id=1), row(player_id=2, pts="21.5"), outside, wrong_season, arithmetic],
+    )
+    result = load_file(empty_con, NBA_PLAYER_LOGS, path)
+    assert result.n_loaded == 1
+    reasons = dict(quarantine(empty_con))
+    assert reasons == {
+        3: "not a whole number PTS: 21.5",
+        4: "GAME_DATE outside the season of GAME_ID",
+        5: "SEASON_ID disagrees with GAME_ID (season or season type)",
+        6: "PTS is not 2 x FGM + FG3M + FTM",
+    }
+
+
+GENERIC_HEADER = "player,game_date,market,book,line,over_price,under_price,snapshot_time"
+
+
+def test_unknown_markets_in_the_generic_csv_are_quarantined_naming_the_accepted_ones(
+    tmp_path: Path, empty_con: duckdb.DuckDBPyConnection
+) -> None:
+    from nbaprops.ingest.sources import GENERIC_PROPS
+
+    path = tmp_path / "prop_lines" / "mine.csv"
+    path.parent.mkdir(parents=True)
+    path.write_text(
+        f"{GENERIC_HEADER}\n"
+        "Jalen Brunson,2024-03-10,Points,fanduel,27.5,-115,-105,2024-03-10T15:02:00Z\n"
+        "Jalen Brunson,2024-03-10,player_blocks,fanduel,0.5,-115,-105,2024-03-10T15:02:00Z\n"
+        "Jalen Brunson,2024-03-10,points,fanduel,26.5,-115,-105,\n"
+    )
+    result = load_file(empty_con, GENERIC_PROPS, path)
+    assert (result.n_loaded, result.n_quarantined) == (1, 2)
+    reasons = dict(quarantine(empty_con))
+    assert reasons[3].startswith("unknown market (accepted: player_points, points,")
+    assert reasons[3].endswith(": player_blocks")
+    assert reasons[4] == "missing snapshot_time"
+
+
+@pytest.mark.parametrize(
+    ("payload", "message"),
+    [
+        (b"", "empty file"),
+        (gzip.compress(b"x"), "gzip-compressed but not named .gz"),
+        ("\ufeffA,B".encode("utf-16"), "UTF-16"),
+        (f"{HEADER},PTS\n".encode(), "header repeats columns: PTS"),
+        (HEADER.replace(",", ";").encode(), "missing columns"),
+    ],
+    ids=["empty", "gzip-not-named-gz", "utf16", "duplicate-column", "semicolons"],
+)
+def test_an_unreadable_file_is_refused_whole_with_one_reason(
+    payload: bytes, message: str, tmp_path: Path, empty_con: duckdb.DuckDBPyConnection
+) -> None:
+    path = tmp_path / "nba_api" / "player_logs" / "bad.csv"
+    path.parent.mkdir(parents=True)
+    path.write_bytes(payload)
+    with pytest.raises(FormatError) as err:
+        load_file(empty_con, NBA_PLAYER_LOGS, path)
+    assert str(path) in str(err.value)
+    assert message in str(err.value)
+    assert empty_con.execute("SELECT count(*) FROM raw.file").fetchone() == (0,)
+
+
+def test_after_a_partial_change_later_unchanged_runs_rebuild_nothing(tmp_path: Path) -> None:
+    from nbaprops.core.db import connect
+    from nbaprops.core.settings import Settings
+    from nbaprops.pipeline.jobs import ingest_job
+
+    data = tmp_path / "data"
+    write_logs(data, "player_logs_2023-24.csv.gz", [row(player_id=1)])
+    settings = Settings(data_dir=data, db=tmp_path / "w.duckdb")
+    with connect(settings.db) as con:
+        first = ingest_job(con, settings)
+        assert len(first.builds) == 7
+        (data / "prop_lines").mkdir()
+        (data / "prop_lines" / "new.csv").write_text(
+            f"{GENERIC_HEADER}\nKyle Kuzma,2023-10-28,points,fanduel,20.5,-110,-110,"
+            "2023-10-28T15:00:00Z\n"
+        )
+        partial = ingest_job(con, settings)
+        again = ingest_job(con, settings)
+    assert [b.table for b in partial.builds] == ["core.prop_line_snapshot", "core.prop_line"]
+    assert again.builds == []
