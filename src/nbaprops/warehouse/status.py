@@ -52,6 +52,8 @@ class Status:
     match_rates: list[MatchRate]
     unmatched_names: list[tuple[str, str, int]] = field(default_factory=list)
     date_ranges: dict[str, tuple[str | None, str | None]] = field(default_factory=dict)
+    # prop quotes that could not be placed against tip-off (core.prop_quote_quarantine)
+    unplaced_quotes_by_source: dict[str, int] = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         out = asdict(self)
@@ -120,6 +122,11 @@ def warehouse_status(
             "SELECT source, count(*) FROM raw.quarantine GROUP BY source ORDER BY 1"
         ).fetchall()
     )
+    unplaced = dict(
+        con.execute(
+            "SELECT source, count(*) FROM core.prop_quote_quarantine GROUP BY source ORDER BY 1"
+        ).fetchall()
+    )
     ranges = {
         r[0]: (str(r[1]) if r[1] else None, str(r[2]) if r[2] else None)
         for r in con.execute(
@@ -138,4 +145,5 @@ def warehouse_status(
         match_rates=match_rates(con, market=market),
         unmatched_names=unmatched_names(con, unmatched_limit),
         date_ranges=ranges,
+        unplaced_quotes_by_source=unplaced,
     )
