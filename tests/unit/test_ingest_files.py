@@ -248,6 +248,7 @@ def test_a_corrupt_gzip_body_fails_that_file_alone_and_the_rest_loads_and_builds
         assert len(errors) == 1
         assert str(bad) in errors[0]
         assert "cannot decompress" in errors[0]
+        assert "1 of 2 files refused" in output
         assert "Traceback" not in output
     with duckdb.connect(str(db), read_only=True) as con:
         assert raw_count(con) == 1

@@ -16,10 +16,11 @@ from nbaprops.cli.common import (
     console,
     emit_json,
     err_console,
-    parse_day,
+    parse_period,
     rich_progress,
     settings_for,
     user_errors,
+    writable_folder,
 )
 from nbaprops.core.db import connect
 from nbaprops.core.errors import NbapropsError
@@ -30,12 +31,16 @@ def backtest(
     systems: Annotated[str, typer.Option(help="Comma-separated system ids, or 'all'.")] = "all",
     start: Annotated[str, typer.Option(help="First evaluated date.")] = "2024-03-01",
     end: Annotated[str, typer.Option(help="Last evaluated date.")] = "2024-05-24",
-    retrain_every: Annotated[int, typer.Option(help="Refit every N days (fold length).")] = 7,
-    gap_days: Annotated[int, typer.Option(help="Days between training end and test.")] = 0,
+    retrain_every: Annotated[
+        int, typer.Option(min=1, help="Refit every N days (fold length).")
+    ] = 7,
+    gap_days: Annotated[int, typer.Option(min=0, help="Days between training end and test.")] = 0,
     window: Annotated[str, typer.Option(help="expanding or rolling.")] = "expanding",
-    window_days: Annotated[int | None, typer.Option(help="Rolling window length in days.")] = None,
+    window_days: Annotated[
+        int | None, typer.Option(min=1, help="Rolling window length in days.")
+    ] = None,
     warmup_days: Annotated[
-        int, typer.Option(help="Unreported folds before start that seed calibration.")
+        int, typer.Option(min=0, help="Unreported folds before start that seed calibration.")
     ] = 21,
     ev_margin: Annotated[
         float, typer.Option(help="Bet only when expected value per unit exceeds this.")
@@ -60,10 +65,26 @@ def backtest(
     )
     from nbaprops.experiments.folds import plan_folds
     from nbaprops.experiments.report import run_dir, summary_tables, write_report
+    from nbaprops.systems import SYSTEM_IDS
 
-    first, last = parse_day(start, "--start"), parse_day(end, "--end")
+    first, last = parse_period(start, end)
+    names = [s.strip() for s in systems.split(",") if s.strip()]
+    known = ", ".join(("all", *SYSTEM_IDS))
+    if not names:
+        raise NbapropsError(f"--systems is empty; give 'all' or some of: {known}")
+    unknown = [n for n in names if n != "all" and n not in SYSTEM_IDS]
+    if unknown:
+        raise NbapropsError(f"unknown systems: {', '.join(unknown)} (known: {known})")
+    if window not in ("expanding", "rolling"):
+        raise NbapropsError(f"--window must be 'expanding' or 'rolling', not {window!r}")
+    if window == "rolling" and window_days is None:
+        raise NbapropsError("--window rolling needs --window-days")
+    if window == "expanding" and window_days is not None:
+        raise NbapropsError("--window-days only applies with --window rolling")
+    if not name or Path(name).name != name or name in (".", ".."):
+        raise NbapropsError(f"--name {name!r} must be a plain name (no folders)")
     spec = BacktestSpec(
-        systems=expand_systems([s.strip() for s in systems.split(",") if s.strip()]),
+        systems=expand_systems(names),
         start=first,
         end=last,
         retrain_every=retrain_every,
@@ -80,6 +101,12 @@ def backtest(
     except ValueError as exc:
         raise NbapropsError(str(exc)) from None
     settings = settings_for(db)
+    runs_root = out or settings.runs_dir
+    if not plan_only:
+        origin = "--out" if out else "NBAPROPS_RUNS_DIR"
+        if runs_root.exists() and not runs_root.is_dir():
+            raise NbapropsError(f"{origin} {runs_root} is a file; give a folder for run folders")
+        writable_folder(runs_root, f"run folders under {runs_root}")
     with connect(settings.db, read_only=True) as con:
         from datetime import timedelta
 
@@ -124,7 +151,7 @@ def backtest(
                 on_plan=lambda n: progress.begin("walk-forward folds", n),
                 on_fold=progress.step,
             )
-    folder = run_dir(out or settings.runs_dir, name)
+    folder = run_dir(runs_root, name)
     payload = write_report(result, folder)
     if as_json:
         emit_json(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import json
 import sys
+import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date as date_type
@@ -13,9 +14,18 @@ from typing import Annotated, Any, TypeVar
 
 import duckdb
 import typer
+from pydantic import ValidationError
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from typer.core import TyperGroup
 
+try:  # typer >= 0.2x ships its own copy of click; its usage errors come from there
+    from typer._click import exceptions as click_exceptions
+except ImportError:  # pragma: no cover - older typer runs on click itself
+    from click import exceptions as click_exceptions  # type: ignore[no-redef]
+
+from nbaprops.core.db import warehouse_error
 from nbaprops.core.errors import NbapropsError
 from nbaprops.core.settings import Settings, get_settings
 from nbaprops.pipeline import jobs
@@ -36,33 +46,101 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JS
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+def print_error(message: str) -> None:
+    """The one ``error: ...`` line on stderr (never wrapped, never read as markup)."""
+    err_console.print(f"[red]error:[/red] {escape(message)}", highlight=False, soft_wrap=True)
+
+
 def user_errors(func: F) -> F:
-    """Turn errors a user can fix into one readable line and exit code 1."""
+    """Turn errors a user can fix into one readable line and exit code 1.
+
+    DuckDB errors that mean the warehouse file itself is damaged, foreign or locked by
+    another process are translated by ``nbaprops.core.db.warehouse_error`` (``connect``
+    raises them already translated; a damaged page read later by a query lands here).
+    """
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return func(*args, **kwargs)
         except NbapropsError as exc:
-            err_console.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
+            print_error(str(exc))
             raise typer.Exit(1) from None
-        except duckdb.IOException as exc:
-            first = str(exc).splitlines()[0]
-            err_console.print(f"[red]error:[/red] cannot open warehouse: {first}", soft_wrap=True)
-            raise typer.Exit(1) from None
-        except (duckdb.CatalogException, duckdb.BinderException) as exc:
-            first = str(exc).splitlines()[0]
-            err_console.print(
-                f"[red]error:[/red] warehouse not ready ({first}); run `nbaprops ingest` first",
-                soft_wrap=True,
-            )
+        except duckdb.Error as exc:
+            translated = warehouse_error(exc, _warehouse_path(kwargs.get("db")))
+            first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            if translated is not None:
+                print_error(str(translated))
+            elif isinstance(exc, duckdb.IOException):
+                print_error(f"cannot open warehouse: {first}")
+            elif isinstance(exc, (duckdb.CatalogException, duckdb.BinderException)):
+                print_error(f"warehouse not ready ({first}); run `nbaprops ingest` first")
+            else:
+                raise
             raise typer.Exit(1) from None
 
     return wrapper  # type: ignore[return-value]
 
 
+def _warehouse_path(db: Any) -> Path | None:
+    try:
+        return settings_for(db if isinstance(db, Path) else None).db
+    except Exception:  # settings themselves are broken: name no file rather than fail here
+        return None
+
+
+class OneLineErrorsGroup(TyperGroup):
+    """The root command group: click usage errors become one ``error:`` line, exit code 1.
+
+    Click (and typer's rich rendering) print a usage line, a hint and a boxed message for
+    a bad command line (unknown option, missing option, a value outside ``min=``/``max=``,
+    an int that does not parse) and exit 2. Here they print exactly one line on stderr,
+    ``error: <click's message> (see `<command> --help`)``, and exit with code 1, the same
+    code as every other user mistake (``user_errors``), so scripts only need to know
+    "0 = done, non-zero = not done". Help (``--help``, or no arguments) is unchanged.
+    """
+
+    def main(  # type: ignore[override]
+        self,
+        args: Any = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode, **extra)
+        try:
+            rv = super().main(args, prog_name, complete_var, False, **extra)
+        except click_exceptions.NoArgsIsHelpError as exc:
+            if self.rich_markup_mode is None:  # typer's rich help has been printed already
+                exc.show()
+            sys.exit(exc.exit_code)
+        except click_exceptions.UsageError as exc:
+            message = exc.format_message().strip().replace("\n", " ")
+            message = message[:1].lower() + message[1:] if message[1:2].islower() else message
+            ctx = exc.ctx
+            hint = f" (see `{ctx.command_path} --help`)" if ctx is not None else ""
+            print_error(f"{message.rstrip('.')}{hint}")
+            sys.exit(1)
+        except click_exceptions.ClickException as exc:
+            print_error(exc.format_message().strip().replace("\n", " "))
+            sys.exit(exc.exit_code or 1)
+        except typer.Abort:
+            print_error("aborted")
+            sys.exit(1)
+        sys.exit(rv if isinstance(rv, int) else 0)
+
+
 def settings_for(db: Path | None = None, data_dir: Path | None = None) -> Settings:
-    return get_settings(db=db, data_dir=data_dir)
+    try:
+        return get_settings(db=db, data_dir=data_dir)
+    except ValidationError as exc:
+        bad = "; ".join(
+            f"NBAPROPS_{'_'.join(str(x) for x in e['loc']).upper()}={e.get('input')!r}: {e['msg']}"
+            for e in exc.errors()
+        )
+        raise NbapropsError(f"invalid setting {bad}") from None
 
 
 @contextmanager
@@ -123,3 +201,44 @@ def parse_range(text: str, what: str) -> tuple[date_type, date_type]:
     if start > end:
         raise NbapropsError(f"{what}: start {start} is after end {end}")
     return start, end
+
+
+def parse_period(start: str, end: str) -> tuple[date_type, date_type]:
+    """--start and --end, refusing a period that ends before it starts."""
+    first, last = parse_day(start, "--start"), parse_day(end, "--end")
+    check_period(first, last)
+    return first, last
+
+
+def parse_optional_period(
+    start: str | None, end: str | None
+) -> tuple[date_type | None, date_type | None]:
+    first, last = parse_optional_day(start, "--start"), parse_optional_day(end, "--end")
+    if first is not None and last is not None:
+        check_period(first, last)
+    return first, last
+
+
+def check_period(first: date_type, last: date_type) -> None:
+    if first > last:
+        raise NbapropsError(f"--start {first} is after --end {last}")
+
+
+def writable_folder(folder: Path, what: str) -> None:
+    """Create ``folder`` if needed and prove a file can be written in it, before any work."""
+    existing = folder
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise NbapropsError(f"cannot write {what}: {existing} is a file, not a folder")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as exc:
+        raise NbapropsError(f"cannot write {what}: {exc.strerror or exc} in {folder}") from None
+
+
+def os_reason(exc: OSError) -> str:
+    where = f" ({exc.filename})" if exc.filename else ""
+    return f"{exc.strerror or exc}{where}"

@@ -14,12 +14,15 @@ from nbaprops.cli.common import (
     SetOpt,
     console,
     emit_json,
+    os_reason,
     parse_day,
-    parse_optional_day,
+    parse_optional_period,
+    parse_period,
     parse_range,
     rich_progress,
     settings_for,
     user_errors,
+    writable_folder,
 )
 from nbaprops.core.db import connect
 from nbaprops.core.errors import NbapropsError
@@ -151,8 +154,9 @@ def features_validate(
     with connect(settings.db, read_only=True) as con:
         ref = build_frame(con, training_spine(con, *ref_range), fs)
         cur = build_frame(con, training_spine(con, *cur_range), fs)
-    if ref.empty or cur.empty:
-        raise NbapropsError("one of the periods has no player-games")
+    for label, text, frame in (("--reference", reference, ref), ("--current", current, cur)):
+        if frame.empty:
+            raise NbapropsError(f"{label} {text} has no player-games")
     report = drift_report(ref, cur, fs.features)
     if as_json:
         emit_json({"reference": reference, "current": current, **report.to_dict()})
@@ -191,7 +195,7 @@ def features_build(
     from nbaprops.pipeline.jobs import materialize_job
 
     fs = get_feature_set(feature_set)
-    first, last = parse_optional_day(start, "--start"), parse_optional_day(end, "--end")
+    first, last = parse_optional_period(start, end)
     settings = settings_for(db)
     with connect(settings.db) as con, rich_progress(not as_json) as progress:
         result = materialize_job(con, fs, first, last, progress)
@@ -220,9 +224,11 @@ def features_coverage(
     settings = settings_for(db)
     with connect(settings.db, read_only=True) as con:
         spine = training_spine(con)
+        seasons = sorted(spine["season"].dropna().unique())
         spine = spine[spine["season"] == season]
         if spine.empty:
-            raise NbapropsError(f"no player-games in season {season!r}")
+            known = f"{seasons[0]} to {seasons[-1]}" if seasons else "none"
+            raise NbapropsError(f"no player-games in season {season!r} (seasons: {known})")
         frame = build_frame(con, spine, fs, with_flags=True)
     required = [f.name for f in fs.definitions() if f.required]
     result = {
@@ -253,7 +259,9 @@ def features_coverage(
 def features_frame(
     start: Annotated[str, typer.Option(help="First game date.")],
     end: Annotated[str, typer.Option(help="Last game date.")],
-    out: Annotated[Path, typer.Option(help="Write the frame here (.csv or .parquet).")],
+    out: Annotated[
+        Path, typer.Option(help="Write the frame to this file (.csv, .csv.gz or .parquet).")
+    ],
     feature_set: SetOpt = "points_v1",
     min_season_avg: Annotated[
         float | None, typer.Option(help="Keep rows whose points_avg_season >= this.")
@@ -269,10 +277,22 @@ def features_frame(
     from nbaprops.features.frame import build_frame, training_spine
 
     fs = get_feature_set(feature_set)
-    first, last = parse_day(start, "--start"), parse_day(end, "--end")
+    first, last = parse_period(start, end)
+    if (
+        min_season_avg is not None
+        and max_season_avg is not None
+        and min_season_avg > max_season_avg
+    ):
+        raise NbapropsError(
+            f"--min-season-avg {min_season_avg:g} is above --max-season-avg {max_season_avg:g}"
+        )
+    _check_frame_out(out)
     settings = settings_for(db)
     with connect(settings.db, read_only=True) as con:
-        frame = build_frame(con, training_spine(con, first, last), fs)
+        spine = training_spine(con, first, last)
+        if spine.empty:
+            raise NbapropsError(f"no player-games between {first} and {last}; nothing written")
+        frame = build_frame(con, spine, fs)
         if min_season_avg is not None or max_season_avg is not None:
             season_avg = frame.get("points_avg_season")
             if season_avg is None:
@@ -285,11 +305,17 @@ def features_frame(
                 max_season_avg if max_season_avg is not None else 1e9,
             )
             frame = frame[keep.to_numpy()]
-    out.parent.mkdir(parents=True, exist_ok=True)
-    if out.suffix == ".parquet":
-        frame.to_parquet(out, index=False)
-    else:
-        frame.to_csv(out, index=False)
+            if frame.empty:
+                raise NbapropsError(
+                    "no player-games left after --min-season-avg/--max-season-avg; nothing written"
+                )
+    try:
+        if out.suffix == ".parquet":
+            frame.to_parquet(out, index=False)
+        else:
+            frame.to_csv(out, index=False)
+    except OSError as exc:
+        raise NbapropsError(f"cannot write --out {out}: {os_reason(exc)}") from None
     features = [c for c in frame.columns if c in FEATURES]
     summary = {
         "rows": len(frame),
@@ -311,6 +337,20 @@ def features_frame(
     console.print(t)
 
 
+FRAME_SUFFIXES = (".csv", ".csv.gz", ".parquet")
+
+
+def _check_frame_out(out: Path) -> None:
+    """Refuse an --out that cannot take the frame before building it (its folder is created)."""
+    if out.is_dir():
+        raise NbapropsError(
+            f"--out {out} is a folder; give a file name, e.g. {out / 'frame.parquet'}"
+        )
+    if not out.name.endswith(FRAME_SUFFIXES):
+        raise NbapropsError(f"--out {out}: the file name must end in {', '.join(FRAME_SUFFIXES)}")
+    writable_folder(out.parent, f"--out {out}")
+
+
 @features_app.command("completeness")
 @user_errors
 def features_completeness(
@@ -319,17 +359,40 @@ def features_completeness(
     db: DbOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Share of the date's serving spine with every required feature (gate: 90%)."""
+    """Share of the date's serving spine with every required feature (gate: 90%).
+
+    Exit code 0 in all three outcomes; scripts using it as a gate read ``status`` from
+    --json: "pass", "fail", or "no_games" (no regular-season or playoff game that day:
+    nothing to check, so ``passes_gate`` is null rather than false).
+    """
     from nbaprops.features.catalog import get_feature_set
     from nbaprops.features.checks import completeness
+    from nbaprops.features.state import STATE_SEASON_TYPES
 
     fs = get_feature_set(feature_set)
     day = parse_day(date, "--date")
     settings = settings_for(db)
     with connect(settings.db, read_only=True) as con:
+        games = con.execute(
+            "SELECT count(*) FILTER (game_date = ?), min(game_date), max(game_date) "
+            "FROM core.game WHERE season_type IN (SELECT unnest(?))",
+            [day, list(STATE_SEASON_TYPES)],
+        ).fetchone()
+        n_games, first_game, last_game = games if games else (0, None, None)
         result = completeness(con, day, fs)
+    if n_games == 0:
+        span = (
+            f" (the warehouse's schedule runs {first_game} to {last_game})"
+            if first_game and last_game and not first_game <= day <= last_game
+            else ""
+        )
+        if as_json:
+            emit_json({**result.to_dict(), "passes_gate": None, "status": "no_games"})
+        else:
+            console.print(f"{day}: no games on this date{span}; nothing to check", highlight=False)
+        return
     if as_json:
-        emit_json(result.to_dict())
+        emit_json({**result.to_dict(), "status": "pass" if result.passes_gate else "fail"})
         return
     console.print(
         f"{day}: {result.n_complete}/{result.n_rows} rows complete "

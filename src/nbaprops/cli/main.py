@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Any
 
+import duckdb
 import typer
 from rich.table import Table
 
@@ -12,9 +14,12 @@ from nbaprops.cli.common import (
     DataDirOpt,
     DbOpt,
     JsonOpt,
+    OneLineErrorsGroup,
     console,
     emit_json,
     err_console,
+    parse_day,
+    print_error,
     rich_progress,
     settings_for,
     user_errors,
@@ -32,6 +37,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    cls=OneLineErrorsGroup,
 )
 db_app = typer.Typer(help="Warehouse maintenance.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
@@ -78,6 +84,9 @@ def print_status(status: Status) -> None:
     if status.quarantined_by_source:
         q = ", ".join(f"{k}: {v:,}" for k, v in status.quarantined_by_source.items())
         console.print(f"quarantined rows: {q}")
+    if status.unplaced_quotes_by_source:
+        q = ", ".join(f"{k}: {v:,}" for k, v in status.unplaced_quotes_by_source.items())
+        console.print(f"quotes that cannot be placed before tip-off (never used): {q}")
     if status.unmatched_names:
         names = ", ".join(f"{n} ({s}, {c})" for s, n, c in status.unmatched_names[:20])
         console.print(f"unmatched names (add to the alias table): {names}")
@@ -130,10 +139,25 @@ def ingest_payload(result: jobs.IngestJobResult) -> dict[str, Any]:
 
 
 def _fail_on_bad_files(result: jobs.IngestJobResult) -> None:
-    for failure in result.report.failures:
-        err_console.print(f"[red]error:[/red] {failure.error}", highlight=False, soft_wrap=True)
-    if result.report.failures:
+    """One ``error:`` line per refused file, then a summary line; exit 1 if any failed."""
+    failures = result.report.failures
+    for failure in failures:
+        print_error(str(failure.error))
+    if failures:
+        total = len(result.report.results)
+        rebuilt = "core tables were rebuilt" if result.builds else "core tables are up to date"
+        err_console.print(
+            f"ingest finished with {len(failures)} of {total} files refused (nothing of them "
+            f"was stored); the other files loaded and {rebuilt}",
+            highlight=False,
+            soft_wrap=True,
+        )
         raise typer.Exit(1)
+
+
+def _check_data_dir(path: Path) -> None:
+    if path.exists() and not path.is_dir():
+        raise NbapropsError(f"data folder {path} is a file, not a folder; pass --data-dir a folder")
 
 
 @app.command()
@@ -141,6 +165,7 @@ def _fail_on_bad_files(result: jobs.IngestJobResult) -> None:
 def run(db: DbOpt = None, data_dir: DataDirOpt = None, as_json: JsonOpt = False) -> None:
     """The main job: ingest the data folder, rebuild the warehouse, print its status."""
     settings = settings_for(db, data_dir)
+    _check_data_dir(settings.data_dir)
     with connect(settings.db) as con, rich_progress(not as_json) as progress:
         result = jobs.ingest_job(con, settings, progress=progress)
         status = warehouse_status(con)
@@ -161,6 +186,7 @@ def ingest(
     if ctx.invoked_subcommand is not None:
         return
     settings = settings_for(db, data_dir)
+    _check_data_dir(settings.data_dir)
     with connect(settings.db) as con, rich_progress(not as_json) as progress:
         result = jobs.ingest_job(con, settings, progress=progress)
     if as_json:
@@ -207,14 +233,10 @@ def ingest_odds_api(
     as_json: JsonOpt = False,
 ) -> None:
     """Fetch The Odds API player props for a date (key from $ODDS_API_KEY), then load them."""
-    from nbaprops.core.time import parse_date
     from nbaprops.ingest.live import fetch_odds_props, odds_api_key
 
     settings = settings_for(db)
-    try:
-        day = parse_date(date)
-    except ValueError as exc:
-        raise NbapropsError(str(exc)) from None
+    day = parse_day(date, "--date")
     live_dir = settings.resolved_live_dir()
     fetched = fetch_odds_props(
         day, live_dir, odds_api_key(settings), settings=settings, historical=historical
@@ -241,7 +263,7 @@ def ingest_odds_api(
 def status(
     db: DbOpt = None,
     as_json: JsonOpt = False,
-    unmatched: Annotated[int, typer.Option(help="How many unmatched names to list.")] = 50,
+    unmatched: Annotated[int, typer.Option(min=0, help="How many unmatched names to list.")] = 50,
     market: Annotated[
         str | None, typer.Option(help="Match rates for one market only (e.g. points).")
     ] = None,
@@ -251,11 +273,27 @@ def status(
     if not settings.db.exists():
         raise NbapropsError(f"no warehouse at {settings.db}; run `nbaprops ingest` first")
     with connect(settings.db, read_only=True) as con:
+        if market is not None:
+            _check_market(con, market)
         result = warehouse_status(con, unmatched, market)
     if as_json:
         emit_json(result.to_dict())
     else:
         print_status(result)
+
+
+def _check_market(con: duckdb.DuckDBPyConnection, market: str) -> None:
+    known = [
+        r[0]
+        for r in con.execute(
+            "SELECT DISTINCT market FROM core.prop_line_snapshot ORDER BY 1"
+        ).fetchall()
+    ]
+    if market not in known:
+        raise NbapropsError(
+            f"no prop quotes for market {market!r} in the warehouse; "
+            f"markets: {', '.join(known) or 'none (no prop lines loaded)'}"
+        )
 
 
 @db_app.command("migrate")

@@ -1,22 +1,106 @@
-"""DuckDB connection factory. Only pipeline jobs open the warehouse read-write."""
+"""DuckDB connection factory. Only pipeline jobs open the warehouse read-write.
+
+``connect`` turns the ways opening a warehouse fails because of its file (a folder,
+a missing file, a damaged or foreign file, a lock held by another process) into
+``NbapropsError`` subclasses with one plain sentence each; ``warehouse_error`` does
+the same for errors raised later by a query (a damaged page is only noticed when read).
+"""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
 
+from nbaprops.core.errors import (
+    NbapropsError,
+    NotReadyError,
+    WarehouseBusyError,
+    WarehouseDamagedError,
+)
+
+REBUILD_HINT = (
+    "rebuild it from the data folder with `nbaprops run --db <a new file> --data-dir <data>` "
+    "(raw files are archived, nothing is lost)"
+)
+
+_DAMAGED_MARKERS = ("Corrupt database file", "Could not read enough bytes")
+_LOCK_MARKERS = ("Could not set lock on file", "Conflicting lock is held")
+
 
 def connect(path: Path | str, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     """Open the warehouse, creating its folder when opened for writing."""
     path = Path(path)
-    if str(path) != ":memory:" and not read_only:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect(str(path), read_only=read_only)
-    con.execute("SET TimeZone = 'UTC'")
+    if str(path) != ":memory:":
+        if path.is_dir():
+            raise NbapropsError(
+                f"{path} is a folder, not a warehouse file; pass --db the .duckdb file "
+                f"(e.g. {path / 'nbaprops.duckdb'})"
+            )
+        if read_only and not path.exists():
+            raise NotReadyError(f"no warehouse at {path}; run `nbaprops ingest` first")
+        if not read_only:
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise NbapropsError(
+                    f"cannot create the warehouse folder {path.parent}: {exc.strerror or exc}"
+                ) from None
+    try:
+        con = duckdb.connect(str(path), read_only=read_only)
+        con.execute("SET TimeZone = 'UTC'")
+    except duckdb.Error as exc:
+        translated = warehouse_error(exc, path, read_only=read_only)
+        if translated is None:
+            raise
+        raise translated from None
     return con
+
+
+def warehouse_error(
+    exc: duckdb.Error, path: Path | str | None, *, read_only: bool | None = None
+) -> NbapropsError | None:
+    """A plain-language error for a damaged, foreign or locked warehouse file, else None.
+
+    ``read_only`` says how the failing connection was opened: a read-only open only
+    conflicts with a writer, a read-write open with any other process.
+    """
+    text = str(exc)
+    first = text.splitlines()[0] if text else type(exc).__name__
+    where = str(path) if path is not None else "the warehouse file"
+    if any(m in text for m in _LOCK_MARKERS):
+        pid = re.search(r"\(PID (\d+)\)", text)
+        who = f" (PID {pid.group(1)})" if pid else ""
+        if read_only:
+            return WarehouseBusyError(
+                f"another nbaprops process is writing to {where}{who}; retry when it ends"
+            )
+        return WarehouseBusyError(
+            f"another nbaprops process is using {where}{who} and a warehouse takes one "
+            "writer at a time; retry when it ends"
+        )
+    if "not a valid DuckDB database file" in text:
+        return WarehouseDamagedError(
+            f"{where} is not a DuckDB warehouse (damaged, or the wrong file?); check --db, "
+            f"or {REBUILD_HINT}"
+        )
+    if "database file with version number" in text:
+        return WarehouseDamagedError(
+            f"the warehouse file {where} was written by another DuckDB version "
+            f"({_strip_prefix(first)}); {REBUILD_HINT}"
+        )
+    if any(m in text for m in _DAMAGED_MARKERS):
+        return WarehouseDamagedError(
+            f"the warehouse file {where} is damaged ({_strip_prefix(first)}); {REBUILD_HINT}"
+        )
+    return None
+
+
+def _strip_prefix(line: str) -> str:
+    return re.sub(r"^[A-Za-z ]*Error: ", "", line).strip()
 
 
 @contextmanager

@@ -29,3 +29,11 @@ class LiveSourceError(NbapropsError):
 
 class NotReadyError(NbapropsError):
     """The warehouse lacks what a command needs (run ingest or migrate first)."""
+
+
+class WarehouseDamagedError(NbapropsError):
+    """The warehouse file is corrupt, truncated or not a DuckDB database at all."""
+
+
+class WarehouseBusyError(NbapropsError):
+    """Another process holds the warehouse file's lock (DuckDB allows one writer)."""
