@@ -205,11 +205,17 @@ def _typed_expr(col: Col, present: set[str]) -> str:
     if col.type == "text":
         return raw
     if col.type == "int":
-        # whole numbers only ("21" or "21.0"); "21.5" is not silently rounded
+        # whole numbers only: digits cast exactly (no detour through DOUBLE above 2^53);
+        # "21.0" is 21, but "21.5" is never rounded (DuckDB's own cast would round it)
         num = f"TRY_CAST({raw} AS DOUBLE)"
-        return f"CASE WHEN {num} = round({num}) THEN TRY_CAST({num} AS BIGINT) END"
-    if col.type == "double":
-        return f"CASE WHEN isfinite(TRY_CAST({raw} AS DOUBLE)) THEN TRY_CAST({raw} AS DOUBLE) END"
+        return (
+            f"CASE WHEN regexp_full_match({raw}, '[+-]?[0-9]+') THEN TRY_CAST({raw} AS BIGINT) "
+            f"WHEN {num} = round({num}) THEN TRY_CAST({num} AS BIGINT) END"
+        )
+    if col.type in ("double", "date", "timestamp"):
+        # NaN, infinities and +-infinity dates are not values a feed can mean
+        typed = f"TRY_CAST({raw} AS {SQL_TYPES[col.type]})"
+        return f"CASE WHEN isfinite({typed}) THEN {typed} END"
     if col.type == "bool":
         return (
             f"CASE lower({raw}) WHEN 'true' THEN true WHEN '1' THEN true WHEN 't' THEN true "
