@@ -7,8 +7,8 @@ from datetime import date, timedelta
 import numpy as np
 import pytest
 
-from nbaprops.experiments.calibration import PitCalibrator, prob_over_under_push
 from nbaprops.experiments.folds import Fold, FoldPlan, plan_folds
+from nbaprops.models.calibration import PitCalibrator, prob_over_under_push
 
 
 def season_dates(first: date, n: int, skip_every: int = 4) -> list[date]:

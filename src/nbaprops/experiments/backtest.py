@@ -19,14 +19,14 @@ import numpy as np
 import pandas as pd
 
 from nbaprops.experiments import metrics as m
-from nbaprops.experiments.calibration import (
+from nbaprops.experiments.folds import Fold, FoldPlan, plan_folds
+from nbaprops.features.catalog import get_feature_set
+from nbaprops.features.frame import build_frame, ensure_state, serving_spine, training_spine
+from nbaprops.models.calibration import (
     PitCalibrator,
     PlattCalibrator,
     prob_over_under_push,
 )
-from nbaprops.experiments.folds import Fold, FoldPlan, plan_folds
-from nbaprops.features.catalog import get_feature_set
-from nbaprops.features.frame import build_frame, ensure_state, serving_spine, training_spine
 from nbaprops.systems import SYSTEM_IDS, make_system
 
 ENSEMBLE = "ensemble"

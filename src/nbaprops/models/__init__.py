@@ -1,0 +1,1 @@
+"""The model registry: fitted versions with provenance and calibration, and their aliases."""
