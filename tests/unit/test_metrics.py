@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from nbaprops.experiments.metrics import (
+from nbaprops.core.metrics import (
     BREAK_EVEN_110,
     american_to_decimal,
     bet_profit,
@@ -433,7 +433,7 @@ def test_a_hit_rate_given_as_a_percentage_is_refused() -> None:
 
 
 def test_the_ece_noise_floor_matches_what_a_calibrated_forecast_shows() -> None:
-    from nbaprops.experiments.metrics import ece_noise_floor
+    from nbaprops.core.metrics import ece_noise_floor
 
     rng = np.random.default_rng(11)
     p = rng.uniform(0.35, 0.65, 2_000)

@@ -18,7 +18,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from nbaprops.experiments import metrics as m
+from nbaprops.core import metrics as m
 from nbaprops.experiments.folds import Fold, FoldPlan, plan_folds
 from nbaprops.features.catalog import get_feature_set
 from nbaprops.features.frame import build_frame, ensure_state, serving_spine, training_spine

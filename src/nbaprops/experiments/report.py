@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from nbaprops.experiments import metrics as m
+from nbaprops.core import metrics as m
 from nbaprops.experiments.backtest import PASS_SIDE, BacktestResult
 
 
