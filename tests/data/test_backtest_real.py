@@ -13,8 +13,9 @@ import pytest
 from typer.testing import CliRunner
 
 from nbaprops.cli.main import app
-from nbaprops.experiments.backtest import BacktestResult, BacktestSpec, run_backtest
+from nbaprops.experiments.backtest import BacktestResult, run_backtest
 from nbaprops.experiments.report import write_report
+from nbaprops.experiments.spec import build_spec
 
 SYSTEMS = ("season_average", "moving_average", "matchup", "ensemble")
 
@@ -23,12 +24,14 @@ SYSTEMS = ("season_average", "moving_average", "matchup", "ensemble")
 def result(warehouse: Path) -> BacktestResult:
     from nbaprops.core.db import connect
 
-    spec = BacktestSpec(
-        systems=SYSTEMS,
-        start=date(2024, 3, 11),
-        end=date(2024, 3, 31),
-        retrain_every=7,
-        warmup_days=14,
+    spec = build_spec(
+        {
+            "name": "backtest",
+            "systems": list(SYSTEMS),
+            "evaluation": {"start": date(2024, 3, 11), "end": date(2024, 3, 31)},
+            "retrain_every": 7,
+            "warmup_days": 14,
+        }
     )
     with connect(warehouse, read_only=True) as con:
         return run_backtest(con, spec)

@@ -252,9 +252,9 @@ def test_a_rolling_window_without_a_length_and_a_length_without_rolling_are_refu
     warehouse: Path,
 ) -> None:
     base = ["backtest", "--plan-only", "--db", str(warehouse)]
-    refused(invoke(*base, "--window", "rolling"), "--window rolling needs --window-days")
-    refused(invoke(*base, "--window-days", "30"), "--window-days only applies")
-    refused(invoke(*base, "--window", "sliding"), "--window must be 'expanding' or 'rolling'")
+    refused(invoke(*base, "--window", "rolling"), "--window/--window-days: a rolling window needs")
+    refused(invoke(*base, "--window-days", "30"), "days only applies to a rolling window")
+    refused(invoke(*base, "--window", "sliding"), "--window/--window-days:", "'current_season'")
 
 
 # 4. --systems

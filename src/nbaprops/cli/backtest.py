@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
@@ -16,6 +16,7 @@ from nbaprops.cli.common import (
     console,
     emit_json,
     err_console,
+    parse_optional_day,
     parse_period,
     rich_progress,
     settings_for,
@@ -24,6 +25,71 @@ from nbaprops.cli.common import (
 )
 from nbaprops.core.db import connect
 from nbaprops.core.errors import NbapropsError
+
+if TYPE_CHECKING:
+    from nbaprops.experiments.folds import FoldPlan
+    from nbaprops.experiments.spec import ExperimentSpec
+
+
+# The backtest's flags, by the spec field they set (so spec errors name the flag).
+FLAG_NAMES = {
+    "systems": "--systems",
+    "evaluation": "--start/--end",
+    "training": "--history-start",
+    "window": "--window/--window-days",
+    "recency": "--half-life",
+    "name": "--name",
+    "feature_set": "--set",
+    "system_params": "--param",
+    "hyperparameters": "--param",
+}
+
+
+def parse_systems(text: str) -> list[str]:
+    """'all' or a comma-separated list of system ids (validated by the spec)."""
+    from nbaprops.systems import SYSTEM_IDS
+
+    names = [s.strip() for s in text.split(",") if s.strip()]
+    if not names:
+        known = ", ".join(("all", *SYSTEM_IDS))
+        raise NbapropsError(f"--systems is empty; give 'all' or some of: {known}")
+    unknown = [n for n in names if n != "all" and n not in SYSTEM_IDS]
+    if unknown:
+        known = ", ".join(("all", *SYSTEM_IDS))
+        raise NbapropsError(f"unknown systems: {', '.join(unknown)} (known: {known})")
+    return list(SYSTEM_IDS) if "all" in names else names
+
+
+def parse_params(items: list[str] | None) -> dict[str, dict[str, Any]]:
+    """``--param catboost_full.depth=8`` (repeatable): values are read as YAML scalars."""
+    import yaml
+
+    out: dict[str, dict[str, Any]] = {}
+    for item in items or []:
+        key, sep, raw = item.partition("=")
+        system, dot, param = key.partition(".")
+        if not sep or not dot or not system or not param:
+            raise NbapropsError(f"--param {item!r}: expected SYSTEM.NAME=VALUE")
+        out.setdefault(system.strip(), {})[param.strip()] = yaml.safe_load(raw)
+    return out
+
+
+def print_plan(plan: FoldPlan, spec: ExperimentSpec) -> None:
+    """The fold plan as a table (shared by backtest --plan-only and experiment --dry-run)."""
+    t = Table(
+        title=f"Fold plan ({len(plan.folds)} folds, {spec.window.kind} window, systems: "
+        f"{', '.join(spec.run_systems)})"
+    )
+    for col in ("fold", "train", "test", "warm-up"):
+        t.add_column(col)
+    for f in plan.folds:
+        t.add_row(
+            str(f.index),
+            f"{f.train_start or spec.history_start or 'all history'} .. {f.train_end}",
+            f"{f.test_start} .. {f.test_end}",
+            "yes" if f.warmup else "",
+        )
+    console.print(t)
 
 
 @user_errors
@@ -35,9 +101,18 @@ def backtest(
         int, typer.Option(min=1, help="Refit every N days (fold length).")
     ] = 7,
     gap_days: Annotated[int, typer.Option(min=0, help="Days between training end and test.")] = 0,
-    window: Annotated[str, typer.Option(help="expanding or rolling.")] = "expanding",
+    window: Annotated[
+        str, typer.Option(help="expanding, rolling or current_season.")
+    ] = "expanding",
     window_days: Annotated[
         int | None, typer.Option(min=1, help="Rolling window length in days.")
+    ] = None,
+    half_life: Annotated[
+        float | None,
+        typer.Option("--half-life", min=0.1, help="Recency weighting half-life in days."),
+    ] = None,
+    history_start: Annotated[
+        str | None, typer.Option(help="First date of training history (default: all).")
     ] = None,
     warmup_days: Annotated[
         int, typer.Option(min=0, help="Unreported folds before start that seed calibration.")
@@ -45,6 +120,11 @@ def backtest(
     ev_margin: Annotated[
         float, typer.Option(help="Bet only when expected value per unit exceeds this.")
     ] = 0.02,
+    seed: Annotated[int, typer.Option(help="Random seed of every model.")] = 7,
+    param: Annotated[
+        list[str] | None,
+        typer.Option(help="A system parameter, SYSTEM.NAME=VALUE (repeatable)."),
+    ] = None,
     feature_set: SetOpt = "points_v1",
     plan_only: Annotated[
         bool, typer.Option("--plan-only", help="Print the fold plan and stop.")
@@ -57,49 +137,29 @@ def backtest(
     as_json: JsonOpt = False,
 ) -> None:
     """Walk-forward backtest: the daily job replayed, with honest metrics and a report."""
-    from nbaprops.experiments.backtest import (
-        BacktestSpec,
-        eval_game_dates,
-        expand_systems,
-        run_backtest,
-    )
-    from nbaprops.experiments.folds import plan_folds
+    from nbaprops.experiments.backtest import plan_spec, run_backtest
     from nbaprops.experiments.report import run_dir, summary_tables, write_report
-    from nbaprops.systems import SYSTEM_IDS
+    from nbaprops.experiments.spec import build_spec
 
     first, last = parse_period(start, end)
-    names = [s.strip() for s in systems.split(",") if s.strip()]
-    known = ", ".join(("all", *SYSTEM_IDS))
-    if not names:
-        raise NbapropsError(f"--systems is empty; give 'all' or some of: {known}")
-    unknown = [n for n in names if n != "all" and n not in SYSTEM_IDS]
-    if unknown:
-        raise NbapropsError(f"unknown systems: {', '.join(unknown)} (known: {known})")
-    if window not in ("expanding", "rolling"):
-        raise NbapropsError(f"--window must be 'expanding' or 'rolling', not {window!r}")
-    if window == "rolling" and window_days is None:
-        raise NbapropsError("--window rolling needs --window-days")
-    if window == "expanding" and window_days is not None:
-        raise NbapropsError("--window-days only applies with --window rolling")
-    if not name or Path(name).name != name or name in (".", ".."):
-        raise NbapropsError(f"--name {name!r} must be a plain name (no folders)")
-    spec = BacktestSpec(
-        systems=expand_systems(names),
-        start=first,
-        end=last,
-        retrain_every=retrain_every,
-        gap_days=gap_days,
-        window=window,
-        window_days=window_days,
-        warmup_days=warmup_days,
-        feature_set=feature_set,
-        ev_margin=ev_margin,
-        name=name,
+    spec = build_spec(
+        {
+            "name": name,
+            "systems": parse_systems(systems),
+            "system_params": parse_params(param),
+            "evaluation": {"start": first, "end": last},
+            "training": {"start": parse_optional_day(history_start, "--history-start")},
+            "window": {"kind": window, "days": window_days},
+            "recency": {"enabled": half_life is not None, "half_life_days": half_life or 60.0},
+            "retrain_every": retrain_every,
+            "gap_days": gap_days,
+            "warmup_days": warmup_days,
+            "feature_set": feature_set,
+            "ev_margin": ev_margin,
+            "seed": seed,
+        },
+        names=FLAG_NAMES,
     )
-    try:
-        spec.validate()
-    except ValueError as exc:
-        raise NbapropsError(str(exc)) from None
     settings = settings_for(db)
     runs_root = out or settings.runs_dir
     if not plan_only:
@@ -108,41 +168,12 @@ def backtest(
             raise NbapropsError(f"{origin} {runs_root} is a file; give a folder for run folders")
         writable_folder(runs_root, f"run folders under {runs_root}")
     with connect(settings.db, read_only=True) as con:
-        from datetime import timedelta
-
-        dates = eval_game_dates(con, first - timedelta(days=warmup_days), last)
-        if not dates:
-            raise NbapropsError(f"no finished games between {first} and {last}")
-        try:
-            plan = plan_folds(
-                dates,
-                first,
-                last,
-                retrain_every=retrain_every,
-                gap_days=gap_days,
-                window=window,
-                window_days=window_days,
-                warmup_days=warmup_days,
-            )
-        except ValueError as exc:
-            raise NbapropsError(str(exc)) from None
+        plan = plan_spec(con, spec)
         if plan_only:
             if as_json:
-                emit_json({"spec": spec.to_dict(), "plan": plan.describe()})
-                return
-            t = Table(
-                title=f"Fold plan ({len(plan.folds)} folds, systems: {', '.join(spec.systems)})"
-            )
-            for col in ("fold", "train", "test", "warm-up"):
-                t.add_column(col)
-            for f in plan.folds:
-                t.add_row(
-                    str(f.index),
-                    f"{f.train_start or 'all history'} .. {f.train_end}",
-                    f"{f.test_start} .. {f.test_end}",
-                    "yes" if f.warmup else "",
-                )
-            console.print(t)
+                emit_json({"spec": spec.resolved(), "plan": plan.describe()})
+            else:
+                print_plan(plan, spec)
             return
         with rich_progress(not as_json) as progress:
             result = run_backtest(

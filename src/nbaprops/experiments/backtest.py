@@ -9,9 +9,10 @@ voids. The function is pure over (warehouse, spec): it never writes the warehous
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, timedelta
 from typing import Any
 
 import duckdb
@@ -19,62 +20,24 @@ import numpy as np
 import pandas as pd
 
 from nbaprops.core import metrics as m
+from nbaprops.core.errors import NbapropsError
 from nbaprops.experiments.folds import Fold, FoldPlan, plan_folds
-from nbaprops.features.catalog import get_feature_set
+from nbaprops.experiments.spec import BASELINE, ENSEMBLE, WEIGHTED_SYSTEMS, ExperimentSpec
+from nbaprops.features.catalog import FeatureSet
 from nbaprops.features.frame import build_frame, ensure_state, serving_spine, training_spine
 from nbaprops.models.calibration import (
     PitCalibrator,
     PlattCalibrator,
     prob_over_under_push,
 )
-from nbaprops.systems import SYSTEM_IDS, make_system
+from nbaprops.systems import make_system
 
-ENSEMBLE = "ensemble"
 PASS_SIDE = "PASS"
-BASELINE = "season_average"
-
-
-@dataclass(frozen=True)
-class BacktestSpec:
-    """What to replay. Mirrors the CLI options (and, later, YAML experiment specs)."""
-
-    systems: tuple[str, ...]
-    start: date
-    end: date
-    retrain_every: int = 7
-    gap_days: int = 0
-    window: str = "expanding"
-    window_days: int | None = None
-    history_start: date | None = None
-    warmup_days: int = 21
-    feature_set: str = "points_v1"
-    ev_margin: float = 0.02
-    seed: int = 7
-    system_params: dict[str, dict[str, Any]] = field(default_factory=dict)
-    name: str = "backtest"
-
-    def validate(self) -> None:
-        unknown = [s for s in self.systems if s not in SYSTEM_IDS]
-        if unknown:
-            raise ValueError(
-                f"unknown systems: {', '.join(unknown)} (known: {', '.join(SYSTEM_IDS)})"
-            )
-        if not self.systems:
-            raise ValueError("no systems to backtest")
-        if self.start > self.end:
-            raise ValueError(f"start {self.start} is after end {self.end}")
-        get_feature_set(self.feature_set)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            k: (str(v) if isinstance(v, date) else list(v) if isinstance(v, tuple) else v)
-            for k, v in self.__dict__.items()
-        }
 
 
 @dataclass
 class BacktestResult:
-    spec: BacktestSpec
+    spec: ExperimentSpec
     plan: FoldPlan
     predictions: pd.DataFrame  # one row per (system, eval player-date)
     folds: pd.DataFrame  # per fold and system
@@ -82,12 +45,28 @@ class BacktestResult:
     timings: dict[str, float]
 
 
-def expand_systems(names: list[str] | tuple[str, ...]) -> tuple[str, ...]:
-    """'all' means every system; the ensemble needs members and the baseline is always run."""
-    chosen = list(SYSTEM_IDS) if not names or "all" in names else list(names)
-    if BASELINE not in chosen:
-        chosen.insert(0, BASELINE)
-    return tuple(dict.fromkeys(chosen))
+@dataclass(frozen=True)
+class BacktestFrames:
+    """What a walk-forward reads from the warehouse, built once: workers need nothing else."""
+
+    plan: FoldPlan
+    train: pd.DataFrame  # training rows up to the last fold's training end
+    evaluation: pd.DataFrame  # serving-spine rows of every evaluated date, lines, outcomes
+    seconds: float
+
+
+def plan_for(spec: ExperimentSpec, dates: list[date]) -> FoldPlan:
+    """The spec's fold policy over these game dates (what --dry-run prints)."""
+    return plan_folds(
+        dates,
+        spec.start,
+        spec.end,
+        retrain_every=spec.retrain_every,
+        gap_days=spec.gap_days,
+        window=spec.window.kind,
+        window_days=spec.window.days,
+        warmup_days=spec.warmup_days,
+    )
 
 
 def eval_game_dates(con: duckdb.DuckDBPyConnection, first: date, last: date) -> list[date]:
@@ -102,7 +81,7 @@ def eval_game_dates(con: duckdb.DuckDBPyConnection, first: date, last: date) -> 
 
 
 def _eval_frame(
-    con: duckdb.DuckDBPyConnection, dates: list[date], feature_set: str
+    con: duckdb.DuckDBPyConnection, dates: list[date], feature_set: FeatureSet
 ) -> pd.DataFrame:
     spines = [serving_spine(con, d) for d in dates]
     spine = pd.concat([s for s in spines if not s.empty], ignore_index=True)
@@ -158,8 +137,14 @@ def _decide(
     return side, ev
 
 
+def recency_weights(dates: pd.Series, train_end: date, half_life_days: float) -> np.ndarray:
+    """0.5 ** (age / half-life), the age in days before the fold's training end."""
+    age = (pd.Timestamp(train_end) - pd.to_datetime(dates)).dt.days.to_numpy(dtype=float)
+    return np.power(0.5, np.clip(age, 0.0, None) / half_life_days)
+
+
 def _predict_fold(
-    spec: BacktestSpec,
+    spec: ExperimentSpec,
     fold: Fold,
     train: pd.DataFrame,
     test: pd.DataFrame,
@@ -169,9 +154,15 @@ def _predict_fold(
     y = train["points"].to_numpy(dtype=float)
     dists: dict[str, Any] = {}
     out = []
-    members = [s for s in spec.systems if s != ENSEMBLE]
-    for system_id in spec.systems:
-        params = dict(spec.system_params.get(system_id, {}))
+    systems = spec.run_systems
+    members = [s for s in systems if s != ENSEMBLE]
+    weights = (
+        recency_weights(train["game_date"], fold.train_end, spec.recency.half_life_days)
+        if spec.recency.enabled
+        else None
+    )
+    for system_id in systems:
+        params = spec.params_for(system_id)
         if system_id == ENSEMBLE:
             ensemble = make_system(ENSEMBLE, members=tuple(members), **params)
             past = [h for s in members for h in history.get(s, [])]
@@ -183,7 +174,8 @@ def _predict_fold(
             dist = ensemble.predict_dist_from_members({s: dists[s] for s in members})
         else:
             system = make_system(system_id, random_state=spec.seed, **params)
-            system.fit(train, y)
+            weighted = weights is not None and system_id in WEIGHTED_SYSTEMS
+            system.fit(train, y, sample_weight=weights if weighted else None)
             dist = system.predict_dist(test)
         dists[system_id] = dist
         out.append(_score(spec, fold, system_id, test, dist, history.get(system_id, [])))
@@ -218,7 +210,7 @@ def _fit_platt(past: list[pd.DataFrame]) -> PlattCalibrator:
 
 
 def _score(
-    spec: BacktestSpec,
+    spec: ExperimentSpec,
     fold: Fold,
     system_id: str,
     test: pd.DataFrame,
@@ -293,43 +285,60 @@ def _score(
     )
 
 
+def plan_spec(con: duckdb.DuckDBPyConnection, spec: ExperimentSpec) -> FoldPlan:
+    """The spec's fold plan over the finished games of its evaluation (and warm-up) period."""
+    first = spec.start - timedelta(days=spec.warmup_days)
+    dates = eval_game_dates(con, first, spec.end)
+    if not dates:
+        raise NbapropsError(f"no finished games between {first} and {spec.end}")
+    try:
+        return plan_for(spec, dates)
+    except ValueError as exc:
+        raise NbapropsError(str(exc)) from None
+
+
+def prepare_frames(
+    con: duckdb.DuckDBPyConnection,
+    spec: ExperimentSpec,
+) -> BacktestFrames:
+    """Plan the folds and build the training and evaluation frames (reads the warehouse)."""
+    started = time.perf_counter()
+    ensure_state(con)
+    plan = plan_spec(con, spec)
+    fs = spec.resolved_feature_set
+    train = build_frame(con, training_spine(con, spec.history_start, plan.folds[-1].train_end), fs)
+    train["game_date"] = pd.to_datetime(train["game_date"]).dt.date
+    dates = eval_game_dates(con, plan.folds[0].test_start, plan.folds[-1].test_end)
+    evaluation = _eval_frame(con, dates, fs)
+    return BacktestFrames(plan, train, evaluation, time.perf_counter() - started)
+
+
 def run_backtest(
     con: duckdb.DuckDBPyConnection,
-    spec: BacktestSpec,
+    spec: ExperimentSpec,
     *,
     on_plan: Callable[[int], None] | None = None,
     on_fold: Callable[[str], None] | None = None,
 ) -> BacktestResult:
-    """Replay the daily job over [spec.start, spec.end]; nothing is written."""
-    import time
+    """Replay the daily job over the spec's evaluation period; nothing is written."""
+    frames = prepare_frames(con, spec)
+    return run_on_frames(frames, spec, on_plan=on_plan, on_fold=on_fold)
 
-    spec.validate()
-    timings: dict[str, float] = {}
+
+def run_on_frames(
+    frames: BacktestFrames,
+    spec: ExperimentSpec,
+    *,
+    on_plan: Callable[[int], None] | None = None,
+    on_fold: Callable[[str], None] | None = None,
+) -> BacktestResult:
+    """The walk-forward over prepared frames: pure, so it runs anywhere (e.g. a worker)."""
     started = time.perf_counter()
-    ensure_state(con)
-    dates = eval_game_dates(
-        con, spec.start - pd.Timedelta(days=spec.warmup_days).to_pytimedelta(), spec.end
-    )
-    if not dates:
-        raise ValueError(f"no finished games between {spec.start} and {spec.end}")
-    plan = plan_folds(
-        dates,
-        spec.start,
-        spec.end,
-        retrain_every=spec.retrain_every,
-        gap_days=spec.gap_days,
-        window=spec.window,
-        window_days=spec.window_days,
-        warmup_days=spec.warmup_days,
-    )
+    plan = frames.plan
+    timings: dict[str, float] = {"frames_s": frames.seconds}
     if on_plan:
         on_plan(len(plan.folds))
-    train_all = build_frame(
-        con, training_spine(con, spec.history_start, plan.folds[-1].train_end), spec.feature_set
-    )
-    train_all["game_date"] = pd.to_datetime(train_all["game_date"]).dt.date
-    eval_all = _eval_frame(con, dates, spec.feature_set)
-    timings["frames_s"] = time.perf_counter() - started
+    train_all, eval_all = frames.train, frames.evaluation
     history: dict[str, list[pd.DataFrame]] = {}
     scored: list[pd.DataFrame] = []
     fold_rows = []
@@ -339,6 +348,8 @@ def run_backtest(
         test = _rows_in(eval_all, fold.test_start, fold.test_end)
         if test.empty:
             continue
+        if train.empty:
+            raise NbapropsError(f"fold {fold.index}: no training rows in its window")
         results = _predict_fold(spec, fold, train, test, history)
         for frame in results:
             system_id = frame["system"].iloc[0]
@@ -349,7 +360,7 @@ def run_backtest(
         if on_fold:
             on_fold(f"fold {fold.index}: {fold.test_start}..{fold.test_end}")
     predictions = pd.concat(scored, ignore_index=True)
-    timings["total_s"] = time.perf_counter() - started
+    timings["total_s"] = frames.seconds + time.perf_counter() - started
     summary = summarize(predictions[~predictions["warmup"]], spec)
     return BacktestResult(spec, plan, predictions, pd.DataFrame(fold_rows), summary, timings)
 
@@ -390,7 +401,7 @@ def _fold_row(fold: Fold, train: pd.DataFrame, frame: pd.DataFrame) -> dict[str,
     }
 
 
-def summarize(predictions: pd.DataFrame, spec: BacktestSpec) -> dict[str, Any]:
+def summarize(predictions: pd.DataFrame, spec: ExperimentSpec) -> dict[str, Any]:
     """Per-system figures with their N; the baseline on the same rows; leakage alarms."""
     out: dict[str, Any] = {"systems": {}, "alarms": {}}
     played_all = predictions[predictions["played"]]

@@ -32,10 +32,16 @@ class Fold:
         return {k: str(v) if isinstance(v, date) else v for k, v in asdict(self).items()}
 
 
+def season_start(day: date) -> date:
+    """Sep 1 of the season ``day`` belongs to (seasons run Sep..Aug; the 2020 bubble's
+    Sep-Oct 2020 games are the one exception, counted here with 2020-21)."""
+    return date(day.year if day.month >= 9 else day.year - 1, 9, 1)
+
+
 @dataclass(frozen=True)
 class FoldPlan:
     folds: tuple[Fold, ...]
-    window: str  # expanding or rolling
+    window: str  # expanding, rolling or current_season
     window_days: int | None
     retrain_every: int
     gap_days: int
@@ -71,14 +77,15 @@ def plan_folds(
 
     Each fold's test range covers ``retrain_every`` calendar days starting at its
     first game date; the model is refitted on everything up to the day before it
-    (minus ``gap_days``), or on the last ``window_days`` for a rolling window.
+    (minus ``gap_days``), on the last ``window_days`` for a rolling window, or on the
+    test date's season so far for ``current_season``.
     """
     if retrain_every < 1:
         raise ValueError("retrain_every must be at least 1 day")
     if gap_days < 0:
         raise ValueError("gap_days cannot be negative")
-    if window not in ("expanding", "rolling"):
-        raise ValueError("window must be 'expanding' or 'rolling'")
+    if window not in ("expanding", "rolling", "current_season"):
+        raise ValueError("window must be 'expanding', 'rolling' or 'current_season'")
     if window == "rolling" and not window_days:
         raise ValueError("a rolling window needs window_days")
     if start > end:
@@ -97,11 +104,16 @@ def plan_folds(
         while j + 1 < len(dates) and dates[j + 1] <= limit:
             j += 1
         train_end = test_start - timedelta(days=1 + gap_days)
-        train_start = (
-            train_end - timedelta(days=window_days - 1)
-            if window == "rolling" and window_days
-            else None
-        )
+        train_start = None
+        if window == "rolling" and window_days:
+            train_start = train_end - timedelta(days=window_days - 1)
+        elif window == "current_season":
+            train_start = season_start(test_start)
+            if train_start > train_end:
+                raise ValueError(
+                    f"fold starting {test_start} has no current-season history before it; "
+                    "start the evaluation later in the season or use another window"
+                )
         folds.append(Fold(len(folds), train_start, train_end, test_start, dates[j], warm))
         i = j + 1
     plan = FoldPlan(tuple(folds), window, window_days, retrain_every, gap_days)

@@ -85,10 +85,18 @@ def _markdown(result: BacktestResult, tables: dict[str, list[dict[str, Any]]]) -
     out = [
         f"# Backtest `{spec.name}`: {spec.start} → {spec.end}",
         "",
-        f"Walk-forward, {spec.window} window, retrain every {spec.retrain_every} days, gap "
+        f"Walk-forward, {spec.window.kind} window"
+        + (f" of {spec.window.days} days" if spec.window.days else "")
+        + (
+            f", recency half-life {spec.recency.half_life_days:g} days"
+            if spec.recency.enabled
+            else ""
+        )
+        + f", retrain every {spec.retrain_every} days, gap "
         f"{spec.gap_days} days, {len(result.plan.reported)} reported folds "
         f"(+{len(result.plan.folds) - len(result.plan.reported)} warm-up folds for "
-        f"calibration), feature set `{spec.feature_set}`. Each date predicted from its serving "
+        f"calibration), feature set `{spec.resolved_feature_set.key}` ({spec.mode}). Each date "
+        "predicted from its serving "
         "spine with lines quoted before tip-off; P(over) recalibrated on earlier folds only.",
         "",
     ]
@@ -248,7 +256,7 @@ def write_report(result: BacktestResult, folder: Path) -> dict[str, Any]:
     """Write report.json, report.md, predictions.parquet, folds.csv and the plots."""
     tables = summary_tables(result)
     payload = {
-        "spec": result.spec.to_dict(),
+        "spec": result.spec.resolved(),
         "plan": result.plan.describe(),
         "summary": result.summary,
         "tables": tables,

@@ -294,10 +294,24 @@ class PredictionSystem(Persisted, ABC):
 
     required_features: ClassVar[tuple[str, ...]] = ()
     libraries: ClassVar[tuple[str, ...]] = ()
+    # Whether ``fit`` honours per-row sample weights (e.g. recency weighting).
+    supports_sample_weight: ClassVar[bool] = False
 
     feature_columns_: list[str]
 
-    def fit(self, X: pd.DataFrame, y: npt.ArrayLike | pd.Series) -> Self:
+    def fit(
+        self,
+        X: pd.DataFrame,
+        y: npt.ArrayLike | pd.Series,
+        sample_weight: npt.ArrayLike | None = None,
+    ) -> Self:
+        weight = None
+        if sample_weight is not None:
+            if not self.supports_sample_weight:
+                raise NbapropsError(f"{self.system_id} does not take sample weights")
+            weight = np.asarray(sample_weight, dtype=np.float64).reshape(-1)
+            if len(weight) != len(X) or not np.isfinite(weight).all() or (weight < 0).any():
+                raise ValueError("sample_weight needs one finite, non-negative value per row")
         columns = frame_feature_columns(X)
         if not columns:
             raise ValueError("frame has no catalog feature columns")
@@ -324,7 +338,7 @@ class PredictionSystem(Persisted, ABC):
         dates = frame_dates(X)
         self.feature_set_ = key
         self.feature_columns_ = columns
-        details = self._fit(X, target) or {}
+        details = (self._fit(X, target) if weight is None else self._fit(X, target, weight)) or {}
         self.fitted_ = Provenance(
             system_id=self.system_id,
             fitted_at=datetime.now(UTC).isoformat(timespec="seconds"),

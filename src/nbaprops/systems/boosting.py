@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from abc import abstractmethod
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import numpy.typing as npt
@@ -62,8 +62,14 @@ class BoostedSystem(PredictionSystem):
     def _std(self, X: pd.DataFrame) -> FloatArray | None:
         return column(X, _STD_FEATURE) if _STD_FEATURE in self.feature_columns_ else None
 
-    def _fit(self, X: pd.DataFrame, y: FloatArray) -> dict[str, Any]:
+    supports_sample_weight: ClassVar[bool] = True
+
+    def _fit(
+        self, X: pd.DataFrame, y: FloatArray, sample_weight: FloatArray | None = None
+    ) -> dict[str, Any]:
         keep, weight = self._window(X)
+        if sample_weight is not None:
+            weight = sample_weight if weight is None else weight * sample_weight
         rows = np.flatnonzero(keep)
         x = self._matrix(X)[rows]
         target = y[rows]

@@ -1,0 +1,286 @@
+"""The experiment spec: one object built by a YAML file, the CLI flags and (later) the API.
+
+The backtest takes it whole, fold policy included, so no surface re-validates or
+re-plans anything itself. ``mode: shared`` binds the systems to a registered feature
+set (training and serving consistent by construction); ``mode: experimental`` takes
+any catalog features for research, and its models can never be promoted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from datetime import date
+from pathlib import Path
+from typing import Any, Literal, Self
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from nbaprops.core.errors import NbapropsError
+from nbaprops.features.catalog import FEATURE_SETS, FEATURES, FeatureSet
+from nbaprops.systems import SYSTEM_IDS
+
+EXPERIMENT_TYPES = ("walk_forward", "ablation", "hyperparameter", "feature", "breakout")
+BASELINE = "season_average"
+ENSEMBLE = "ensemble"
+# Systems whose fit honours sample weights (recency weighting).
+WEIGHTED_SYSTEMS = ("xgboost", "catboost_full", "catboost_season")
+
+
+_PLAIN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Period(_Strict):
+    start: date
+    end: date
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Self:
+        if self.start > self.end:
+            raise ValueError(f"start {self.start} is after end {self.end}")
+        return self
+
+
+class TrainingPeriod(_Strict):
+    """Where training history starts (None: all of it) and where the final model's ends."""
+
+    start: date | None = None
+    end: date | None = None
+
+
+class Window(_Strict):
+    """Which training rows each fold fits on."""
+
+    kind: Literal["expanding", "rolling", "current_season"] = "expanding"
+    days: int | None = Field(default=None, ge=1)
+
+    @model_validator(mode="after")
+    def _days(self) -> Self:
+        if self.kind == "rolling" and self.days is None:
+            raise ValueError("a rolling window needs days")
+        if self.kind != "rolling" and self.days is not None:
+            raise ValueError(f"days only applies to a rolling window, not {self.kind!r}")
+        return self
+
+
+class Recency(_Strict):
+    """Weight training rows by 0.5 ** (age in days / half_life_days)."""
+
+    enabled: bool = False
+    half_life_days: float = Field(default=60.0, gt=0)
+
+
+class ExperimentSpec(_Strict):
+    """What to run: systems, features, periods, the fold policy, and why."""
+
+    name: str = Field(max_length=100)
+    hypothesis: str = ""
+    type: Literal["walk_forward", "ablation", "hyperparameter", "feature", "breakout"] = (
+        "walk_forward"
+    )
+    tags: tuple[str, ...] = ()
+    systems: tuple[str, ...] = Field(min_length=1)
+    hyperparameters: dict[str, Any] = Field(default_factory=dict)
+    system_params: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    mode: Literal["shared", "experimental"] = "shared"
+    feature_set: str = "points_v1"
+    features: tuple[str, ...] | None = None
+    training: TrainingPeriod = TrainingPeriod()
+    evaluation: Period
+    window: Window = Window()
+    recency: Recency = Recency()
+    retrain_every: int = Field(default=7, ge=1)
+    gap_days: int = Field(default=0, ge=0)
+    warmup_days: int = Field(default=21, ge=0)
+    seed: int = 7
+    ev_margin: float = 0.02
+    parent: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, data: Any) -> Any:
+        """``system: X`` is shorthand for ``systems: [X]``."""
+        if isinstance(data, dict) and "system" in data:
+            data = dict(data)
+            if "systems" in data:
+                raise ValueError("give either system or systems, not both")
+            data["systems"] = [data.pop("system")]
+        return data
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        if not _PLAIN_NAME.fullmatch(self.name):
+            raise ValueError(
+                f"name {self.name!r} must be a plain name (letters, digits, _ . -; no folders)"
+            )
+        unknown = [s for s in self.systems if s not in SYSTEM_IDS]
+        if unknown:
+            raise ValueError(
+                f"unknown systems: {', '.join(unknown)} (known: {', '.join(SYSTEM_IDS)})"
+            )
+        if len(set(self.systems)) != len(self.systems):
+            raise ValueError("a system is listed twice")
+        stray = [s for s in self.system_params if s not in self.systems]
+        if stray:
+            raise ValueError(f"system_params for systems not run: {', '.join(stray)}")
+        if self.feature_set not in FEATURE_SETS:
+            raise ValueError(
+                f"unknown feature set {self.feature_set!r} (known: {', '.join(FEATURE_SETS)})"
+            )
+        if self.mode == "shared" and self.features is not None:
+            raise ValueError(
+                "a custom feature list needs mode: experimental (research only, never "
+                "promotable); mode: shared uses the registered feature_set exactly"
+            )
+        if self.mode == "experimental":
+            if not self.features:
+                raise ValueError("mode: experimental needs a features list")
+            missing = [f for f in self.features if f not in FEATURES]
+            if missing:
+                raise ValueError(f"unknown features: {', '.join(missing)}")
+        if self.recency.enabled:
+            unweighted = [s for s in self.systems if s not in (*WEIGHTED_SYSTEMS, ENSEMBLE)]
+            if unweighted:
+                raise ValueError(
+                    f"recency weighting needs systems that take sample weights "
+                    f"({', '.join(WEIGHTED_SYSTEMS)}), not {', '.join(unweighted)}"
+                )
+        last = self.training.end
+        if last is not None and last < self.evaluation.end:
+            raise ValueError(
+                f"training.end {last} is before evaluation.end {self.evaluation.end}: the "
+                "registered model is fitted after the walk-forward, on data up to training.end"
+            )
+        start = self.training.start
+        if start is not None and start >= self.evaluation.start:
+            raise ValueError(f"training.start {start} is not before evaluation.start")
+        return self
+
+    # --- what the rest of the system reads -------------------------------------------
+
+    @property
+    def primary(self) -> str:
+        """The system under test: the first one listed (its model is what gets registered)."""
+        return self.systems[0]
+
+    @property
+    def run_systems(self) -> tuple[str, ...]:
+        """Systems the backtest runs: the baseline first (always), then those listed.
+
+        The ensemble stacks the other systems run (list it last to stack them all).
+        """
+        chosen = list(self.systems)
+        if BASELINE not in chosen:
+            chosen.insert(0, BASELINE)
+        return tuple(dict.fromkeys(chosen))
+
+    def params_for(self, system_id: str) -> dict[str, Any]:
+        params = dict(self.system_params.get(system_id, {}))
+        if system_id == self.primary:
+            params.update(self.hyperparameters)
+        return params
+
+    @property
+    def resolved_feature_set(self) -> FeatureSet:
+        """The registered set (shared), or an experimental set over the custom features."""
+        base = FEATURE_SETS[self.feature_set]
+        if self.mode == "shared":
+            return base
+        assert self.features is not None
+        return FeatureSet(
+            name=f"experimental_{self.config_hash()[:8]}",
+            version=0,
+            features=tuple(self.features),
+            description=f"experimental features of {self.name}",
+        )
+
+    @property
+    def history_start(self) -> date | None:
+        return self.training.start
+
+    @property
+    def start(self) -> date:
+        return self.evaluation.start
+
+    @property
+    def end(self) -> date:
+        return self.evaluation.end
+
+    @property
+    def final_train_end(self) -> date:
+        """Where the registered model's training ends (default: the evaluation's end)."""
+        return self.training.end or self.evaluation.end
+
+    @property
+    def eval_window(self) -> str:
+        """The key under which runs compete: same evaluation window, same competition."""
+        return f"{self.evaluation.start}:{self.evaluation.end}"
+
+    def resolved(self) -> dict[str, Any]:
+        """The full config with every default filled in (what is hashed and recorded)."""
+        return self.model_dump(mode="json")
+
+    def config_hash(self) -> str:
+        """Hash of what determines the results (not the name, hypothesis, tags or parent)."""
+        payload = self.model_dump(mode="json", exclude={"name", "hypothesis", "tags", "parent"})
+        return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+
+    def with_overrides(self, **changes: Any) -> ExperimentSpec:
+        """A new, re-validated spec with some fields replaced (nested as dicts)."""
+        data = self.model_dump()
+        for key, value in changes.items():
+            if value is None:
+                continue
+            if isinstance(value, dict) and isinstance(data.get(key), dict):
+                data[key] = {**data[key], **value}
+            else:
+                data[key] = value
+        return build_spec(data)
+
+
+def _first_error(exc: ValidationError, names: dict[str, str]) -> str:
+    """``where: what`` for the first error (whole-spec errors have no ``where``)."""
+    err = exc.errors()[0]
+    loc = [str(p) for p in err["loc"]]
+    message = str(err["msg"]).removeprefix("Value error, ")
+    if err["type"] == "extra_forbidden":
+        message = "unknown field"
+    more = len(exc.errors()) - 1
+    message += f" (and {more} more)" if more else ""
+    if not loc:
+        return message
+    return f"{names.get(loc[0], '.'.join(loc))}: {message}"
+
+
+def build_spec(
+    data: dict[str, Any], *, origin: str | None = None, names: dict[str, str] | None = None
+) -> ExperimentSpec:
+    """Validate a mapping into a spec; a user mistake is one NbapropsError line.
+
+    ``origin`` (a file name) prefixes the message; ``names`` shows top-level fields by
+    the name the user typed them under (the CLI's flags).
+    """
+    try:
+        return ExperimentSpec.model_validate(data)
+    except ValidationError as exc:
+        message = _first_error(exc, names or {})
+        raise NbapropsError(f"{origin}: {message}" if origin else message) from None
+
+
+def load_spec(path: Path) -> ExperimentSpec:
+    """An experiment spec from a YAML file."""
+    if not path.is_file():
+        raise NbapropsError(f"no experiment file at {path}")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise NbapropsError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
+    if not isinstance(data, dict):
+        raise NbapropsError(f"{path}: an experiment file is a mapping of fields")
+    return build_spec(data, origin=str(path))
