@@ -46,6 +46,27 @@ class Settings(BaseSettings):
         default=Path("runs"), description="Where backtest / experiment run folders go."
     )
 
+    artifacts_dir: Path | None = Field(
+        default=None,
+        description="Where registered model artefacts go (default: beside the db, artifacts/).",
+    )
+    mlflow_tracking_uri: str | None = Field(
+        default=None,
+        description="When set, every experiment run is also logged to this MLflow tracking URI.",
+    )
+    promotion_min_rows: int = Field(
+        default=300,
+        ge=1,
+        description="Graded lined rows a candidate needs before it may become champion.",
+    )
+    promotion_max_ece: float = Field(
+        default=0.03, gt=0, description="Largest ECE of P(over) a champion may have."
+    )
+    sweep_workers: int = Field(default=2, ge=1, description="Local Dask workers of a sweep.")
+
+    def resolved_artifacts_dir(self) -> Path:
+        return self.artifacts_dir or self.db.parent / "artifacts"
+
     def resolved_archive_dir(self) -> Path:
         return self.archive_dir or self.db.parent / "archive"
 
