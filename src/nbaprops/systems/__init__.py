@@ -12,7 +12,7 @@ from nbaprops.systems.base import (
     Provenance,
 )
 from nbaprops.systems.ensemble import EnsembleSystem, member_column, stack_key
-from nbaprops.systems.registry import (
+from nbaprops.systems.factory import (
     BASELINE_ID,
     MEMBER_SYSTEM_IDS,
     SYSTEM_IDS,

@@ -1,4 +1,4 @@
-"""Every system by its stable id, so experiment specs can name them."""
+"""Every system class by its stable id: make one, or load a saved one (not the model registry)."""
 
 from __future__ import annotations
 
