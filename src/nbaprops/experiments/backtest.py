@@ -21,15 +21,11 @@ import pandas as pd
 
 from nbaprops.core import metrics as m
 from nbaprops.core.errors import NbapropsError
-from nbaprops.experiments.folds import Fold, FoldPlan, plan_folds
+from nbaprops.experiments.folds import Fold, FoldPlan, plan_folds, window_start
 from nbaprops.experiments.spec import BASELINE, ENSEMBLE, WEIGHTED_SYSTEMS, ExperimentSpec
 from nbaprops.features.catalog import FeatureSet
 from nbaprops.features.frame import build_frame, ensure_state, serving_spine, training_spine
-from nbaprops.models.calibration import (
-    PitCalibrator,
-    PlattCalibrator,
-    prob_over_under_push,
-)
+from nbaprops.models.calibration import Calibration
 from nbaprops.systems import make_system
 
 PASS_SIDE = "PASS"
@@ -143,6 +139,53 @@ def recency_weights(dates: pd.Series, train_end: date, half_life_days: float) ->
     return np.power(0.5, np.clip(age, 0.0, None) / half_life_days)
 
 
+def fit_system(spec: ExperimentSpec, system_id: str, train: pd.DataFrame, train_end: date) -> Any:
+    """One member system fitted as the spec says (parameters, seed, recency weights).
+
+    The one fitting rule for every fold and for the model a run registers.
+    """
+    system = make_system(system_id, random_state=spec.seed, **spec.params_for(system_id))
+    weights = None
+    if spec.recency.enabled and system_id in WEIGHTED_SYSTEMS:
+        weights = recency_weights(train["game_date"], train_end, spec.recency.half_life_days)
+    return system.fit(train, train["points"].to_numpy(dtype=float), sample_weight=weights)
+
+
+@dataclass(frozen=True)
+class FinalModel:
+    """The primary system refitted on every row up to the spec's training end, with the
+    calibration its walk-forward earned (all of it out of sample, before that end)."""
+
+    system: Any
+    calibration: Calibration
+    oos: pd.DataFrame  # the walk-forward rows the calibration was fitted on
+    train_start: date | None
+    train_end: date
+    train_rows: int
+
+
+def final_model(frames: BacktestFrames, spec: ExperimentSpec, result: BacktestResult) -> FinalModel:
+    """Fit the model a run registers (pure over frames, so a worker can do it too)."""
+    system_id = spec.primary
+    if system_id == ENSEMBLE:
+        raise NbapropsError("the ensemble is registered through its members, not on its own")
+    end = spec.final_train_end
+    start = window_start(spec.window.kind, spec.window.days, end, end + timedelta(days=1))
+    train = _rows_in(frames.train, start or spec.history_start, end)
+    if train.empty:
+        raise NbapropsError(f"no training rows up to {end} for the registered model")
+    system = fit_system(spec, system_id, train, end)
+    oos = result.predictions[result.predictions["system"] == system_id]
+    return FinalModel(
+        system=system,
+        calibration=Calibration.from_history(oos),
+        oos=oos.reset_index(drop=True),
+        train_start=train["game_date"].min(),
+        train_end=end,
+        train_rows=len(train),
+    )
+
+
 def _predict_fold(
     spec: ExperimentSpec,
     fold: Fold,
@@ -151,19 +194,13 @@ def _predict_fold(
     history: dict[str, list[pd.DataFrame]],
 ) -> list[pd.DataFrame]:
     """Fit every system on ``train`` and predict ``test``; calibrate on ``history``."""
-    y = train["points"].to_numpy(dtype=float)
     dists: dict[str, Any] = {}
     out = []
     systems = spec.run_systems
     members = [s for s in systems if s != ENSEMBLE]
-    weights = (
-        recency_weights(train["game_date"], fold.train_end, spec.recency.half_life_days)
-        if spec.recency.enabled
-        else None
-    )
     for system_id in systems:
-        params = spec.params_for(system_id)
         if system_id == ENSEMBLE:
+            params = spec.params_for(system_id)
             ensemble = make_system(ENSEMBLE, members=tuple(members), **params)
             past = [h for s in members for h in history.get(s, [])]
             oof = _oof_member_frame(past, members)
@@ -173,10 +210,7 @@ def _predict_fold(
                 ensemble.fit(pd.DataFrame(columns=[f"pred_{s}" for s in members]), np.array([]))
             dist = ensemble.predict_dist_from_members({s: dists[s] for s in members})
         else:
-            system = make_system(system_id, random_state=spec.seed, **params)
-            weighted = weights is not None and system_id in WEIGHTED_SYSTEMS
-            system.fit(train, y, sample_weight=weights if weighted else None)
-            dist = system.predict_dist(test)
+            dist = fit_system(spec, system_id, train, fold.train_end).predict_dist(test)
         dists[system_id] = dist
         out.append(_score(spec, fold, system_id, test, dist, history.get(system_id, [])))
     return out
@@ -197,16 +231,11 @@ def _oof_member_frame(past: list[pd.DataFrame], members: list[str]) -> pd.DataFr
     return wide.reset_index()
 
 
-def _fit_platt(past: list[pd.DataFrame]) -> PlattCalibrator:
-    """Line-aware stage fitted on earlier folds' graded lined rows (pushes excluded)."""
+def history_calibration(past: list[pd.DataFrame]) -> Calibration:
+    """A system's calibration from its earlier folds' scored rows (out of sample only)."""
     if not past:
-        return PlattCalibrator.identity()
-    rows = pd.concat(past, ignore_index=True)
-    rows = rows[rows["played"] & rows["line"].notna() & (rows["actual"] != rows["line"])]
-    return PlattCalibrator.fit(
-        rows["p_over_dist"].to_numpy(dtype=float),
-        (rows["actual"] > rows["line"]).to_numpy(dtype=float),
-    )
+        return Calibration.identity()
+    return Calibration.from_history(pd.concat(past, ignore_index=True))
 
 
 def _score(
@@ -217,18 +246,12 @@ def _score(
     dist: Any,
     past: list[pd.DataFrame],
 ) -> pd.DataFrame:
-    pit_history = (
-        np.concatenate([p["pit"].to_numpy(dtype=float) for p in past]) if past else np.array([])
-    )
-    calibrator = PitCalibrator.fit(pit_history)
+    calibration = history_calibration(past)
     actual = test["actual"].to_numpy(dtype=float)
     line = test["line"].to_numpy(dtype=float)
     has_line = ~np.isnan(line)
     safe_line = np.where(has_line, line, 0.0)
-    p_over_dist, _, p_push = prob_over_under_push(dist.cdf, safe_line, calibrator)
-    platt = _fit_platt(past)
-    p_over = platt(p_over_dist)
-    p_under = np.clip(1.0 - p_over - p_push, 0.0, 1.0)
+    p_over_dist, p_over, p_under, p_push = calibration.probabilities(dist.cdf, safe_line)
     raw_over = 1.0 - np.clip(dist.cdf(safe_line), 0, 1)
     p_over = np.where(has_line, p_over, np.nan)
     p_under = np.where(has_line, p_under, np.nan)
@@ -278,9 +301,9 @@ def _score(
             "side": side,
             "ev": ev,
             "pit": pit,
-            "calibration_n": calibrator.n,
-            "line_calibration_n": platt.n,
-            "line_calibration_slope": platt.b,
+            "calibration_n": calibration.pit.n,
+            "line_calibration_n": calibration.platt.n,
+            "line_calibration_slope": calibration.platt.b,
         }
     )
 
@@ -306,7 +329,9 @@ def prepare_frames(
     ensure_state(con)
     plan = plan_spec(con, spec)
     fs = spec.resolved_feature_set
-    train = build_frame(con, training_spine(con, spec.history_start, plan.folds[-1].train_end), fs)
+    # Up to the registered model's training end too (each fold filters its own window).
+    last = max(plan.folds[-1].train_end, spec.final_train_end)
+    train = build_frame(con, training_spine(con, spec.history_start, last), fs)
     train["game_date"] = pd.to_datetime(train["game_date"]).dt.date
     dates = eval_game_dates(con, plan.folds[0].test_start, plan.folds[-1].test_end)
     evaluation = _eval_frame(con, dates, fs)

@@ -38,6 +38,24 @@ def season_start(day: date) -> date:
     return date(day.year if day.month >= 9 else day.year - 1, 9, 1)
 
 
+def window_start(
+    window: str, window_days: int | None, train_end: date, serve_from: date
+) -> date | None:
+    """First training date of a model trained up to ``train_end`` that serves from
+    ``serve_from`` (None: all history). One rule for every fold and the final model."""
+    if window == "rolling" and window_days:
+        return train_end - timedelta(days=window_days - 1)
+    if window == "current_season":
+        start = season_start(serve_from)
+        if start > train_end:
+            raise ValueError(
+                f"a model serving from {serve_from} has no current-season history before it; "
+                "start the evaluation later in the season or use another window"
+            )
+        return start
+    return None
+
+
 @dataclass(frozen=True)
 class FoldPlan:
     folds: tuple[Fold, ...]
@@ -104,16 +122,7 @@ def plan_folds(
         while j + 1 < len(dates) and dates[j + 1] <= limit:
             j += 1
         train_end = test_start - timedelta(days=1 + gap_days)
-        train_start = None
-        if window == "rolling" and window_days:
-            train_start = train_end - timedelta(days=window_days - 1)
-        elif window == "current_season":
-            train_start = season_start(test_start)
-            if train_start > train_end:
-                raise ValueError(
-                    f"fold starting {test_start} has no current-season history before it; "
-                    "start the evaluation later in the season or use another window"
-                )
+        train_start = window_start(window, window_days, train_end, test_start)
         folds.append(Fold(len(folds), train_start, train_end, test_start, dates[j], warm))
         i = j + 1
     plan = FoldPlan(tuple(folds), window, window_days, retrain_every, gap_days)

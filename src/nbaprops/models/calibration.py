@@ -11,8 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+import pandas as pd
 
 
 @dataclass(frozen=True)
@@ -114,3 +116,56 @@ class PlattCalibrator:
             return np.asarray(p_over, dtype=float)
         z = self.a + self.b * _logit(np.asarray(p_over, dtype=float))
         return 1 / (1 + np.exp(-z))
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """Both stages together: what a registered version carries and the backtest applies.
+
+    Fitted from out-of-sample rows only (a walk-forward's earlier folds), so the daily
+    job, loading a version, prices a line exactly as the backtest priced it.
+    """
+
+    pit: PitCalibrator
+    platt: PlattCalibrator
+
+    @classmethod
+    def identity(cls) -> Calibration:
+        return cls(PitCalibrator.fit(np.array([])), PlattCalibrator.identity())
+
+    @classmethod
+    def from_history(cls, rows: pd.DataFrame) -> Calibration:
+        """Fit on out-of-sample rows with ``pit``, ``played``, ``line``, ``actual`` and
+        ``p_over_dist`` (the PIT-calibrated P(over) those rows were priced with)."""
+        if rows.empty:
+            return cls.identity()
+        pit = PitCalibrator.fit(rows["pit"].to_numpy(dtype=float))
+        lined = rows[rows["played"] & rows["line"].notna() & (rows["actual"] != rows["line"])]
+        platt = PlattCalibrator.fit(
+            lined["p_over_dist"].to_numpy(dtype=float),
+            (lined["actual"] > lined["line"]).to_numpy(dtype=float),
+        )
+        return cls(pit, platt)
+
+    def probabilities(
+        self, cdf_at: Callable[[np.ndarray], np.ndarray], lines: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(P(over) after the PIT stage, P(over), P(under), P(push)) at each line."""
+        p_over_dist, _, p_push = prob_over_under_push(cdf_at, lines, self.pit)
+        p_over = self.platt(p_over_dist)
+        p_under = np.clip(1.0 - p_over - p_push, 0.0, 1.0)
+        return p_over_dist, p_over, p_under, p_push
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "pit": [float(v) for v in self.pit.pit],
+            "platt": {"a": self.platt.a, "b": self.platt.b, "n": self.platt.n},
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Calibration:
+        platt = data["platt"]
+        return cls(
+            PitCalibrator(np.asarray(data["pit"], dtype=float)),
+            PlattCalibrator(float(platt["a"]), float(platt["b"]), int(platt["n"])),
+        )
