@@ -1,0 +1,169 @@
+"""Run an experiment: record it, replay the walk-forward, register its model.
+
+The run is in the experiment registry before any work starts (``pending``), so a crash
+leaves a ``failed`` row with its error rather than nothing. A completed run has its
+figures and out-of-sample predictions in the warehouse, a report folder on disk, and
+(unless asked not to) its primary system refitted up to the training end and
+registered as a model version carrying the calibration its walk-forward earned.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from nbaprops.core.errors import NbapropsError
+from nbaprops.core.settings import Settings
+from nbaprops.experiments import registry as reg
+from nbaprops.experiments.backtest import (
+    ENSEMBLE,
+    BacktestFrames,
+    BacktestResult,
+    final_model,
+    prepare_frames,
+    run_on_frames,
+)
+from nbaprops.experiments.report import run_dir, write_report
+from nbaprops.experiments.spec import ExperimentSpec
+from nbaprops.models.registry import ModelVersion, register_version
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    """What a run produced (run_id is None for ``--no-registry``)."""
+
+    run_id: str | None
+    result: BacktestResult
+    folder: Path
+    model: ModelVersion | None
+    warnings: tuple[str, ...] = field(default_factory=tuple)
+
+
+def one_line(exc: BaseException) -> str:
+    """An error as the one line a registry row keeps."""
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return f"{type(exc).__name__}: {text}"[:2000]
+
+
+def primary_figures(result: BacktestResult) -> dict[str, Any]:
+    """The primary system's headline figures, under the metrics module's names."""
+    return {
+        f"{rows}.{metric}": value
+        for system, rows, metric, value, _ in reg.metric_rows(result.summary)
+        if system == result.spec.primary and value is not None and math.isfinite(value)
+    }
+
+
+def _mlflow(
+    settings: Settings, run_id: str, spec: ExperimentSpec, result: BacktestResult, folder: Path
+) -> str:
+    from nbaprops.experiments.tracking import log_run
+
+    assert settings.mlflow_tracking_uri is not None
+    return log_run(
+        settings.mlflow_tracking_uri,
+        experiment="nbaprops",
+        run_name=spec.name,
+        params=spec.resolved(),
+        metrics=primary_figures(result),
+        tags={
+            "nbaprops.experiment_id": run_id,
+            "nbaprops.mode": spec.mode,
+            "nbaprops.eval_window": spec.eval_window,
+            "nbaprops.primary_system": spec.primary,
+            "nbaprops.config_hash": spec.config_hash(),
+        },
+        artefacts=[folder],
+    )
+
+
+def finish_run(
+    con: duckdb.DuckDBPyConnection | None,
+    run_id: str | None,
+    frames: BacktestFrames | None,
+    result: BacktestResult,
+    *,
+    settings: Settings,
+    register_model: bool,
+) -> RunOutcome:
+    """Write the report, register the model, record the figures, log to MLflow."""
+    spec = result.spec
+    folder = run_dir(settings.runs_dir, re.sub(r"[^A-Za-z0-9_.-]", "_", spec.name))
+    write_report(result, folder)
+    artefacts = {"report": str(folder)}
+    warnings: list[str] = []
+    version = None
+    if con is not None and run_id is not None:
+        if register_model and frames is not None and spec.primary != ENSEMBLE:
+            final = final_model(frames, spec, result)
+            git = reg.git_state()
+            version = register_version(
+                con,
+                system=final.system,
+                calibration=final.calibration,
+                oos=final.oos,
+                experiment_id=run_id,
+                mode=spec.mode,
+                feature_set=spec.resolved_feature_set,
+                eval_window=spec.eval_window,
+                metrics=primary_figures(result),
+                train_start=final.train_start,
+                train_end=final.train_end,
+                train_rows=final.train_rows,
+                code_commit=git.commit,
+                code_dirty=git.dirty,
+                artifacts_root=settings.resolved_artifacts_dir(),
+            )
+            artefacts["model"] = version.artefact_dir
+        training_rows = version.train_rows if version is not None else None
+        reg.complete_run(
+            con,
+            run_id,
+            result,
+            training_rows=training_rows,
+            artefacts=artefacts,
+            model_version=None if version is None else version.version,
+        )
+        if settings.mlflow_tracking_uri:
+            try:
+                reg.set_mlflow_run(con, run_id, _mlflow(settings, run_id, spec, result, folder))
+            except NbapropsError as exc:
+                warnings.append(f"MLflow logging failed (the run is recorded here): {exc}")
+    return RunOutcome(run_id, result, folder, version, tuple(warnings))
+
+
+def run_experiment(
+    con: duckdb.DuckDBPyConnection,
+    spec: ExperimentSpec,
+    *,
+    settings: Settings,
+    record: bool = True,
+    register_model: bool = True,
+    on_plan: Callable[[int], None] | None = None,
+    on_fold: Callable[[str], None] | None = None,
+) -> RunOutcome:
+    """Run one experiment end to end; with ``record`` it lands in both registries."""
+    run_id = reg.create_run(con, spec) if record else None
+    try:
+        frames = prepare_frames(con, spec)
+        if run_id is not None:
+            reg.mark_running(con, run_id)
+        result = run_on_frames(frames, spec, on_plan=on_plan, on_fold=on_fold)
+        return finish_run(
+            con if record else None,
+            run_id,
+            frames,
+            result,
+            settings=settings,
+            register_model=register_model,
+        )
+    except BaseException as exc:
+        if run_id is not None:
+            reg.fail_run(con, run_id, one_line(exc))
+        raise
