@@ -27,6 +27,7 @@ from nbaprops.core.db import connect
 from nbaprops.core.errors import NbapropsError
 
 if TYPE_CHECKING:
+    from nbaprops.experiments.backtest import BacktestResult
     from nbaprops.experiments.folds import FoldPlan
     from nbaprops.experiments.spec import ExperimentSpec
 
@@ -138,7 +139,7 @@ def backtest(
 ) -> None:
     """Walk-forward backtest: the daily job replayed, with honest metrics and a report."""
     from nbaprops.experiments.backtest import plan_spec, run_backtest
-    from nbaprops.experiments.report import run_dir, summary_tables, write_report
+    from nbaprops.experiments.report import run_dir, write_report
     from nbaprops.experiments.spec import build_spec
 
     first, last = parse_period(start, end)
@@ -194,6 +195,13 @@ def backtest(
             }
         )
         return
+    print_backtest(result, folder)
+
+
+def print_backtest(result: BacktestResult, folder: Path) -> None:
+    """The walk-forward's tables: points, real lines, alarms, folds (backtest and experiment)."""
+    from nbaprops.experiments.report import summary_tables
+
     tables = summary_tables(result)
     t = Table(title="Points: every predicted player-game that was played")
     for col in ("system", "N", "voids", "MAE", "bias", "R²", "baseline MAE", "vs baseline"):

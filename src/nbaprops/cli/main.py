@@ -24,7 +24,9 @@ from nbaprops.cli.common import (
     settings_for,
     user_errors,
 )
+from nbaprops.cli.experiment import experiment_app
 from nbaprops.cli.features import features_app
+from nbaprops.cli.model import model_app
 from nbaprops.core.db import connect
 from nbaprops.core.errors import NbapropsError
 from nbaprops.pipeline import jobs
@@ -42,6 +44,8 @@ app = typer.Typer(
 db_app = typer.Typer(help="Warehouse maintenance.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(features_app, name="features")
+app.add_typer(experiment_app, name="experiment")
+app.add_typer(model_app, name="model")
 app.command("backtest")(backtest)
 ingest_app = typer.Typer(
     help="Load data: every recognised file of a folder, or live sources.",
