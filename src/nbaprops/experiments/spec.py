@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from nbaprops.core.errors import NbapropsError
 from nbaprops.features.catalog import FEATURE_SETS, FEATURES, FeatureSet
-from nbaprops.systems import SYSTEM_IDS
+from nbaprops.systems import SYSTEM_IDS, system_class
 
 EXPERIMENT_TYPES = ("walk_forward", "ablation", "hyperparameter", "feature", "breakout")
 BASELINE = "season_average"
@@ -144,6 +144,17 @@ class ExperimentSpec(_Strict):
             missing = [f for f in self.features if f not in FEATURES]
             if missing:
                 raise ValueError(f"unknown features: {', '.join(missing)}")
+            for system_id in self.run_systems:
+                if system_id == ENSEMBLE:
+                    continue
+                needs = [
+                    f for f in system_class(system_id).required_features if f not in self.features
+                ]
+                if needs:
+                    raise ValueError(
+                        f"features must include what {system_id} needs "
+                        f"(the baseline always runs): {', '.join(needs)}"
+                    )
         if self.recency.enabled:
             unweighted = [s for s in self.systems if s not in (*WEIGHTED_SYSTEMS, ENSEMBLE)]
             if unweighted:

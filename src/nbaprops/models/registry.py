@@ -366,7 +366,7 @@ class GateResult:
     figures: dict[str, Any]
 
     def failures(self) -> list[str]:
-        return [c.detail for c in self.checks if not c.passed]
+        return [f"{c.name}: {c.detail}" for c in self.checks if not c.passed]
 
     def to_dict(self) -> dict[str, Any]:
         return {
