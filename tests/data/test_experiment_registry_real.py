@@ -43,11 +43,18 @@ def spec_of(name: str, **changes: object) -> ExperimentSpec:
 
 
 @pytest.fixture(scope="module")
-def lab(warehouse: Path, tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    """A private copy of the real warehouse (registries write to it)."""
+def lab(warehouse: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
+    """A private copy of the real warehouse (registries write to it), mirrored to a
+    local file-based MLflow store."""
     root = tmp_path_factory.mktemp("lab")
     shutil.copy(warehouse, root / "nbaprops.duckdb")
-    return Settings(db=root / "nbaprops.duckdb", runs_dir=root / "runs")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("MLFLOW_ALLOW_FILE_STORE", "true")  # MLflow 3 asks file stores to opt in
+        yield Settings(
+            db=root / "nbaprops.duckdb",
+            runs_dir=root / "runs",
+            mlflow_tracking_uri=(root / "mlruns").as_uri(),
+        )
 
 
 @pytest.fixture
@@ -334,3 +341,22 @@ def test_a_dry_run_trains_and_records_nothing(
     assert all("default" in f for f in out["features"])
     with connect(lab.db, read_only=True) as check:
         assert check.execute("SELECT count(*) FROM experiments.run").fetchone() == runs_before
+
+
+def test_each_run_is_mirrored_to_mlflow_when_a_tracking_uri_is_set(
+    runs: dict[str, RunOutcome], lab: Settings, con: duckdb.DuckDBPyConnection
+) -> None:
+    from mlflow.tracking import MlflowClient
+
+    outcome = runs["full"]
+    assert not outcome.warnings
+    run = reg.get_run(con, str(outcome.run_id))
+    assert run["mlflow_run_id"]
+    client = MlflowClient(tracking_uri=lab.mlflow_tracking_uri)
+    logged = client.get_run(run["mlflow_run_id"])
+    assert logged.info.status == "FINISHED"
+    assert logged.data.tags["nbaprops.experiment_id"] == outcome.run_id
+    assert logged.data.params["window.kind"] == "expanding"
+    mae = outcome.result.summary["systems"]["catboost_full"]["all_rows"]["mae"]
+    assert logged.data.metrics["all.mae"] == pytest.approx(mae)
+    assert client.list_artifacts(run["mlflow_run_id"])
