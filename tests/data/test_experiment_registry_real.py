@@ -360,3 +360,49 @@ def test_each_run_is_mirrored_to_mlflow_when_a_tracking_uri_is_set(
     mae = outcome.result.summary["systems"]["catboost_full"]["all_rows"]["mae"]
     assert logged.data.metrics["all.mae"] == pytest.approx(mae)
     assert client.list_artifacts(run["mlflow_run_id"])
+
+
+def test_a_sweep_on_a_two_worker_local_cluster_records_every_run(
+    lab: Settings, tmp_path: Path
+) -> None:
+    sweep_file = tmp_path / "sweep.yaml"
+    sweep_file.write_text(
+        "name: tiny-sweep\n"
+        "base:\n"
+        "  system: catboost_full\n"
+        "  evaluation: {start: 2024-04-01, end: 2024-04-14}\n"
+        "  window: {kind: rolling, days: 56}\n"
+        "  retrain_every: 7\n"
+        "  warmup_days: 0\n"
+        "  hyperparameters: {thread_count: 1, iterations: 40}\n"
+        "grid:\n"
+        "  hyperparameters.depth: [3, 5]\n"
+        "  window.days: [28, 56]\n"
+    )
+    result = CliRunner().invoke(
+        app,
+        ["experiment", "sweep", str(sweep_file), "--workers", "2", "--db", str(lab.db), "--json"],
+    )
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.stdout)
+    assert out["mode"] == "local:2"
+    assert len(out["runs"]) == 4
+    maes = [r["mae"] for r in out["runs"]]
+    assert maes == sorted(maes)
+    with connect(lab.db, read_only=True) as check:
+        recorded = check.execute(
+            "SELECT r.name, r.status, r.config_hash, count(p.player_id) AS rows, "
+            "max(CASE WHEN m.metric = 'mae' AND m.row_set = 'all' "
+            "    AND m.system = r.primary_system THEN m.value END) AS mae "
+            "FROM experiments.run r "
+            "LEFT JOIN experiments.prediction p USING (experiment_id) "
+            "LEFT JOIN experiments.run_metric m USING (experiment_id) "
+            "WHERE r.sweep = 'tiny-sweep' GROUP BY ALL ORDER BY r.name"
+        ).fetchall()
+    assert [r[0] for r in recorded] == [f"tiny-sweep-{i:03d}" for i in range(4)]
+    assert {r[1] for r in recorded} == {"completed"}
+    assert len({r[2] for r in recorded}) == 4
+    assert all(r[3] > 0 for r in recorded)
+    by_name = {r["name"]: r["mae"] for r in out["runs"]}
+    for name, _, _, _, mae in recorded:
+        assert mae == pytest.approx(by_name[name])

@@ -202,11 +202,11 @@ def experiment_run(
 
 @experiment_app.command("features")
 @user_errors
-def experiment_features(as_json: JsonOpt = False) -> None:
+def experiment_features(db: DbOpt = None, as_json: JsonOpt = False) -> None:
     """Every catalog feature an experiment may use (mode: experimental takes any)."""
     from nbaprops.cli.features import features_list
 
-    features_list(feature_set=None, db=None, as_json=as_json)
+    features_list(feature_set=None, db=db, as_json=as_json)
 
 
 @experiment_app.command("list")
@@ -415,3 +415,118 @@ def experiment_archive(
         run_id = resolve_id(con, experiment_id)
         set_status(con, run_id, "archived", reason)
     console.print(f"experiment {run_id} archived")
+
+
+@experiment_app.command("sweep")
+@user_errors
+def experiment_sweep(
+    file: Annotated[Path, typer.Argument(help="Sweep YAML file: a base experiment and a grid.")],
+    workers: Annotated[
+        int | None, typer.Option(min=1, help="Local Dask worker processes (default: settings).")
+    ] = None,
+    scheduler: Annotated[
+        str | None, typer.Option(help="Address of an existing Dask scheduler (tcp://host:8786).")
+    ] = None,
+    sequential: Annotated[
+        bool, typer.Option("--sequential", help="Run in this process, one after another.")
+    ] = False,
+    metric: Annotated[
+        str | None, typer.Option(help="Rank by mae, hit_rate, roi or brier (default: file's).")
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="List the expanded experiments; run nothing.")
+    ] = False,
+    db: DbOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Expand a grid into experiments, run them on Dask, record each, rank them."""
+    from nbaprops.experiments.runner import run_sweep_recorded
+    from nbaprops.experiments.sweep import METRICS, expand, load_sweep, ranked
+    from nbaprops.warehouse.migrate import migrate
+
+    if scheduler and sequential:
+        raise NbapropsError("give --scheduler or --sequential, not both")
+    sweep = load_sweep(file)
+    chosen = metric or sweep.metric
+    if chosen not in METRICS:
+        raise NbapropsError(f"--metric {chosen!r}: use one of {', '.join(METRICS)}")
+    specs = expand(sweep)
+    if dry_run:
+        rows = [
+            {"name": s.name, "config_hash": s.config_hash(), **_grid_values(s, sweep.grid)}
+            for s in specs
+        ]
+        if as_json:
+            emit_json({"sweep": sweep.name, "experiments": rows})
+        else:
+            for r in rows:
+                console.print(r, highlight=False)
+        return
+    settings = settings_for(db)
+    n_workers = workers or settings.sweep_workers
+    with connect(settings.db) as con:
+        migrate(con)
+        with rich_progress(not as_json) as progress:
+            progress.begin(f"{sweep.name}: {len(specs)} experiments", len(specs))
+            done = run_sweep_recorded(
+                con,
+                sweep.name,
+                specs,
+                settings=settings,
+                scheduler=scheduler,
+                n_workers=n_workers,
+                sequential=sequential,
+                on_done=progress.step,
+            )
+    table = ranked(done.outcome, chosen)
+    ids = dict(zip([s.name for s in specs], done.run_ids, strict=True))
+    for row in table:
+        row["experiment_id"] = ids[row["name"]]
+    if as_json:
+        emit_json(
+            {
+                "sweep": sweep.name,
+                "mode": done.outcome.mode,
+                "wall_s": round(done.outcome.wall_s, 2),
+                "frames_s": round(done.outcome.frames_s, 2),
+                "metric": chosen,
+                "runs": table,
+            }
+        )
+    else:
+        t = Table(
+            title=f"{sweep.name}: {len(specs)} experiments by {chosen} "
+            f"({done.outcome.mode}, {done.outcome.wall_s:.0f}s)"
+        )
+        for col in ("rank", "id", "name", chosen, "N", "mae", "hit rate (bets)", "error"):
+            t.add_column(col, justify="right" if col in (chosen, "N", "rank", "mae") else "left")
+        for r in table:
+            rate = chosen in ("hit_rate", "roi")
+            t.add_row(
+                str(r["rank"]),
+                r["experiment_id"][:8],
+                r["name"],
+                _pct(r["value"]) if rate else _num(r["value"], 4),
+                "—" if r["n"] is None else f"{r['n']:,}",
+                _num(r["mae"]),
+                "—" if r["hit_rate"] is None else f"{_pct(r['hit_rate'])} ({r['n_bets']:,})",
+                (r["error"] or "")[:80],
+            )
+        console.print(t)
+    if done.outcome.failures:
+        raise NbapropsError(
+            f"{len(done.outcome.failures)} of {len(specs)} sweep runs failed (recorded with "
+            "their errors; see `nbaprops experiment list --status failed`)"
+        )
+
+
+def _grid_values(spec: Any, grid: dict[str, Any]) -> dict[str, Any]:
+    """The value each grid path took in this spec (read back from the resolved spec)."""
+    resolved = spec.resolved()
+    out = {}
+    for path in grid:
+        node: Any = resolved
+        for part in path.split("."):
+            node = node.get(part) if isinstance(node, dict) else None
+        out[path] = node
+    return out

@@ -49,6 +49,7 @@ class BacktestFrames:
     train: pd.DataFrame  # training rows up to the last fold's training end
     evaluation: pd.DataFrame  # serving-spine rows of every evaluated date, lines, outcomes
     seconds: float
+    dates: tuple[date, ...] = ()  # the game dates the plan was made over
 
 
 def plan_for(spec: ExperimentSpec, dates: list[date]) -> FoldPlan:
@@ -335,7 +336,19 @@ def prepare_frames(
     train["game_date"] = pd.to_datetime(train["game_date"]).dt.date
     dates = eval_game_dates(con, plan.folds[0].test_start, plan.folds[-1].test_end)
     evaluation = _eval_frame(con, dates, fs)
-    return BacktestFrames(plan, train, evaluation, time.perf_counter() - started)
+    return BacktestFrames(plan, train, evaluation, time.perf_counter() - started, tuple(dates))
+
+
+def plan_on_frames(frames: BacktestFrames, spec: ExperimentSpec) -> FoldPlan:
+    """The spec's own fold plan over the frames' dates (frames may have been built for
+    another spec, e.g. in a sweep: same test ranges, the spec's own training windows)."""
+    if not frames.dates:
+        return frames.plan
+    plan = plan_for(spec, list(frames.dates))
+    tests = [(f.test_start, f.test_end) for f in plan.folds]
+    if tests != [(f.test_start, f.test_end) for f in frames.plan.folds]:
+        raise NbapropsError(f"{spec.name}: its folds differ from those the frames were built for")
+    return plan
 
 
 def run_backtest(
@@ -359,7 +372,7 @@ def run_on_frames(
 ) -> BacktestResult:
     """The walk-forward over prepared frames: pure, so it runs anywhere (e.g. a worker)."""
     started = time.perf_counter()
-    plan = frames.plan
+    plan = plan_on_frames(frames, spec)
     timings: dict[str, float] = {"frames_s": frames.seconds}
     if on_plan:
         on_plan(len(plan.folds))

@@ -167,3 +167,72 @@ def run_experiment(
         if run_id is not None:
             reg.fail_run(con, run_id, one_line(exc))
         raise
+
+
+@dataclass(frozen=True)
+class RecordedSweep:
+    """A sweep's outcome and the registry id of each of its runs (in spec order)."""
+
+    outcome: Any  # sweep.SweepOutcome
+    run_ids: tuple[str, ...]
+
+
+def run_sweep_recorded(
+    con: duckdb.DuckDBPyConnection,
+    sweep_name: str,
+    specs: list[ExperimentSpec],
+    *,
+    settings: Settings,
+    scheduler: str | None = None,
+    n_workers: int = 2,
+    sequential: bool = False,
+    on_progress: Callable[[str], None] | None = None,
+    on_done: Callable[[str], None] | None = None,
+) -> RecordedSweep:
+    """Run a sweep's experiments (on Dask unless ``sequential``), recording every run.
+
+    Each run is ``pending`` before any work and ``running`` once the sweep starts; as
+    each result lands on the driver it is recorded like any run (report folder,
+    figures, out-of-sample rows) or marked ``failed`` with its error. Sweep runs
+    register no model version: run the winner with ``experiment run`` to register it.
+    A sweep that is interrupted marks its unfinished runs failed.
+    """
+    from nbaprops.experiments.sweep import run_sweep
+
+    ids = {spec.name: reg.create_run(con, spec, sweep=sweep_name) for spec in specs}
+    finished: set[str] = set()
+    for run_id in ids.values():
+        reg.mark_running(con, run_id)
+
+    def record(spec: ExperimentSpec, result: BacktestResult | BaseException) -> None:
+        run_id = ids[spec.name]
+        finished.add(run_id)
+        status = "done"
+        if isinstance(result, BaseException):
+            reg.fail_run(con, run_id, one_line(result))
+            status = "failed"
+        else:
+            try:
+                finish_run(con, run_id, None, result, settings=settings, register_model=False)
+            except Exception as exc:
+                reg.fail_run(con, run_id, one_line(exc))
+                status = "failed"
+        if on_done:
+            on_done(f"{spec.name}: {status}")
+
+    try:
+        outcome = run_sweep(
+            con,
+            specs,
+            scheduler=scheduler,
+            n_workers=n_workers,
+            sequential=sequential,
+            on_result=record,
+            on_progress=on_progress,
+        )
+    except BaseException as exc:
+        for run_id in ids.values():
+            if run_id not in finished:
+                reg.fail_run(con, run_id, f"sweep stopped: {one_line(exc)}")
+        raise
+    return RecordedSweep(outcome, tuple(ids[s.name] for s in specs))

@@ -204,8 +204,10 @@ class ExperimentSpec(_Strict):
         if self.mode == "shared":
             return base
         assert self.features is not None
+        # Keyed on the feature list alone, so experiments over the same list share frames.
+        digest = hashlib.sha256(json.dumps(list(self.features)).encode()).hexdigest()[:8]
         return FeatureSet(
-            name=f"experimental_{self.config_hash()[:8]}",
+            name=f"experimental_{digest}",
             version=0,
             features=tuple(self.features),
             description=f"experimental features of {self.name}",
