@@ -222,8 +222,20 @@ def test_frames_are_shared_by_what_only_chooses_or_weights_rows() -> None:
             },
         )
     )
-    # an experimental feature set is named after its spec's hash: never shared
-    assert frames_key(experimental[0]) != frames_key(experimental[1])
+    # an experimental feature set is named after its feature list: shared by the grid
+    assert frames_key(experimental[0]) == frames_key(experimental[1])
+    other_list = expand(
+        sweep(
+            {
+                "features": [
+                    ["points_avg_season", "points_std_last_10"],
+                    ["points_avg_season", "points_std_last_10", "points_avg_last_5"],
+                ]
+            },
+            base={**BASE, "mode": "experimental"},
+        )
+    )
+    assert frames_key(other_list[0]) != frames_key(other_list[1])
 
 
 # --- run_sweep's bookkeeping, without a warehouse ---------------------------------------

@@ -498,8 +498,9 @@ def experiment_sweep(
             title=f"{sweep.name}: {len(specs)} experiments by {chosen} "
             f"({done.outcome.mode}, {done.outcome.wall_s:.0f}s)"
         )
-        for col in ("rank", "id", "name", chosen, "N", "mae", "hit rate (bets)", "error"):
-            t.add_column(col, justify="right" if col in (chosen, "N", "rank", "mae") else "left")
+        others = [c for c in ("mae", "hit_rate", "brier") if c != chosen]
+        for col in ("rank", "id", "name", chosen, "N", *others, "error"):
+            t.add_column(col, justify="left" if col in ("id", "name", "error") else "right")
         for r in table:
             rate = chosen in ("hit_rate", "roi")
             t.add_row(
@@ -508,8 +509,12 @@ def experiment_sweep(
                 r["name"],
                 _pct(r["value"]) if rate else _num(r["value"], 4),
                 "—" if r["n"] is None else f"{r['n']:,}",
-                _num(r["mae"]),
-                "—" if r["hit_rate"] is None else f"{_pct(r['hit_rate'])} ({r['n_bets']:,})",
+                *(
+                    f"{_pct(r['hit_rate'])} ({r['n_bets']:,})"
+                    if c == "hit_rate" and r["hit_rate"] is not None
+                    else _num(r[c], 4)
+                    for c in others
+                ),
                 (r["error"] or "")[:80],
             )
         console.print(t)
