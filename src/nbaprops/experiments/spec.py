@@ -257,7 +257,7 @@ class ExperimentSpec(_Strict):
         return build_spec(data)
 
 
-def _first_error(exc: ValidationError, names: dict[str, str]) -> str:
+def first_error(exc: ValidationError, names: dict[str, str] | None = None) -> str:
     """``where: what`` for the first error (whole-spec errors have no ``where``)."""
     err = exc.errors()[0]
     loc = [str(p) for p in err["loc"]]
@@ -268,7 +268,7 @@ def _first_error(exc: ValidationError, names: dict[str, str]) -> str:
     message += f" (and {more} more)" if more else ""
     if not loc:
         return message
-    return f"{names.get(loc[0], '.'.join(loc))}: {message}"
+    return f"{(names or {}).get(loc[0], '.'.join(loc))}: {message}"
 
 
 def build_spec(
@@ -282,18 +282,23 @@ def build_spec(
     try:
         return ExperimentSpec.model_validate(data)
     except ValidationError as exc:
-        message = _first_error(exc, names or {})
+        message = first_error(exc, names)
         raise NbapropsError(f"{origin}: {message}" if origin else message) from None
 
 
-def load_spec(path: Path) -> ExperimentSpec:
-    """An experiment spec from a YAML file."""
+def read_yaml_mapping(path: Path, what: str) -> dict[str, Any]:
+    """A YAML file's top-level mapping; anything else is one NbapropsError line."""
     if not path.is_file():
-        raise NbapropsError(f"no experiment file at {path}")
+        raise NbapropsError(f"no {what} file at {path}")
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         raise NbapropsError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
     if not isinstance(data, dict):
-        raise NbapropsError(f"{path}: an experiment file is a mapping of fields")
-    return build_spec(data, origin=str(path))
+        raise NbapropsError(f"{path}: a {what} file is a mapping of fields")
+    return data
+
+
+def load_spec(path: Path) -> ExperimentSpec:
+    """An experiment spec from a YAML file."""
+    return build_spec(read_yaml_mapping(path, "experiment"), origin=str(path))

@@ -23,7 +23,6 @@ from pathlib import Path
 from typing import Any, Literal, NamedTuple, Self
 
 import duckdb
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from nbaprops.core.errors import (
@@ -41,7 +40,12 @@ from nbaprops.experiments.backtest import (
     run_on_frames,
 )
 from nbaprops.experiments.folds import FoldPlan
-from nbaprops.experiments.spec import ExperimentSpec, build_spec
+from nbaprops.experiments.spec import (
+    ExperimentSpec,
+    build_spec,
+    first_error,
+    read_yaml_mapping,
+)
 
 MAX_CONFIGS = 500
 METRICS = ("mae", "hit_rate", "roi", "brier")
@@ -134,36 +138,17 @@ class SweepSpec(BaseModel):
         ]
 
 
-def _first_error(exc: ValidationError) -> str:
-    """``where: what`` for the first error, like experiment files report theirs."""
-    err = exc.errors()[0]
-    loc = ".".join(str(p) for p in err["loc"])
-    message = str(err["msg"]).removeprefix("Value error, ")
-    if err["type"] == "extra_forbidden":
-        message = "unknown field"
-    more = len(exc.errors()) - 1
-    message += f" (and {more} more)" if more else ""
-    return f"{loc}: {message}" if loc else message
-
-
 def load_sweep(path: Path) -> SweepSpec:
     """A sweep from a YAML file, checked all the way down to every run it expands to.
 
     Expanding here means a bad grid point is reported when the file is read, naming
     the file, not halfway through a sweep.
     """
-    if not path.is_file():
-        raise NbapropsError(f"no sweep file at {path}")
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise NbapropsError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
-    if not isinstance(data, dict):
-        raise NbapropsError(f"{path}: a sweep file is a mapping of fields")
+    data = read_yaml_mapping(path, "sweep")
     try:
         sweep = SweepSpec.model_validate(data)
     except ValidationError as exc:
-        raise NbapropsError(f"{path}: {_first_error(exc)}") from None
+        raise NbapropsError(f"{path}: {first_error(exc)}") from None
     _expand(sweep, origin=str(path))
     return sweep
 
