@@ -195,6 +195,12 @@ def test_compare_pairs_exactly_the_same_player_games(
     assert mae["a"] == pytest.approx(expected_a)
     assert mae["diff"] == pytest.approx(expected_a - expected_b)
     assert mae["ci_low"] <= mae["diff"] <= mae["ci_high"]
+    # same rows, same definitions: the paired ROI is the metrics module's roi_actual
+    roi = next(f for f in out["figures"] if f["figure"] == "roi_actual")
+    for side, run in (("a", a), ("b", b)):
+        betting = run.result.summary["systems"]["catboost_full"]["lines"]["sportsbook"]["betting"]
+        assert roi[side] == pytest.approx(betting["roi_actual"])
+        assert roi[f"n_{side}"] == betting["n_priced"]
 
 
 def test_promotion_is_gated_refusals_are_recorded_and_force_needs_a_reason(

@@ -79,15 +79,19 @@ def _paired(
 
 def _bets(
     actual: np.ndarray, line: np.ndarray, side: np.ndarray, over: np.ndarray, under: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per played row: won (1/0), decided (1/0) and profit per unit at the quoted price
-    (an unpriced bet, e.g. a DFS line, counts toward hit rate but adds no profit)."""
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per played row: won, decided, priced (1/0) and profit per unit at the quoted price.
+
+    As in the metrics module's ``roi_actual``, ROI covers the decided bets that have a
+    quoted price; an unpriced bet counts toward the hit rate only.
+    """
     outcome = m.grade_bets(actual, line, side, np.ones(len(actual), dtype=bool))
     won = (outcome == m.WIN).astype(float)
     decided = won + (outcome == m.LOSS)
     price = np.where(side == m.OVER, over, under)
-    profit = np.nan_to_num(np.asarray(m.bet_profit(outcome, price), dtype=float))
-    return won, decided, profit
+    priced = decided * np.isfinite(price)
+    profit = np.nan_to_num(np.asarray(m.bet_profit(outcome, price), dtype=float)) * priced
+    return won, decided, priced, profit
 
 
 def compare_predictions(
@@ -155,10 +159,10 @@ def compare_predictions(
         )
         over_price = lined["over_price"].to_numpy(dtype=float)
         under_price = lined["under_price"].to_numpy(dtype=float)
-        won_a, dec_a, profit_a = _bets(
+        won_a, dec_a, priced_a, profit_a = _bets(
             actual, line, lined["side_a"].to_numpy(dtype=object), over_price, under_price
         )
-        won_b, dec_b, profit_b = _bets(
+        won_b, dec_b, priced_b, profit_b = _bets(
             actual, line, lined["side_b"].to_numpy(dtype=object), over_price, under_price
         )
         figures.append(
@@ -176,9 +180,9 @@ def compare_predictions(
                 "roi_actual",
                 lines,
                 len(lined),
-                *_paired(profit_a, dec_a, profit_b, dec_b, n_boot, rng),
-                n_a=int(dec_a.sum()),
-                n_b=int(dec_b.sum()),
+                *_paired(profit_a, priced_a, profit_b, priced_b, n_boot, rng),
+                n_a=int(priced_a.sum()),
+                n_b=int(priced_b.sum()),
             )
         )
     out["figures"] = [f.to_dict() for f in figures]
