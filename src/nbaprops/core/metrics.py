@@ -18,7 +18,28 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from nbaprops.core.odds import (
+    FLAT_PRICE,
+    american_to_decimal,
+    expected_value,
+    expected_value_with_push,
+    implied_probability,
+    no_vig_probabilities,
+)
+from nbaprops.core.odds import (
+    as_output as _as_output,
+)
+
 FloatArray = npt.NDArray[np.float64]
+
+__all__ = [
+    "FLAT_PRICE",
+    "american_to_decimal",
+    "expected_value",
+    "expected_value_with_push",
+    "implied_probability",
+    "no_vig_probabilities",
+]
 
 WIN = "win"
 LOSS = "loss"
@@ -32,7 +53,6 @@ UNDER = "UNDER"
 SIDES = (OVER, UNDER)
 
 LINE_KINDS = ("sportsbook", "dfs", "estimated")
-FLAT_PRICE = -110.0
 BREAK_EVEN_110 = 110.0 / 210.0
 LOG_LOSS_CLIP = 1e-6
 DEFAULT_EDGE_BUCKETS = (0.0, 1.0, 2.0, 3.0, 5.0, math.inf)
@@ -93,12 +113,6 @@ def _same_length(**arrays: np.ndarray) -> int:
     if len(set(lengths.values())) > 1:
         raise ValueError(f"arrays differ in length: {lengths}")
     return next(iter(lengths.values()), 0)
-
-
-def _as_output(values: Any) -> float | FloatArray:
-    """A float for scalar input, an array otherwise, so vectorised helpers read naturally."""
-    arr = np.asarray(values, dtype=float)
-    return float(arr) if arr.ndim == 0 else arr
 
 
 # --- points -----------------------------------------------------------------------------
@@ -190,47 +204,6 @@ def lined_point_metrics(
         line_bias=line_bias,
         mae_gap=model_mae - line_mae,
     )
-
-
-# --- odds -------------------------------------------------------------------------------
-
-
-def american_to_decimal(price: npt.ArrayLike) -> float | FloatArray:
-    """Decimal odds (stake included) from American; NaN stays NaN (no price quoted).
-
-    Prices strictly between -100 and +100 do not exist, so they raise rather than
-    silently produce odds below evens.
-    """
-    p = np.asarray(price, dtype=float)
-    bad = np.isfinite(p) & (np.abs(p) < 100)
-    if np.any(bad):
-        raise ValueError(f"American prices must be <= -100 or >= +100, got {p[bad][:5].tolist()}")
-    with np.errstate(divide="ignore", invalid="ignore"):
-        dec = np.where(p > 0, 1.0 + p / 100.0, 1.0 + 100.0 / np.abs(p))
-    return _as_output(np.where(np.isfinite(p), dec, np.nan))
-
-
-def implied_probability(price: npt.ArrayLike) -> float | FloatArray:
-    """Break-even win probability of a price, vig included."""
-    dec = np.asarray(american_to_decimal(price), dtype=float)
-    return _as_output(1.0 / dec)
-
-
-def no_vig_probabilities(
-    over_price: npt.ArrayLike, under_price: npt.ArrayLike
-) -> tuple[float | FloatArray, float | FloatArray]:
-    """(P(over), P(under)) the market implies once its margin is removed proportionally."""
-    po = np.asarray(implied_probability(over_price), dtype=float)
-    pu = np.asarray(implied_probability(under_price), dtype=float)
-    total = po + pu
-    return _as_output(po / total), _as_output(pu / total)
-
-
-def expected_value(p_win: npt.ArrayLike, price: npt.ArrayLike) -> float | FloatArray:
-    """Expected profit per 1-unit stake: p·(decimal − 1) − (1 − p), ignoring pushes."""
-    p = np.asarray(p_win, dtype=float)
-    dec = np.asarray(american_to_decimal(price), dtype=float)
-    return _as_output(p * dec - 1.0)
 
 
 # --- grading ----------------------------------------------------------------------------
