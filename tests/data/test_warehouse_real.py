@@ -220,3 +220,20 @@ def test_every_automated_action_is_in_the_audit_log(real_con: duckdb.DuckDBPyCon
         ).fetchall()
     }
     assert {"core.player_game", "core.prop_line", "core.game_line"} <= rebuilt
+
+
+def test_the_points_line_view_gives_one_line_per_player_game_most_books_first(
+    real_con: duckdb.DuckDBPyConnection,
+) -> None:
+    rows, keys = real_con.execute(
+        "SELECT count(*), count(DISTINCT (player_id, game_date)) FROM core.points_line"
+    ).fetchone()
+    assert rows == keys > 5_000
+    beaten = real_con.execute(
+        """
+        SELECT count(*) FROM core.points_line v JOIN core.prop_line p
+          ON p.player_id = v.player_id AND p.game_date = v.game_date AND p.market = 'points'
+        WHERE p.n_books > v.n_books OR (p.n_books = v.n_books AND p.line < v.line)
+        """
+    ).fetchone()
+    assert beaten == (0,)

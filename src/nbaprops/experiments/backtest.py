@@ -26,9 +26,41 @@ from nbaprops.experiments.spec import BASELINE, ENSEMBLE, WEIGHTED_SYSTEMS, Expe
 from nbaprops.features.catalog import FeatureSet
 from nbaprops.features.frame import build_frame, ensure_state, serving_spine, training_spine
 from nbaprops.models.calibration import Calibration
+from nbaprops.predictions.scoring import PASS_SIDE, score_rows
 from nbaprops.systems import make_system
 
-PASS_SIDE = "PASS"
+# The backtest's rows, in the order its reports and registry read them.
+SCORED_COLUMNS = (
+    "system",
+    "fold",
+    "warmup",
+    "player_id",
+    "game_date",
+    "game_id",
+    "team",
+    "has_prop_line",
+    "played",
+    "actual",
+    "median",
+    "mean",
+    "line",
+    "line_kind",
+    "n_books",
+    "over_price",
+    "under_price",
+    "edge",
+    "p_over_raw",
+    "p_over_dist",
+    "p_over",
+    "p_under",
+    "p_push",
+    "side",
+    "ev",
+    "pit",
+    "calibration_n",
+    "line_calibration_n",
+    "line_calibration_slope",
+)
 
 
 @dataclass
@@ -93,10 +125,8 @@ def _eval_frame(
     lines = con.execute(
         """
         SELECT player_id, game_date, line, line_kind, n_books, over_price, under_price
-        FROM core.prop_line
-        WHERE market = 'points' AND player_id IS NOT NULL AND game_date BETWEEN ? AND ?
-        QUALIFY row_number() OVER (
-            PARTITION BY player_id, game_date ORDER BY n_books DESC, line) = 1
+        FROM core.points_line
+        WHERE game_date BETWEEN ? AND ?
         """,
         [min(dates), max(dates)],
     ).df()
@@ -111,27 +141,6 @@ def _rows_in(frame: pd.DataFrame, start: date | None, end: date) -> pd.DataFrame
     dates = frame["game_date"]
     keep = dates <= end if start is None else (dates >= start) & (dates <= end)
     return frame[keep.to_numpy()]
-
-
-def _decide(
-    p_over: np.ndarray,
-    p_under: np.ndarray,
-    over_price: np.ndarray,
-    under_price: np.ndarray,
-    margin: float,
-) -> tuple[np.ndarray, np.ndarray]:
-    """OVER / UNDER when the expected value at the quoted prices beats the margin."""
-    over_dec = m.american_to_decimal(np.where(np.isnan(over_price), m.FLAT_PRICE, over_price))
-    under_dec = m.american_to_decimal(np.where(np.isnan(under_price), m.FLAT_PRICE, under_price))
-    ev_over = p_over * (over_dec - 1.0) - p_under
-    ev_under = p_under * (under_dec - 1.0) - p_over
-    side = np.where(
-        (ev_over > margin) & (ev_over >= ev_under),
-        m.OVER,
-        np.where(ev_under > margin, m.UNDER, PASS_SIDE),
-    )
-    ev = np.where(side == m.OVER, ev_over, np.where(side == m.UNDER, ev_under, np.nan))
-    return side, ev
 
 
 def recency_weights(dates: pd.Series, train_end: date, half_life_days: float) -> np.ndarray:
@@ -247,34 +256,10 @@ def _score(
     dist: Any,
     past: list[pd.DataFrame],
 ) -> pd.DataFrame:
-    calibration = history_calibration(past)
+    """The daily job's scoring path on one fold, calibrated by the earlier folds only."""
+    scored = score_rows(test, dist, history_calibration(past), ev_margin=spec.ev_margin)
     actual = test["actual"].to_numpy(dtype=float)
-    line = test["line"].to_numpy(dtype=float)
-    has_line = ~np.isnan(line)
-    safe_line = np.where(has_line, line, 0.0)
-    p_over_dist, p_over, p_under, p_push = calibration.probabilities(dist.cdf, safe_line)
-    raw_over = 1.0 - np.clip(dist.cdf(safe_line), 0, 1)
-    p_over = np.where(has_line, p_over, np.nan)
-    p_under = np.where(has_line, p_under, np.nan)
-    p_push = np.where(has_line, p_push, np.nan)
-    raw_over = np.where(has_line, raw_over, np.nan)
-    played = ~np.isnan(actual)
-    # PIT u = F(actual): for integer points, G(F(x)) with G the ECDF of earlier u is
-    # exactly the empirical P(points <= x) at every half-point and whole-number line.
-    pit = np.where(played, dist.cdf(np.where(played, actual, 0.0)), np.nan)
-    over_price = test["over_price"].to_numpy(dtype=float)
-    under_price = test["under_price"].to_numpy(dtype=float)
-    dfs = (test["line_kind"] == "dfs").to_numpy()
-    side, ev = _decide(
-        np.nan_to_num(p_over),
-        np.nan_to_num(p_under),
-        np.where(dfs, np.nan, over_price),
-        np.where(dfs, np.nan, under_price),
-        spec.ev_margin,
-    )
-    side = np.where(has_line, side, PASS_SIDE)
-    median = np.asarray(dist.median, dtype=float)
-    return pd.DataFrame(
+    identity = pd.DataFrame(
         {
             "system": system_id,
             "fold": fold.index,
@@ -284,29 +269,13 @@ def _score(
             "game_id": test["game_id"].to_numpy(),
             "team": test["team"].to_numpy(),
             "has_prop_line": test["has_prop_line"].to_numpy(),
-            "played": played,
+            "played": ~np.isnan(actual),
             "actual": actual,
-            "median": median,
-            "mean": np.asarray(dist.mean, dtype=float),
-            "line": line,
             "line_kind": test["line_kind"].to_numpy(),
             "n_books": test["n_books"].to_numpy(dtype=float),
-            "over_price": np.where(dfs, np.nan, over_price),
-            "under_price": np.where(dfs, np.nan, under_price),
-            "edge": median - line,
-            "p_over_raw": raw_over,
-            "p_over_dist": np.where(has_line, p_over_dist, np.nan),
-            "p_over": p_over,
-            "p_under": p_under,
-            "p_push": p_push,
-            "side": side,
-            "ev": ev,
-            "pit": pit,
-            "calibration_n": calibration.pit.n,
-            "line_calibration_n": calibration.platt.n,
-            "line_calibration_slope": calibration.platt.b,
         }
     )
+    return pd.concat([identity, scored.reset_index(drop=True)], axis=1)[list(SCORED_COLUMNS)]
 
 
 def plan_spec(con: duckdb.DuckDBPyConnection, spec: ExperimentSpec) -> FoldPlan:

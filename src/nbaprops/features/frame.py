@@ -180,11 +180,8 @@ def _feature_sql(feature_set: FeatureSet, with_flags: bool) -> str:
         GROUP BY s._row
     ),
     pl AS (
-        SELECT player_id, game_date, line FROM core.prop_line
-        WHERE market = 'points' AND player_id IS NOT NULL
-          AND game_date IN (SELECT DISTINCT game_date FROM _spine)
-        QUALIFY row_number() OVER (
-            PARTITION BY player_id, game_date ORDER BY n_books DESC, line) = 1
+        SELECT player_id, game_date, line FROM core.points_line
+        WHERE game_date IN (SELECT DISTINCT game_date FROM _spine)
     ),
     step1 AS (
         SELECT s._row, s.player_id AS _pid, ts.first_date_10 AS _first_date_10

@@ -150,11 +150,8 @@ LINED_STATE_SQL = """
 CREATE OR REPLACE TABLE features.lined_state AS
 WITH l AS (
     SELECT pl.player_id, pl.game_date, pl.line, pg.points
-    FROM core.prop_line pl
+    FROM core.points_line pl
     JOIN core.player_game pg ON pg.player_id = pl.player_id AND pg.game_date = pl.game_date
-    WHERE pl.market = 'points' AND pl.player_id IS NOT NULL
-    QUALIFY row_number() OVER (
-        PARTITION BY pl.player_id, pl.game_date ORDER BY pl.n_books DESC, pl.line) = 1
 )
 SELECT player_id, game_date,
        avg(CASE WHEN points > line THEN 1.0 WHEN points < line THEN 0.0 END) OVER l10
