@@ -382,6 +382,12 @@ def _group_stats(
     )
 
 
+def outcome_stats(outcome: npt.ArrayLike, label: str = "all") -> GroupStats:
+    """Hit rate with its interval, and ROI at -110, of graded outcomes (no prices needed)."""
+    o = np.asarray(outcome, dtype=object).reshape(-1)
+    return _group_stats(label, o, np.zeros(len(o)), np.zeros(len(o), dtype=bool))
+
+
 def _bucket_label(low: float, high: float) -> str:
     return f"{low:g}+" if math.isinf(high) else f"{low:g}-{high:g}"
 

@@ -225,12 +225,17 @@ def _plots(result: BacktestResult, folder: Path) -> list[str]:
                 rows["played"].to_numpy(),
             )
             price = np.where(rows["side"] == m.OVER, rows["over_price"], rows["under_price"])
-            profit = np.nan_to_num(m.bet_profit(outcome, np.nan_to_num(price, nan=m.FLAT_PRICE)))
-            ax.plot(np.arange(len(profit)), np.cumsum(profit), label=str(system))
+            # As roi_actual: decided bets with a quoted price only (none is invented).
+            decided = (outcome == m.WIN) | (outcome == m.LOSS)
+            priced = decided & np.isfinite(price)
+            profit = np.asarray(m.bet_profit(outcome[priced], price[priced]), dtype=float)
+            ax.plot(
+                np.arange(len(profit)), np.cumsum(profit), label=f"{system} (N={len(profit):,})"
+            )
         ax.axhline(0, color="k", lw=0.8)
-        ax.set_xlabel("bets in date order")
+        ax.set_xlabel("priced bets in date order")
         ax.set_ylabel("units")
-        ax.set_title("Cumulative profit at the quoted prices (1 unit per bet)")
+        ax.set_title("Cumulative profit at the quoted prices (1 unit per priced bet)")
         made.append(_save(fig, ax, folder / "cumulative_roi.png"))
         fig, ax = plt.subplots(figsize=(7, 4))
         systems = list(result.summary["systems"])
