@@ -20,11 +20,11 @@ from nbaprops.core.errors import NbapropsError
 from nbaprops.core.settings import Settings
 from nbaprops.experiments import registry as reg
 from nbaprops.experiments import runner
-from nbaprops.experiments.backtest import history_calibration
 from nbaprops.experiments.runner import RunOutcome, run_experiment
 from nbaprops.experiments.spec import ExperimentSpec, build_spec
 from nbaprops.features import catalog
 from nbaprops.models import registry as models
+from nbaprops.predictions.history import InMemoryHistory, calibration_before
 from nbaprops.systems import FeatureSetMismatchError
 
 pytestmark = [pytest.mark.data, pytest.mark.slow]
@@ -123,7 +123,11 @@ def test_the_registered_version_carries_the_calibration_its_walk_forward_earned(
     assert version.library_versions["catboost"] != "absent"
     loaded = models.load_model(con, version.ref)
     rows = outcome.result.predictions
-    expected = history_calibration([rows[rows["system"] == "catboost_full"]])
+    expected = calibration_before(
+        InMemoryHistory({"catboost_full": [rows[rows["system"] == "catboost_full"]]}),
+        "catboost_full",
+        date(2024, 4, 15),
+    )
     np.testing.assert_array_equal(loaded.calibration.pit.pit, expected.pit.pit)
     assert loaded.calibration.platt == expected.platt
     # the loaded artefact is the fitted model, trained through the training end

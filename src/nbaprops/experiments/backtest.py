@@ -26,6 +26,7 @@ from nbaprops.experiments.spec import BASELINE, ENSEMBLE, WEIGHTED_SYSTEMS, Expe
 from nbaprops.features.catalog import FeatureSet
 from nbaprops.features.frame import build_frame, ensure_state, serving_spine, training_spine
 from nbaprops.models.calibration import Calibration
+from nbaprops.predictions.history import InMemoryHistory, calibration_before
 from nbaprops.predictions.scoring import PASS_SIDE, score_rows
 from nbaprops.systems import make_system
 
@@ -201,7 +202,7 @@ def _predict_fold(
     fold: Fold,
     train: pd.DataFrame,
     test: pd.DataFrame,
-    history: dict[str, list[pd.DataFrame]],
+    history: InMemoryHistory,
 ) -> list[pd.DataFrame]:
     """Fit every system on ``train`` and predict ``test``; calibrate on ``history``."""
     dists: dict[str, Any] = {}
@@ -212,8 +213,8 @@ def _predict_fold(
         if system_id == ENSEMBLE:
             params = spec.params_for(system_id)
             ensemble = make_system(ENSEMBLE, members=tuple(members), **params)
-            past = [h for s in members for h in history.get(s, [])]
-            oof = _oof_member_frame(past, members)
+            past = [history.graded_before(s, fold.test_start) for s in members]
+            oof = _oof_member_frame([p for p in past if len(p)], members)
             if len(oof):
                 ensemble.fit(oof[[f"pred_{s}" for s in members]], oof["actual"].to_numpy())
             else:
@@ -222,7 +223,8 @@ def _predict_fold(
         else:
             dist = fit_system(spec, system_id, train, fold.train_end).predict_dist(test)
         dists[system_id] = dist
-        out.append(_score(spec, fold, system_id, test, dist, history.get(system_id, [])))
+        calibration = calibration_before(history, system_id, fold.test_start)
+        out.append(_score(spec, fold, system_id, test, dist, calibration))
     return out
 
 
@@ -241,23 +243,16 @@ def _oof_member_frame(past: list[pd.DataFrame], members: list[str]) -> pd.DataFr
     return wide.reset_index()
 
 
-def history_calibration(past: list[pd.DataFrame]) -> Calibration:
-    """A system's calibration from its earlier folds' scored rows (out of sample only)."""
-    if not past:
-        return Calibration.identity()
-    return Calibration.from_history(pd.concat(past, ignore_index=True))
-
-
 def _score(
     spec: ExperimentSpec,
     fold: Fold,
     system_id: str,
     test: pd.DataFrame,
     dist: Any,
-    past: list[pd.DataFrame],
+    calibration: Calibration,
 ) -> pd.DataFrame:
     """The daily job's scoring path on one fold, calibrated by the earlier folds only."""
-    scored = score_rows(test, dist, history_calibration(past), ev_margin=spec.ev_margin)
+    scored = score_rows(test, dist, calibration, ev_margin=spec.ev_margin)
     actual = test["actual"].to_numpy(dtype=float)
     identity = pd.DataFrame(
         {
@@ -346,7 +341,7 @@ def run_on_frames(
     if on_plan:
         on_plan(len(plan.folds))
     train_all, eval_all = frames.train, frames.evaluation
-    history: dict[str, list[pd.DataFrame]] = {}
+    history = InMemoryHistory()
     scored: list[pd.DataFrame] = []
     fold_rows = []
     for fold in plan.folds:
@@ -360,7 +355,7 @@ def run_on_frames(
         results = _predict_fold(spec, fold, train, test, history)
         for frame in results:
             system_id = frame["system"].iloc[0]
-            history.setdefault(system_id, []).append(frame)
+            history.add(system_id, frame)
             scored.append(frame)
             fold_rows.append(_fold_row(fold, train, frame))
         timings[f"fold_{fold.index}_s"] = time.perf_counter() - t0
@@ -374,20 +369,15 @@ def run_on_frames(
 
 def _fold_row(fold: Fold, train: pd.DataFrame, frame: pd.DataFrame) -> dict[str, Any]:
     played = frame[frame["played"]]
-    bets = frame[(frame["side"] != PASS_SIDE) & frame["played"]]
-    outcomes = (
+    bets = played[played["side"] != PASS_SIDE]
+    stats = m.outcome_stats(
         m.grade_bets(
             bets["actual"].to_numpy(),
             bets["line"].to_numpy(),
             bets["side"].to_numpy(),
             bets["played"].to_numpy(),
         )
-        if len(bets)
-        else np.array([])
     )
-    wins = int((outcomes == m.WIN).sum())
-    losses = int((outcomes == m.LOSS).sum())
-    profit = m.bet_profit(outcomes, np.full(len(outcomes), m.FLAT_PRICE)) if len(outcomes) else []
     return {
         "fold": fold.index,
         "warmup": fold.warmup,
@@ -399,12 +389,12 @@ def _fold_row(fold: Fold, train: pd.DataFrame, frame: pd.DataFrame) -> dict[str,
         "test_end": str(fold.test_end),
         "rows": len(frame),
         "played": len(played),
-        "mae": float(np.mean(np.abs(played["median"] - played["actual"])))
+        "mae": m.point_metrics(played["actual"], played["median"]).mae
         if len(played)
         else float("nan"),
-        "bets": wins + losses,
-        "hit_rate": wins / (wins + losses) if wins + losses else float("nan"),
-        "roi_flat": float(np.sum(profit)) / (wins + losses) if wins + losses else float("nan"),
+        "bets": stats.n,
+        "hit_rate": stats.hit_rate,
+        "roi_flat": stats.roi_flat,
     }
 
 
