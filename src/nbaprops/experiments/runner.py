@@ -100,6 +100,11 @@ def finish_run(
     warnings: list[str] = []
     version = None
     if con is not None and run_id is not None:
+        if register_model and spec.primary == ENSEMBLE:
+            warnings.append(
+                "no model version registered: the ensemble is served through its registered "
+                "members (list a member system first to register it)"
+            )
         if register_model and frames is not None and spec.primary != ENSEMBLE:
             final = final_model(frames, spec, result)
             git = reg.git_state()
