@@ -237,3 +237,36 @@ def test_the_points_line_view_gives_one_line_per_player_game_most_books_first(
         """
     ).fetchone()
     assert beaten == (0,)
+
+
+def test_lines_at_decision_time_use_no_quote_seen_after_it(
+    real_con: duckdb.DuckDBPyConnection,
+) -> None:
+    from datetime import UTC, date, datetime
+
+    import pandas as pd
+
+    from nbaprops.warehouse.transforms import lines_at_decision
+
+    first, last = date(2024, 3, 1), date(2024, 5, 24)
+    stored = real_con.execute(
+        "SELECT * FROM core.prop_line WHERE game_date BETWEEN ? AND ? ORDER BY ALL", [first, last]
+    ).df()
+    at_tip = lines_at_decision(real_con, first, last, minutes_before_tip=0)
+    at_tip.columns = stored.columns
+    at_tip = at_tip.sort_values(list(stored.columns)).reset_index(drop=True)
+    pd.testing.assert_frame_equal(stored, at_tip, check_dtype=False)
+
+    early = lines_at_decision(real_con, first, last, minutes_before_tip=60)
+    dated = early.dropna(subset=["last_snapshot_time", "commence_time"])
+    assert len(dated) > 1_000
+    assert (dated["last_snapshot_time"] <= dated["commence_time"] - pd.Timedelta("60min")).all()
+    assert len(early) <= len(stored)
+
+    # 2024-03-10's snapshots were taken 20:49-20:51 UTC: a live run at 20:50 sees some
+    day = date(2024, 3, 10)
+    run_at = datetime(2024, 3, 10, 20, 50, tzinfo=UTC)
+    later = lines_at_decision(real_con, day, day, minutes_before_tip=30)
+    live = lines_at_decision(real_con, day, day, minutes_before_tip=30, as_of=run_at)
+    assert 0 < len(live) < len(later)
+    assert (live["last_snapshot_time"].dropna() <= pd.Timestamp(run_at)).all()

@@ -63,6 +63,11 @@ class Settings(BaseSettings):
         default=0.03, gt=0, description="Largest ECE of P(over) a champion may have."
     )
     sweep_workers: int = Field(default=2, ge=1, description="Local Dask workers of a sweep.")
+    decision_minutes_before_tip: int = Field(
+        default=30,
+        ge=0,
+        description="A prediction uses only quotes seen this many minutes before tip-off.",
+    )
 
     def resolved_artifacts_dir(self) -> Path:
         return self.artifacts_dir or self.db.parent / "artifacts"

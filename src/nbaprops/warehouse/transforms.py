@@ -11,7 +11,7 @@ import csv
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from importlib import resources
 from pathlib import Path
 
@@ -482,13 +482,11 @@ def _american(decimal: str) -> str:
     )
 
 
-def build_prop_line(con: duckdb.DuckDBPyConnection) -> None:
-    con.execute(
-        """
-        DELETE FROM core.prop_line_book;
-        INSERT INTO core.prop_line_book
+def _book_lines_sql(where: str) -> str:
+    """Per player-game-market-book main line: the book's last pre-tip quote passing ``where``."""
+    return f"""
         WITH pre AS (
-            SELECT * FROM core.prop_line_snapshot WHERE NOT after_tipoff
+            SELECT * FROM core.prop_line_snapshot WHERE NOT after_tipoff AND {where}
         ),
         last_snap AS (
             -- the book's last quote time before tip-off (NULL times: undated boards)
@@ -519,16 +517,17 @@ def build_prop_line(con: duckdb.DuckDBPyConnection) -> None:
         QUALIFY row_number() OVER (
             PARTITION BY market, game_date, player_name_norm, book
             ORDER BY imbalance, off_median, line) = 1
-        """
-    )
-    con.execute(
-        f"""
-        DELETE FROM core.prop_line;
-        INSERT INTO core.prop_line
-        WITH kinds AS (
+"""
+
+
+def _consensus_sql(books: str, ctes: str = "") -> str:
+    """The consensus of ``books`` (a table or CTE of book lines) per player-game-market;
+    ``ctes`` are extra leading common table expressions (ending with a comma)."""
+    return f"""
+        WITH {ctes} kinds AS (
             SELECT *, min(CASE line_kind WHEN 'sportsbook' THEN 0 ELSE 1 END)
                       OVER (PARTITION BY market, game_date, player_name_norm) AS best_kind
-            FROM core.prop_line_book
+            FROM {books}
         ),
         books AS (
             SELECT * FROM kinds WHERE CASE line_kind WHEN 'sportsbook' THEN 0 ELSE 1 END = best_kind
@@ -549,14 +548,20 @@ def build_prop_line(con: duckdb.DuckDBPyConnection) -> None:
             GROUP BY ALL
         ),
         snap AS (
-            SELECT market, game_date, player_name_norm, mode(player_name) AS player_name,
+            SELECT market, game_date, player_name_norm,
+                   -- the most quoted spelling, ties by name: the same on every rebuild
+                   first(player_name ORDER BY n_quotes DESC, player_name) AS player_name,
                    arg_max(player_id, player_id IS NOT NULL) AS player_id,
                    arg_min(match_status, CASE match_status WHEN 'matched' THEN 0
                        WHEN 'did_not_play' THEN 1 WHEN 'no_box_score' THEN 2 ELSE 3 END)
                        AS match_status,
                    arg_max(game_id, game_id IS NOT NULL) AS game_id,
                    min(commence_time) AS commence_time
-            FROM core.prop_line_snapshot GROUP BY ALL
+            FROM (
+                SELECT *, count(*) OVER (
+                    PARTITION BY market, game_date, player_name_norm, player_name) AS n_quotes
+                FROM core.prop_line_snapshot
+            ) GROUP BY ALL
         )
         SELECT c.market, c.game_date, c.player_name_norm, s.player_name, s.player_id,
                s.match_status, s.game_id, s.commence_time, c.line_kind, c.line, c.n_books,
@@ -568,8 +573,46 @@ def build_prop_line(con: duckdb.DuckDBPyConnection) -> None:
         FROM consensus c
         JOIN snap s USING (market, game_date, player_name_norm)
         LEFT JOIN prices p USING (market, game_date, player_name_norm)
-        """
+"""
+
+
+def build_prop_line(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(
+        "DELETE FROM core.prop_line_book; INSERT INTO core.prop_line_book "
+        + _book_lines_sql("true")
     )
+    con.execute(
+        "DELETE FROM core.prop_line; INSERT INTO core.prop_line "
+        + _consensus_sql("core.prop_line_book")
+    )
+
+
+def lines_at_decision(
+    con: duckdb.DuckDBPyConnection,
+    first: date,
+    last: date,
+    *,
+    minutes_before_tip: int,
+    as_of: datetime | None = None,
+) -> pd.DataFrame:
+    """``core.prop_line`` as a prediction would have seen it: the same consensus over only
+    the quotes seen at or before its decision time (tip-off minus ``minutes_before_tip``,
+    and not after ``as_of`` when given, e.g. the moment a live run happens).
+
+    Undated boards (DFS) and quotes placed before the game's date with no tip-off known
+    count as seen in time. With 0 minutes and no ``as_of`` it equals ``core.prop_line``.
+    """
+    where = (
+        "game_date BETWEEN $first AND $last"
+        " AND (snapshot_time IS NULL OR commence_time IS NULL"
+        "      OR snapshot_time <= commence_time - to_minutes(CAST($minutes AS BIGINT)))"
+        " AND ($as_of IS NULL OR snapshot_time IS NULL OR snapshot_time <= $as_of)"
+    )
+    sql = _consensus_sql("decided_books", f"decided_books AS ({_book_lines_sql(where)}),")
+    return con.execute(
+        sql,
+        {"first": first, "last": last, "minutes": minutes_before_tip, "as_of": as_of},
+    ).df()
 
 
 @dataclass(frozen=True)
