@@ -22,7 +22,7 @@ import pandas as pd
 
 from nbaprops.core.db import transaction
 from nbaprops.core.errors import NbapropsError
-from nbaprops.experiments.backtest import BacktestResult
+from nbaprops.experiments.backtest import SCORED_COLUMNS, BacktestResult
 from nbaprops.experiments.spec import ExperimentSpec
 
 STATUSES = ("pending", "running", "completed", "failed", "promoted", "archived")
@@ -35,28 +35,21 @@ RANKABLE = {
     "roi": ("lines", "roi_actual", "n_bets", True),
     "brier": ("lines", "brier", "n_graded", False),
 }
-_PREDICTION_COLUMNS = (
-    "system",
-    "fold",
-    "warmup",
-    "player_id",
-    "game_id",
-    "game_date",
-    "played",
-    "actual",
-    "median",
-    "mean",
-    "line",
-    "line_kind",
-    "n_books",
-    "over_price",
-    "under_price",
-    "p_over",
-    "p_under",
-    "p_push",
-    "side",
-    "ev",
-    "pit",
+# The scored columns a run keeps (experiments.prediction), in the backtest's order.
+_PREDICTION_COLUMNS = tuple(
+    c
+    for c in SCORED_COLUMNS
+    if c
+    not in {
+        "team",
+        "has_prop_line",
+        "edge",
+        "p_over_raw",
+        "p_over_dist",
+        "calibration_n",
+        "line_calibration_n",
+        "line_calibration_slope",
+    }
 )
 
 
