@@ -12,7 +12,12 @@ import pytest
 
 from nbaprops.core.errors import NbapropsError, NotReadyError
 from nbaprops.experiments import sweep as sw
-from nbaprops.experiments.backtest import BacktestFrames, BacktestResult, plan_for
+from nbaprops.experiments.backtest import (
+    BacktestFrames,
+    BacktestResult,
+    plan_for,
+    plan_on_frames,
+)
 from nbaprops.experiments.spec import ExperimentSpec
 from nbaprops.experiments.sweep import (
     SweepOutcome,
@@ -256,10 +261,12 @@ def fake_backtest(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
 
     def prepare(con: object, spec: ExperimentSpec) -> BacktestFrames:
         seen["prepared"].append(spec.name)
-        return BacktestFrames(plan_for(spec, GAME_DATES), HISTORY, pd.DataFrame(), 0.0)
+        plan = plan_for(spec, GAME_DATES)
+        return BacktestFrames(plan, HISTORY, pd.DataFrame(), 0.0, tuple(GAME_DATES))
 
     def run(frames: BacktestFrames, spec: ExperimentSpec) -> BacktestResult:
-        seen["starts"][spec.name] = frames.plan.folds[0].train_start
+        # as run_on_frames does: the spec's own folds over the shared frames' dates
+        seen["starts"][spec.name] = plan_on_frames(frames, spec).folds[0].train_start
         seen["first_row"] = min(frames.train["game_date"])
         if spec.seed == 2:
             raise ValueError("boom")

@@ -273,25 +273,6 @@ def _spec_plan(spec: ExperimentSpec, dates: list[date]) -> FoldPlan:
         raise NbapropsError(str(exc)) from None
 
 
-def _same_tests(a: FoldPlan, b: FoldPlan) -> bool:
-    """Plans differing only in training windows (what shared frames allow)."""
-    return [(f.train_end, f.test_start, f.test_end, f.warmup) for f in a.folds] == [
-        (f.train_end, f.test_start, f.test_end, f.warmup) for f in b.folds
-    ]
-
-
-def run_one(frames: BacktestFrames, plan: FoldPlan, spec: ExperimentSpec) -> BacktestResult:
-    """One walk-forward over shared frames, with this spec's own fold plan.
-
-    Frames carry the plan of the spec they were built for; its folds' training
-    windows follow that spec's window, so each run swaps in its own plan (same test
-    ranges, its own training starts). This is the function a worker runs.
-    """
-    if not _same_tests(frames.plan, plan):
-        raise NbapropsError(f"{spec.name}: its folds do not match the shared frames' folds")
-    return run_on_frames(replace(frames, plan=plan), spec)
-
-
 # --- running ----------------------------------------------------------------------------
 
 
@@ -376,16 +357,15 @@ def run_sweep(
         mode = "sequential"
         for i in runnable:
             try:
-                outcome: BacktestResult | BaseException = run_one(
-                    frames_by_key[frames_key(specs[i])], plans[i], specs[i]
+                # each run plans its own folds over the shared frames (run_on_frames)
+                outcome: BacktestResult | BaseException = run_on_frames(
+                    frames_by_key[frames_key(specs[i])], specs[i]
                 )
             except Exception as exc:
                 outcome = exc
             record(i, outcome)
     else:
-        mode = _run_on_dask(
-            specs, runnable, frames_by_key, plans, record, say, scheduler, n_workers
-        )
+        mode = _run_on_dask(specs, runnable, frames_by_key, record, say, scheduler, n_workers)
     runs = tuple(SweepRun(s, results.get(i), errors.get(i)) for i, s in enumerate(specs))
     return SweepOutcome(time.perf_counter() - started, frames_s, mode, runs)
 
@@ -397,7 +377,7 @@ def _build_frames(
     record: Callable[[int, BacktestResult | BaseException], None],
     say: Callable[[str], None],
 ) -> tuple[dict[FramesKey, BacktestFrames], dict[int, FoldPlan], float]:
-    """Each group's frames (read once) and each spec's own plan over the same dates."""
+    """Each group's frames (read once); each spec's plan, to refuse bad ones early and trim."""
     frames_by_key: dict[FramesKey, BacktestFrames] = {}
     plans: dict[int, FoldPlan] = {}
     frames_s = 0.0
@@ -476,7 +456,6 @@ def _run_on_dask(
     specs: list[ExperimentSpec],
     runnable: list[int],
     frames_by_key: dict[FramesKey, BacktestFrames],
-    plans: dict[int, FoldPlan],
     record: Callable[[int, BacktestResult | BaseException], None],
     say: Callable[[str], None],
     scheduler: str | None,
@@ -516,13 +495,7 @@ def _run_on_dask(
             key: client.scatter(frames, broadcast=True) for key, frames in frames_by_key.items()
         }
         futures = {
-            client.submit(
-                run_one,
-                shipped[frames_key(specs[i])],
-                plans[i],
-                specs[i],
-                pure=False,
-            ): i
+            client.submit(run_on_frames, shipped[frames_key(specs[i])], specs[i], pure=False): i
             for i in runnable
         }
         for future in as_completed(futures):
