@@ -8,12 +8,16 @@ the same for errors raised later by a query (a damaged page is only noticed when
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import duckdb
+import numpy as np
+import pandas as pd
 
 from nbaprops.core.errors import (
     NbapropsError,
@@ -113,3 +117,21 @@ def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConne
         con.execute("ROLLBACK")
         raise
     con.execute("COMMIT")
+
+
+def _plain(value: Any) -> Any:
+    """A value DuckDB returned through pandas, as plain JSON-able Python."""
+    if isinstance(value, pd.Timestamp):
+        return value.isoformat()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, np.generic):
+        value = value.item()
+    if value is pd.NaT or (isinstance(value, float) and not math.isfinite(value)):
+        return None
+    return value
+
+
+def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """Query results as plain dicts: NULL/NaN become None, timestamps ISO strings."""
+    return [{k: _plain(v) for k, v in row.items()} for row in frame.to_dict("records")]

@@ -20,7 +20,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from nbaprops.core.db import transaction
+from nbaprops.core.db import records, transaction
 from nbaprops.core.errors import NbapropsError
 from nbaprops.experiments.backtest import SCORED_COLUMNS, BacktestResult
 from nbaprops.experiments.spec import ExperimentSpec
@@ -331,42 +331,25 @@ def list_runs(
         """,
         [status, status, tag, tag, limit],
     ).df()
-    return _records(rows)
-
-
-def _plain(value: Any) -> Any:
-    """A value DuckDB returned, as plain JSON-able Python."""
-    if isinstance(value, pd.Timestamp):
-        return value.isoformat()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, np.generic):
-        value = value.item()
-    if value is pd.NaT or (isinstance(value, float) and not math.isfinite(value)):
-        return None
-    return value
-
-
-def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    return [{k: _plain(v) for k, v in row.items()} for row in frame.to_dict("records")]
+    return records(rows)
 
 
 def get_run(con: duckdb.DuckDBPyConnection, ref: str) -> dict[str, Any]:
     """Everything recorded about one run: config, figures, artefacts, events."""
     run_id = resolve_id(con, ref)
     frame = con.execute("SELECT * FROM experiments.run WHERE experiment_id = ?", [run_id]).df()
-    run = _records(frame)[0]
+    run = records(frame)[0]
     for key in ("config", "metrics", "artefacts"):
         if run.get(key):
             run[key] = json.loads(run[key])
-    run["events"] = _records(
+    run["events"] = records(
         con.execute(
             "SELECT status, changed_at AS at, detail FROM experiments.run_event "
             "WHERE experiment_id = ? ORDER BY changed_at, status",
             [run_id],
         ).df()
     )
-    run["figures"] = _records(
+    run["figures"] = records(
         con.execute(
             "SELECT system, row_set AS rows, metric, value, n FROM experiments.run_metric "
             "WHERE experiment_id = ? ORDER BY system, row_set, metric",
@@ -428,7 +411,7 @@ def best_runs(
         """,
         [rows_key, name, rows_key, n_name, window, limit],
     ).df()
-    ranked = _records(frame)
+    ranked = records(frame)
     for i, row in enumerate(ranked, start=1):
         row["rank"] = i
         row["metric"] = metric

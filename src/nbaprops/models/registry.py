@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from nbaprops.core import metrics as m
-from nbaprops.core.db import transaction
+from nbaprops.core.db import records, transaction
 from nbaprops.core.errors import NbapropsError
 from nbaprops.features.catalog import FEATURE_SETS, FEATURES, FeatureSet
 from nbaprops.models.calibration import Calibration
@@ -396,7 +396,7 @@ def _lined_figures(rows: pd.DataFrame) -> dict[str, Any]:
     low, high = m.wilson_interval(wins, bets)
     out: dict[str, Any] = {
         "n_graded": int(graded.sum()),
-        "mae": float(np.mean(np.abs(played["median"].to_numpy(dtype=float) - actual)))
+        "mae": m.point_metrics(actual, played["median"].to_numpy(dtype=float)).mae
         if len(played)
         else math.nan,
         "n_bets": bets,
@@ -588,12 +588,10 @@ def alias_history(con: duckdb.DuckDBPyConnection, system_id: str) -> list[dict[s
         "gate FROM models.alias_event WHERE system_id = ? ORDER BY changed_at, alias",
         [system_id],
     ).df()
-    out = []
-    for row in frame.astype(object).where(frame.notna(), None).to_dict("records"):
-        row["at"] = str(row["at"])
+    out = records(frame)
+    for row in out:
         row["version"] = int(row["version"])
         prev = row["previous_version"]
         row["previous_version"] = None if prev is None else int(prev)
         row["gate"] = json.loads(row["gate"]) if isinstance(row["gate"], str) else None
-        out.append(row)
     return out
