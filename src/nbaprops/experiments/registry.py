@@ -265,7 +265,10 @@ def set_status(
     """Move a finished run to ``promoted`` or ``archived`` (recorded as an event)."""
     if status not in ("promoted", "archived", "completed"):
         raise NbapropsError(f"a run can be set promoted, archived or completed, not {status!r}")
-    current = get_run(con, run_id)["status"]
+    row = con.execute(
+        "SELECT status FROM experiments.run WHERE experiment_id = ?", [resolve_id(con, run_id)]
+    ).fetchone()
+    current = row[0] if row else None
     if current not in FINISHED:
         raise NbapropsError(f"run {run_id} is {current}; only finished runs change status")
     with transaction(con):
