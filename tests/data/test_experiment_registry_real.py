@@ -416,3 +416,31 @@ def test_a_sweep_on_a_two_worker_local_cluster_records_every_run(
     by_name = {r["name"]: r["mae"] for r in out["runs"]}
     for name, _, _, _, mae in recorded:
         assert mae == pytest.approx(by_name[name])
+
+
+def test_cli_promotion_and_archive_move_run_statuses_and_archived_runs_stop_competing(
+    runs: dict[str, RunOutcome], lab: Settings
+) -> None:
+    season = runs["season"]
+    assert season.model is not None
+    cli = CliRunner()
+    db = ["--db", str(lab.db)]
+    version = str(season.model.version)
+    promoted = cli.invoke(
+        app, ["model", "promote", "catboost_full", version, "--alias", "challenger", *db]
+    )
+    assert promoted.exit_code == 0, promoted.output
+    archived = cli.invoke(
+        app, ["experiment", "archive", str(season.run_id)[:8], "--reason", "superseded", *db]
+    )
+    assert archived.exit_code == 0, archived.output
+    shown = json.loads(
+        cli.invoke(app, ["experiment", "show", str(season.run_id), *db, "--json"]).stdout
+    )
+    assert shown["status"] == "archived"
+    assert shown["events"][-1]["detail"] == "superseded"
+    best = json.loads(cli.invoke(app, ["experiment", "best", *db, "--json"]).stdout)
+    assert season.run_id not in {r["experiment_id"] for r in best["runs"]}
+    again = cli.invoke(app, ["experiment", "archive", "zzzz", *db])
+    assert again.exit_code == 1
+    assert "no experiment run 'zzzz'" in again.output
