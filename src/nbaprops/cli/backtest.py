@@ -122,6 +122,14 @@ def backtest(
         float, typer.Option(help="Bet only when expected value per unit exceeds this.")
     ] = 0.02,
     seed: Annotated[int, typer.Option(help="Random seed of every model.")] = 7,
+    decision_minutes: Annotated[
+        int | None,
+        typer.Option(
+            min=0,
+            help="Use only quotes seen this many minutes before tip-off "
+            "(default: NBAPROPS_DECISION_MINUTES_BEFORE_TIP).",
+        ),
+    ] = None,
     param: Annotated[
         list[str] | None,
         typer.Option(help="A system parameter, SYSTEM.NAME=VALUE (repeatable)."),
@@ -143,6 +151,9 @@ def backtest(
     from nbaprops.experiments.spec import build_spec
 
     first, last = parse_period(start, end)
+    settings = settings_for(db)
+    if decision_minutes is None:
+        decision_minutes = settings.decision_minutes_before_tip
     spec = build_spec(
         {
             "name": name,
@@ -158,10 +169,10 @@ def backtest(
             "feature_set": feature_set,
             "ev_margin": ev_margin,
             "seed": seed,
+            "decision_minutes": decision_minutes,
         },
         names=FLAG_NAMES,
     )
-    settings = settings_for(db)
     runs_root = out or settings.runs_dir
     if not plan_only:
         origin = "--out" if out else "NBAPROPS_RUNS_DIR"

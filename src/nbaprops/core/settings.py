@@ -7,6 +7,9 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+# A prediction's decision time: tip-off minus this many minutes (settings and specs).
+DEFAULT_DECISION_MINUTES = 30
+
 
 class Settings(BaseSettings):
     """Where data lives and how live sources are reached.

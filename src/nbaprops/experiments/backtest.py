@@ -24,10 +24,11 @@ from nbaprops.core.errors import NbapropsError
 from nbaprops.experiments.folds import Fold, FoldPlan, plan_folds, window_start
 from nbaprops.experiments.spec import BASELINE, ENSEMBLE, WEIGHTED_SYSTEMS, ExperimentSpec
 from nbaprops.features.catalog import FeatureSet
-from nbaprops.features.frame import build_frame, ensure_state, serving_spine, training_spine
+from nbaprops.features.frame import build_frame, ensure_state, training_spine
 from nbaprops.models.calibration import Calibration
 from nbaprops.predictions.history import InMemoryHistory, calibration_before
-from nbaprops.predictions.scoring import PASS_SIDE, score_rows
+from nbaprops.predictions.scoring import PASS_SIDE, ScoringModel, score_date
+from nbaprops.predictions.slate import build_slate
 from nbaprops.systems import make_system
 
 # The backtest's rows, in the order its reports and registry read them.
@@ -46,7 +47,10 @@ SCORED_COLUMNS = (
     "mean",
     "line",
     "line_kind",
+    "line_source",
     "n_books",
+    "quote_time",
+    "n_defaulted",
     "over_price",
     "under_price",
     "edge",
@@ -57,6 +61,11 @@ SCORED_COLUMNS = (
     "p_push",
     "side",
     "ev",
+    "bet_book",
+    "bet_line",
+    "bet_price",
+    "confidence",
+    "estimated_line",
     "pit",
     "calibration_n",
     "line_calibration_n",
@@ -83,6 +92,7 @@ class BacktestFrames:
     evaluation: pd.DataFrame  # serving-spine rows of every evaluated date, lines, outcomes
     seconds: float
     dates: tuple[date, ...] = ()  # the game dates the plan was made over
+    books: pd.DataFrame | None = None  # the books' quotes at decision time (line shopping)
 
 
 def plan_for(spec: ExperimentSpec, dates: list[date]) -> FoldPlan:
@@ -110,35 +120,27 @@ def eval_game_dates(con: duckdb.DuckDBPyConnection, first: date, last: date) -> 
     ]
 
 
-def _eval_frame(
-    con: duckdb.DuckDBPyConnection, dates: list[date], feature_set: FeatureSet
-) -> pd.DataFrame:
-    spines = [serving_spine(con, d) for d in dates]
-    spine = pd.concat([s for s in spines if not s.empty], ignore_index=True)
-    frame = build_frame(con, spine, feature_set)
-    frame["game_date"] = pd.to_datetime(frame["game_date"]).dt.date
+def eval_frame(
+    con: duckdb.DuckDBPyConnection,
+    dates: list[date],
+    feature_set: FeatureSet,
+    *,
+    minutes_before_tip: int,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The daily job's slates of every date, with outcomes joined for grading only."""
+    slate = build_slate(con, dates, feature_set, minutes_before_tip=minutes_before_tip)
     outcomes = con.execute(
         "SELECT player_id, game_date, CAST(points AS DOUBLE) AS actual, minutes AS actual_minutes "
         "FROM core.player_game WHERE game_date BETWEEN ? AND ?",
         [min(dates), max(dates)],
     ).df()
     outcomes["game_date"] = pd.to_datetime(outcomes["game_date"]).dt.date
-    lines = con.execute(
-        """
-        SELECT player_id, game_date, line, line_kind, n_books, over_price, under_price
-        FROM core.points_line
-        WHERE game_date BETWEEN ? AND ?
-        """,
-        [min(dates), max(dates)],
-    ).df()
-    lines["game_date"] = pd.to_datetime(lines["game_date"]).dt.date
-    frame = frame.merge(outcomes, on=["player_id", "game_date"], how="left")
-    frame = frame.merge(lines, on=["player_id", "game_date"], how="left")
+    frame = slate.frame.merge(outcomes, on=["player_id", "game_date"], how="left")
     frame["played"] = frame["actual"].notna()
-    return frame
+    return frame, slate.books
 
 
-def _rows_in(frame: pd.DataFrame, start: date | None, end: date) -> pd.DataFrame:
+def rows_in(frame: pd.DataFrame, start: date | None, end: date) -> pd.DataFrame:
     dates = frame["game_date"]
     keep = dates <= end if start is None else (dates >= start) & (dates <= end)
     return frame[keep.to_numpy()]
@@ -182,7 +184,7 @@ def final_model(frames: BacktestFrames, spec: ExperimentSpec, result: BacktestRe
         raise NbapropsError("the ensemble is registered through its members, not on its own")
     end = spec.final_train_end
     start = window_start(spec.window.kind, spec.window.days, end, end + timedelta(days=1))
-    train = _rows_in(frames.train, start or spec.history_start, end)
+    train = rows_in(frames.train, start or spec.history_start, end)
     if train.empty:
         raise NbapropsError(f"no training rows up to {end} for the registered model")
     system = fit_system(spec, system_id, train, end)
@@ -197,35 +199,67 @@ def final_model(frames: BacktestFrames, spec: ExperimentSpec, result: BacktestRe
     )
 
 
+def fold_models(
+    spec: ExperimentSpec,
+    fold: Fold,
+    train: pd.DataFrame,
+    history: InMemoryHistory,
+) -> list[ScoringModel]:
+    """Every system fitted on ``train``, calibrated on its graded rows before the fold."""
+    models = []
+    members = [s for s in spec.run_systems if s != ENSEMBLE]
+    for system_id in spec.run_systems:
+        if system_id == ENSEMBLE:
+            params = spec.params_for(system_id)
+            model = make_system(ENSEMBLE, members=tuple(members), **params)
+            past = [history.graded_before(s, fold.test_start) for s in members]
+            oof = _oof_member_frame([p for p in past if len(p)], members)
+            if len(oof):
+                model.fit(oof[[f"pred_{s}" for s in members]], oof["actual"].to_numpy())
+            else:
+                model.fit(pd.DataFrame(columns=[f"pred_{s}" for s in members]), np.array([]))
+        else:
+            model = fit_system(spec, system_id, train, fold.train_end)
+        calibration = calibration_before(history, system_id, fold.test_start)
+        models.append(ScoringModel(system_id, model, calibration, train_end=fold.train_end))
+    return models
+
+
+def replay_dates(
+    spec: ExperimentSpec,
+    models: list[ScoringModel],
+    test: pd.DataFrame,
+    books: pd.DataFrame | None,
+) -> pd.DataFrame:
+    """Score each date of ``test`` with ``score_date``, as the daily job would have."""
+    parts = []
+    for day, rows in test.groupby("game_date", sort=True):
+        day_books = None if books is None else books[books["game_date"] == day]
+        parts.append(score_date(rows, models, ev_margin=spec.ev_margin, books=day_books))
+    return pd.concat(parts, ignore_index=True)
+
+
 def _predict_fold(
     spec: ExperimentSpec,
     fold: Fold,
     train: pd.DataFrame,
     test: pd.DataFrame,
     history: InMemoryHistory,
+    books: pd.DataFrame | None,
 ) -> list[pd.DataFrame]:
-    """Fit every system on ``train`` and predict ``test``; calibrate on ``history``."""
-    dists: dict[str, Any] = {}
-    out = []
-    systems = spec.run_systems
-    members = [s for s in systems if s != ENSEMBLE]
-    for system_id in systems:
-        if system_id == ENSEMBLE:
-            params = spec.params_for(system_id)
-            ensemble = make_system(ENSEMBLE, members=tuple(members), **params)
-            past = [history.graded_before(s, fold.test_start) for s in members]
-            oof = _oof_member_frame([p for p in past if len(p)], members)
-            if len(oof):
-                ensemble.fit(oof[[f"pred_{s}" for s in members]], oof["actual"].to_numpy())
-            else:
-                ensemble.fit(pd.DataFrame(columns=[f"pred_{s}" for s in members]), np.array([]))
-            dist = ensemble.predict_dist_from_members({s: dists[s] for s in members})
-        else:
-            dist = fit_system(spec, system_id, train, fold.train_end).predict_dist(test)
-        dists[system_id] = dist
-        calibration = calibration_before(history, system_id, fold.test_start)
-        out.append(_score(spec, fold, system_id, test, dist, calibration))
-    return out
+    """Fit every system on ``train`` and replay the fold's dates; calibrate on ``history``."""
+    models = fold_models(spec, fold, train, history)
+    scored = replay_dates(spec, models, test, books)
+    outcomes = test.set_index(["player_id", "game_date"])["actual"]
+    actual = outcomes.reindex(pd.MultiIndex.from_frame(scored[["player_id", "game_date"]]))
+    scored["actual"] = actual.to_numpy(dtype=float)
+    scored["played"] = ~np.isnan(scored["actual"].to_numpy())
+    scored["fold"] = fold.index
+    scored["warmup"] = fold.warmup
+    return [
+        rows[list(SCORED_COLUMNS)].reset_index(drop=True)
+        for _, rows in scored.groupby("system", sort=False)
+    ]
 
 
 def _oof_member_frame(past: list[pd.DataFrame], members: list[str]) -> pd.DataFrame:
@@ -241,36 +275,6 @@ def _oof_member_frame(past: list[pd.DataFrame], members: list[str]) -> pd.DataFr
     wide.columns = [f"pred_{c}" for c in wide.columns]
     wide["actual"] = actual.reindex(wide.index)
     return wide.reset_index()
-
-
-def _score(
-    spec: ExperimentSpec,
-    fold: Fold,
-    system_id: str,
-    test: pd.DataFrame,
-    dist: Any,
-    calibration: Calibration,
-) -> pd.DataFrame:
-    """The daily job's scoring path on one fold, calibrated by the earlier folds only."""
-    scored = score_rows(test, dist, calibration, ev_margin=spec.ev_margin)
-    actual = test["actual"].to_numpy(dtype=float)
-    identity = pd.DataFrame(
-        {
-            "system": system_id,
-            "fold": fold.index,
-            "warmup": fold.warmup,
-            "player_id": test["player_id"].to_numpy(),
-            "game_date": test["game_date"].to_numpy(),
-            "game_id": test["game_id"].to_numpy(),
-            "team": test["team"].to_numpy(),
-            "has_prop_line": test["has_prop_line"].to_numpy(),
-            "played": ~np.isnan(actual),
-            "actual": actual,
-            "line_kind": test["line_kind"].to_numpy(),
-            "n_books": test["n_books"].to_numpy(dtype=float),
-        }
-    )
-    return pd.concat([identity, scored.reset_index(drop=True)], axis=1)[list(SCORED_COLUMNS)]
 
 
 def plan_spec(con: duckdb.DuckDBPyConnection, spec: ExperimentSpec) -> FoldPlan:
@@ -299,8 +303,10 @@ def prepare_frames(
     train = build_frame(con, training_spine(con, spec.history_start, last), fs)
     train["game_date"] = pd.to_datetime(train["game_date"]).dt.date
     dates = eval_game_dates(con, plan.folds[0].test_start, plan.folds[-1].test_end)
-    evaluation = _eval_frame(con, dates, fs)
-    return BacktestFrames(plan, train, evaluation, time.perf_counter() - started, tuple(dates))
+    evaluation, books = eval_frame(con, dates, fs, minutes_before_tip=spec.decision_minutes)
+    return BacktestFrames(
+        plan, train, evaluation, time.perf_counter() - started, tuple(dates), books
+    )
 
 
 def plan_on_frames(frames: BacktestFrames, spec: ExperimentSpec) -> FoldPlan:
@@ -346,13 +352,13 @@ def run_on_frames(
     fold_rows = []
     for fold in plan.folds:
         t0 = time.perf_counter()
-        train = _rows_in(train_all, fold.train_start or spec.history_start, fold.train_end)
-        test = _rows_in(eval_all, fold.test_start, fold.test_end)
+        train = rows_in(train_all, fold.train_start or spec.history_start, fold.train_end)
+        test = rows_in(eval_all, fold.test_start, fold.test_end)
         if test.empty:
             continue
         if train.empty:
             raise NbapropsError(f"fold {fold.index}: no training rows in its window")
-        results = _predict_fold(spec, fold, train, test, history)
+        results = _predict_fold(spec, fold, train, test, history, frames.books)
         for frame in results:
             system_id = frame["system"].iloc[0]
             history.add(system_id, frame)

@@ -49,6 +49,15 @@ _PREDICTION_COLUMNS = tuple(
         "calibration_n",
         "line_calibration_n",
         "line_calibration_slope",
+        # line provenance and line shopping live with the daily job's predictions
+        "line_source",
+        "quote_time",
+        "n_defaulted",
+        "bet_book",
+        "bet_line",
+        "bet_price",
+        "confidence",
+        "estimated_line",
     }
 )
 

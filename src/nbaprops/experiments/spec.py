@@ -19,6 +19,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from nbaprops.core.errors import NbapropsError
+from nbaprops.core.settings import DEFAULT_DECISION_MINUTES
 from nbaprops.features.catalog import FEATURE_SETS, FEATURES, FeatureSet
 from nbaprops.systems import SYSTEM_IDS, system_class
 
@@ -100,6 +101,9 @@ class ExperimentSpec(_Strict):
     warmup_days: int = Field(default=21, ge=0)
     seed: int = 7
     ev_margin: float = 0.02
+    # A prediction uses only quotes seen this many minutes before tip-off (hashed: the
+    # lines a backtest is scored on are part of what it measured).
+    decision_minutes: int = Field(default=DEFAULT_DECISION_MINUTES, ge=0)
     parent: str | None = None
 
     @model_validator(mode="before")

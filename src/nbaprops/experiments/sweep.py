@@ -243,6 +243,7 @@ class FramesKey:
     feature_set: str
     features: tuple[str, ...]
     history_start: date | None
+    decision_minutes: int
     start: date
     end: date
     warmup_days: int
@@ -263,6 +264,7 @@ def frames_key(spec: ExperimentSpec) -> FramesKey:
         retrain_every=spec.retrain_every,
         gap_days=spec.gap_days,
         final_train_end=spec.final_train_end,
+        decision_minutes=spec.decision_minutes,
     )
 
 

@@ -8,6 +8,8 @@ spine's game date.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 
 import duckdb
@@ -75,16 +77,50 @@ def serving_spine(
     *,
     min_games: int = ROTATION_MIN_GAMES,
     min_minutes: float = ROTATION_MIN_MINUTES,
+    lines: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Players expected on ``day``: everyone with a points line, plus each team's rotation.
 
-    Uses nothing dated on or after ``day`` except the schedule and the pre-tip lines.
+    Uses nothing dated on or after ``day`` except the schedule and the pre-tip lines:
+    ``lines`` (player_id, game_date, game_id), when given, are the lines seen at the
+    prediction's decision time; otherwise every pre-tip points line counts.
     A player's team is the team of his last game; a lined player whose last team does
     not play that day (a trade not yet in the box scores) is placed in the line's game.
     """
     ensure_state(con)
+    with _lines_table(con, lines) as source:
+        return _serving_spine(con, day, min_games, min_minutes, source)
+
+
+@contextmanager
+def _lines_table(con: duckdb.DuckDBPyConnection, lines: pd.DataFrame | None) -> Iterator[str]:
+    """The points lines a frame reads: core.points_line, or given decision-time lines
+    held in a temporary table for the duration of one query."""
+    if lines is None:
+        yield "core.points_line"
+        return
+    frame = lines[["player_id", "game_date", "game_id", "line"]].copy()
+    frame["game_date"] = pd.to_datetime(frame["game_date"]).dt.date
+    con.register("_lines_df", frame)
+    try:
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE _decision_lines AS SELECT "
+            "CAST(player_id AS BIGINT) AS player_id, CAST(game_date AS DATE) AS game_date, "
+            "CAST(game_id AS VARCHAR) AS game_id, CAST(line AS DOUBLE) AS line FROM _lines_df"
+        )
+    finally:
+        con.unregister("_lines_df")
+    try:
+        yield "_decision_lines"
+    finally:
+        con.execute("DROP TABLE IF EXISTS _decision_lines")
+
+
+def _serving_spine(
+    con: duckdb.DuckDBPyConnection, day: date, min_games: int, min_minutes: float, lines: str
+) -> pd.DataFrame:
     return con.execute(
-        """
+        f"""
         WITH games AS (
             SELECT game_id, season, season_type, home_team, away_team FROM core.game
             WHERE game_date = $day AND season_type IN (SELECT unnest($types))
@@ -115,8 +151,8 @@ def serving_spine(
         ),
         lined AS (
             SELECT pl.player_id, any_value(pl.game_id) AS game_id
-            FROM core.prop_line pl
-            WHERE pl.market = 'points' AND pl.game_date = $day AND pl.player_id IS NOT NULL
+            FROM {lines} pl
+            WHERE pl.game_date = $day AND pl.player_id IS NOT NULL
             GROUP BY pl.player_id
         ),
         lined_team AS (
@@ -150,7 +186,7 @@ def serving_spine(
     ).df()
 
 
-def _feature_sql(feature_set: FeatureSet, with_flags: bool) -> str:
+def _feature_sql(feature_set: FeatureSet, with_flags: bool, lines: str) -> str:
     defs = feature_set.definitions()
     raw = ",\n".join(
         f'CAST({f.sql} AS DOUBLE) AS "{f.name}__raw", '
@@ -180,7 +216,7 @@ def _feature_sql(feature_set: FeatureSet, with_flags: bool) -> str:
         GROUP BY s._row
     ),
     pl AS (
-        SELECT player_id, game_date, line FROM core.points_line
+        SELECT player_id, game_date, line FROM {lines}
         WHERE game_date IN (SELECT DISTINCT game_date FROM _spine)
     ),
     step1 AS (
@@ -226,12 +262,15 @@ def build_frame(
     feature_set: FeatureSet | str,
     *,
     with_flags: bool = False,
+    lines: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Features of ``feature_set`` for every spine row, in spine order.
 
     The result holds the spine's columns (and labels, when the spine has them),
     every feature as float64, ``n_defaulted`` (features that fell back to a default)
     and ``n_required_defaulted``; with ``with_flags`` also ``<feature>__defaulted``.
+    ``lines`` (player_id, game_date, game_id, line) are the lines seen at a prediction's
+    decision time; without them each game's line is its last pre-tip consensus.
     """
     fs = get_feature_set(feature_set) if isinstance(feature_set, str) else feature_set
     missing = [c for c in SPINE_COLUMNS if c not in spine.columns]
@@ -253,7 +292,8 @@ def build_frame(
         )
     finally:
         con.unregister("_spine_df")
-    features = con.execute(_feature_sql(fs, with_flags)).df()
+    with _lines_table(con, lines) as source:
+        features = con.execute(_feature_sql(fs, with_flags, source)).df()
     con.execute("DROP TABLE IF EXISTS _spine")
     features = features.drop(columns="_row")
     out = pd.concat([frame, features], axis=1)

@@ -9,6 +9,9 @@ Nothing here reads the warehouse.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 import numpy as np
@@ -21,6 +24,9 @@ from nbaprops.models.calibration import Calibration
 PASS_SIDE = "PASS"
 # Columns a scored frame must have: the lines known at decision time and their prices.
 LINE_COLUMNS = ("line", "line_kind", "over_price", "under_price")
+# Confidence tiers by expected value per unit staked (labels, not probabilities).
+HIGH_EV = 0.08
+MEDIUM_EV = 0.04
 
 
 def decide(
@@ -47,14 +53,80 @@ def decide(
     return side, ev
 
 
+def _shop(
+    dist: Any, calibration: Calibration, books: pd.DataFrame, keys: pd.DataFrame
+) -> dict[str, np.ndarray]:
+    """Per row and side, the book quote with the highest expected value at decision time.
+
+    Each book's own line is priced with the row's calibrated distribution, so a lower
+    over line at a worse price and a higher one at a better price compare fairly.
+    """
+    n = len(keys)
+    best: dict[str, np.ndarray] = {}
+    for side in ("over", "under"):
+        best[f"{side}_ev"] = np.full(n, -np.inf)
+        best[f"{side}_book"] = np.full(n, None, dtype=object)
+        best[f"{side}_line"] = np.full(n, np.nan)
+        best[f"{side}_price"] = np.full(n, np.nan)
+    if books.empty or n == 0:
+        return best
+    pos = keys.reset_index(drop=True).reset_index().rename(columns={"index": "_pos"})
+    quotes = books.merge(pos, on=["player_id", "game_date"], how="inner")
+    if quotes.empty:
+        return best
+    quotes = quotes.sort_values(["_pos", "book"], kind="stable")
+    quotes["_k"] = quotes.groupby("_pos").cumcount()
+    for _, layer in quotes.groupby("_k", sort=True):
+        rows = layer["_pos"].to_numpy()
+        line = np.zeros(n)
+        line[rows] = layer["book_line"].to_numpy(dtype=float)
+        _, p_over, p_under, _ = calibration.probabilities(dist.cdf, line)
+        for side, p_win, p_lose, price_col in (
+            ("over", p_over, p_under, "book_over_price"),
+            ("under", p_under, p_over, "book_under_price"),
+        ):
+            price = layer[price_col].to_numpy(dtype=float)
+            ok = np.isfinite(price)
+            r, px = rows[ok], price[ok]
+            ev = np.asarray(odds.expected_value_with_push(p_win[r], p_lose[r], px), dtype=float)
+            better = ev > best[f"{side}_ev"][r]
+            r, ev = r[better], ev[better]
+            best[f"{side}_ev"][r] = ev
+            best[f"{side}_book"][r] = layer["book"].to_numpy()[ok][better]
+            best[f"{side}_line"][r] = layer["book_line"].to_numpy(dtype=float)[ok][better]
+            best[f"{side}_price"][r] = px[better]
+    for side in ("over", "under"):
+        best[f"{side}_ev"][np.isinf(best[f"{side}_ev"])] = np.nan
+    return best
+
+
+def confidence_tier(side: np.ndarray, ev: np.ndarray) -> np.ndarray:
+    """A label for how much expected value a call carries (never a probability)."""
+    ev = np.nan_to_num(ev, nan=-1.0)
+    bet = np.isin(side, (OVER, UNDER))
+    return np.where(
+        ~bet,
+        "NONE",
+        np.where(ev >= HIGH_EV, "HIGH", np.where(ev >= MEDIUM_EV, "MEDIUM", "LOW")),
+    )
+
+
 def score_rows(
-    rows: pd.DataFrame, dist: Any, calibration: Calibration, *, ev_margin: float
+    rows: pd.DataFrame,
+    dist: Any,
+    calibration: Calibration,
+    *,
+    ev_margin: float,
+    books: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Probabilities, expected value and a decision for every row (one per player-game).
 
-    ``rows`` carry the line known at decision time (NaN: no line) with its kind and
-    prices; DFS lines have no prices and are decided at -110. With an ``actual``
-    column (a replay) the PIT value of the outcome is kept for later calibration.
+    ``rows`` carry the consensus line known at decision time (NaN: no line) with its
+    kind and prices; ``books`` the books' own quotes then (line shopping). A side is
+    called when its expected value at the best price actually available beats the
+    margin; without book quotes (DFS) the consensus line is decided at -110.
+    With an ``actual`` column (a replay) the PIT value of the outcome is kept for
+    later calibration.
     """
     missing = [c for c in LINE_COLUMNS if c not in rows.columns]
     if missing:
@@ -67,13 +139,38 @@ def score_rows(
     dfs = (rows["line_kind"] == "dfs").to_numpy()
     over_price = np.where(dfs, np.nan, rows["over_price"].to_numpy(dtype=float))
     under_price = np.where(dfs, np.nan, rows["under_price"].to_numpy(dtype=float))
-    side, ev = decide(
-        np.nan_to_num(np.where(has_line, p_over, np.nan)),
-        np.nan_to_num(np.where(has_line, p_under, np.nan)),
-        over_price,
-        under_price,
-        ev_margin,
+    p_o = np.nan_to_num(np.where(has_line, p_over, np.nan))
+    p_u = np.nan_to_num(np.where(has_line, p_under, np.nan))
+    side, ev = decide(p_o, p_u, over_price, under_price, ev_margin)
+    shop = _shop(dist, calibration, books if books is not None else pd.DataFrame(), rows)
+    shopped = has_line & (np.isfinite(shop["over_ev"]) | np.isfinite(shop["under_ev"]))
+    ev_o, ev_u = shop["over_ev"], shop["under_ev"]
+    shop_side = np.where(
+        (np.nan_to_num(ev_o, nan=-np.inf) > ev_margin)
+        & (np.nan_to_num(ev_o, nan=-np.inf) >= np.nan_to_num(ev_u, nan=-np.inf)),
+        OVER,
+        np.where(np.nan_to_num(ev_u, nan=-np.inf) > ev_margin, UNDER, PASS_SIDE),
     )
+    side = np.where(shopped, shop_side, side)
+    ev = np.where(shopped, np.where(side == OVER, ev_o, np.where(side == UNDER, ev_u, np.nan)), ev)
+    is_over, is_under = side == OVER, side == UNDER
+    consensus_price = np.where(is_over, over_price, np.where(is_under, under_price, np.nan))
+    bet_book = np.where(
+        shopped & is_over, shop["over_book"], np.where(shopped & is_under, shop["under_book"], None)
+    )
+    bet_line = np.where(
+        shopped & is_over,
+        shop["over_line"],
+        np.where(
+            shopped & is_under, shop["under_line"], np.where(is_over | is_under, line, np.nan)
+        ),
+    )
+    bet_price = np.where(
+        shopped & is_over,
+        shop["over_price"],
+        np.where(shopped & is_under, shop["under_price"], consensus_price),
+    )
+    side = np.where(has_line, side, PASS_SIDE)
     median = np.asarray(dist.median, dtype=float)
     out = pd.DataFrame(
         {
@@ -88,8 +185,12 @@ def score_rows(
             "p_over": np.where(has_line, p_over, np.nan),
             "p_under": np.where(has_line, p_under, np.nan),
             "p_push": np.where(has_line, p_push, np.nan),
-            "side": np.where(has_line, side, PASS_SIDE),
-            "ev": ev,
+            "side": side,
+            "ev": np.where(has_line, ev, np.nan),
+            "bet_book": np.where(has_line, bet_book, None),
+            "bet_line": np.where(has_line, bet_line, np.nan),
+            "bet_price": np.where(has_line, bet_price, np.nan),
+            "confidence": confidence_tier(side, ev),
             "calibration_n": calibration.pit.n,
             "line_calibration_n": calibration.platt.n,
             "line_calibration_slope": calibration.platt.b,
@@ -103,3 +204,103 @@ def score_rows(
         # exactly the empirical P(points <= x) at every half-point and whole-number line.
         out["pit"] = np.where(played, dist.cdf(np.where(played, actual, 0.0)), np.nan)
     return out
+
+
+@dataclass(frozen=True)
+class ScoringModel:
+    """A fitted system ready to score: its calibration and where it came from.
+
+    ``model`` has ``predict_dist(frame)``; a stacked ensemble instead has ``members``
+    and ``predict_dist_from_members`` and is scored after its members.
+    """
+
+    system_id: str
+    model: Any
+    calibration: Calibration
+    version: int | None = None
+    alias: str | None = None
+    train_end: date | None = None
+
+
+# What a date's scored rows carry besides the scores (identity, line provenance).
+IDENTITY_COLUMNS = (
+    "system",
+    "model_version",
+    "alias",
+    "player_id",
+    "game_date",
+    "game_id",
+    "team",
+    "has_prop_line",
+    "n_defaulted",
+    "line_kind",
+    "line_source",
+    "n_books",
+    "quote_time",
+    "commence_time",
+    "estimated_line",
+)
+ACTUAL, ESTIMATED, NO_LINE = "ACTUAL", "ESTIMATED", "NO_LINE"
+# How a line is estimated for a player the books did not price (MAE only, never bets).
+ESTIMATE_METHOD = "season average rounded to .5"
+
+
+def estimated_line(frame: pd.DataFrame) -> np.ndarray:
+    if "points_avg_season" not in frame.columns:
+        return np.full(len(frame), np.nan)
+    return np.round(frame["points_avg_season"].to_numpy(dtype=float) * 2.0) / 2.0
+
+
+def score_date(
+    frame: pd.DataFrame,
+    models: Sequence[ScoringModel],
+    *,
+    ev_margin: float,
+    books: pd.DataFrame | None = None,
+    keep_quantiles: bool = False,
+) -> pd.DataFrame:
+    """Score one date's serving rows with every model: the one scoring path.
+
+    ``frame`` is ``build_frame`` over the date's serving spine with the lines seen at
+    decision time merged in (``line``, ``line_kind``, ``n_books``, ``over_price``,
+    ``under_price``, ``quote_time``); ``books`` are the books' quotes then. The
+    backtest calls it date by date with fold models, ``predict`` with registered ones.
+    With ``keep_quantiles`` each row also carries its predictive quantiles (to store).
+    """
+    dists: dict[str, Any] = {}
+    parts = []
+    has_line = frame["line"].notna().to_numpy()
+    estimate = np.where(has_line, np.nan, estimated_line(frame))
+    source = np.where(has_line, ACTUAL, np.where(np.isnan(estimate), NO_LINE, ESTIMATED))
+    for model in models:
+        members = getattr(model.model, "members", None)
+        if members and hasattr(model.model, "predict_dist_from_members"):
+            dist = model.model.predict_dist_from_members({s: dists[s] for s in members})
+        else:
+            dist = model.model.predict_dist(frame)
+        dists[model.system_id] = dist
+        scored = score_rows(frame, dist, model.calibration, ev_margin=ev_margin, books=books)
+        identity = pd.DataFrame(
+            {
+                "system": model.system_id,
+                "model_version": model.version,
+                "alias": model.alias,
+                "player_id": frame["player_id"].to_numpy(),
+                "game_date": frame["game_date"].to_numpy(),
+                "game_id": frame["game_id"].to_numpy(),
+                "team": frame["team"].to_numpy(),
+                "has_prop_line": frame["has_prop_line"].to_numpy(dtype=bool),
+                "n_defaulted": frame["n_defaulted"].to_numpy(),
+                "line_kind": frame["line_kind"].to_numpy(),
+                "line_source": source,
+                "n_books": frame["n_books"].to_numpy(dtype=float),
+                "quote_time": frame["quote_time"].to_numpy(),
+                "commence_time": frame["commence_time"].to_numpy(),
+                "estimated_line": estimate,
+            },
+            index=frame.index,
+        )
+        if keep_quantiles:
+            scored["quantiles"] = list(np.asarray(dist.quantiles, dtype=float))
+        parts.append(pd.concat([identity, scored], axis=1))
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()

@@ -565,10 +565,10 @@ def _consensus_sql(books: str, ctes: str = "") -> str:
         )
         SELECT c.market, c.game_date, c.player_name_norm, s.player_name, s.player_id,
                s.match_status, s.game_id, s.commence_time, c.line_kind, c.line, c.n_books,
-               CASE WHEN c.line_kind = 'sportsbook' THEN p.over_price END,
-               CASE WHEN c.line_kind = 'sportsbook' THEN p.under_price END,
-               CASE WHEN c.line_kind = 'sportsbook' THEN p.best_over END,
-               CASE WHEN c.line_kind = 'sportsbook' THEN p.best_under END,
+               CASE WHEN c.line_kind = 'sportsbook' THEN p.over_price END AS over_price,
+               CASE WHEN c.line_kind = 'sportsbook' THEN p.under_price END AS under_price,
+               CASE WHEN c.line_kind = 'sportsbook' THEN p.best_over END AS best_over_price,
+               CASE WHEN c.line_kind = 'sportsbook' THEN p.best_under END AS best_under_price,
                c.last_snapshot_time
         FROM consensus c
         JOIN snap s USING (market, game_date, player_name_norm)

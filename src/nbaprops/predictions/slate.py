@@ -1,0 +1,74 @@
+"""A date's slate as a prediction sees it: serving rows, features, decision-time lines.
+
+The daily job builds one date; the backtest builds every date of its evaluation at
+once. Both take the serving spine (the players expected that day), the feature
+frame over it, and the lines and book quotes seen at the decision time. Nothing
+dated on or after the day is read except the schedule and those quotes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+import duckdb
+import pandas as pd
+
+from nbaprops.features.catalog import FeatureSet
+from nbaprops.features.frame import build_frame, serving_spine
+from nbaprops.warehouse.lines import points_lines_at_decision
+
+
+@dataclass(frozen=True)
+class Slate:
+    """Serving rows of one or more dates with their decision-time lines and quotes."""
+
+    frame: pd.DataFrame
+    books: pd.DataFrame
+    minutes_before_tip: int
+    as_of: datetime | None
+
+    @property
+    def complete_share(self) -> float:
+        """Share of rows whose required features all have values (the completeness gate)."""
+        if self.frame.empty:
+            return float("nan")
+        return float((self.frame["n_required_defaulted"] == 0).mean())
+
+    def on(self, day: date) -> Slate:
+        return Slate(
+            self.frame[self.frame["game_date"] == day],
+            self.books[self.books["game_date"] == day],
+            self.minutes_before_tip,
+            self.as_of,
+        )
+
+
+def with_lines(frame: pd.DataFrame, points: pd.DataFrame) -> pd.DataFrame:
+    """Serving rows with their decision-time line, its kind, books, prices and time."""
+    keep = [c for c in points.columns if c != "game_id"]
+    return frame.merge(points[keep], on=["player_id", "game_date"], how="left")
+
+
+def build_slate(
+    con: duckdb.DuckDBPyConnection,
+    dates: list[date],
+    feature_set: FeatureSet,
+    *,
+    minutes_before_tip: int,
+    as_of: datetime | None = None,
+) -> Slate:
+    """The slates of ``dates`` (one per date, concatenated) for one feature set."""
+    lines = points_lines_at_decision(
+        con, min(dates), max(dates), minutes_before_tip=minutes_before_tip, as_of=as_of
+    )
+    spines = [serving_spine(con, d, lines=lines.on(d).points) for d in dates]
+    spines = [s for s in spines if not s.empty]
+    if not spines:
+        empty = pd.DataFrame(columns=["player_id", "game_date", "line", "n_required_defaulted"])
+        return Slate(empty, lines.books, minutes_before_tip, as_of)
+    spine = pd.concat(spines, ignore_index=True)
+    frame = build_frame(con, spine, feature_set, lines=lines.points)
+    frame["game_date"] = pd.to_datetime(frame["game_date"]).dt.date
+    frame = with_lines(frame, lines.points)
+    return Slate(frame, lines.books, minutes_before_tip, as_of)

@@ -1,0 +1,121 @@
+"""The points lines a prediction may use: those seen at or before its decision time.
+
+A prediction for a player-game is decided at tip-off minus a set number of minutes
+(and, for a live run, no later than the moment it runs). Its line is the consensus
+of the books' quotes seen by then, picked by the same rule as ``core.points_line``
+(the line most books posted, then the lower line); its book quotes are what line
+shopping chooses from. The backtest, ``predict`` and ``backfill`` all read here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+import duckdb
+import pandas as pd
+
+from nbaprops.warehouse.transforms import _book_lines_sql, _consensus_sql
+
+# The rule of view core.points_line (migration 006), applied to decision-time consensus.
+POINTS_LINE_RULE = """
+    WHERE market = 'points' AND player_id IS NOT NULL
+    QUALIFY row_number() OVER (PARTITION BY player_id, game_date ORDER BY n_books DESC, line) = 1
+"""
+
+_WHERE = (
+    "game_date BETWEEN $first AND $last"
+    " AND (snapshot_time IS NULL OR commence_time IS NULL"
+    "      OR snapshot_time <= commence_time - to_minutes(CAST($minutes AS BIGINT)))"
+    " AND ($as_of IS NULL OR snapshot_time IS NULL OR snapshot_time <= $as_of)"
+)
+
+LINE_FRAME_COLUMNS = (
+    "player_id",
+    "game_date",
+    "game_id",
+    "line",
+    "line_kind",
+    "n_books",
+    "over_price",
+    "under_price",
+    "quote_time",
+    "commence_time",
+)
+BOOK_FRAME_COLUMNS = (
+    "player_id",
+    "game_date",
+    "book",
+    "book_line",
+    "book_over_price",
+    "book_under_price",
+    "book_quote_time",
+)
+
+
+@dataclass(frozen=True)
+class DecisionLines:
+    """Per player-game points lines at decision time, and the books' quotes behind them."""
+
+    points: pd.DataFrame  # LINE_FRAME_COLUMNS, one row per player-game
+    books: pd.DataFrame  # BOOK_FRAME_COLUMNS, one row per player-game and book
+    minutes_before_tip: int
+    as_of: datetime | None
+
+    def on(self, day: date) -> DecisionLines:
+        return DecisionLines(
+            self.points[self.points["game_date"] == day],
+            self.books[self.books["game_date"] == day],
+            self.minutes_before_tip,
+            self.as_of,
+        )
+
+
+def _params(first: date, last: date, minutes: int, as_of: datetime | None) -> dict[str, object]:
+    return {"first": first, "last": last, "minutes": minutes, "as_of": as_of}
+
+
+def points_lines_at_decision(
+    con: duckdb.DuckDBPyConnection,
+    first: date,
+    last: date,
+    *,
+    minutes_before_tip: int,
+    as_of: datetime | None = None,
+) -> DecisionLines:
+    """Points lines and book quotes for games in [first, last] as seen at decision time.
+
+    With 0 minutes and no ``as_of`` the lines equal ``core.points_line``.
+    """
+    books_cte = f"decided_books AS ({_book_lines_sql(_WHERE)}),"
+    consensus = _consensus_sql("decided_books", books_cte)
+    params = _params(first, last, minutes_before_tip, as_of)
+    points = con.execute(
+        f"""
+        SELECT player_id, game_date, game_id, line, line_kind, CAST(n_books AS INTEGER) AS n_books,
+               over_price, under_price, last_snapshot_time AS quote_time, commence_time
+        FROM ({consensus}) {POINTS_LINE_RULE}
+        """,
+        params,
+    ).df()
+    books = con.execute(
+        f"""
+        WITH {books_cte}
+        chosen AS (
+            SELECT player_id, game_date, line_kind FROM ({consensus}) {POINTS_LINE_RULE}
+        )
+        SELECT b.player_id, b.game_date, b.book, b.line AS book_line,
+               b.over_price AS book_over_price, b.under_price AS book_under_price,
+               b.snapshot_time AS book_quote_time
+        FROM decided_books b JOIN chosen c
+          ON c.player_id = b.player_id AND c.game_date = b.game_date
+         AND c.line_kind = b.line_kind
+        WHERE b.market = 'points' AND b.line_kind = 'sportsbook'
+        ORDER BY b.player_id, b.game_date, b.book
+        """,
+        params,
+    ).df()
+    for frame in (points, books):
+        frame["game_date"] = pd.to_datetime(frame["game_date"]).dt.date
+        frame["player_id"] = frame["player_id"].astype("int64")
+    return DecisionLines(points, books, minutes_before_tip, as_of)
