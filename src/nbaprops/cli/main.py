@@ -9,6 +9,7 @@ import duckdb
 import typer
 from rich.table import Table
 
+from nbaprops.cli import daily
 from nbaprops.cli.backtest import backtest
 from nbaprops.cli.common import (
     DataDirOpt,
@@ -30,6 +31,7 @@ from nbaprops.cli.model import model_app
 from nbaprops.core.db import connect
 from nbaprops.core.errors import NbapropsError
 from nbaprops.pipeline import jobs
+from nbaprops.pipeline.daily import phase_history
 from nbaprops.warehouse.migrate import current_version, migrate
 from nbaprops.warehouse.status import Status, warehouse_status
 
@@ -47,6 +49,11 @@ app.add_typer(features_app, name="features")
 app.add_typer(experiment_app, name="experiment")
 app.add_typer(model_app, name="model")
 app.command("backtest")(backtest)
+app.command("predict")(user_errors(daily.predict))
+app.command("grade")(user_errors(daily.grade))
+app.command("signal")(user_errors(daily.signal))
+app.command("picks")(user_errors(daily.picks))
+app.add_typer(daily.backfill_app, name="backfill")
 ingest_app = typer.Typer(
     help="Load data: every recognised file of a folder, or live sources.",
     invoke_without_command=True,
@@ -164,10 +171,22 @@ def _check_data_dir(path: Path) -> None:
         raise NbapropsError(f"data folder {path} is a file, not a folder; pass --data-dir a folder")
 
 
-@app.command()
+run_app = typer.Typer(
+    help="Ingest and rebuild (no subcommand), or `run daily`: the whole daily job.",
+    invoke_without_command=True,
+)
+app.add_typer(run_app, name="run")
+run_app.command("daily")(user_errors(daily.run_daily_cmd))
+
+
+@run_app.callback()
 @user_errors
-def run(db: DbOpt = None, data_dir: DataDirOpt = None, as_json: JsonOpt = False) -> None:
-    """The main job: ingest the data folder, rebuild the warehouse, print its status."""
+def run(
+    ctx: typer.Context, db: DbOpt = None, data_dir: DataDirOpt = None, as_json: JsonOpt = False
+) -> None:
+    """Ingest the data folder, rebuild the warehouse, print its status."""
+    if ctx.invoked_subcommand is not None:
+        return
     settings = settings_for(db, data_dir)
     _check_data_dir(settings.data_dir)
     with connect(settings.db) as con, rich_progress(not as_json) as progress:
@@ -280,10 +299,38 @@ def status(
         if market is not None:
             _check_market(con, market)
         result = warehouse_status(con, unmatched, market)
+        phases = phase_history(con) if _has_phases(con) else []
     if as_json:
-        emit_json(result.to_dict())
+        emit_json({**result.to_dict(), "phases": phases})
     else:
         print_status(result)
+        print_phases(phases)
+
+
+def _has_phases(con: duckdb.DuckDBPyConnection) -> bool:
+    return current_version(con) >= 7
+
+
+def print_phases(phases: list[dict[str, Any]]) -> None:
+    """The daily run's phase records of the last 14 days: a missing day shows as a gap."""
+    if not phases:
+        console.print("No daily runs recorded yet (`nbaprops run daily`).")
+        return
+    t = Table(title="Daily runs, last 14 days")
+    for col in ("date", "phase", "status", "rows", "started", "finished", "error"):
+        t.add_column(col, overflow="fold")
+    colour = {"COMPLETE": "green", "FAILED": "red", "RUNNING": "yellow", "EXPECTED": "yellow"}
+    for p in phases:
+        t.add_row(
+            str(p["run_date"])[:10],
+            p["phase"],
+            f"[{colour.get(p['status'], 'white')}]{p['status']}[/]",
+            "—" if p["rows"] is None else f"{p['rows']:,}",
+            str(p["started_at"] or "—")[:19],
+            str(p["finished_at"] or "—")[:19],
+            p["error"] or "",
+        )
+    console.print(t)
 
 
 def _check_market(con: duckdb.DuckDBPyConnection, market: str) -> None:

@@ -283,6 +283,34 @@ def bet_profit(outcome: npt.ArrayLike, price: npt.ArrayLike) -> float | FloatArr
     return _as_output(profit)
 
 
+def closing_line_value(
+    side: npt.ArrayLike,
+    bet_line: npt.ArrayLike,
+    bet_price: npt.ArrayLike,
+    close_line: npt.ArrayLike,
+    close_over_price: npt.ArrayLike,
+    close_under_price: npt.ArrayLike,
+) -> tuple[FloatArray, FloatArray]:
+    """Closing line value of each bet: (points, probability).
+
+    Points: how much better the bet's line is than the closing consensus for its side
+    (an OVER at 20.5 against a 21.5 close is +1). Probability: the de-vigged closing
+    P(side) minus the probability the bet's price implied, where the close is at the
+    bet's own line (NaN otherwise, and for unpriced or unbet rows).
+    """
+    s = _sides(side)
+    bl, bp = _floats(bet_line, "bet_line"), _floats(bet_price, "bet_price")
+    cl = _floats(close_line, "close_line")
+    co, cu = _floats(close_over_price, "close_over_price"), _floats(close_under_price, "cu")
+    over, under = s == OVER, s == UNDER
+    clv_line = np.where(over, cl - bl, np.where(under, bl - cl, np.nan))
+    p_over, p_under = no_vig_probabilities(co, cu)
+    close_p = np.where(over, p_over, np.where(under, p_under, np.nan))
+    at_price = np.asarray(implied_probability(np.where(np.isfinite(bp), bp, np.nan)), dtype=float)
+    clv_prob = np.where(bl == cl, close_p - at_price, np.nan)
+    return clv_line.astype(float), np.asarray(clv_prob, dtype=float)
+
+
 def wilson_interval(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
     """Wilson score interval for k successes in n; honest near 0, 1 and small n, unlike Wald."""
     if n < 0 or k < 0 or k > n:

@@ -65,3 +65,13 @@ def expected_value_with_push(
     P(win)·(decimal − 1) − P(lose). With no push, equal to ``expected_value``."""
     dec = np.asarray(american_to_decimal(price), dtype=float)
     return as_output(np.asarray(p_win, dtype=float) * (dec - 1.0) - np.asarray(p_lose, dtype=float))
+
+
+def kelly_stake(
+    p_win: npt.ArrayLike, p_lose: npt.ArrayLike, price: npt.ArrayLike, fraction: float = 1.0
+) -> float | FloatArray:
+    """Share of bankroll to stake: ``fraction`` of the Kelly optimum (P(win)·b − P(lose)) / b
+    with b = decimal − 1; a push returns the stake. Never negative (no edge: no stake)."""
+    b = np.asarray(american_to_decimal(price), dtype=float) - 1.0
+    f = (np.asarray(p_win, dtype=float) * b - np.asarray(p_lose, dtype=float)) / b
+    return as_output(np.clip(f, 0.0, None) * fraction)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 from pydantic import Field
@@ -67,9 +68,48 @@ class Settings(BaseSettings):
     )
     sweep_workers: int = Field(default=2, ge=1, description="Local Dask workers of a sweep.")
     decision_minutes_before_tip: int = Field(
-        default=30,
+        default=DEFAULT_DECISION_MINUTES,
         ge=0,
         description="A prediction uses only quotes seen this many minutes before tip-off.",
+    )
+
+    default_date: date = Field(
+        default=date(2024, 4, 12),
+        description="The date `run daily` predicts without --date: 15 games with real "
+        "sportsbook lines in the shared data, so the main job works on a fresh machine.",
+    )
+    ev_margin: float = Field(
+        default=0.02, description="Bet only when expected value per unit exceeds this."
+    )
+    # --- the slate signal (per system per date) and best bets --------------------------
+    signal_min_games: int = Field(
+        default=4, ge=0, description="RED when the slate has this many games or fewer."
+    )
+    signal_red_over_share: float = Field(
+        default=0.25, ge=0, le=1, description="RED when fewer than this share of bets are OVER."
+    )
+    signal_yellow_over_share: float = Field(
+        default=0.45, ge=0, le=1, description="YELLOW when more than this share are OVER."
+    )
+    signal_min_high_edge: int = Field(
+        default=3, ge=0, description="YELLOW with fewer high-edge bets than this."
+    )
+    high_edge_points: float = Field(
+        default=3.0, gt=0, description="A bet is high-edge when |median - line| >= this."
+    )
+    skew_under_share: float = Field(
+        default=0.35, ge=0, le=1, description="UNDER_HEAVY below this share of OVER bets."
+    )
+    skew_over_share: float = Field(
+        default=0.65, ge=0, le=1, description="OVER_HEAVY above this share of OVER bets."
+    )
+    picks_max_per_day: int = Field(default=10, ge=1, description="Most best bets per date.")
+    picks_max_per_team: int = Field(default=2, ge=1, description="Most best bets per team.")
+    picks_min_edge: float = Field(
+        default=1.0, ge=0, description="Least |median - line| for a best bet."
+    )
+    kelly_fraction: float = Field(
+        default=0.25, gt=0, le=1, description="Fraction of the Kelly stake a pick shows."
     )
 
     def resolved_artifacts_dir(self) -> Path:

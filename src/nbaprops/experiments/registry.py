@@ -251,6 +251,19 @@ def complete_run(
         _event(con, run_id, "completed", None)
 
 
+def complete_backfill(
+    con: duckdb.DuckDBPyConnection, run_id: str, figures: dict[str, Any], n_folds: int
+) -> None:
+    """Mark a backfill run completed; its predictions live in the predictions table."""
+    with transaction(con):
+        con.execute(
+            "UPDATE experiments.run SET status = 'completed', metrics = ?, n_folds = ?, "
+            "completed_at = now() WHERE experiment_id = ?",
+            [json.dumps(figures, default=_json_default), n_folds, run_id],
+        )
+        _event(con, run_id, "completed", "backfill")
+
+
 def set_model_version(
     con: duckdb.DuckDBPyConnection, run_id: str, version: int, artefact_dir: str
 ) -> None:

@@ -81,9 +81,21 @@ def ingest_job(
     return IngestJobResult(report, builds, refreshed)
 
 
-def audit(con: duckdb.DuckDBPyConnection, actor: str, action: str, detail: str) -> None:
+def audit(
+    con: duckdb.DuckDBPyConnection,
+    actor: str,
+    action: str,
+    detail: str,
+    *,
+    success: bool = True,
+    duration_s: float | None = None,
+) -> None:
     """Every automated action leaves a line in pipeline.audit_log."""
-    con.execute("INSERT INTO pipeline.audit_log VALUES (now(), ?, ?, ?)", [actor, action, detail])
+    con.execute(
+        "INSERT INTO pipeline.audit_log (logged_at, actor, action, detail, success, duration_s) "
+        "VALUES (now(), ?, ?, ?, ?, ?)",
+        [actor, action, detail, success, duration_s],
+    )
 
 
 def materialize_job(

@@ -1,0 +1,215 @@
+"""Grade a date: every active prediction against the box score, its line and the close.
+
+Hit rates use ``ACTUAL`` lines only; estimated lines count for error only. A player
+with no box-score row in a final game did not play: his prediction is void, with the
+reason. Grading is idempotent: regrading writes the same rows, and a box-score
+correction updates a grade in place (the caller logs which).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from nbaprops.core import metrics as m
+from nbaprops.core.db import transaction
+from nbaprops.core.odds import FLAT_PRICE
+from nbaprops.systems.base import MEDIAN_INDEX, PredictiveDistribution
+
+GRADE_COLUMNS = (
+    "prediction_id",
+    "system_id",
+    "game_date",
+    "player_id",
+    "actual_points",
+    "actual_minutes",
+    "abs_error",
+    "signed_error",
+    "result",
+    "void_reason",
+    "line_source",
+    "profit_consensus",
+    "profit_best",
+    "closing_line",
+    "closing_over_price",
+    "closing_under_price",
+    "clv_line",
+    "clv_prob",
+    "pit",
+    "graded_at",
+    "regraded",
+)
+_RESULT = {m.WIN: "correct", m.LOSS: "incorrect", m.PUSH: "push", m.VOID: "void", m.PASS: "pass"}
+# Grading completeness below this share writes an alert.
+MIN_GRADED_SHARE = 0.80
+
+
+@dataclass(frozen=True)
+class GradeResult:
+    day: date
+    graded: int
+    void: int
+    pending: int  # games not final yet: left ungraded
+    regraded: list[str]  # prediction ids whose grade changed (box-score corrections)
+    completeness: pd.DataFrame
+
+
+def _to_grade(con: duckdb.DuckDBPyConnection, day: date) -> pd.DataFrame:
+    return con.execute(
+        """
+        SELECT p.prediction_id, p.system_id, p.game_date, p.player_id, p.game_id,
+               p.line_source, p.line, p.over_price, p.under_price, p.median, p.quantiles,
+               p.recommendation, p.bet_line, p.bet_price,
+               CAST(pg.points AS DOUBLE) AS actual_points,
+               CAST(pg.minutes AS DOUBLE) AS actual_minutes,
+               g.status AS game_status,
+               cl.line AS closing_line, cl.over_price AS closing_over_price,
+               cl.under_price AS closing_under_price
+        FROM predictions.prediction p
+        LEFT JOIN core.player_game pg
+          ON pg.player_id = p.player_id AND pg.game_date = p.game_date
+        LEFT JOIN core.game g ON g.game_id = p.game_id
+        LEFT JOIN core.points_line cl
+          ON cl.player_id = p.player_id AND cl.game_date = p.game_date
+        WHERE p.game_date = ? AND p.is_active
+        ORDER BY p.prediction_id
+        """,
+        [day],
+    ).df()
+
+
+def grade_rows(rows: pd.DataFrame, graded_at: pd.Timestamp) -> pd.DataFrame:
+    """Grades of predictions joined with their outcome and closing line (pure)."""
+    actual = rows["actual_points"].to_numpy(dtype=float)
+    played = ~np.isnan(actual)
+    is_actual = (rows["line_source"] == "ACTUAL").to_numpy()
+    side = np.where(is_actual, rows["recommendation"].to_numpy(dtype=object), "PASS")
+    side = np.where(np.isin(side, (m.OVER, m.UNDER)), side, "PASS")
+    line = rows["line"].to_numpy(dtype=float)
+    outcome = m.grade_bets(actual, line, side, played)
+    over = side == m.OVER
+    consensus_price = np.where(
+        over, rows["over_price"].to_numpy(dtype=float), rows["under_price"].to_numpy(dtype=float)
+    )
+    consensus_price = np.where(np.isnan(consensus_price), FLAT_PRICE, consensus_price)
+    bet_line = rows["bet_line"].to_numpy(dtype=float)
+    bet_price = rows["bet_price"].to_numpy(dtype=float)
+    best_outcome = m.grade_bets(actual, np.where(np.isnan(bet_line), line, bet_line), side, played)
+    best_price = np.where(np.isnan(bet_price), consensus_price, bet_price)
+    clv_line, clv_prob = m.closing_line_value(
+        side,
+        np.where(np.isnan(bet_line), line, bet_line),
+        best_price,
+        rows["closing_line"].to_numpy(dtype=float),
+        rows["closing_over_price"].to_numpy(dtype=float),
+        rows["closing_under_price"].to_numpy(dtype=float),
+    )
+    median = rows["median"].to_numpy(dtype=float)
+    pit = np.full(len(rows), np.nan)
+    if played.any():
+        q = np.stack(rows.loc[played, "quantiles"].to_numpy())
+        pit[played] = PredictiveDistribution(
+            mean=q.mean(axis=1), median=q[:, MEDIAN_INDEX], quantiles=q
+        ).cdf(actual[played])
+    result = np.array([_RESULT[o] for o in outcome], dtype=object)
+    result = np.where(~played, "void", result)
+    out = pd.DataFrame(
+        {
+            "prediction_id": rows["prediction_id"],
+            "system_id": rows["system_id"],
+            "game_date": rows["game_date"],
+            "player_id": rows["player_id"],
+            "actual_points": actual,
+            "actual_minutes": rows["actual_minutes"].to_numpy(dtype=float),
+            "abs_error": np.abs(actual - median),
+            "signed_error": actual - median,
+            "result": result,
+            "void_reason": np.where(played, None, "did not play (no box-score row)"),
+            "line_source": rows["line_source"],
+            "profit_consensus": np.asarray(m.bet_profit(outcome, consensus_price), dtype=float),
+            "profit_best": np.asarray(m.bet_profit(best_outcome, best_price), dtype=float),
+            "closing_line": rows["closing_line"].to_numpy(dtype=float),
+            "closing_over_price": rows["closing_over_price"].to_numpy(dtype=float),
+            "closing_under_price": rows["closing_under_price"].to_numpy(dtype=float),
+            "clv_line": clv_line,
+            "clv_prob": clv_prob,
+            "pit": pit,
+            "graded_at": graded_at,
+            "regraded": 0,
+        }
+    )
+    return out[list(GRADE_COLUMNS)]
+
+
+def grade_date(con: duckdb.DuckDBPyConnection, day: date) -> GradeResult:
+    """Grade every active prediction of ``day`` whose game is final (idempotent)."""
+    rows = _to_grade(con, day)
+    final = (rows["game_status"] == "final").to_numpy() if len(rows) else np.array([], bool)
+    pending = int((~final).sum())
+    rows = rows[final].reset_index(drop=True)
+    grades = grade_rows(rows, pd.Timestamp.now(tz="UTC")) if len(rows) else pd.DataFrame()
+    regraded: list[str] = []
+    with transaction(con):
+        if len(grades):
+            con.register("_grades", grades)
+            try:
+                changed = con.execute(
+                    """
+                    SELECT g.prediction_id FROM grading.grade g JOIN _grades n USING (prediction_id)
+                    WHERE g.actual_points IS DISTINCT FROM n.actual_points
+                       OR g.actual_minutes IS DISTINCT FROM n.actual_minutes
+                       OR g.result IS DISTINCT FROM n.result
+                       OR g.closing_line IS DISTINCT FROM n.closing_line
+                    """
+                ).fetchall()
+                regraded = [r[0] for r in changed]
+                con.execute(
+                    f"""
+                    INSERT INTO grading.grade
+                    SELECT n.* EXCLUDE (regraded),
+                           coalesce(g.regraded, 0)
+                           + CASE WHEN n.prediction_id IN (SELECT unnest($ids)) THEN 1 ELSE 0 END
+                    FROM _grades n LEFT JOIN grading.grade g USING (prediction_id)
+                    ON CONFLICT (prediction_id) DO UPDATE SET
+                    {", ".join(f"{c} = excluded.{c}" for c in GRADE_COLUMNS[1:])}
+                    """,
+                    {"ids": regraded},
+                )
+            finally:
+                con.unregister("_grades")
+        completeness = _completeness(con, day)
+    return GradeResult(
+        day,
+        int((grades["result"] != "void").sum()) if len(grades) else 0,
+        int((grades["result"] == "void").sum()) if len(grades) else 0,
+        pending,
+        regraded,
+        completeness,
+    )
+
+
+def _completeness(con: duckdb.DuckDBPyConnection, day: date) -> pd.DataFrame:
+    """Predicted, graded, void and missing per system for the date (stored)."""
+    con.execute(
+        """
+        INSERT OR REPLACE INTO grading.completeness
+        SELECT p.game_date, p.system_id, count(*) AS predicted,
+               count(*) FILTER (WHERE g.result IS NOT NULL AND g.result <> 'void') AS graded,
+               count(*) FILTER (WHERE g.result = 'void') AS void,
+               count(*) FILTER (WHERE g.result IS NULL) AS missing,
+               count(g.result) / count(*) AS graded_share,
+               now()
+        FROM predictions.prediction p
+        LEFT JOIN grading.grade g USING (prediction_id)
+        WHERE p.game_date = ? AND p.is_active AND NOT p.in_sample
+        GROUP BY p.game_date, p.system_id
+        """,
+        [day],
+    )
+    return con.execute(
+        "SELECT * FROM grading.completeness WHERE game_date = ? ORDER BY system_id", [day]
+    ).df()

@@ -1,0 +1,122 @@
+"""Figures of graded predictions, per system and line kind, from the metrics module.
+
+``system_figures`` is pure over rows in the scoring vocabulary (the backtest's scored
+rows or the graded predictions table read back), so a backfill and a backtest of the
+same dates and models report their figures through one function. Only real lines
+(``ACTUAL``) enter hit rates; in-sample rows never enter anything.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from nbaprops.core import metrics as m
+
+
+def _finite(value: Any) -> Any:
+    if value is None:
+        return None
+    value = float(value)
+    return None if np.isnan(value) else value
+
+
+def _best_price_frame(rows: pd.DataFrame) -> pd.DataFrame:
+    """The bets as placed at the shopped book: its line, its price on the side taken."""
+    best = rows[list(m.BETTING_COLUMNS)].copy()
+    shopped = rows["bet_line"].notna()
+    best.loc[shopped, "line"] = rows.loc[shopped, "bet_line"]
+    over = rows["side"] == m.OVER
+    under = rows["side"] == m.UNDER
+    price = rows["bet_price"]
+    best["over_price"] = np.where(over & price.notna(), price, best["over_price"])
+    best["under_price"] = np.where(under & price.notna(), price, best["under_price"])
+    return best
+
+
+def system_figures(rows: pd.DataFrame) -> list[dict[str, Any]]:
+    """Per system and line kind: MAE against the line's, hit rate with N and interval,
+    pushes, voids, ROI at consensus and at the best available price, mean CLV."""
+    out = []
+    lined = rows[rows["line"].notna()]
+    for (system, kind), group in lined.groupby(["system", "line_kind"], sort=True):
+        played = group[group["played"]]
+        points = m.lined_point_metrics(played["actual"], played["median"], played["line"])
+        at_consensus = m.betting_summary(group[list(m.BETTING_COLUMNS)])
+        at_best = m.betting_summary(_best_price_frame(group))
+        bets = group[group["side"].isin(m.SIDES) & group["played"]]
+        clv = bets["clv_line"] if "clv_line" in bets.columns else pd.Series(dtype=float)
+        out.append(
+            {
+                "system": str(system),
+                "line_kind": str(kind),
+                "n": points.n,
+                "model_mae": _finite(points.model_mae),
+                "line_mae": _finite(points.line_mae),
+                "bets": at_consensus.n_bets,
+                "hit_rate": _finite(at_consensus.hit_rate),
+                "ci_low": _finite(at_consensus.ci_low),
+                "ci_high": _finite(at_consensus.ci_high),
+                "pushes": at_consensus.pushes,
+                "voids": int((~group["played"]).sum()),
+                "roi_consensus": _finite(
+                    at_consensus.roi_actual if kind == "sportsbook" else at_consensus.roi_flat
+                ),
+                "roi_best": _finite(
+                    at_best.roi_actual if kind == "sportsbook" else at_best.roi_flat
+                ),
+                "clv_line": _finite(clv.mean()) if clv.notna().any() else None,
+                "clv_n": int(clv.notna().sum()),
+            }
+        )
+    return out
+
+
+def graded_rows(con: duckdb.DuckDBPyConnection, first: date, last: date) -> pd.DataFrame:
+    """Active, out-of-sample, graded predictions of [first, last] in scoring vocabulary."""
+    frame = con.execute(
+        """
+        SELECT p.system_id AS system, p.model_version, p.alias, p.player_id, p.game_date,
+               p.line_kind, p.line, p.median, p.edge, p.over_price, p.under_price,
+               p.recommendation, p.bet_line, p.bet_price, p.p_over,
+               g.actual_points AS actual, g.result, g.result <> 'void' AS played,
+               g.clv_line, g.clv_prob
+        FROM predictions.prediction p JOIN grading.grade g USING (prediction_id)
+        WHERE p.game_date BETWEEN ? AND ? AND p.is_active AND NOT p.in_sample
+        ORDER BY p.system_id, p.game_date, p.player_id
+        """,
+        [first, last],
+    ).df()
+    frame["side"] = frame["recommendation"].where(
+        frame["recommendation"].isin(m.SIDES), m.PASS.upper()
+    )
+    return frame
+
+
+def graded_summary(con: duckdb.DuckDBPyConnection, first: date, last: date) -> dict[str, Any]:
+    rows = graded_rows(con, first, last)
+    completeness = con.execute(
+        """
+        SELECT system_id, sum(predicted) AS predicted, sum(graded) AS graded,
+               sum(void) AS void, sum(missing) AS missing
+        FROM grading.completeness WHERE game_date BETWEEN ? AND ? GROUP BY 1
+        """,
+        [first, last],
+    ).df()
+    share = {
+        r.system_id: (r.graded + r.void) / r.predicted if r.predicted else None
+        for r in completeness.itertuples()
+    }
+    systems = system_figures(rows) if len(rows) else []
+    for entry in systems:
+        entry["graded_share"] = share.get(entry["system"])
+    return {
+        "start": str(first),
+        "end": str(last),
+        "systems": systems,
+        "completeness": completeness.to_dict("records"),
+    }

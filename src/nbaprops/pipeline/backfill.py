@@ -1,0 +1,311 @@
+"""Backfills: the daily job over a past date range, resumable, nothing duplicated.
+
+``backfill_walk_forward`` refits every system as the backtest of the same spec does
+(same folds, windows, seeds), registers each fit as a model version of one experiment
+run, predicts every date of the fold with ``score_date`` and grades the fold's dates
+before the next fold, so each fold's calibration learns from exactly the graded rows a
+daily job would have had. Its figures therefore equal the backtest's.
+
+Each date is written in one transaction per model. After a crash a re-run finds the
+same run (same config hash), loads the versions it already registered, skips the
+dates already predicted by them, and finishes the rest.
+
+``backfill_with_aliases`` predicts each date with the models that have aliases now
+(no retraining); dates inside a model's training window are refused.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+
+import duckdb
+
+from nbaprops.core.errors import NbapropsError
+from nbaprops.core.settings import Settings
+from nbaprops.experiments import registry as reg
+from nbaprops.experiments.backtest import (
+    eval_game_dates,
+    fit_system,
+    plan_on_frames,
+    prepare_frames,
+    rows_in,
+)
+from nbaprops.experiments.spec import ENSEMBLE, ExperimentSpec
+from nbaprops.grading.grade import grade_date
+from nbaprops.grading.history import TableHistory
+from nbaprops.models.registry import load_model, register_version
+from nbaprops.predictions.daily import ServingModel, aliased_models, predict_date
+from nbaprops.predictions.history import calibration_before
+from nbaprops.predictions.scoring import ScoringModel, score_date
+from nbaprops.predictions.store import to_table_rows, write_batch
+
+BACKFILL_TAG = "backfill"
+# Columns of the evaluation frame that only grading may see.
+OUTCOME_COLUMNS = ("actual", "actual_minutes", "played")
+
+
+@dataclass
+class BackfillResult:
+    run_id: str | None
+    dates: int = 0
+    dates_skipped: int = 0  # already predicted by this run's versions (resumed)
+    rows_written: int = 0
+    versions_registered: int = 0
+    versions_reused: int = 0
+    graded_dates: int = 0
+    notes: list[str] = field(default_factory=list)
+
+
+def _find_resumable(con: duckdb.DuckDBPyConnection, spec: ExperimentSpec) -> str | None:
+    row = con.execute(
+        "SELECT experiment_id FROM experiments.run WHERE config_hash = ? AND list_contains("
+        "tags, ?) AND status IN ('pending', 'running', 'failed') ORDER BY created_at DESC "
+        "LIMIT 1",
+        [spec.config_hash(), BACKFILL_TAG],
+    ).fetchone()
+    return None if row is None else str(row[0])
+
+
+def _finished_run(con: duckdb.DuckDBPyConnection, spec: ExperimentSpec) -> str | None:
+    row = con.execute(
+        "SELECT experiment_id FROM experiments.run WHERE config_hash = ? AND list_contains("
+        "tags, ?) AND status = 'completed' ORDER BY created_at DESC LIMIT 1",
+        [spec.config_hash(), BACKFILL_TAG],
+    ).fetchone()
+    return None if row is None else str(row[0])
+
+
+def _fold_version(
+    con: duckdb.DuckDBPyConnection, run_id: str, system_id: str, train_end: date
+) -> int | None:
+    row = con.execute(
+        "SELECT max(version) FROM models.version WHERE experiment_id = ? AND system_id = ? "
+        "AND train_end = ?",
+        [run_id, system_id, train_end],
+    ).fetchone()
+    return None if row is None or row[0] is None else int(row[0])
+
+
+def _done(con: duckdb.DuckDBPyConnection, day: date, system_id: str, version: int) -> bool:
+    row = con.execute(
+        "SELECT count(*) FROM predictions.prediction WHERE game_date = ? AND system_id = ? "
+        "AND model_version = ? AND is_active",
+        [day, system_id, version],
+    ).fetchone()
+    return bool(row and row[0])
+
+
+def backfill_walk_forward(
+    con: duckdb.DuckDBPyConnection,
+    spec: ExperimentSpec,
+    settings: Settings,
+    *,
+    force: bool = False,
+    on_plan: Callable[[int], None] | None = None,
+    on_date: Callable[[str], None] | None = None,
+) -> BackfillResult:
+    """Predict (and grade, fold by fold) every date of the spec's walk-forward."""
+    systems = [s for s in spec.run_systems if s != ENSEMBLE]
+    result = BackfillResult(None)
+    if ENSEMBLE in spec.run_systems:
+        result.notes.append("the ensemble is not backfilled (it is served through its members)")
+    run_id = _find_resumable(con, spec)
+    if run_id is None and not force:
+        finished = _finished_run(con, spec)
+        if finished is not None:
+            result.run_id = finished
+            result.notes.append(
+                f"backfill run {finished[:8]} of this config is complete: nothing to do "
+                "(--force re-runs it and supersedes its predictions)"
+            )
+            return result
+    if run_id is None:
+        run_id = reg.create_run(con, spec.with_overrides(tags=(*spec.tags, BACKFILL_TAG)))
+    else:
+        result.notes.append(f"resuming backfill run {run_id[:8]}")
+    result.run_id = run_id
+    reg.mark_running(con, run_id)
+    try:
+        frames = prepare_frames(con, spec)
+        plan = plan_on_frames(frames, spec)
+        history = TableHistory(con, run_id)
+        if on_plan:
+            on_plan(len(frames.dates))
+        git = reg.git_state()
+        for fold in plan.folds:
+            test = rows_in(frames.evaluation, fold.test_start, fold.test_end)
+            if test.empty:
+                continue
+            models: list[ScoringModel] = []
+            for system_id in systems:
+                version = _fold_version(con, run_id, system_id, fold.train_end)
+                if version is None:
+                    train = rows_in(
+                        frames.train, fold.train_start or spec.history_start, fold.train_end
+                    )
+                    if train.empty:
+                        raise NbapropsError(f"fold {fold.index}: no training rows in its window")
+                    fitted = fit_system(spec, system_id, train, fold.train_end)
+                    past = history.graded_before(system_id, fold.test_start)
+                    calibration = calibration_before(history, system_id, fold.test_start)
+                    registered = register_version(
+                        con,
+                        system=fitted,
+                        calibration=calibration,
+                        oos=past,
+                        experiment_id=run_id,
+                        mode=spec.mode,
+                        feature_set=spec.resolved_feature_set,
+                        eval_window=spec.eval_window,
+                        metrics={"fold": fold.index, "backfill": True},
+                        train_start=train["game_date"].min(),
+                        train_end=fold.train_end,
+                        train_rows=len(train),
+                        code_commit=git.commit,
+                        code_dirty=git.dirty,
+                        artifacts_root=settings.resolved_artifacts_dir(),
+                    )
+                    result.versions_registered += 1
+                    models.append(
+                        ScoringModel(
+                            system_id,
+                            fitted,
+                            calibration,
+                            version=registered.version,
+                            train_end=fold.train_end,
+                        )
+                    )
+                else:
+                    loaded = load_model(con, f"{system_id}@v{version}")
+                    result.versions_reused += 1
+                    models.append(
+                        ScoringModel(
+                            system_id,
+                            loaded.system,
+                            loaded.calibration,
+                            version=version,
+                            train_end=fold.train_end,
+                        )
+                    )
+            for day, rows in test.groupby("game_date", sort=True):
+                todo = [m for m in models if not _done(con, day, m.system_id, int(m.version))]
+                if not todo:
+                    result.dates_skipped += 1
+                else:
+                    books = frames.books
+                    day_books = None if books is None else books[books["game_date"] == day]
+                    serving = rows.drop(columns=list(OUTCOME_COLUMNS))
+                    scored = score_date(
+                        serving,
+                        todo,
+                        ev_margin=spec.ev_margin,
+                        books=day_books,
+                        keep_quantiles=True,
+                    )
+                    for model in todo:
+                        mine = scored[scored["system"] == model.system_id]
+                        write = write_batch(
+                            con,
+                            to_table_rows(
+                                mine,
+                                as_of=None,
+                                minutes_before_tip=spec.decision_minutes,
+                                in_sample=False,
+                                completeness_skipped=False,
+                            ),
+                            system_id=model.system_id,
+                            model_version=int(model.version),
+                            alias=None,
+                            day=day,
+                            force=True,
+                        )
+                        result.rows_written += write.written
+                    result.dates += 1
+                    # a finished date is made durable in the main file, not only in the WAL
+                    con.execute("CHECKPOINT")
+                if on_date:
+                    on_date(str(day))
+            # the nights of the fold pass: its dates are graded before the next fold fits
+            for day in sorted(set(test["game_date"])):
+                grade_date(con, day)
+                result.graded_dates += 1
+        reg.complete_backfill(con, run_id, _summary(result), len(plan.folds))
+    except BaseException as exc:
+        reg.fail_run(con, run_id, f"{type(exc).__name__}: {exc}"[:500])
+        raise
+    return result
+
+
+def _summary(result: BackfillResult) -> dict[str, int]:
+    return {
+        "dates": result.dates,
+        "dates_skipped": result.dates_skipped,
+        "rows_written": result.rows_written,
+        "versions_registered": result.versions_registered,
+        "versions_reused": result.versions_reused,
+    }
+
+
+def backfill_with_aliases(
+    con: duckdb.DuckDBPyConnection,
+    settings: Settings,
+    start: date,
+    end: date,
+    *,
+    force: bool = False,
+    on_plan: Callable[[int], None] | None = None,
+    on_date: Callable[[str], None] | None = None,
+) -> BackfillResult:
+    """Predict each finished date in [start, end] with today's aliased models."""
+    models: list[ServingModel] = aliased_models(con)
+    dates = eval_game_dates(con, start, end)
+    result = BackfillResult(None)
+    if on_plan:
+        on_plan(len(dates))
+    for day in dates:
+        out = predict_date(
+            con,
+            day,
+            models,
+            minutes_before_tip=settings.decision_minutes_before_tip,
+            ev_margin=settings.ev_margin,
+            force=force,
+            skip_completeness_check=True,
+        )
+        if out.unchanged:
+            result.dates_skipped += 1
+        else:
+            result.dates += 1
+            result.rows_written += sum(w.written for w in out.writes)
+        if on_date:
+            on_date(str(day))
+    return result
+
+
+def backfill_grading(
+    con: duckdb.DuckDBPyConnection,
+    start: date,
+    end: date,
+    *,
+    on_plan: Callable[[int], None] | None = None,
+    on_date: Callable[[str], None] | None = None,
+) -> list:
+    """Grade every date with predictions in [start, end] (idempotent)."""
+    dates = [
+        r[0]
+        for r in con.execute(
+            "SELECT DISTINCT game_date FROM predictions.prediction WHERE game_date BETWEEN ? AND ? "
+            "ORDER BY 1",
+            [start, end],
+        ).fetchall()
+    ]
+    if on_plan:
+        on_plan(len(dates))
+    out = []
+    for day in dates:
+        out.append(grade_date(con, day))
+        if on_date:
+            on_date(str(day))
+    return out

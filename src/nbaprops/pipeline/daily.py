@@ -1,0 +1,335 @@
+"""The daily run and its phase records: ingest → grade → predict → signal.
+
+Every phase of every run writes a record (EXPECTED when the run starts, then RUNNING,
+COMPLETE or FAILED with rows, times and the error), so a missing or failed day is
+visible in ``nbaprops status``, never silent. Every automated action (each force,
+skip, supersede, regrade, promotion) leaves a line in the audit log.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from nbaprops.core.errors import NbapropsError
+from nbaprops.core.settings import Settings
+from nbaprops.experiments.runner import run_experiment
+from nbaprops.experiments.spec import build_spec
+from nbaprops.grading.grade import MIN_GRADED_SHARE, GradeResult, grade_date
+from nbaprops.models.registry import PromotionRefusedError, promote
+from nbaprops.monitoring.alerts import raise_alert
+from nbaprops.pipeline.jobs import Progress, audit, ingest_job
+from nbaprops.predictions.daily import PredictResult, aliased_models, live_as_of, predict_date
+from nbaprops.predictions.signal import SlateSignal, best_bets, slate_signal, store_signal
+from nbaprops.predictions.store import active_predictions
+
+PHASES = ("ingest", "grade", "predict", "signal")
+# The model a warehouse without any registered model starts from (fast, near the best).
+DEFAULT_CHAMPION = "xgboost"
+# ... trained on this many days of history (two seasons: minutes, not a quarter hour).
+BOOTSTRAP_HISTORY_DAYS = 730
+# Dates a daily run looks back for predictions still ungraded (a missed night).
+GRADE_LOOKBACK_DAYS = 14
+
+
+def _phase(
+    con: duckdb.DuckDBPyConnection,
+    run_id: str,
+    day: date,
+    phase: str,
+    status: str,
+    *,
+    rows: int | None = None,
+    error: str | None = None,
+) -> None:
+    con.execute(
+        """
+        INSERT INTO pipeline.phase_run VALUES ($run, $day, $phase, $status, $rows,
+            CASE WHEN $status = 'RUNNING' THEN now() END,
+            CASE WHEN $status IN ('COMPLETE', 'FAILED') THEN now() END, $error)
+        ON CONFLICT (run_id, phase) DO UPDATE SET
+            status = excluded.status, rows = coalesce(excluded.rows, rows),
+            started_at = coalesce(started_at, excluded.started_at),
+            finished_at = excluded.finished_at, error = excluded.error
+        """,
+        {"run": run_id, "day": day, "phase": phase, "status": status, "rows": rows, "error": error},
+    )
+
+
+@contextmanager
+def phase(
+    con: duckdb.DuckDBPyConnection, run_id: str, day: date, name: str
+) -> Iterator[dict[str, int]]:
+    """Record a phase RUNNING, then COMPLETE with its row count or FAILED with its error."""
+    _phase(con, run_id, day, name, "RUNNING")
+    counter = {"rows": 0}
+    started = time.perf_counter()
+    try:
+        yield counter
+    except BaseException as exc:
+        message = f"{type(exc).__name__}: {exc}"[:500]
+        _phase(con, run_id, day, name, "FAILED", error=message)
+        audit(con, "daily", name, message, success=False, duration_s=time.perf_counter() - started)
+        raise
+    _phase(con, run_id, day, name, "COMPLETE", rows=counter["rows"])
+    audit(
+        con,
+        "daily",
+        name,
+        f"{day}: {counter['rows']} rows",
+        duration_s=time.perf_counter() - started,
+    )
+
+
+@dataclass
+class DailyResult:
+    run_id: str
+    day: date
+    bootstrapped: str | None = None
+    graded: list[GradeResult] = field(default_factory=list)
+    predicted: PredictResult | None = None
+    signals: dict[str, SlateSignal] = field(default_factory=dict)
+    picks: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+
+def bootstrap_champion(
+    con: duckdb.DuckDBPyConnection, settings: Settings, day: date, *, progress: Progress
+) -> str:
+    """Train, register and crown the default champion on data strictly before ``day``."""
+    spec = build_spec(
+        {
+            "name": "default_champion",
+            "hypothesis": "bootstrap: a warehouse without models gets a champion to start from",
+            "systems": [DEFAULT_CHAMPION],
+            "evaluation": {"start": day - timedelta(days=28), "end": day - timedelta(days=1)},
+            "training": {"start": day - timedelta(days=BOOTSTRAP_HISTORY_DAYS)},
+            "retrain_every": 14,
+            "warmup_days": 14,
+            "decision_minutes": settings.decision_minutes_before_tip,
+            "tags": ["bootstrap"],
+        }
+    )
+    outcome = run_experiment(
+        con,
+        spec,
+        settings=settings,
+        on_plan=lambda n: progress.begin("train default champion", n),
+        on_fold=progress.step,
+    )
+    if outcome.model is None:
+        raise NbapropsError("the default champion could not be registered")
+    version = outcome.model
+    try:
+        promote(
+            con,
+            version.system_id,
+            version.version,
+            "champion",
+            min_rows=settings.promotion_min_rows,
+            max_ece=settings.promotion_max_ece,
+        )
+        how = "promoted through the gate"
+    except PromotionRefusedError as exc:
+        promote(
+            con,
+            version.system_id,
+            version.version,
+            "champion",
+            min_rows=settings.promotion_min_rows,
+            max_ece=settings.promotion_max_ece,
+            force=True,
+            reason=f"bootstrap: no champion existed ({exc})",
+        )
+        how = "forced (the gate's refusal is recorded)"
+    message = (
+        f"no registered model: trained {version.ref} on data up to {version.train_end} "
+        f"and made it champion, {how}"
+    )
+    audit(con, "daily", "bootstrap_champion", message)
+    return message
+
+
+def ungraded_dates(con: duckdb.DuckDBPyConnection, day: date) -> list[date]:
+    return [
+        r[0]
+        for r in con.execute(
+            """
+            SELECT DISTINCT p.game_date FROM predictions.prediction p
+            LEFT JOIN grading.grade g USING (prediction_id)
+            WHERE p.is_active AND p.game_date < ? AND p.game_date >= ?
+              AND g.prediction_id IS NULL
+            ORDER BY 1
+            """,
+            [day, day - timedelta(days=GRADE_LOOKBACK_DAYS)],
+        ).fetchall()
+    ]
+
+
+def grade_job(con: duckdb.DuckDBPyConnection, day: date) -> GradeResult:
+    """Grade a date, log regrades, and alert on grading completeness below 80%."""
+    result = grade_date(con, day)
+    if result.regraded:
+        audit(
+            con,
+            "grading",
+            "regrade",
+            f"{day}: {len(result.regraded)} grades changed (box-score corrections)",
+        )
+    for row in result.completeness.itertuples():
+        if row.predicted and row.graded_share < MIN_GRADED_SHARE and not result.pending:
+            raise_alert(
+                con,
+                "WARNING",
+                "grading",
+                f"{row.system_id} on {day}: {row.graded_share:.0%} graded "
+                f"({row.missing} of {row.predicted} missing)",
+                game_date=day,
+                system_id=row.system_id,
+            )
+    return result
+
+
+def predict_job(
+    con: duckdb.DuckDBPyConnection,
+    settings: Settings,
+    day: date,
+    *,
+    force: bool = False,
+    skip_completeness_check: bool = False,
+    allow_in_sample: bool = False,
+    now: datetime | None = None,
+) -> PredictResult:
+    """Predict a date with every aliased model, and audit what was forced or skipped."""
+    result = predict_date(
+        con,
+        day,
+        aliased_models(con),
+        minutes_before_tip=settings.decision_minutes_before_tip,
+        ev_margin=settings.ev_margin,
+        as_of=live_as_of(day, now),
+        force=force,
+        skip_completeness_check=skip_completeness_check,
+        allow_in_sample=allow_in_sample,
+    )
+    for w in result.writes:
+        ref = f"{w.system_id}@v{w.model_version} ({w.alias})"
+        if w.unchanged:
+            audit(con, "predict", "skip", f"{day} {ref}: already predicted; nothing changed")
+        elif w.superseded:
+            audit(con, "predict", "supersede", f"{day} {ref}: {w.superseded} rows superseded")
+    if skip_completeness_check:
+        audit(con, "predict", "skip_completeness_check", f"{day}: {result.complete_share:.0%}")
+    if allow_in_sample:
+        audit(con, "predict", "allow_in_sample", f"{day}: in-sample rows marked")
+    return result
+
+
+def signal_job(
+    con: duckdb.DuckDBPyConnection, settings: Settings, day: date
+) -> dict[str, SlateSignal]:
+    """Compute and store the slate signal of every active model of the date."""
+    rows = active_predictions(con, day)
+    out: dict[str, SlateSignal] = {}
+    for (system_id, version), group in rows.groupby(["system_id", "model_version"]):
+        sig = slate_signal(group[~group["in_sample"]], settings)
+        store_signal(con, day, str(system_id), int(version), sig)
+        alias = group["alias"].dropna()
+        label = f"{system_id}@{alias.iloc[0]}" if len(alias) else f"{system_id}@v{version}"
+        out[label] = sig
+    return out
+
+
+def champion_picks(con: duckdb.DuckDBPyConnection, settings: Settings, day: date) -> pd.DataFrame:
+    rows = active_predictions(con, day, alias="champion")
+    if rows.empty:
+        return best_bets(rows.assign(in_sample=pd.Series(dtype=bool)), settings)
+    names = con.execute(
+        "SELECT player_id, player_name FROM core.player WHERE player_id IN (SELECT unnest(?))",
+        [rows["player_id"].astype(int).tolist()],
+    ).df()
+    rows = rows.merge(names, on="player_id", how="left")
+    picks = best_bets(rows, settings)
+    picks.insert(0, "system_id", rows["system_id"].iloc[0] if len(rows) else None)
+    return picks
+
+
+def run_daily(
+    con: duckdb.DuckDBPyConnection,
+    settings: Settings,
+    day: date,
+    *,
+    data_dir: Path | None = None,
+    progress: Progress | None = None,
+    force: bool = False,
+    skip_completeness_check: bool = False,
+    skip_ingest: bool = False,
+    now: datetime | None = None,
+    on_message: Callable[[str], None] | None = None,
+) -> DailyResult:
+    """One day of operations; a failed phase is recorded and stops the run."""
+    progress = progress or Progress()
+    run_id = str(uuid.uuid4())
+    for name in PHASES:
+        _phase(con, run_id, day, name, "EXPECTED")
+    result = DailyResult(run_id, day)
+    with phase(con, run_id, day, "ingest") as counter:
+        if not skip_ingest:
+            ingested = ingest_job(con, settings, data_dir, progress=progress)
+            counter["rows"] = sum(r.n_loaded for r in ingested.report.results)
+    if not aliased_models_exist(con):
+        result.bootstrapped = bootstrap_champion(con, settings, day, progress=progress)
+        if on_message:
+            on_message(result.bootstrapped)
+    with phase(con, run_id, day, "grade") as counter:
+        for past in ungraded_dates(con, day):
+            graded = grade_job(con, past)
+            result.graded.append(graded)
+            counter["rows"] += graded.graded + graded.void
+    with phase(con, run_id, day, "predict") as counter:
+        result.predicted = predict_job(
+            con,
+            settings,
+            day,
+            force=force,
+            skip_completeness_check=skip_completeness_check,
+            now=now,
+        )
+        counter["rows"] = sum(w.written for w in result.predicted.writes)
+    with phase(con, run_id, day, "signal") as counter:
+        result.signals = signal_job(con, settings, day)
+        result.picks = champion_picks(con, settings, day)
+        counter["rows"] = len(result.signals)
+    return result
+
+
+def aliased_models_exist(con: duckdb.DuckDBPyConnection) -> bool:
+    row = con.execute("SELECT count(*) FROM models.alias").fetchone()
+    return bool(row and row[0])
+
+
+def phase_history(con: duckdb.DuckDBPyConnection, days: int = 14) -> list[dict[str, Any]]:
+    """Phase records of the last ``days`` run dates (latest run per date and phase)."""
+    frame = con.execute(
+        """
+        SELECT run_date, phase, status, rows, started_at, finished_at, error
+        FROM pipeline.phase_run
+        WHERE run_date >= (SELECT max(run_date) FROM pipeline.phase_run) - CAST(? AS INTEGER)
+        QUALIFY row_number() OVER (PARTITION BY run_date, phase
+                                   ORDER BY coalesce(started_at, finished_at) DESC NULLS LAST) = 1
+        ORDER BY run_date DESC, list_position(?, phase)
+        """,
+        [days - 1, list(PHASES)],
+    ).df()
+    return [
+        {k: (None if pd.isna(v) else str(v) if k != "rows" else int(v)) for k, v in r.items()}
+        for r in frame.to_dict("records")
+    ]

@@ -1,0 +1,438 @@
+"""Daily operations on the real data: predict, grade, signal, picks, backfill, run daily."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from nbaprops.cli.main import app
+from nbaprops.core.db import connect
+from nbaprops.core.settings import Settings
+from nbaprops.experiments.backtest import run_backtest
+from nbaprops.experiments.spec import ExperimentSpec, build_spec
+from nbaprops.features.state import refresh_state
+from nbaprops.grading.grade import grade_date
+from nbaprops.grading.report import graded_rows, system_figures
+from nbaprops.pipeline.backfill import backfill_walk_forward
+from nbaprops.pipeline.daily import bootstrap_champion, predict_job, run_daily
+from nbaprops.pipeline.jobs import Progress
+from nbaprops.predictions.daily import IncompleteSlateError, InSampleError
+from nbaprops.warehouse.migrate import migrate
+
+pytestmark = [pytest.mark.data, pytest.mark.slow]
+
+DAY = date(2024, 4, 12)  # 15 games, 107 lined players
+FAST = {"catboost_full": {"iterations": 60, "thread_count": 2}}
+
+
+def backfill_spec(first: date, last: date, **changes: object) -> ExperimentSpec:
+    return build_spec(
+        {
+            "name": f"backfill-{first}-{last}",
+            "systems": ["season_average", "moving_average", "catboost_full"],
+            "system_params": FAST,
+            "evaluation": {"start": first, "end": last},
+            "retrain_every": 7,
+            "warmup_days": 7,
+            **changes,
+        }
+    )
+
+
+def copy_of(warehouse: Path, root: Path) -> Settings:
+    root.mkdir(parents=True, exist_ok=True)
+    shutil.copy(warehouse, root / "nbaprops.duckdb")
+    return Settings(db=root / "nbaprops.duckdb", runs_dir=root / "runs")
+
+
+@pytest.fixture(scope="module")
+def served(warehouse: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
+    """A copy of the warehouse whose champion was bootstrapped before DAY."""
+    settings = copy_of(warehouse, tmp_path_factory.mktemp("served"))
+    with connect(settings.db) as con:
+        migrate(con)
+        message = bootstrap_champion(con, settings, DAY, progress=Progress())
+    assert "champion" in message
+    return settings
+
+
+def test_predict_writes_every_slate_player_with_line_provenance(served: Settings) -> None:
+    with connect(served.db) as con:
+        result = predict_job(con, served, DAY)
+        rows = con.execute(
+            "SELECT * FROM predictions.prediction WHERE game_date = ? AND is_active", [DAY]
+        ).df()
+        lines = con.execute(
+            "SELECT count(*) FROM core.points_line WHERE game_date = ? AND line_kind = "
+            "'sportsbook'",
+            [DAY],
+        ).fetchone()
+    assert not result.unchanged
+    assert len(rows) == result.n_spine > 200
+    actual = rows[rows["line_source"] == "ACTUAL"]
+    # every lined player is on the slate (a few lines appear only after decision time)
+    assert 0.9 * lines[0] <= len(actual) <= lines[0]
+    assert actual["n_books"].min() >= 1
+    assert actual["quote_time"].notna().all()
+    decided = actual.dropna(subset=["decision_time"])
+    assert (decided["quote_time"] <= decided["decision_time"]).all()
+    estimated = rows[rows["line_source"] == "ESTIMATED"]
+    assert (estimated["recommendation"] == "NO_LINE").all()
+    assert (estimated["estimated_line"] * 2 % 1 == 0).all()
+    assert set(rows["recommendation"]) <= {"OVER", "UNDER", "PASS", "NO_LINE"}
+    bets = rows[rows["recommendation"].isin(["OVER", "UNDER"])]
+    assert len(bets) > 0
+    # line shopping: the named book quoted that line and price at decision time
+    assert bets["bet_book"].notna().all()
+    assert bets["bet_price"].notna().all()
+    assert (bets["ev"] > 0.02).all()
+    p = rows[["p_over", "p_under", "p_push"]].dropna().sum(axis=1)
+    assert np.allclose(p, 1.0, atol=1e-9)
+
+
+def test_rerun_changes_nothing_and_force_supersedes_without_deleting(served: Settings) -> None:
+    with connect(served.db) as con:
+        predict_job(con, served, DAY)
+        before = con.execute("SELECT count(*) FROM predictions.prediction").fetchone()[0]
+        again = predict_job(con, served, DAY)
+        assert again.unchanged
+        assert con.execute("SELECT count(*) FROM predictions.prediction").fetchone()[0] == before
+        forced = predict_job(con, served, DAY, force=True)
+        active = con.execute(
+            "SELECT count(*) FROM predictions.prediction WHERE game_date = ? AND is_active", [DAY]
+        ).fetchone()[0]
+        old = con.execute(
+            """
+            SELECT o.player_id, n.player_id AS new_player, n.is_active
+            FROM predictions.prediction o JOIN predictions.prediction n
+              ON n.prediction_id = o.superseded_by
+            WHERE o.game_date = ? AND NOT o.is_active
+            """,
+            [DAY],
+        ).df()
+        audit = con.execute(
+            "SELECT count(*) FROM pipeline.audit_log WHERE actor = 'predict' AND action = "
+            "'supersede'"
+        ).fetchone()[0]
+    total = sum(w.written for w in forced.writes)
+    assert active == total
+    assert len(old) >= total  # every earlier row kept and linked to its replacement
+    assert (old["player_id"] == old["new_player"]).all()
+    assert old["is_active"].all()
+    assert audit >= 1
+
+
+def test_predict_refuses_dates_inside_the_training_window(served: Settings) -> None:
+    with connect(served.db) as con:
+        with pytest.raises(InSampleError, match="training window"):
+            predict_job(con, served, DAY - timedelta(days=2))
+        research = predict_job(con, served, DAY - timedelta(days=2), allow_in_sample=True)
+        marked = con.execute(
+            "SELECT bool_and(in_sample), count(*) FROM predictions.prediction WHERE game_date = ?",
+            [DAY - timedelta(days=2)],
+        ).fetchone()
+        grade_date(con, DAY - timedelta(days=2))
+        figures = graded_rows(con, DAY - timedelta(days=2), DAY - timedelta(days=2))
+    assert sum(w.written for w in research.writes) == marked[1] > 0
+    assert marked[0] is True
+    assert figures.empty  # in-sample rows never enter a figure
+
+
+def test_the_completeness_gate_refuses_an_incomplete_slate(
+    served: Settings, tmp_path: Path
+) -> None:
+    """Box scores that never arrived: the lined players have no history to build from."""
+    broken = copy_of(served.db, tmp_path / "broken")
+    with connect(broken.db) as con:
+        con.execute("DELETE FROM core.player_game WHERE game_date < ?", [DAY])
+        refresh_state(con, force=True)
+        n = con.execute("SELECT count(*) FROM predictions.prediction").fetchone()[0]
+        with pytest.raises(IncompleteSlateError, match="required feature"):
+            predict_job(con, broken, DAY, force=True)
+        assert con.execute("SELECT count(*) FROM predictions.prediction").fetchone()[0] == n
+        skipped = predict_job(con, broken, DAY, force=True, skip_completeness_check=True)
+        flagged = con.execute(
+            "SELECT bool_and(completeness_skipped), count(*) FROM predictions.prediction "
+            "WHERE game_date = ? AND is_active",
+            [DAY],
+        ).fetchone()
+        logged = con.execute(
+            "SELECT count(*) FROM pipeline.audit_log WHERE action = 'skip_completeness_check'"
+        ).fetchone()[0]
+    assert skipped.complete_share < 0.9
+    assert flagged[0] is True
+    assert flagged[1] > 0
+    assert logged == 1
+
+
+def test_grading_is_idempotent_and_logs_box_score_corrections(served: Settings) -> None:
+    with connect(served.db) as con:
+        predict_job(con, served, DAY)
+        first = grade_date(con, DAY)
+        grades = con.execute(
+            "SELECT * EXCLUDE (graded_at) FROM grading.grade WHERE game_date = ? ORDER BY 1",
+            [DAY],
+        ).df()
+        second = grade_date(con, DAY)
+        again = con.execute(
+            "SELECT * EXCLUDE (graded_at) FROM grading.grade WHERE game_date = ? ORDER BY 1",
+            [DAY],
+        ).df()
+        pd.testing.assert_frame_equal(grades, again)
+        assert second.regraded == []
+        player = grades[grades["result"] == "correct"]["player_id"].iloc[0]
+        con.execute(
+            "UPDATE core.player_game SET points = points + 1 WHERE player_id = ? AND game_date = ?",
+            [int(player), DAY],
+        )
+        third = grade_date(con, DAY)
+        regraded = con.execute(
+            "SELECT regraded, actual_points FROM grading.grade g JOIN predictions.prediction p "
+            "USING (prediction_id) WHERE p.player_id = ? AND p.game_date = ? AND p.is_active",
+            [int(player), DAY],
+        ).fetchall()
+    assert first.graded + first.void == len(grades) > 200
+    voids = grades[grades["result"] == "void"]
+    assert voids["void_reason"].notna().all()
+    assert voids["actual_points"].isna().all()
+    assert len(third.regraded) == 1
+    assert regraded[0][0] == 1
+    lined = grades[grades["line_source"] != "ACTUAL"]
+    assert set(lined["result"]) <= {"pass", "void"}  # estimated lines never enter hit rates
+    assert grades["pit"].dropna().between(0, 1).all()
+
+
+def test_signal_and_picks_follow_the_rules(served: Settings) -> None:
+    runner = CliRunner()
+    db = str(served.db)
+    out = runner.invoke(app, ["predict", "--date", str(DAY), "--db", db, "--json"])
+    assert out.exit_code == 0, out.output
+    out = runner.invoke(app, ["signal", "--date", str(DAY), "--db", db, "--json"])
+    assert out.exit_code == 0, out.output
+    signals = json.loads(out.output)["signals"]
+    (champion,) = [s for k, s in signals.items() if k.endswith("@champion")]
+    assert champion["n_games"] == 15
+    expected = (
+        "RED"
+        if champion["over_share"] is not None and champion["over_share"] < 0.25
+        else "YELLOW"
+        if champion["n_high_edge"] < 3 or (champion["over_share"] or 0) > 0.45
+        else "GREEN"
+    )
+    assert champion["signal"] == expected
+    out = runner.invoke(app, ["picks", "--date", str(DAY), "--db", db, "--json"])
+    assert out.exit_code == 0, out.output
+    picks = pd.DataFrame(json.loads(out.output)["picks"])
+    assert 0 < len(picks) <= served.picks_max_per_day
+    assert picks.groupby("team").size().max() <= served.picks_max_per_team
+    assert (picks["ev"] > 0).all()
+    assert picks["ev"].is_monotonic_decreasing
+    assert (picks["edge"].abs() >= served.picks_min_edge).all()
+    assert (picks["stake_kelly"] > 0).all()
+    assert (picks["stake_kelly"] < 0.25).all()
+
+
+def test_predicting_a_past_date_reads_no_later_box_score_and_no_later_quote(
+    served: Settings, tmp_path: Path
+) -> None:
+    """Perturb every box score on or after the date and every quote after its decision
+    time (a live run during the day's last snapshot: the moment it runs): the
+    predictions do not move."""
+    now = datetime(2024, 4, 12, 18, 59, 30, tzinfo=UTC)
+    changed = copy_of(served.db, tmp_path / "changed")
+    with connect(changed.db) as con:
+        con.execute(
+            "UPDATE core.player_game SET points = points * 10 + 7, minutes = minutes + 20 "
+            "WHERE game_date >= ?",
+            [DAY],
+        )
+        moved = con.execute(
+            """
+            UPDATE core.prop_line_snapshot SET line = line + 6, over_price = 250
+            WHERE game_date = $day AND market = 'points' AND snapshot_time IS NOT NULL
+              AND snapshot_time > least(commence_time - INTERVAL 30 MINUTE, $now)
+            """,
+            {"day": DAY, "now": now},
+        ).fetchone()
+        refresh_state(con, force=True)
+        predict_job(con, changed, DAY, force=True, now=now)
+        perturbed = con.execute(
+            "SELECT player_id, line, n_books, median, p_over, recommendation, bet_line, "
+            "bet_price FROM predictions.prediction WHERE game_date = ? AND is_active "
+            "ORDER BY player_id",
+            [DAY],
+        ).df()
+    with connect(served.db) as con:
+        predict_job(con, served, DAY, force=True, now=now)
+        original = con.execute(
+            "SELECT player_id, line, n_books, median, p_over, recommendation, bet_line, "
+            "bet_price FROM predictions.prediction WHERE game_date = ? AND is_active "
+            "ORDER BY player_id",
+            [DAY],
+        ).df()
+    assert moved[0] > 0
+    pd.testing.assert_frame_equal(original, perturbed)
+    assert original["line"].notna().sum() > 50
+
+
+def test_a_backfill_equals_the_backtest_of_the_same_dates_and_models(
+    warehouse: Path, tmp_path: Path
+) -> None:
+    settings = copy_of(warehouse, tmp_path)
+    spec = backfill_spec(date(2024, 3, 25), date(2024, 3, 31))
+    with connect(settings.db) as con:
+        migrate(con)
+        result = backfill_walk_forward(con, spec, settings)
+        backtest = run_backtest(con, spec).predictions
+        stored = graded_rows(con, date(2024, 3, 1), date(2024, 3, 31))
+        written = con.execute(
+            "SELECT system_id AS system, player_id, game_date, median, p_over, ev, "
+            "recommendation FROM predictions.prediction WHERE is_active"
+        ).df()
+    assert result.versions_registered == 3 * 2  # three systems, two folds (one warm-up)
+    written["game_date"] = pd.to_datetime(written["game_date"]).dt.date
+    both = backtest.merge(
+        written, on=["system", "player_id", "game_date"], how="outer", indicator=True
+    )
+    assert (both["_merge"] == "both").all()
+    assert len(both) == len(backtest)
+    assert np.allclose(both["median_x"], both["median_y"], rtol=0, atol=1e-9)
+    assert np.allclose(both["p_over_x"], both["p_over_y"], atol=1e-9, equal_nan=True)
+    assert np.allclose(both["ev_x"], both["ev_y"], atol=1e-9, equal_nan=True)
+    sides = np.where(both["line"].notna(), both["side"], "NO_LINE")
+    assert (sides == both["recommendation"].to_numpy()).all()
+    reported = stored[pd.to_datetime(stored["game_date"]).dt.date >= spec.start]
+    from_backfill = {r["system"]: r for r in system_figures(reported)}
+    from_backtest = {r["system"]: r for r in system_figures(backtest[~backtest["warmup"]])}
+    assert (
+        from_backfill.keys()
+        == from_backtest.keys()
+        == {
+            "season_average",
+            "moving_average",
+            "catboost_full",
+        }
+    )
+    for system, figures in from_backtest.items():
+        mine = from_backfill[system]
+        for key in ("n", "bets", "pushes", "voids"):
+            assert mine[key] == figures[key], (system, key)
+        for key in ("hit_rate", "model_mae", "line_mae", "roi_consensus", "roi_best"):
+            assert mine[key] == pytest.approx(figures[key], abs=1e-12), (system, key)
+
+
+CRASH_SCRIPT = """
+import datetime
+import sys
+from datetime import date
+from nbaprops.core.db import connect
+from nbaprops.core.settings import Settings
+from nbaprops.experiments.spec import build_spec
+from nbaprops.pipeline.backfill import backfill_walk_forward
+from nbaprops.warehouse.migrate import migrate
+
+spec = build_spec(__SPEC__)
+settings = Settings(db=sys.argv[1], runs_dir=sys.argv[2])
+with connect(settings.db) as con:
+    migrate(con)
+    backfill_walk_forward(con, spec, settings, on_date=lambda d: print(d, flush=True))
+"""
+
+
+def test_a_backfill_killed_with_sigkill_finishes_on_rerun_without_duplicates(
+    warehouse: Path, tmp_path: Path
+) -> None:
+    settings = copy_of(warehouse, tmp_path)
+    spec = backfill_spec(date(2024, 3, 18), date(2024, 3, 31))
+    script = CRASH_SCRIPT.replace("__SPEC__", repr(spec.model_dump(mode="python")))
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen(
+        [sys.executable, "-c", script, str(settings.db), str(tmp_path / "runs")],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    assert proc.stdout is not None
+    seen = []
+    for line in proc.stdout:
+        seen.append(line.strip())
+        if len(seen) == 9:  # in the middle of the second fold
+            proc.send_signal(signal.SIGKILL)
+            break
+    proc.wait(timeout=120)
+    assert proc.returncode == -signal.SIGKILL
+    with connect(settings.db) as con:
+        partial = con.execute(
+            "SELECT count(DISTINCT game_date) FROM predictions.prediction"
+        ).fetchone()[0]
+        result = backfill_walk_forward(con, spec, settings)
+        counts = con.execute(
+            """
+            SELECT system_id, game_date, player_id, count(*) AS n
+            FROM predictions.prediction WHERE is_active GROUP BY ALL
+            """
+        ).df()
+        total = con.execute("SELECT count(*) FROM predictions.prediction").fetchone()[0]
+        dates = con.execute(
+            "SELECT DISTINCT game_date FROM core.game WHERE game_date BETWEEN ? AND ? "
+            "AND status = 'final' AND season_type IN ('regular', 'playoffs')",
+            [spec.start - timedelta(days=spec.warmup_days), spec.end],
+        ).fetchall()
+        per_date = con.execute(
+            "SELECT count(DISTINCT (game_date, system_id)) FROM predictions.prediction"
+        ).fetchone()[0]
+        reference = run_backtest(con, spec).predictions
+    assert 0 < partial < len(dates)
+    assert result.dates_skipped >= 8
+    assert result.versions_reused >= 3
+    assert counts["n"].max() == 1  # no duplicate
+    assert total == len(counts) == len(reference)  # nothing missing, nothing superseded
+    assert per_date == 3 * len(dates)
+
+
+def test_run_daily_bootstraps_a_champion_and_records_every_phase(
+    warehouse: Path, tmp_path: Path
+) -> None:
+    settings = copy_of(warehouse, tmp_path)
+    runner = CliRunner()
+    out = runner.invoke(
+        app,
+        ["run", "daily", "--date", str(DAY), "--db", str(settings.db), "--skip-ingest", "--json"],
+        env={"NBAPROPS_RUNS_DIR": str(tmp_path / "runs")},
+    )
+    assert out.exit_code == 0, out.output
+    payload = json.loads(out.output)
+    assert "trained xgboost@v1" in payload["bootstrapped"]
+    assert payload["predict"]["models"][0]["alias"] == "champion"
+    assert payload["picks"]
+    assert payload["signals"]
+    with connect(settings.db, read_only=True) as con:
+        phases = con.execute(
+            "SELECT phase, status, rows FROM pipeline.phase_run ORDER BY started_at"
+        ).fetchall()
+    assert [p[:2] for p in phases] == [
+        ("ingest", "COMPLETE"),
+        ("grade", "COMPLETE"),
+        ("predict", "COMPLETE"),
+        ("signal", "COMPLETE"),
+    ]
+    status = runner.invoke(app, ["status", "--db", str(settings.db), "--json"])
+    assert status.exit_code == 0, status.output
+    recorded = json.loads(status.output)["phases"]
+    assert {(p["phase"], p["status"]) for p in recorded} >= {("predict", "COMPLETE")}
+    # the next night grades the date before predicting the next one
+    with connect(settings.db) as con:
+        nxt = run_daily(con, settings, DAY + timedelta(days=2), skip_ingest=True)
+    assert [g.day for g in nxt.graded] == [DAY]
