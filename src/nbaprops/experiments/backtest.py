@@ -21,13 +21,16 @@ import pandas as pd
 
 from nbaprops.core import metrics as m
 from nbaprops.core.errors import NbapropsError
+from nbaprops.core.settings import Settings
 from nbaprops.experiments.folds import Fold, FoldPlan, plan_folds, window_start
 from nbaprops.experiments.spec import BASELINE, ENSEMBLE, WEIGHTED_SYSTEMS, ExperimentSpec
 from nbaprops.features.catalog import FeatureSet
 from nbaprops.features.frame import build_frame, ensure_state, training_spine
+from nbaprops.grading.report import best_price_frame
 from nbaprops.models.calibration import Calibration
 from nbaprops.predictions.history import InMemoryHistory, calibration_before
 from nbaprops.predictions.scoring import PASS_SIDE, ScoringModel, score_date
+from nbaprops.predictions.signal import GREEN, RED, YELLOW, slate_signal
 from nbaprops.predictions.slate import build_slate
 from nbaprops.systems import make_system
 
@@ -66,11 +69,18 @@ SCORED_COLUMNS = (
     "bet_price",
     "confidence",
     "estimated_line",
+    "closing_line",
+    "closing_over_price",
+    "closing_under_price",
     "pit",
     "calibration_n",
     "line_calibration_n",
     "line_calibration_slope",
 )
+
+
+# What grading reads beside a scored row: the outcome and the last pre-tip consensus.
+GRADING_COLUMNS = ("actual", "closing_line", "closing_over_price", "closing_under_price")
 
 
 @dataclass
@@ -136,6 +146,13 @@ def eval_frame(
     ).df()
     outcomes["game_date"] = pd.to_datetime(outcomes["game_date"]).dt.date
     frame = slate.frame.merge(outcomes, on=["player_id", "game_date"], how="left")
+    closing = con.execute(
+        "SELECT player_id, game_date, line AS closing_line, over_price AS closing_over_price, "
+        "under_price AS closing_under_price FROM core.points_line WHERE game_date BETWEEN ? AND ?",
+        [min(dates), max(dates)],
+    ).df()
+    closing["game_date"] = pd.to_datetime(closing["game_date"]).dt.date
+    frame = frame.merge(closing, on=["player_id", "game_date"], how="left")
     frame["played"] = frame["actual"].notna()
     return frame, slate.books
 
@@ -250,9 +267,10 @@ def _predict_fold(
     """Fit every system on ``train`` and replay the fold's dates; calibrate on ``history``."""
     models = fold_models(spec, fold, train, history)
     scored = replay_dates(spec, models, test, books)
-    outcomes = test.set_index(["player_id", "game_date"])["actual"]
-    actual = outcomes.reindex(pd.MultiIndex.from_frame(scored[["player_id", "game_date"]]))
-    scored["actual"] = actual.to_numpy(dtype=float)
+    keys = pd.MultiIndex.from_frame(scored[["player_id", "game_date"]])
+    outcomes = test.set_index(["player_id", "game_date"])
+    for col in GRADING_COLUMNS:
+        scored[col] = outcomes[col].reindex(keys).to_numpy(dtype=float)
     scored["played"] = ~np.isnan(scored["actual"].to_numpy())
     scored["fold"] = fold.index
     scored["warmup"] = fold.warmup
@@ -404,6 +422,52 @@ def _fold_row(fold: Fold, train: pd.DataFrame, frame: pd.DataFrame) -> dict[str,
     }
 
 
+def _clv(rows: pd.DataFrame) -> dict[str, Any]:
+    """Mean closing line value of the bets (points; probability where the close is at the
+    bet's own line), against the last pre-tip consensus."""
+    bets = rows[rows["side"].isin(m.SIDES)]
+    if bets.empty:
+        return {"n": 0, "line": None, "prob": None, "n_prob": 0}
+    bet_line = bets["bet_line"].fillna(bets["line"])
+    clv_line, clv_prob = m.closing_line_value(
+        bets["side"],
+        bet_line,
+        bets["bet_price"],
+        bets["closing_line"],
+        bets["closing_over_price"],
+        bets["closing_under_price"],
+    )
+    ok_line, ok_prob = ~np.isnan(clv_line), ~np.isnan(clv_prob)
+    return {
+        "n": int(ok_line.sum()),
+        "line": float(clv_line[ok_line].mean()) if ok_line.any() else None,
+        "n_prob": int(ok_prob.sum()),
+        "prob": float(clv_prob[ok_prob].mean()) if ok_prob.any() else None,
+    }
+
+
+def hit_rate_by_signal(rows: pd.DataFrame, settings: Settings | None = None) -> dict[str, Any]:
+    """Each date's slate signal (as the daily job computes it), and the hit rate of the
+    bets on real lines made under each colour, with N and interval."""
+    settings = settings or Settings()
+    colour = {
+        day: slate_signal(day_rows, settings).signal
+        for day, day_rows in rows.groupby("game_date", sort=True)
+    }
+    bets = rows[rows["side"].isin(m.SIDES) & rows["line"].notna()]
+    out: dict[str, Any] = {}
+    for name in (RED, YELLOW, GREEN):
+        mine = bets[bets["game_date"].map(colour) == name]
+        stats = m.outcome_stats(
+            m.grade_bets(mine["actual"], mine["line"], mine["side"], mine["played"]), name
+        )
+        out[name] = {
+            "dates": sum(1 for c in colour.values() if c == name),
+            **stats.to_dict(),
+        }
+    return out
+
+
 def summarize(predictions: pd.DataFrame, spec: ExperimentSpec) -> dict[str, Any]:
     """Per-system figures with their N; the baseline on the same rows; leakage alarms."""
     out: dict[str, Any] = {"systems": {}, "alarms": {}}
@@ -442,6 +506,8 @@ def summarize(predictions: pd.DataFrame, spec: ExperimentSpec) -> dict[str, Any]
             }
             betting = lined[list(m.BETTING_COLUMNS)].copy()
             kind_entry["betting"] = m.betting_summary(betting).to_dict()
+            kind_entry["betting_best"] = m.betting_summary(best_price_frame(lined)).to_dict()
+            kind_entry["clv"] = _clv(lined)
             graded = lp[lp["actual"] != lp["line"]]
             if len(graded):
                 kind_entry["probability"] = m.probability_metrics(
@@ -460,6 +526,7 @@ def summarize(predictions: pd.DataFrame, spec: ExperimentSpec) -> dict[str, Any]
                 ).to_dict()
             by_kind[str(kind)] = kind_entry
         entry["lines"] = by_kind
+        entry["by_signal"] = hit_rate_by_signal(rows)
         sportsbook = by_kind.get("sportsbook", {})
         lined_mae = sportsbook.get("points", {}).get("model_mae")
         bet = sportsbook.get("betting", {})

@@ -58,6 +58,9 @@ _PREDICTION_COLUMNS = tuple(
         "bet_price",
         "confidence",
         "estimated_line",
+        "closing_line",
+        "closing_over_price",
+        "closing_under_price",
     }
 )
 
@@ -164,6 +167,13 @@ def fail_run(con: duckdb.DuckDBPyConnection, run_id: str, error: str) -> None:
         _event(con, run_id, "failed", error)
 
 
+def _finite_or_none(value: Any) -> float | None:
+    if value is None or isinstance(value, bool):
+        return None
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
 def metric_rows(summary: dict[str, Any]) -> list[tuple[str, str, str, float | None, int | None]]:
     """(system, rows, metric, value, n) for every figure of a backtest summary."""
     out: list[tuple[str, str, str, float | None, int | None]] = []
@@ -190,6 +200,20 @@ def metric_rows(summary: dict[str, Any]) -> list[tuple[str, str, str, float | No
                 bet.get("n_bets"),
                 ("n_bets", "hit_rate", "ci_low", "ci_high", "roi_flat", "roi_actual", "pushes"),
             )
+            best = block.get("betting_best", {})
+            if best:
+                out.append(
+                    (
+                        system,
+                        kind,
+                        "roi_best",
+                        _finite_or_none(best.get("roi_actual")),
+                        best.get("n_bets"),
+                    )
+                )
+            clv = block.get("clv", {})
+            if clv.get("n"):
+                out.append((system, kind, "clv_line", _finite_or_none(clv.get("line")), clv["n"]))
             prob = block.get("probability", {})
             add(system, kind, prob, prob.get("n"), ("brier", "log_loss", "ece"))
             if "n" in prob:

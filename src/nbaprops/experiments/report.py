@@ -70,6 +70,10 @@ def summary_tables(result: BacktestResult) -> dict[str, list[dict[str, Any]]]:
                     "ci_high": bet["ci_high"],
                     "roi_actual": bet["roi_actual"],
                     "roi_flat": bet["roi_flat"],
+                    "roi_best": block.get("betting_best", {}).get(
+                        "roi_actual" if kind == "sportsbook" else "roi_flat"
+                    ),
+                    "clv_line": block.get("clv", {}).get("line"),
                     "brier": prob.get("brier"),
                     "ece": prob.get("ece"),
                     "ece_noise_floor": block.get("ece_noise_floor"),
@@ -129,9 +133,9 @@ def _markdown(result: BacktestResult, tables: dict[str, list[dict[str, Any]]]) -
         "## Against real lines (model MAE and the line's own MAE on the same rows)",
         "",
         "| system | lines | N | model MAE | line MAE | gap | bets | pushes | hit rate "
-        "[95% CI] | ROI @ prices | ROI @ -110 | Brier | ECE (noise floor) | "
-        "line-calibrated rows (their ECE) |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "[95% CI] | ROI @ consensus prices | ROI @ -110 | ROI @ best price | CLV (pts) | "
+        "Brier | ECE (noise floor) | line-calibrated rows (their ECE) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in tables["lines"]:
         out.append(
@@ -139,11 +143,30 @@ def _markdown(result: BacktestResult, tables: dict[str, list[dict[str, Any]]]) -
             f"{_fmt(r['line_mae'])} | {_fmt(r['mae_gap'])} | {r['bets']:,} | {r['pushes']} | "
             f"{_fmt(r['hit_rate'], pct=True)} [{_fmt(r['ci_low'], pct=True)}, "
             f"{_fmt(r['ci_high'], pct=True)}] | {_fmt(r['roi_actual'], pct=True)} | "
-            f"{_fmt(r['roi_flat'], pct=True)} | {_fmt(r['brier'])} | "
+            f"{_fmt(r['roi_flat'], pct=True)} | {_fmt(r['roi_best'], pct=True)} | "
+            f"{_fmt(r['clv_line'], digits=2)} | {_fmt(r['brier'])} | "
             f"{_fmt(r['ece'])} ({_fmt(r['ece_noise_floor'])}) | "
             f"{_fmt(r['line_calibrated_share'], pct=True)} ({_fmt(r['ece_line_calibrated'])}) |"
         )
-    out += ["", "DFS lines carry no real prices: their ROI is only at a flat -110.", ""]
+    out += [
+        "",
+        "DFS lines carry no real prices: their ROI is only at a flat -110. ROI @ best price "
+        "grades each bet at the book, line and price line shopping chose at decision time; "
+        "CLV is the bet's line against the last pre-tip consensus (positive: better).",
+        "",
+        "## Hit rate by slate signal (bets on real lines; the signal earns its keep or goes)",
+        "",
+        "| system | colour | dates | bets | hit rate [95% CI] |",
+        "|---|---|---|---|---|",
+    ]
+    for system, entry in result.summary["systems"].items():
+        for colour, g in entry.get("by_signal", {}).items():
+            out.append(
+                f"| {system} | {colour} | {g['dates']} | {g['n']:,} | "
+                f"{_fmt(g['hit_rate'], pct=True)} [{_fmt(g['ci_low'], pct=True)}, "
+                f"{_fmt(g['ci_high'], pct=True)}] |"
+            )
+    out.append("")
     kinds = sorted({k for e in result.summary["systems"].values() for k in e["lines"]})
     for kind in kinds:
         out += [f"## Hit rate by edge bucket ({kind} lines)", ""]

@@ -25,7 +25,7 @@ def _finite(value: Any) -> Any:
     return None if np.isnan(value) else value
 
 
-def _best_price_frame(rows: pd.DataFrame) -> pd.DataFrame:
+def best_price_frame(rows: pd.DataFrame) -> pd.DataFrame:
     """The bets as placed at the shopped book: its line, its price on the side taken."""
     best = rows[list(m.BETTING_COLUMNS)].copy()
     shopped = rows["bet_line"].notna()
@@ -47,7 +47,7 @@ def system_figures(rows: pd.DataFrame) -> list[dict[str, Any]]:
         played = group[group["played"]]
         points = m.lined_point_metrics(played["actual"], played["median"], played["line"])
         at_consensus = m.betting_summary(group[list(m.BETTING_COLUMNS)])
-        at_best = m.betting_summary(_best_price_frame(group))
+        at_best = m.betting_summary(best_price_frame(group))
         bets = group[group["side"].isin(m.SIDES) & group["played"]]
         clv = bets["clv_line"] if "clv_line" in bets.columns else pd.Series(dtype=float)
         out.append(
