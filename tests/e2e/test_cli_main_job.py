@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -31,6 +32,39 @@ def test_the_main_job_ingests_the_data_folder_and_prints_status(
     assert payload["ingest"]["failures"] == []
     sources = {s["source"]: s for s in payload["ingest"]["sources"]}
     assert sources["nba_player_logs"]["files_unchanged"] == 10  # nothing re-loaded
+
+
+def test_the_readme_main_job_runs_the_daily_pipeline_and_prints_picks(
+    warehouse: Path, data_dir: Path, tmp_path: Path
+) -> None:
+    """`scripts/run` = `nbaprops run daily`: ingest, bootstrap a champion on a warehouse
+    without models, grade, predict the default date (real lines), print signal and picks."""
+    db = tmp_path / "nbaprops.duckdb"
+    shutil.copy(warehouse, db)
+    run_script = (Path(__file__).parents[2] / "scripts" / "run").read_text()
+    assert "nbaprops run daily" in run_script
+    result = nbaprops(
+        "run",
+        "daily",
+        "--db",
+        str(db),
+        "--data-dir",
+        str(data_dir),
+        env={"NBAPROPS_RUNS_DIR": str(tmp_path / "runs")},
+    )
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "no registered model: trained xgboost@v1" in out
+    assert "Slate signal 2024-04-12" in out
+    assert "Best bets 2024-04-12" in out
+    assert "(champion):" in out
+    assert "predictions for 2024-04-12" in out
+    again = nbaprops("run", "daily", "--db", str(db), "--data-dir", str(data_dir), "--json")
+    assert again.returncode == 0, again.stderr
+    payload = json.loads(again.stdout)
+    assert payload["bootstrapped"] is None  # the champion exists now
+    assert payload["predict"]["unchanged"] is True  # a re-run changes nothing
+    assert payload["picks"]
 
 
 def test_status_without_a_warehouse_is_one_error_line(tmp_path: Path) -> None:

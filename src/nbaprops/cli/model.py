@@ -90,6 +90,7 @@ def model_promote(
     """Point an alias at a version; champion must pass the gate (or --force --reason)."""
     from nbaprops.experiments.registry import set_status
     from nbaprops.models.registry import get_version, promote
+    from nbaprops.pipeline.jobs import audit
 
     number = version.removeprefix("v")
     if not number.isdigit():
@@ -107,6 +108,13 @@ def model_promote(
             max_ece=settings.promotion_max_ece,
             force=force,
             reason=reason,
+        )
+        audit(
+            con,
+            "model",
+            f"promote_{change.action}",
+            f"{system}@v{change.version} -> {alias} (was v{change.previous_version})"
+            + (f"; reason: {reason}" if reason else ""),
         )
         if alias == "champion":
             ref = f"{system}@v{change.version}"
