@@ -270,3 +270,33 @@ def test_lines_at_decision_time_use_no_quote_seen_after_it(
     live = lines_at_decision(real_con, day, day, minutes_before_tip=30, as_of=run_at)
     assert 0 < len(live) < len(later)
     assert (live["last_snapshot_time"].dropna() <= pd.Timestamp(run_at)).all()
+
+
+def test_decision_lines_at_tip_off_are_the_points_line_view(
+    real_con: duckdb.DuckDBPyConnection,
+) -> None:
+    """One rule (macro core.points_line_of) picks the points line for the view and for a
+    prediction: at 0 minutes before tip-off they are the same lines, books and prices."""
+    from datetime import date
+
+    import numpy as np
+
+    from nbaprops.warehouse.lines import points_lines_at_decision
+
+    first, last = date(2024, 3, 1), date(2024, 5, 24)
+    view = real_con.execute(
+        "SELECT player_id, game_date, line, n_books, over_price, under_price "
+        "FROM core.points_line WHERE game_date BETWEEN ? AND ? ORDER BY 1, 2",
+        [first, last],
+    ).df()
+    decided = points_lines_at_decision(real_con, first, last, minutes_before_tip=0)
+    mine = decided.points.sort_values(["player_id", "game_date"]).reset_index(drop=True)
+    assert len(mine) == len(view) > 3_000
+    assert (mine["line"].to_numpy() == view["line"].to_numpy()).all()
+    assert (mine["n_books"].to_numpy() == view["n_books"].to_numpy()).all()
+    assert np.allclose(mine["over_price"], view["over_price"], equal_nan=True)
+    # every book behind a sportsbook line is there to shop, one row per book
+    assert not decided.books.duplicated(["player_id", "game_date", "book"]).any()
+    per_line = decided.books.groupby(["player_id", "game_date"]).size()
+    lined = mine[mine["line_kind"] == "sportsbook"].set_index(["player_id", "game_date"])
+    assert (per_line.reindex(lined.index).fillna(0) >= 1).all()

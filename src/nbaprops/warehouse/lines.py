@@ -17,12 +17,6 @@ import pandas as pd
 
 from nbaprops.warehouse.transforms import _book_lines_sql, _consensus_sql
 
-# The rule of view core.points_line (migration 006), applied to decision-time consensus.
-POINTS_LINE_RULE = """
-    WHERE market = 'points' AND player_id IS NOT NULL
-    QUALIFY row_number() OVER (PARTITION BY player_id, game_date ORDER BY n_books DESC, line) = 1
-"""
-
 _WHERE = (
     "game_date BETWEEN $first AND $last"
     " AND (snapshot_time IS NULL OR commence_time IS NULL"
@@ -85,36 +79,40 @@ def points_lines_at_decision(
 ) -> DecisionLines:
     """Points lines and book quotes for games in [first, last] as seen at decision time.
 
-    With 0 minutes and no ``as_of`` the lines equal ``core.points_line``.
+    With 0 minutes and no ``as_of`` the lines equal ``core.points_line``. The temporary
+    tables it uses live on this connection only (a read-only connection can hold them).
     """
     books_cte = f"decided_books AS ({_book_lines_sql(_WHERE)}),"
     consensus = _consensus_sql("decided_books", books_cte)
     params = _params(first, last, minutes_before_tip, as_of)
-    points = con.execute(
-        f"""
-        SELECT player_id, game_date, game_id, line, line_kind, CAST(n_books AS INTEGER) AS n_books,
-               over_price, under_price, last_snapshot_time AS quote_time, commence_time
-        FROM ({consensus}) {POINTS_LINE_RULE}
-        """,
-        params,
-    ).df()
-    books = con.execute(
-        f"""
-        WITH {books_cte}
-        chosen AS (
-            SELECT player_id, game_date, line_kind FROM ({consensus}) {POINTS_LINE_RULE}
-        )
-        SELECT b.player_id, b.game_date, b.book, b.line AS book_line,
-               b.over_price AS book_over_price, b.under_price AS book_under_price,
-               b.snapshot_time AS book_quote_time
-        FROM decided_books b JOIN chosen c
-          ON c.player_id = b.player_id AND c.game_date = b.game_date
-         AND c.line_kind = b.line_kind
-        WHERE b.market = 'points' AND b.line_kind = 'sportsbook'
-        ORDER BY b.player_id, b.game_date, b.book
-        """,
-        params,
-    ).df()
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _decided_consensus AS {consensus}", params)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _decided_books AS {_book_lines_sql(_WHERE)}", params)
+    try:
+        # the same rule as core.points_line (macro core.points_line_of, migration 008)
+        points = con.execute(
+            """
+            SELECT player_id, game_date, game_id, line, line_kind,
+                   CAST(n_books AS INTEGER) AS n_books, over_price, under_price,
+                   last_snapshot_time AS quote_time, commence_time
+            FROM core.points_line_of('_decided_consensus')
+            """
+        ).df()
+        books = con.execute(
+            """
+            SELECT b.player_id, b.game_date, b.book, b.line AS book_line,
+                   b.over_price AS book_over_price, b.under_price AS book_under_price,
+                   b.snapshot_time AS book_quote_time
+            FROM _decided_books b
+            JOIN core.points_line_of('_decided_consensus') c
+              ON c.player_id = b.player_id AND c.game_date = b.game_date
+             AND c.line_kind = b.line_kind
+            WHERE b.market = 'points' AND b.line_kind = 'sportsbook'
+            ORDER BY b.player_id, b.game_date, b.book
+            """
+        ).df()
+    finally:
+        con.execute("DROP TABLE IF EXISTS _decided_consensus")
+        con.execute("DROP TABLE IF EXISTS _decided_books")
     for frame in (points, books):
         frame["game_date"] = pd.to_datetime(frame["game_date"]).dt.date
         frame["player_id"] = frame["player_id"].astype("int64")
