@@ -400,3 +400,37 @@ def test_help_and_no_arguments_still_print_help() -> None:
     bare = invoke()
     assert "Usage" in bare.output
     assert "error:" not in bare.output + bare.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (["predict", "--date", "2024-13-01"], "--date"),
+        (["grade", "--date", "yesterday"], "--date"),
+        (["backfill", "predictions", "--start", "2024-03-10", "--end", "2024-03-01"], "is after"),
+        (["backfill", "grading", "--start", "2024-03-10", "--end", "2024-03-01"], "is after"),
+    ],
+)
+def test_daily_commands_refuse_bad_dates_in_one_line(
+    warehouse_copy: Path, args: list[str], fragment: str
+) -> None:
+    refused(invoke(*args, "--db", str(warehouse_copy)), fragment)
+
+
+def test_predict_without_a_registered_model_says_how_to_get_one(warehouse_copy: Path) -> None:
+    line = refused(invoke("predict", "--date", "2024-04-12", "--db", str(warehouse_copy)))
+    assert "no registered model has an alias" in line
+    with duckdb.connect(str(warehouse_copy), read_only=True) as con:
+        rows = con.execute("SELECT count(*) FROM predictions.prediction").fetchone()
+    assert rows == (0,)  # nothing half-written
+
+
+def test_picks_and_signal_without_predictions_say_to_predict_first(warehouse_copy: Path) -> None:
+    refused(invoke("picks", "--date", "2024-04-12", "--db", str(warehouse_copy)), "predict")
+    refused(invoke("signal", "--date", "2024-04-12", "--db", str(warehouse_copy)), "predict")
+
+
+def test_daily_commands_on_a_missing_warehouse_say_to_ingest_first(tmp_path: Path) -> None:
+    db = str(tmp_path / "missing.duckdb")
+    for args in (["predict", "--date", "2024-04-12"], ["grade", "--date", "2024-04-12"]):
+        refused(invoke(*args, "--db", db), "nbaprops ingest")

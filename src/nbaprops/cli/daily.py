@@ -240,12 +240,18 @@ def print_picks(day: date, picks: pd.DataFrame, settings: Settings) -> None:
 def picks(day: DateOpt, db: DbOpt = None, as_json: JsonOpt = False) -> None:
     """Best bets of a date from the champion, with flat and fractional-Kelly stakes."""
     from nbaprops.pipeline.daily import champion_picks
+    from nbaprops.predictions.store import active_predictions
 
     the_day = parse_day(day, "--date")
     settings = settings_for(db)
     if not settings.db.exists():
         raise NbapropsError(f"no warehouse at {settings.db}; run `nbaprops ingest` first")
     with connect(settings.db, read_only=True) as con:
+        if active_predictions(con, the_day, alias="champion").empty:
+            raise NbapropsError(
+                f"no champion predictions on {the_day}; run `nbaprops predict --date "
+                f"{the_day}` first"
+            )
         chosen = champion_picks(con, settings, the_day)
     if as_json:
         emit_json({"date": str(the_day), "picks": _records(chosen)})

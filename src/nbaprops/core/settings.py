@@ -103,6 +103,10 @@ class Settings(BaseSettings):
     skew_over_share: float = Field(
         default=0.65, ge=0, le=1, description="OVER_HEAVY above this share of OVER bets."
     )
+    picks_system: str | None = Field(
+        default=None,
+        description="The system whose champion drives picks (default: the latest champion).",
+    )
     picks_max_per_day: int = Field(default=10, ge=1, description="Most best bets per date.")
     picks_max_per_team: int = Field(default=2, ge=1, description="Most best bets per team.")
     picks_min_edge: float = Field(

@@ -29,7 +29,13 @@ from nbaprops.models.registry import PromotionRefusedError, promote
 from nbaprops.monitoring.alerts import raise_alert
 from nbaprops.pipeline.jobs import Progress, audit, ingest_job
 from nbaprops.predictions.daily import PredictResult, aliased_models, live_as_of, predict_date
-from nbaprops.predictions.signal import SlateSignal, best_bets, slate_signal, store_signal
+from nbaprops.predictions.signal import (
+    PICK_INPUTS,
+    SlateSignal,
+    best_bets,
+    slate_signal,
+    store_signal,
+)
 from nbaprops.predictions.store import active_predictions
 
 PHASES = ("ingest", "grade", "predict", "signal")
@@ -248,17 +254,36 @@ def signal_job(
     return out
 
 
+def picks_system(con: duckdb.DuckDBPyConnection, settings: Settings) -> str | None:
+    """The system whose champion drives picks: the configured one, else the champion
+    promoted most recently (several systems may each have a champion)."""
+    if settings.picks_system:
+        return settings.picks_system
+    row = con.execute(
+        "SELECT system_id FROM models.alias WHERE alias = 'champion' "
+        "ORDER BY set_at DESC, system_id LIMIT 1"
+    ).fetchone()
+    return None if row is None else str(row[0])
+
+
 def champion_picks(con: duckdb.DuckDBPyConnection, settings: Settings, day: date) -> pd.DataFrame:
-    rows = active_predictions(con, day, alias="champion")
+    system_id = picks_system(con, settings)
+    rows = (
+        active_predictions(con, day, system_id=system_id, alias="champion")
+        if system_id
+        else pd.DataFrame()
+    )
     if rows.empty:
-        return best_bets(rows.assign(in_sample=pd.Series(dtype=bool)), settings)
+        empty = best_bets(pd.DataFrame(columns=[*PICK_INPUTS]), settings)
+        empty.insert(0, "system_id", pd.Series(dtype=object))
+        return empty
     names = con.execute(
         "SELECT player_id, player_name FROM core.player WHERE player_id IN (SELECT unnest(?))",
         [rows["player_id"].astype(int).tolist()],
     ).df()
     rows = rows.merge(names, on="player_id", how="left")
     picks = best_bets(rows, settings)
-    picks.insert(0, "system_id", rows["system_id"].iloc[0] if len(rows) else None)
+    picks.insert(0, "system_id", system_id)
     return picks
 
 
@@ -285,16 +310,16 @@ def run_daily(
         if not skip_ingest:
             ingested = ingest_job(con, settings, data_dir, progress=progress)
             counter["rows"] = sum(r.n_loaded for r in ingested.report.results)
-    if not aliased_models_exist(con):
-        result.bootstrapped = bootstrap_champion(con, settings, day, progress=progress)
-        if on_message:
-            on_message(result.bootstrapped)
     with phase(con, run_id, day, "grade") as counter:
         for past in ungraded_dates(con, day):
             graded = grade_job(con, past)
             result.graded.append(graded)
             counter["rows"] += graded.graded + graded.void
     with phase(con, run_id, day, "predict") as counter:
+        if not aliased_models_exist(con):
+            result.bootstrapped = bootstrap_champion(con, settings, day, progress=progress)
+            if on_message:
+                on_message(result.bootstrapped)
         result.predicted = predict_job(
             con,
             settings,

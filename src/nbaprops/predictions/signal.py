@@ -94,6 +94,23 @@ def store_signal(
     )
 
 
+# What best_bets reads from active predictions.
+PICK_INPUTS = (
+    "player_id",
+    "team",
+    "game_id",
+    "recommendation",
+    "line_source",
+    "line",
+    "bet_book",
+    "bet_line",
+    "bet_price",
+    "p_over",
+    "p_under",
+    "edge",
+    "ev",
+    "in_sample",
+)
 PICK_COLUMNS = (
     "player_id",
     "player_name",
