@@ -367,7 +367,11 @@ def test_a_backfill_killed_with_sigkill_finishes_on_rerun_without_duplicates(
     assert proc.stdout is not None
     seen = []
     for line in proc.stdout:
-        seen.append(line.strip())
+        text = line.strip()
+        if len(text) == 10 and text[4] == "-":  # a finished date (nothing else is printed)
+            seen.append(text)
+        else:
+            pytest.fail(f"the backfill printed more than its dates: {text!r}")
         if len(seen) == 9:  # in the middle of the second fold
             proc.send_signal(signal.SIGKILL)
             break

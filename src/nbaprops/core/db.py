@@ -55,6 +55,9 @@ def connect(path: Path | str, *, read_only: bool = False) -> duckdb.DuckDBPyConn
                 ) from None
     try:
         con = duckdb.connect(str(path), read_only=read_only)
+        # DuckDB draws a progress bar on stdout for long queries: it would corrupt --json
+        # output and anything reading ours; the CLI draws its own on stderr.
+        con.execute("SET enable_progress_bar = false")
         con.execute("SET TimeZone = 'UTC'")
     except duckdb.Error as exc:
         translated = warehouse_error(exc, path, read_only=read_only)

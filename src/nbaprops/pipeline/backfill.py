@@ -223,8 +223,6 @@ def backfill_walk_forward(
                         )
                         result.rows_written += write.written
                     result.dates += 1
-                    # a finished date is made durable in the main file, not only in the WAL
-                    con.execute("CHECKPOINT")
                 if on_date:
                     on_date(str(day))
             # the nights of the fold pass: its dates are graded before the next fold fits
