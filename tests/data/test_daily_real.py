@@ -24,7 +24,7 @@ from nbaprops.experiments.backtest import run_backtest
 from nbaprops.experiments.spec import ExperimentSpec, build_spec
 from nbaprops.features.state import refresh_state
 from nbaprops.grading.grade import grade_date
-from nbaprops.grading.report import graded_rows, system_figures
+from nbaprops.grading.report import graded_rows, graded_summary, system_figures
 from nbaprops.pipeline.backfill import backfill_walk_forward
 from nbaprops.pipeline.daily import bootstrap_champion, predict_job, run_daily
 from nbaprops.pipeline.jobs import Progress
@@ -197,6 +197,7 @@ def test_grading_is_idempotent_and_logs_box_score_corrections(served: Settings) 
             "UPDATE core.player_game SET points = points + 1 WHERE player_id = ? AND game_date = ?",
             [int(player), DAY],
         )
+        summary = graded_summary(con, DAY, DAY)
         third = grade_date(con, DAY)
         regraded = con.execute(
             "SELECT regraded, actual_points FROM grading.grade g JOIN predictions.prediction p "
@@ -212,6 +213,13 @@ def test_grading_is_idempotent_and_logs_box_score_corrections(served: Settings) 
     lined = grades[grades["line_source"] != "ACTUAL"]
     assert set(lined["result"]) <= {"pass", "void"}  # estimated lines never enter hit rates
     assert grades["pit"].dropna().between(0, 1).all()
+    (lined,) = summary["systems"]  # the champion, on real lines only
+    estimated = {r["system"]: r for r in summary["estimated_lines"]}
+    assert lined["n"] == int(
+        ((grades["line_source"] == "ACTUAL") & (grades["result"] != "void")).sum()
+    )
+    assert estimated[lined["system"]]["n"] > 0
+    assert 2.0 < estimated[lined["system"]]["estimated_line_mae"] < 8.0
 
 
 def test_signal_and_picks_follow_the_rules(served: Settings) -> None:

@@ -491,3 +491,9 @@ def print_graded_summary(summary: dict[str, Any]) -> None:
             _fmt(r["graded_share"], ".0%"),
         )
     console.print(t)
+    for r in summary.get("estimated_lines", []):
+        console.print(
+            f"{r['system']}: {r['n']:,} players without a real line: model MAE "
+            f"{_fmt(r['model_mae'], '.3f')} vs estimated line (season average) "
+            f"{_fmt(r['estimated_line_mae'], '.3f')} (error only, never a bet)"
+        )

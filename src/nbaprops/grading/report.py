@@ -76,13 +76,32 @@ def system_figures(rows: pd.DataFrame) -> list[dict[str, Any]]:
     return out
 
 
+def estimated_figures(rows: pd.DataFrame) -> list[dict[str, Any]]:
+    """Players without a real line: the model's MAE against the estimated line's
+    (season average rounded to .5). Error only: never a bet, never a hit rate."""
+    out = []
+    est = rows[(rows["line_source"] == "ESTIMATED") & rows["played"]]
+    for system, group in est.groupby("system", sort=True):
+        points = m.lined_point_metrics(group["actual"], group["median"], group["estimated_line"])
+        out.append(
+            {
+                "system": str(system),
+                "n": points.n,
+                "model_mae": _finite(points.model_mae),
+                "estimated_line_mae": _finite(points.line_mae),
+            }
+        )
+    return out
+
+
 def graded_rows(con: duckdb.DuckDBPyConnection, first: date, last: date) -> pd.DataFrame:
     """Active, out-of-sample, graded predictions of [first, last] in scoring vocabulary."""
     frame = con.execute(
         """
         SELECT p.system_id AS system, p.model_version, p.alias, p.player_id, p.game_date,
                p.line_kind, p.line, p.median, p.edge, p.over_price, p.under_price,
-               p.recommendation, p.bet_line, p.bet_price, p.p_over,
+               p.recommendation, p.bet_line, p.bet_price, p.p_over, p.line_source,
+               p.estimated_line,
                g.actual_points AS actual, g.result, g.result <> 'void' AS played,
                g.clv_line, g.clv_prob
         FROM predictions.prediction p JOIN grading.grade g USING (prediction_id)
@@ -118,5 +137,6 @@ def graded_summary(con: duckdb.DuckDBPyConnection, first: date, last: date) -> d
         "start": str(first),
         "end": str(last),
         "systems": systems,
+        "estimated_lines": estimated_figures(rows) if len(rows) else [],
         "completeness": completeness.to_dict("records"),
     }

@@ -36,6 +36,7 @@ from nbaprops.experiments.spec import ENSEMBLE, ExperimentSpec
 from nbaprops.grading.grade import grade_date
 from nbaprops.grading.history import TableHistory
 from nbaprops.models.registry import load_model, register_version
+from nbaprops.pipeline.jobs import audit
 from nbaprops.predictions.daily import ServingModel, aliased_models, predict_date
 from nbaprops.predictions.history import calibration_before
 from nbaprops.predictions.scoring import ScoringModel, score_date
@@ -230,6 +231,7 @@ def backfill_walk_forward(
                 grade_date(con, day)
                 result.graded_dates += 1
         reg.complete_backfill(con, run_id, _summary(result), len(plan.folds))
+        audit(con, "backfill", "predictions", f"run {run_id[:8]}: {_summary(result)}")
     except BaseException as exc:
         reg.fail_run(con, run_id, f"{type(exc).__name__}: {exc}"[:500])
         raise
@@ -258,6 +260,7 @@ def backfill_with_aliases(
 ) -> BackfillResult:
     """Predict each finished date in [start, end] with today's aliased models."""
     models: list[ServingModel] = aliased_models(con)
+    audit(con, "backfill", "predictions_with_aliases", f"{start}..{end} force={force}")
     dates = eval_game_dates(con, start, end)
     result = BackfillResult(None)
     if on_plan:
