@@ -35,34 +35,35 @@ RANKABLE = {
     "roi": ("lines", "roi_actual", "n_bets", True),
     "brier": ("lines", "brier", "n_graded", False),
 }
-# The scored columns a run keeps (experiments.prediction), in the backtest's order.
-_PREDICTION_COLUMNS = tuple(
-    c
-    for c in SCORED_COLUMNS
-    if c
-    not in {
-        "team",
-        "has_prop_line",
-        "edge",
-        "p_over_raw",
-        "p_over_dist",
-        "calibration_n",
-        "line_calibration_n",
-        "line_calibration_slope",
-        # line provenance and line shopping live with the daily job's predictions
-        "line_source",
-        "quote_time",
-        "n_defaulted",
-        "bet_book",
-        "bet_line",
-        "bet_price",
-        "confidence",
-        "estimated_line",
-        "closing_line",
-        "closing_over_price",
-        "closing_under_price",
+# The scored columns a run keeps: the columns of experiments.prediction after its id, in
+# the backtest's order (line provenance, shopping and closing lines live with the daily
+# job's predictions; the run's roi_best and clv_line are in run_metric).
+_KEPT = frozenset(
+    {
+        "system",
+        "fold",
+        "warmup",
+        "player_id",
+        "game_id",
+        "game_date",
+        "played",
+        "actual",
+        "median",
+        "mean",
+        "line",
+        "line_kind",
+        "n_books",
+        "over_price",
+        "under_price",
+        "p_over",
+        "p_under",
+        "p_push",
+        "side",
+        "ev",
+        "pit",
     }
 )
+_PREDICTION_COLUMNS = tuple(c for c in SCORED_COLUMNS if c in _KEPT)
 
 
 @dataclass(frozen=True)
@@ -243,10 +244,13 @@ def complete_run(
         con.register("_run_predictions", preds)
         try:
             con.execute(
-                "INSERT INTO experiments.prediction SELECT experiment_id, system, fold, warmup, "
-                "player_id, game_id, game_date::DATE, played, actual, median, mean, line, "
-                "line_kind, n_books, over_price, under_price, p_over, p_under, p_push, side, "
-                "ev, pit FROM _run_predictions"
+                "INSERT INTO experiments.prediction (experiment_id, "
+                + ", ".join(_PREDICTION_COLUMNS)
+                + ") SELECT experiment_id, "
+                + ", ".join(
+                    "game_date::DATE" if c == "game_date" else c for c in _PREDICTION_COLUMNS
+                )
+                + " FROM _run_predictions"
             )
         finally:
             con.unregister("_run_predictions")

@@ -20,7 +20,12 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from nbaprops.core.errors import NbapropsError
 from nbaprops.core.settings import DEFAULT_DECISION_MINUTES
-from nbaprops.features.catalog import FEATURE_SETS, FEATURES, FeatureSet
+from nbaprops.features.catalog import (
+    FEATURE_SETS,
+    FEATURES,
+    FeatureSet,
+    experimental_feature_set,
+)
 from nbaprops.systems import SYSTEM_IDS, system_class
 
 EXPERIMENT_TYPES = ("walk_forward", "ablation", "hyperparameter", "feature", "breakout")
@@ -208,13 +213,8 @@ class ExperimentSpec(_Strict):
         if self.mode == "shared":
             return base
         assert self.features is not None
-        # Keyed on the feature list alone, so experiments over the same list share frames.
-        digest = hashlib.sha256(json.dumps(list(self.features)).encode()).hexdigest()[:8]
-        return FeatureSet(
-            name=f"experimental_{digest}",
-            version=0,
-            features=tuple(self.features),
-            description=f"experimental features of {self.name}",
+        return experimental_feature_set(
+            tuple(self.features), f"experimental features of {self.name}"
         )
 
     @property

@@ -22,6 +22,8 @@ are optional because every player lacks them on a season's opening night.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass
 
 GROUPS = (
@@ -553,6 +555,15 @@ POINTS_V2 = FeatureSet(
 )
 
 FEATURE_SETS = {fs.key: fs for fs in (POINTS_V1, POINTS_V2, BREAKOUT_V1)}
+
+
+def experimental_feature_set(features: tuple[str, ...], description: str) -> FeatureSet:
+    """A set over custom catalog features, keyed on the feature list alone: experiments
+    over the same list share frames, and a version trained on it is served with it."""
+    digest = hashlib.sha256(json.dumps(list(features)).encode()).hexdigest()[:8]
+    return FeatureSet(
+        name=f"experimental_{digest}", version=0, features=tuple(features), description=description
+    )
 
 
 def get_feature_set(key: str) -> FeatureSet:

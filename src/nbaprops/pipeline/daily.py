@@ -134,27 +134,13 @@ def bootstrap_champion(
     if outcome.model is None:
         raise NbapropsError("the default champion could not be registered")
     version = outcome.model
+    gate = {"min_rows": settings.promotion_min_rows, "max_ece": settings.promotion_max_ece}
+    ref = (version.system_id, version.version, "champion")
     try:
-        promote(
-            con,
-            version.system_id,
-            version.version,
-            "champion",
-            min_rows=settings.promotion_min_rows,
-            max_ece=settings.promotion_max_ece,
-        )
+        promote(con, *ref, **gate)
         how = "promoted through the gate"
     except PromotionRefusedError as exc:
-        promote(
-            con,
-            version.system_id,
-            version.version,
-            "champion",
-            min_rows=settings.promotion_min_rows,
-            max_ece=settings.promotion_max_ece,
-            force=True,
-            reason=f"bootstrap: no champion existed ({exc})",
-        )
+        promote(con, *ref, **gate, force=True, reason=f"bootstrap: no champion existed ({exc})")
         how = "forced (the gate's refusal is recorded)"
     message = (
         f"no registered model: trained {version.ref} on data up to {version.train_end} "

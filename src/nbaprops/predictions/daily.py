@@ -10,8 +10,6 @@ whose required features are too incomplete (unless the check is skipped, recorde
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -20,7 +18,7 @@ import duckdb
 import pandas as pd
 
 from nbaprops.core.errors import NbapropsError
-from nbaprops.features.catalog import FeatureSet, get_feature_set
+from nbaprops.features.catalog import FeatureSet, experimental_feature_set, get_feature_set
 from nbaprops.models.registry import ALIASES, LoadedModel, ModelVersion, load_model
 from nbaprops.predictions.scoring import ScoringModel, score_date
 from nbaprops.predictions.slate import build_slate
@@ -65,12 +63,8 @@ def version_feature_set(version: ModelVersion) -> FeatureSet:
     """The feature set a version was trained on (experimental sets rebuilt from its list)."""
     if version.mode == "shared":
         return get_feature_set(version.feature_set_key)
-    digest = hashlib.sha256(json.dumps(list(version.feature_columns)).encode()).hexdigest()[:8]
-    return FeatureSet(
-        name=f"experimental_{digest}",
-        version=0,
-        features=tuple(version.feature_columns),
-        description=f"experimental features of {version.ref}",
+    return experimental_feature_set(
+        tuple(version.feature_columns), f"experimental features of {version.ref}"
     )
 
 
