@@ -2,7 +2,8 @@
 
 Hit rates use ``ACTUAL`` lines only; estimated lines count for error only. A player
 with no box-score row in a final game did not play: his prediction is void, with the
-reason. Grading is idempotent: regrading writes the same rows, and a box-score
+reason; a final game with no box-score rows at all is not loaded yet and stays pending.
+Grading is idempotent: regrading writes the same rows, and a box-score
 correction updates a grade in place (the caller logs which).
 """
 
@@ -53,7 +54,7 @@ class GradeResult:
     day: date
     graded: int
     void: int
-    pending: int  # games not final yet: left ungraded
+    pending: int  # not final yet, or final without box scores: left ungraded
     regraded: list[str]  # prediction ids whose grade changed (box-score corrections)
     completeness: pd.DataFrame
 
@@ -67,6 +68,8 @@ def _to_grade(con: duckdb.DuckDBPyConnection, day: date) -> pd.DataFrame:
                CAST(pg.points AS DOUBLE) AS actual_points,
                CAST(pg.minutes AS DOUBLE) AS actual_minutes,
                g.status AS game_status,
+               EXISTS (SELECT 1 FROM core.player_game b WHERE b.game_id = p.game_id)
+                   AS has_box_score,
                cl.line AS closing_line, cl.over_price AS closing_over_price,
                cl.under_price AS closing_under_price
         FROM predictions.prediction p
@@ -148,7 +151,13 @@ def grade_rows(rows: pd.DataFrame, graded_at: pd.Timestamp) -> pd.DataFrame:
 def grade_date(con: duckdb.DuckDBPyConnection, day: date) -> GradeResult:
     """Grade every active prediction of ``day`` whose game is final (idempotent)."""
     rows = _to_grade(con, day)
-    final = (rows["game_status"] == "final").to_numpy() if len(rows) else np.array([], bool)
+    # A final game without a single box-score row has not been loaded yet: its players
+    # are pending, never void (voiding them would hide a missing day as "did not play").
+    final = (
+        ((rows["game_status"] == "final") & rows["has_box_score"]).to_numpy()
+        if len(rows)
+        else np.array([], bool)
+    )
     pending = int((~final).sum())
     rows = rows[final].reset_index(drop=True)
     grades = grade_rows(rows, pd.Timestamp.now(tz="UTC")) if len(rows) else pd.DataFrame()
