@@ -344,6 +344,8 @@ def reference_rows(version: ModelVersion) -> pd.DataFrame:
     if not path.is_file():
         raise NbapropsError(f"{version.ref}: artefact {path} is missing")
     rows = pd.read_parquet(path)
+    if "warmup" not in rows.columns:  # a backfill fold's reference: graded rows before it
+        return rows.reset_index(drop=True)
     return rows[~rows["warmup"].astype(bool)].reset_index(drop=True)
 
 
