@@ -159,6 +159,13 @@ def experiment_run(
         console.print(t)
         console.print("dry run: nothing trained, nothing recorded")
         return
+    if spec.type == "breakout":
+        from nbaprops.cli.breakout import run_breakout_spec
+
+        run_breakout_spec(
+            spec, settings, record=not no_registry, register_model=not no_model, as_json=as_json
+        )
+        return
     with connect(settings.db) as con:
         migrate(con)
         with rich_progress(not as_json) as progress:

@@ -667,3 +667,21 @@ def ece_noise_floor(p: npt.ArrayLike, n_bins: int = 10) -> float:
                 * math.sqrt(2 * mean_p * (1 - mean_p) / (math.pi * len(in_bin)))
             )
     return total
+
+
+def roc_auc(score: npt.ArrayLike, outcome: npt.ArrayLike) -> float:
+    """Area under the ROC curve: P(a random positive scores above a random negative),
+    ties counted half (the Mann-Whitney statistic); NaN without both classes."""
+    s = _floats(score, "score")
+    y = _floats(outcome, "outcome")
+    _same_length(score=s, outcome=y)
+    if np.any(~np.isfinite(s)) or np.any((y != 0) & (y != 1)):
+        raise ValueError("score must be finite and outcome 0 or 1")
+    n_pos = int(y.sum())
+    n_neg = int(y.size - n_pos)
+    if n_pos == 0 or n_neg == 0:
+        return math.nan
+    from scipy.stats import rankdata
+
+    ranks = rankdata(s)
+    return float((ranks[y == 1].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))

@@ -115,6 +115,58 @@ class Settings(BaseSettings):
     kelly_fraction: float = Field(
         default=0.25, gt=0, le=1, description="Fraction of the Kelly stake a pick shows."
     )
+    # --- the breakout classifier (shadow) ---------------------------------------------
+    breakout_min_season_avg: float = Field(
+        default=6.0, ge=0, description="Role players: pre-game season average at least this."
+    )
+    breakout_max_season_avg: float = Field(
+        default=20.0, gt=0, description="Role players: pre-game season average at most this."
+    )
+    breakout_min_season_games: int = Field(
+        default=5, ge=1, description="Games this season before one counts for the breakout scope."
+    )
+    breakout_multiplier: float = Field(
+        default=1.75, gt=1, description="A breakout: points >= this x the pre-game season average."
+    )
+    breakout_high: float = Field(
+        default=0.769, gt=0, lt=1, description="Breakout risk score of a HIGH-risk player."
+    )
+    breakout_medium: float = Field(
+        default=0.5, gt=0, lt=1, description="Breakout risk score of a MEDIUM-risk player."
+    )
+
+    # --- diagnostics and alerts (nbaprops diagnose, the daily run's diagnose phase) -------
+    retrain_cadence_days: int = Field(
+        default=7, ge=1, description="How often the champion is meant to be retrained."
+    )
+    alert_stale_factor: float = Field(
+        default=2.0, gt=0, description="WARNING when the champion is older than this x cadence."
+    )
+    alert_critical_beat_share: float = Field(
+        default=0.42, ge=0, le=1, description="CRITICAL below this share of games beating the line"
+    )
+    alert_critical_hit_rate: float = Field(
+        default=0.50, ge=0, le=1, description="... and a 7-day hit rate below this."
+    )
+    alert_warn_beat_share: float = Field(
+        default=0.45, ge=0, le=1, description="WARNING below this share beating the line."
+    )
+    alert_warn_hit_rate: float = Field(
+        default=0.524, ge=0, le=1, description="WARNING below this 7-day hit rate (-110 even)."
+    )
+    alert_warn_drift: float = Field(
+        default=40.0, ge=0, le=100, description="WARNING at or above this drift score."
+    )
+    alert_min_graded_share: float = Field(
+        default=0.80, ge=0, le=1, description="WARNING below this graded share of a date."
+    )
+    alert_min_bets: int = Field(
+        default=30, ge=1, description="Fewer 7-day bets than this: the cause is sample size."
+    )
+    alert_webhook_url: str | None = Field(
+        default=None, description="When set, new alerts are also POSTed here as JSON."
+    )
+    alert_webhook_timeout_s: float = Field(default=5.0, gt=0)
 
     def resolved_artifacts_dir(self) -> Path:
         return self.artifacts_dir or self.db.parent / "artifacts"

@@ -154,6 +154,11 @@ def run_experiment(
     on_fold: Callable[[str], None] | None = None,
 ) -> RunOutcome:
     """Run one experiment end to end; with ``record`` it lands in both registries."""
+    if spec.type == "breakout":
+        raise NbapropsError(
+            f"{spec.name}: type breakout runs through "
+            "nbaprops.experiments.breakout.run_breakout_experiment (`nbaprops experiment run`)"
+        )
     run_id = reg.create_run(con, spec) if record else None
     try:
         frames = prepare_frames(con, spec)

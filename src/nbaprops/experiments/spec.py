@@ -27,6 +27,7 @@ from nbaprops.features.catalog import (
     experimental_feature_set,
 )
 from nbaprops.systems import SYSTEM_IDS, system_class
+from nbaprops.systems.breakout import SYSTEM_ID as BREAKOUT_SYSTEM
 
 EXPERIMENT_TYPES = ("walk_forward", "ablation", "hyperparameter", "feature", "breakout")
 BASELINE = "season_average"
@@ -128,6 +129,10 @@ class ExperimentSpec(_Strict):
             raise ValueError(
                 f"name {self.name!r} must be a plain name (letters, digits, _ . -; no folders)"
             )
+        if self.type == "breakout":
+            return self._breakout_consistent()
+        if BREAKOUT_SYSTEM in self.systems:
+            raise ValueError("the breakout classifier runs only in type: breakout")
         unknown = [s for s in self.systems if s not in SYSTEM_IDS]
         if unknown:
             raise ValueError(
@@ -182,6 +187,43 @@ class ExperimentSpec(_Strict):
             raise ValueError(f"training.start {start} is not before evaluation.start")
         return self
 
+    def _breakout_consistent(self) -> Self:
+        """``type: breakout``: the breakout classifier alone, on a breakout feature set
+        (``mode: shared``) or on any catalog features (``mode: experimental``)."""
+        if self.systems != (BREAKOUT_SYSTEM,):
+            raise ValueError(f"type: breakout runs system {BREAKOUT_SYSTEM!r} alone")
+        if self.system_params:
+            raise ValueError("type: breakout takes its parameters under hyperparameters")
+        if self.feature_set not in FEATURE_SETS:
+            raise ValueError(
+                f"unknown feature set {self.feature_set!r} (known: {', '.join(FEATURE_SETS)})"
+            )
+        if self.mode == "shared":
+            if self.features is not None:
+                raise ValueError(
+                    "a custom feature list needs mode: experimental (research only, never "
+                    "promotable); mode: shared uses the registered feature_set exactly"
+                )
+            if FEATURE_SETS[self.feature_set].name != "breakout":
+                raise ValueError(
+                    f"type: breakout needs a breakout feature set, not {self.feature_set!r}"
+                )
+        else:
+            if not self.features:
+                raise ValueError("mode: experimental needs a features list")
+            missing = [f for f in self.features if f not in FEATURES]
+            if missing:
+                raise ValueError(f"unknown features: {', '.join(missing)}")
+        if self.recency.enabled:
+            raise ValueError("type: breakout does not take recency weights")
+        if self.training.end is not None and self.training.end < self.evaluation.end:
+            raise ValueError(
+                f"training.end {self.training.end} is before evaluation.end {self.evaluation.end}"
+            )
+        if self.training.start is not None and self.training.start >= self.evaluation.start:
+            raise ValueError(f"training.start {self.training.start} is not before evaluation.start")
+        return self
+
     # --- what the rest of the system reads -------------------------------------------
 
     @property
@@ -196,6 +238,8 @@ class ExperimentSpec(_Strict):
         The ensemble stacks the other systems run (list it last to stack them all).
         """
         chosen = list(self.systems)
+        if self.type == "breakout":
+            return tuple(chosen)
         if BASELINE not in chosen:
             chosen.insert(0, BASELINE)
         return tuple(dict.fromkeys(chosen))

@@ -456,7 +456,74 @@ CATALOG_V2_ADDITIONS: tuple[Feature, ...] = (
     ),
 )
 
-CATALOG = CATALOG + CATALOG_V2_ADDITIONS
+# Breakout research features: in the catalog for ``mode: experimental`` runs (``type:
+# breakout``); no registered set uses them (``breakout_v1`` is frozen).
+_BREAKOUT_SIGNALS = (
+    "ps.pts_std_10 / nullif(ps.pts_avg_10, 0) >= 0.5",
+    "ps.min_avg_3 - ps.min_avg_10 >= 2",
+    "ps.usage_5 > ps.usage_10",
+    f"{_SAME_SEASON} AND ps.pts_max_5 >= 1.75 * ps.season_pts_avg",
+    "ta.rotation_minutes_out >= 20",
+)
+CATALOG_BREAKOUT_RESEARCH: tuple[Feature, ...] = (
+    Feature(
+        "cv_ratio",
+        "breakout",
+        "ps.pts_std_10 / nullif(ps.pts_avg_10, 0)",
+        0.6,
+        "Coefficient of variation of points over his last 10 games (std / mean).",
+        required=False,
+    ),
+    Feature(
+        "cold_streak_indicator",
+        "breakout",
+        "CASE WHEN ps.pts_avg_10 IS NOT NULL THEN "
+        "CASE WHEN ps.pts_avg_5 < 0.8 * ps.pts_avg_10 THEN 1 ELSE 0 END END",
+        0.0,
+        "1 when his last-5 mean is below 0.8 x his last-10 mean.",
+        required=False,
+    ),
+    Feature(
+        "usage_rate_trend",
+        "breakout",
+        "ps.usage_5 - ps.usage_10",
+        0.0,
+        "Usage proxy over his last 5 games minus over his last 10.",
+        required=False,
+    ),
+    Feature(
+        "minutes_trend",
+        "breakout",
+        "ps.min_slope_10",
+        0.0,
+        "Least-squares slope of minutes per game over his last 10 games (>= 3 games).",
+        required=False,
+    ),
+    Feature(
+        "games_since_dnp",
+        "breakout",
+        "CASE WHEN ps.player_id IS NOT NULL AND ps.team = s.team AND ps.game_date = ts.game_date "
+        "THEN least(ps.consec_games, 82) ELSE 0 END",
+        0.0,
+        "His team's games in a row he has played up to its last one (0 when he missed its last "
+        "game; restarts on a team change; capped at 82).",
+        required=False,
+    ),
+    Feature(
+        "breakout_signal",
+        "breakout",
+        "CASE WHEN ps.player_id IS NOT NULL THEN "
+        + " + ".join(f"CAST(coalesce({c}, false) AS INTEGER)" for c in _BREAKOUT_SIGNALS)
+        + " END",
+        0.0,
+        "Composite 0-5, one point each: volatile scorer (last-10 CV >= 0.5), rising minutes "
+        "(last-3 mean >= last-10 mean + 2), rising usage (last 5 above last 10), a recent "
+        "explosion (last-5 max >= 1.75 x season mean), >= 20 rotation minutes out.",
+        required=False,
+    ),
+)
+
+CATALOG = CATALOG + CATALOG_V2_ADDITIONS + CATALOG_BREAKOUT_RESEARCH
 
 FEATURES = {f.name: f for f in CATALOG}
 

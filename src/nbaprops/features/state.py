@@ -22,12 +22,18 @@ BREAKOUT_MARGIN = 10.0
 
 PLAYER_STATE_SQL = f"""
 CREATE OR REPLACE TABLE features.player_state AS
-WITH pg AS (
-    SELECT p.*, tg.minutes AS team_minutes,
+WITH tseq AS (
+    SELECT game_id, team,
+           row_number() OVER (PARTITION BY team ORDER BY game_date, game_id) AS team_seq
+    FROM core.team_game WHERE season_type IN {STATE_SEASON_TYPES}
+),
+pg AS (
+    SELECT p.*, tg.minutes AS team_minutes, tseq.team_seq,
            p.fga + 0.44 * p.fta + coalesce(p.tov, 0) AS used,
            tg.fga + 0.44 * tg.fta + coalesce(tg.tov, 0) AS team_used
     FROM core.player_game p
     LEFT JOIN core.team_game tg ON tg.game_id = p.game_id AND tg.team = p.team
+    LEFT JOIN tseq ON tseq.game_id = p.game_id AND tseq.team = p.team
     WHERE p.season_type IN {STATE_SEASON_TYPES}
 ),
 g AS (
@@ -37,6 +43,7 @@ g AS (
            row_number() OVER (PARTITION BY player_id ORDER BY game_date) AS career_games,
            lag(game_date) OVER (PARTITION BY player_id ORDER BY game_date) AS prev_date,
            lag(team) OVER (PARTITION BY player_id ORDER BY game_date) AS prev_team,
+           lag(team_seq) OVER (PARTITION BY player_id ORDER BY game_date) AS prev_team_seq,
            avg(points) OVER (
                PARTITION BY player_id, season ORDER BY game_date
                ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS season_avg_before,
@@ -51,6 +58,12 @@ s AS (
                          OR datediff('day', prev_date, game_date) > 14 THEN 1 ELSE 0 END)
                OVER (PARTITION BY player_id ORDER BY game_date ROWS UNBOUNDED PRECEDING)
                AS stint,
+           -- a new run of consecutive team games whenever he missed one or changed team
+           sum(CASE WHEN prev_team IS NULL OR prev_team <> team OR team_seq IS NULL
+                         OR prev_team_seq IS NULL OR team_seq <> prev_team_seq + 1
+                    THEN 1 ELSE 0 END)
+               OVER (PARTITION BY player_id ORDER BY game_date ROWS UNBOUNDED PRECEDING)
+               AS played_run,
            CASE WHEN season_games_before >= 3
                  AND points >= season_avg_before + {BREAKOUT_MARGIN} THEN game_date END
                AS breakout_date
@@ -70,6 +83,11 @@ SELECT player_id, game_date, game_id, season, team, minutes, points,
        stddev_samp(minutes) OVER w10 AS min_std_10,
        sum(points) OVER w10 / nullif(sum(minutes) OVER w10, 0) AS pts_per_min_10,
        avg(usage) OVER w10 AS usage_10,
+       avg(usage) OVER w5 AS usage_5,
+       CASE WHEN count(*) OVER w10 >= 3 THEN regr_slope(minutes, career_games) OVER w10 END
+           AS min_slope_10,
+       row_number() OVER (PARTITION BY player_id, played_run ORDER BY game_date)
+           AS consec_games,
        sum(fga) OVER w10 / nullif(sum(minutes) OVER w10, 0) AS fga_per_min_10,
        sum(fta) OVER w10 / nullif(sum(minutes) OVER w10, 0) AS fta_per_min_10,
        sum(fg3a) OVER w10 / nullif(sum(minutes) OVER w10, 0) AS fg3a_per_min_10,

@@ -34,6 +34,7 @@ from nbaprops.core.errors import NbapropsError
 from nbaprops.features.catalog import FEATURE_SETS, FEATURES, FeatureSet
 from nbaprops.models.calibration import Calibration
 from nbaprops.systems import FeatureSetMismatchError, load_system
+from nbaprops.systems.breakout import SYSTEM_ID as BREAKOUT_SYSTEM
 
 ALIASES = ("champion", "challenger", "shadow")
 MODEL_FILE = "model.pkl"
@@ -551,6 +552,11 @@ def promote(
     previous = alias_version(con, system_id, alias)
     if previous == version:
         raise NbapropsError(f"{candidate.ref} is already {system_id}@{alias}")
+    if system_id == BREAKOUT_SYSTEM and alias != "shadow":
+        raise NbapropsError(
+            f"{candidate.ref} is the breakout classifier: it serves only as a shadow "
+            "(--alias shadow), never picks"
+        )
     if candidate.mode != "shared":
         change = AliasChange(system_id, alias, version, previous, "refused", None)
         with transaction(con):

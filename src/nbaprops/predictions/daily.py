@@ -23,6 +23,7 @@ from nbaprops.models.registry import ALIASES, LoadedModel, ModelVersion, load_mo
 from nbaprops.predictions.scoring import ScoringModel, score_date
 from nbaprops.predictions.slate import build_slate
 from nbaprops.predictions.store import BatchWrite, to_table_rows, write_batch
+from nbaprops.systems.breakout import SYSTEM_ID as BREAKOUT_SYSTEM
 
 # The completeness gate: share of the spine with every required feature present.
 MIN_COMPLETE_SHARE = 0.90
@@ -69,10 +70,12 @@ def version_feature_set(version: ModelVersion) -> FeatureSet:
 
 
 def aliased_models(con: duckdb.DuckDBPyConnection) -> list[ServingModel]:
-    """Every version that has an alias, loaded (skew guard and checksum included)."""
+    """Every points model version that has an alias, loaded (skew guard and checksum
+    included); the breakout classifier's shadow is scored by ``predictions.breakout``."""
     rows = con.execute(
-        "SELECT system_id, alias FROM models.alias ORDER BY system_id, list_position(?, alias)",
-        [list(ALIASES)],
+        "SELECT system_id, alias FROM models.alias WHERE system_id <> ? "
+        "ORDER BY system_id, list_position(?, alias)",
+        [BREAKOUT_SYSTEM, list(ALIASES)],
     ).fetchall()
     return [ServingModel(load_model(con, f"{s}@{a}"), a) for s, a in rows]
 

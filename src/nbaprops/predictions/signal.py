@@ -127,6 +127,7 @@ PICK_COLUMNS = (
     "ev",
     "stake_flat",
     "stake_kelly",
+    "observation",  # e.g. the breakout shadow's "UNDER on a HIGH breakout-risk player"
 )
 
 
@@ -155,4 +156,5 @@ def best_bets(rows: pd.DataFrame, settings: Settings) -> pd.DataFrame:
     bets = bets.head(settings.picks_max_per_day)
     if "player_name" not in bets.columns:
         bets["player_name"] = bets["player_id"].astype(str)
+    bets["observation"] = ""
     return bets[list(PICK_COLUMNS)].reset_index(drop=True)
