@@ -145,18 +145,14 @@ def features_validate(
 ) -> None:
     """Compare feature distributions of two periods (KS / Wasserstein, PSI, dataset drift)."""
     from nbaprops.features.catalog import get_feature_set
-    from nbaprops.features.checks import drift_report
-    from nbaprops.features.frame import build_frame, training_spine
+    from nbaprops.features.checks import drift_report, period_frame
 
     fs = get_feature_set(feature_set)
     ref_range, cur_range = parse_range(reference, "--reference"), parse_range(current, "--current")
     settings = settings_for(db)
     with connect(settings.db, read_only=True) as con:
-        ref = build_frame(con, training_spine(con, *ref_range), fs)
-        cur = build_frame(con, training_spine(con, *cur_range), fs)
-    for label, text, frame in (("--reference", reference, ref), ("--current", current, cur)):
-        if frame.empty:
-            raise NbapropsError(f"{label} {text} has no player-games")
+        ref = period_frame(con, *ref_range, fs, "--reference")
+        cur = period_frame(con, *cur_range, fs, "--current")
     report = drift_report(ref, cur, fs.features)
     if as_json:
         emit_json({"reference": reference, "current": current, **report.to_dict()})

@@ -98,7 +98,8 @@ def graded_rows(con: duckdb.DuckDBPyConnection, first: date, last: date) -> pd.D
     """Active, out-of-sample, graded predictions of [first, last] in scoring vocabulary."""
     frame = con.execute(
         """
-        SELECT p.system_id AS system, p.model_version, p.alias, p.player_id, p.game_date,
+        SELECT p.system_id AS system, p.model_version, p.alias, p.player_id, p.game_id,
+               p.game_date,
                p.line_kind, p.line, p.median, p.edge, p.over_price, p.under_price,
                p.recommendation, p.bet_line, p.bet_price, p.p_over, p.line_source,
                p.estimated_line,
