@@ -26,7 +26,7 @@ from nbaprops.features.state import refresh_state
 from nbaprops.grading.grade import grade_date
 from nbaprops.grading.report import graded_rows, graded_summary, system_figures
 from nbaprops.pipeline.backfill import backfill_walk_forward
-from nbaprops.pipeline.daily import bootstrap_champion, predict_job, run_daily
+from nbaprops.pipeline.daily import PHASES, bootstrap_champion, predict_job, run_daily
 from nbaprops.pipeline.jobs import Progress
 from nbaprops.predictions.daily import IncompleteSlateError, InSampleError
 from nbaprops.warehouse.migrate import migrate
@@ -434,12 +434,8 @@ def test_run_daily_bootstraps_a_champion_and_records_every_phase(
         phases = con.execute(
             "SELECT phase, status, rows FROM pipeline.phase_run ORDER BY started_at"
         ).fetchall()
-    assert [p[:2] for p in phases] == [
-        ("ingest", "COMPLETE"),
-        ("grade", "COMPLETE"),
-        ("predict", "COMPLETE"),
-        ("signal", "COMPLETE"),
-    ]
+    assert [p[:2] for p in phases] == [(name, "COMPLETE") for name in PHASES]
+    assert phases[PHASES.index("diagnose")][2] == 0  # nothing graded yet: nothing diagnosed
     status = runner.invoke(app, ["status", "--db", str(settings.db), "--json"])
     assert status.exit_code == 0, status.output
     recorded = json.loads(status.output)["phases"]
@@ -448,3 +444,6 @@ def test_run_daily_bootstraps_a_champion_and_records_every_phase(
     with connect(settings.db) as con:
         nxt = run_daily(con, settings, DAY + timedelta(days=2), skip_ingest=True)
     assert [g.day for g in nxt.graded] == [DAY]
+    # ... and diagnoses the date it graded, for the champion that predicted it
+    assert [(d.game_date, d.system_id) for d in nxt.diagnostics] == [(DAY, "xgboost")]
+    assert nxt.diagnostics[0].market["n_lined"] > 50

@@ -32,7 +32,7 @@ try:  # typer >= 0.2x ships its own copy of click; its usage errors come from th
 except ImportError:  # pragma: no cover - older typer runs on click itself
     from click import exceptions as click_exceptions  # type: ignore[no-redef]
 
-from nbaprops.core.db import warehouse_error
+from nbaprops.core.db import connect, warehouse_error
 from nbaprops.core.errors import NbapropsError
 from nbaprops.core.settings import Settings, get_settings
 from nbaprops.pipeline import jobs
@@ -180,6 +180,17 @@ def rich_progress(enabled: bool = True) -> Iterator[jobs.Progress]:
 
     with bar:
         yield jobs.Progress(start, advance)
+
+
+def open_writable(settings: Settings) -> Any:
+    """The existing warehouse, migrated, for a command that writes to it."""
+    from nbaprops.warehouse.migrate import migrate
+
+    if not settings.db.exists():
+        raise NbapropsError(f"no warehouse at {settings.db}; run `nbaprops ingest` first")
+    con = connect(settings.db)
+    migrate(con)
+    return con
 
 
 def emit_json(payload: Any) -> None:

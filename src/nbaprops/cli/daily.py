@@ -15,6 +15,7 @@ from nbaprops.cli.common import (
     JsonOpt,
     console,
     emit_json,
+    open_writable,
     parse_day,
     parse_period,
     rich_progress,
@@ -32,16 +33,6 @@ ForceOpt = Annotated[
 backfill_app = typer.Typer(
     help="Predict or grade a past date range (resumable).", no_args_is_help=True
 )
-
-
-def _writable(settings: Settings) -> Any:
-    from nbaprops.warehouse.migrate import migrate
-
-    if not settings.db.exists():
-        raise NbapropsError(f"no warehouse at {settings.db}; run `nbaprops ingest` first")
-    con = connect(settings.db)
-    migrate(con)
-    return con
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
@@ -118,7 +109,7 @@ def predict(
 
     the_day = parse_day(day, "--date")
     settings = settings_for(db)
-    with _writable(settings) as con:
+    with open_writable(settings) as con:
         result = predict_job(
             con,
             settings,
@@ -139,7 +130,7 @@ def grade(day: DateOpt, db: DbOpt = None, as_json: JsonOpt = False) -> None:
 
     the_day = parse_day(day, "--date")
     settings = settings_for(db)
-    with _writable(settings) as con:
+    with open_writable(settings) as con:
         result = grade_job(con, the_day)
     payload = {
         "date": str(the_day),
@@ -196,7 +187,7 @@ def signal(day: DateOpt, db: DbOpt = None, as_json: JsonOpt = False) -> None:
 
     the_day = parse_day(day, "--date")
     settings = settings_for(db)
-    with _writable(settings) as con:
+    with open_writable(settings) as con:
         signals = signal_job(con, settings, the_day)
     if not signals:
         raise NbapropsError(f"no active predictions on {the_day}; run `nbaprops predict` first")
@@ -226,6 +217,9 @@ def print_picks(day: date, picks: pd.DataFrame, settings: Settings) -> None:
             f"{100 * r.stake_kelly:.2f}% bankroll",
         )
     console.print(t)
+    if "observation" in picks.columns:
+        for r in picks[picks["observation"].astype(bool)].itertuples():
+            console.print(f"observation: {r.player_name} {r.recommendation}: {r.observation}")
     if picks.empty:
         console.print(
             "no bet clears the bar (positive EV at a real price, |edge| >= "
@@ -275,7 +269,8 @@ def run_daily_cmd(
     data_dir: DataDirOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """The daily job: ingest → rebuild → grade earlier dates → predict → signal → picks."""
+    """The daily job: ingest → rebuild → grade earlier dates → diagnose them → predict →
+    signal → picks."""
     from nbaprops.pipeline.daily import run_daily
 
     settings = settings_for(db, data_dir)
@@ -304,6 +299,9 @@ def run_daily_cmd(
                 "predict": None if result.predicted is None else predict_payload(result.predicted),
                 "signals": {k: v.to_dict() for k, v in result.signals.items()},
                 "picks": _records(result.picks),
+                "diagnostics": [d.to_dict() for d in result.diagnostics],
+                "alerts": result.alerts,
+                "webhook": None if result.delivery is None else result.delivery.to_dict(),
             }
         )
         return
@@ -314,10 +312,17 @@ def run_daily_cmd(
             "graded: "
             + ", ".join(f"{g.day} ({g.graded} graded, {g.void} void)" for g in result.graded)
         )
+    if result.diagnostics:
+        from nbaprops.cli.diagnose import print_diagnostics
+
+        print_diagnostics(result.diagnostics)
     if result.predicted is not None:
         print_predict(result.predicted)
     print_signals(the_day, result.signals)
     print_picks(the_day, result.picks, settings)
+    if result.delivery is not None:
+        state = "delivered" if result.delivery.ok else f"NOT delivered ({result.delivery.error})"
+        console.print(f"webhook: {result.delivery.n_alerts} alert(s) {state}")
 
 
 def _backfill_summary(con: Any, first: date, last: date) -> dict[str, Any]:
@@ -357,7 +362,7 @@ def backfill_predictions(
 
     first, last = parse_period(start, end)
     settings = settings_for(db)
-    with _writable(settings) as con, rich_progress(not as_json) as progress:
+    with open_writable(settings) as con, rich_progress(not as_json) as progress:
         if retrain_every is None:
             result = backfill_with_aliases(
                 con,
@@ -427,7 +432,7 @@ def backfill_grading_cmd(
 
     first, last = parse_period(start, end)
     settings = settings_for(db)
-    with _writable(settings) as con, rich_progress(not as_json) as progress:
+    with open_writable(settings) as con, rich_progress(not as_json) as progress:
         results = backfill_grading(
             con,
             first,

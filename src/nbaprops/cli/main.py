@@ -9,8 +9,9 @@ import duckdb
 import typer
 from rich.table import Table
 
-from nbaprops.cli import daily
+from nbaprops.cli import daily, diagnose, monitoring
 from nbaprops.cli.backtest import backtest
+from nbaprops.cli.breakout import breakout_app
 from nbaprops.cli.common import (
     DataDirOpt,
     DbOpt,
@@ -30,6 +31,7 @@ from nbaprops.cli.features import features_app
 from nbaprops.cli.model import model_app
 from nbaprops.core.db import connect
 from nbaprops.core.errors import NbapropsError
+from nbaprops.monitoring.diagnostics import latest_diagnostics
 from nbaprops.pipeline import jobs
 from nbaprops.pipeline.daily import phase_history
 from nbaprops.warehouse.migrate import current_version, migrate
@@ -48,12 +50,17 @@ app.add_typer(db_app, name="db")
 app.add_typer(features_app, name="features")
 app.add_typer(experiment_app, name="experiment")
 app.add_typer(model_app, name="model")
+app.add_typer(breakout_app, name="breakout")
 app.command("backtest")(backtest)
 app.command("predict")(user_errors(daily.predict))
 app.command("grade")(user_errors(daily.grade))
 app.command("signal")(user_errors(daily.signal))
 app.command("picks")(user_errors(daily.picks))
+app.command("drift")(user_errors(monitoring.drift))
+app.command("compare-production")(user_errors(monitoring.compare_production))
 app.add_typer(daily.backfill_app, name="backfill")
+app.command("diagnose")(diagnose.diagnose)
+app.command("alerts")(diagnose.alerts)
 ingest_app = typer.Typer(
     help="Load data: every recognised file of a folder, or live sources.",
     invoke_without_command=True,
@@ -300,11 +307,31 @@ def status(
             _check_market(con, market)
         result = warehouse_status(con, unmatched, market)
         phases = phase_history(con) if _has_phases(con) else []
+        diagnostics = latest_diagnostics(con) if current_version(con) >= 9 else []
     if as_json:
-        emit_json({**result.to_dict(), "phases": phases})
+        emit_json({**result.to_dict(), "phases": phases, "diagnostics": diagnostics})
     else:
         print_status(result)
         print_phases(phases)
+        print_latest_diagnostics(diagnostics)
+
+
+def print_latest_diagnostics(rows: list[dict[str, Any]]) -> None:
+    if not rows:
+        return
+    t = Table(title="Latest diagnosis per system (`nbaprops diagnose`)")
+    for col in ("date", "system", "version", "cause", "confidence", "conditions"):
+        t.add_column(col, overflow="fold")
+    for r in rows:
+        t.add_row(
+            r["game_date"],
+            r["system_id"],
+            str(r["model_version"]),
+            r["primary_cause"],
+            f"{r['confidence']:.2f}",
+            ", ".join(r["conditions"]) or "-",
+        )
+    console.print(t)
 
 
 def _has_phases(con: duckdb.DuckDBPyConnection) -> bool:

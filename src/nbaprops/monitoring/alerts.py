@@ -1,8 +1,14 @@
-"""Alerts: rows in monitoring.alert, printed by the shells (and, later, posted)."""
+"""Alerts: rows in monitoring.alert, printed by the shells and, when a webhook URL is
+set, POSTed to it as JSON (one request per batch of new alerts)."""
 
 from __future__ import annotations
 
-from datetime import date
+import json
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
 
 import duckdb
 
@@ -17,19 +23,64 @@ def raise_alert(
     *,
     game_date: date | None = None,
     system_id: str | None = None,
-) -> None:
+) -> dict[str, Any]:
+    """Store an alert; returns it as the webhook and the shells show it."""
     if severity not in SEVERITIES:
         raise ValueError(f"unknown severity {severity!r}")
+    raised_at = datetime.now(UTC)
     con.execute(
-        "INSERT INTO monitoring.alert VALUES (now(), ?, ?, ?, ?, ?)",
-        [game_date, severity, source, system_id, message],
+        "INSERT INTO monitoring.alert VALUES (?, ?, ?, ?, ?, ?)",
+        [raised_at, game_date, severity, source, system_id, message],
     )
+    return {
+        "raised_at": raised_at.isoformat(),
+        "game_date": None if game_date is None else str(game_date),
+        "severity": severity,
+        "source": source,
+        "system_id": system_id,
+        "message": message,
+    }
 
 
-def alerts_since(con: duckdb.DuckDBPyConnection, since: date) -> list[dict[str, object]]:
+def alerts_since(con: duckdb.DuckDBPyConnection, since: date | datetime) -> list[dict[str, Any]]:
     frame = con.execute(
         "SELECT * FROM monitoring.alert WHERE raised_at >= ? ORDER BY raised_at", [since]
     ).df()
     return [
         {k: (None if v is None else str(v)) for k, v in r.items()} for r in frame.to_dict("records")
     ]
+
+
+@dataclass(frozen=True)
+class Delivery:
+    url: str
+    n_alerts: int
+    ok: bool
+    status: int | None
+    error: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "n_alerts": self.n_alerts,
+            "ok": self.ok,
+            "status": self.status,
+            "error": self.error,
+        }
+
+
+def post_alerts(url: str, alerts: list[dict[str, Any]], timeout_s: float = 5.0) -> Delivery:
+    """POST ``{"source": "nbaprops", "alerts": [...]}``; a failed delivery is reported,
+    never raised (the alerts are already stored rows)."""
+    body = json.dumps({"source": "nbaprops", "alerts": alerts}, default=str).encode()
+    request = urllib.request.Request(
+        url, data=body, method="POST", headers={"Content-Type": "application/json"}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=timeout_s) as response:
+            status = int(response.status)
+    except urllib.error.HTTPError as exc:
+        return Delivery(url, len(alerts), False, exc.code, f"HTTP {exc.code}")
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        reason = getattr(exc, "reason", exc)
+        return Delivery(url, len(alerts), False, None, str(reason))
+    return Delivery(url, len(alerts), 200 <= status < 300, status, None)

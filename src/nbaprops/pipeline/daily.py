@@ -1,4 +1,4 @@
-"""The daily run and its phase records: ingest → grade → predict → signal.
+"""The daily run and its phase records: ingest → grade → diagnose → predict → signal.
 
 Every phase of every run writes a record (EXPECTED when the run starts, then RUNNING,
 COMPLETE or FAILED with rows, times and the error), so a missing or failed day is
@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import duckdb
 import pandas as pd
@@ -24,11 +24,30 @@ from nbaprops.core.errors import NbapropsError
 from nbaprops.core.settings import Settings
 from nbaprops.experiments.runner import run_experiment
 from nbaprops.experiments.spec import build_spec
+from nbaprops.grading.breakout import (
+    BreakoutGradeResult,
+    grade_breakout_date,
+    ungraded_breakout_dates,
+)
 from nbaprops.grading.grade import MIN_GRADED_SHARE, GradeResult, grade_date
 from nbaprops.models.registry import PromotionRefusedError, promote
-from nbaprops.monitoring.alerts import raise_alert
+from nbaprops.monitoring.alerts import Delivery, alerts_since, post_alerts, raise_alert
+from nbaprops.monitoring.diagnostics import Diagnostic, diagnose_range
 from nbaprops.pipeline.jobs import Progress, audit, ingest_job
-from nbaprops.predictions.daily import PredictResult, aliased_models, live_as_of, predict_date
+from nbaprops.predictions.breakout import (
+    BreakoutWrite,
+    active_breakout,
+    flag_picks,
+    predict_breakout_date,
+    shadow_model,
+)
+from nbaprops.predictions.daily import (
+    PredictResult,
+    aliased_models,
+    live_as_of,
+    predict_date,
+    version_feature_set,
+)
 from nbaprops.predictions.signal import (
     PICK_INPUTS,
     SlateSignal,
@@ -37,8 +56,11 @@ from nbaprops.predictions.signal import (
     store_signal,
 )
 from nbaprops.predictions.store import active_predictions
+from nbaprops.systems.breakout import SYSTEM_ID as BREAKOUT_SYSTEM
+from nbaprops.systems.breakout import BreakoutRules
 
-PHASES = ("ingest", "grade", "predict", "signal")
+T = TypeVar("T")
+PHASES = ("ingest", "grade", "diagnose", "predict", "breakout_shadow", "signal")
 # The model a warehouse without any registered model starts from (fast, near the best).
 DEFAULT_CHAMPION = "xgboost"
 # ... trained on this many days of history (two seasons: minutes, not a quarter hour).
@@ -105,6 +127,10 @@ class DailyResult:
     predicted: PredictResult | None = None
     signals: dict[str, SlateSignal] = field(default_factory=dict)
     picks: pd.DataFrame = field(default_factory=pd.DataFrame)
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    alerts: list[dict[str, Any]] = field(default_factory=list)  # raised during the run
+    delivery: Delivery | None = None
+    breakout: BreakoutShadow | None = None  # None: the shadow phase failed (recorded)
 
 
 def bootstrap_champion(
@@ -270,7 +296,7 @@ def champion_picks(con: duckdb.DuckDBPyConnection, settings: Settings, day: date
     rows = rows.merge(names, on="player_id", how="left")
     picks = best_bets(rows, settings)
     picks.insert(0, "system_id", system_id)
-    return picks
+    return flag_picks(picks, active_breakout(con, day))
 
 
 def run_daily(
@@ -289,6 +315,7 @@ def run_daily(
     """One day of operations; a failed phase is recorded and stops the run."""
     progress = progress or Progress()
     run_id = str(uuid.uuid4())
+    started = datetime.now().astimezone()
     for name in PHASES:
         _phase(con, run_id, day, name, "EXPECTED")
     result = DailyResult(run_id, day)
@@ -301,6 +328,17 @@ def run_daily(
             graded = grade_job(con, past)
             result.graded.append(graded)
             counter["rows"] += graded.graded + graded.void
+    result.diagnostics = (
+        optional_phase(
+            con,
+            run_id,
+            day,
+            "diagnose",
+            lambda: diagnose_job(con, settings, day, result.graded),
+            len,
+        )
+        or []
+    )
     with phase(con, run_id, day, "predict") as counter:
         if not aliased_models_exist(con):
             result.bootstrapped = bootstrap_champion(con, settings, day, progress=progress)
@@ -315,15 +353,109 @@ def run_daily(
             now=now,
         )
         counter["rows"] = sum(w.written for w in result.predicted.writes)
+    result.breakout = breakout_shadow_phase(con, run_id, settings, day)
     with phase(con, run_id, day, "signal") as counter:
         result.signals = signal_job(con, settings, day)
         result.picks = champion_picks(con, settings, day)
         counter["rows"] = len(result.signals)
+    result.alerts = alerts_since(con, started)
+    result.delivery = deliver_alerts(settings, result.alerts)
     return result
 
 
+def diagnose_job(
+    con: duckdb.DuckDBPyConnection,
+    settings: Settings,
+    day: date,
+    graded: list[GradeResult] | None = None,
+) -> list[Diagnostic]:
+    """Diagnose the dates this run graded, else the last predicted date before ``day``."""
+    dates = sorted({g.day for g in graded or []})
+    if not dates:
+        row = con.execute(
+            "SELECT max(game_date) FROM predictions.prediction WHERE is_active AND game_date < ?",
+            [day],
+        ).fetchone()
+        if row is None or row[0] is None:
+            return []
+        dates = [row[0]]
+    return diagnose_range(con, settings, dates[0], dates[-1])
+
+
+def deliver_alerts(settings: Settings, alerts: list[dict[str, Any]]) -> Delivery | None:
+    """POST new alerts to the configured webhook (none configured, or none new: None)."""
+    if not settings.alert_webhook_url or not alerts:
+        return None
+    return post_alerts(settings.alert_webhook_url, alerts, settings.alert_webhook_timeout_s)
+
+
+@dataclass(frozen=True)
+class BreakoutShadow:
+    """What the breakout shadow did in a daily run (it never changes picks)."""
+
+    graded: list[BreakoutGradeResult]
+    write: BreakoutWrite | None  # None: no breakout@shadow model registered
+
+
+def breakout_shadow_job(
+    con: duckdb.DuckDBPyConnection, settings: Settings, day: date
+) -> BreakoutShadow:
+    """Grade the shadow's ungraded earlier dates, then score ``day`` with breakout@shadow."""
+    graded = [
+        grade_breakout_date(con, past)
+        for past in ungraded_breakout_dates(con, day, GRADE_LOOKBACK_DAYS)
+    ]
+    loaded = shadow_model(con)
+    if loaded is None:
+        return BreakoutShadow(graded, None)
+    write = predict_breakout_date(
+        con,
+        day,
+        loaded,
+        BreakoutRules.from_settings(settings),
+        version_feature_set(loaded.version),
+    )
+    return BreakoutShadow(graded, write)
+
+
+def optional_phase(
+    con: duckdb.DuckDBPyConnection,
+    run_id: str,
+    day: date,
+    name: str,
+    work: Callable[[], T],
+    rows: Callable[[T], int],
+) -> T | None:
+    """A phase picks never depend on (diagnostics, the shadow): a failure is recorded
+    FAILED with its error (and seen by the next diagnosis), and the run goes on."""
+    try:
+        with phase(con, run_id, day, name) as counter:
+            out = work()
+            counter["rows"] = rows(out)
+    except Exception:  # recorded by `phase`; this phase must not stop the picks
+        return None
+    return out
+
+
+def breakout_shadow_phase(
+    con: duckdb.DuckDBPyConnection, run_id: str, settings: Settings, day: date
+) -> BreakoutShadow | None:
+    """The shadow as its own phase: a failure is recorded FAILED and the run goes on
+    (picks never depend on the shadow)."""
+    return optional_phase(
+        con,
+        run_id,
+        day,
+        "breakout_shadow",
+        lambda: breakout_shadow_job(con, settings, day),
+        lambda shadow: 0 if shadow.write is None else shadow.write.written,
+    )
+
+
 def aliased_models_exist(con: duckdb.DuckDBPyConnection) -> bool:
-    row = con.execute("SELECT count(*) FROM models.alias").fetchone()
+    row = con.execute(
+        "SELECT count(*) FROM models.alias WHERE system_id <> ?", [BREAKOUT_SYSTEM]
+    ).fetchone()
     return bool(row and row[0])
 
 

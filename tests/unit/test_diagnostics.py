@@ -1,0 +1,224 @@
+"""Diagnostics rules on tiny frames: sharpness, drift, attribution, conditions, webhook."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from datetime import date
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from typing import ClassVar
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from nbaprops.core.settings import Settings
+from nbaprops.monitoring.alerts import post_alerts
+from nbaprops.monitoring.diagnostics import (
+    attribute,
+    baseline_of,
+    conditions_of,
+    market_sharpness,
+    model_drift,
+)
+
+SETTINGS = Settings()
+
+
+def rows(
+    actual: list[float], line: list[float], median: list[float], **cols: object
+) -> pd.DataFrame:
+    n = len(actual)
+    return pd.DataFrame(
+        {
+            "actual": actual,
+            "line": line,
+            "median": median,
+            "line_source": "ACTUAL",
+            "result": cols.get("result", ["correct"] * n),
+            "n_defaulted": 0,
+        }
+    )
+
+
+def test_market_sharpness_tiers_share_and_regime() -> None:
+    day = rows([10, 15, 30, 8], [9.5, 14.5, 25.5, 12.5], [10, 20, 28, 8])
+    out = market_sharpness(day, day)
+    assert out["line_mae_by_tier"]["lt12"] == {"n": 1, "line_mae": 0.5}
+    assert out["line_mae_by_tier"]["12to20"]["n"] == 2
+    assert out["line_mae_by_tier"]["12to20"]["line_mae"] == pytest.approx((0.5 + 4.5) / 2)
+    assert out["line_mae_by_tier"]["gt20"] == {"n": 1, "line_mae": 4.5}
+    # closer than the line: 10 (0 < .5), 30 (2 < 4.5), 8 (0 < 4.5); 15 is not (5 > .5)
+    assert out["model_beats_line_share"] == pytest.approx(0.75)
+    assert out["line_mae_7d"] == pytest.approx(2.5)
+    assert out["market_regime"] == "TIGHT"
+    # a = 1 (MAE 2.5 < 4), b = clip((0.55 - 0.75) / 0.2) = 0 -> 50
+    assert out["sharpness_score"] == pytest.approx(50.0)
+    assert out["sharpness_status"] == "normal"
+    loose = rows([30, 2], [20.5, 12.5], [25, 3])
+    assert market_sharpness(loose, loose)["market_regime"] == "LOOSE"
+
+
+def _window(n: int, error: float, rng: np.random.Generator) -> pd.DataFrame:
+    actual = rng.integers(5, 30, n).astype(float)
+    line = actual + rng.normal(0, 5, n)
+    median = actual + rng.normal(0, 5, n) + error
+    return rows(list(actual), list(line), list(median))
+
+
+def test_drift_score_is_low_against_itself_and_severe_when_the_model_breaks() -> None:
+    rng = np.random.default_rng(1)
+    reference = _window(600, 0.0, rng).assign(played=True)
+    same = _window(300, 0.0, rng)
+    calm = model_drift({7: same, 14: same, 30: same}, reference)
+    assert calm["drift_severity"] in ("none", "minor")
+    assert calm["drift_score"] < 20
+    broken = _window(300, 6.0, rng)
+    drift = model_drift({7: broken, 14: broken, 30: broken}, reference)
+    assert drift["drift_score"] >= 70
+    assert drift["drift_severity"] == "severe"
+    assert drift["bias"] == "over"
+    no_ref = model_drift({7: same, 14: same, 30: same}, reference.head(10))
+    assert no_ref["drift_score"] is None
+    assert "reference" in no_ref["drift_reason"]
+
+
+def _inputs(hit: float, n_bets: int, beat: float, n_lined: int, score: float | None) -> tuple:
+    market = {
+        "model_beats_line_share_7d": beat,
+        "n_lined_7d": n_lined,
+        "line_mae_7d": 5.0,
+        "sharpness_score": 50.0,
+        "market_regime": "NORMAL",
+    }
+    drift = {"hit_rate_7d": hit, "bets_7d": n_bets, "drift_score": score, "mae_7d": 5.3}
+    return market, drift
+
+
+def test_attribution_names_each_cause_from_its_evidence() -> None:
+    base = {
+        "source": "reference",
+        "n": 900,
+        "model_mae": 5.3,
+        "line_mae": 5.5,
+        "beats_line_share": 0.50,
+    }
+    market, drift = _inputs(0.55, 200, 0.50, 600, 5.0)
+    assert attribute(market, drift, base, [], SETTINGS)[0] == "none"
+    quality = [{"factor": "feature_completeness", "value": 0.5, "threshold": 0.9}]
+    assert attribute(market, drift, base, quality, SETTINGS)[0] == "data_quality"
+    old_gap = [{"factor": "missing_dates", "value": 1, "in_last_7_days": 0}]
+    assert attribute(market, drift, base, old_gap, SETTINGS)[0] == "none"
+    market, drift = _inputs(0.50, 120, 0.48, 300, 5.0)  # a small dip: noise
+    cause, confidence, factors = attribute(market, drift, base, [], SETTINGS)
+    assert cause == "sample_size"
+    assert 0.5 <= confidence <= 1
+    assert any(f["factor"] == "hit_rate_z_below_break_even" for f in factors)
+    market, drift = _inputs(0.40, 600, 0.40, 1500, 80.0)
+    assert attribute(market, drift, base, [], SETTINGS)[0] == "model_drift"
+    # a significant dip while the model's MAE held and the line's fell by a point: market
+    market, drift = _inputs(0.44, 600, 0.40, 1500, 5.0)
+    market["line_mae_7d"], drift["mae_7d"] = 4.5, 5.3
+    cause, confidence, _ = attribute(market, drift, base, [], SETTINGS)
+    assert cause == "market_sharpness"
+    assert confidence == 1.0
+    # ... and the model's MAE rose while the line held: model drift
+    market["line_mae_7d"], drift["mae_7d"] = 5.5, 6.3
+    cause, confidence, _ = attribute(market, drift, base, [], SETTINGS)
+    assert cause == "model_drift"
+    assert confidence == 1.0
+
+
+def test_baseline_falls_back_to_the_trailing_month_when_the_reference_is_small() -> None:
+    rng = np.random.default_rng(2)
+    trailing = _window(200, 0.0, rng)
+    small = _window(20, 0.0, rng).assign(played=True)
+    assert baseline_of(small, trailing)["source"] == "trailing_30d"
+    big = _window(400, 0.0, rng).assign(played=True)
+    assert baseline_of(big, trailing)["source"] == "reference"
+    assert baseline_of(None, trailing.head(5)) is None
+
+
+def test_conditions_follow_the_thresholds_in_settings() -> None:
+    market, drift = _inputs(0.45, 100, 0.40, 300, 45.0)
+    drift["drift_severity"] = "moderate"
+    quality = {
+        "dates_without_grading": ["2024-04-12"],
+        "dates_without_predictions": [],
+        "dates_without_box_scores": ["2024-04-12"],
+        "stale": True,
+        "train_end": "2024-03-01",
+        "staleness_days": 20,
+        "retrain_cadence_days": 7,
+    }
+    codes = [(c[0], c[1]) for c in conditions_of(market, drift, quality, SETTINGS)]
+    assert codes == [
+        ("CRITICAL", "beats_line_and_hit_rate"),
+        ("WARNING", "drift"),
+        ("WARNING", "beats_line"),
+        ("WARNING", "hit_rate_7d"),
+        ("WARNING", "graded_completeness"),
+        ("WARNING", "missing_dates"),
+        ("WARNING", "stale_model"),
+    ]
+    relaxed = Settings(alert_critical_beat_share=0.3, alert_warn_drift=50)
+    codes = [c[1] for c in conditions_of(market, drift, quality, relaxed)]
+    assert "beats_line_and_hit_rate" not in codes
+    assert "drift" not in codes
+
+
+class _Hook(BaseHTTPRequestHandler):
+    bodies: ClassVar[list[dict]] = []
+    status = 200
+
+    def do_POST(self) -> None:
+        type(self).bodies.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+        self.send_response(type(self).status)
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        return
+
+
+@pytest.fixture
+def server() -> Iterator[str]:
+    _Hook.bodies, _Hook.status = [], 200
+    httpd = HTTPServer(("127.0.0.1", 0), _Hook)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{httpd.server_port}/"
+    httpd.shutdown()
+
+
+def test_post_alerts_sends_json_and_reports_failures_without_raising(server: str) -> None:
+    alerts = [{"severity": "WARNING", "message": "m", "game_date": "2024-04-12"}]
+    ok = post_alerts(server, alerts)
+    assert ok.ok
+    assert ok.status == 200
+    assert ok.n_alerts == 1
+    assert _Hook.bodies == [{"source": "nbaprops", "alerts": alerts}]
+    _Hook.status = 500
+    failed = post_alerts(server, alerts)
+    assert not failed.ok
+    assert failed.status == 500
+    refused = post_alerts("http://127.0.0.1:9/", alerts, timeout_s=1)
+    assert not refused.ok
+    assert refused.error
+
+
+def test_an_optional_phase_records_its_failure_and_lets_the_run_go_on(empty_con) -> None:
+    from nbaprops.pipeline.daily import optional_phase
+
+    def broken() -> list[int]:
+        raise RuntimeError("diagnostics exploded")
+
+    day = date(2024, 4, 12)
+    assert optional_phase(empty_con, "run-1", day, "diagnose", broken, len) is None
+    assert optional_phase(empty_con, "run-1", day, "breakout_shadow", lambda: [1, 2], len) == [1, 2]
+    rows = empty_con.execute(
+        "SELECT phase, status, rows, error FROM pipeline.phase_run ORDER BY phase"
+    ).fetchall()
+    assert rows == [
+        ("breakout_shadow", "COMPLETE", 2, None),
+        ("diagnose", "FAILED", None, "RuntimeError: diagnostics exploded"),
+    ]
