@@ -219,6 +219,7 @@ class Persisted:
     """Save and load with a JSON provenance sidecar; loading checks the feature set first."""
 
     system_id: ClassVar[str]
+    libraries: ClassVar[tuple[str, ...]] = ()  # whose versions a fit records
     feature_set_: str
     fitted_: Provenance
 
@@ -234,6 +235,34 @@ class Persisted:
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
         return f"{type(self).__name__}({args})"
+
+    def _provenance(
+        self, X: pd.DataFrame, key: str, columns: list[str], details: dict[str, Any]
+    ) -> Provenance:
+        """What a fit records: when, on which features and dates, with which parameters."""
+        dates = frame_dates(X)
+        return Provenance(
+            system_id=self.system_id,
+            fitted_at=datetime.now(UTC).isoformat(timespec="seconds"),
+            feature_set=key,
+            feature_columns=tuple(columns),
+            n_train_rows=len(X),
+            train_start=dates.min().date().isoformat(),
+            train_end=dates.max().date().isoformat(),
+            params=self.get_params(),
+            versions=library_versions(*self.libraries),
+            details=details,
+        )
+
+    def _check_frame_tag(self, X: pd.DataFrame) -> None:
+        """A frame that names its feature set must name the one this fit was bound to."""
+        if "feature_set" in X.columns and len(X):
+            keys = set(pd.unique(X["feature_set"].astype(str)))
+            if keys != {self.feature_set_}:
+                raise FeatureSetMismatchError(
+                    f"{self.system_id} was fitted on {self.feature_set_}; frame is "
+                    f"{', '.join(sorted(keys))}"
+                )
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "fitted_"):
@@ -293,7 +322,6 @@ class PredictionSystem(Persisted, ABC):
     """
 
     required_features: ClassVar[tuple[str, ...]] = ()
-    libraries: ClassVar[tuple[str, ...]] = ()
     # Whether ``fit`` honours per-row sample weights (e.g. recency weighting).
     supports_sample_weight: ClassVar[bool] = False
 
@@ -335,22 +363,10 @@ class PredictionSystem(Persisted, ABC):
                 f"missing {sorted(set(known.features) - set(columns))}, "
                 f"extra {sorted(set(columns) - set(known.features))}"
             )
-        dates = frame_dates(X)
         self.feature_set_ = key
         self.feature_columns_ = columns
         details = (self._fit(X, target) if weight is None else self._fit(X, target, weight)) or {}
-        self.fitted_ = Provenance(
-            system_id=self.system_id,
-            fitted_at=datetime.now(UTC).isoformat(timespec="seconds"),
-            feature_set=key,
-            feature_columns=tuple(columns),
-            n_train_rows=len(X),
-            train_start=dates.min().date().isoformat(),
-            train_end=dates.max().date().isoformat(),
-            params=self.get_params(),
-            versions=library_versions(*self.libraries),
-            details=details,
-        )
+        self.fitted_ = self._provenance(X, key, columns, details)
         return self
 
     def check_frame(self, X: pd.DataFrame) -> None:
@@ -368,13 +384,7 @@ class PredictionSystem(Persisted, ABC):
             raise FeatureSetMismatchError(
                 f"{self.system_id} was fitted on {self.feature_set_}; frame has " + "; ".join(parts)
             )
-        if "feature_set" in X.columns and len(X):
-            keys = set(pd.unique(X["feature_set"].astype(str)))
-            if keys != {self.feature_set_}:
-                raise FeatureSetMismatchError(
-                    f"{self.system_id} was fitted on {self.feature_set_}; frame is "
-                    f"{', '.join(sorted(keys))}"
-                )
+        self._check_frame_tag(X)
 
     def predict_dist(self, X: pd.DataFrame) -> PredictiveDistribution:
         self.check_frame(X)

@@ -20,7 +20,6 @@ prior correction that gives a probability on the real base rate's scale.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import ClassVar, Self
 
 import duckdb
@@ -35,10 +34,7 @@ from nbaprops.features.frame import build_frame
 from nbaprops.systems.base import (
     FeatureSetMismatchError,
     Persisted,
-    Provenance,
-    frame_dates,
     frame_feature_columns,
-    library_versions,
 )
 
 SYSTEM_ID = "breakout"
@@ -197,18 +193,8 @@ class BreakoutClassifier(Persisted):
         self.feature_columns_ = columns
         self.n_positive_ = n_pos
         self.n_negative_ = len(target) - n_pos
-        dates = frame_dates(X)
-        self.fitted_ = Provenance(
-            system_id=self.system_id,
-            fitted_at=datetime.now(UTC).isoformat(timespec="seconds"),
-            feature_set=key,
-            feature_columns=tuple(columns),
-            n_train_rows=len(X),
-            train_start=dates.min().date().isoformat(),
-            train_end=dates.max().date().isoformat(),
-            params=self.get_params(),
-            versions=library_versions(*self.libraries),
-            details={"n_breakouts": n_pos, "base_rate": n_pos / len(target)},
+        self.fitted_ = self._provenance(
+            X, key, columns, {"n_breakouts": n_pos, "base_rate": n_pos / len(target)}
         )
         return self
 
@@ -223,13 +209,7 @@ class BreakoutClassifier(Persisted):
             raise FeatureSetMismatchError(
                 f"breakout was fitted on {self.feature_set_}; frame lacks {', '.join(missing)}"
             )
-        if "feature_set" in X.columns and len(X):
-            keys = set(pd.unique(X["feature_set"].astype(str)))
-            if keys != {self.feature_set_}:
-                raise FeatureSetMismatchError(
-                    f"breakout was fitted on {self.feature_set_}; frame is "
-                    f"{', '.join(sorted(keys))}"
-                )
+        self._check_frame_tag(X)
 
     def risk_score(self, X: pd.DataFrame) -> npt.NDArray[np.float64]:
         """The balanced-scale score the risk categories read (not a probability)."""
