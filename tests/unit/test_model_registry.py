@@ -215,3 +215,21 @@ def test_compare_counts_only_shared_player_games() -> None:
     assert json.dumps(again) == json.dumps(out)
     hit = next(f for f in out["figures"] if f["figure"] == "hit_rate")
     assert hit["n_a"] == int((a["side"] != "PASS").sum())
+
+
+def test_a_backfill_fold_without_a_gateable_reference_is_refused_with_its_reason(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    # a backfill fold keeps the graded history it was calibrated on: no line kind, no sides
+    history = rows(3)[["system", "player_id", "game_date", "median", "line", "actual", "played"]]
+    add_version(con, tmp_path, 1, history)
+    with pytest.raises(models.PromotionRefusedError, match="lack line_kind, p_over, side"):
+        promote(con, 1)
+    assert models.alias_version(con, "catboost_full", "champion") is None
+    # ... and a gateable candidate facing such a champion is refused the same way
+    forced = promote(con, 1, force=True, reason="seed the alias")
+    assert forced.action == "forced"
+    add_version(con, tmp_path, 2, rows(2))
+    with pytest.raises(models.PromotionRefusedError, match="the champion catboost_full@v1"):
+        promote(con, 2)
+    assert models.alias_version(con, "catboost_full", "champion") == 1

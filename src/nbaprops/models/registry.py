@@ -417,6 +417,20 @@ def _lined_figures(rows: pd.DataFrame) -> dict[str, Any]:
     return out
 
 
+# What a version's reference rows need for the gate to score them.
+GATE_COLUMNS = (
+    "player_id",
+    "game_date",
+    "line",
+    "line_kind",
+    "median",
+    "actual",
+    "played",
+    "side",
+    "p_over",
+)
+
+
 def promotion_gate(
     candidate: ModelVersion,
     champion: ModelVersion | None,
@@ -432,6 +446,16 @@ def promotion_gate(
     interval, ECE at most ``max_ece``, and at least ``min_rows`` graded lined rows.
     """
     cand = reference_rows(candidate)
+    missing = sorted(set(GATE_COLUMNS) - set(cand.columns))
+    if missing:
+        # A backfill fold keeps only the graded history it was calibrated on: no line kind,
+        # no decisions, so nothing to gate on (its figures are the backfill's graded rows).
+        detail = (
+            f"{candidate.ref} has no walk-forward reference to gate on (its rows lack "
+            f"{', '.join(missing)}); evaluate it with `nbaprops experiment run`, or promote "
+            "with --force and a reason"
+        )
+        return GateResult(False, (GateCheck("reference", False, detail),), {"lines": lines})
     cand = cand[cand["line"].notna() & (cand["line_kind"] == lines)]
     checks: list[GateCheck] = []
     figures: dict[str, Any] = {"lines": lines, "eval_window": candidate.eval_window}
@@ -446,6 +470,14 @@ def promotion_gate(
                 )
             )
         champ = reference_rows(champion)
+        lacking = sorted(set(GATE_COLUMNS) - set(champ.columns))
+        if lacking:
+            detail = (
+                f"the champion {champion.ref} has no walk-forward reference to compare with "
+                f"(its rows lack {', '.join(lacking)}); promote with --force and a reason"
+            )
+            checks.append(GateCheck("reference", False, detail))
+            return GateResult(False, tuple(checks), figures)
         champ = champ[champ["line"].notna() & (champ["line_kind"] == lines)]
         keys = ["player_id", "game_date", "line"]
         common = cand[keys].merge(champ[keys], on=keys)
