@@ -182,15 +182,22 @@ def rich_progress(enabled: bool = True) -> Iterator[jobs.Progress]:
         yield jobs.Progress(start, advance)
 
 
-def open_writable(settings: Settings) -> Any:
-    """The existing warehouse, migrated, for a command that writes to it."""
+@contextmanager
+def open_writable(settings: Settings) -> Iterator[duckdb.DuckDBPyConnection]:
+    """The existing warehouse, migrated, for a command that writes to it; when the
+    command succeeds, the read-only snapshot the API serves is published again."""
+    from nbaprops.pipeline.daily import publish_for_readers
     from nbaprops.warehouse.migrate import migrate
 
     if not settings.db.exists():
         raise NbapropsError(f"no warehouse at {settings.db}; run `nbaprops ingest` first")
     con = connect(settings.db)
-    migrate(con)
-    return con
+    try:
+        migrate(con)
+        yield con
+        publish_for_readers(con)
+    finally:
+        con.close()
 
 
 def emit_json(payload: Any) -> None:

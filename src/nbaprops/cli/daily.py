@@ -25,6 +25,7 @@ from nbaprops.cli.common import (
 from nbaprops.core.db import connect
 from nbaprops.core.errors import NbapropsError
 from nbaprops.core.settings import Settings
+from nbaprops.predictions.signal import PICK_COLUMNS
 
 DateOpt = Annotated[str, typer.Option("--date", help="Game date, YYYY-MM-DD.")]
 ForceOpt = Annotated[
@@ -231,26 +232,23 @@ def print_picks(day: date, picks: pd.DataFrame, settings: Settings) -> None:
     )
 
 
+_PICK_COLUMNS = ["system_id", *PICK_COLUMNS]
+
+
 def picks(day: DateOpt, db: DbOpt = None, as_json: JsonOpt = False) -> None:
     """Best bets of a date from the champion, with flat and fractional-Kelly stakes."""
-    from nbaprops.pipeline.daily import champion_picks
-    from nbaprops.predictions.store import active_predictions
+    from nbaprops.api.queries import picks as picks_query
 
     the_day = parse_day(day, "--date")
     settings = settings_for(db)
     if not settings.db.exists():
         raise NbapropsError(f"no warehouse at {settings.db}; run `nbaprops ingest` first")
     with connect(settings.db, read_only=True) as con:
-        if active_predictions(con, the_day, alias="champion").empty:
-            raise NbapropsError(
-                f"no champion predictions on {the_day}; run `nbaprops predict --date "
-                f"{the_day}` first"
-            )
-        chosen = champion_picks(con, settings, the_day)
+        payload = picks_query(con, settings, the_day)  # the API's /picks, same function
     if as_json:
-        emit_json({"date": str(the_day), "picks": _records(chosen)})
+        emit_json(payload)
     else:
-        print_picks(the_day, chosen, settings)
+        print_picks(the_day, pd.DataFrame(payload["picks"], columns=_PICK_COLUMNS), settings)
 
 
 def run_daily_cmd(
@@ -302,6 +300,7 @@ def run_daily_cmd(
                 "diagnostics": [d.to_dict() for d in result.diagnostics],
                 "alerts": result.alerts,
                 "webhook": None if result.delivery is None else result.delivery.to_dict(),
+                "snapshot": result.snapshot,
             }
         )
         return

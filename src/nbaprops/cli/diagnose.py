@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
 from typing import Annotated, Any
 
 import typer
@@ -145,14 +144,14 @@ def alerts(
     as_json: JsonOpt = False,
 ) -> None:
     """Stored alerts (diagnostics, grading) since a date."""
-    from nbaprops.monitoring.alerts import alerts_since
+    from nbaprops.api.queries import alerts as alerts_query
 
-    first = parse_day(since, "--since") if since else date.today() - timedelta(days=7)
     settings = settings_for(db)
     if not settings.db.exists():
         raise NbapropsError(f"no warehouse at {settings.db}; run `nbaprops ingest` first")
-    with connect(settings.db, read_only=True) as con:
-        rows = alerts_since(con, first)
+    with connect(settings.db, read_only=True) as con:  # the API's /alerts, same function
+        found = alerts_query(con, parse_day(since, "--since") if since else None)
+    first, rows = found["since"], found["alerts"]
     if as_json:
         emit_json(rows)
         return

@@ -29,6 +29,7 @@ from nbaprops.cli.common import (
 from nbaprops.cli.experiment import experiment_app
 from nbaprops.cli.features import features_app
 from nbaprops.cli.model import model_app
+from nbaprops.cli.serve import serve
 from nbaprops.core.db import connect
 from nbaprops.core.errors import NbapropsError
 from nbaprops.monitoring.diagnostics import latest_diagnostics
@@ -61,6 +62,7 @@ app.command("compare-production")(user_errors(monitoring.compare_production))
 app.add_typer(daily.backfill_app, name="backfill")
 app.command("diagnose")(diagnose.diagnose)
 app.command("alerts")(diagnose.alerts)
+app.command("serve")(serve)
 ingest_app = typer.Typer(
     help="Load data: every recognised file of a folder, or live sources.",
     invoke_without_command=True,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # A prediction's decision time: tip-off minus this many minutes (settings and specs).
@@ -167,6 +167,13 @@ class Settings(BaseSettings):
         default=None, description="When set, new alerts are also POSTed here as JSON."
     )
     alert_webhook_timeout_s: float = Field(default=5.0, gt=0)
+
+    # --- the HTTP API (nbaprops serve) ------------------------------------------------
+    api_token: SecretStr | None = Field(
+        default=None,
+        description="Bearer token every API request must carry; required to bind a "
+        "non-loopback address.",
+    )
 
     def resolved_artifacts_dir(self) -> Path:
         return self.artifacts_dir or self.db.parent / "artifacts"

@@ -8,6 +8,7 @@ skip, supersede, regrade, promotion) leaves a line in the audit log.
 
 from __future__ import annotations
 
+import contextlib
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -34,6 +35,7 @@ from nbaprops.models.registry import PromotionRefusedError, promote
 from nbaprops.monitoring.alerts import Delivery, alerts_since, post_alerts, raise_alert
 from nbaprops.monitoring.diagnostics import Diagnostic, diagnose_range
 from nbaprops.pipeline.jobs import Progress, audit, ingest_job
+from nbaprops.pipeline.snapshot import publish_snapshot
 from nbaprops.predictions.breakout import (
     BreakoutWrite,
     active_breakout,
@@ -131,6 +133,7 @@ class DailyResult:
     alerts: list[dict[str, Any]] = field(default_factory=list)  # raised during the run
     delivery: Delivery | None = None
     breakout: BreakoutShadow | None = None  # None: the shadow phase failed (recorded)
+    snapshot: str | None = None  # the published read-only snapshot's file name
 
 
 def bootstrap_champion(
@@ -255,14 +258,24 @@ def signal_job(
     con: duckdb.DuckDBPyConnection, settings: Settings, day: date
 ) -> dict[str, SlateSignal]:
     """Compute and store the slate signal of every active model of the date."""
-    rows = active_predictions(con, day)
     out: dict[str, SlateSignal] = {}
+    for label, (system_id, version, sig) in date_signals(con, settings, day).items():
+        store_signal(con, day, system_id, version, sig)
+        out[label] = sig
+    return out
+
+
+def date_signals(
+    con: duckdb.DuckDBPyConnection, settings: Settings, day: date
+) -> dict[str, tuple[str, int, SlateSignal]]:
+    """The slate signal of every active model of the date, by ``system@alias`` (read only)."""
+    rows = active_predictions(con, day)
+    out: dict[str, tuple[str, int, SlateSignal]] = {}
     for (system_id, version), group in rows.groupby(["system_id", "model_version"]):
         sig = slate_signal(group[~group["in_sample"]], settings)
-        store_signal(con, day, str(system_id), int(version), sig)
         alias = group["alias"].dropna()
         label = f"{system_id}@{alias.iloc[0]}" if len(alias) else f"{system_id}@v{version}"
-        out[label] = sig
+        out[label] = (str(system_id), int(version), sig)
     return out
 
 
@@ -312,7 +325,42 @@ def run_daily(
     now: datetime | None = None,
     on_message: Callable[[str], None] | None = None,
 ) -> DailyResult:
-    """One day of operations; a failed phase is recorded and stops the run."""
+    """One day of operations; a failed phase is recorded and stops the run. Either way
+    the run ends by publishing the read-only snapshot the API reads (ADR 0008), so a
+    failed phase is visible there too."""
+    try:
+        result = _run_daily(
+            con,
+            settings,
+            day,
+            data_dir=data_dir,
+            progress=progress,
+            force=force,
+            skip_completeness_check=skip_completeness_check,
+            skip_ingest=skip_ingest,
+            now=now,
+            on_message=on_message,
+        )
+    except Exception:
+        publish_for_readers(con)
+        raise
+    result.snapshot = publish_for_readers(con)
+    return result
+
+
+def _run_daily(
+    con: duckdb.DuckDBPyConnection,
+    settings: Settings,
+    day: date,
+    *,
+    data_dir: Path | None,
+    progress: Progress | None,
+    force: bool,
+    skip_completeness_check: bool,
+    skip_ingest: bool,
+    now: datetime | None,
+    on_message: Callable[[str], None] | None,
+) -> DailyResult:
     progress = progress or Progress()
     run_id = str(uuid.uuid4())
     started = datetime.now().astimezone()
@@ -361,6 +409,24 @@ def run_daily(
     result.alerts = alerts_since(con, started)
     result.delivery = deliver_alerts(settings, result.alerts)
     return result
+
+
+def publish_for_readers(con: duckdb.DuckDBPyConnection) -> str | None:
+    """Publish the read-only snapshot the API serves; a failure is audited, never fatal
+    (the run's work is committed; readers keep the previous snapshot)."""
+    try:
+        published = publish_snapshot(con)
+    except (OSError, duckdb.Error) as exc:
+        with contextlib.suppress(duckdb.Error):  # e.g. a connection left unusable
+            audit(
+                con,
+                "daily",
+                "publish_snapshot",
+                f"{type(exc).__name__}: {exc}"[:500],
+                success=False,
+            )
+        return None
+    return None if published is None else published.name
 
 
 def diagnose_job(

@@ -1,0 +1,425 @@
+"""The read services: one function per question, called by the HTTP API and the CLI alike.
+
+Every function takes an open (read-only is enough) connection and returns plain data
+(dicts, lists, dates, numbers). Nothing here writes, and every value a client sends
+reaches SQL as a bound parameter. Bad input raises ``BadRequestError`` (the API
+answers 400) or ``NotFoundError`` (404) with one readable line.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import date, timedelta
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from nbaprops.core.db import records
+from nbaprops.core.errors import NbapropsError
+from nbaprops.core.settings import Settings
+from nbaprops.core.time import parse_date
+from nbaprops.experiments.registry import get_run, list_runs
+from nbaprops.grading.report import graded_summary
+from nbaprops.models.registry import ALIASES, alias_history, list_versions
+from nbaprops.monitoring.alerts import alerts_since
+from nbaprops.monitoring.diagnostics import stored_diagnostics
+from nbaprops.pipeline.daily import champion_picks, date_signals, phase_history
+from nbaprops.systems.breakout import SYSTEM_ID as BREAKOUT_SYSTEM
+from nbaprops.systems.factory import SYSTEM_IDS
+from nbaprops.warehouse.migrate import current_version
+
+MAX_RANGE_DAYS = 366  # the longest /grading period
+PLAYER_GAMES = 20  # games (and prediction dates) a player page shows
+ALERTS_DEFAULT_DAYS = 7  # alerts since this many days ago when no date is given
+
+
+class BadRequestError(NbapropsError):
+    """The request itself is wrong (malformed date, unknown system, range too long)."""
+
+
+class NotFoundError(NbapropsError):
+    """What the request names does not exist (player, experiment, a date's predictions)."""
+
+
+# --- input ------------------------------------------------------------------------------
+
+
+def parse_day(text: str, what: str = "date") -> date:
+    try:
+        return parse_date(text)
+    except ValueError as exc:
+        raise BadRequestError(f"{what}: {exc}") from None
+
+
+def optional_day(text: str | None, what: str = "date") -> date | None:
+    return None if text is None else parse_day(text, what)
+
+
+def check_period(first: date, last: date, max_days: int = MAX_RANGE_DAYS) -> None:
+    if first > last:
+        raise BadRequestError(f"start {first} is after end {last}")
+    if (last - first).days + 1 > max_days:
+        raise BadRequestError(
+            f"{first}..{last} spans {(last - first).days + 1} days; at most {max_days}"
+        )
+
+
+def known_systems(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Every system id the code defines, plus any the warehouse holds predictions of."""
+    stored = [
+        str(r[0])
+        for r in con.execute("SELECT DISTINCT system_id FROM predictions.prediction").fetchall()
+    ]
+    return sorted({*SYSTEM_IDS, BREAKOUT_SYSTEM, *stored})
+
+
+def check_system(con: duckdb.DuckDBPyConnection, system: str | None) -> None:
+    if system is not None and system not in known_systems(con):
+        raise BadRequestError(f"unknown system {system!r} (known: {', '.join(known_systems(con))})")
+
+
+def check_alias(alias: str | None) -> None:
+    if alias is not None and alias not in ALIASES:
+        raise BadRequestError(f"unknown alias {alias!r} (one of: {', '.join(ALIASES)})")
+
+
+# --- paths never leave the process -----------------------------------------------------
+
+_PATH = re.compile(r"(?<![\w.:/~-])/(?:[^\s/'\"(),;:]+/)+([^\s/'\"(),;:]*)")
+
+
+def scrub(value: Any) -> Any:
+    """Replace every absolute filesystem path inside strings with its last component."""
+    if isinstance(value, str):
+        return _PATH.sub(lambda m: m.group(1) or "…", value)
+    if isinstance(value, dict):
+        return {k: scrub(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [scrub(v) for v in value]
+    return value
+
+
+# --- services ---------------------------------------------------------------------------
+
+
+def _scalar(con: duckdb.DuckDBPyConnection, sql: str) -> Any:
+    row = con.execute(sql).fetchone()
+    return None if row is None else row[0]
+
+
+def health(con: duckdb.DuckDBPyConnection, warehouse: str, source: str) -> dict[str, Any]:
+    """The warehouse's name (never its path), how fresh it is, the last phase records
+    and the model version behind each alias."""
+    version = current_version(con)
+    freshness = {
+        "last_box_score_date": _scalar(con, "SELECT max(game_date) FROM core.player_game"),
+        "last_line_snapshot": _scalar(
+            con, "SELECT max(snapshot_time) FROM core.prop_line_snapshot"
+        ),
+        "last_prediction_date": None,
+        "last_graded_date": None,
+    }
+    phases: list[dict[str, Any]] = []
+    models: list[dict[str, Any]] = []
+    if version >= 7:
+        freshness["last_prediction_date"] = _scalar(
+            con, "SELECT max(game_date) FROM predictions.prediction WHERE is_active"
+        )
+        freshness["last_graded_date"] = _scalar(con, "SELECT max(game_date) FROM grading.grade")
+        phases = scrub(phase_history(con))
+    if version >= 5:
+        models = records(
+            con.execute(
+                "SELECT system_id, alias, version, set_at FROM models.alias "
+                "ORDER BY system_id, alias"
+            ).df()
+        )
+    return {
+        "status": "ok",
+        "warehouse": warehouse,
+        "source": source,
+        "schema_version": version,
+        "freshness": freshness,
+        "phases": phases,
+        "models": models,
+    }
+
+
+def latest_prediction_date(con: duckdb.DuckDBPyConnection) -> date:
+    day = _scalar(con, "SELECT max(game_date) FROM predictions.prediction WHERE is_active")
+    if day is None:
+        raise NotFoundError("no predictions yet; run `nbaprops run daily`")
+    return day
+
+
+PREDICTION_COLUMNS = (
+    "player_id",
+    "player_name",
+    "team",
+    "game_id",
+    "system_id",
+    "model_version",
+    "alias",
+    "line_source",
+    "line_kind",
+    "line",
+    "n_books",
+    "over_price",
+    "under_price",
+    "estimated_line",
+    "median",
+    "mean",
+    "p_over",
+    "p_under",
+    "p_push",
+    "edge",
+    "ev",
+    "recommendation",
+    "confidence",
+    "bet_book",
+    "bet_line",
+    "bet_price",
+    "in_sample",
+)
+
+
+def predictions(
+    con: duckdb.DuckDBPyConnection,
+    day: date | None = None,
+    system: str | None = None,
+    alias: str | None = None,
+) -> dict[str, Any]:
+    """A date's active predictions (default: the latest predicted date), with names."""
+    check_system(con, system)
+    check_alias(alias)
+    day = day or latest_prediction_date(con)
+    frame = con.execute(
+        """
+        SELECT p.player_id, coalesce(pl.player_name, CAST(p.player_id AS VARCHAR))
+                   AS player_name,
+               p.team, p.game_id, p.system_id, p.model_version, p.alias, p.line_source,
+               p.line_kind, p.line, p.n_books, p.over_price, p.under_price, p.estimated_line,
+               p.median, p.mean, p.p_over, p.p_under, p.p_push, p.edge, p.ev,
+               p.recommendation, p.confidence, p.bet_book, p.bet_line, p.bet_price, p.in_sample
+        FROM predictions.prediction p LEFT JOIN core.player pl USING (player_id)
+        WHERE p.game_date = $day AND p.is_active
+          AND ($system IS NULL OR p.system_id = $system)
+          AND ($alias IS NULL OR p.alias = $alias)
+        ORDER BY p.system_id, p.alias, p.player_id
+        """,
+        {"day": day, "system": system, "alias": alias},
+    ).fetchall()
+    rows = [dict(zip(PREDICTION_COLUMNS, r, strict=True)) for r in frame]
+    return {"date": day, "system": system, "alias": alias, "n": len(rows), "predictions": rows}
+
+
+def picks_frame(con: duckdb.DuckDBPyConnection, settings: Settings, day: date) -> pd.DataFrame:
+    """The champion's best bets of a date; no champion predictions is NotFoundError."""
+    found = con.execute(
+        "SELECT count(*) FROM predictions.prediction "
+        "WHERE game_date = ? AND is_active AND alias = 'champion'",
+        [day],
+    ).fetchone()
+    if not found or not found[0]:
+        raise NotFoundError(
+            f"no champion predictions on {day}; run `nbaprops predict --date {day}` first"
+        )
+    return champion_picks(con, settings, day)
+
+
+def picks(
+    con: duckdb.DuckDBPyConnection, settings: Settings, day: date | None = None
+) -> dict[str, Any]:
+    day = day or latest_prediction_date(con)
+    chosen = picks_frame(con, settings, day)
+    system = str(chosen["system_id"].iloc[0]) if len(chosen) else None
+    return {
+        "date": day,
+        "system": system,
+        "kelly_fraction": settings.kelly_fraction,
+        "picks": records(chosen),
+    }
+
+
+def signals(
+    con: duckdb.DuckDBPyConnection, settings: Settings, day: date | None = None
+) -> dict[str, Any]:
+    """The slate signal of every model that predicted a date (computed, not stored)."""
+    day = day or latest_prediction_date(con)
+    computed = date_signals(con, settings, day)
+    if not computed:
+        raise NotFoundError(f"no active predictions on {day}; run `nbaprops predict` first")
+    return {
+        "date": day,
+        "signals": {
+            label: {"system_id": system_id, "model_version": version, **sig.to_dict()}
+            for label, (system_id, version, sig) in computed.items()
+        },
+    }
+
+
+def player(
+    con: duckdb.DuckDBPyConnection,
+    player_id: int,
+    until: date | None = None,
+    n_games: int = PLAYER_GAMES,
+) -> dict[str, Any]:
+    """A player's last games up to ``until`` (default: all; points, minutes, the
+    pre-tip line) and the active predictions of their last predicted dates up to it,
+    with their grades."""
+    row = con.execute(
+        "SELECT player_id, player_name FROM core.player WHERE player_id = ?", [player_id]
+    ).fetchone()
+    if row is None:
+        raise NotFoundError(f"no player with id {player_id}")
+    games = records(
+        con.execute(
+            """
+            WITH g AS (
+                SELECT game_id, game_date, season, season_type, team, opponent, home, starter,
+                       minutes, points
+                FROM core.player_game
+                WHERE player_id = $player AND ($until IS NULL OR game_date <= $until)
+                ORDER BY game_date DESC LIMIT $n
+            ),
+            l AS (
+                SELECT game_id, line_kind, line, n_books
+                FROM core.points_line
+                WHERE player_id = $player AND game_id IN (SELECT game_id FROM g)
+                QUALIFY row_number() OVER (
+                    PARTITION BY game_id ORDER BY line_kind = 'sportsbook' DESC) = 1
+            )
+            SELECT g.*, l.line_kind, l.line, l.n_books
+            FROM g LEFT JOIN l USING (game_id) ORDER BY g.game_date DESC
+            """,
+            {"player": player_id, "n": n_games, "until": until},
+        ).df()
+    )
+    preds = records(
+        con.execute(
+            """
+            SELECT p.game_date, p.game_id, p.system_id, p.model_version, p.alias,
+                   p.line_source, p.line_kind, p.line, p.estimated_line, p.median, p.p_over,
+                   p.edge, p.recommendation, p.bet_book, p.bet_line, p.bet_price,
+                   g.actual_points, g.result, g.profit_consensus, g.profit_best, g.clv_line
+            FROM predictions.prediction p LEFT JOIN grading.grade g USING (prediction_id)
+            WHERE p.player_id = $player AND p.is_active
+              AND p.game_date IN (
+                  SELECT DISTINCT game_date FROM predictions.prediction
+                  WHERE player_id = $player AND is_active
+                    AND ($until IS NULL OR game_date <= $until)
+                  ORDER BY game_date DESC LIMIT $n)
+            ORDER BY p.game_date DESC, p.system_id, p.alias
+            """,
+            {"player": player_id, "n": n_games, "until": until},
+        ).df()
+    )
+    return {
+        "until": until,
+        "player_id": int(row[0]),
+        "player_name": str(row[1]),
+        "games": games,
+        "predictions": preds,
+    }
+
+
+def grading(
+    con: duckdb.DuckDBPyConnection,
+    first: date,
+    last: date,
+    system: str | None = None,
+    max_days: int = MAX_RANGE_DAYS,
+) -> dict[str, Any]:
+    """Graded figures of a period per system and line kind (``graded_summary``): hit
+    rate with N and interval, MAE against the line's, ROI at consensus and best
+    price, closing line value. Real and estimated lines are reported apart."""
+    check_period(first, last, max_days)
+    check_system(con, system)
+    summary = graded_summary(con, first, last)
+    if system is not None:
+        for key in ("systems", "estimated_lines"):
+            summary[key] = [r for r in summary[key] if r["system"] == system]
+        summary["completeness"] = [r for r in summary["completeness"] if r["system_id"] == system]
+    summary["completeness"] = [
+        {k: (int(v) if k != "system_id" else v) for k, v in r.items()}
+        for r in summary["completeness"]
+    ]
+    summary["system"] = system
+    return summary
+
+
+def experiments(
+    con: duckdb.DuckDBPyConnection,
+    status: str | None = None,
+    tag: str | None = None,
+    limit: int = 50,
+) -> list[dict[str, Any]]:
+    try:
+        return scrub(list_runs(con, status=status, tag=tag, limit=limit))
+    except NbapropsError as exc:
+        raise BadRequestError(str(exc)) from None
+
+
+def experiment(con: duckdb.DuckDBPyConnection, ref: str) -> dict[str, Any]:
+    """One run: config, figures, events; artefacts by name only (never a path)."""
+    ref = ref.strip()
+    if len(ref) < 4:
+        raise BadRequestError(f"experiment id {ref!r} is too short; give at least 4 characters")
+    found = con.execute(
+        "SELECT count(*) FROM experiments.run WHERE starts_with(experiment_id, ?)", [ref]
+    ).fetchone()
+    if not found or not found[0]:
+        raise NotFoundError(f"no experiment run {ref!r}")
+    try:
+        run = get_run(con, ref)
+    except NbapropsError as exc:
+        raise BadRequestError(str(exc)) from None
+    run["artefacts"] = sorted((run.get("artefacts") or {}).keys())
+    return scrub(run)
+
+
+def models(con: duckdb.DuckDBPyConnection, system: str | None = None) -> dict[str, Any]:
+    """The registry: every version with its aliases and figures, and each aliased
+    system's promotion history (no artefact paths, no calibration internals)."""
+    versions = []
+    for v in list_versions(con, system):
+        out = v.to_dict()
+        for key in ("artefact_dir", "calibration", "feature_columns"):
+            out.pop(key, None)
+        out["n_features"] = len(v.feature_columns)
+        versions.append(out)
+    aliased = sorted({v["system_id"] for v in versions if v["aliases"]})
+    return scrub(
+        {
+            "versions": versions,
+            "history": {s: alias_history(con, s) for s in aliased},
+        }
+    )
+
+
+def diagnostics(con: duckdb.DuckDBPyConnection, day: date | None = None) -> dict[str, Any]:
+    """The stored diagnostics of a date (default: the latest diagnosed), per system."""
+    if day is None:
+        day = _scalar(con, "SELECT max(game_date) FROM monitoring.diagnostic")
+        if day is None:
+            raise NotFoundError("no diagnostics yet; run `nbaprops diagnose`")
+    rows = records(stored_diagnostics(con, day, day))
+    details = dict(
+        con.execute(
+            "SELECT system_id, details FROM monitoring.diagnostic WHERE game_date = ?", [day]
+        ).fetchall()
+    )
+    for r in rows:
+        detail = json.loads(details.get(r["system_id"]) or "{}")
+        r["factors"] = detail.get("factors", [])
+    return scrub({"date": day, "diagnostics": rows})
+
+
+def alerts(
+    con: duckdb.DuckDBPyConnection, since: date | None = None, today: date | None = None
+) -> dict[str, Any]:
+    """Stored alerts raised on or after ``since`` (default: a week before today)."""
+    first = since or (today or date.today()) - timedelta(days=ALERTS_DEFAULT_DAYS)
+    return {"since": first, "alerts": scrub(alerts_since(con, first))}

@@ -1,0 +1,547 @@
+"""The HTTP API on a warehouse built from the real data: every endpoint (success and bad
+input), the CLI and the API agreeing, reads never blocking the daily job, the token."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import threading
+import time
+import warnings
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+with warnings.catch_warnings():  # starlette's note about httpx versions, not ours
+    warnings.simplefilter("ignore")
+    from fastapi.testclient import TestClient
+
+from nbaprops.api.app import create_app, token_ok
+from nbaprops.api.reader import SnapshotReader
+from nbaprops.cli.main import app as cli
+from nbaprops.cli.serve import check_bind, is_loopback
+from nbaprops.core.db import connect
+from nbaprops.core.errors import NbapropsError
+from nbaprops.core.settings import Settings
+from nbaprops.experiments.spec import build_spec
+from nbaprops.pipeline.backfill import backfill_walk_forward
+from nbaprops.pipeline.daily import PHASES, run_daily
+from nbaprops.pipeline.snapshot import publish_snapshot, snapshot_path
+from nbaprops.warehouse.migrate import migrate
+
+pytestmark = [pytest.mark.data, pytest.mark.slow]
+
+FIRST, LAST = date(2024, 4, 8), date(2024, 4, 11)  # backfilled, graded
+DAY = date(2024, 4, 12)  # the daily run: 15 games with real sportsbook lines
+NEXT = date(2024, 4, 14)  # the run the concurrency test starts while the API serves
+
+
+@pytest.fixture(scope="module")
+def served(warehouse: Path, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """A copy of the real warehouse: two fast systems backfilled over four April days
+    (graded), made champion and challenger, then one real daily run for DAY (which
+    publishes the snapshot the API reads)."""
+    root = tmp_path_factory.mktemp("api")
+    shutil.copy(warehouse, root / "nbaprops.duckdb")
+    settings = Settings(db=root / "nbaprops.duckdb", runs_dir=root / "runs")
+    spec = build_spec(
+        {
+            "name": "api-fixture",
+            "systems": ["season_average", "moving_average"],
+            "evaluation": {"start": FIRST, "end": LAST},
+            "retrain_every": 7,
+            "warmup_days": 0,
+        }
+    )
+    with connect(settings.db) as con:
+        migrate(con)
+        backfill_walk_forward(con, spec, settings)
+        for system, alias in (("season_average", "champion"), ("moving_average", "challenger")):
+            con.execute(
+                "INSERT INTO models.alias SELECT system_id, ?, max(version), now() "
+                "FROM models.version WHERE system_id = ? GROUP BY ALL",
+                [alias, system],
+            )
+        result = run_daily(con, settings, DAY, skip_ingest=True)
+    assert result.snapshot == snapshot_path(settings.db).name
+    assert len(result.picks) > 0
+    return settings
+
+
+@pytest.fixture(scope="module")
+def client(served: Settings) -> Iterator[TestClient]:
+    with TestClient(create_app(served)) as c:
+        yield c
+
+
+def get(client: TestClient, url: str, status: int = 200) -> Any:
+    r = client.get(url)
+    assert r.status_code == status, (url, r.status_code, r.text)
+    return r.json()
+
+
+def one_line_error(client: TestClient, url: str, status: int) -> str:
+    detail = get(client, url, status)["detail"]
+    assert isinstance(detail, str)
+    assert detail
+    assert "\n" not in detail
+    return detail
+
+
+# --- every endpoint, on the real data ----------------------------------------------------
+
+
+def test_health_names_the_warehouse_not_its_path_and_reports_freshness(
+    client: TestClient, served: Settings
+) -> None:
+    h = get(client, "/health")
+    assert h["warehouse"] == "nbaprops.duckdb"
+    assert h["source"] == "snapshot"
+    with connect(served.db, read_only=True) as con:
+        last_box = con.execute("SELECT max(game_date) FROM core.player_game").fetchone()[0]
+    assert h["freshness"]["last_box_score_date"] == str(last_box)
+    assert h["freshness"]["last_prediction_date"] == str(DAY)
+    assert h["freshness"]["last_graded_date"] == str(LAST)
+    assert h["freshness"]["last_line_snapshot"] is not None
+    assert {(p["phase"], p["status"]) for p in h["phases"]} == {(p, "COMPLETE") for p in PHASES}
+    assert {(m["system_id"], m["alias"]) for m in h["models"]} == {
+        ("season_average", "champion"),
+        ("moving_average", "challenger"),
+    }
+
+
+def test_predictions_of_a_date_match_the_table_and_filter_by_system_and_alias(
+    client: TestClient, served: Settings
+) -> None:
+    every = get(client, f"/predictions?date={DAY}")
+    with connect(served.db, read_only=True) as con:
+        counts = dict(
+            con.execute(
+                "SELECT system_id, count(*) FROM predictions.prediction "
+                "WHERE game_date = ? AND is_active GROUP BY 1",
+                [DAY],
+            ).fetchall()
+        )
+    assert every["n"] == len(every["predictions"]) == sum(counts.values()) > 200
+    champion = get(client, f"/predictions?date={DAY}&alias=champion")
+    assert champion["n"] == counts["season_average"]
+    assert {p["system_id"] for p in champion["predictions"]} == {"season_average"}
+    only = get(client, f"/predictions?date={DAY}&system=moving_average")
+    assert only["n"] == counts["moving_average"]
+    named = [p for p in every["predictions"] if p["player_name"] != str(p["player_id"])]
+    assert len(named) == len(every["predictions"])  # every player has a name
+    bets = [p for p in every["predictions"] if p["recommendation"] in ("OVER", "UNDER")]
+    assert bets
+    assert all(p["bet_price"] is not None and p["ev"] > 0 for p in bets)
+    assert get(client, "/predictions")["date"] == str(DAY)  # default: the latest date
+
+
+def test_picks_and_signal_follow_the_champion(client: TestClient, served: Settings) -> None:
+    picks = get(client, f"/picks?date={DAY}")
+    assert picks["system"] == "season_average"
+    rows = picks["picks"]
+    assert 0 < len(rows) <= served.picks_max_per_day
+    evs = [p["ev"] for p in rows]
+    assert evs == sorted(evs, reverse=True)
+    assert all(abs(p["edge"]) >= served.picks_min_edge and p["stake_kelly"] > 0 for p in rows)
+    signals = get(client, f"/signal?date={DAY}")["signals"]
+    assert set(signals) == {"season_average@champion", "moving_average@challenger"}
+    champion = signals["season_average@champion"]
+    assert champion["n_games"] == 15
+    with connect(served.db, read_only=True) as con:
+        stored = con.execute(
+            "SELECT signal, n_bets, n_high_edge FROM predictions.signal "
+            "WHERE game_date = ? AND system_id = 'season_average'",
+            [DAY],
+        ).fetchone()
+    # computed on read, equal to what the daily run stored
+    assert (champion["signal"], champion["n_bets"], champion["n_high_edge"]) == stored
+
+
+def test_player_page_has_recent_games_lines_and_graded_predictions(
+    client: TestClient, served: Settings
+) -> None:
+    with connect(served.db, read_only=True) as con:
+        player_id, n_pred = con.execute(
+            """
+            SELECT p.player_id, count(*) FROM predictions.prediction p
+            JOIN grading.grade g USING (prediction_id)
+            WHERE p.is_active AND p.line_source = 'ACTUAL' AND g.result <> 'void'
+            GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 1
+            """
+        ).fetchone()
+        last = con.execute(
+            "SELECT game_date, points FROM core.player_game WHERE player_id = ? "
+            "AND game_date <= ? ORDER BY game_date DESC LIMIT 20",
+            [player_id, DAY],
+        ).fetchall()
+        lines = dict(
+            con.execute(
+                "SELECT game_date, line FROM core.points_line WHERE player_id = ? "
+                "AND line_kind = 'sportsbook' AND game_date BETWEEN ? AND ?",
+                [player_id, last[-1][0], DAY],
+            ).fetchall()
+        )
+    page = get(client, f"/players/{player_id}?date={DAY}")
+    games = page["games"]
+    assert len(games) == len(last) == 20
+    assert [(g["game_date"][:10], g["points"]) for g in games] == [(str(d), p) for d, p in last]
+    shown = {g["game_date"][:10]: g["line"] for g in games if g["line"] is not None}
+    assert shown == {str(d): line for d, line in lines.items()}
+    assert len(shown) >= 3
+    latest = get(client, f"/players/{player_id}")["games"]
+    assert latest[0]["game_date"] > games[0]["game_date"]  # without a date: the newest
+    graded = [p for p in page["predictions"] if p["result"] not in (None, "void")]
+    assert len(graded) == n_pred
+    assert all(p["actual_points"] is not None for p in graded)
+
+
+def test_grading_figures_equal_an_independent_count(client: TestClient, served: Settings) -> None:
+    body = get(client, f"/grading?start={FIRST}&end={LAST}&system=season_average")
+    (book,) = [s for s in body["systems"] if s["line_kind"] == "sportsbook"]
+    with connect(served.db, read_only=True) as con:
+        wins, bets, pushes = con.execute(
+            """
+            SELECT count(*) FILTER (WHERE g.result = 'correct'),
+                   count(*) FILTER (WHERE g.result IN ('correct', 'incorrect')),
+                   count(*) FILTER (WHERE g.result = 'push')
+            FROM predictions.prediction p JOIN grading.grade g USING (prediction_id)
+            WHERE p.is_active AND NOT p.in_sample AND p.system_id = 'season_average'
+              AND p.line_kind = 'sportsbook' AND p.game_date BETWEEN ? AND ?
+            """,
+            [FIRST, LAST],
+        ).fetchone()
+        lined = con.execute(
+            """
+            SELECT g.actual_points, p.median, p.line
+            FROM predictions.prediction p JOIN grading.grade g USING (prediction_id)
+            WHERE p.is_active AND NOT p.in_sample AND p.system_id = 'season_average'
+              AND p.line_kind = 'sportsbook' AND g.result <> 'void'
+              AND p.game_date BETWEEN ? AND ?
+            """,
+            [FIRST, LAST],
+        ).fetchnumpy()
+    assert book["bets"] + book["pushes"] == bets + pushes > 30
+    assert book["hit_rate"] == pytest.approx(wins / (book["bets"]), abs=1e-9)
+    assert book["ci_low"] < book["hit_rate"] < book["ci_high"]
+    assert book["n"] == len(lined["line"])
+    actual = lined["actual_points"]
+    assert book["model_mae"] == pytest.approx(float(np.abs(actual - lined["median"]).mean()))
+    assert book["line_mae"] == pytest.approx(float(np.abs(actual - lined["line"]).mean()))
+    assert {s["system"] for s in body["systems"]} == {"season_average"}
+    both = get(client, f"/grading?start={FIRST}&end={LAST}")
+    assert {s["system"] for s in both["systems"]} == {"season_average", "moving_average"}
+
+
+def test_experiments_models_diagnostics_and_alerts(client: TestClient, served: Settings) -> None:
+    runs = get(client, "/experiments")["runs"]
+    assert [r["name"] for r in runs] == ["api-fixture"]
+    run = get(client, f"/experiments/{runs[0]['experiment_id'][:8]}")
+    assert run["experiment_id"] == runs[0]["experiment_id"]
+    assert all(isinstance(a, str) and "/" not in a for a in run["artefacts"])
+    models = get(client, "/models")
+    aliased = {(v["system_id"], tuple(v["aliases"])) for v in models["versions"] if v["aliases"]}
+    assert aliased == {("season_average", ("champion",)), ("moving_average", ("challenger",))}
+    assert all("artefact_dir" not in v for v in models["versions"])
+    diag = get(client, "/diagnostics")
+    with connect(served.db, read_only=True) as con:
+        stored = con.execute(
+            "SELECT game_date, system_id, primary_cause FROM monitoring.diagnostic "
+            "WHERE game_date = (SELECT max(game_date) FROM monitoring.diagnostic) ORDER BY 2"
+        ).fetchall()
+        n_alerts = con.execute("SELECT count(*) FROM monitoring.alert").fetchone()[0]
+    assert diag["date"] == str(stored[0][0])
+    assert [(d["system_id"], d["primary_cause"]) for d in diag["diagnostics"]] == [
+        (s, c) for _, s, c in stored
+    ]
+    assert len(get(client, "/alerts?since=2000-01-01")["alerts"]) == n_alerts
+    assert get(client, "/alerts?since=2999-01-01")["alerts"] == []
+
+
+def test_no_response_exposes_a_filesystem_path(client: TestClient, served: Settings) -> None:
+    folder = str(served.db.parent)
+    run_id = get(client, "/experiments")["runs"][0]["experiment_id"]
+    for url in (
+        "/health",
+        f"/predictions?date={DAY}",
+        f"/picks?date={DAY}",
+        f"/signal?date={DAY}",
+        f"/grading?start={FIRST}&end={LAST}",
+        "/experiments",
+        f"/experiments/{run_id}",
+        "/models",
+        "/diagnostics",
+        "/alerts?since=2000-01-01",
+        "/openapi.json",
+    ):
+        text = client.get(url).text
+        assert folder not in text, url
+        assert "/tmp/" not in text, url
+
+
+# --- bad input: one line, 4xx, never SQL text ---------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("url", "status", "needle"),
+    [
+        ("/predictions?date=2024-13-01", 400, "not a date"),
+        ("/predictions?date=2024-04-12';DROP TABLE x;--", 400, "not a date"),
+        ("/predictions?system=nope", 400, "unknown system 'nope'"),
+        ("/predictions?system=x' OR '1'='1", 400, "unknown system"),
+        ("/predictions?alias=king", 400, "unknown alias"),
+        ("/predictions?date=2001-01-01", 200, ""),
+        ("/picks?date=yesterday", 400, "not a date"),
+        ("/picks?date=2001-01-01", 404, "no champion predictions on 2001-01-01"),
+        ("/signal?date=2001-01-01", 404, "no active predictions on 2001-01-01"),
+        ("/players/12", 404, "no player with id 12"),
+        ("/players/abc", 422, "player_id"),
+        ("/players/201939?date=2024-4-1", 400, "not a date"),
+        ("/grading?start=2024-04-08", 422, "end"),
+        ("/grading?start=2023-01-01&end=2024-04-11", 400, "at most 366"),
+        ("/grading?start=2024-04-11&end=2024-04-08", 400, "after end"),
+        ("/grading?start=2024-04-08&end=2024-04-11&system=nope", 400, "unknown system"),
+        ("/experiments?status=nope", 400, "unknown status"),
+        ("/experiments?limit=0", 422, "limit"),
+        ("/experiments/ab", 400, "too short"),
+        ("/experiments/ffffffff", 404, "no experiment run"),
+        ("/diagnostics?date=04/12/2024", 400, "not a date"),
+        ("/alerts?since=2024-02-30", 400, "not a date"),
+    ],
+)
+def test_bad_input_gets_a_4xx_with_one_line(
+    client: TestClient, url: str, status: int, needle: str
+) -> None:
+    if status == 200:
+        assert get(client, url)["predictions"] == []
+        return
+    assert needle in one_line_error(client, url, status)
+
+
+def test_the_schema_is_served_with_every_endpoint(client: TestClient) -> None:
+    schema = get(client, "/openapi.json")
+    assert set(schema["paths"]) == {
+        "/health",
+        "/predictions",
+        "/picks",
+        "/signal",
+        "/players/{player_id}",
+        "/grading",
+        "/experiments",
+        "/experiments/{experiment_id}",
+        "/models",
+        "/diagnostics",
+        "/alerts",
+    }
+    assert all(set(methods) == {"get"} for methods in schema["paths"].values())  # read only
+    assert "Prediction" in schema["components"]["schemas"]
+
+
+# --- one set of query functions -----------------------------------------------------------
+
+
+def test_the_cli_and_the_api_agree_for_one_date(client: TestClient, served: Settings) -> None:
+    runner = CliRunner()
+    out = runner.invoke(cli, ["picks", "--date", str(DAY), "--db", str(served.db), "--json"])
+    assert out.exit_code == 0, out.output
+    from_cli = json.loads(out.output)
+    from_api = get(client, f"/picks?date={DAY}")
+    key = ("player_id", "recommendation", "bet_book", "bet_line", "bet_price")
+    assert [tuple(p[k] for k in key) for p in from_cli["picks"]] == [
+        tuple(p[k] for k in key) for p in from_api["picks"]
+    ]
+    assert [p["ev"] for p in from_cli["picks"]] == pytest.approx(
+        [p["ev"] for p in from_api["picks"]]
+    )
+    assert from_cli["system"] == from_api["system"]
+    out = runner.invoke(cli, ["alerts", "--since", "2000-01-01", "--db", str(served.db), "--json"])
+    assert out.exit_code == 0, out.output
+    api_alerts = get(client, "/alerts?since=2000-01-01")["alerts"]
+    assert [a["message"] for a in json.loads(out.output)] == [a["message"] for a in api_alerts]
+
+
+# --- reads never block the daily job ------------------------------------------------------
+
+
+def copy_served(served: Settings, root: Path) -> Settings:
+    for src in (served.db, snapshot_path(served.db)):
+        shutil.copy(src, root / src.name)
+    return Settings(db=root / served.db.name, runs_dir=root / "runs")
+
+
+def test_the_daily_job_runs_while_the_api_serves_and_the_api_then_sees_it(
+    served: Settings, tmp_path: Path
+) -> None:
+    settings = copy_served(served, tmp_path)
+    exe = Path(sys.executable).with_name("nbaprops")
+    statuses: list[int] = []
+    stop = threading.Event()
+    with TestClient(create_app(settings)) as api:
+        assert api.get(f"/predictions?date={NEXT}").json()["n"] == 0
+
+        def hammer() -> None:
+            while not stop.is_set():
+                for url in ("/health", f"/predictions?date={DAY}", f"/picks?date={DAY}"):
+                    statuses.append(api.get(url).status_code)
+
+        reader = threading.Thread(target=hammer)
+        reader.start()
+        try:
+            job = subprocess.run(
+                [
+                    *(str(exe), "run", "daily", "--date", str(NEXT), "--skip-ingest"),
+                    *("--db", str(settings.db), "--json"),
+                ],
+                capture_output=True,
+                text=True,
+                timeout=300,
+                env={**os.environ, "NBAPROPS_RUNS_DIR": str(tmp_path / "runs")},
+                check=False,
+            )
+        finally:
+            stop.set()
+            reader.join()
+        assert job.returncode == 0, job.stderr
+        assert json.loads(job.stdout)["snapshot"] == snapshot_path(settings.db).name
+        assert len(statuses) > 10
+        assert set(statuses) == {200}
+        # the API reopens the newly published snapshot on its next request
+        after = api.get(f"/predictions?date={NEXT}").json()
+        health = api.get("/health").json()
+    assert after["n"] > 100
+    assert health["freshness"]["last_prediction_date"] == str(NEXT)
+    assert {p["run_date"][:10] for p in health["phases"]} >= {str(NEXT)}
+
+
+def test_without_a_snapshot_a_busy_warehouse_is_503_and_a_free_one_is_read(
+    served: Settings, tmp_path: Path
+) -> None:
+    shutil.copy(served.db, tmp_path / "w.duckdb")
+    settings = Settings(db=tmp_path / "w.duckdb")
+    api = TestClient(create_app(settings))
+    health = get(api, "/health")
+    assert health["source"] == "warehouse"
+    assert health["warehouse"] == "w.duckdb"
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); print('ready', "
+            "flush=True); time.sleep(60)",
+            str(settings.db),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None
+        assert holder.stdout.readline().strip() == "ready"
+        detail = one_line_error(api, "/health", 503)
+        assert "being written" in detail
+        assert str(tmp_path) not in detail
+    finally:
+        holder.kill()
+        holder.wait()
+    assert get(api, "/health")["source"] == "warehouse"
+
+
+def test_a_replaced_snapshot_is_read_afresh_not_from_duckdbs_instance_cache(
+    served: Settings, tmp_path: Path
+) -> None:
+    settings = copy_served(served, tmp_path)
+    reader = SnapshotReader(settings.db)
+    with reader.cursor() as (con, _):
+        before = con.execute("SELECT count(*) FROM pipeline.audit_log").fetchone()[0]
+        with connect(settings.db) as writer:
+            writer.execute(
+                "INSERT INTO pipeline.audit_log (logged_at, actor, action, detail) "
+                "VALUES (now(), 'test', 'x', 'y')"
+            )
+            publish_snapshot(writer)
+        time.sleep(0.01)
+        # the request already running keeps reading the old snapshot
+        assert con.execute("SELECT count(*) FROM pipeline.audit_log").fetchone()[0] == before
+    with reader.cursor() as (con, _):
+        assert con.execute("SELECT count(*) FROM pipeline.audit_log").fetchone()[0] == before + 1
+    reader.close()
+
+
+# --- security: loopback by default, a token otherwise -------------------------------------
+
+
+def test_binding_beyond_loopback_needs_a_token() -> None:
+    assert is_loopback("127.0.0.1")
+    assert is_loopback("::1")
+    assert is_loopback("localhost")
+    assert not is_loopback("0.0.0.0")
+    assert not is_loopback("192.168.1.5")
+    assert not is_loopback("example.org")
+    check_bind("127.0.0.1", Settings())  # no token needed
+    with pytest.raises(NbapropsError, match="NBAPROPS_API_TOKEN"):
+        check_bind("0.0.0.0", Settings())
+    with pytest.raises(NbapropsError, match="NBAPROPS_API_TOKEN"):
+        check_bind("0.0.0.0", Settings(api_token="   "))
+    check_bind("0.0.0.0", Settings(api_token="s3cret"))
+
+
+def test_serve_refuses_to_start_on_a_public_address_without_a_token(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "NBAPROPS_API_TOKEN"}
+    exe = Path(sys.executable).with_name("nbaprops")
+    done = subprocess.run(
+        [str(exe), "serve", "--host", "0.0.0.0", "--port", "8765", "--db", str(tmp_path / "x")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+        check=False,
+    )
+    assert done.returncode == 1
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert lines[0].startswith("error: refusing to serve on 0.0.0.0 without an API token")
+
+
+def test_every_request_needs_the_token_when_one_is_set(served: Settings) -> None:
+    assert token_ok(None, None)
+    assert not token_ok("abc", None)
+    assert not token_ok("abc", "Bearer abd")
+    assert not token_ok("abc", "abc")  # the scheme is required
+    assert token_ok("abc", "Bearer abc")
+    guarded = Settings(db=served.db, api_token="s3cret-token")
+    api = TestClient(create_app(guarded))
+    assert api.get("/health").status_code == 401
+    assert api.get("/openapi.json").status_code == 401
+    assert api.get("/health", headers={"Authorization": "Bearer wrong"}).status_code == 401
+    ok = api.get("/health", headers={"Authorization": "Bearer s3cret-token"})
+    assert ok.status_code == 200
+    assert ok.json()["warehouse"] == "nbaprops.duckdb"
+
+
+def test_a_failed_daily_run_still_publishes_so_the_api_shows_the_failure(
+    served: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from nbaprops.pipeline import daily
+
+    settings = copy_served(served, tmp_path)
+
+    def broken(*_: object, **__: object) -> None:
+        raise RuntimeError("the slate could not be scored")
+
+    monkeypatch.setattr(daily, "predict_job", broken)
+    with connect(settings.db) as con, pytest.raises(RuntimeError):
+        daily.run_daily(con, settings, NEXT, skip_ingest=True)
+    api = TestClient(create_app(settings))
+    phases = {
+        p["phase"]: p for p in get(api, "/health")["phases"] if p["run_date"][:10] == str(NEXT)
+    }
+    assert phases["predict"]["status"] == "FAILED"
+    assert "the slate could not be scored" in phases["predict"]["error"]
+    assert phases["grade"]["status"] == "COMPLETE"
