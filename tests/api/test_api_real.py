@@ -11,7 +11,6 @@ import sys
 import threading
 import time
 import warnings
-from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -31,55 +30,13 @@ from nbaprops.cli.serve import check_bind, is_loopback
 from nbaprops.core.db import connect
 from nbaprops.core.errors import NbapropsError
 from nbaprops.core.settings import Settings
-from nbaprops.experiments.spec import build_spec
-from nbaprops.pipeline.backfill import backfill_walk_forward
-from nbaprops.pipeline.daily import PHASES, run_daily
+from nbaprops.pipeline.daily import PHASES
 from nbaprops.pipeline.snapshot import publish_snapshot, snapshot_path
-from nbaprops.warehouse.migrate import migrate
+from tests.api.conftest import DAY, FIRST, LAST
 
 pytestmark = [pytest.mark.data, pytest.mark.slow]
 
-FIRST, LAST = date(2024, 4, 8), date(2024, 4, 11)  # backfilled, graded
-DAY = date(2024, 4, 12)  # the daily run: 15 games with real sportsbook lines
 NEXT = date(2024, 4, 14)  # the run the concurrency test starts while the API serves
-
-
-@pytest.fixture(scope="module")
-def served(warehouse: Path, tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    """A copy of the real warehouse: two fast systems backfilled over four April days
-    (graded), made champion and challenger, then one real daily run for DAY (which
-    publishes the snapshot the API reads)."""
-    root = tmp_path_factory.mktemp("api")
-    shutil.copy(warehouse, root / "nbaprops.duckdb")
-    settings = Settings(db=root / "nbaprops.duckdb", runs_dir=root / "runs")
-    spec = build_spec(
-        {
-            "name": "api-fixture",
-            "systems": ["season_average", "moving_average"],
-            "evaluation": {"start": FIRST, "end": LAST},
-            "retrain_every": 7,
-            "warmup_days": 0,
-        }
-    )
-    with connect(settings.db) as con:
-        migrate(con)
-        backfill_walk_forward(con, spec, settings)
-        for system, alias in (("season_average", "champion"), ("moving_average", "challenger")):
-            con.execute(
-                "INSERT INTO models.alias SELECT system_id, ?, max(version), now() "
-                "FROM models.version WHERE system_id = ? GROUP BY ALL",
-                [alias, system],
-            )
-        result = run_daily(con, settings, DAY, skip_ingest=True)
-    assert result.snapshot == snapshot_path(settings.db).name
-    assert len(result.picks) > 0
-    return settings
-
-
-@pytest.fixture(scope="module")
-def client(served: Settings) -> Iterator[TestClient]:
-    with TestClient(create_app(served)) as c:
-        yield c
 
 
 def get(client: TestClient, url: str, status: int = 200) -> Any:

@@ -94,8 +94,11 @@ def estimated_figures(rows: pd.DataFrame) -> list[dict[str, Any]]:
     return out
 
 
-def graded_rows(con: duckdb.DuckDBPyConnection, first: date, last: date) -> pd.DataFrame:
-    """Active, out-of-sample, graded predictions of [first, last] in scoring vocabulary."""
+def graded_rows(
+    con: duckdb.DuckDBPyConnection, first: date, last: date, system: str | None = None
+) -> pd.DataFrame:
+    """Active, out-of-sample, graded predictions of [first, last] (of one system, or
+    all) in scoring vocabulary."""
     frame = con.execute(
         """
         SELECT p.system_id AS system, p.model_version, p.alias, p.player_id, p.game_id,
@@ -107,9 +110,10 @@ def graded_rows(con: duckdb.DuckDBPyConnection, first: date, last: date) -> pd.D
                g.clv_line, g.clv_prob
         FROM predictions.prediction p JOIN grading.grade g USING (prediction_id)
         WHERE p.game_date BETWEEN ? AND ? AND p.is_active AND NOT p.in_sample
+          AND (CAST(? AS VARCHAR) IS NULL OR p.system_id = ?)
         ORDER BY p.system_id, p.game_date, p.player_id
         """,
-        [first, last],
+        [first, last, system, system],
     ).df()
     frame["side"] = frame["recommendation"].where(
         frame["recommendation"].isin(m.SIDES), m.PASS.upper()
