@@ -21,6 +21,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict
 
 from nbaprops.api import queries as q
+from nbaprops.api.dashboard import add_dashboard
 from nbaprops.api.reader import SnapshotReader, UnavailableError
 from nbaprops.core.settings import Settings
 
@@ -464,4 +465,5 @@ def create_app(settings: Settings, *, reader: SnapshotReader | None = None) -> F
         """Stored alerts (diagnostics, grading) since a date."""
         return q.alerts(r.con, q.optional_day(since, "since"))
 
+    add_dashboard(app, reader, settings)
     return app

@@ -9,6 +9,7 @@ answers 400) or ``NotFoundError`` (404) with one readable line.
 from __future__ import annotations
 
 import json
+import math
 import re
 from datetime import date, timedelta
 from typing import Any
@@ -18,10 +19,11 @@ import pandas as pd
 
 from nbaprops.core.db import records
 from nbaprops.core.errors import NbapropsError
+from nbaprops.core.metrics import BETTING_COLUMNS, betting_summary, probability_metrics
 from nbaprops.core.settings import Settings
 from nbaprops.core.time import parse_date
 from nbaprops.experiments.registry import get_run, list_runs
-from nbaprops.grading.report import graded_summary
+from nbaprops.grading.report import estimated_figures, graded_rows, graded_summary, system_figures
 from nbaprops.models.registry import ALIASES, alias_history, list_versions
 from nbaprops.monitoring.alerts import alerts_since
 from nbaprops.monitoring.diagnostics import stored_diagnostics
@@ -33,6 +35,7 @@ from nbaprops.warehouse.migrate import current_version
 MAX_RANGE_DAYS = 366  # the longest /grading period
 PLAYER_GAMES = 20  # games (and prediction dates) a player page shows
 ALERTS_DEFAULT_DAYS = 7  # alerts since this many days ago when no date is given
+LINE_KINDS_REAL = ("sportsbook", "dfs")  # real lines; estimated ones never enter a record
 
 
 class BadRequestError(NbapropsError):
@@ -423,3 +426,190 @@ def alerts(
     """Stored alerts raised on or after ``since`` (default: a week before today)."""
     first = since or (today or date.today()) - timedelta(days=ALERTS_DEFAULT_DAYS)
     return {"since": first, "alerts": scrub(alerts_since(con, first))}
+
+
+# --- track record -----------------------------------------------------------------------
+
+
+def _kinds(con: duckdb.DuckDBPyConnection, system: str) -> list[str]:
+    """The real line kinds a system has graded rows on (sportsbook first)."""
+    return [
+        str(r[0])
+        for r in con.execute(
+            """
+            SELECT DISTINCT p.line_kind
+            FROM predictions.prediction p JOIN grading.grade g USING (prediction_id)
+            WHERE p.system_id = ? AND p.is_active AND NOT p.in_sample
+              AND p.line_source = 'ACTUAL' AND p.line_kind IS NOT NULL
+            ORDER BY p.line_kind <> 'sportsbook', p.line_kind
+            """,
+            [system],
+        ).fetchall()
+    ]
+
+
+def graded_systems(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Systems with graded out-of-sample predictions, the champion's system first."""
+    return [
+        str(r[0])
+        for r in con.execute(
+            """
+            SELECT p.system_id
+            FROM predictions.prediction p JOIN grading.grade g USING (prediction_id)
+            WHERE p.is_active AND NOT p.in_sample
+            GROUP BY 1
+            ORDER BY bool_or(p.alias = 'champion') DESC, 1
+            """
+        ).fetchall()
+    ]
+
+
+def _num(value: Any) -> float | None:
+    if value is None:
+        return None
+    value = float(value)
+    return None if math.isnan(value) else value
+
+
+def daily_record(
+    con: duckdb.DuckDBPyConnection, system: str, kind: str, first: date, last: date
+) -> list[dict[str, Any]]:
+    """Per date: decided bets (wins + losses) on real ``kind`` lines, wins, profit at
+    consensus and at the best price, and mean closing line value with its N."""
+    rows = con.execute(
+        """
+        SELECT p.game_date, count(*) AS bets, count(*) FILTER (g.result = 'correct') AS wins,
+               sum(g.profit_consensus) AS profit_consensus, sum(g.profit_best) AS profit_best,
+               avg(g.clv_line) AS clv_line, count(g.clv_line) AS clv_n
+        FROM predictions.prediction p JOIN grading.grade g USING (prediction_id)
+        WHERE p.system_id = $system AND p.is_active AND NOT p.in_sample
+          AND p.line_source = 'ACTUAL' AND p.line_kind = $kind
+          AND p.game_date BETWEEN $first AND $last
+          AND g.result IN ('correct', 'incorrect')
+        GROUP BY 1 ORDER BY 1
+        """,
+        {"system": system, "kind": kind, "first": first, "last": last},
+    ).fetchall()
+    return [
+        {
+            "date": d,
+            "bets": int(n),
+            "wins": int(w),
+            "profit_consensus": float(pc or 0.0),
+            "profit_best": float(pb or 0.0),
+            "clv_line": _num(clv),
+            "clv_n": int(clv_n),
+        }
+        for d, n, w, pc, pb, clv, clv_n in rows
+    ]
+
+
+def track_record(
+    con: duckdb.DuckDBPyConnection,
+    system: str,
+    kind: str | None = None,
+    first: date | None = None,
+    last: date | None = None,
+    max_days: int = MAX_RANGE_DAYS,
+) -> dict[str, Any]:
+    """A system's graded record on one kind of real line (never mixed with another):
+    daily bets, wins and profit at consensus and at the best price (for cumulative
+    ROI), the bets in order (rolling hit rate), model and line MAE by month, P(over)
+    against the outcome (reliability), hit rate by |edge| bucket with intervals, and
+    closing line value by date. Estimated-line rows are reported apart, MAE only.
+
+    The period defaults to the ``max_days`` ending at the system's last graded date."""
+    check_system(con, system)
+    if first is not None and last is not None:
+        check_period(first, last, max_days)
+    kinds = _kinds(con, system)
+    if kind is not None and kind not in LINE_KINDS_REAL:
+        raise BadRequestError(f"unknown line kind {kind!r} (one of: {', '.join(LINE_KINDS_REAL)})")
+    kind = kind or (kinds[0] if kinds else "sportsbook")
+    bounds = con.execute(
+        """
+        SELECT min(p.game_date), max(p.game_date)
+        FROM predictions.prediction p JOIN grading.grade g USING (prediction_id)
+        WHERE p.system_id = ? AND p.is_active AND NOT p.in_sample
+        """,
+        [system],
+    ).fetchone()
+    graded_first, graded_last = (bounds or (None, None))[0], (bounds or (None, None))[1]
+    if last is None:
+        last = graded_last or first or date.today()
+    if first is None:
+        first = max(graded_first or last, last - timedelta(days=max_days - 1))
+    check_period(first, last, max_days)
+    rows = graded_rows(con, first, last, system)
+    real = rows[(rows["line_source"] == "ACTUAL") & (rows["line_kind"] == kind)]
+    base: dict[str, Any] = {
+        "system": system,
+        "line_kind": kind,
+        "line_kinds": kinds,
+        "start": first,
+        "end": last,
+        "graded_first": graded_first,
+        "graded_last": graded_last,
+        "n_rows": len(real),
+    }
+    summary = system_figures(real) if len(real) else []
+    base["summary"] = summary[0] if summary else None
+    est = estimated_figures(rows) if len(rows) else []
+    base["estimated_lines"] = est[0] if est else None
+    if real.empty:
+        return {**base, "daily": [], "bets": [], "monthly": [], "reliability": [], "by_edge": []}
+
+    played = real[real["played"]]
+    decided = real[real["result"].isin(["correct", "incorrect"])]
+    daily = daily_record(con, system, kind, first, last)
+    bets = [
+        {"date": d.date() if hasattr(d, "date") else d, "won": bool(res == "correct")}
+        for d, res in zip(decided["game_date"], decided["result"], strict=True)
+    ]
+    monthly = []
+    if len(played):
+        month = pd.to_datetime(played["game_date"]).dt.strftime("%Y-%m")
+        err = played.assign(
+            month=month,
+            model_err=(played["actual"] - played["median"]).abs(),
+            line_err=(played["actual"] - played["line"]).abs(),
+        )
+        for m_, g in err.groupby("month", sort=True):
+            monthly.append(
+                {
+                    "month": str(m_),
+                    "n": len(g),
+                    "model_mae": float(g["model_err"].mean()),
+                    "line_mae": float(g["line_err"].mean()),
+                }
+            )
+    scored = played[played["p_over"].notna() & (played["actual"] != played["line"])]
+    reliability = (
+        [
+            b.to_dict()
+            for b in probability_metrics(
+                scored["p_over"].to_numpy(float),
+                (scored["actual"] > scored["line"]).to_numpy(int),
+            ).reliability
+        ]
+        if len(scored)
+        else []
+    )
+    by_edge = [
+        {
+            "label": s.label,
+            "n": s.n,
+            "hit_rate": _num(s.hit_rate),
+            "ci_low": _num(s.ci_low),
+            "ci_high": _num(s.ci_high),
+        }
+        for s in betting_summary(real[list(BETTING_COLUMNS)]).by_edge
+    ]
+    return {
+        **base,
+        "daily": daily,
+        "bets": bets,
+        "monthly": monthly,
+        "reliability": reliability,
+        "by_edge": by_edge,
+    }
