@@ -1,0 +1,48 @@
+"""The dashboard in a real browser (Debian's Chromium, headless, driven by Playwright) on
+the real-data warehouse, at a desktop and a phone width: the slate table and a chart
+render with real numbers, a click reaches a player page, nothing is fetched from
+outside, nothing overflows the phone's width, and every page is screenshotted."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from nbaprops.api.app import create_app
+from nbaprops.core.settings import Settings
+from tests.api.browser import CHROMIUM, serve, walk_dashboard
+from tests.api.conftest import DAY
+
+pytestmark = [pytest.mark.data, pytest.mark.slow]
+
+PAGES = ("tonight", "player", "track", "models", "health")
+
+
+def test_the_dashboard_renders_real_numbers_in_chromium_at_desktop_and_phone_width(
+    served: Settings, client: TestClient, tmp_path: Path
+) -> None:
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: apt-get install -y chromium (.ci/run does)")
+    out = Path(os.environ.get("NBAPROPS_SCREENSHOT_DIR") or tmp_path / "screenshots")
+    champion = client.get(f"/predictions?date={DAY}&alias=champion").json()
+    medians = {f"{p['median']:.1f}" for p in champion["predictions"]}
+    with serve(create_app(served)) as base:
+        walks = walk_dashboard(base, str(DAY), out)
+    assert [w.viewport for w in walks] == ["desktop", "phone"]
+    for walk in walks:
+        assert walk.slate_rows == champion["n"] > 100
+        # the numbers the browser shows are the stored medians
+        assert medians & set(walk.slate_numbers)
+        assert any(re.search(r"N=\d+", d) for d in walk.chart_descs), walk.chart_descs
+        assert re.search(r"/ui/players/\d+", walk.player_url)
+        assert walk.player_rows == 20
+        assert walk.failed_requests == []
+        assert walk.console_errors == []
+        assert [p.name for p in walk.screenshots] == [f"{p}-{walk.viewport}.png" for p in PAGES]
+        assert all(p.stat().st_size > 10_000 for p in walk.screenshots)
+    phone = walks[1]
+    assert phone.overflow == dict.fromkeys(PAGES, 0), phone.overflow
