@@ -746,3 +746,18 @@ def test_stylesheet_ships_with_the_package_and_stays_offline():
     assert re.search(r"\.topnav\s*\{[^}]*flex-wrap:\s*wrap", css)
     assert "prefers-color-scheme: dark" in css
     assert css.count("{") == css.count("}")
+
+
+def test_grouped_bars_in_count_format_label_whole_numbers():
+    svg = charts.grouped_bar_chart(
+        ["0-1", "1-2"],
+        {"OVER": [2, 0], "UNDER": [12, 1500]},
+        n=[14, 1500],
+        title="bets by edge",
+        y_format="count",
+    )
+    root = parse(svg)
+    tips = [b.find(f"{NS}title").text for b in find(root, "rect", "bar")]
+    assert "0-1, UNDER: 12" in tips
+    assert "1-2, UNDER: 1,500" in tips
+    assert not [t for t in tips if "." in t.rsplit(":", 1)[1]]

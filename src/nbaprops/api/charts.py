@@ -55,7 +55,7 @@ __all__ = [
     "sparkline",
 ]
 
-YFormat = Literal["number", "percent"]
+YFormat = Literal["number", "percent", "count"]
 
 SVG_NS = "http://www.w3.org/2000/svg"
 DEFAULT_WIDTH = 360
@@ -134,6 +134,8 @@ def _value_text(value: float, y_format: YFormat) -> str:
     """A data value for labels and tooltips."""
     if y_format == "percent":
         return f"{value * 100:.1f}%"
+    if y_format == "count":
+        return f"{value:,.0f}"
     magnitude = abs(value)
     if magnitude >= 100:
         return f"{value:,.0f}"

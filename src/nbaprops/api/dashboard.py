@@ -198,6 +198,7 @@ def edge_chart(rows: list[dict[str, Any]], system: str) -> str:
         title=f"Tonight's bets by |edge|, {system}",
         x_label="|edge| (points)",
         y_label="bets",
+        y_format="count",
     )
 
 
