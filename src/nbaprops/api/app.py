@@ -8,22 +8,28 @@ the live file, so the daily job is never blocked. Bad input is a 4xx with one li
 
 from __future__ import annotations
 
+import gzip
 import hmac
-from collections.abc import Awaitable, Callable, Iterator
+import threading
+from collections import OrderedDict
+from collections.abc import Hashable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
 import duckdb
 from fastapi import Depends, FastAPI, Path, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, TypeAdapter
+from starlette.datastructures import Headers
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from nbaprops.api import queries as q
 from nbaprops.api.dashboard import add_dashboard
 from nbaprops.api.reader import SnapshotReader, UnavailableError
-from nbaprops.core.settings import Settings
+from nbaprops.core.settings import Settings, get_settings
 
 # --- response models ------------------------------------------------------------------
 
@@ -310,6 +316,7 @@ class Read:
 ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"model": ErrorOut, "description": "Bad input (one line)"},
     404: {"model": ErrorOut, "description": "Not found (one line)"},
+    422: {"model": ErrorOut, "description": "Invalid parameter (one line)"},
     503: {"model": ErrorOut, "description": "Nothing readable yet (one line)"},
 }
 
@@ -325,6 +332,117 @@ def token_ok(expected: str | None, header: str | None) -> bool:
         and bool(given)
         and hmac.compare_digest(given.encode(), expected.encode())
     )
+
+
+class TokenGuard:
+    """Pure ASGI middleware: with a token configured, an HTTP request without the right
+    ``Authorization: Bearer <token>`` is answered 401 (``WWW-Authenticate: Bearer``)."""
+
+    def __init__(self, app: ASGIApp, token: str | None) -> None:
+        self.app = app
+        self.token = token
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (
+            self.token
+            and scope["type"] == "http"
+            and not token_ok(self.token, Headers(scope=scope).get("authorization"))
+        ):
+            response = JSONResponse(
+                {"detail": "missing or wrong API token (Authorization: Bearer <token>)"},
+                status_code=401,
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+            await response(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
+# --- serialised responses of a published snapshot ------------------------------------
+
+PREDICTIONS_CACHE_SIZE = 32  # (snapshot, date, system, alias) entries kept
+GZIP_MIN_BYTES = 1024  # smaller bodies are served as they are
+_PREDICTIONS_JSON = TypeAdapter(Predictions)
+
+
+def accepts_gzip(header: str | None) -> bool:
+    """Whether an ``Accept-Encoding`` header allows gzip (``gzip`` or ``*``, q > 0)."""
+    for part in (header or "").split(","):
+        name, *params = (x.strip() for x in part.split(";"))
+        if name.lower() not in ("gzip", "*"):
+            continue
+        q = next((p[2:] for p in params if p.lower().startswith("q=")), "1")
+        try:
+            return float(q) > 0
+        except ValueError:
+            return False
+    return False
+
+
+@dataclass(frozen=True)
+class CachedJSON:
+    """One response body as FastAPI would serialise it, and its gzip (compressed once)."""
+
+    body: bytes
+    gzipped: bytes | None
+
+    @classmethod
+    def of(cls, body: bytes) -> CachedJSON:
+        small = len(body) < GZIP_MIN_BYTES
+        return cls(body, None if small else gzip.compress(body, compresslevel=6, mtime=0))
+
+    def response(self, accept_encoding: str | None) -> Response:
+        if self.gzipped is None:
+            return Response(self.body, media_type="application/json")
+        if accepts_gzip(accept_encoding):
+            return Response(
+                self.gzipped,
+                media_type="application/json",
+                headers={"Content-Encoding": "gzip", "Vary": "Accept-Encoding"},
+            )
+        return Response(
+            self.body, media_type="application/json", headers={"Vary": "Accept-Encoding"}
+        )
+
+
+class SnapshotCache:
+    """A small LRU of serialised responses keyed by ``(snapshot key, *request)``.
+
+    A published snapshot never changes (a new one replaces it with another key), so an
+    entry is valid as long as its snapshot is the one published; entries of any other
+    snapshot are dropped when one of a new snapshot is stored. Concurrent misses of one
+    request wait for the first (striped locks) instead of all computing it."""
+
+    def __init__(self, size: int = PREDICTIONS_CACHE_SIZE, stripes: int = 16) -> None:
+        self.size = size
+        self._entries: OrderedDict[tuple[Hashable, ...], CachedJSON] = OrderedDict()
+        self._mutex = threading.Lock()
+        self._stripes = [threading.Lock() for _ in range(stripes)]
+        self._snapshot: Hashable = None
+
+    def get(self, key: tuple[Hashable, ...]) -> CachedJSON | None:
+        with self._mutex:
+            entry = self._entries.get(key)
+            if entry is not None:
+                self._entries.move_to_end(key)
+            return entry
+
+    def put(self, key: tuple[Hashable, ...], entry: CachedJSON) -> None:
+        with self._mutex:
+            if key[0] != self._snapshot:
+                for stale in [k for k in self._entries if k[0] != key[0]]:
+                    del self._entries[stale]
+                self._snapshot = key[0]
+            self._entries[key] = entry
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)
+
+    def lock_for(self, request: Hashable) -> threading.Lock:
+        return self._stripes[hash(request) % len(self._stripes)]
+
+    def __len__(self) -> int:
+        return len(self._entries)
 
 
 def _one_line(exc: RequestValidationError) -> str:
@@ -346,18 +464,8 @@ def create_app(settings: Settings, *, reader: SnapshotReader | None = None) -> F
     )
     app.state.reader = reader
     app.state.settings = settings
-
-    @app.middleware("http")
-    async def require_token(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        if not token_ok(token, request.headers.get("authorization")):
-            return JSONResponse(
-                {"detail": "missing or wrong API token (Authorization: Bearer <token>)"},
-                status_code=401,
-                headers={"WWW-Authenticate": "Bearer"},
-            )
-        return await call_next(request)
+    app.state.predictions_cache = cache = SnapshotCache()
+    app.add_middleware(TokenGuard, token=token)
 
     @app.exception_handler(q.BadRequestError)
     async def bad_request(_: Request, exc: q.BadRequestError) -> JSONResponse:
@@ -387,15 +495,36 @@ def create_app(settings: Settings, *, reader: SnapshotReader | None = None) -> F
         """Warehouse name (never a path), freshness, last phase records, aliased models."""
         return q.health(r.con, reader.warehouse_name, r.source)
 
+    def predictions_body(date: str | None, system: str | None, alias: str | None) -> CachedJSON:
+        """Query, validate and serialise exactly as FastAPI does for ``Predictions``;
+        cached per snapshot (the default date resolves within that snapshot)."""
+        request = (date, system, alias)
+        with cache.lock_for(request), reader.keyed_cursor() as (con, _, snapshot):
+            key = (snapshot, *request)
+            hit = cache.get(key) if snapshot is not None else None
+            if hit is not None:
+                return hit
+            data = q.predictions(con, q.optional_day(date), system, alias)
+            entry = CachedJSON.of(
+                _PREDICTIONS_JSON.dump_json(_PREDICTIONS_JSON.validate_python(data))
+            )
+            if snapshot is not None:
+                cache.put(key, entry)
+            return entry
+
     @app.get("/predictions", response_model=Predictions, responses=ERRORS)
-    def predictions(
+    async def predictions(
+        request: Request,
         date: str | None = DateQ,
         system: str | None = Query(None, description="Only this system, e.g. xgboost."),
         alias: str | None = Query(None, description="champion, challenger or shadow."),
-        r: Read = Con,
-    ) -> dict[str, Any]:
+    ) -> Response:
         """A date's active predictions with the line, P(over), edge, EV and the bet."""
-        return q.predictions(r.con, q.optional_day(date), system, alias)
+        snapshot = reader.snapshot_key()
+        entry = cache.get((snapshot, date, system, alias)) if snapshot is not None else None
+        if entry is None:
+            entry = await run_in_threadpool(predictions_body, date, system, alias)
+        return entry.response(request.headers.get("accept-encoding"))
 
     @app.get("/picks", response_model=Picks, responses=ERRORS)
     def picks(date: str | None = DateQ, r: Read = Con) -> dict[str, Any]:
@@ -467,3 +596,8 @@ def create_app(settings: Settings, *, reader: SnapshotReader | None = None) -> F
 
     add_dashboard(app, reader, settings)
     return app
+
+
+def app_from_environment() -> FastAPI:
+    """``create_app`` on the settings in the environment (``serve --workers`` processes)."""
+    return create_app(get_settings())

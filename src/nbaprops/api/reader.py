@@ -60,12 +60,19 @@ class SnapshotReader:
     def warehouse_name(self) -> str:
         return self.db.name
 
-    def _current(self) -> duckdb.DuckDBPyConnection | None:
+    def snapshot_key(self) -> tuple[int, int, int] | None:
+        """The published snapshot's identity (inode, mtime, size); None: none published.
+        A new snapshot (published by replace) has another key."""
         try:
             st = self.snapshot.stat()
         except FileNotFoundError:
             return None
-        key = (st.st_ino, st.st_mtime_ns, st.st_size)
+        return (st.st_ino, st.st_mtime_ns, st.st_size)
+
+    def _current(self) -> tuple[duckdb.DuckDBPyConnection, tuple[int, int, int]] | None:
+        key = self.snapshot_key()
+        if key is None:
+            return None
         with self._lock:
             if key != self._key or self._root is None:
                 fresh = _attach(self.snapshot)
@@ -78,16 +85,25 @@ class SnapshotReader:
                         c.close()
                 self._retired = keep
                 self._root, self._key = fresh, key
-            return self._root
+            return self._root, self._key
 
     @contextmanager
     def cursor(self) -> Iterator[tuple[duckdb.DuckDBPyConnection, str]]:
         """A cursor and where it reads from: ``snapshot`` or ``warehouse``."""
-        root = self._current()
-        if root is not None:
+        with self.keyed_cursor() as (cur, where, _):
+            yield cur, where
+
+    @contextmanager
+    def keyed_cursor(
+        self,
+    ) -> Iterator[tuple[duckdb.DuckDBPyConnection, str, tuple[int, int, int] | None]]:
+        """``cursor`` and the key of the snapshot it reads (None: the live warehouse)."""
+        current = self._current()
+        if current is not None:
+            root, key = current
             cur = _session(root.cursor())
             try:
-                yield cur, "snapshot"
+                yield cur, "snapshot", key
             finally:
                 cur.close()
             return
@@ -101,7 +117,7 @@ class SnapshotReader:
                 "retry when the job ends"
             ) from exc
         try:
-            yield _session(direct), "warehouse"
+            yield _session(direct), "warehouse", None
         finally:
             direct.close()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import os
 from typing import Annotated
 
 import typer
@@ -43,6 +44,9 @@ def serve(
     ] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535, help="TCP port.")] = 8000,
     db: DbOpt = None,
+    workers: Annotated[
+        int, typer.Option(min=1, max=32, help="Server processes (each caches on its own).")
+    ] = 1,
 ) -> None:
     """Serve the read-only HTTP API over the warehouse's published snapshot."""
     settings = settings_for(db)
@@ -51,10 +55,22 @@ def serve(
 
     from nbaprops.api.app import create_app
 
-    app = create_app(settings)
+    app = create_app(settings) if workers == 1 else None  # workers build their own
     auth = "token required" if settings.api_token else "no token: loopback only"
     console.print(
-        f"serving {settings.db.name} on http://{host}:{port} ({auth}); OpenAPI at /docs",
+        f"serving {settings.db.name} on http://{host}:{port} ({auth}); OpenAPI at /docs"
+        + (f"; {workers} workers" if workers > 1 else ""),
         highlight=False,
     )
+    if app is None:  # worker processes build their app from the environment
+        os.environ["NBAPROPS_DB"] = str(settings.db.resolve())
+        uvicorn.run(
+            "nbaprops.api.app:app_from_environment",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_level="warning",
+        )
+        return
     uvicorn.run(app, host=host, port=port, log_level="warning")
