@@ -8,6 +8,7 @@ import warnings
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -64,3 +65,10 @@ def served(warehouse: Path, tmp_path_factory: pytest.TempPathFactory) -> Setting
 def client(served: Settings) -> Iterator[TestClient]:
     with TestClient(create_app(served)) as c:
         yield c
+
+
+def copy_served(served: Settings, root: Path, **extra: Any) -> Settings:
+    """A private copy of the served warehouse and its snapshot, for tests that write."""
+    for src in (served.db, snapshot_path(served.db)):
+        shutil.copy(src, root / src.name)
+    return Settings(db=root / served.db.name, runs_dir=root / "runs", **extra)

@@ -7,7 +7,6 @@ still guard every request, cached or not."""
 
 from __future__ import annotations
 
-import shutil
 import warnings
 from pathlib import Path
 from typing import Any
@@ -20,12 +19,13 @@ with warnings.catch_warnings():  # starlette's note about httpx versions, not ou
     from fastapi.testclient import TestClient
 
 from nbaprops.api import queries as q
-from nbaprops.api.app import Predictions, SnapshotCache, accepts_gzip, create_app
+from nbaprops.api.app import Predictions, create_app
+from nbaprops.api.cache import SnapshotCache, accepts_gzip
 from nbaprops.api.reader import SnapshotReader
 from nbaprops.core.db import connect
 from nbaprops.core.settings import Settings
-from nbaprops.pipeline.snapshot import publish_snapshot, snapshot_path
-from tests.api.conftest import DAY
+from nbaprops.pipeline.snapshot import publish_snapshot
+from tests.api.conftest import DAY, copy_served
 
 pytestmark = [pytest.mark.data, pytest.mark.slow]
 
@@ -57,12 +57,6 @@ def oracle(settings: Settings, query: str) -> tuple[int, bytes]:
             return r.status_code, r.content
     finally:
         reader.close()
-
-
-def copy_served(served: Settings, root: Path, **extra: Any) -> Settings:
-    for src in (served.db, snapshot_path(served.db)):
-        shutil.copy(src, root / src.name)
-    return Settings(db=root / served.db.name, runs_dir=root / "runs", **extra)
 
 
 def cache_of(client: TestClient) -> SnapshotCache:

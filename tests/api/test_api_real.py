@@ -32,7 +32,7 @@ from nbaprops.core.errors import NbapropsError
 from nbaprops.core.settings import Settings
 from nbaprops.pipeline.daily import PHASES
 from nbaprops.pipeline.snapshot import publish_snapshot, snapshot_path
-from tests.api.conftest import DAY, FIRST, LAST
+from tests.api.conftest import DAY, FIRST, LAST, copy_served
 
 pytestmark = [pytest.mark.data, pytest.mark.slow]
 
@@ -326,12 +326,6 @@ def test_the_cli_and_the_api_agree_for_one_date(client: TestClient, served: Sett
 
 
 # --- reads never block the daily job ------------------------------------------------------
-
-
-def copy_served(served: Settings, root: Path) -> Settings:
-    for src in (served.db, snapshot_path(served.db)):
-        shutil.copy(src, root / src.name)
-    return Settings(db=root / served.db.name, runs_dir=root / "runs")
 
 
 def test_the_daily_job_runs_while_the_api_serves_and_the_api_then_sees_it(

@@ -8,11 +8,8 @@ the live file, so the daily job is never blocked. Bad input is a 4xx with one li
 
 from __future__ import annotations
 
-import gzip
 import hmac
-import threading
-from collections import OrderedDict
-from collections.abc import Hashable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -27,6 +24,7 @@ from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from nbaprops.api import queries as q
+from nbaprops.api.cache import CachedBody, SnapshotCache
 from nbaprops.api.dashboard import add_dashboard
 from nbaprops.api.reader import SnapshotReader, UnavailableError
 from nbaprops.core.settings import Settings, get_settings
@@ -358,91 +356,8 @@ class TokenGuard:
         await self.app(scope, receive, send)
 
 
-# --- serialised responses of a published snapshot ------------------------------------
-
 PREDICTIONS_CACHE_SIZE = 32  # (snapshot, date, system, alias) entries kept
-GZIP_MIN_BYTES = 1024  # smaller bodies are served as they are
 _PREDICTIONS_JSON = TypeAdapter(Predictions)
-
-
-def accepts_gzip(header: str | None) -> bool:
-    """Whether an ``Accept-Encoding`` header allows gzip (``gzip`` or ``*``, q > 0)."""
-    for part in (header or "").split(","):
-        name, *params = (x.strip() for x in part.split(";"))
-        if name.lower() not in ("gzip", "*"):
-            continue
-        q = next((p[2:] for p in params if p.lower().startswith("q=")), "1")
-        try:
-            return float(q) > 0
-        except ValueError:
-            return False
-    return False
-
-
-@dataclass(frozen=True)
-class CachedJSON:
-    """One response body as FastAPI would serialise it, and its gzip (compressed once)."""
-
-    body: bytes
-    gzipped: bytes | None
-
-    @classmethod
-    def of(cls, body: bytes) -> CachedJSON:
-        small = len(body) < GZIP_MIN_BYTES
-        return cls(body, None if small else gzip.compress(body, compresslevel=6, mtime=0))
-
-    def response(self, accept_encoding: str | None) -> Response:
-        if self.gzipped is None:
-            return Response(self.body, media_type="application/json")
-        if accepts_gzip(accept_encoding):
-            return Response(
-                self.gzipped,
-                media_type="application/json",
-                headers={"Content-Encoding": "gzip", "Vary": "Accept-Encoding"},
-            )
-        return Response(
-            self.body, media_type="application/json", headers={"Vary": "Accept-Encoding"}
-        )
-
-
-class SnapshotCache:
-    """A small LRU of serialised responses keyed by ``(snapshot key, *request)``.
-
-    A published snapshot never changes (a new one replaces it with another key), so an
-    entry is valid as long as its snapshot is the one published; entries of any other
-    snapshot are dropped when one of a new snapshot is stored. Concurrent misses of one
-    request wait for the first (striped locks) instead of all computing it."""
-
-    def __init__(self, size: int = PREDICTIONS_CACHE_SIZE, stripes: int = 16) -> None:
-        self.size = size
-        self._entries: OrderedDict[tuple[Hashable, ...], CachedJSON] = OrderedDict()
-        self._mutex = threading.Lock()
-        self._stripes = [threading.Lock() for _ in range(stripes)]
-        self._snapshot: Hashable = None
-
-    def get(self, key: tuple[Hashable, ...]) -> CachedJSON | None:
-        with self._mutex:
-            entry = self._entries.get(key)
-            if entry is not None:
-                self._entries.move_to_end(key)
-            return entry
-
-    def put(self, key: tuple[Hashable, ...], entry: CachedJSON) -> None:
-        with self._mutex:
-            if key[0] != self._snapshot:
-                for stale in [k for k in self._entries if k[0] != key[0]]:
-                    del self._entries[stale]
-                self._snapshot = key[0]
-            self._entries[key] = entry
-            self._entries.move_to_end(key)
-            while len(self._entries) > self.size:
-                self._entries.popitem(last=False)
-
-    def lock_for(self, request: Hashable) -> threading.Lock:
-        return self._stripes[hash(request) % len(self._stripes)]
-
-    def __len__(self) -> int:
-        return len(self._entries)
 
 
 def _one_line(exc: RequestValidationError) -> str:
@@ -464,7 +379,7 @@ def create_app(settings: Settings, *, reader: SnapshotReader | None = None) -> F
     )
     app.state.reader = reader
     app.state.settings = settings
-    app.state.predictions_cache = cache = SnapshotCache()
+    app.state.predictions_cache = cache = SnapshotCache(PREDICTIONS_CACHE_SIZE)
     app.add_middleware(TokenGuard, token=token)
 
     @app.exception_handler(q.BadRequestError)
@@ -495,7 +410,7 @@ def create_app(settings: Settings, *, reader: SnapshotReader | None = None) -> F
         """Warehouse name (never a path), freshness, last phase records, aliased models."""
         return q.health(r.con, reader.warehouse_name, r.source)
 
-    def predictions_body(date: str | None, system: str | None, alias: str | None) -> CachedJSON:
+    def predictions_body(date: str | None, system: str | None, alias: str | None) -> CachedBody:
         """Query, validate and serialise exactly as FastAPI does for ``Predictions``;
         cached per snapshot (the default date resolves within that snapshot)."""
         request = (date, system, alias)
@@ -505,7 +420,7 @@ def create_app(settings: Settings, *, reader: SnapshotReader | None = None) -> F
             if hit is not None:
                 return hit
             data = q.predictions(con, q.optional_day(date), system, alias)
-            entry = CachedJSON.of(
+            entry = CachedBody.of(
                 _PREDICTIONS_JSON.dump_json(_PREDICTIONS_JSON.validate_python(data))
             )
             if snapshot is not None:
