@@ -5,6 +5,7 @@ apart, bad input gets one readable line, and nothing is loaded from outside."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,7 +14,8 @@ from fastapi.testclient import TestClient
 from nbaprops.api.dashboard import cumulative_roi, running_clv
 from nbaprops.core.db import connect
 from nbaprops.core.settings import Settings
-from tests.api.conftest import DAY, FIRST, LAST
+from nbaprops.pipeline.snapshot import publish_snapshot
+from tests.api.conftest import DAY, FIRST, LAST, copy_served
 from tests.api.html import Page, read_page
 
 pytestmark = [pytest.mark.data, pytest.mark.slow]
@@ -209,3 +211,36 @@ def test_every_page_loads_only_assets_served_by_the_package(client: TestClient) 
             assert asset.startswith("/"), (url, asset)
             if asset.startswith("/static/"):
                 assert client.get(asset).status_code == 200
+
+
+def test_a_cached_page_is_rendered_afresh_once_a_new_snapshot_is_published(
+    served: Settings, tmp_path: Path
+) -> None:
+    from nbaprops.api.app import create_app
+
+    settings = copy_served(served, tmp_path)
+    url = f"/?date={DAY}"
+    with TestClient(create_app(settings)) as api:
+        first = api.get(url)
+        again = api.get(url)
+        assert first.status_code == again.status_code == 200
+        assert again.content == first.content
+        before = len(read_page(first.text).tables["best-bets"])
+        with connect(settings.db) as writer:
+            # the champion's best bet of DAY is retired; the page must drop it
+            writer.execute(
+                """
+                UPDATE predictions.prediction SET is_active = false
+                WHERE prediction_id = (
+                    SELECT prediction_id FROM predictions.prediction
+                    WHERE game_date = ? AND is_active AND alias = 'champion'
+                      AND recommendation IN ('OVER', 'UNDER')
+                    ORDER BY ev DESC LIMIT 1)
+                """,
+                [DAY],
+            )
+            publish_snapshot(writer)
+        after = read_page(api.get(url).text)
+    shown = len(after.tables["slate"])
+    assert shown == len(read_page(first.text).tables["slate"]) - 1
+    assert len(after.tables["best-bets"]) in (before, before - 1)

@@ -13,8 +13,10 @@ diagnostics with their causes, alerts).
 
 from __future__ import annotations
 
+import functools
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Hashable, Iterator
+from dataclasses import dataclass
 from datetime import date, timedelta
 from itertools import accumulate, pairwise
 from pathlib import Path
@@ -23,12 +25,13 @@ from typing import Any
 import duckdb
 from fastapi import Depends, FastAPI, Query, Request
 from fastapi import Path as PathParam
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
 from nbaprops.api import charts
 from nbaprops.api import queries as q
+from nbaprops.api.cache import CachedBody, SnapshotCache
 from nbaprops.api.reader import SnapshotReader, UnavailableError
 from nbaprops.core.errors import NbapropsError
 from nbaprops.core.settings import Settings
@@ -37,6 +40,7 @@ from nbaprops.models.registry import ALIASES
 HERE = Path(__file__).parent
 ROLLING_WINDOW = 100  # bets in the rolling hit-rate window
 ROLLING_MIN = 30  # bets before the rolling hit rate is drawn
+PAGE_CACHE_SIZE = 64  # rendered pages kept per process (of the current snapshot)
 HOME_DAYS = 60  # days of the champion's record on the home page
 ALERT_DAYS = 14  # days of alerts on the health page
 MAX_ALERTS = 200  # alerts listed at most
@@ -205,17 +209,51 @@ def edge_chart(rows: list[dict[str, Any]], system: str) -> str:
 # --- the pages -------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Snap:
+    """A page's read-only cursor and the key of the snapshot it reads (None: live)."""
+
+    con: duckdb.DuckDBPyConnection
+    key: Hashable | None
+
+
 def add_dashboard(app: FastAPI, reader: SnapshotReader, settings: Settings) -> None:
     """Mount the static assets and the pages on ``app`` (left out of the OpenAPI schema)."""
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     templates.env.filters.update(FILTERS)
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
 
-    def read() -> Iterator[duckdb.DuckDBPyConnection]:
-        with reader.cursor() as (cur, _):
-            yield cur
+    pages = SnapshotCache(PAGE_CACHE_SIZE)
+
+    def read() -> Iterator[Snap]:
+        with reader.keyed_cursor() as (cur, _, key):
+            yield Snap(cur, key)
 
     Con = Depends(read)
+
+    def cached(build: Callable[..., HTMLResponse]) -> Callable[..., Response]:
+        """Serve a page rendered from a published snapshot from the cache until the
+        next snapshot (pages of the live warehouse, and errors, are never kept)."""
+
+        @functools.wraps(build)
+        def serve(**kwargs: Any) -> Response:
+            request: Request = kwargs["request"]
+            snap: Snap = kwargs["snap"]
+            if snap.key is None:
+                return build(**kwargs)
+            asked = (request.url.path, tuple(sorted(request.query_params.multi_items())))
+            with pages.lock_for(asked):
+                entry = pages.get((snap.key, *asked))
+                if entry is None:
+                    rendered = build(**kwargs)
+                    entry = CachedBody.of(
+                        bytes(rendered.body), "text/html; charset=utf-8", rendered.status_code
+                    )
+                    if rendered.status_code == 200:
+                        pages.put((snap.key, *asked), entry)
+            return entry.response(request.headers.get("accept-encoding"))
+
+        return serve
 
     def page(
         request: Request, name: str, context: dict[str, Any], status: int = 200
@@ -242,13 +280,15 @@ def add_dashboard(app: FastAPI, reader: SnapshotReader, settings: Settings) -> N
         )
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    @cached
     def tonight(
         request: Request,
         date: str | None = Query(None, max_length=40),
         system: str | None = Query(None, max_length=100),
         team: str | None = Query(None, max_length=10),
-        con: duckdb.DuckDBPyConnection = Con,
+        snap: Snap = Con,
     ) -> HTMLResponse:
+        con = snap.con
         try:
             day = q.optional_day(date) or q.latest_prediction_date(con)
             everything = q.predictions(con, day)["predictions"]
@@ -279,7 +319,8 @@ def add_dashboard(app: FastAPI, reader: SnapshotReader, settings: Settings) -> N
             (p["system_id"] for p in everything if p["alias"] == "champion"), None
         )
         # the champion's rows unless asked otherwise: a slate of every system is long
-        shown = (champion if not system else None if system == ALL else system) or None
+        default = champion or (systems[0] if systems else None)
+        shown = (default if not system else None if system == ALL else system) or None
         team = team or None
         rows = [
             p
@@ -331,14 +372,16 @@ def add_dashboard(app: FastAPI, reader: SnapshotReader, settings: Settings) -> N
         )
 
     @app.get("/ui/track", response_class=HTMLResponse, include_in_schema=False)
+    @cached
     def track(
         request: Request,
         system: str | None = Query(None, max_length=100),
         kind: str | None = Query(None, max_length=20),
         start: str | None = Query(None, max_length=40),
         end: str | None = Query(None, max_length=40),
-        con: duckdb.DuckDBPyConnection = Con,
+        snap: Snap = Con,
     ) -> HTMLResponse:
+        con = snap.con
         systems = q.graded_systems(con)
         try:
             chosen = system or (systems[0] if systems else None)
@@ -361,12 +404,14 @@ def add_dashboard(app: FastAPI, reader: SnapshotReader, settings: Settings) -> N
         )
 
     @app.get("/ui/players/{player_id}", response_class=HTMLResponse, include_in_schema=False)
+    @cached
     def player(
         request: Request,
         player_id: int = PathParam(..., ge=1, le=2**62),
         date: str | None = Query(None, max_length=40),
-        con: duckdb.DuckDBPyConnection = Con,
+        snap: Snap = Con,
     ) -> HTMLResponse:
+        con = snap.con
         try:
             data = q.player(con, player_id, q.optional_day(date))
         except NbapropsError as exc:
@@ -409,12 +454,14 @@ def add_dashboard(app: FastAPI, reader: SnapshotReader, settings: Settings) -> N
         )
 
     @app.get("/ui/models", response_class=HTMLResponse, include_in_schema=False)
+    @cached
     def models(
         request: Request,
         sort: str = Query("created_at", max_length=40),
         order: str = Query("desc", max_length=4),
-        con: duckdb.DuckDBPyConnection = Con,
+        snap: Snap = Con,
     ) -> HTMLResponse:
+        con = snap.con
         if sort not in EXPERIMENT_SORTS or order not in ("asc", "desc"):
             return error(
                 request,
@@ -443,7 +490,9 @@ def add_dashboard(app: FastAPI, reader: SnapshotReader, settings: Settings) -> N
         )
 
     @app.get("/ui/health", response_class=HTMLResponse, include_in_schema=False)
-    def health(request: Request, con: duckdb.DuckDBPyConnection = Con) -> HTMLResponse:
+    @cached
+    def health(request: Request, snap: Snap = Con) -> HTMLResponse:
+        con = snap.con
         status = q.health(con, reader.warehouse_name, "snapshot")
         try:
             diagnosis = q.diagnostics(con)
