@@ -11,7 +11,7 @@ from typer.main import get_command
 
 from nbaprops.cli.main import app
 from nbaprops.core.names import normalize_name
-from nbaprops.core.time import eastern_date, season_of
+from nbaprops.core.time import eastern_date, parse_date, season_of
 from nbaprops.ingest.sources import SOURCES
 from nbaprops.warehouse.matching import Candidate, resolve_in_roster
 from nbaprops.warehouse.migrate import available_migrations, current_version, migrate
@@ -131,3 +131,25 @@ def test_loose_name_rules_pick_one_player_of_the_game(
 def test_an_ambiguous_initial_matches_nobody() -> None:
     players = roster("Jalen Green", "Josh Green", "Jeff Green")
     assert resolve_in_roster(normalize_name("J. Green"), players) is None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "20240412",
+        "2024-W15-5",
+        "2024W155",
+        "2024-4-12",
+        " 2024-04-12",
+        "2024-04-12 ",
+        "２０２４-04-12",
+        "2024-02-30",
+    ],
+)
+def test_parse_date_takes_only_yyyy_mm_dd(text: str) -> None:
+    with pytest.raises(ValueError, match="YYYY-MM-DD"):
+        parse_date(text)
+
+
+def test_parse_date_reads_yyyy_mm_dd() -> None:
+    assert parse_date("2024-04-12") == date(2024, 4, 12)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
@@ -16,9 +17,15 @@ def eastern_date(instant: datetime) -> date:
     return instant.astimezone(EASTERN).date()
 
 
+_YMD = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
+
+
 def parse_date(text: str) -> date:
-    """Parse YYYY-MM-DD, raising ValueError with the offending text."""
+    """Parse YYYY-MM-DD (only: not the other ISO forms such as 20240412 or 2024-W15-5),
+    raising ValueError with the offending text."""
     try:
+        if not _YMD.fullmatch(text):
+            raise ValueError(text)
         return date.fromisoformat(text)
     except ValueError as exc:
         raise ValueError(f"not a date (YYYY-MM-DD): {text!r}") from exc
