@@ -376,6 +376,10 @@ def create_app(settings: Settings, *, reader: SnapshotReader | None = None) -> F
         title="nbaprops",
         summary="Honest NBA player-points prop predictions (read-only).",
         version="0.1.0",
+        # Swagger UI and ReDoc load their scripts from a CDN: nothing here may need the
+        # internet, so only the schema itself is served (/openapi.json).
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.reader = reader
     app.state.settings = settings

@@ -58,7 +58,8 @@ def serve(
     app = create_app(settings) if workers == 1 else None  # workers build their own
     auth = "token required" if settings.api_token else "no token: loopback only"
     console.print(
-        f"serving {settings.db.name} on http://{host}:{port} ({auth}); OpenAPI at /docs"
+        f"serving {settings.db.name} on http://{host}:{port} ({auth}); "
+        "dashboard at /, OpenAPI schema at /openapi.json"
         + (f"; {workers} workers" if workers > 1 else ""),
         highlight=False,
     )
