@@ -26,12 +26,24 @@ def main() -> int:
     parser.add_argument("--db", type=Path, required=True)
     parser.add_argument("--date", required=True, help="the slate shown on the Tonight page")
     parser.add_argument("--out", type=Path, default=Path("screenshots"))
+    parser.add_argument(
+        "--small", action="store_true", help="quantise to 128 colours (about 3x smaller)"
+    )
     args = parser.parse_args()
     if not args.db.exists():
         print(f"error: no warehouse at {args.db}", file=sys.stderr)
         return 1
     with serve(create_app(Settings(db=args.db))) as base:
         walks = walk_dashboard(base, args.date, args.out)
+    if args.small:
+        from PIL import Image
+
+        for walk in walks:
+            for shot in walk.screenshots:
+                image = Image.open(shot).convert("RGB")
+                image.quantize(colors=128, method=Image.Quantize.MEDIANCUT).save(
+                    shot, optimize=True
+                )
     for walk in walks:
         print(
             json.dumps(
