@@ -151,9 +151,23 @@ def test_player_page_lists_the_last_20_games_with_points_lines_and_predictions(
 def test_models_page_lists_versions_aliases_and_sorts_experiments(
     client: TestClient, served: Settings
 ) -> None:
-    shown = page(client, "/ui/models")
+    shown = page(client, "/ui/models?versions=all")
     n_versions = scalar(served, "SELECT count(*) FROM models.version", [])
     assert len(shown.tables["versions"]) == n_versions
+    recent = scalar(
+        served,
+        """
+        SELECT count(*) FROM (
+            SELECT v.system_id, v.version,
+                   row_number() OVER (PARTITION BY v.system_id ORDER BY v.version DESC) AS rank,
+                   EXISTS (SELECT 1 FROM models.alias a
+                           WHERE a.system_id = v.system_id AND a.version = v.version) AS aliased
+            FROM models.version v)
+        WHERE rank <= 3 OR aliased
+        """,
+        [],
+    )
+    assert len(page(client, "/ui/models").tables["versions"]) == recent
     aliased = [row for row in shown.tables["versions"] if "champion" in row[2]]
     assert [row[0] for row in aliased] == ["season_average"]
     runs = scalar(served, "SELECT count(*) FROM experiments.run", [])
@@ -193,6 +207,7 @@ def test_health_page_shows_phases_diagnostics_and_alerts(
         ("/ui/track?system=season_average&start=2024-04-11&end=2024-04-01", 400, "after"),
         ("/ui/players/999999999", 404, "999999999"),
         ("/ui/models?sort=drop%20table", 400, "sort by"),
+        ("/ui/models?versions=some", 400, "versions"),
     ],
 )
 def test_bad_input_gets_a_page_with_one_line(

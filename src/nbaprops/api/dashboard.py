@@ -40,6 +40,7 @@ from nbaprops.models.registry import ALIASES
 HERE = Path(__file__).parent
 ROLLING_WINDOW = 100  # bets in the rolling hit-rate window
 ROLLING_MIN = 30  # bets before the rolling hit rate is drawn
+RECENT_VERSIONS = 3  # newest versions per system the registry page lists by default
 PAGE_CACHE_SIZE = 64  # rendered pages kept per process (of the current snapshot)
 HOME_DAYS = 60  # days of the champion's record on the home page
 ALERT_DAYS = 14  # days of alerts on the health page
@@ -204,6 +205,20 @@ def edge_chart(rows: list[dict[str, Any]], system: str) -> str:
         y_label="bets",
         y_format="count",
     )
+
+
+def recent_versions(
+    versions: list[dict[str, Any]], keep: int = RECENT_VERSIONS
+) -> list[dict[str, Any]]:
+    """Per system, every aliased version and the ``keep`` newest (a weekly backfill
+    registers a version per fold; the rest are one link away)."""
+    out, seen = [], {}
+    for v in sorted(versions, key=lambda v: (v["system_id"], -int(v["version"]))):
+        rank = seen.get(v["system_id"], 0)
+        seen[v["system_id"]] = rank + 1
+        if rank < keep or v["aliases"]:
+            out.append(v)
+    return out
 
 
 # --- the pages -------------------------------------------------------------------------
@@ -459,9 +474,12 @@ def add_dashboard(app: FastAPI, reader: SnapshotReader, settings: Settings) -> N
         request: Request,
         sort: str = Query("created_at", max_length=40),
         order: str = Query("desc", max_length=4),
+        versions: str = Query("recent", max_length=10),
         snap: Snap = Con,
     ) -> HTMLResponse:
         con = snap.con
+        if versions not in ("recent", "all"):
+            return error(request, q.BadRequestError("versions: recent or all"), "models")
         if sort not in EXPERIMENT_SORTS or order not in ("asc", "desc"):
             return error(
                 request,
@@ -471,6 +489,8 @@ def add_dashboard(app: FastAPI, reader: SnapshotReader, settings: Settings) -> N
                 "models",
             )
         registry = q.models(con)
+        every = registry["versions"]
+        shown = every if versions == "all" else recent_versions(every)
         runs = q.experiments(con, limit=1000)
         present = [r for r in runs if not _missing(r.get(sort))]
         absent = [r for r in runs if _missing(r.get(sort))]
@@ -480,7 +500,9 @@ def add_dashboard(app: FastAPI, reader: SnapshotReader, settings: Settings) -> N
             "models.html",
             {
                 "nav": "models",
-                "versions": registry["versions"],
+                "versions": shown,
+                "n_versions": len(every),
+                "all_versions": versions == "all",
                 "history": registry["history"],
                 "runs": present + absent,
                 "sort": sort,
