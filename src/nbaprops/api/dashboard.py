@@ -81,6 +81,13 @@ def day(value: Any) -> str:
     return "–" if _missing(value) or value == "" else str(value)[:10]
 
 
+def figure(value: Any) -> str:
+    """A diagnostic factor's value: whole numbers as they are, fractions to 3 places."""
+    if isinstance(value, float) and math.isfinite(value) and not value.is_integer():
+        return f"{value:.3f}"
+    return text(value)
+
+
 def text(value: Any) -> str:
     return "–" if _missing(value) or value == "" else str(value)
 
@@ -93,6 +100,7 @@ FILTERS: dict[str, Callable[..., str]] = {
     "count": count,
     "text": text,
     "day": day,
+    "figure": figure,
 }
 
 # --- chart data ------------------------------------------------------------------------
@@ -443,11 +451,14 @@ def add_dashboard(app: FastAPI, reader: SnapshotReader, settings: Settings) -> N
         lines = [(g["game_date"], g["line"]) for g in games if g.get("line") is not None]
         series: dict[str, list[tuple[Any, Any]]] = {"points": points, "line": lines}
         if systems:
-            first = systems[0]
-            series[f"{first} median"] = [
-                (p["game_date"], p["median"])
+            # the system with the most predictions among these games draws its median
+            labelled = [
+                (p["system_id"] + (f"@{p['alias']}" if p.get("alias") else ""), p)
                 for p in data["predictions"]
-                if p["system_id"] + (f"@{p['alias']}" if p.get("alias") else "") == first
+            ]
+            most = max(systems, key=lambda s: sum(1 for label, _ in labelled if label == s))
+            series[f"{most} median"] = [
+                (p["game_date"], p["median"]) for label, p in labelled if label == most
             ]
         chart = charts.line_chart(
             series,
