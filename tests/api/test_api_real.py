@@ -194,6 +194,24 @@ def test_grading_figures_equal_an_independent_count(client: TestClient, served: 
     assert book["model_mae"] == pytest.approx(float(np.abs(actual - lined["median"]).mean()))
     assert book["line_mae"] == pytest.approx(float(np.abs(actual - lined["line"]).mean()))
     assert {s["system"] for s in body["systems"]} == {"season_average"}
+    # the market on the same decided, priced rows (de-vigged consensus at decision time)
+    with connect(served.db, read_only=True) as con:
+        priced = con.execute(
+            """
+            SELECT count(*) FROM predictions.prediction p JOIN grading.grade g
+              USING (prediction_id)
+            WHERE p.is_active AND NOT p.in_sample AND p.system_id = 'season_average'
+              AND p.line_kind = 'sportsbook' AND g.result <> 'void'
+              AND g.actual_points <> p.line AND p.p_over IS NOT NULL
+              AND p.over_price IS NOT NULL AND p.under_price IS NOT NULL
+              AND p.game_date BETWEEN ? AND ?
+            """,
+            [FIRST, LAST],
+        ).fetchone()[0]
+    market = book["market"]
+    assert market["n"] == priced > 30
+    assert 0.2 < market["brier_market"] < 0.3
+    assert market["worse_than_market"] is (market["brier"] > market["brier_market"])
     both = get(client, f"/grading?start={FIRST}&end={LAST}")
     assert {s["system"] for s in both["systems"]} == {"season_average", "moving_average"}
 

@@ -148,3 +148,36 @@ def test_the_backtest_command_prints_its_fold_plan(warehouse: Path) -> None:
     )
     assert bad.exit_code == 1
     assert "unknown systems: nonsense" in bad.stderr
+
+
+def test_the_market_is_scored_on_each_systems_own_priced_rows(
+    result: BacktestResult, tmp_path: Path
+) -> None:
+    """The market's P(over) (multiplicatively de-vigged consensus prices at decision time)
+    against the system's, on the same decided, priced sportsbook rows, recomputed here."""
+    preds = result.predictions
+    rows = preds[
+        (preds["system"] == "matchup")
+        & preds["played"]
+        & (preds["line_kind"] == "sportsbook")
+        & ~preds["warmup"]
+        & (preds["actual"] != preds["line"])
+        & preds["over_price"].notna()
+        & preds["under_price"].notna()
+        & preds["p_over"].notna()
+    ]
+    k = result.summary["systems"]["matchup"]["lines"]["sportsbook"]["market"]
+    assert k["n"] == len(rows) > 500
+    over = 1 / np.where(rows["over_price"] > 0, 1 + rows["over_price"] / 100,
+                        1 - 100 / rows["over_price"])  # fmt: skip
+    under = 1 / np.where(rows["under_price"] > 0, 1 + rows["under_price"] / 100,
+                         1 - 100 / rows["under_price"])  # fmt: skip
+    market = over / (over + under)
+    y = (rows["actual"] > rows["line"]).to_numpy(float)
+    assert k["brier_market"] == pytest.approx(float(np.mean((market - y) ** 2)))
+    assert k["brier"] == pytest.approx(float(np.mean((rows["p_over"] - y) ** 2)))
+    assert 0.23 < k["brier_market"] < 0.26  # near a coin flip, as every honest peer finds
+    assert k["brier_diff_low"] <= k["brier_diff"] <= k["brier_diff_high"]
+    assert k["worse_than_market"] is (k["brier_diff"] > 0)
+    write_report(result, tmp_path)
+    assert "Against the market" in (tmp_path / "report.md").read_text()

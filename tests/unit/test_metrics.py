@@ -24,6 +24,7 @@ from nbaprops.core.metrics import (
     no_vig_probabilities,
     point_metrics,
     probability_metrics,
+    versus_market,
     wilson_interval,
 )
 
@@ -440,3 +441,28 @@ def test_the_ece_noise_floor_matches_what_a_calibrated_forecast_shows() -> None:
     simulated = [probability_metrics(p, rng.uniform(size=len(p)) < p).ece for _ in range(100)]
     assert ece_noise_floor(p) == pytest.approx(np.mean(simulated), rel=0.15)
     assert ece_noise_floor(np.repeat(p, 25)) < ece_noise_floor(p) / 4  # shrinks like 1/sqrt(N)
+
+
+def test_versus_market_scores_both_on_the_same_priced_rows() -> None:
+    # -110/-110 de-vigs to 0.5; +100/-120 to 0.5238/0.4762 (multiplicative: 0.5/(0.5+0.5455))
+    p = [0.6, 0.4, 0.7, np.nan]
+    over = [-110, -110, 100, -110]
+    under = [-110, -110, -120, -110]
+    outcome = [1, 1, 0, 1]
+    dates = ["d1", "d1", "d2", "d2"]
+    k = versus_market(p, over, under, outcome, dates, n_boot=200)
+    assert k is not None
+    assert k.n == 3  # the row without a probability is out of both
+    assert k.n_dates == 2
+    market_over = 0.5 / (0.5 + 120 / 220)
+    expected_market = ((0.5 - 1) ** 2 + (0.5 - 1) ** 2 + (market_over - 0) ** 2) / 3
+    expected_model = ((0.6 - 1) ** 2 + (0.4 - 1) ** 2 + 0.7**2) / 3
+    assert k.brier_market == pytest.approx(expected_market)
+    assert k.brier == pytest.approx(expected_model)
+    assert k.brier_diff == pytest.approx(expected_model - expected_market)
+    assert k.worse_than_market is (expected_model > expected_market)
+    assert k.brier_diff_low <= k.brier_diff <= k.brier_diff_high
+
+
+def test_versus_market_without_prices_is_none() -> None:
+    assert versus_market([0.5], [np.nan], [np.nan], [1], ["d"]) is None

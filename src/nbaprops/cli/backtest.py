@@ -241,9 +241,20 @@ def print_backtest(result: BacktestResult, folder: Path) -> None:
         "ROI @prices",
         "ROI @-110",
         "Brier",
+        "vs market",
         "ECE",
     ):
         t.add_column(col, justify="left" if col in ("system", "lines") else "right")
+
+    def versus(k: dict[str, Any] | None) -> str:
+        """Brier difference to the market's on the same rows (+: worse), with its CI."""
+        if not k:
+            return "—"
+        mark = " worse" if k["worse_than_market"] else ""
+        return (
+            f"{k['brier_diff']:+.4f} [{k['brier_diff_low']:+.4f}, "
+            f"{k['brier_diff_high']:+.4f}]{mark}"
+        )
 
     def pct(v: float | None) -> str:
         return "—" if v is None or math.isnan(v) else f"{100 * v:.1f}%"
@@ -260,6 +271,7 @@ def print_backtest(result: BacktestResult, folder: Path) -> None:
             pct(r["roi_actual"]),
             pct(r["roi_flat"]),
             "—" if r["brier"] is None else f"{r['brier']:.4f}",
+            versus(r.get("market")),
             "—" if r["ece"] is None else f"{r['ece']:.4f}",
         )
     console.print(t)

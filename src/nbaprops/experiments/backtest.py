@@ -514,6 +514,15 @@ def summarize(predictions: pd.DataFrame, spec: ExperimentSpec) -> dict[str, Any]
                     graded["p_over"].to_numpy(), (graded["actual"] > graded["line"]).to_numpy()
                 ).to_dict()
                 kind_entry["ece_noise_floor"] = m.ece_noise_floor(graded["p_over"].to_numpy())
+                market = m.versus_market(
+                    graded["p_over"],
+                    graded["over_price"],
+                    graded["under_price"],
+                    (graded["actual"] > graded["line"]).astype(float),
+                    graded["game_date"],
+                )
+                if market is not None:
+                    kind_entry["market"] = market.to_dict()
                 calibrated = graded[graded["line_calibration_n"] > 0]
                 if len(calibrated):
                     kind_entry["probability_line_calibrated"] = m.probability_metrics(

@@ -79,9 +79,36 @@ def summary_tables(result: BacktestResult) -> dict[str, list[dict[str, Any]]]:
                     "ece_noise_floor": block.get("ece_noise_floor"),
                     "line_calibrated_share": block.get("line_calibrated_share"),
                     "ece_line_calibrated": block.get("probability_line_calibrated", {}).get("ece"),
+                    "market": block.get("market"),
                 }
             )
     return {"points": points, "lines": lines}
+
+
+def market_markdown(lines: list[dict[str, Any]]) -> list[str]:
+    """The market as a forecaster on each system's own rows (priced, decided)."""
+    rows = [r for r in lines if r.get("market")]
+    if not rows:
+        return []
+    out = [
+        "",
+        "## Against the market (its de-vigged consensus P(over), same rows)",
+        "",
+        "| system | lines | N (dates) | Brier | market Brier | difference [95% CI, dates "
+        "resampled] | log loss | market log loss | ECE | market ECE | |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        k = r["market"]
+        out.append(
+            f"| {r['system']} | {r['line_kind']} | {k['n']:,} ({k['n_dates']}) | "
+            f"{_fmt(k['brier'], digits=4)} | {_fmt(k['brier_market'], digits=4)} | "
+            f"{k['brier_diff']:+.4f} [{k['brier_diff_low']:+.4f}, {k['brier_diff_high']:+.4f}]"
+            f" | {_fmt(k['log_loss'], digits=4)} | {_fmt(k['log_loss_market'], digits=4)} | "
+            f"{_fmt(k['ece'], digits=4)} | {_fmt(k['ece_market'], digits=4)} | "
+            f"{'**worse than the market**' if k['worse_than_market'] else 'better'} |"
+        )
+    return out
 
 
 def _markdown(result: BacktestResult, tables: dict[str, list[dict[str, Any]]]) -> str:
@@ -148,6 +175,7 @@ def _markdown(result: BacktestResult, tables: dict[str, list[dict[str, Any]]]) -
             f"{_fmt(r['ece'])} ({_fmt(r['ece_noise_floor'])}) | "
             f"{_fmt(r['line_calibrated_share'], pct=True)} ({_fmt(r['ece_line_calibrated'])}) |"
         )
+    out += market_markdown(tables["lines"])
     out += [
         "",
         "DFS lines carry no real prices: their ROI is only at a flat -110. ROI @ best price "

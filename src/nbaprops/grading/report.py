@@ -48,6 +48,14 @@ def system_figures(rows: pd.DataFrame) -> list[dict[str, Any]]:
         points = m.lined_point_metrics(played["actual"], played["median"], played["line"])
         at_consensus = m.betting_summary(group[list(m.BETTING_COLUMNS)])
         at_best = m.betting_summary(best_price_frame(group))
+        decided = played[played["actual"] != played["line"]]
+        market = m.versus_market(
+            decided["p_over"],
+            decided["over_price"],
+            decided["under_price"],
+            (decided["actual"] > decided["line"]).astype(float),
+            decided["game_date"],
+        )
         bets = group[group["side"].isin(m.SIDES) & group["played"]]
         clv = bets["clv_line"] if "clv_line" in bets.columns else pd.Series(dtype=float)
         out.append(
@@ -71,6 +79,7 @@ def system_figures(rows: pd.DataFrame) -> list[dict[str, Any]]:
                 ),
                 "clv_line": _finite(clv.mean()) if clv.notna().any() else None,
                 "clv_n": int(clv.notna().sum()),
+                "market": market.to_dict() if market is not None else None,
             }
         )
     return out
