@@ -1,0 +1,504 @@
+"""Walk-forward speed: seconds per fold per system, split into phases.
+
+Runs the spring-2024 walk-forward of docs/results.md (2024-03-01..2024-05-24, weekly
+retrain, 21 warm-up days, every system) exactly as ``nbaprops backtest`` does, and
+times it from outside: the functions the backtest calls are wrapped in this process
+(nothing under src/ is changed), each timer counting its own time only (nested timers
+are subtracted), so the phases of a fold add up to its wall time.
+
+Phases per system and fold:
+  fit          ``fit_system`` (boosted systems split further: ``fit.matrix`` frame to
+               float32, ``fit.train_es`` early-stopped training on the head,
+               ``fit.tail_predict`` predicting the tail, ``fit.shape`` residual shape,
+               ``fit.refit`` the full-window refit); the ensemble's stacker fit
+  calibration  ``calibration_before`` (history concat + PIT/Platt fit), ``history`` the
+               ensemble's out-of-fold member rows
+  predict      ``predict_dist`` (``predict.model`` the booster's own predict)
+  score        ``score_rows`` (probabilities, EV, line shopping)
+and shared: ``score.date`` (``score_date`` identity frames and concat), ``score.replay``
+(per-date grouping and book filtering), ``fold.grading`` (outcomes joined, per-system
+split), ``fold.other`` (the rest of the fold: windows, history, fold rows).
+Frame building (``prepare_frames``: states, training frame, serving slates) runs once.
+
+Without ``--db`` a warehouse is ingested from the real data (NBAPROPS_DATA_DIR) into a
+temporary folder first. ``--folds N`` runs the first N folds only (warm-up folds
+first); ``--profile N`` also runs the folds under cProfile and prints the top N
+functions by cumulative and by own time (cProfile slows Python-heavy code).
+Run: python benchmarks/bench_walkforward.py [--db FILE] [--systems all|a,b] [--folds N]
+     [--start 2024-03-01] [--end 2024-05-24] [--retrain-every 7] [--profile 30] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import cProfile
+import inspect
+import io
+import json
+import os
+import pstats
+import shutil
+import tempfile
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from dataclasses import replace
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import nbaprops.experiments.backtest as bt
+from nbaprops.core.db import connect
+from nbaprops.core.errors import NotReadyError
+from nbaprops.core.settings import Settings, get_settings
+from nbaprops.experiments.folds import FoldPlan
+from nbaprops.experiments.spec import ExperimentSpec, build_spec
+from nbaprops.predictions import scoring
+from nbaprops.predictions.history import InMemoryHistory
+from nbaprops.systems import SYSTEM_IDS
+from nbaprops.systems.base import PredictionSystem
+from nbaprops.systems.boosting import BoostedSystem
+from nbaprops.systems.catboost_full import CatBoostSystem
+from nbaprops.systems.ensemble import EnsembleSystem
+from nbaprops.systems.fitting import ResidualShape
+from nbaprops.systems.xgboost_system import XGBoostSystem
+
+SHARED = "(shared)"
+FRAMES = "(frames)"
+# Phase columns of the printed table, in order; fine phases roll up to these.
+COARSE = ("fit", "calibration", "predict", "score", "other")
+
+
+def coarse(phase: str) -> str:
+    head = phase.split(".", maxsplit=1)[0]
+    if head in ("fit", "predict", "score"):
+        return head
+    if head in ("calibration", "history"):
+        return "calibration"
+    return "other"
+
+
+class Recorder:
+    """Exclusive seconds per (fold, system, phase), and one record per boosted training."""
+
+    def __init__(self) -> None:
+        self.fold: int | None = None
+        self.system: str | None = None
+        self.stack: list[list[float]] = []  # child wall and CPU seconds of each open timer
+        self.seconds: dict[tuple[Any, str, str], float] = defaultdict(float)
+        self.cpu: dict[tuple[Any, str, str], float] = defaultdict(float)
+        self.calls: dict[tuple[Any, str, str], int] = defaultdict(int)
+        self.trainings: list[dict[str, Any]] = []
+        self.in_fit = False
+
+    @contextlib.contextmanager
+    def timer(self, system: str | None, phase: str) -> Iterator[None]:
+        fold = FRAMES if self.fold is None else self.fold
+        self.stack.append([0.0, 0.0])
+        started, cpu_started = time.perf_counter(), time.process_time()
+        try:
+            yield
+        finally:
+            spent = time.perf_counter() - started
+            cpu = time.process_time() - cpu_started
+            children, cpu_children = self.stack.pop()
+            key = (fold, system or self.system or SHARED, phase)
+            self.seconds[key] += spent - children
+            self.cpu[key] += cpu - cpu_children
+            self.calls[key] += 1
+            if self.stack:
+                self.stack[-1][0] += spent
+                self.stack[-1][1] += cpu
+
+    def wrap(
+        self,
+        owner: Any,
+        name: str,
+        phase: str | Callable[[tuple[Any, ...]], str],
+        system: Callable[[tuple[Any, ...]], str | None] | None = None,
+        before: Callable[[tuple[Any, ...], dict[str, Any]], None] | None = None,
+    ) -> None:
+        """Replace ``owner.name`` by a timed call-through (functions, methods, classmethods)."""
+        static = inspect.getattr_static(owner, name)
+        is_classmethod = isinstance(static, classmethod)
+        original = static.__func__ if is_classmethod else getattr(owner, name)
+        recorder = self
+
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            sys_id = system(args) if system else None
+            if before:
+                before(args, kwargs)
+            label = phase(args) if callable(phase) else phase
+            with recorder.timer(sys_id, label):
+                return original(*args, **kwargs)
+
+        setattr(owner, name, classmethod(timed) if is_classmethod else timed)
+
+
+def instrument(rec: Recorder) -> None:
+    """Wrap what the walk-forward calls (module globals are looked up at call time)."""
+
+    # Frames (once per run).
+    rec.wrap(bt, "ensure_state", "frames.ensure_state", lambda a: FRAMES)
+    rec.wrap(bt, "plan_spec", "frames.plan", lambda a: FRAMES)
+    rec.wrap(bt, "build_frame", "frames.train_frame", lambda a: FRAMES)
+    rec.wrap(bt, "eval_frame", "frames.eval_slates", lambda a: FRAMES)
+
+    # The fold: which fold is running, and its shared bookkeeping.
+    def set_fold(args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+        rec.fold = args[1].index
+        rec.system = None
+
+    rec.wrap(bt, "_predict_fold", "fold.grading", lambda a: SHARED, before=set_fold)
+    rec.wrap(bt, "replay_dates", "score.replay", lambda a: SHARED)
+    rec.wrap(bt, "score_date", "score.date", lambda a: SHARED)
+
+    # Fitting.
+    def fitting(args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+        rec.system = args[1]
+
+    rec.wrap(bt, "fit_system", "fit", lambda a: a[1], before=fitting)
+    rec.wrap(bt, "make_system", "fit.make", lambda a: a[0], before=lambda a, k: fitting((0, *a), k))
+    rec.wrap(EnsembleSystem, "fit", "fit", lambda a: "ensemble")
+    rec.wrap(bt, "_oof_member_frame", "history.oof_frame", lambda a: "ensemble")
+    rec.wrap(BoostedSystem, "_matrix", lambda a: _in_fit(rec, "matrix"), lambda a: a[0].system_id)
+    rec.wrap(ResidualShape, "fit", lambda a: _in_fit(rec, "shape"))
+    for cls in (CatBoostSystem, XGBoostSystem):
+        _wrap_train(rec, cls)
+        rec.wrap(cls, "_raw_predict", lambda a: _in_fit(rec, "tail_predict", "predict.model"))
+
+    # Calibration and the history it reads.
+    def calibrating(args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+        rec.system = args[1]
+
+    rec.wrap(bt, "calibration_before", "calibration", lambda a: a[1], before=calibrating)
+    rec.wrap(InMemoryHistory, "graded_before", "history")  # for whom: calibration or stack
+
+    # Predicting and scoring (score_rows follows the predict of the same system).
+    def predicting(system_id: str) -> Callable[[tuple[Any, ...], dict[str, Any]], None]:
+        def set_system(args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+            rec.system = system_id if system_id else args[0].system_id
+
+        return set_system
+
+    rec.wrap(PredictionSystem, "predict_dist", "predict", lambda a: a[0].system_id, predicting(""))
+    rec.wrap(
+        EnsembleSystem,
+        "predict_dist_from_members",
+        "predict",
+        lambda a: "ensemble",
+        predicting("ensemble"),
+    )
+    rec.wrap(scoring, "score_rows", "score", lambda a: rec.system)
+
+
+def _in_fit(rec: Recorder, fit_phase: str, other: str | None = None) -> str:
+    """A fit sub-phase inside ``fit_system``, else ``other`` (e.g. the booster's predict)."""
+    inside = any(key == "fit" for key in _open_phases(rec))
+    if inside:
+        return f"fit.{fit_phase}"
+    return other or f"predict.{fit_phase}"
+
+
+def _open_phases(rec: Recorder) -> list[str]:
+    return rec.open_phases if hasattr(rec, "open_phases") else []
+
+
+def _wrap_train(rec: Recorder, cls: type[BoostedSystem]) -> None:
+    """Time each boosted training and keep its rows, requested and trained rounds."""
+    original = cls._train
+
+    def timed(self: Any, x: Any, y: Any, weight: Any, valid: Any, rounds: int | None) -> Any:
+        kind = "train_es" if valid is not None else ("refit" if rounds else "train_full")
+        started, cpu_started = time.perf_counter(), time.process_time()
+        with rec.timer(self.system_id, f"fit.{kind}"):
+            model, used = original(self, x, y, weight, valid, rounds)
+        trained = _trained_rounds(self, model, used, valid)
+        rec.trainings.append(
+            {
+                "fold": rec.fold,
+                "system": self.system_id,
+                "kind": kind,
+                "rows": len(x),
+                "tail_rows": 0 if valid is None else len(valid[0]),
+                "max_rounds": int(rounds or getattr(self, "iterations", 0) or self.n_estimators),
+                "best_rounds": int(used),
+                "trained_rounds": int(trained),
+                "seconds": round(time.perf_counter() - started, 3),
+                "cpu_s": round(time.process_time() - cpu_started, 3),
+            }
+        )
+        return model, used
+
+    cls._train = timed  # type: ignore[method-assign]
+
+
+def _trained_rounds(system: Any, model: Any, used: int, valid: Any) -> int:
+    """Rounds actually boosted: early stopping trains ``early_stopping_rounds`` past the best."""
+    if valid is None:
+        return used
+    evals = getattr(model, "evals_result_", None)
+    if evals:  # CatBoost keeps the whole curve even with use_best_model
+        curve = next(iter(evals.get("validation", {}).values()), [])
+        if curve:
+            return len(curve)
+    cap = getattr(system, "iterations", None) or system.n_estimators
+    return min(used + system.early_stopping_rounds, cap)
+
+
+def _track_open_phases(rec: Recorder) -> None:
+    """Let sub-phase names see whether a ``fit`` timer is open (a stack of labels)."""
+    rec.open_phases = []  # type: ignore[attr-defined]
+    timer = rec.timer
+
+    @contextlib.contextmanager
+    def tracked(system: str | None, phase: str) -> Iterator[None]:
+        rec.open_phases.append(phase)  # type: ignore[attr-defined]
+        try:
+            with timer(system, phase):
+                yield
+        finally:
+            rec.open_phases.pop()  # type: ignore[attr-defined]
+
+    rec.timer = tracked  # type: ignore[method-assign]
+
+
+def make_spec(args: argparse.Namespace) -> ExperimentSpec:
+    systems = list(SYSTEM_IDS) if args.systems == "all" else args.systems.split(",")
+    return build_spec(
+        {
+            "name": "bench_walkforward",
+            "systems": systems,
+            "evaluation": {"start": args.start, "end": args.end},
+            "retrain_every": args.retrain_every,
+            "warmup_days": args.warmup_days,
+            "seed": args.seed,
+        }
+    )
+
+
+def first_folds(frames: bt.BacktestFrames, n: int | None) -> bt.BacktestFrames:
+    """The frames cut to the plan's first ``n`` folds (the same folds, re-planned alike)."""
+    if not n or n >= len(frames.plan.folds):
+        return frames
+    folds = frames.plan.folds[:n]
+    plan = FoldPlan(
+        folds,
+        frames.plan.window,
+        frames.plan.window_days,
+        frames.plan.retrain_every,
+        frames.plan.gap_days,
+    )
+    last = folds[-1].test_end
+    return replace(frames, plan=plan, dates=tuple(d for d in frames.dates if d <= last))
+
+
+@contextlib.contextmanager
+def warehouse(db: Path | None, keep: Path | None) -> Iterator[tuple[Path, float]]:
+    """The given warehouse, or one ingested from the real data into a temporary folder."""
+    if db is not None:
+        yield db, 0.0
+        return
+    from nbaprops.pipeline.jobs import ingest_job
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = keep or Path(tmp) / "nbaprops.duckdb"
+        settings = Settings(data_dir=get_settings().data_dir, db=path)
+        started = time.perf_counter()
+        with connect(path) as con:
+            result = ingest_job(con, settings)
+            if result.report.failures:
+                raise SystemExit(f"ingest failed: {result.report.failures}")
+            bt.ensure_state(con)
+        yield path, time.perf_counter() - started
+
+
+def prepare(db: Path, spec: ExperimentSpec) -> bt.BacktestFrames:
+    """Frames from a read-only connection, or from a copy when the states need a refresh."""
+    try:
+        with connect(db, read_only=True) as con:
+            return bt.prepare_frames(con, spec)
+    except NotReadyError:
+        with tempfile.TemporaryDirectory() as tmp:
+            copy = Path(tmp) / "bench.duckdb"
+            shutil.copy(db, copy)  # never write the user's warehouse
+            with connect(copy) as con:
+                return bt.prepare_frames(con, spec)
+
+
+def table(rec: Recorder, folds: list[int], systems: list[str]) -> dict[str, dict[str, float]]:
+    """Mean seconds per fold by system and coarse phase (shared rows included)."""
+    out: dict[str, dict[str, float]] = {}
+    for system in [*systems, SHARED]:
+        row = dict.fromkeys(COARSE, 0.0)
+        for (fold, sys_id, phase), s in rec.seconds.items():
+            if sys_id == system and fold in folds:
+                row[coarse(phase)] += s / len(folds)
+        row["total"] = sum(row[c] for c in COARSE)
+        row["cpu"] = sum(
+            s for (fold, sys_id, _), s in rec.cpu.items() if sys_id == system and fold in folds
+        ) / len(folds)
+        out[system] = {k: round(v, 3) for k, v in row.items()}
+    return out
+
+
+def fine(rec: Recorder, folds: list[int]) -> dict[str, dict[str, float]]:
+    """Mean seconds per fold by system and fine phase."""
+    out: dict[str, dict[str, float]] = defaultdict(dict)
+    for (fold, sys_id, phase), s in sorted(rec.seconds.items(), key=lambda kv: str(kv[0])):
+        if fold in folds:
+            out[sys_id][phase] = round(out[sys_id].get(phase, 0.0) + s / len(folds), 3)
+    return dict(out)
+
+
+def profile_text(profile: cProfile.Profile, top: int) -> str:
+    buf = io.StringIO()
+    stats = pstats.Stats(profile, stream=buf)
+    stats.strip_dirs().sort_stats("cumulative").print_stats(top)
+    stats.sort_stats("tottime").print_stats(top)
+    return buf.getvalue()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--db", type=Path, default=None, help="warehouse (default: ingest one)")
+    parser.add_argument("--keep-db", type=Path, default=None, help="where to keep the ingest")
+    parser.add_argument("--systems", default="all", help="'all' or comma-separated ids")
+    parser.add_argument("--start", default="2024-03-01")
+    parser.add_argument("--end", default="2024-05-24")
+    parser.add_argument("--retrain-every", type=int, default=7)
+    parser.add_argument("--warmup-days", type=int, default=21)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--folds", type=int, default=None, help="run the first N folds only")
+    parser.add_argument("--profile", type=int, default=0, help="cProfile: print the top N")
+    parser.add_argument("--profile-out", type=Path, default=None, help="save the .prof here")
+    parser.add_argument("--save", type=Path, default=None, help="also write the JSON here")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    args.start, args.end = date.fromisoformat(args.start), date.fromisoformat(args.end)
+    spec = make_spec(args)
+    systems = list(spec.run_systems)
+
+    rec = Recorder()
+    _track_open_phases(rec)
+    instrument(rec)
+    with warehouse(args.db, args.keep_db) as (db, ingest_s):
+        started = time.perf_counter()
+        frames = prepare(db, spec)
+        frames_s = time.perf_counter() - started
+    all_folds = len(frames.plan.folds)
+    frames = first_folds(frames, args.folds)
+    profile = cProfile.Profile() if args.profile else None
+    load_before = os.getloadavg()[0]
+    started = time.perf_counter()
+    if profile:
+        profile.enable()
+    result = bt.run_on_frames(frames, spec)
+    if profile:
+        profile.disable()
+    walk_s = time.perf_counter() - started
+    load_after = os.getloadavg()[0]
+    folds = [f.index for f in frames.plan.folds]
+    fold_wall = {i: result.timings.get(f"fold_{i}_s", 0.0) for i in folds}
+    for i in folds:  # what no timer saw: windows, history.add, fold rows
+        seen = sum(s for (f, _, _), s in rec.seconds.items() if f == i)
+        rec.seconds[(i, SHARED, "fold.other")] += max(fold_wall[i] - seen, 0.0)
+    per_fold = {
+        i: {
+            "test": f"{f.test_start}..{f.test_end}",
+            "warmup": f.warmup,
+            "dates": sum(1 for d in frames.dates if f.test_start <= d <= f.test_end),
+            "wall_s": round(fold_wall[i], 2),
+            "by_system_s": {
+                s: round(sum(v for (fo, sy, _), v in rec.seconds.items() if fo == i and sy == s), 2)
+                for s in [*systems, SHARED]
+            },
+        }
+        for i, f in zip(folds, frames.plan.folds, strict=True)
+    }
+    frame_phases = {phase: round(s, 2) for (f, _, phase), s in rec.seconds.items() if f == FRAMES}
+    mean_fold = sum(fold_wall.values()) / len(folds)
+    folds_end = frames.plan.folds[-1].train_end
+    figures: dict[str, Any] = {
+        "db": str(db),
+        "cpus": os.cpu_count(),
+        # 1-minute load average before and after the folds: above ~1 (this run alone, or
+        # 2 during 2-thread fits) another job shared the cores and the seconds are inflated
+        "load_average": [round(load_before, 2), round(load_after, 2)],
+        "systems": systems,
+        "folds_run": len(folds),
+        "folds_in_plan": all_folds,
+        "train_rows_last_fold": len(bt.rows_in(frames.train, None, folds_end)),
+        "eval_rows": len(frames.evaluation),
+        "ingest_s": round(ingest_s, 1),
+        "frames_s": round(frames_s, 2),
+        "frame_phases_s": frame_phases,
+        "walk_forward_s": round(walk_s, 2),
+        "summary_s": round(walk_s - sum(fold_wall.values()), 2),
+        "mean_fold_s": round(mean_fold, 2),
+        "projected_full_plan_s": round(frames_s + mean_fold * all_folds, 1),
+        "per_system_s_per_fold": table(rec, folds, systems),
+        "phases_s_per_fold": fine(rec, folds),
+        "per_fold": per_fold,
+        "boosted_trainings": rec.trainings,
+        "profiled": bool(profile),
+    }
+    if profile and args.profile_out:
+        profile.dump_stats(args.profile_out)
+    if args.save:
+        args.save.write_text(json.dumps(figures, indent=2, default=str) + "\n")
+    if args.json:
+        print(json.dumps(figures, indent=2, default=str))
+        return
+    print_figures(figures)
+    if profile:
+        print(profile_text(profile, args.profile))
+
+
+def print_figures(f: dict[str, Any]) -> None:
+    print(
+        f"warehouse {f['db']}  (ingest {f['ingest_s']} s)  cpus {f['cpus']}  "
+        f"load average before/after {f['load_average'][0]}/{f['load_average'][1]}"
+    )
+    print(
+        f"frames (once) {f['frames_s']} s: "
+        + ", ".join(f"{k} {v}" for k, v in f["frame_phases_s"].items())
+    )
+    print(
+        f"folds run {f['folds_run']} of {f['folds_in_plan']}; walk-forward {f['walk_forward_s']} s"
+        f" (summary {f['summary_s']} s); mean fold {f['mean_fold_s']} s; projected full plan "
+        f"{f['projected_full_plan_s']} s" + ("  [under cProfile]" if f["profiled"] else "")
+    )
+    print("\nseconds per fold (mean), by system and phase")
+    header = f"{'system':18s}" + "".join(f"{c:>12s}" for c in (*COARSE, "total", "share", "cpu s"))
+    print(header)
+    rows = f["per_system_s_per_fold"]
+    grand = sum(r["total"] for r in rows.values()) or 1.0
+    for system, r in rows.items():
+        cells = "".join(f"{r[c]:12.2f}" for c in (*COARSE, "total"))
+        print(f"{system:18s}{cells}{100 * r['total'] / grand:11.1f}%{r['cpu']:12.2f}")
+    print(f"{'all':18s}" + " " * 12 * len(COARSE) + f"{grand:12.2f}")
+    print("\nfine phases (mean s per fold)")
+    for system, phases in f["phases_s_per_fold"].items():
+        cells = ", ".join(f"{k} {v:.2f}" for k, v in sorted(phases.items(), key=lambda kv: -kv[1]))
+        print(f"  {system:16s} {cells}")
+    print("\nper fold: wall s, then seconds by system")
+    for i, fold in f["per_fold"].items():
+        parts = "  ".join(f"{s} {v:.1f}" for s, v in fold["by_system_s"].items())
+        warm = " warm-up" if fold["warmup"] else ""
+        print(f"  fold {i} {fold['test']} ({fold['dates']} dates{warm}): {fold['wall_s']} s")
+        print(f"      {parts}")
+    print("\nboosted trainings: fold system kind rows(tail) best/trained/max rounds, s, CPU s")
+    for t in f["boosted_trainings"]:
+        print(
+            f"  {t['fold']:>2} {t['system']:16s} {t['kind']:10s} {t['rows']:>7}({t['tail_rows']})"
+            f"  {t['best_rounds']}/{t['trained_rounds']}/{t['max_rounds']}  {t['seconds']:.1f}"
+            f"  {t['cpu_s']:.1f}"
+        )
+
+
+if __name__ == "__main__":
+    main()
