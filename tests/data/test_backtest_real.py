@@ -181,3 +181,28 @@ def test_the_market_is_scored_on_each_systems_own_priced_rows(
     assert k["worse_than_market"] is (k["brier_diff"] > 0)
     write_report(result, tmp_path)
     assert "Against the market" in (tmp_path / "report.md").read_text()
+
+
+def test_bets_are_reported_by_side_with_their_own_counts(
+    result: BacktestResult, tmp_path: Path
+) -> None:
+    preds = result.predictions
+    block = result.summary["systems"]["season_average"]["lines"]["sportsbook"]
+    sides = {r["side"]: r for r in block["by_side"]}
+    assert set(sides) == {"OVER", "UNDER"}
+    assert sides["OVER"]["bets"] + sides["UNDER"]["bets"] == block["betting"]["n_bets"]
+    rows = preds[
+        (preds["system"] == "season_average")
+        & (preds["line_kind"] == "sportsbook")
+        & preds["played"]
+        & ~preds["warmup"]
+    ]
+    for side, r in sides.items():
+        bets = rows[(rows["side"] == side) & (rows["actual"] != rows["line"])]
+        won = (bets["actual"] > bets["line"]) if side == "OVER" else (bets["actual"] < bets["line"])
+        assert r["bets"] == len(bets)
+        if len(bets):
+            assert r["hit_rate"] == pytest.approx(float(won.mean()))
+            assert r["ci_low"] <= r["hit_rate"] <= r["ci_high"]
+    write_report(result, tmp_path)
+    assert "## By side" in (tmp_path / "report.md").read_text()

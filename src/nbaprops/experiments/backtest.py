@@ -446,6 +446,33 @@ def _clv(rows: pd.DataFrame) -> dict[str, Any]:
     }
 
 
+def by_side(kind_entry: dict[str, Any], lined: pd.DataFrame) -> list[dict[str, Any]]:
+    """Hit rate with its interval, ROI at consensus and at the best price, and closing
+    line value, for OVER and UNDER bets apart (an edge may live on one side only)."""
+    at_consensus = {g["label"]: g for g in kind_entry["betting"]["by_direction"]}
+    at_best = {g["label"]: g for g in kind_entry["betting_best"]["by_direction"]}
+    real_prices = str(lined["line_kind"].iloc[0]) == "sportsbook" if len(lined) else False
+    roi = "roi_actual" if real_prices else "roi_flat"
+    out = []
+    for side in m.SIDES:
+        g, best = at_consensus.get(side, {}), at_best.get(side, {})
+        clv = _clv(lined[lined["side"] == side])
+        out.append(
+            {
+                "side": side,
+                "bets": g.get("n", 0),
+                "hit_rate": g.get("hit_rate"),
+                "ci_low": g.get("ci_low"),
+                "ci_high": g.get("ci_high"),
+                "roi_consensus": g.get(roi),
+                "roi_best": best.get(roi),
+                "clv_line": clv["line"],
+                "clv_n": clv["n"],
+            }
+        )
+    return out
+
+
 def hit_rate_by_signal(rows: pd.DataFrame, settings: Settings | None = None) -> dict[str, Any]:
     """Each date's slate signal (as the daily job computes it), and the hit rate of the
     bets on real lines made under each colour, with N and interval."""
@@ -508,6 +535,7 @@ def summarize(predictions: pd.DataFrame, spec: ExperimentSpec) -> dict[str, Any]
             kind_entry["betting"] = m.betting_summary(betting).to_dict()
             kind_entry["betting_best"] = m.betting_summary(best_price_frame(lined)).to_dict()
             kind_entry["clv"] = _clv(lined)
+            kind_entry["by_side"] = by_side(kind_entry, lined)
             graded = lp[lp["actual"] != lp["line"]]
             if len(graded):
                 kind_entry["probability"] = m.probability_metrics(

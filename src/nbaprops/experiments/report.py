@@ -111,6 +111,29 @@ def market_markdown(lines: list[dict[str, Any]]) -> list[str]:
     return out
 
 
+def side_markdown(result: BacktestResult) -> list[str]:
+    """Hit rate, ROI and CLV of OVER and UNDER bets apart, per system and real line kind."""
+    out = [
+        "",
+        "## By side (bets on real lines)",
+        "",
+        "| system | lines | side | bets | hit rate [95% CI] | ROI @ consensus | ROI @ best price "
+        "| CLV (pts, N) |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for system, entry in result.summary["systems"].items():
+        for kind, block in entry["lines"].items():
+            for r in block.get("by_side", []):
+                out.append(
+                    f"| {system} | {kind} | {r['side']} | {r['bets']:,} | "
+                    f"{_fmt(r['hit_rate'], pct=True)} [{_fmt(r['ci_low'], pct=True)}, "
+                    f"{_fmt(r['ci_high'], pct=True)}] | {_fmt(r['roi_consensus'], pct=True)} | "
+                    f"{_fmt(r['roi_best'], pct=True)} | {_fmt(r['clv_line'], digits=2)} "
+                    f"({r['clv_n']:,}) |"
+                )
+    return out
+
+
 def _markdown(result: BacktestResult, tables: dict[str, list[dict[str, Any]]]) -> str:
     spec = result.spec
     out = [
@@ -176,6 +199,7 @@ def _markdown(result: BacktestResult, tables: dict[str, list[dict[str, Any]]]) -
             f"{_fmt(r['line_calibrated_share'], pct=True)} ({_fmt(r['ece_line_calibrated'])}) |"
         )
     out += market_markdown(tables["lines"])
+    out += side_markdown(result)
     out += [
         "",
         "DFS lines carry no real prices: their ROI is only at a flat -110. ROI @ best price "
