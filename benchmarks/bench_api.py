@@ -47,7 +47,6 @@ import httpx
 
 FLOOR_PREDICTIONS_P95_MS = 50.0
 FLOOR_HOME_P95_MS = 300.0
-FIRST, LAST, DAY = date(2024, 4, 8), date(2024, 4, 11), date(2024, 4, 12)
 
 WRK_LUA = """
 local token = os.getenv("BENCH_TOKEN")
@@ -77,44 +76,12 @@ def log(message: str) -> None:
 def build_warehouse(root: Path) -> Path:
     """Like tests/api/conftest.py's ``served``: ingest, backfill two systems, aliases,
     one daily run (which publishes the snapshot). Returns the warehouse path."""
-    from nbaprops.core.db import connect
-    from nbaprops.core.settings import Settings, get_settings
-    from nbaprops.experiments.spec import build_spec
-    from nbaprops.pipeline.backfill import backfill_walk_forward
-    from nbaprops.pipeline.daily import run_daily
-    from nbaprops.pipeline.jobs import ingest_job
-    from nbaprops.warehouse.migrate import migrate
+    from nbaprops.core.settings import get_settings
 
-    data_dir = get_settings().data_dir
-    settings = Settings(data_dir=data_dir, db=root / "nbaprops.duckdb", runs_dir=root / "runs")
-    started = time.perf_counter()
-    log(f"building a warehouse in {root} from {data_dir} ...")
-    with connect(settings.db) as con:
-        result = ingest_job(con, settings)
-        if result.report.failures:
-            raise SystemExit(f"ingest failed: {result.report.failures}")
-        log(f"  ingested ({time.perf_counter() - started:.0f} s)")
-        migrate(con)
-        spec = build_spec(
-            {
-                "name": "bench-api",
-                "systems": ["season_average", "moving_average"],
-                "evaluation": {"start": FIRST, "end": LAST},
-                "retrain_every": 7,
-                "warmup_days": 0,
-            }
-        )
-        backfill_walk_forward(con, spec, settings)
-        log(f"  backfilled {FIRST}..{LAST} ({time.perf_counter() - started:.0f} s)")
-        for system, alias in (("season_average", "champion"), ("moving_average", "challenger")):
-            con.execute(
-                "INSERT INTO models.alias SELECT system_id, ?, max(version), now() "
-                "FROM models.version WHERE system_id = ? GROUP BY ALL",
-                [alias, system],
-            )
-        run_daily(con, settings, DAY, skip_ingest=True)
-        log(f"  daily run for {DAY} published the snapshot ({time.perf_counter() - started:.0f} s)")
-    return settings.db
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from tests.api.served import build
+
+    return build(root, get_settings().data_dir, "bench-api", log).db
 
 
 # --- the server -----------------------------------------------------------------------

@@ -50,8 +50,6 @@ from schemathesis.specs.openapi.checks import (
 )
 
 EXAMPLES_ENV = "NBAPROPS_FUZZ_API_EXAMPLES"
-FIRST, LAST = date(2024, 4, 8), date(2024, 4, 11)  # backfilled and graded
-DAY = date(2024, 4, 12)  # the daily run
 
 CHECKS = [
     not_a_server_error,
@@ -325,34 +323,9 @@ def summary(report: FuzzReport) -> str:
 
 def build_warehouse(root: Path, data_dir: Path) -> Path:
     """A warehouse like the API tests' ``served`` fixture, from the real data; its path."""
-    from nbaprops.core.db import connect
-    from nbaprops.core.settings import Settings
-    from nbaprops.experiments.spec import build_spec
-    from nbaprops.pipeline.backfill import backfill_walk_forward
-    from nbaprops.pipeline.daily import run_daily
-    from nbaprops.pipeline.jobs import ingest_job
+    from tests.api.served import build
 
-    settings = Settings(data_dir=data_dir, db=root / "nbaprops.duckdb", runs_dir=root / "runs")
-    spec = build_spec(
-        {
-            "name": "api-fuzz",
-            "systems": ["season_average", "moving_average"],
-            "evaluation": {"start": FIRST, "end": LAST},
-            "retrain_every": 7,
-            "warmup_days": 0,
-        }
-    )
-    with connect(settings.db) as con:
-        ingest_job(con, settings)
-        backfill_walk_forward(con, spec, settings)
-        for system, alias in (("season_average", "champion"), ("moving_average", "challenger")):
-            con.execute(
-                "INSERT INTO models.alias SELECT system_id, ?, max(version), now() "
-                "FROM models.version WHERE system_id = ? GROUP BY ALL",
-                [alias, system],
-            )
-        run_daily(con, settings, DAY, skip_ingest=True)
-    return settings.db
+    return build(root, data_dir, "api-fuzz").db
 
 
 def default_examples() -> int:

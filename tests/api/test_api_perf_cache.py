@@ -25,7 +25,8 @@ from nbaprops.api.reader import SnapshotReader
 from nbaprops.core.db import connect
 from nbaprops.core.settings import Settings
 from nbaprops.pipeline.snapshot import publish_snapshot
-from tests.api.conftest import DAY, copy_served
+from tests.api.conftest import copy_served
+from tests.api.served import DAY
 
 pytestmark = [pytest.mark.data, pytest.mark.slow]
 

@@ -32,7 +32,8 @@ from nbaprops.core.errors import NbapropsError
 from nbaprops.core.settings import Settings
 from nbaprops.pipeline.daily import PHASES
 from nbaprops.pipeline.snapshot import publish_snapshot, snapshot_path
-from tests.api.conftest import DAY, FIRST, LAST, copy_served
+from tests.api.conftest import copy_served
+from tests.api.served import DAY, FIRST, LAST
 
 pytestmark = [pytest.mark.data, pytest.mark.slow]
 

@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 from nbaprops.api.app import create_app
 from nbaprops.core.settings import Settings
 from tests.api.browser import CHROMIUM, serve, walk_dashboard
-from tests.api.conftest import DAY
+from tests.api.served import DAY
 
 pytestmark = [pytest.mark.data, pytest.mark.slow]
 

@@ -15,8 +15,9 @@ from nbaprops.api.dashboard import cumulative_roi, running_clv
 from nbaprops.core.db import connect
 from nbaprops.core.settings import Settings
 from nbaprops.pipeline.snapshot import publish_snapshot
-from tests.api.conftest import DAY, FIRST, LAST, copy_served
+from tests.api.conftest import copy_served
 from tests.api.html import Page, read_page
+from tests.api.served import DAY, FIRST, LAST
 
 pytestmark = [pytest.mark.data, pytest.mark.slow]
 

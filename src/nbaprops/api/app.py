@@ -27,6 +27,7 @@ from nbaprops.api import queries as q
 from nbaprops.api.cache import CachedBody, SnapshotCache
 from nbaprops.api.dashboard import add_dashboard
 from nbaprops.api.reader import SnapshotReader, UnavailableError
+from nbaprops.core.metrics import VersusMarket
 from nbaprops.core.settings import Settings, get_settings
 
 # --- response models ------------------------------------------------------------------
@@ -179,24 +180,6 @@ class Player(BaseModel):
     predictions: list[PlayerPrediction]
 
 
-class VersusMarketOut(BaseModel):
-    """The system's P(over) against the market's de-vigged consensus, same rows."""
-
-    n: int
-    n_dates: int
-    method: str
-    brier: float
-    brier_market: float
-    brier_diff: float
-    brier_diff_low: float
-    brier_diff_high: float
-    log_loss: float
-    log_loss_market: float
-    ece: float
-    ece_market: float
-    worse_than_market: bool
-
-
 class SystemFigures(BaseModel):
     system: str
     line_kind: str
@@ -214,7 +197,7 @@ class SystemFigures(BaseModel):
     clv_line: float | None
     clv_n: int
     graded_share: float | None
-    market: VersusMarketOut | None = None
+    market: VersusMarket | None = None  # the market on the same rows
 
 
 class EstimatedFigures(BaseModel):
