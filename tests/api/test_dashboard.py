@@ -111,6 +111,12 @@ def test_track_record_figures_equal_the_grading_endpoint_and_never_mix_lines(
     mae = next(s for s in shown.svgs if "mae" in s["label"].lower())
     assert sum(int(n) for n in re.findall(r"N=(\d+)", mae["desc"])) == book["n"]
     assert f"N={graded['estimated_lines'][0]['n']:,}" in track.text
+    # bets by side add up to the bets; the market's Brier is the /grading one, same rows
+    sides = shown.tables["by-side"]
+    assert [row[0] for row in sides] == ["OVER", "UNDER"]
+    assert sum(int(row[1].replace(",", "")) for row in sides) == book["bets"]
+    market = book["market"]
+    assert f"market's {market['brier_market']:.4f} on the same {market['n']:,} rows" in (track.text)
 
 
 def test_cumulative_roi_and_running_clv_are_weighted_by_bets() -> None:

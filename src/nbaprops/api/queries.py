@@ -23,7 +23,13 @@ from nbaprops.core.metrics import BETTING_COLUMNS, betting_summary, probability_
 from nbaprops.core.settings import Settings
 from nbaprops.core.time import parse_date
 from nbaprops.experiments.registry import get_run, list_runs
-from nbaprops.grading.report import estimated_figures, graded_rows, graded_summary, system_figures
+from nbaprops.grading.report import (
+    best_price_frame,
+    estimated_figures,
+    graded_rows,
+    graded_summary,
+    system_figures,
+)
 from nbaprops.models.registry import ALIASES, alias_history, list_versions
 from nbaprops.monitoring.alerts import alerts_since
 from nbaprops.monitoring.diagnostics import stored_diagnostics
@@ -557,7 +563,15 @@ def track_record(
     est = estimated_figures(rows) if len(rows) else []
     base["estimated_lines"] = est[0] if est else None
     if real.empty:
-        return {**base, "daily": [], "bets": [], "monthly": [], "reliability": [], "by_edge": []}
+        return {
+            **base,
+            "daily": [],
+            "bets": [],
+            "monthly": [],
+            "reliability": [],
+            "by_edge": [],
+            "by_side": [],
+        }
 
     played = real[real["played"]]
     decided = real[real["result"].isin(["correct", "incorrect"])]
@@ -595,6 +609,7 @@ def track_record(
         if len(scored)
         else []
     )
+    summary_at_consensus = betting_summary(real[list(BETTING_COLUMNS)])
     by_edge = [
         {
             "label": s.label,
@@ -603,7 +618,21 @@ def track_record(
             "ci_low": _num(s.ci_low),
             "ci_high": _num(s.ci_high),
         }
-        for s in betting_summary(real[list(BETTING_COLUMNS)]).by_edge
+        for s in summary_at_consensus.by_edge
+    ]
+    roi = "roi_actual" if kind == "sportsbook" else "roi_flat"
+    at_best = {g.label: g for g in betting_summary(best_price_frame(real)).by_direction}
+    by_side = [
+        {
+            "side": s.label,
+            "n": s.n,
+            "hit_rate": _num(s.hit_rate),
+            "ci_low": _num(s.ci_low),
+            "ci_high": _num(s.ci_high),
+            "roi_consensus": _num(getattr(s, roi)),
+            "roi_best": _num(getattr(at_best[s.label], roi)) if s.label in at_best else None,
+        }
+        for s in summary_at_consensus.by_direction
     ]
     return {
         **base,
@@ -612,4 +641,5 @@ def track_record(
         "monthly": monthly,
         "reliability": reliability,
         "by_edge": by_edge,
+        "by_side": by_side,
     }
