@@ -206,3 +206,24 @@ def test_bets_are_reported_by_side_with_their_own_counts(
             assert r["ci_low"] <= r["hit_rate"] <= r["ci_high"]
     write_report(result, tmp_path)
     assert "## By side" in (tmp_path / "report.md").read_text()
+
+
+def test_bankrolls_flat_and_kelly_follow_the_bets_at_both_prices(
+    result: BacktestResult, tmp_path: Path
+) -> None:
+    block = result.summary["systems"]["matchup"]["lines"]["sportsbook"]
+    rolls = block["bankroll"]
+    assert set(rolls) == {"flat_consensus", "kelly_consensus", "flat_best", "kelly_best"}
+    flat = rolls["flat_consensus"]
+    # flat, 1 unit a bet: the final bankroll is 100 + the profit at consensus prices
+    betting = block["betting"]
+    decided_priced = betting["n_priced"]
+    assert flat["final"] == pytest.approx(100 + betting["roi_actual"] * decided_priced)
+    for b in rolls.values():
+        values = [v for _, v in b["curve"]]
+        assert b["final"] == pytest.approx(values[-1])
+        peak = np.maximum.accumulate([100.0, *values])
+        assert b["max_drawdown"] == pytest.approx(float(np.max((peak[1:] - values) / peak[1:])))
+    payload = write_report(result, tmp_path)
+    assert "bankroll.png" in payload["plots"]
+    assert "## Bankroll" in (tmp_path / "report.md").read_text()

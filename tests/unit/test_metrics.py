@@ -24,6 +24,7 @@ from nbaprops.core.metrics import (
     no_vig_probabilities,
     point_metrics,
     probability_metrics,
+    simulate_bankroll,
     versus_market,
     wilson_interval,
 )
@@ -466,3 +467,43 @@ def test_versus_market_scores_both_on_the_same_priced_rows() -> None:
 
 def test_versus_market_without_prices_is_none() -> None:
     assert versus_market([0.5], [np.nan], [np.nan], [1], ["d"]) is None
+
+
+def test_flat_bankroll_adds_each_bets_profit_and_tracks_the_drawdown() -> None:
+    # +100: a win pays 1 unit; -110: a loss costs 1; a push returns the stake
+    b = simulate_bankroll(
+        ["d1", "d1", "d2", "d3", "d3"],
+        ["win", "loss", "loss", "push", "pass"],
+        [100, -110, -110, -110, -110],
+        [0.6] * 5,
+        [0.4] * 5,
+        staking="flat",
+        start=10.0,
+    )
+    assert b.n_bets == 4  # the pass is not a bet
+    assert [v for _, v in b.curve] == [10.0, 9.0, 9.0]
+    assert b.final == 9.0
+    assert b.max_drawdown == pytest.approx(0.1)
+    assert b.roi_on_start == pytest.approx(-0.1)
+
+
+def test_kelly_bankroll_sizes_a_dates_bets_off_the_bankroll_at_its_start() -> None:
+    # p=0.6 at +100 (b=1): full Kelly 0.2, quarter Kelly 0.05 of the bankroll per bet
+    b = simulate_bankroll(
+        ["d1", "d1", "d2"],
+        ["win", "loss", "win"],
+        [100, 100, 100],
+        [0.6, 0.6, 0.6],
+        [0.4, 0.4, 0.4],
+        staking="kelly",
+        kelly_fraction=0.25,
+        start=100.0,
+    )
+    # d1: two stakes of 5 from 100: +5 -5 -> 100; d2: 5 on 100 wins -> 105
+    assert [v for _, v in b.curve] == [pytest.approx(100.0), pytest.approx(105.0)]
+    no_edge = simulate_bankroll(
+        ["d1"], ["loss"], [-110], [0.5], [0.5], staking="kelly", start=100.0
+    )
+    assert no_edge.final == 100.0  # no edge, no stake
+    with pytest.raises(ValueError, match="staking"):
+        simulate_bankroll(["d1"], ["win"], [100], [0.6], [0.4], staking="martingale")

@@ -25,6 +25,7 @@ from nbaprops.core.odds import (
     expected_value,
     expected_value_with_push,
     implied_probability,
+    kelly_stake,
     no_vig_probabilities,
 )
 from nbaprops.core.odds import (
@@ -769,4 +770,83 @@ def versus_market(
         ece=ours.ece,
         ece_market=theirs.ece,
         worse_than_market=mean_diff > 0,
+    )
+
+
+# --- bankroll -----------------------------------------------------------------------------
+
+STAKINGS = ("flat", "kelly")
+
+
+@dataclass(frozen=True)
+class Bankroll(_Record):
+    """A bankroll betting every priced, decided-or-pushed bet in date order.
+
+    ``flat`` stakes ``flat_stake`` units a bet; ``kelly`` stakes the fraction of
+    fractional Kelly (from the bet's own P(win) and P(lose) and the price taken) of the
+    bankroll at the start of the bet's date, so bets of one date never size off each
+    other's results. A date's stakes never exceed the bankroll (scaled down if they
+    would). ``max_drawdown`` is the largest fall from a running peak, as a share of it."""
+
+    staking: str
+    n_bets: int
+    start: float
+    final: float
+    roi_on_start: float
+    max_drawdown: float
+    curve: tuple[tuple[str, float], ...]
+
+
+def simulate_bankroll(
+    dates: npt.ArrayLike,
+    outcome: npt.ArrayLike,
+    price: npt.ArrayLike,
+    p_win: npt.ArrayLike,
+    p_lose: npt.ArrayLike,
+    *,
+    staking: str,
+    kelly_fraction: float = 0.25,
+    start: float = 100.0,
+    flat_stake: float = 1.0,
+) -> Bankroll:
+    """Simulate one staking plan; rows without a price or not bet ('pass') are skipped."""
+    if staking not in STAKINGS:
+        raise ValueError(f"staking must be one of {STAKINGS}, got {staking!r}")
+    o = np.asarray(outcome, dtype=object)
+    pr = np.asarray(price, dtype=float)
+    pw = np.asarray(p_win, dtype=float)
+    pl = np.asarray(p_lose, dtype=float)
+    days = np.asarray(dates).astype(str)
+    bet = (o != PASS) & np.isfinite(pr)
+    if staking == "kelly":
+        bet &= np.isfinite(pw) & np.isfinite(pl)
+    o, pr, pw, pl, days = o[bet], pr[bet], pw[bet], pl[bet], days[bet]
+    per_unit = np.asarray(bet_profit(o, pr), dtype=float).reshape(-1)
+    share = (
+        np.asarray(kelly_stake(pw, pl, pr, kelly_fraction), dtype=float).reshape(-1)
+        if staking == "kelly"
+        else np.zeros(len(o))
+    )
+    bankroll, peak, drawdown = start, start, 0.0
+    curve = []
+    for day in sorted(set(days.tolist())):
+        on = days == day
+        stakes = share[on] * bankroll if staking == "kelly" else np.full(on.sum(), flat_stake)
+        total = float(stakes.sum())
+        if bankroll <= 0:
+            stakes = np.zeros_like(stakes)
+        elif total > bankroll:
+            stakes = stakes * (bankroll / total)
+        bankroll += float((stakes * per_unit[on]).sum())
+        peak = max(peak, bankroll)
+        drawdown = max(drawdown, (peak - bankroll) / peak if peak > 0 else 0.0)
+        curve.append((day, bankroll))
+    return Bankroll(
+        staking=staking,
+        n_bets=len(o),
+        start=start,
+        final=bankroll,
+        roi_on_start=(bankroll - start) / start,
+        max_drawdown=drawdown,
+        curve=tuple(curve),
     )

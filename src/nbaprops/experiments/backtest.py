@@ -446,6 +446,32 @@ def _clv(rows: pd.DataFrame) -> dict[str, Any]:
     }
 
 
+def bankrolls(lined: pd.DataFrame, kelly_fraction: float) -> dict[str, Any]:
+    """Flat and fractional-Kelly bankrolls (100 units at the start) at the consensus
+    price and at the best price line shopping found, bets in date order."""
+    out: dict[str, Any] = {}
+    for prices, placed in (("consensus", lined), ("best", best_price_frame(lined))):
+        rows = placed.assign(
+            game_date=lined["game_date"], p_over=lined["p_over"], p_under=lined["p_under"]
+        )
+        outcome = m.grade_bets(rows["actual"], rows["line"], rows["side"], rows["played"])
+        over = rows["side"] == m.OVER
+        price = np.where(over, rows["over_price"], rows["under_price"])
+        p_win = np.where(over, rows["p_over"], rows["p_under"])
+        p_lose = np.where(over, rows["p_under"], rows["p_over"])
+        for staking in m.STAKINGS:
+            out[f"{staking}_{prices}"] = m.simulate_bankroll(
+                rows["game_date"],
+                outcome,
+                price,
+                p_win,
+                p_lose,
+                staking=staking,
+                kelly_fraction=kelly_fraction,
+            ).to_dict()
+    return out
+
+
 def by_side(kind_entry: dict[str, Any], lined: pd.DataFrame) -> list[dict[str, Any]]:
     """Hit rate with its interval, ROI at consensus and at the best price, and closing
     line value, for OVER and UNDER bets apart (an edge may live on one side only)."""
@@ -536,6 +562,8 @@ def summarize(predictions: pd.DataFrame, spec: ExperimentSpec) -> dict[str, Any]
             kind_entry["betting_best"] = m.betting_summary(best_price_frame(lined)).to_dict()
             kind_entry["clv"] = _clv(lined)
             kind_entry["by_side"] = by_side(kind_entry, lined)
+            if kind == "sportsbook":
+                kind_entry["bankroll"] = bankrolls(lined, Settings().kelly_fraction)
             graded = lp[lp["actual"] != lp["line"]]
             if len(graded):
                 kind_entry["probability"] = m.probability_metrics(

@@ -134,6 +134,25 @@ def side_markdown(result: BacktestResult) -> list[str]:
     return out
 
 
+def bankroll_markdown(result: BacktestResult) -> list[str]:
+    """Flat vs fractional-Kelly bankrolls at consensus and at the best price."""
+    out = [
+        "",
+        "## Bankroll (100 units at the start; sportsbook lines; bankroll.png)",
+        "",
+        "| system | staking | prices | bets | final | return | max drawdown |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for system, entry in result.summary["systems"].items():
+        for key, b in entry["lines"].get("sportsbook", {}).get("bankroll", {}).items():
+            staking, prices = key.split("_", 1)
+            out.append(
+                f"| {system} | {staking} | {prices} | {b['n_bets']:,} | {b['final']:.1f} | "
+                f"{_fmt(b['roi_on_start'], pct=True)} | {_fmt(b['max_drawdown'], pct=True)} |"
+            )
+    return out
+
+
 def _markdown(result: BacktestResult, tables: dict[str, list[dict[str, Any]]]) -> str:
     spec = result.spec
     out = [
@@ -200,6 +219,7 @@ def _markdown(result: BacktestResult, tables: dict[str, list[dict[str, Any]]]) -
         )
     out += market_markdown(tables["lines"])
     out += side_markdown(result)
+    out += bankroll_markdown(result)
     out += [
         "",
         "DFS lines carry no real prices: their ROI is only at a flat -110. ROI @ best price "
@@ -312,6 +332,19 @@ def _plots(result: BacktestResult, folder: Path) -> list[str]:
         ax.set_ylabel("units")
         ax.set_title("Cumulative profit at the quoted prices (1 unit per priced bet)")
         made.append(_save(fig, ax, folder / "cumulative_roi.png"))
+        fig, ax = plt.subplots(figsize=(7, 4))
+        for system, entry in result.summary["systems"].items():
+            for key, b in entry["lines"].get("sportsbook", {}).get("bankroll", {}).items():
+                if not b["curve"]:
+                    continue
+                days = pd.to_datetime([d for d, _ in b["curve"]])
+                style = "-" if key.startswith("kelly") else ":"
+                ax.plot(days, [v for _, v in b["curve"]], style, label=f"{system} {key}")
+        ax.axhline(100, color="k", lw=0.8)
+        ax.set_ylabel("bankroll (units)")
+        ax.set_title("Bankroll: flat (dotted) and fractional Kelly (solid)")
+        fig.autofmt_xdate()
+        made.append(_save(fig, ax, folder / "bankroll.png"))
         fig, ax = plt.subplots(figsize=(7, 4))
         systems = list(result.summary["systems"])
         width = 0.8 / max(len(systems), 1)
