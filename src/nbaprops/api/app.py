@@ -419,19 +419,15 @@ def create_app(settings: Settings, *, reader: SnapshotReader | None = None) -> F
     def predictions_body(date: str | None, system: str | None, alias: str | None) -> CachedBody:
         """Query, validate and serialise exactly as FastAPI does for ``Predictions``;
         cached per snapshot (the default date resolves within that snapshot)."""
-        request = (date, system, alias)
-        with cache.lock_for(request), reader.keyed_cursor() as (con, _, snapshot):
-            key = (snapshot, *request)
-            hit = cache.get(key) if snapshot is not None else None
-            if hit is not None:
-                return hit
-            data = q.predictions(con, q.optional_day(date), system, alias)
-            entry = CachedBody.of(
-                _PREDICTIONS_JSON.dump_json(_PREDICTIONS_JSON.validate_python(data))
-            )
-            if snapshot is not None:
-                cache.put(key, entry)
-            return entry
+        with reader.keyed_cursor() as (con, _, snapshot):
+
+            def compute() -> CachedBody:
+                data = q.predictions(con, q.optional_day(date), system, alias)
+                return CachedBody.of(
+                    _PREDICTIONS_JSON.dump_json(_PREDICTIONS_JSON.validate_python(data))
+                )
+
+            return cache.fetch(snapshot, (date, system, alias), compute)
 
     @app.get("/predictions", response_model=Predictions, responses=ERRORS)
     async def predictions(

@@ -11,7 +11,7 @@ from __future__ import annotations
 import gzip
 import threading
 from collections import OrderedDict
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 
 from starlette.responses import Response
@@ -103,6 +103,27 @@ class SnapshotCache:
             self._entries.move_to_end(key)
             while len(self._entries) > self.size:
                 self._entries.popitem(last=False)
+
+    def fetch(
+        self,
+        snapshot: Hashable | None,
+        request: tuple[Hashable, ...],
+        compute: Callable[[], CachedBody],
+        keep: Callable[[CachedBody], bool] = lambda _: True,
+    ) -> CachedBody:
+        """The entry of ``request`` on ``snapshot``, computed once (concurrent misses wait
+        for the first); nothing is kept without a snapshot (the live warehouse) or when
+        ``keep`` refuses the entry (an error page, say)."""
+        if snapshot is None:
+            return compute()
+        with self.lock_for(request):
+            key = (snapshot, *request)
+            entry = self.get(key)
+            if entry is None:
+                entry = compute()
+                if keep(entry):
+                    self.put(key, entry)
+            return entry
 
     def lock_for(self, request: Hashable) -> threading.Lock:
         return self._stripes[hash(request) % len(self._stripes)]

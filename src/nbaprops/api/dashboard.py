@@ -264,16 +264,15 @@ def add_dashboard(app: FastAPI, reader: SnapshotReader, settings: Settings) -> N
             snap: Snap = kwargs["snap"]
             if snap.key is None:
                 return build(**kwargs)
+
+            def render() -> CachedBody:
+                rendered = build(**kwargs)
+                return CachedBody.of(
+                    bytes(rendered.body), "text/html; charset=utf-8", rendered.status_code
+                )
+
             asked = (request.url.path, tuple(sorted(request.query_params.multi_items())))
-            with pages.lock_for(asked):
-                entry = pages.get((snap.key, *asked))
-                if entry is None:
-                    rendered = build(**kwargs)
-                    entry = CachedBody.of(
-                        bytes(rendered.body), "text/html; charset=utf-8", rendered.status_code
-                    )
-                    if rendered.status_code == 200:
-                        pages.put((snap.key, *asked), entry)
+            entry = pages.fetch(snap.key, asked, render, keep=lambda e: e.status_code == 200)
             return entry.response(request.headers.get("accept-encoding"))
 
         return serve
