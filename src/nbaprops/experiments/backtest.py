@@ -26,7 +26,7 @@ from nbaprops.experiments.folds import Fold, FoldPlan, plan_folds, window_start
 from nbaprops.experiments.spec import BASELINE, ENSEMBLE, WEIGHTED_SYSTEMS, ExperimentSpec
 from nbaprops.features.catalog import FeatureSet
 from nbaprops.features.frame import build_frame, ensure_state, training_spine
-from nbaprops.grading.report import best_price_frame
+from nbaprops.grading.report import best_price_frame, market_figures
 from nbaprops.models.calibration import Calibration
 from nbaprops.predictions.history import InMemoryHistory, calibration_before
 from nbaprops.predictions.scoring import PASS_SIDE, ScoringModel, score_date
@@ -570,15 +570,9 @@ def summarize(predictions: pd.DataFrame, spec: ExperimentSpec) -> dict[str, Any]
                     graded["p_over"].to_numpy(), (graded["actual"] > graded["line"]).to_numpy()
                 ).to_dict()
                 kind_entry["ece_noise_floor"] = m.ece_noise_floor(graded["p_over"].to_numpy())
-                market = m.versus_market(
-                    graded["p_over"],
-                    graded["over_price"],
-                    graded["under_price"],
-                    (graded["actual"] > graded["line"]).astype(float),
-                    graded["game_date"],
-                )
+                market = market_figures(graded)
                 if market is not None:
-                    kind_entry["market"] = market.to_dict()
+                    kind_entry["market"] = market
                 calibrated = graded[graded["line_calibration_n"] > 0]
                 if len(calibrated):
                     kind_entry["probability_line_calibrated"] = m.probability_metrics(

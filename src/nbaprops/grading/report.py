@@ -38,6 +38,20 @@ def best_price_frame(rows: pd.DataFrame) -> pd.DataFrame:
     return best
 
 
+def market_figures(played: pd.DataFrame) -> dict[str, Any] | None:
+    """The system's P(over) against the market's (de-vigged consensus prices at decision
+    time) on the played lined rows that were decided (no push) and priced; None if none."""
+    decided = played[played["actual"] != played["line"]]
+    market = m.versus_market(
+        decided["p_over"],
+        decided["over_price"],
+        decided["under_price"],
+        (decided["actual"] > decided["line"]).astype(float),
+        decided["game_date"],
+    )
+    return market.to_dict() if market is not None else None
+
+
 def system_figures(rows: pd.DataFrame) -> list[dict[str, Any]]:
     """Per system and line kind: MAE against the line's, hit rate with N and interval,
     pushes, voids, ROI at consensus and at the best available price, mean CLV."""
@@ -48,14 +62,7 @@ def system_figures(rows: pd.DataFrame) -> list[dict[str, Any]]:
         points = m.lined_point_metrics(played["actual"], played["median"], played["line"])
         at_consensus = m.betting_summary(group[list(m.BETTING_COLUMNS)])
         at_best = m.betting_summary(best_price_frame(group))
-        decided = played[played["actual"] != played["line"]]
-        market = m.versus_market(
-            decided["p_over"],
-            decided["over_price"],
-            decided["under_price"],
-            (decided["actual"] > decided["line"]).astype(float),
-            decided["game_date"],
-        )
+        market = market_figures(played)
         bets = group[group["side"].isin(m.SIDES) & group["played"]]
         clv = bets["clv_line"] if "clv_line" in bets.columns else pd.Series(dtype=float)
         out.append(
@@ -79,7 +86,7 @@ def system_figures(rows: pd.DataFrame) -> list[dict[str, Any]]:
                 ),
                 "clv_line": _finite(clv.mean()) if clv.notna().any() else None,
                 "clv_n": int(clv.notna().sum()),
-                "market": market.to_dict() if market is not None else None,
+                "market": market,
             }
         )
     return out
