@@ -123,7 +123,7 @@ def fitted(frames: tuple[pd.DataFrame, pd.DataFrame]) -> dict[str, PredictionSys
 
 def test_the_registry_names_every_system_and_refuses_unknown_ones() -> None:
     assert set(SYSTEM_IDS) == {*MEMBER_SYSTEM_IDS, "ensemble"}
-    assert len(SYSTEM_IDS) == 8
+    assert len(SYSTEM_IDS) == 10  # seven models, the market, the anchored model, the ensemble
     with pytest.raises(NbapropsError, match="unknown system"):
         make_system("crystal_ball")
     with pytest.raises(NbapropsError, match="bad parameters"):

@@ -71,6 +71,7 @@ __all__ = [
     "consensus_devig",
     "devig",
     "devig_implied",
+    "market_p_over",
     "overround",
     "power_exponent",
     "shin_z",
@@ -182,6 +183,21 @@ def consensus_devig(
     wide = np.full((counts.size, int(counts.max())), np.nan)
     wide[inverse[order], position] = p_over[order]
     return np.asarray(_reduce(wide, statistic)[inverse], dtype=float)
+
+
+def market_p_over(
+    over_price: npt.ArrayLike, under_price: npt.ArrayLike, method: Method = "multiplicative"
+) -> FloatArray:
+    """The market's P(over) per row: the de-vigged consensus prices, 0.5 where a side is
+    unpriced (a DFS pick'em line is set to be a coin flip and carries no price)."""
+    over = np.atleast_1d(np.asarray(over_price, dtype=float))
+    under = np.atleast_1d(np.asarray(under_price, dtype=float))
+    over, under = np.broadcast_arrays(over, under)
+    out = np.full(over.shape, 0.5)
+    priced = np.isfinite(over) & np.isfinite(under)
+    if priced.any():
+        out[priced] = np.asarray(devig(over[priced], under[priced], method)[0], dtype=float)
+    return out
 
 
 # --- internals ----------------------------------------------------------------------------

@@ -23,12 +23,18 @@ from nbaprops.core import metrics as m
 from nbaprops.core.errors import NbapropsError
 from nbaprops.core.settings import Settings
 from nbaprops.experiments.folds import Fold, FoldPlan, plan_folds, window_start
-from nbaprops.experiments.spec import BASELINE, ENSEMBLE, WEIGHTED_SYSTEMS, ExperimentSpec
+from nbaprops.experiments.spec import (
+    ANCHORED,
+    BASELINE,
+    ENSEMBLE,
+    WEIGHTED_SYSTEMS,
+    ExperimentSpec,
+)
 from nbaprops.features.catalog import FeatureSet
 from nbaprops.features.frame import build_frame, ensure_state, training_spine
 from nbaprops.grading.report import best_price_frame, market_figures
 from nbaprops.models.calibration import Calibration
-from nbaprops.predictions.history import InMemoryHistory, calibration_before
+from nbaprops.predictions.history import InMemoryHistory, calibration_before, calibration_of
 from nbaprops.predictions.scoring import PASS_SIDE, ScoringModel, score_date
 from nbaprops.predictions.signal import GREEN, RED, YELLOW, slate_signal
 from nbaprops.predictions.slate import build_slate
@@ -48,6 +54,7 @@ SCORED_COLUMNS = (
     "actual",
     "median",
     "mean",
+    "median_model",
     "line",
     "line_kind",
     "line_source",
@@ -57,6 +64,7 @@ SCORED_COLUMNS = (
     "over_price",
     "under_price",
     "edge",
+    "p_market",
     "p_over_raw",
     "p_over_dist",
     "p_over",
@@ -76,6 +84,7 @@ SCORED_COLUMNS = (
     "calibration_n",
     "line_calibration_n",
     "line_calibration_slope",
+    "anchor_weight",
 )
 
 
@@ -169,11 +178,23 @@ def recency_weights(dates: pd.Series, train_end: date, half_life_days: float) ->
     return np.power(0.5, np.clip(age, 0.0, None) / half_life_days)
 
 
-def fit_system(spec: ExperimentSpec, system_id: str, train: pd.DataFrame, train_end: date) -> Any:
+def fit_system(
+    spec: ExperimentSpec,
+    system_id: str,
+    train: pd.DataFrame,
+    train_end: date,
+    base: Any = None,
+) -> Any:
     """One member system fitted as the spec says (parameters, seed, recency weights).
 
-    The one fitting rule for every fold and for the model a run registers.
+    The one fitting rule for every fold and for the model a run registers. An anchored
+    system wraps its base fitted by this same rule (``base`` given: that fit, reused).
     """
+    if system_id == ANCHORED:
+        anchored = make_system(ANCHORED, random_state=spec.seed, **spec.params_for(ANCHORED))
+        if base is None:
+            base = fit_system(spec, anchored.base, train, train_end)
+        return anchored.wrap(base)
     system = make_system(system_id, random_state=spec.seed, **spec.params_for(system_id))
     weights = None
     if spec.recency.enabled and system_id in WEIGHTED_SYSTEMS:
@@ -208,7 +229,7 @@ def final_model(frames: BacktestFrames, spec: ExperimentSpec, result: BacktestRe
     oos = result.predictions[result.predictions["system"] == system_id]
     return FinalModel(
         system=system,
-        calibration=Calibration.from_history(oos),
+        calibration=calibration_of(system, oos),
         oos=oos.reset_index(drop=True),
         train_start=train["game_date"].min(),
         train_end=end,
@@ -225,6 +246,13 @@ def fold_models(
     """Every system fitted on ``train``, calibrated on its graded rows before the fold."""
     models = []
     members = [s for s in spec.run_systems if s != ENSEMBLE]
+    fitted: dict[str, Any] = {}
+    # anchored systems last, so each wraps its base's fit when the base runs too
+    for system_id in sorted(members, key=lambda s: s == ANCHORED):
+        base = None
+        if system_id == ANCHORED:
+            base = fitted.get(make_system(ANCHORED, **spec.params_for(ANCHORED)).base)
+        fitted[system_id] = fit_system(spec, system_id, train, fold.train_end, base=base)
     for system_id in spec.run_systems:
         if system_id == ENSEMBLE:
             params = spec.params_for(system_id)
@@ -236,8 +264,8 @@ def fold_models(
             else:
                 model.fit(pd.DataFrame(columns=[f"pred_{s}" for s in members]), np.array([]))
         else:
-            model = fit_system(spec, system_id, train, fold.train_end)
-        calibration = calibration_before(history, system_id, fold.test_start)
+            model = fitted[system_id]
+        calibration = calibration_before(history, system_id, fold.test_start, model)
         models.append(ScoringModel(system_id, model, calibration, train_end=fold.train_end))
     return models
 

@@ -32,6 +32,7 @@ from nbaprops.systems.breakout import SYSTEM_ID as BREAKOUT_SYSTEM
 EXPERIMENT_TYPES = ("walk_forward", "ablation", "hyperparameter", "feature", "breakout")
 BASELINE = "season_average"
 ENSEMBLE = "ensemble"
+ANCHORED = "anchored"
 # Systems whose fit honours sample weights (recency weighting).
 WEIGHTED_SYSTEMS = ("xgboost", "catboost_full", "catboost_season")
 
@@ -170,7 +171,9 @@ class ExperimentSpec(_Strict):
                         f"(the baseline always runs): {', '.join(needs)}"
                     )
         if self.recency.enabled:
-            unweighted = [s for s in self.systems if s not in (*WEIGHTED_SYSTEMS, ENSEMBLE)]
+            unweighted = [
+                s for s in self.systems if s not in (*WEIGHTED_SYSTEMS, ENSEMBLE, ANCHORED)
+            ]
             if unweighted:
                 raise ValueError(
                     f"recency weighting needs systems that take sample weights "

@@ -24,6 +24,7 @@ class TableHistory:
         frame = self.con.execute(
             """
             SELECT p.system_id AS system, p.player_id, p.game_date, p.median, p.line,
+                   p.quantiles[10] AS median_model, p.line_kind, p.over_price, p.under_price,
                    p.p_over_dist, g.pit, g.actual_points AS actual,
                    g.result <> 'void' AS played
             FROM predictions.prediction p

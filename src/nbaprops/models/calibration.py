@@ -16,6 +16,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from nbaprops.core.devig import market_p_over
+
 
 @dataclass(frozen=True)
 class PitCalibrator:
@@ -118,28 +120,169 @@ class PlattCalibrator:
         return 1 / (1 + np.exp(-z))
 
 
+# How a system's P(over) meets the line: "distribution" (PIT, then the one-input
+# line-aware stage), "anchored" (PIT, then the market anchor fitted on earlier folds),
+# "market" (the market's own de-vigged price; nothing is fitted).
+CALIBRATION_KINDS = ("distribution", "anchored", "market")
+# Prior strength of the market anchor: lined rows of evidence before the model's point
+# gets half its fitted weight, and the ridge (in rows' worth of log-likelihood curvature)
+# holding the log-odds combination at the market's until the model has earned a say.
+ANCHOR_PRIOR_ROWS = 400
+ANCHOR_RIDGE = 50.0
+_WEIGHT_GRID = np.linspace(0.0, 1.0, 41)
+
+
+@dataclass(frozen=True)
+class MarketAnchor:
+    """Start from the market; let the model move it only as far as it has earned.
+
+    Point: ``line + weight * (model median - line)``, the weight minimising the MAE of
+    earlier folds' lined rows, shrunk toward 0 (the line) by ``ANCHOR_PRIOR_ROWS``.
+    Probability: ``sigmoid(a + b * logit(p_model) + c * logit(p_market))``, a logistic
+    on earlier folds' decided lined rows with a ridge toward (a, b, c) = (0, 0, 1): with
+    no lined history it *is* the market, and the model's log-odds count only as far as
+    the outcomes support them. ``p_market`` is the de-vigged consensus (0.5 on a DFS
+    line); at a book's own line it moves with the model's slope between the two lines.
+    """
+
+    weight: float
+    a: float
+    b: float
+    c: float
+    n: int  # decided lined rows the logistic was fitted on
+    n_point: int = 0  # played lined rows the point weight was fitted on
+    method: str = "multiplicative"
+
+    @classmethod
+    def market(cls, method: str = "multiplicative") -> MarketAnchor:
+        """The market itself: the line as the point, the de-vigged price as P(over)."""
+        return cls(0.0, 0.0, 0.0, 1.0, 0, 0, method)
+
+    @classmethod
+    def fit(cls, rows: pd.DataFrame, method: str = "multiplicative") -> MarketAnchor:
+        """Fit on out-of-sample rows with ``median_model``, ``line``, ``actual``, ``played``,
+        ``p_over_dist`` and the consensus ``over_price`` / ``under_price``."""
+        lined = rows[rows["played"].astype(bool) & rows["line"].notna()]
+        if "median_model" in lined.columns:
+            lined = lined[lined["median_model"].notna()]
+        weight, n_point = 0.0, 0
+        if len(lined):
+            y = lined["actual"].to_numpy(dtype=float)
+            line = lined["line"].to_numpy(dtype=float)
+            gap = lined["median_model"].to_numpy(dtype=float) - line
+            mae = np.abs(y[:, None] - line[:, None] - gap[:, None] * _WEIGHT_GRID).mean(axis=0)
+            n_point = len(lined)
+            best = float(_WEIGHT_GRID[int(np.argmin(mae))])
+            weight = best * n_point / (n_point + ANCHOR_PRIOR_ROWS)
+        decided = lined[lined["actual"] != lined["line"]]
+        decided = decided[decided["p_over_dist"].notna()]
+        p_market = market_p_over(decided["over_price"], decided["under_price"], method)
+        a, b, c = _ridge_logistic(
+            _logit(decided["p_over_dist"].to_numpy(dtype=float)),
+            _logit(p_market),
+            (decided["actual"] > decided["line"]).to_numpy(dtype=float),
+        )
+        return cls(weight, a, b, c, len(decided), n_point, method)
+
+    def point(self, median_model: np.ndarray, line: np.ndarray) -> np.ndarray:
+        return line + self.weight * (median_model - line)
+
+    def p_over(
+        self,
+        p_model: np.ndarray,
+        p_market: np.ndarray,
+        p_model_at_consensus: np.ndarray | None = None,
+    ) -> np.ndarray:
+        """P(over) from the model's (PIT-calibrated) P(over) at the line being priced and
+        the market's at the consensus line; at another line the market's log-odds move
+        by the model's between the two lines (None: the same line)."""
+        market = _logit(p_market)
+        if p_model_at_consensus is not None:
+            market = market + _logit(p_model) - _logit(p_model_at_consensus)
+        z = np.clip(self.a + self.b * _logit(p_model) + self.c * market, -30, 30)
+        return 1 / (1 + np.exp(-z))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "weight": self.weight,
+            "a": self.a,
+            "b": self.b,
+            "c": self.c,
+            "n": self.n,
+            "n_point": self.n_point,
+            "method": self.method,
+        }
+
+
+def _ridge_logistic(x1: np.ndarray, x2: np.ndarray, y: np.ndarray) -> tuple[float, float, float]:
+    """(a, b, c) maximising the log-likelihood of sigmoid(a + b x1 + c x2) minus
+    ANCHOR_RIDGE / 2 * (a^2 + b^2 + (c - 1)^2): Newton steps from the market's (0, 0, 1)."""
+    prior = np.array([0.0, 0.0, 1.0])
+    theta = prior.copy()
+    if len(y) == 0:
+        return 0.0, 0.0, 1.0
+    design = np.column_stack([np.ones(len(y)), x1, x2])
+    for _ in range(50):
+        z = np.clip(design @ theta, -30, 30)
+        q = 1 / (1 + np.exp(-z))
+        grad = design.T @ (q - y) + ANCHOR_RIDGE * (theta - prior)
+        hess = (design * (q * (1 - q))[:, None]).T @ design + ANCHOR_RIDGE * np.eye(3)
+        step = np.linalg.solve(hess, grad)
+        theta = theta - step
+        if np.max(np.abs(step)) < 1e-9:
+            break
+    return float(theta[0]), float(theta[1]), float(theta[2])
+
+
 @dataclass(frozen=True)
 class Calibration:
-    """Both stages together: what a registered version carries and the backtest applies.
+    """The stages together: what a registered version carries and the backtest applies.
 
     Fitted from out-of-sample rows only (a walk-forward's earlier folds), so the daily
-    job, loading a version, prices a line exactly as the backtest priced it.
+    job, loading a version, prices a line exactly as the backtest priced it. With an
+    ``anchor`` the market anchor replaces the one-input line-aware stage.
     """
 
     pit: PitCalibrator
     platt: PlattCalibrator
+    anchor: MarketAnchor | None = None
+
+    @property
+    def kind(self) -> str:
+        if self.anchor is None:
+            return "distribution"
+        fixed = self.anchor == MarketAnchor.market(self.anchor.method)
+        return "market" if fixed and self.pit.n == 0 else "anchored"
 
     @classmethod
     def identity(cls) -> Calibration:
         return cls(PitCalibrator.fit(np.array([])), PlattCalibrator.identity())
 
     @classmethod
-    def from_history(cls, rows: pd.DataFrame) -> Calibration:
+    def market(cls, method: str = "multiplicative") -> Calibration:
+        """The market's own price, nothing fitted (the ``market`` system)."""
+        return cls(
+            PitCalibrator.fit(np.array([])), PlattCalibrator.identity(), MarketAnchor.market(method)
+        )
+
+    @classmethod
+    def from_history(
+        cls, rows: pd.DataFrame, kind: str = "distribution", method: str = "multiplicative"
+    ) -> Calibration:
         """Fit on out-of-sample rows with ``pit``, ``played``, ``line``, ``actual`` and
-        ``p_over_dist`` (the PIT-calibrated P(over) those rows were priced with)."""
+        ``p_over_dist`` (the PIT-calibrated P(over) those rows were priced with); an
+        anchored calibration also reads ``median_model`` and the consensus prices."""
+        if kind not in CALIBRATION_KINDS:
+            raise ValueError(f"unknown calibration kind {kind!r}: use one of {CALIBRATION_KINDS}")
+        if kind == "market":
+            return cls.market(method)
         if rows.empty:
+            if kind == "anchored":  # no history yet: it is the market until it earns a say
+                return cls.market(method)
             return cls.identity()
         pit = PitCalibrator.fit(rows["pit"].to_numpy(dtype=float))
+        if kind == "anchored":
+            return cls(pit, PlattCalibrator.identity(), MarketAnchor.fit(rows, method))
         lined = rows[rows["played"] & rows["line"].notna() & (rows["actual"] != rows["line"])]
         platt = PlattCalibrator.fit(
             lined["p_over_dist"].to_numpy(dtype=float),
@@ -147,25 +290,67 @@ class Calibration:
         )
         return cls(pit, platt)
 
+    @property
+    def line_stage_n(self) -> int:
+        """Earlier decided lined rows the line-aware stage (or the anchor) learned from."""
+        return self.platt.n if self.anchor is None else self.anchor.n
+
+    @property
+    def line_stage_slope(self) -> float:
+        """The weight of the model's own log-odds against the line (1: taken as is)."""
+        return self.platt.b if self.anchor is None else self.anchor.b
+
     def probabilities(
-        self, cdf_at: Callable[[np.ndarray], np.ndarray], lines: np.ndarray
+        self,
+        cdf_at: Callable[[np.ndarray], np.ndarray],
+        lines: np.ndarray,
+        p_market: np.ndarray | None = None,
+        consensus_line: np.ndarray | None = None,
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """(P(over) after the PIT stage, P(over), P(under), P(push)) at each line."""
+        """(P(over) after the PIT stage, P(over), P(under), P(push)) at each line.
+
+        ``p_market`` is the market's P(over) at ``consensus_line`` (the anchor's input;
+        None: 0.5); a line other than the consensus is priced from it along the model's
+        slope (line shopping)."""
         p_over_dist, _, p_push = prob_over_under_push(cdf_at, lines, self.pit)
-        p_over = self.platt(p_over_dist)
+        if self.anchor is None:
+            p_over = self.platt(p_over_dist)
+        else:
+            market = np.full(len(p_over_dist), 0.5) if p_market is None else p_market
+            at_consensus = None
+            if consensus_line is not None:
+                at_consensus, _, _ = prob_over_under_push(cdf_at, consensus_line, self.pit)
+                same = np.isclose(np.asarray(lines, dtype=float), consensus_line)
+                at_consensus = np.where(same, p_over_dist, at_consensus)
+            p_over = np.minimum(self.anchor.p_over(p_over_dist, market, at_consensus), 1 - p_push)
         p_under = np.clip(1.0 - p_over - p_push, 0.0, 1.0)
         return p_over_dist, p_over, p_under, p_push
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "pit": [float(v) for v in self.pit.pit],
             "platt": {"a": self.platt.a, "b": self.platt.b, "n": self.platt.n},
         }
+        if self.anchor is not None:
+            out["anchor"] = self.anchor.to_dict()
+        return out
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Calibration:
         platt = data["platt"]
+        anchor = data.get("anchor")
         return cls(
             PitCalibrator(np.asarray(data["pit"], dtype=float)),
             PlattCalibrator(float(platt["a"]), float(platt["b"]), int(platt["n"])),
+            None
+            if anchor is None
+            else MarketAnchor(
+                float(anchor["weight"]),
+                float(anchor["a"]),
+                float(anchor["b"]),
+                float(anchor["c"]),
+                int(anchor["n"]),
+                int(anchor.get("n_point", 0)),
+                str(anchor.get("method", "multiplicative")),
+            ),
         )

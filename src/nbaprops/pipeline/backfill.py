@@ -32,7 +32,7 @@ from nbaprops.experiments.backtest import (
     prepare_frames,
     rows_in,
 )
-from nbaprops.experiments.spec import ENSEMBLE, ExperimentSpec
+from nbaprops.experiments.spec import ANCHORED, ENSEMBLE, ExperimentSpec
 from nbaprops.grading.grade import grade_date
 from nbaprops.grading.history import TableHistory
 from nbaprops.models.registry import load_model, register_version
@@ -41,6 +41,7 @@ from nbaprops.predictions.daily import ServingModel, aliased_models, predict_dat
 from nbaprops.predictions.history import calibration_before
 from nbaprops.predictions.scoring import ScoringModel, score_date
 from nbaprops.predictions.store import to_table_rows, write_batch
+from nbaprops.systems import make_system
 
 BACKFILL_TAG = "backfill"
 # Columns of the evaluation frame that only grading may see.
@@ -140,7 +141,8 @@ def backfill_walk_forward(
             if test.empty:
                 continue
             models: list[ScoringModel] = []
-            for system_id in systems:
+            fits: dict[str, object] = {}  # this fold's fits (an anchored system wraps its base's)
+            for system_id in sorted(systems, key=lambda s: s == ANCHORED):
                 version = _fold_version(con, run_id, system_id, fold.train_end)
                 if version is None:
                     train = rows_in(
@@ -148,9 +150,13 @@ def backfill_walk_forward(
                     )
                     if train.empty:
                         raise NbapropsError(f"fold {fold.index}: no training rows in its window")
-                    fitted = fit_system(spec, system_id, train, fold.train_end)
+                    base = None
+                    if system_id == ANCHORED:
+                        base = fits.get(make_system(ANCHORED, **spec.params_for(ANCHORED)).base)
+                    fitted = fit_system(spec, system_id, train, fold.train_end, base=base)
+                    fits[system_id] = fitted
                     past = history.graded_before(system_id, fold.test_start)
-                    calibration = calibration_before(history, system_id, fold.test_start)
+                    calibration = calibration_before(history, system_id, fold.test_start, fitted)
                     registered = register_version(
                         con,
                         system=fitted,

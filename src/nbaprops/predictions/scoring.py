@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from nbaprops.core import odds
+from nbaprops.core.devig import market_p_over
 from nbaprops.core.metrics import OVER, UNDER
 from nbaprops.models.calibration import Calibration
 
@@ -54,7 +55,12 @@ def decide(
 
 
 def _shop(
-    dist: Any, calibration: Calibration, books: pd.DataFrame, keys: pd.DataFrame
+    dist: Any,
+    calibration: Calibration,
+    books: pd.DataFrame,
+    keys: pd.DataFrame,
+    p_market: np.ndarray,
+    consensus_line: np.ndarray,
 ) -> dict[str, np.ndarray]:
     """Per row and side, the book quote with the highest expected value at decision time.
 
@@ -80,7 +86,7 @@ def _shop(
         rows = layer["_pos"].to_numpy()
         line = np.zeros(n)
         line[rows] = layer["book_line"].to_numpy(dtype=float)
-        _, p_over, p_under, _ = calibration.probabilities(dist.cdf, line)
+        _, p_over, p_under, _ = calibration.probabilities(dist.cdf, line, p_market, consensus_line)
         for side, p_win, p_lose, price_col in (
             ("over", p_over, p_under, "book_over_price"),
             ("under", p_under, p_over, "book_under_price"),
@@ -134,15 +140,28 @@ def score_rows(
     line = rows["line"].to_numpy(dtype=float)
     has_line = ~np.isnan(line)
     safe_line = np.where(has_line, line, 0.0)
-    p_over_dist, p_over, p_under, p_push = calibration.probabilities(dist.cdf, safe_line)
-    raw_over = 1.0 - np.clip(dist.cdf(safe_line), 0, 1)
     dfs = (rows["line_kind"] == "dfs").to_numpy()
     over_price = np.where(dfs, np.nan, rows["over_price"].to_numpy(dtype=float))
     under_price = np.where(dfs, np.nan, rows["under_price"].to_numpy(dtype=float))
+    anchor = calibration.anchor
+    p_market = market_p_over(
+        over_price, under_price, "multiplicative" if anchor is None else anchor.method
+    )
+    p_over_dist, p_over, p_under, p_push = calibration.probabilities(
+        dist.cdf, safe_line, p_market, safe_line
+    )
+    raw_over = 1.0 - np.clip(dist.cdf(safe_line), 0, 1)
     p_o = np.nan_to_num(np.where(has_line, p_over, np.nan))
     p_u = np.nan_to_num(np.where(has_line, p_under, np.nan))
     side, ev = decide(p_o, p_u, over_price, under_price, ev_margin)
-    shop = _shop(dist, calibration, books if books is not None else pd.DataFrame(), rows)
+    shop = _shop(
+        dist,
+        calibration,
+        books if books is not None else pd.DataFrame(),
+        rows,
+        p_market,
+        safe_line,
+    )
     shopped = has_line & (np.isfinite(shop["over_ev"]) | np.isfinite(shop["under_ev"]))
     ev_o, ev_u = shop["over_ev"], shop["under_ev"]
     shop_side = np.where(
@@ -171,15 +190,21 @@ def score_rows(
         np.where(shopped & is_under, shop["under_price"], consensus_price),
     )
     side = np.where(has_line, side, PASS_SIDE)
-    median = np.asarray(dist.median, dtype=float)
+    median_model = np.asarray(dist.median, dtype=float)
+    median, mean = median_model, np.asarray(dist.mean, dtype=float)
+    if anchor is not None:  # the point starts from the line; unlined rows keep the model's
+        median = np.where(has_line, anchor.point(median_model, safe_line), median_model)
+        mean = np.clip(mean + (median - median_model), 0.0, None)
     out = pd.DataFrame(
         {
             "median": median,
-            "mean": np.asarray(dist.mean, dtype=float),
+            "mean": mean,
+            "median_model": median_model,
             "line": line,
             "over_price": over_price,
             "under_price": under_price,
             "edge": median - line,
+            "p_market": np.where(has_line, p_market, np.nan),
             "p_over_raw": np.where(has_line, raw_over, np.nan),
             "p_over_dist": np.where(has_line, p_over_dist, np.nan),
             "p_over": np.where(has_line, p_over, np.nan),
@@ -192,8 +217,9 @@ def score_rows(
             "bet_price": np.where(has_line, bet_price, np.nan),
             "confidence": confidence_tier(side, ev),
             "calibration_n": calibration.pit.n,
-            "line_calibration_n": calibration.platt.n,
-            "line_calibration_slope": calibration.platt.b,
+            "line_calibration_n": calibration.line_stage_n,
+            "line_calibration_slope": calibration.line_stage_slope,
+            "anchor_weight": np.nan if anchor is None else anchor.weight,
         },
         index=rows.index,
     )

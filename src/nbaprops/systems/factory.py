@@ -7,10 +7,12 @@ from typing import Any
 
 from nbaprops.core.errors import NbapropsError
 from nbaprops.features.catalog import FeatureSet
+from nbaprops.systems.anchored import AnchoredSystem
 from nbaprops.systems.base import Persisted, PredictionSystem
 from nbaprops.systems.catboost_full import CatBoostSystem
 from nbaprops.systems.catboost_season import CatBoostSeasonSystem
 from nbaprops.systems.ensemble import EnsembleSystem
+from nbaprops.systems.market import MarketSystem
 from nbaprops.systems.matchup import MatchupSystem
 from nbaprops.systems.moving_average import MovingAverageSystem
 from nbaprops.systems.season_average import SeasonAverageSystem
@@ -27,12 +29,16 @@ _FRAME_SYSTEMS: dict[str, type[PredictionSystem]] = {
         XGBoostSystem,
         CatBoostSystem,
         CatBoostSeasonSystem,
+        MarketSystem,
+        AnchoredSystem,
     )
 }
 # Systems fitted on a feature frame (the ensemble's members), then the ensemble.
 MEMBER_SYSTEM_IDS: tuple[str, ...] = tuple(_FRAME_SYSTEMS)
 SYSTEM_IDS: tuple[str, ...] = (*MEMBER_SYSTEM_IDS, EnsembleSystem.system_id)
 BASELINE_ID = SeasonAverageSystem.system_id
+MARKET_ID = MarketSystem.system_id
+ANCHORED_ID = AnchoredSystem.system_id
 
 
 def system_class(system_id: str) -> type[Persisted]:

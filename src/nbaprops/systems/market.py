@@ -1,0 +1,50 @@
+"""The market as a system: the consensus line as the point, its de-vigged price as P(over).
+
+Nothing about the market's opinion is learned. The scoring path prices it through the
+``market`` calibration (``models.calibration.MarketAnchor.market``): P(over) is the
+consensus over/under prices at decision time with the book's margin removed (method
+``devig_method``: multiplicative, additive, power or Shin), 0.5 on a DFS pick'em line.
+What is fitted is only the spread around the point, from the league's residuals around
+the season average, so the market also has a distribution: to store, to price a book's
+other line when shopping, and for players no book priced, where it falls back to the
+season average (as a market-maker's opening number would).
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import numpy as np
+import pandas as pd
+
+from nbaprops.core.devig import METHODS
+from nbaprops.core.errors import NbapropsError
+from nbaprops.systems.base import FloatArray, PredictionSystem, PredictiveDistribution
+from nbaprops.systems.fitting import ResidualShape, column
+
+
+class MarketSystem(PredictionSystem):
+    system_id: ClassVar[str] = "market"
+    required_features: ClassVar[tuple[str, ...]] = ("points_avg_season", "points_std_last_10")
+    calibration_kind: ClassVar[str] = "market"
+
+    def __init__(self, devig_method: str = "multiplicative", random_state: int = 0) -> None:
+        if devig_method not in METHODS:
+            raise NbapropsError(
+                f"unknown de-vig method {devig_method!r}: use one of {', '.join(METHODS)}"
+            )
+        self.devig_method = devig_method
+        self.random_state = random_state
+
+    def _fit(self, X: pd.DataFrame, y: FloatArray) -> dict[str, Any]:
+        pred = column(X, "points_avg_season")
+        self.shape_ = ResidualShape.fit(pred, y, column(X, "points_std_last_10"))
+        return {"devig_method": self.devig_method, "player_std_weight": self.shape_.player_weight}
+
+    def _predict_dist(self, X: pd.DataFrame) -> PredictiveDistribution:
+        centre = column(X, "points_avg_season").clip(0.0)
+        if "line" in X.columns:
+            line = X["line"].to_numpy(dtype=float)
+            centre = np.where(np.isfinite(line), line, centre)
+        q = self.shape_.quantiles(centre, column(X, "points_std_last_10"))
+        return PredictiveDistribution.from_quantiles(q, mean=centre)
