@@ -447,6 +447,9 @@ def _fold_row(fold: Fold, train: pd.DataFrame, frame: pd.DataFrame) -> dict[str,
         "bets": stats.n,
         "hit_rate": stats.hit_rate,
         "roi_flat": stats.roi_flat,
+        # what the line-aware stage (or the market anchor) had to learn from
+        "lined_history": int(frame["line_calibration_n"].iloc[0]) if len(frame) else 0,
+        "anchor_weight": float(frame["anchor_weight"].iloc[0]) if len(frame) else float("nan"),
     }
 
 

@@ -258,8 +258,13 @@ def _markdown(result: BacktestResult, tables: dict[str, list[dict[str, Any]]]) -
     out += [
         "## Folds",
         "",
-        "| fold | system | train | test | rows | MAE | bets | hit | ROI -110 |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "Lined history: the earlier folds' graded lined rows (no push) the line-aware stage "
+        "(or the market anchor) learned from; anchor w: the model's weight on its point "
+        "against the line (0: the line).",
+        "",
+        "| fold | system | train | test | rows | MAE | bets | hit | ROI -110 | lined history "
+        "| anchor w |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in result.folds.to_dict("records"):
         if r["warmup"]:
@@ -268,7 +273,8 @@ def _markdown(result: BacktestResult, tables: dict[str, list[dict[str, Any]]]) -
             f"| {r['fold']} | {r['system']} | {r['train_start']}..{r['train_end']} "
             f"({r['train_rows']:,}) | {r['test_start']}..{r['test_end']} | {r['rows']} | "
             f"{_fmt(r['mae'])} | {r['bets']} | {_fmt(r['hit_rate'], pct=True)} | "
-            f"{_fmt(r['roi_flat'], pct=True)} |"
+            f"{_fmt(r['roi_flat'], pct=True)} | {r.get('lined_history', 0):,} | "
+            f"{_fmt(r.get('anchor_weight'))} |"
         )
     return "\n".join(out) + "\n"
 
