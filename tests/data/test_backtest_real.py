@@ -227,3 +227,30 @@ def test_bankrolls_flat_and_kelly_follow_the_bets_at_both_prices(
     payload = write_report(result, tmp_path)
     assert "bankroll.png" in payload["plots"]
     assert "## Bankroll" in (tmp_path / "report.md").read_text()
+
+
+def test_kelly_at_the_best_price_stakes_on_the_probability_at_the_shopped_line(
+    result: BacktestResult,
+) -> None:
+    from nbaprops.experiments.backtest import _p_win_at_bet
+
+    preds = result.predictions
+    bets = preds[
+        (preds["system"] == "matchup")
+        & preds["side"].isin(["OVER", "UNDER"])
+        & (preds["line_kind"] == "sportsbook")
+    ]
+    over = (bets["side"] == "OVER").to_numpy()
+    p_win = np.where(over, bets["p_over"], bets["p_under"])
+    p_lose = np.where(over, bets["p_under"], bets["p_over"])
+    at_bet, _ = _p_win_at_bet(bets, p_win, p_lose)
+    # where the shopped book posted the consensus line, only the price differs: the
+    # probability recovered from the scored EV is the consensus line's own
+    same = (bets["bet_line"] == bets["line"]).to_numpy() & (bets["line"] % 1 != 0).to_numpy()
+    assert same.sum() > 200
+    np.testing.assert_allclose(at_bet[same], p_win[same], atol=1e-9)
+    # a lower over line (or higher under line) than the consensus wins more often
+    easier = np.where(over, bets["bet_line"] < bets["line"], bets["bet_line"] > bets["line"])
+    easier &= (bets["bet_line"] % 1 != 0).to_numpy()
+    assert easier.sum() > 20
+    assert (at_bet[easier] > p_win[easier]).all()

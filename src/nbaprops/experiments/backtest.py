@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from nbaprops.core import metrics as m
+from nbaprops.core import odds
 from nbaprops.core.errors import NbapropsError
 from nbaprops.core.settings import Settings
 from nbaprops.experiments.folds import Fold, FoldPlan, plan_folds, window_start
@@ -490,6 +491,8 @@ def bankrolls(lined: pd.DataFrame, kelly_fraction: float) -> dict[str, Any]:
         price = np.where(over, rows["over_price"], rows["under_price"])
         p_win = np.where(over, rows["p_over"], rows["p_under"])
         p_lose = np.where(over, rows["p_under"], rows["p_over"])
+        if prices == "best":
+            p_win, p_lose = _p_win_at_bet(lined, p_win, p_lose)
         for staking in m.STAKINGS:
             out[f"{staking}_{prices}"] = m.simulate_bankroll(
                 rows["game_date"],
@@ -501,6 +504,20 @@ def bankrolls(lined: pd.DataFrame, kelly_fraction: float) -> dict[str, Any]:
                 kelly_fraction=kelly_fraction,
             ).to_dict()
     return out
+
+
+def _p_win_at_bet(
+    lined: pd.DataFrame, p_win: np.ndarray, p_lose: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """P(win) and P(lose) at the line and price line shopping chose: on a half-point line
+    (no push) the scored expected value there is p * decimal price - 1, so p follows."""
+    price = lined["bet_price"].to_numpy(dtype=float)
+    line = lined["bet_line"].to_numpy(dtype=float)
+    ev = lined["ev"].to_numpy(dtype=float)
+    ok = np.isfinite(price) & np.isfinite(line) & np.isfinite(ev) & (line % 1 != 0)
+    decimal = np.asarray(odds.american_to_decimal(np.where(ok, price, -110.0)), dtype=float)
+    at_bet = np.clip((ev + 1.0) / decimal, 0.0, 1.0)
+    return np.where(ok, at_bet, p_win), np.where(ok, 1.0 - at_bet, p_lose)
 
 
 def by_side(kind_entry: dict[str, Any], lined: pd.DataFrame) -> list[dict[str, Any]]:
