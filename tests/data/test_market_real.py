@@ -142,3 +142,31 @@ def test_a_backfill_registers_and_serves_the_same_anchor_daily(
     np.testing.assert_allclose(
         market["p_over"], market_p_over(market["over_price"], market["under_price"])
     )
+
+
+def test_on_dfs_boards_the_market_is_a_coin_flip_and_reported_as_one(warehouse: Path) -> None:
+    spec = build_spec(
+        {
+            "name": "market-dfs",
+            "systems": ["market"],
+            "evaluation": {"start": date(2024, 11, 4), "end": date(2024, 11, 17)},
+            "retrain_every": 7,
+            "warmup_days": 0,
+        }
+    )
+    with connect(warehouse, read_only=True) as con:
+        result = run_backtest(con, spec)
+    dfs = result.summary["systems"]["season_average"]["lines"]["dfs"]
+    market = dfs["market"]
+    decided = result.predictions[
+        (result.predictions["system"] == "season_average")
+        & result.predictions["played"]
+        & (result.predictions["line_kind"] == "dfs")
+    ]
+    decided = decided[decided["actual"] != decided["line"]]
+    assert market["n"] == len(decided) > 500
+    assert market["brier_market"] == pytest.approx(0.25)  # a pick'em pays alike both sides
+    assert market["log_loss_market"] == pytest.approx(np.log(2))
+    own = result.summary["systems"]["market"]["lines"]["dfs"]
+    assert own["market"]["brier"] == pytest.approx(0.25)
+    assert own["points"]["model_mae"] == pytest.approx(own["points"]["line_mae"])

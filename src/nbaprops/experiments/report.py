@@ -94,6 +94,10 @@ def market_markdown(lines: list[dict[str, Any]]) -> list[str]:
         "",
         "## Against the market (its de-vigged consensus P(over), same rows)",
         "",
+        "Sportsbook lines: the consensus prices at decision time, margin removed "
+        "(multiplicative). DFS boards: a pick'em pays alike on both sides, so the market's "
+        "P(over) is 0.5 (Brier 0.25).",
+        "",
         "| system | lines | N (dates) | Brier | market Brier | difference [95% CI, dates "
         "resampled] | log loss | market log loss | ECE | market ECE | |",
         "|---|---|---|---|---|---|---|---|---|---|---|",

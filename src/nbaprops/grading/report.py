@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from nbaprops.core import metrics as m
+from nbaprops.core import odds
 
 
 def _finite(value: Any) -> Any:
@@ -40,12 +41,16 @@ def best_price_frame(rows: pd.DataFrame) -> pd.DataFrame:
 
 def market_figures(played: pd.DataFrame) -> dict[str, Any] | None:
     """The system's P(over) against the market's (de-vigged consensus prices at decision
-    time) on the played lined rows that were decided (no push) and priced; None if none."""
+    time) on the played lined rows that were decided (no push) and priced; None if none.
+
+    A DFS pick'em pays the same on both sides: its market P(over) is 0.5 (equal prices
+    de-vig to exactly that under every method)."""
     decided = played[played["actual"] != played["line"]]
+    pickem = (decided["line_kind"] == "dfs").to_numpy()
     market = m.versus_market(
         decided["p_over"],
-        decided["over_price"],
-        decided["under_price"],
+        np.where(pickem, odds.FLAT_PRICE, decided["over_price"]),
+        np.where(pickem, odds.FLAT_PRICE, decided["under_price"]),
         (decided["actual"] > decided["line"]).astype(float),
         decided["game_date"],
     )
