@@ -154,7 +154,7 @@ def bankroll_markdown(result: BacktestResult) -> list[str]:
                 f"| {system} | {staking} | {prices} | {b['n_bets']:,} | {b['final']:.1f} | "
                 f"{_fmt(b['roi_on_start'], pct=True)} | {_fmt(b['max_drawdown'], pct=True)} |"
             )
-    return out
+    return out if len(out) > 5 else []  # no real prices (DFS boards): nothing to stake
 
 
 def _markdown(result: BacktestResult, tables: dict[str, list[dict[str, Any]]]) -> str:
