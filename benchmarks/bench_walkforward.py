@@ -24,8 +24,11 @@ Without ``--db`` a warehouse is ingested from the real data (NBAPROPS_DATA_DIR) 
 temporary folder first. ``--folds N`` runs the first N folds only (warm-up folds
 first); ``--profile N`` also runs the folds under cProfile and prints the top N
 functions by cumulative and by own time (cProfile slows Python-heavy code).
+``--param SYSTEM.NAME=VALUE`` (repeatable) sets a system parameter as ``nbaprops
+backtest --param`` does, e.g. to time earlier defaults against the current ones.
 Run: python benchmarks/bench_walkforward.py [--db FILE] [--systems all|a,b] [--folds N]
      [--start 2024-03-01] [--end 2024-05-24] [--retrain-every 7] [--profile 30] [--json]
+     [--param catboost_full.learning_rate=0.06 ...]
 """
 
 from __future__ import annotations
@@ -274,8 +277,23 @@ def make_spec(args: argparse.Namespace) -> ExperimentSpec:
             "retrain_every": args.retrain_every,
             "warmup_days": args.warmup_days,
             "seed": args.seed,
+            "system_params": parse_params(args.param),
         }
     )
+
+
+def parse_params(items: list[str] | None) -> dict[str, dict[str, Any]]:
+    """``--param catboost_full.learning_rate=0.06`` (repeatable), as ``nbaprops backtest``."""
+    import yaml
+
+    out: dict[str, dict[str, Any]] = {}
+    for item in items or []:
+        key, _, raw = item.partition("=")
+        system, _, name = key.partition(".")
+        if not raw or not system or not name:
+            raise SystemExit(f"--param {item!r}: expected SYSTEM.NAME=VALUE")
+        out.setdefault(system.strip(), {})[name.strip()] = yaml.safe_load(raw)
+    return out
 
 
 def first_folds(frames: bt.BacktestFrames, n: int | None) -> bt.BacktestFrames:
@@ -373,6 +391,9 @@ def main() -> None:
     parser.add_argument("--warmup-days", type=int, default=21)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--folds", type=int, default=None, help="run the first N folds only")
+    parser.add_argument(
+        "--param", action="append", default=None, help="SYSTEM.NAME=VALUE (repeatable)"
+    )
     parser.add_argument("--profile", type=int, default=0, help="cProfile: print the top N")
     parser.add_argument("--profile-out", type=Path, default=None, help="save the .prof here")
     parser.add_argument("--save", type=Path, default=None, help="also write the JSON here")
@@ -429,6 +450,7 @@ def main() -> None:
         # 2 during 2-thread fits) another job shared the cores and the seconds are inflated
         "load_average": [round(load_before, 2), round(load_after, 2)],
         "systems": systems,
+        "system_params": spec.system_params,
         "folds_run": len(folds),
         "folds_in_plan": all_folds,
         "train_rows_last_fold": len(bt.rows_in(frames.train, None, folds_end)),

@@ -35,7 +35,7 @@ class CatBoostSeasonSystem(CatBoostSystem):
         learning_rate: float = 0.05,
         depth: int = 6,
         border_count: int = 64,
-        early_stopping_rounds: int = 40,
+        early_stopping_rounds: int = 20,
         tail_fraction: float = 0.1,
         refit_full: bool = True,
         thread_count: int = 2,

@@ -137,7 +137,11 @@ class ResidualShape:
         best_loss = np.inf
         for w in candidates:
             shape = cls._fit_bins(pred, y, player_std, spread, w, pin_median, n_bins)
-            loss = pinball_loss(y, np.clip(shape.quantiles(pred, player_std), 0.0, None))
+            # shape.quantiles(pred, player_std), all levels at once (same formula)
+            q = pred[:, None] + shape.scale(pred, player_std)[:, None] * _interp_columns(
+                pred, shape.centres, shape.z
+            )
+            loss = _pinball_into(y, np.clip(q, 0.0, None, out=q))
             if loss < best_loss - 1e-9:
                 best, best_loss = shape, loss
         assert best is not None
@@ -162,19 +166,77 @@ class ResidualShape:
         else:
             edges = np.unique(np.quantile(pred, np.linspace(0, 1, n_bins + 1)))
             which = np.clip(np.searchsorted(edges, pred, side="right") - 1, 0, len(edges) - 2)
-            rows, centre_list = [], []
-            for b in range(max(len(edges) - 1, 1)):
-                in_bin = which == b
-                if in_bin.sum() < 20:
-                    continue
-                rows.append(np.quantile(r[in_bin], _LEVELS))
-                centre_list.append(float(np.median(pred[in_bin])))
-            z = np.asarray(rows) if rows else np.quantile(r, _LEVELS)[None, :]
-            centres = np.asarray(centre_list) if rows else np.zeros(1)
+            # Every bin's quantiles at once: sort by (bin, value), then read each bin's
+            # order statistics as np.quantile / np.median would.
+            # (``which`` rises with ``pred``, so sorting ``pred`` also groups it by bin).
+            n_edges = max(len(edges) - 1, 1)
+            counts = np.bincount(which[(which >= 0) & (which < n_edges)], minlength=n_edges)
+            kept = np.flatnonzero(counts >= 20)
+            if len(kept):
+                starts = (np.cumsum(counts) - counts)[kept]
+                sizes = counts[kept]
+                by_r = np.argsort(r, kind="stable")
+                by_r = by_r[np.argsort(which[by_r].astype(np.int16), kind="stable")]
+                z = _sorted_quantiles(r[by_r], starts, sizes, _LEVELS)
+                centres = _sorted_medians(np.sort(pred), starts, sizes)
+            else:
+                z = np.quantile(r, _LEVELS)[None, :]
+                centres = np.zeros(1)
         z = np.sort(z, axis=1)
         if pin_median:
             z = z - z[:, [MEDIAN_INDEX]]
         return cls(centres=centres, z=z, league_spread=spread, player_weight=weight)
+
+
+def _sorted_quantiles(
+    values: FloatArray,
+    starts: npt.NDArray[np.intp],
+    sizes: npt.NDArray[np.intp],
+    levels: FloatArray,
+) -> FloatArray:
+    """np.quantile(values[s : s + n], levels) for each (s, n): ``values`` sorted per block.
+
+    numpy's default ('linear') rule: virtual index (n - 1) * level, then its lerp.
+    """
+    virtual = (sizes[:, None] - 1) * levels[None, :]
+    below = np.floor(virtual)
+    gamma = virtual - below
+    lo = below.astype(np.intp)
+    hi = np.minimum(lo + 1, sizes[:, None] - 1)
+    a = values[starts[:, None] + lo]
+    b = values[starts[:, None] + hi]
+    diff = b - a
+    out = a + diff * gamma
+    return np.asarray(np.where(gamma >= 0.5, b - diff * (1.0 - gamma), out), dtype=np.float64)
+
+
+def _sorted_medians(
+    values: FloatArray, starts: npt.NDArray[np.intp], sizes: npt.NDArray[np.intp]
+) -> FloatArray:
+    """np.median(values[s : s + n]) for each (s, n): ``values`` sorted per block."""
+    a = values[starts + (sizes - 1) // 2]
+    b = values[starts + sizes // 2]
+    return np.asarray(np.where(sizes % 2 == 1, a, (a + b) / 2.0), dtype=np.float64)
+
+
+def _interp_columns(x: FloatArray, xp: FloatArray, fp: FloatArray) -> FloatArray:
+    """np.interp(x, xp, fp[:, j]) for every column j at once (numpy's own formula)."""
+    if len(xp) == 1 or not np.all(np.diff(xp) > 0):
+        return np.column_stack([np.interp(x, xp, fp[:, j]) for j in range(fp.shape[1])])
+    j = np.clip(np.searchsorted(xp, x, side="right") - 1, 0, len(xp) - 2)
+    slope = (fp[1:] - fp[:-1]) / (xp[1:] - xp[:-1])[:, None]
+    out = slope[j] * (x - xp[j])[:, None] + fp[j]
+    out[x <= xp[0]] = fp[0]
+    out[x >= xp[-1]] = fp[-1]
+    return out
+
+
+def _pinball_into(y: FloatArray, quantiles: FloatArray) -> float:
+    """``pinball_loss(y, quantiles)``, the same operations, overwriting ``quantiles``."""
+    diff = np.subtract(y[:, None], quantiles, out=quantiles)
+    over = _LEVELS * diff
+    np.maximum(over, np.multiply(_LEVELS - 1.0, diff, out=diff), out=over)
+    return float(np.mean(over))
 
 
 def _normal_z() -> FloatArray:
