@@ -14,6 +14,7 @@ and its anchored version together costs one fit.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any, ClassVar, Self
 
 import pandas as pd
@@ -24,7 +25,6 @@ from nbaprops.systems.base import (
     FloatArray,
     PredictionSystem,
     PredictiveDistribution,
-    Provenance,
 )
 
 
@@ -57,16 +57,10 @@ class AnchoredSystem(PredictionSystem):
         self.feature_set_ = fitted.feature_set_
         self.feature_columns_ = list(fitted.feature_columns_)
         base = fitted.fitted_
-        self.fitted_ = Provenance(
+        self.fitted_ = replace(
+            base,
             system_id=self.system_id,
-            fitted_at=base.fitted_at,
-            feature_set=base.feature_set,
-            feature_columns=base.feature_columns,
-            n_train_rows=base.n_train_rows,
-            train_start=base.train_start,
-            train_end=base.train_end,
             params=self.get_params(),
-            versions=base.versions,
             details={"base": self.base, "base_params": base.params, **base.details},
         )
         return self
