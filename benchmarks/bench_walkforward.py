@@ -24,11 +24,15 @@ Without ``--db`` a warehouse is ingested from the real data (NBAPROPS_DATA_DIR) 
 temporary folder first. ``--folds N`` runs the first N folds only (warm-up folds
 first); ``--profile N`` also runs the folds under cProfile and prints the top N
 functions by cumulative and by own time (cProfile slows Python-heavy code).
+``--fit-workers N`` fits N systems of a fold side by side (default: the ``fit_workers``
+setting, 2); with N > 1 each system's seconds are its own wall while sharing the cores
+(they overlap) and CPU seconds are not split by system; ``--fit-workers 1`` gives the
+exclusive per-system split. The fold wall is the figure either way.
 ``--param SYSTEM.NAME=VALUE`` (repeatable) sets a system parameter as ``nbaprops
 backtest --param`` does, e.g. to time earlier defaults against the current ones.
 Run: python benchmarks/bench_walkforward.py [--db FILE] [--systems all|a,b] [--folds N]
      [--start 2024-03-01] [--end 2024-05-24] [--retrain-every 7] [--profile 30] [--json]
-     [--param catboost_full.learning_rate=0.06 ...]
+     [--fit-workers 1] [--param catboost_full.learning_rate=0.06 ...]
 """
 
 from __future__ import annotations
@@ -43,6 +47,7 @@ import os
 import pstats
 import shutil
 import tempfile
+import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator
@@ -83,17 +88,35 @@ def coarse(phase: str) -> str:
 
 
 class Recorder:
-    """Exclusive seconds per (fold, system, phase), and one record per boosted training."""
+    """Exclusive seconds per (fold, system, phase), and one record per boosted training.
+
+    Fits may run side by side (``--fit-workers``): each thread keeps its own timer stack
+    and current system, and the totals are updated under a lock.
+    """
 
     def __init__(self) -> None:
         self.fold: int | None = None
-        self.system: str | None = None
-        self.stack: list[list[float]] = []  # child wall and CPU seconds of each open timer
+        self.local = threading.local()
+        self.lock = threading.Lock()
         self.seconds: dict[tuple[Any, str, str], float] = defaultdict(float)
         self.cpu: dict[tuple[Any, str, str], float] = defaultdict(float)
         self.calls: dict[tuple[Any, str, str], int] = defaultdict(int)
         self.trainings: list[dict[str, Any]] = []
-        self.in_fit = False
+        self.fits_wall: dict[Any, float] = defaultdict(float)
+
+    @property
+    def stack(self) -> list[list[float]]:  # child wall and CPU seconds of each open timer
+        if not hasattr(self.local, "stack"):
+            self.local.stack = []
+        return self.local.stack  # type: ignore[no-any-return]
+
+    @property
+    def system(self) -> str | None:
+        return getattr(self.local, "system", None)
+
+    @system.setter
+    def system(self, value: str | None) -> None:
+        self.local.system = value
 
     @contextlib.contextmanager
     def timer(self, system: str | None, phase: str) -> Iterator[None]:
@@ -107,9 +130,10 @@ class Recorder:
             cpu = time.process_time() - cpu_started
             children, cpu_children = self.stack.pop()
             key = (fold, system or self.system or SHARED, phase)
-            self.seconds[key] += spent - children
-            self.cpu[key] += cpu - cpu_children
-            self.calls[key] += 1
+            with self.lock:
+                self.seconds[key] += spent - children
+                self.cpu[key] += cpu - cpu_children
+                self.calls[key] += 1
             if self.stack:
                 self.stack[-1][0] += spent
                 self.stack[-1][1] += cpu
@@ -205,7 +229,7 @@ def _in_fit(rec: Recorder, fit_phase: str, other: str | None = None) -> str:
 
 
 def _open_phases(rec: Recorder) -> list[str]:
-    return rec.open_phases if hasattr(rec, "open_phases") else []
+    return getattr(rec.local, "open_phases", [])
 
 
 def _wrap_train(rec: Recorder, cls: type[BoostedSystem]) -> None:
@@ -218,20 +242,23 @@ def _wrap_train(rec: Recorder, cls: type[BoostedSystem]) -> None:
         with rec.timer(self.system_id, f"fit.{kind}"):
             model, used = original(self, x, y, weight, valid, rounds)
         trained = _trained_rounds(self, model, used, valid)
-        rec.trainings.append(
-            {
-                "fold": rec.fold,
-                "system": self.system_id,
-                "kind": kind,
-                "rows": len(x),
-                "tail_rows": 0 if valid is None else len(valid[0]),
-                "max_rounds": int(rounds or getattr(self, "iterations", 0) or self.n_estimators),
-                "best_rounds": int(used),
-                "trained_rounds": int(trained),
-                "seconds": round(time.perf_counter() - started, 3),
-                "cpu_s": round(time.process_time() - cpu_started, 3),
-            }
-        )
+        with rec.lock:
+            rec.trainings.append(
+                {
+                    "fold": rec.fold,
+                    "system": self.system_id,
+                    "kind": kind,
+                    "rows": len(x),
+                    "tail_rows": 0 if valid is None else len(valid[0]),
+                    "max_rounds": int(
+                        rounds or getattr(self, "iterations", 0) or self.n_estimators
+                    ),
+                    "best_rounds": int(used),
+                    "trained_rounds": int(trained),
+                    "seconds": round(time.perf_counter() - started, 3),
+                    "cpu_s": round(time.process_time() - cpu_started, 3),
+                }
+            )
         return model, used
 
     cls._train = timed  # type: ignore[method-assign]
@@ -251,20 +278,35 @@ def _trained_rounds(system: Any, model: Any, used: int, valid: Any) -> int:
 
 
 def _track_open_phases(rec: Recorder) -> None:
-    """Let sub-phase names see whether a ``fit`` timer is open (a stack of labels)."""
-    rec.open_phases = []  # type: ignore[attr-defined]
+    """Let sub-phase names see whether a ``fit`` timer is open (a stack of labels per thread)."""
     timer = rec.timer
 
     @contextlib.contextmanager
     def tracked(system: str | None, phase: str) -> Iterator[None]:
-        rec.open_phases.append(phase)  # type: ignore[attr-defined]
+        if not hasattr(rec.local, "open_phases"):
+            rec.local.open_phases = []
+        rec.local.open_phases.append(phase)
         try:
             with timer(system, phase):
                 yield
         finally:
-            rec.open_phases.pop()  # type: ignore[attr-defined]
+            rec.local.open_phases.pop()
 
     rec.timer = tracked  # type: ignore[method-assign]
+
+
+def _time_fits(rec: Recorder) -> None:
+    """The wall time of each fold's fits, however many run side by side."""
+    original = bt.fit_systems
+
+    def timed(*args: Any, **kwargs: Any) -> Any:
+        started = time.perf_counter()
+        try:
+            return original(*args, **kwargs)
+        finally:
+            rec.fits_wall[rec.fold] += time.perf_counter() - started
+
+    bt.fit_systems = timed
 
 
 def make_spec(args: argparse.Namespace) -> ExperimentSpec:
@@ -345,9 +387,15 @@ def prepare(db: Path, spec: ExperimentSpec) -> bt.BacktestFrames:
                 return bt.prepare_frames(con, spec)
 
 
-def table(rec: Recorder, folds: list[int], systems: list[str]) -> dict[str, dict[str, float]]:
-    """Mean seconds per fold by system and coarse phase (shared rows included)."""
-    out: dict[str, dict[str, float]] = {}
+def table(
+    rec: Recorder, folds: list[int], systems: list[str], *, split_cpu: bool = True
+) -> dict[str, dict[str, float | None]]:
+    """Mean seconds per fold by system and coarse phase (shared rows included).
+
+    CPU seconds are process-wide, so they are split by system only when fits run one
+    after another (``split_cpu``); otherwise the column is None.
+    """
+    out: dict[str, dict[str, float | None]] = {}
     for system in [*systems, SHARED]:
         row = dict.fromkeys(COARSE, 0.0)
         for (fold, sys_id, phase), s in rec.seconds.items():
@@ -357,7 +405,10 @@ def table(rec: Recorder, folds: list[int], systems: list[str]) -> dict[str, dict
         row["cpu"] = sum(
             s for (fold, sys_id, _), s in rec.cpu.items() if sys_id == system and fold in folds
         ) / len(folds)
-        out[system] = {k: round(v, 3) for k, v in row.items()}
+        cells: dict[str, float | None] = {k: round(v, 3) for k, v in row.items()}
+        if not split_cpu:
+            cells["cpu"] = None
+        out[system] = cells
     return out
 
 
@@ -394,6 +445,12 @@ def main() -> None:
     parser.add_argument(
         "--param", action="append", default=None, help="SYSTEM.NAME=VALUE (repeatable)"
     )
+    parser.add_argument(
+        "--fit-workers",
+        type=int,
+        default=None,
+        help="systems a fold fits side by side (default: the fit_workers setting)",
+    )
     parser.add_argument("--profile", type=int, default=0, help="cProfile: print the top N")
     parser.add_argument("--profile-out", type=Path, default=None, help="save the .prof here")
     parser.add_argument("--save", type=Path, default=None, help="also write the JSON here")
@@ -406,6 +463,8 @@ def main() -> None:
     rec = Recorder()
     _track_open_phases(rec)
     instrument(rec)
+    _time_fits(rec)
+    workers = get_settings().fit_workers if args.fit_workers is None else args.fit_workers
     with warehouse(args.db, args.keep_db) as (db, ingest_s):
         started = time.perf_counter()
         frames = prepare(db, spec)
@@ -417,7 +476,7 @@ def main() -> None:
     started = time.perf_counter()
     if profile:
         profile.enable()
-    result = bt.run_on_frames(frames, spec)
+    result = bt.run_on_frames(frames, spec, fit_workers=workers)
     if profile:
         profile.disable()
     walk_s = time.perf_counter() - started
@@ -433,6 +492,7 @@ def main() -> None:
             "warmup": f.warmup,
             "dates": sum(1 for d in frames.dates if f.test_start <= d <= f.test_end),
             "wall_s": round(fold_wall[i], 2),
+            "fits_wall_s": round(rec.fits_wall.get(i, 0.0), 2),
             "by_system_s": {
                 s: round(sum(v for (fo, sy, _), v in rec.seconds.items() if fo == i and sy == s), 2)
                 for s in [*systems, SHARED]
@@ -451,6 +511,10 @@ def main() -> None:
         "load_average": [round(load_before, 2), round(load_after, 2)],
         "systems": systems,
         "system_params": spec.system_params,
+        # fits side by side: then each system's seconds are its own wall while sharing
+        # the cores (they overlap, and add up to more than the fold), CPU is not split
+        "fit_workers": workers,
+        "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"),
         "folds_run": len(folds),
         "folds_in_plan": all_folds,
         "train_rows_last_fold": len(bt.rows_in(frames.train, None, folds_end)),
@@ -462,7 +526,8 @@ def main() -> None:
         "summary_s": round(walk_s - sum(fold_wall.values()), 2),
         "mean_fold_s": round(mean_fold, 2),
         "projected_full_plan_s": round(frames_s + mean_fold * all_folds, 1),
-        "per_system_s_per_fold": table(rec, folds, systems),
+        "mean_fits_wall_s": round(sum(rec.fits_wall.get(i, 0.0) for i in folds) / len(folds), 2),
+        "per_system_s_per_fold": table(rec, folds, systems, split_cpu=workers == 1),
         "phases_s_per_fold": fine(rec, folds),
         "per_fold": per_fold,
         "boosted_trainings": rec.trainings,
@@ -490,6 +555,11 @@ def print_figures(f: dict[str, Any]) -> None:
         + ", ".join(f"{k} {v}" for k, v in f["frame_phases_s"].items())
     )
     print(
+        f"fit workers {f['fit_workers']} (OMP_WAIT_POLICY {f['omp_wait_policy']}); fits of a fold"
+        f" take {f['mean_fits_wall_s']} s of wall on average"
+        + ("; systems' seconds below overlap (fits side by side)" if f["fit_workers"] > 1 else "")
+    )
+    print(
         f"folds run {f['folds_run']} of {f['folds_in_plan']}; walk-forward {f['walk_forward_s']} s"
         f" (summary {f['summary_s']} s); mean fold {f['mean_fold_s']} s; projected full plan "
         f"{f['projected_full_plan_s']} s" + ("  [under cProfile]" if f["profiled"] else "")
@@ -501,7 +571,8 @@ def print_figures(f: dict[str, Any]) -> None:
     grand = sum(r["total"] for r in rows.values()) or 1.0
     for system, r in rows.items():
         cells = "".join(f"{r[c]:12.2f}" for c in (*COARSE, "total"))
-        print(f"{system:18s}{cells}{100 * r['total'] / grand:11.1f}%{r['cpu']:12.2f}")
+        cpu = "—" if r["cpu"] is None else f"{r['cpu']:.2f}"
+        print(f"{system:18s}{cells}{100 * r['total'] / grand:11.1f}%{cpu:>12s}")
     print(f"{'all':18s}" + " " * 12 * len(COARSE) + f"{grand:12.2f}")
     print("\nfine phases (mean s per fold)")
     for system, phases in f["phases_s_per_fold"].items():
@@ -511,7 +582,10 @@ def print_figures(f: dict[str, Any]) -> None:
     for i, fold in f["per_fold"].items():
         parts = "  ".join(f"{s} {v:.1f}" for s, v in fold["by_system_s"].items())
         warm = " warm-up" if fold["warmup"] else ""
-        print(f"  fold {i} {fold['test']} ({fold['dates']} dates{warm}): {fold['wall_s']} s")
+        print(
+            f"  fold {i} {fold['test']} ({fold['dates']} dates{warm}): {fold['wall_s']} s"
+            f" (fits {fold['fits_wall_s']} s)"
+        )
         print(f"      {parts}")
     print("\nboosted trainings: fold system kind rows(tail) best/trained/max rounds, s, CPU s")
     for t in f["boosted_trainings"]:

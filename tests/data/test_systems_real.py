@@ -16,6 +16,8 @@ import pandas as pd
 import pytest
 
 from nbaprops.core.db import connect
+from nbaprops.experiments.backtest import fit_systems
+from nbaprops.experiments.spec import build_spec
 from nbaprops.features.catalog import POINTS_V1
 from nbaprops.features.frame import build_frame, training_spine
 from nbaprops.systems import (
@@ -102,3 +104,30 @@ def test_the_central_80_percent_interval_covers_about_80_percent(
         assert 0.68 < inside.mean() < 0.9, (system_id, inside.mean())
         over = dist.prob_over(dist.median)
         assert 0.3 < float(np.mean(over)) < 0.7, system_id
+
+
+def test_fits_side_by_side_are_the_fits_one_after_another(
+    frames: tuple[pd.DataFrame, pd.DataFrame],
+) -> None:
+    """``fit_systems`` with two workers (the walk-forward's default) changes no prediction."""
+    train, test = frames
+    ids = ["matchup", "moving_average", "xgboost", "catboost_season", ANCHORED_ID]
+    params = {s: REDUCED[s] for s in ("xgboost", "catboost_season")}
+    spec = build_spec(
+        {
+            "name": "fits",
+            "systems": ids,
+            "evaluation": {"start": date(2023, 11, 1), "end": date(2023, 11, 30)},
+            "system_params": {**params, ANCHORED_ID: {"base": "xgboost"}},
+        }
+    )
+    end = pd.to_datetime(train["game_date"]).max().date()
+    one = fit_systems(spec, ids, train, end, workers=1)
+    two = fit_systems(spec, ids, train, end, workers=2)
+    assert list(two) == ids
+    assert two[ANCHORED_ID].base_model_ is two["xgboost"]  # wraps the base's fit, not a refit
+    for system_id in ids:
+        a, b = one[system_id].predict_dist(test), two[system_id].predict_dist(test)
+        np.testing.assert_array_equal(a.quantiles, b.quantiles, err_msg=system_id)
+    spread = np.ptp(two["xgboost"].predict_dist(test).median)
+    assert spread > 10.0  # a real fit, not a constant

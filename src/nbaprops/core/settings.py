@@ -67,6 +67,12 @@ class Settings(BaseSettings):
         default=0.03, gt=0, description="Largest ECE of P(over) a champion may have."
     )
     sweep_workers: int = Field(default=2, ge=1, description="Local Dask workers of a sweep.")
+    fit_workers: int = Field(
+        default=2,
+        ge=1,
+        description="Systems a walk-forward fold fits side by side (same predictions, "
+        "less wall time; 1 fits them one after another).",
+    )
     decision_minutes_before_tip: int = Field(
         default=DEFAULT_DECISION_MINUTES,
         ge=0,

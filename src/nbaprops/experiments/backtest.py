@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -22,7 +23,7 @@ import pandas as pd
 from nbaprops.core import metrics as m
 from nbaprops.core import odds
 from nbaprops.core.errors import NbapropsError
-from nbaprops.core.settings import Settings
+from nbaprops.core.settings import Settings, get_settings
 from nbaprops.experiments.folds import Fold, FoldPlan, plan_folds, window_start
 from nbaprops.experiments.spec import (
     ANCHORED,
@@ -39,7 +40,7 @@ from nbaprops.predictions.history import InMemoryHistory, calibration_before, ca
 from nbaprops.predictions.scoring import PASS_SIDE, ScoringModel, score_date
 from nbaprops.predictions.signal import GREEN, RED, YELLOW, slate_signal
 from nbaprops.predictions.slate import build_slate
-from nbaprops.systems import make_system
+from nbaprops.systems import make_system, system_class
 
 # The backtest's rows, in the order its reports and registry read them.
 SCORED_COLUMNS = (
@@ -226,7 +227,7 @@ def final_model(frames: BacktestFrames, spec: ExperimentSpec, result: BacktestRe
     train = rows_in(frames.train, start or spec.history_start, end)
     if train.empty:
         raise NbapropsError(f"no training rows up to {end} for the registered model")
-    system = fit_system(spec, system_id, train, end)
+    system = fit_systems(spec, [system_id], train, end)[system_id]
     oos = result.predictions[result.predictions["system"] == system_id]
     return FinalModel(
         system=system,
@@ -238,22 +239,57 @@ def final_model(frames: BacktestFrames, spec: ExperimentSpec, result: BacktestRe
     )
 
 
+def fit_systems(
+    spec: ExperimentSpec,
+    system_ids: list[str],
+    train: pd.DataFrame,
+    train_end: date,
+    workers: int = 1,
+) -> dict[str, Any]:
+    """Every system of ``system_ids`` fitted on ``train`` by ``fit_system``.
+
+    With ``workers`` > 1 the fits run side by side, longest first (``fit_cost``). They
+    are independent and each is deterministic (own seed, fixed library thread counts,
+    the frame only read), so the fits are the same for any ``workers``, only the wall
+    time changes: the boosters leave part of each core idle (CatBoost's exact leaves
+    and XGBoost's absolute-error leaf refresh run on one thread) and release the GIL,
+    which lets another fit use it. BLAS runs one thread per fit either way (a
+    thread-count-dependent sum would otherwise move the last bits of a LAD fit).
+    An anchored system comes last and wraps its base's fit when its base is among
+    ``system_ids``.
+    """
+    from threadpoolctl import threadpool_limits
+
+    plain = sorted(
+        (s for s in system_ids if s != ANCHORED),
+        key=lambda s: float(getattr(system_class(s), "fit_cost", 1.0)),
+        reverse=True,
+    )
+    fitted: dict[str, Any] = {}
+    with threadpool_limits(limits=1, user_api="blas"):
+        if workers > 1 and len(plain) > 1:
+            with ThreadPoolExecutor(min(workers, len(plain)), "nbaprops-fit") as pool:
+                futures = {s: pool.submit(fit_system, spec, s, train, train_end) for s in plain}
+                fitted = {s: futures[s].result() for s in plain}
+        else:
+            fitted = {s: fit_system(spec, s, train, train_end) for s in plain}
+        if ANCHORED in system_ids:
+            base = fitted.get(make_system(ANCHORED, **spec.params_for(ANCHORED)).base)
+            fitted[ANCHORED] = fit_system(spec, ANCHORED, train, train_end, base=base)
+    return {s: fitted[s] for s in system_ids}
+
+
 def fold_models(
     spec: ExperimentSpec,
     fold: Fold,
     train: pd.DataFrame,
     history: InMemoryHistory,
+    fit_workers: int = 1,
 ) -> list[ScoringModel]:
     """Every system fitted on ``train``, calibrated on its graded rows before the fold."""
     models = []
     members = [s for s in spec.run_systems if s != ENSEMBLE]
-    fitted: dict[str, Any] = {}
-    # anchored systems last, so each wraps its base's fit when the base runs too
-    for system_id in sorted(members, key=lambda s: s == ANCHORED):
-        base = None
-        if system_id == ANCHORED:
-            base = fitted.get(make_system(ANCHORED, **spec.params_for(ANCHORED)).base)
-        fitted[system_id] = fit_system(spec, system_id, train, fold.train_end, base=base)
+    fitted = fit_systems(spec, members, train, fold.train_end, workers=fit_workers)
     for system_id in spec.run_systems:
         if system_id == ENSEMBLE:
             params = spec.params_for(system_id)
@@ -292,9 +328,10 @@ def _predict_fold(
     test: pd.DataFrame,
     history: InMemoryHistory,
     books: pd.DataFrame | None,
+    fit_workers: int = 1,
 ) -> list[pd.DataFrame]:
     """Fit every system on ``train`` and replay the fold's dates; calibrate on ``history``."""
-    models = fold_models(spec, fold, train, history)
+    models = fold_models(spec, fold, train, history, fit_workers)
     scored = replay_dates(spec, models, test, books)
     keys = pd.MultiIndex.from_frame(scored[["player_id", "game_date"]])
     outcomes = test.set_index(["player_id", "game_date"])
@@ -386,9 +423,15 @@ def run_on_frames(
     *,
     on_plan: Callable[[int], None] | None = None,
     on_fold: Callable[[str], None] | None = None,
+    fit_workers: int | None = None,
 ) -> BacktestResult:
-    """The walk-forward over prepared frames: pure, so it runs anywhere (e.g. a worker)."""
+    """The walk-forward over prepared frames: pure, so it runs anywhere (e.g. a worker).
+
+    ``fit_workers``: how many systems a fold fits side by side (default: the setting
+    ``fit_workers``); the predictions are the same for any value.
+    """
     started = time.perf_counter()
+    workers = get_settings().fit_workers if fit_workers is None else fit_workers
     plan = plan_on_frames(frames, spec)
     timings: dict[str, float] = {"frames_s": frames.seconds}
     if on_plan:
@@ -405,7 +448,7 @@ def run_on_frames(
             continue
         if train.empty:
             raise NbapropsError(f"fold {fold.index}: no training rows in its window")
-        results = _predict_fold(spec, fold, train, test, history, frames.books)
+        results = _predict_fold(spec, fold, train, test, history, frames.books, workers)
         for frame in results:
             system_id = frame["system"].iloc[0]
             history.add(system_id, frame)

@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 import duckdb
 
@@ -27,7 +28,7 @@ from nbaprops.core.settings import Settings
 from nbaprops.experiments import registry as reg
 from nbaprops.experiments.backtest import (
     eval_game_dates,
-    fit_system,
+    fit_systems,
     plan_on_frames,
     prepare_frames,
     rows_in,
@@ -41,7 +42,6 @@ from nbaprops.predictions.daily import ServingModel, aliased_models, predict_dat
 from nbaprops.predictions.history import calibration_before
 from nbaprops.predictions.scoring import ScoringModel, score_date
 from nbaprops.predictions.store import to_table_rows, write_batch
-from nbaprops.systems import make_system
 
 BACKFILL_TAG = "backfill"
 # Columns of the evaluation frame that only grading may see.
@@ -141,20 +141,23 @@ def backfill_walk_forward(
             if test.empty:
                 continue
             models: list[ScoringModel] = []
-            fits: dict[str, object] = {}  # this fold's fits (an anchored system wraps its base's)
-            for system_id in sorted(systems, key=lambda s: s == ANCHORED):
-                version = _fold_version(con, run_id, system_id, fold.train_end)
+            order = sorted(systems, key=lambda s: s == ANCHORED)  # an anchored wraps its base
+            versions = {s: _fold_version(con, run_id, s, fold.train_end) for s in order}
+            to_fit = [s for s in order if versions[s] is None]
+            fits: dict[str, Any] = {}
+            if to_fit:
+                train = rows_in(
+                    frames.train, fold.train_start or spec.history_start, fold.train_end
+                )
+                if train.empty:
+                    raise NbapropsError(f"fold {fold.index}: no training rows in its window")
+                fits = fit_systems(
+                    spec, to_fit, train, fold.train_end, workers=settings.fit_workers
+                )
+            for system_id in order:
+                version = versions[system_id]
                 if version is None:
-                    train = rows_in(
-                        frames.train, fold.train_start or spec.history_start, fold.train_end
-                    )
-                    if train.empty:
-                        raise NbapropsError(f"fold {fold.index}: no training rows in its window")
-                    base = None
-                    if system_id == ANCHORED:
-                        base = fits.get(make_system(ANCHORED, **spec.params_for(ANCHORED)).base)
-                    fitted = fit_system(spec, system_id, train, fold.train_end, base=base)
-                    fits[system_id] = fitted
+                    fitted = fits[system_id]
                     past = history.graded_before(system_id, fold.test_start)
                     calibration = calibration_before(history, system_id, fold.test_start, fitted)
                     registered = register_version(

@@ -324,6 +324,9 @@ class PredictionSystem(Persisted, ABC):
     required_features: ClassVar[tuple[str, ...]] = ()
     # Whether ``fit`` honours per-row sample weights (e.g. recency weighting).
     supports_sample_weight: ClassVar[bool] = False
+    # Rough seconds a fit takes on a season of history (benchmarks/bench_walkforward.py):
+    # fits run side by side start the longest first.
+    fit_cost: ClassVar[float] = 1.0
 
     feature_columns_: list[str]
 

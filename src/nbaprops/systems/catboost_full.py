@@ -15,6 +15,7 @@ class CatBoostSystem(BoostedSystem):
     """CatBoost on all earlier history (MAE or median-quantile loss)."""
 
     system_id: ClassVar[str] = "catboost_full"
+    fit_cost: ClassVar[float] = 10.0
     libraries: ClassVar[tuple[str, ...]] = ("catboost",)
 
     def __init__(

@@ -23,6 +23,7 @@ class CatBoostSeasonSystem(CatBoostSystem):
     """
 
     system_id: ClassVar[str] = "catboost_season"
+    fit_cost: ClassVar[float] = 3.5
 
     def __init__(
         self,

@@ -34,6 +34,7 @@ _NO_LINE = {"game_total": 224.0, "team_spread": 0.0, "implied_team_total": 112.0
 
 class MatchupSystem(PredictionSystem):
     system_id: ClassVar[str] = "matchup"
+    fit_cost: ClassVar[float] = 1.3
     required_features: ClassVar[tuple[str, ...]] = (
         "points_per_minute_last_10",
         "points_avg_season",

@@ -42,6 +42,7 @@ _BLEND = ("similar", "last_10", "last_5", "season", "intercept")
 
 class SimilaritySystem(PredictionSystem):
     system_id: ClassVar[str] = "similarity"
+    fit_cost: ClassVar[float] = 2.5
     required_features: ClassVar[tuple[str, ...]] = (
         *(name for name, _ in _CONTEXT),
         "points_avg_last_10",

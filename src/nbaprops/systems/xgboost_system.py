@@ -15,6 +15,7 @@ class XGBoostSystem(BoostedSystem):
     """XGBoost (hist, 2 threads) with an absolute-error or median-quantile objective."""
 
     system_id: ClassVar[str] = "xgboost"
+    fit_cost: ClassVar[float] = 7.0
     libraries: ClassVar[tuple[str, ...]] = ("xgboost",)
 
     def __init__(
