@@ -497,7 +497,10 @@ def _run_on_dask(
             key: client.scatter(frames, broadcast=True) for key, frames in frames_by_key.items()
         }
         futures = {
-            client.submit(run_on_frames, shipped[frames_key(specs[i])], specs[i], pure=False): i
+            # the cluster runs runs side by side, so each run fits its systems in turn
+            client.submit(
+                run_on_frames, shipped[frames_key(specs[i])], specs[i], fit_workers=1, pure=False
+            ): i
             for i in runnable
         }
         for future in as_completed(futures):
