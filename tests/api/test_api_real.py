@@ -209,6 +209,29 @@ def test_grading_figures_equal_an_independent_count(client: TestClient, served: 
             """,
             [FIRST, LAST],
         ).fetchone()[0]
+    # by side: each side's bets and wins counted apart in SQL, and the sides add up
+    with connect(served.db, read_only=True) as con:
+        sides = con.execute(
+            """
+            SELECT p.recommendation,
+                   count(*) FILTER (WHERE g.result = 'correct'),
+                   count(*) FILTER (WHERE g.result IN ('correct', 'incorrect'))
+            FROM predictions.prediction p JOIN grading.grade g USING (prediction_id)
+            WHERE p.is_active AND NOT p.in_sample AND p.system_id = 'season_average'
+              AND p.line_kind = 'sportsbook' AND p.game_date BETWEEN ? AND ?
+              AND p.recommendation IN ('OVER', 'UNDER')
+            GROUP BY 1
+            """,
+            [FIRST, LAST],
+        ).fetchall()
+    by_side = {r["side"]: r for r in book["by_side"]}
+    assert set(by_side) == {"OVER", "UNDER"}
+    assert sum(r["bets"] for r in by_side.values()) == book["bets"]
+    for side, side_wins, side_bets in sides:
+        assert by_side[side]["bets"] == side_bets
+        if side_bets:
+            assert by_side[side]["hit_rate"] == pytest.approx(side_wins / side_bets, abs=1e-9)
+    assert sum(r["clv_n"] for r in by_side.values()) == book["clv_n"]
     market = book["market"]
     assert market["n"] == priced > 30
     assert 0.2 < market["brier_market"] < 0.3

@@ -180,6 +180,18 @@ class Player(BaseModel):
     predictions: list[PlayerPrediction]
 
 
+class SideFigures(BaseModel):
+    side: str
+    bets: int
+    hit_rate: float | None
+    ci_low: float | None
+    ci_high: float | None
+    roi_consensus: float | None
+    roi_best: float | None
+    clv_line: float | None
+    clv_n: int
+
+
 class SystemFigures(BaseModel):
     system: str
     line_kind: str
@@ -198,6 +210,7 @@ class SystemFigures(BaseModel):
     clv_n: int
     graded_share: float | None
     market: VersusMarket | None = None  # the market on the same rows
+    by_side: list[SideFigures] = []  # OVER and UNDER bets apart
 
 
 class EstimatedFigures(BaseModel):

@@ -34,7 +34,7 @@ from nbaprops.experiments.spec import (
 )
 from nbaprops.features.catalog import FeatureSet
 from nbaprops.features.frame import build_frame, ensure_state, training_spine
-from nbaprops.grading.report import best_price_frame, market_figures
+from nbaprops.grading.report import best_price_frame, market_figures, side_figures
 from nbaprops.models.calibration import Calibration
 from nbaprops.predictions.history import InMemoryHistory, calibration_before, calibration_of
 from nbaprops.predictions.scoring import PASS_SIDE, ScoringModel, score_date
@@ -565,29 +565,18 @@ def _p_win_at_bet(
 
 def by_side(kind_entry: dict[str, Any], lined: pd.DataFrame) -> list[dict[str, Any]]:
     """Hit rate with its interval, ROI at consensus and at the best price, and closing
-    line value, for OVER and UNDER bets apart (an edge may live on one side only)."""
-    at_consensus = {g["label"]: g for g in kind_entry["betting"]["by_direction"]}
-    at_best = {g["label"]: g for g in kind_entry["betting_best"]["by_direction"]}
-    real_prices = str(lined["line_kind"].iloc[0]) == "sportsbook" if len(lined) else False
-    roi = "roi_actual" if real_prices else "roi_flat"
-    out = []
+    line value, for OVER and UNDER bets apart (``side_figures``, as graded reports)."""
+    clv = {}
     for side in m.SIDES:
-        g, best = at_consensus.get(side, {}), at_best.get(side, {})
-        clv = _clv(lined[lined["side"] == side])
-        out.append(
-            {
-                "side": side,
-                "bets": g.get("n", 0),
-                "hit_rate": g.get("hit_rate"),
-                "ci_low": g.get("ci_low"),
-                "ci_high": g.get("ci_high"),
-                "roi_consensus": g.get(roi),
-                "roi_best": best.get(roi),
-                "clv_line": clv["line"],
-                "clv_n": clv["n"],
-            }
-        )
-    return out
+        entry = _clv(lined[lined["side"] == side])
+        clv[side] = (entry["line"], entry["n"])
+    real_prices = str(lined["line_kind"].iloc[0]) == "sportsbook" if len(lined) else False
+    return side_figures(
+        kind_entry["betting"]["by_direction"],
+        kind_entry["betting_best"]["by_direction"],
+        clv,
+        real_prices,
+    )
 
 
 def hit_rate_by_signal(rows: pd.DataFrame, settings: Settings | None = None) -> dict[str, Any]:

@@ -8,6 +8,7 @@ same dates and models report their figures through one function. Only real lines
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from datetime import date
 from typing import Any
 
@@ -57,6 +58,38 @@ def market_figures(played: pd.DataFrame) -> dict[str, Any] | None:
     return market.to_dict() if market is not None else None
 
 
+def side_figures(
+    consensus: Iterable[Mapping[str, Any]],
+    best: Iterable[Mapping[str, Any]],
+    clv: Mapping[str, tuple[float | None, int]],
+    real_prices: bool,
+) -> list[dict[str, Any]]:
+    """OVER and UNDER bets apart (an edge may live on one side only): bets, hit rate with
+    its interval, ROI at consensus and at the best price (from the betting summaries'
+    ``by_direction`` groups), and mean closing line value with its N (``clv`` by side)."""
+    at_consensus = {g["label"]: g for g in consensus}
+    at_best = {g["label"]: g for g in best}
+    roi = "roi_actual" if real_prices else "roi_flat"
+    out = []
+    for side in m.SIDES:
+        g, b = at_consensus.get(side, {}), at_best.get(side, {})
+        clv_line, clv_n = clv.get(side, (None, 0))
+        out.append(
+            {
+                "side": side,
+                "bets": int(g.get("n", 0)),
+                "hit_rate": _finite(g.get("hit_rate")),
+                "ci_low": _finite(g.get("ci_low")),
+                "ci_high": _finite(g.get("ci_high")),
+                "roi_consensus": _finite(g.get(roi)),
+                "roi_best": _finite(b.get(roi)),
+                "clv_line": _finite(clv_line),
+                "clv_n": int(clv_n),
+            }
+        )
+    return out
+
+
 def system_figures(rows: pd.DataFrame) -> list[dict[str, Any]]:
     """Per system and line kind: MAE against the line's, hit rate with N and interval,
     pushes, voids, ROI at consensus and at the best available price, mean CLV."""
@@ -70,6 +103,10 @@ def system_figures(rows: pd.DataFrame) -> list[dict[str, Any]]:
         market = market_figures(played)
         bets = group[group["side"].isin(m.SIDES) & group["played"]]
         clv = bets["clv_line"] if "clv_line" in bets.columns else pd.Series(dtype=float)
+        clv_by_side = {
+            side: (clv[bets["side"] == side].mean(), int(clv[bets["side"] == side].notna().sum()))
+            for side in m.SIDES
+        }
         out.append(
             {
                 "system": str(system),
@@ -92,6 +129,12 @@ def system_figures(rows: pd.DataFrame) -> list[dict[str, Any]]:
                 "clv_line": _finite(clv.mean()) if clv.notna().any() else None,
                 "clv_n": int(clv.notna().sum()),
                 "market": market,
+                "by_side": side_figures(
+                    [g.to_dict() for g in at_consensus.by_direction],
+                    [g.to_dict() for g in at_best.by_direction],
+                    clv_by_side,
+                    real_prices=kind == "sportsbook",
+                ),
             }
         )
     return out
