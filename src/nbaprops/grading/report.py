@@ -103,9 +103,10 @@ def system_figures(rows: pd.DataFrame) -> list[dict[str, Any]]:
         market = market_figures(played)
         bets = group[group["side"].isin(m.SIDES) & group["played"]]
         clv = bets["clv_line"] if "clv_line" in bets.columns else pd.Series(dtype=float)
+        per_side = clv.groupby(bets["side"]).agg(["mean", "count"])
         clv_by_side = {
-            side: (clv[bets["side"] == side].mean(), int(clv[bets["side"] == side].notna().sum()))
-            for side in m.SIDES
+            side: (per_side.at[side, "mean"], int(per_side.at[side, "count"]))
+            for side in per_side.index
         }
         out.append(
             {
