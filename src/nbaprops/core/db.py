@@ -125,6 +125,9 @@ def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConne
 def _plain(value: Any) -> Any:
     """A value DuckDB returned through pandas, as plain JSON-able Python."""
     if isinstance(value, pd.Timestamp):
+        # the warehouse has no naive timestamps: a naive value is a DATE (YYYY-MM-DD)
+        if value.tzinfo is None and value == value.normalize():
+            return value.date().isoformat()
         return value.isoformat()
     if isinstance(value, np.ndarray):
         return value.tolist()
@@ -136,5 +139,6 @@ def _plain(value: Any) -> Any:
 
 
 def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    """Query results as plain dicts: NULL/NaN become None, timestamps ISO strings."""
+    """Query results as plain dicts: NULL/NaN become None, dates YYYY-MM-DD, timestamps
+    ISO strings with their zone."""
     return [{k: _plain(v) for k, v in row.items()} for row in frame.to_dict("records")]

@@ -213,7 +213,10 @@ def lined_point_metrics(
 
 def _sides(side: npt.ArrayLike) -> npt.NDArray[np.object_]:
     """Sides upper-cased, with None/NaN/'PASS' as PASS; anything else is a caller bug."""
-    raw = pd.Series(np.ravel(np.asarray(side, dtype=object)), dtype=object)
+    values = np.ravel(np.asarray(side, dtype=object))
+    if np.isin(values, (OVER, UNDER, "PASS")).all():  # already clean: the common case
+        return values
+    raw = pd.Series(values, dtype=object)
     norm = raw.where(raw.notna(), "PASS").astype(str).str.strip().str.upper()
     unknown = sorted(set(norm) - {OVER, UNDER, "PASS"})
     if unknown:
@@ -311,6 +314,42 @@ def closing_line_value(
     at_price = np.asarray(implied_probability(np.where(np.isfinite(bp), bp, np.nan)), dtype=float)
     clv_prob = np.where(bl == cl, close_p - at_price, np.nan)
     return clv_line.astype(float), np.asarray(clv_prob, dtype=float)
+
+
+def as_placed(
+    side: npt.ArrayLike,
+    line: npt.ArrayLike,
+    over_price: npt.ArrayLike,
+    under_price: npt.ArrayLike,
+    bet_line: npt.ArrayLike,
+    bet_price: npt.ArrayLike,
+) -> tuple[FloatArray, FloatArray]:
+    """The line and price a bet is placed at: the shopped book's line and price where line
+    shopping chose one, else the consensus line and its price on the side taken, else the
+    conventional -110 (DFS boards, books without prices)."""
+    s = _sides(side)
+    ln, bl = _floats(line, "line"), _floats(bet_line, "bet_line")
+    op, up = _floats(over_price, "over_price"), _floats(under_price, "under_price")
+    bp = _floats(bet_price, "bet_price")
+    consensus = np.where(s == OVER, op, np.where(s == UNDER, up, np.nan))
+    price = np.where(np.isfinite(bp), bp, np.where(np.isfinite(consensus), consensus, FLAT_PRICE))
+    return np.where(np.isfinite(bl), bl, ln), price
+
+
+def graded_as_placed(
+    actual: npt.ArrayLike,
+    side: npt.ArrayLike,
+    played: npt.ArrayLike,
+    line: npt.ArrayLike,
+    price: npt.ArrayLike,
+) -> tuple[npt.NDArray[np.object_], FloatArray]:
+    """Outcome and profit per unit staked of bets graded at their own line and price
+    (``as_placed``): a win pays decimal - 1, a loss costs 1, a push or void returns the
+    stake, a pass is no bet."""
+    outcome = grade_bets(actual, line, side, played)
+    price_ = _floats(price, "price")
+    safe = np.where(np.isfinite(price_), price_, FLAT_PRICE)
+    return outcome, np.asarray(bet_profit(outcome, safe), dtype=float).reshape(-1)
 
 
 def wilson_interval(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
@@ -850,3 +889,210 @@ def simulate_bankroll(
         max_drawdown=drawdown,
         curve=tuple(curve),
     )
+
+
+# --- expected value: claimed against realised ---------------------------------------------
+
+# Buckets of expected value per unit staked: <= 2%, 2-5%, 5-10%, > 10% (upper edges closed).
+EV_BUCKET_EDGES = (0.02, 0.05, 0.10)
+EV_BUCKET_LABELS = ("<=2%", "2-5%", "5-10%", ">10%")
+
+
+def ev_bucket(ev: npt.ArrayLike) -> npt.NDArray[np.object_]:
+    """The EV bucket label of each value (None where the value is missing)."""
+    e = _floats(ev, "ev")
+    index = np.searchsorted(np.asarray(EV_BUCKET_EDGES), e, side="left")
+    index = np.clip(index, 0, len(EV_BUCKET_LABELS) - 1)
+    labels = np.asarray(EV_BUCKET_LABELS, dtype=object)[index]
+    return np.where(np.isfinite(e), labels, None)
+
+
+@dataclass(frozen=True)
+class EvBucket(_Record):
+    """Bets whose expected value fell in one bucket: what was claimed, what came back.
+
+    ``n`` = wins + losses (pushes and voids return the stake and are counted apart);
+    ``mean_ev`` is the mean claimed EV of those ``n`` bets and ``roi`` their realised
+    profit per unit at the price each was placed at, with an interval from resampling
+    whole dates (bets of one date share news and line moves)."""
+
+    label: str
+    n: int
+    wins: int
+    losses: int
+    pushes: int
+    hit_rate: float
+    ci_low: float
+    ci_high: float
+    mean_ev: float
+    roi: float
+    roi_low: float
+    roi_high: float
+    n_dates: int
+
+
+def _date_bootstrap(
+    values: FloatArray, days: npt.NDArray[Any], n_boot: int, seed: int
+) -> tuple[float, float]:
+    """95% interval of the mean of ``values`` resampling whole dates."""
+    if values.size == 0:
+        return math.nan, math.nan
+    _, index = np.unique(days, return_inverse=True)
+    n_dates = int(index.max()) + 1
+    sums = np.bincount(index, weights=values, minlength=n_dates)
+    counts = np.bincount(index, minlength=n_dates).astype(float)
+    draws = np.random.default_rng(seed).integers(0, n_dates, size=(n_boot, n_dates))
+    boot = sums[draws].sum(axis=1) / counts[draws].sum(axis=1)
+    low, high = np.quantile(boot, [0.025, 0.975])
+    return float(low), float(high)
+
+
+def ev_reliability(
+    ev: npt.ArrayLike,
+    outcome: npt.ArrayLike,
+    profit: npt.ArrayLike,
+    dates: npt.ArrayLike,
+    *,
+    n_boot: int = 1000,
+    seed: int = 0,
+) -> tuple[EvBucket, ...]:
+    """Claimed expected value against realised return, bucket by bucket (every bucket is
+    listed, empty ones too, so tables line up). ``outcome`` and ``profit`` are the bets
+    graded as placed (``graded_as_placed``); rows that are no bet ('pass') are ignored."""
+    e = _floats(ev, "ev")
+    o = np.asarray(outcome, dtype=object).reshape(-1)
+    r = _floats(profit, "profit")
+    days = np.asarray(dates).reshape(-1)
+    _same_length(ev=e, outcome=o, profit=r)
+    labels = ev_bucket(e)
+    decided = (o == WIN) | (o == LOSS)
+    out = []
+    for label in EV_BUCKET_LABELS:
+        mine = labels == label
+        d = mine & decided
+        wins, losses = int(np.sum(mine & (o == WIN))), int(np.sum(mine & (o == LOSS)))
+        n = wins + losses
+        low, high = wilson_interval(wins, n)
+        roi_low, roi_high = _date_bootstrap(r[d], days[d], n_boot, seed)
+        out.append(
+            EvBucket(
+                label=label,
+                n=n,
+                wins=wins,
+                losses=losses,
+                pushes=int(np.sum(mine & (o == PUSH))),
+                hit_rate=wins / n if n else math.nan,
+                ci_low=low,
+                ci_high=high,
+                mean_ev=float(e[d].mean()) if n else math.nan,
+                roi=float(r[d].mean()) if n else math.nan,
+                roi_low=roi_low,
+                roi_high=roi_high,
+                n_dates=len(set(days[d].tolist())),
+            )
+        )
+    return tuple(out)
+
+
+# --- the ledger ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LedgerSummary(_Record):
+    """A ledger of bets as placed: counts, hit rate with its interval, ROI per unit at the
+    prices taken, units won at the flat stakes, and the final bankrolls (``start`` units
+    at the start) at flat and at the recommended (capped fractional-Kelly) stakes, with
+    their largest falls from a running peak."""
+
+    n_bets: int
+    wins: int
+    losses: int
+    pushes: int
+    voids: int
+    hit_rate: float
+    ci_low: float
+    ci_high: float
+    roi: float
+    units: float
+    start: float
+    final_flat: float
+    final_kelly: float
+    max_drawdown_flat: float
+    max_drawdown_kelly: float
+    n_dates: int
+
+
+def _max_drawdown(path: FloatArray, start: float) -> float:
+    if path.size == 0:
+        return 0.0
+    values = np.concatenate([[start], path])
+    peak = np.maximum.accumulate(values)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        falls = np.where(peak > 0, (peak - values) / peak, 0.0)
+    return float(falls.max())
+
+
+def ledger(
+    dates: npt.ArrayLike,
+    outcome: npt.ArrayLike,
+    per_unit: npt.ArrayLike,
+    stake_units: npt.ArrayLike,
+    stake_share: npt.ArrayLike,
+    *,
+    start: float = 100.0,
+) -> tuple[pd.DataFrame, LedgerSummary]:
+    """Running figures of bets in the order given (sort by date first) and their summary.
+
+    ``per_unit`` is each bet's profit per unit staked at its own line and price;
+    ``stake_units`` the flat stake in units (1 unit = 1% of a 100-unit bankroll);
+    ``stake_share`` the recommended stake as a share of the bankroll, sized off the
+    bankroll at the start of the bet's date (bets of one date never size off each other's
+    results). Returns per bet: profit in units, running units, running bankroll at flat
+    and at the recommended stakes."""
+    days = np.asarray(dates).reshape(-1).astype(str)
+    o = np.asarray(outcome, dtype=object).reshape(-1)
+    r = np.nan_to_num(_floats(per_unit, "per_unit"))
+    units = np.nan_to_num(_floats(stake_units, "stake_units"))
+    share = np.nan_to_num(_floats(stake_share, "stake_share"))
+    n = _same_length(dates=days, outcome=o, per_unit=r, stake_units=units, stake_share=share)
+    profit_units = units * r
+    running_units = np.cumsum(profit_units)
+    flat = start + running_units
+    kelly = np.empty(n)
+    bankroll, i = start, 0
+    while i < n:  # one run of equal dates at a time, stakes off the bankroll at its start
+        j = i + 1
+        while j < n and days[j] == days[i]:
+            j += 1
+        kelly[i:j] = bankroll * (1.0 + np.cumsum(share[i:j] * r[i:j]))
+        bankroll, i = float(kelly[j - 1]), j
+    wins, losses = int(np.sum(o == WIN)), int(np.sum(o == LOSS))
+    decided = (o == WIN) | (o == LOSS)
+    low, high = wilson_interval(wins, wins + losses)
+    running = pd.DataFrame(
+        {
+            "profit_units": profit_units,
+            "running_units": running_units,
+            "bankroll_flat": flat,
+            "bankroll_kelly": kelly,
+        }
+    )
+    summary = LedgerSummary(
+        n_bets=n,
+        wins=wins,
+        losses=losses,
+        pushes=int(np.sum(o == PUSH)),
+        voids=int(np.sum(o == VOID)),
+        hit_rate=wins / (wins + losses) if wins + losses else math.nan,
+        ci_low=low,
+        ci_high=high,
+        roi=float(r[decided].mean()) if decided.any() else math.nan,
+        units=float(running_units[-1]) if n else 0.0,
+        start=start,
+        final_flat=float(flat[-1]) if n else start,
+        final_kelly=float(kelly[-1]) if n else start,
+        max_drawdown_flat=_max_drawdown(flat, start),
+        max_drawdown_kelly=_max_drawdown(kelly, start),
+        n_dates=len(set(days.tolist())),
+    )
+    return running, summary

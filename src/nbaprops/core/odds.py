@@ -75,3 +75,14 @@ def kelly_stake(
     b = np.asarray(american_to_decimal(price), dtype=float) - 1.0
     f = (np.asarray(p_win, dtype=float) * b - np.asarray(p_lose, dtype=float)) / b
     return as_output(np.clip(f, 0.0, None) * fraction)
+
+
+def kelly_from_ev(
+    ev: npt.ArrayLike, price: npt.ArrayLike, fraction: float = 1.0
+) -> float | FloatArray:
+    """``fraction`` of the Kelly stake from a bet's expected value per unit at its price:
+    the optimum (P(win)·b − P(lose)) / b is EV / b, pushes included. Never negative; NaN
+    EV stakes nothing."""
+    b = np.asarray(american_to_decimal(price), dtype=float) - 1.0
+    f = np.asarray(ev, dtype=float) / b
+    return as_output(np.clip(np.nan_to_num(f, nan=0.0), 0.0, None) * fraction)
