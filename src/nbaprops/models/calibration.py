@@ -10,13 +10,23 @@ half-point and whole-number lines books post.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from nbaprops.core.devig import market_p_over
+from nbaprops.core.metrics import (
+    LOSS,
+    PUSH,
+    SIDES,
+    WIN,
+    as_placed,
+    ev_bucket,
+    graded_as_placed,
+    wilson_interval,
+)
 
 
 @dataclass(frozen=True)
@@ -234,6 +244,227 @@ def _ridge_logistic(x1: np.ndarray, x2: np.ndarray, y: np.ndarray) -> tuple[floa
     return float(theta[0]), float(theta[1]), float(theta[2])
 
 
+# Expected value is calibrated like a probability: a claim cell's realised return per
+# unit, shrunk toward zero edge. Prior on a cell's true return: mean 0, sd EV_PRIOR_SD
+# (honest long-run edges on player props are a few percent at most); the shrinkage
+# weight is n / (n + var / sd^2), var the cell's own variance of returns per unit.
+EV_PRIOR_SD = 0.04
+# Variance of one bet's return per unit before a cell has two bets (a -110 bet near evens).
+EV_DEFAULT_VARIANCE = 0.91
+# Columns a history needs for EV calibration (the scored rows of earlier folds).
+EV_COLUMNS = ("side", "ev", "bet_line", "bet_price", "line_kind", "actual", "played")
+
+
+@dataclass(frozen=True)
+class ClaimCell:
+    """Earlier graded claims of one (line kind, side, EV bucket): decided bets (wins +
+    losses; pushes apart), their realised profit per unit at the price each was placed
+    at, its sum of squares, and the sum of the EV they claimed."""
+
+    line_kind: str
+    side: str
+    bucket: str
+    n: int
+    wins: int
+    pushes: int
+    profit: float
+    profit_sq: float
+    claimed: float
+
+    @property
+    def roi(self) -> float:
+        return self.profit / self.n if self.n else float("nan")
+
+    @property
+    def variance(self) -> float:
+        if self.n < 2:
+            return EV_DEFAULT_VARIANCE
+        mean = self.profit / self.n
+        return max((self.profit_sq - self.n * mean * mean) / (self.n - 1), 1e-6)
+
+    def shrunk(self, prior_sd: float) -> float:
+        """The posterior mean return per unit: realised, shrunk toward 0 (no edge)."""
+        return self.profit / (self.n + self.variance / prior_sd**2)
+
+    def to_list(self) -> list[Any]:
+        return [
+            self.line_kind,
+            self.side,
+            self.bucket,
+            self.n,
+            self.wins,
+            self.pushes,
+            self.profit,
+            self.profit_sq,
+            self.claimed,
+        ]
+
+    @classmethod
+    def from_list(cls, v: list[Any]) -> ClaimCell:
+        return cls(
+            str(v[0]),
+            str(v[1]),
+            str(v[2]),
+            int(v[3]),
+            int(v[4]),
+            int(v[5]),
+            float(v[6]),
+            float(v[7]),
+            float(v[8]),
+        )
+
+
+def _claim_cells(rows: pd.DataFrame, ev_column: str) -> tuple[ClaimCell, ...]:
+    """Claims (OVER / UNDER calls on real lines) graded at their own line and price,
+    grouped by line kind, side and the bucket of ``ev_column``."""
+    if rows.empty or any(c not in rows.columns for c in (*EV_COLUMNS, ev_column)):
+        return ()
+    claims = rows[rows["side"].isin(SIDES) & rows["line"].notna() & rows[ev_column].notna()]
+    if claims.empty:
+        return ()
+    line, price = as_placed(
+        claims["side"],
+        claims["line"],
+        claims["over_price"] if "over_price" in claims.columns else np.nan,
+        claims["under_price"] if "under_price" in claims.columns else np.nan,
+        claims["bet_line"],
+        claims["bet_price"],
+    )
+    outcome, profit = graded_as_placed(
+        claims["actual"], claims["side"], claims["played"], line, price
+    )
+    frame = pd.DataFrame(
+        {
+            "line_kind": claims["line_kind"].astype(str).to_numpy(),
+            "side": claims["side"].astype(str).to_numpy(),
+            "bucket": ev_bucket(claims[ev_column]),
+            "win": outcome == WIN,
+            "decided": (outcome == WIN) | (outcome == LOSS),
+            "push": outcome == PUSH,
+            "profit": profit,
+            "claimed": claims[ev_column].to_numpy(dtype=float),
+        }
+    )
+    frame["profit_sq"] = frame["profit"] ** 2
+    decided = frame[frame["decided"]]
+    pushes = frame.groupby(["line_kind", "side", "bucket"])["push"].sum()
+    cells = []
+    for (kind, side, bucket), g in decided.groupby(["line_kind", "side", "bucket"], sort=True):
+        cells.append(
+            ClaimCell(
+                str(kind),
+                str(side),
+                str(bucket),
+                len(g),
+                int(g["win"].sum()),
+                int(pushes.get((kind, side, bucket), 0)),
+                float(g["profit"].sum()),
+                float(g["profit_sq"].sum()),
+                float(g["claimed"].sum()),
+            )
+        )
+    return tuple(cells)
+
+
+@dataclass(frozen=True)
+class EvCalibration:
+    """What a system's claims of expected value have actually returned, out of sample.
+
+    ``cells``: earlier graded claims by (line kind, side, bucket of the EV claimed); a
+    claim's calibrated EV is its cell's realised return per unit shrunk toward zero edge
+    (``ClaimCell.shrunk``), never above the EV claimed. With no history every calibrated
+    EV is at most 0: a system earns a say by its record, exactly as P(over) does.
+    ``record``: the same claims by the bucket of the calibrated EV they were scored with,
+    the record a pick shows beside it (comparable bets: same line kind, side and
+    calibrated-EV bucket). Fitted only on rows graded before the date scored.
+    """
+
+    cells: tuple[ClaimCell, ...] = ()
+    record: tuple[ClaimCell, ...] = ()
+    prior_sd: float = EV_PRIOR_SD
+
+    @classmethod
+    def fit(cls, rows: pd.DataFrame) -> EvCalibration:
+        return cls(_claim_cells(rows, "ev"), _claim_cells(rows, "ev_calibrated"))
+
+    def _lookup(
+        self, cells: tuple[ClaimCell, ...], kind: Any, side: Any, ev: Any
+    ) -> list[ClaimCell | None]:
+        by_key = {(c.line_kind, c.side, c.bucket): c for c in cells}
+        buckets = ev_bucket(ev)
+        kinds = np.asarray(kind, dtype=object).reshape(-1)
+        sides = np.asarray(side, dtype=object).reshape(-1)
+        return [
+            by_key.get((str(k), str(s), b)) if b is not None else None
+            for k, s, b in zip(kinds, sides, buckets, strict=True)
+        ]
+
+    def calibrate(self, kind: Any, side: Any, ev: Any) -> np.ndarray:
+        """Calibrated EV of each claim (NaN where nothing is claimed: no side or no EV)."""
+        claimed = np.asarray(ev, dtype=float).reshape(-1)
+        sides = np.asarray(side, dtype=object).reshape(-1)
+        cells = self._lookup(self.cells, kind, side, claimed)
+        shrunk = np.array(
+            [0.0 if c is None else c.shrunk(self.prior_sd) for c in cells], dtype=float
+        )
+        out = np.minimum(claimed, shrunk)
+        return np.where(np.isin(sides, SIDES) & np.isfinite(claimed), out, np.nan)
+
+    def record_of(self, kind: Any, side: Any, ev_calibrated: Any) -> dict[str, np.ndarray]:
+        """The record of comparable earlier claims for each claim: N (decided), wins,
+        hit rate with its 95% interval, ROI per unit at the prices taken (columns)."""
+        cells = self._lookup(self.record, kind, side, ev_calibrated)
+        figures: dict[ClaimCell | None, tuple[float, ...]] = {}
+        for c in set(cells):  # a slate's claims share a few cells
+            if c is None or not c.n:
+                figures[c] = (0, 0, np.nan, np.nan, np.nan, np.nan)
+            else:
+                low, high = wilson_interval(c.wins, c.n)
+                figures[c] = (c.n, c.wins, c.wins / c.n, low, high, c.roi)
+        rows = np.array([figures[c] for c in cells], dtype=float).reshape(len(cells), 6)
+        return {
+            "record_n": rows[:, 0].astype(int),
+            "record_wins": rows[:, 1].astype(int),
+            "record_hit_rate": rows[:, 2],
+            "record_ci_low": rows[:, 3],
+            "record_ci_high": rows[:, 4],
+            "record_roi": rows[:, 5],
+        }
+
+    def totals(self) -> ClaimCell | None:
+        """Every earlier claim together (the system's whole out-of-sample record)."""
+        if not self.cells:
+            return None
+        return ClaimCell(
+            "all",
+            "all",
+            "all",
+            sum(c.n for c in self.cells),
+            sum(c.wins for c in self.cells),
+            sum(c.pushes for c in self.cells),
+            sum(c.profit for c in self.cells),
+            sum(c.profit_sq for c in self.cells),
+            sum(c.claimed for c in self.cells),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "prior_sd": self.prior_sd,
+            "cells": [c.to_list() for c in self.cells],
+            "record": [c.to_list() for c in self.record],
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any] | None) -> EvCalibration:
+        if not data:
+            return cls()
+        return cls(
+            tuple(ClaimCell.from_list(v) for v in data.get("cells", [])),
+            tuple(ClaimCell.from_list(v) for v in data.get("record", [])),
+            float(data.get("prior_sd", EV_PRIOR_SD)),
+        )
+
+
 @dataclass(frozen=True)
 class Calibration:
     """The stages together: what a registered version carries and the backtest applies.
@@ -246,6 +477,7 @@ class Calibration:
     pit: PitCalibrator
     platt: PlattCalibrator
     anchor: MarketAnchor | None = None
+    ev: EvCalibration = EvCalibration()
 
     @property
     def kind(self) -> str:
@@ -271,24 +503,27 @@ class Calibration:
     ) -> Calibration:
         """Fit on out-of-sample rows with ``pit``, ``played``, ``line``, ``actual`` and
         ``p_over_dist`` (the PIT-calibrated P(over) those rows were priced with); an
-        anchored calibration also reads ``median_model`` and the consensus prices."""
+        anchored calibration also reads ``median_model`` and the consensus prices. With
+        the claims' columns (``side``, ``ev``, ``ev_calibrated``, the bet's line and
+        price) the expected value is calibrated too (``EvCalibration``)."""
         if kind not in CALIBRATION_KINDS:
             raise ValueError(f"unknown calibration kind {kind!r}: use one of {CALIBRATION_KINDS}")
+        ev = EvCalibration.fit(rows)
         if kind == "market":
-            return cls.market(method)
+            return replace(cls.market(method), ev=ev)
         if rows.empty:
             if kind == "anchored":  # no history yet: it is the market until it earns a say
                 return cls.market(method)
             return cls.identity()
         pit = PitCalibrator.fit(rows["pit"].to_numpy(dtype=float))
         if kind == "anchored":
-            return cls(pit, PlattCalibrator.identity(), MarketAnchor.fit(rows, method))
+            return cls(pit, PlattCalibrator.identity(), MarketAnchor.fit(rows, method), ev)
         lined = rows[rows["played"] & rows["line"].notna() & (rows["actual"] != rows["line"])]
         platt = PlattCalibrator.fit(
             lined["p_over_dist"].to_numpy(dtype=float),
             (lined["actual"] > lined["line"]).to_numpy(dtype=float),
         )
-        return cls(pit, platt)
+        return cls(pit, platt, None, ev)
 
     @property
     def line_stage_n(self) -> int:
@@ -333,6 +568,7 @@ class Calibration:
         }
         if self.anchor is not None:
             out["anchor"] = self.anchor.to_dict()
+        out["ev"] = self.ev.to_dict()
         return out
 
     @classmethod
@@ -353,4 +589,5 @@ class Calibration:
                 int(anchor.get("n_point", 0)),
                 str(anchor.get("method", "multiplicative")),
             ),
+            EvCalibration.from_dict(data.get("ev")),
         )

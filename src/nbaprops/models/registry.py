@@ -155,7 +155,11 @@ def register_version(
         raise NbapropsError(
             f"cannot write model artefacts under {artifacts_root}: {exc.strerror or exc}"
         ) from None
+    claims = calibration.ev.totals()
     calibration_meta = {
+        "claims": None
+        if claims is None
+        else {"n": claims.n, "wins": claims.wins, "pushes": claims.pushes, "profit": claims.profit},
         "pit_n": calibration.pit.n,
         "platt": {"a": calibration.platt.a, "b": calibration.platt.b, "n": calibration.platt.n},
         "fitted_on": "walk-forward out-of-sample rows",
@@ -337,6 +341,16 @@ def load_model(con: duckdb.DuckDBPyConnection, ref: str) -> LoadedModel:
     system = load_system(model_path, expected_feature_set=expected)
     calibration = Calibration.from_dict(json.loads((folder / CALIBRATION_FILE).read_text()))
     return LoadedModel(version, system, calibration)
+
+
+def load_calibration(con: duckdb.DuckDBPyConnection, ref: str) -> Calibration:
+    """The calibration a version carries (its record of claims included), without
+    loading the fitted system; a missing file is an error."""
+    version = resolve(con, ref)
+    path = Path(version.artefact_dir) / CALIBRATION_FILE
+    if not path.is_file():
+        raise NbapropsError(f"{version.ref}: artefact {path} is missing")
+    return Calibration.from_dict(json.loads(path.read_text()))
 
 
 def reference_rows(version: ModelVersion) -> pd.DataFrame:
