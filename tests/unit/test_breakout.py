@@ -24,11 +24,11 @@ from nbaprops.features.catalog import (
     FEATURES,
 )
 from nbaprops.features.checks import FeatureDistributionError, validate_feature_distributions
-from nbaprops.models.calibration import Calibration
+from nbaprops.models.calibration import Calibration, EvCalibration
 from nbaprops.models.registry import load_model, promote, register_version
 from nbaprops.predictions.breakout import flag_picks
 from nbaprops.predictions.daily import aliased_models
-from nbaprops.predictions.signal import PICK_COLUMNS, best_bets
+from nbaprops.predictions.picks import PICK_COLUMNS, PickPolicy, select_picks
 from nbaprops.systems.base import FeatureSetMismatchError, Persisted
 from nbaprops.systems.breakout import (
     OBSERVATION_UNDER_HIGH,
@@ -219,31 +219,35 @@ def test_picks_flag_an_under_on_a_high_risk_player_and_change_nothing_else() -> 
     rows = pd.DataFrame(
         {
             "player_id": [1, 2, 3, 4],
+            "game_date": [date(2024, 4, 12)] * 4,
             "team": ["AAA", "BBB", "CCC", "DDD"],
             "game_id": ["g1", "g2", "g3", "g4"],
-            "recommendation": ["UNDER", "OVER", "UNDER", "UNDER"],
-            "line_source": ["ACTUAL"] * 4,
+            "side": ["UNDER", "OVER", "UNDER", "UNDER"],
+            "line_kind": ["sportsbook"] * 4,
             "line": [10.5, 12.5, 8.5, 14.5],
+            "over_price": [-110.0] * 4,
+            "under_price": [-110.0] * 4,
             "bet_book": ["dk"] * 4,
             "bet_line": [10.5, 12.5, 8.5, 14.5],
             "bet_price": [-110.0] * 4,
-            "p_over": [0.35, 0.62, 0.36, 0.37],
-            "p_under": [0.65, 0.38, 0.64, 0.63],
+            "p_win": [0.65, 0.62, 0.64, 0.63],
             "edge": [-2.0, 2.0, -2.0, -2.0],
             "ev": [0.2, 0.15, 0.18, 0.17],
+            "ev_calibrated": [0.05, 0.04, 0.045, 0.03],
             "in_sample": [False] * 4,
         }
     )
-    picks = best_bets(rows, Settings())
+    picks = select_picks(rows, EvCalibration(), "GREEN", PickPolicy(min_record=0))
     assert list(picks.columns) == list(PICK_COLUMNS)
+    assert (picks["status"] == "BET").all()
     shadow = pd.DataFrame({"player_id": [1, 2, 3], "risk": ["HIGH", "HIGH", "LOW"]})
     flagged = flag_picks(picks, shadow).set_index("player_id")
     assert flagged.loc[1, "observation"] == OBSERVATION_UNDER_HIGH
     assert flagged.loc[2, "observation"] == ""  # OVER on a HIGH player: no flag
     assert flagged.loc[3, "observation"] == ""  # UNDER on a LOW player
     assert flagged.loc[4, "observation"] == ""  # not scored by the shadow
-    same = flagged.reset_index().drop(columns="observation")
-    pd.testing.assert_frame_equal(same, picks.drop(columns="observation"))
+    same = flagged.reset_index()[list(PICK_COLUMNS)]
+    pd.testing.assert_frame_equal(same, picks)
 
 
 # --- catalog and spec --------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 
 import duckdb
@@ -12,9 +13,12 @@ import pytest
 from nbaprops.core import metrics as m
 from nbaprops.core import odds
 from nbaprops.core.settings import Settings
-from nbaprops.models.calibration import Calibration
+from nbaprops.grading.bets import grade_bet_rows
+from nbaprops.grading.grade import grade_rows
+from nbaprops.models.calibration import Calibration, ClaimCell, EvCalibration
+from nbaprops.predictions.picks import PickPolicy, select_picks
 from nbaprops.predictions.scoring import score_rows
-from nbaprops.predictions.signal import best_bets, slate_signal
+from nbaprops.predictions.signal import slate_signal
 from nbaprops.predictions.store import active_predictions, write_batch
 from nbaprops.systems import PredictiveDistribution
 
@@ -133,32 +137,97 @@ def test_the_slate_signal_follows_its_thresholds() -> None:
     assert good.over_share == pytest.approx(0.4)
 
 
-def test_best_bets_cap_per_team_and_per_day_and_rank_by_value() -> None:
+def _calls(n: int, **columns: object) -> pd.DataFrame:
+    """``n`` OVER calls at 20.5, -110, claimed EV falling from 20% and calibrated EV
+    from 10%, each on its own team and game unless told otherwise."""
+    base: dict[str, object] = {
+        "player_id": list(range(n)),
+        "game_date": [DAY] * n,
+        "team": [f"T{i}" for i in range(n)],
+        "game_id": [f"g{i}" for i in range(n)],
+        "side": ["OVER"] * n,
+        "line_kind": ["sportsbook"] * n,
+        "line": [20.5] * n,
+        "over_price": [-110.0] * n,
+        "under_price": [-110.0] * n,
+        "bet_book": ["b"] * n,
+        "bet_line": [20.5] * n,
+        "bet_price": [-110.0] * n,
+        "p_win": [0.6] * n,
+        "edge": [2.0] * n,
+        "ev": np.linspace(0.2, 0.05, n),
+        "ev_calibrated": np.linspace(0.10, 0.03, n),
+        "in_sample": [False] * n,
+    }
+    base.update(columns)
+    return pd.DataFrame(base)
+
+
+def test_picks_limit_bets_per_team_game_player_and_day_and_rank_by_calibrated_value() -> None:
     n = 14
-    rows = pd.DataFrame(
-        {
-            "player_id": range(n),
-            "team": ["AAA"] * 4 + [f"T{i}" for i in range(n - 4)],
-            "game_id": ["g"] * n,
-            "recommendation": ["OVER"] * (n - 1) + ["PASS"],
-            "line_source": ["ACTUAL"] * n,
-            "line": [20.5] * n,
-            "bet_book": ["b"] * n,
-            "bet_line": [20.5] * n,
-            "bet_price": [-110.0] * (n - 2) + [np.nan, -110.0],
-            "p_over": [0.6] * n,
-            "p_under": [0.4] * n,
-            "edge": [2.0] * (n - 3) + [0.5, 2.0, 2.0],
-            "ev": np.linspace(0.2, 0.01, n),
-            "in_sample": [False] * n,
-        }
+    rows = _calls(
+        n,
+        team=["AAA"] * 4 + [f"T{i}" for i in range(n - 4)],
+        game_id=["g0", "g0", "g1", "g1", "g2", "g2", "g2"] + [f"h{i}" for i in range(n - 7)],
+        side=["OVER"] * (n - 1) + ["PASS"],
+        edge=[2.0] * (n - 3) + [0.5, 2.0, 2.0],
     )
-    picks = best_bets(rows, Settings(picks_max_per_day=6))
-    assert len(picks) == 6
-    assert (picks.groupby("team").size() <= 2).all()
-    assert picks["ev"].is_monotonic_decreasing
-    assert picks["player_id"].tolist() == [0, 1, 4, 5, 6, 7]
-    assert (picks["stake_kelly"] > 0).all()
+    picks = select_picks(rows, EvCalibration(), "GREEN", PickPolicy(min_record=0, max_per_day=6))
+    bets = picks[picks["status"] == "BET"]
+    assert bets["player_id"].tolist() == [0, 1, 4, 5, 7, 8]
+    assert bets["ev_calibrated"].is_monotonic_decreasing
+    reasons = picks.set_index("player_id")["reason"]
+    assert reasons[2] == "2 bets on this team already"  # AAA twice (0, 1)
+    assert reasons[6] == "2 bets on this game already"  # g2 twice (4, 5)
+    assert reasons[9] == "6 bets on this date already"
+    assert reasons[11] == "edge +0.5 pts under 1"
+    assert 13 not in reasons.index  # a PASS is no call, not a pick
+    assert (picks.loc[picks["status"] == "WATCHLIST", "stake_kelly"] == 0).all()
+    assert (bets["stake_flat"] == 1.0).all()
+
+
+def test_a_pick_is_staked_only_when_its_calibrated_value_and_its_record_back_it() -> None:
+    rows = _calls(3, ev=[0.15, 0.15, 0.15], ev_calibrated=[0.01, 0.04, 0.04])
+    cell = ClaimCell("sportsbook", "OVER", "2-5%", 150, 80, 0, 6.0, 150.0, 5.0)
+    thin = EvCalibration(record=(replace(cell, n=40, wins=21),))
+    picks = select_picks(rows, thin, "GREEN", PickPolicy(min_record=100)).set_index("player_id")
+    assert picks.loc[0, "reason"].startswith("calibrated EV +1.0% at or under the margin +2.0%")
+    assert picks.loc[1, "reason"] == "40 comparable graded bets (fewer than 100)"
+    assert picks.loc[1, "record_n"] == 40
+    assert (picks["status"] == "WATCHLIST").all()
+    backed = select_picks(rows, EvCalibration(record=(cell,)), "GREEN", PickPolicy())
+    backed = backed.set_index("player_id")
+    assert backed.loc[[1, 2], "status"].tolist() == ["BET", "BET"]
+    assert backed.loc[1, "record_hit_rate"] == pytest.approx(80 / 150)
+    assert backed.loc[1, "record_roi"] == pytest.approx(6.0 / 150)
+    low, high = m.wilson_interval(80, 150)
+    assert backed.loc[1, "record_ci_low"] == pytest.approx(low)
+    assert backed.loc[1, "record_ci_high"] == pytest.approx(high)
+    # the stake is fractional Kelly on the calibrated EV, not on the 15% claimed
+    assert backed.loc[1, "stake_kelly"] == pytest.approx(0.25 * 0.04 / (100 / 110))
+
+
+def test_stakes_are_capped_per_bet_halved_on_a_red_slate_and_scaled_to_the_slate_cap() -> None:
+    rows = _calls(8, ev_calibrated=[0.30, 0.20, 0.10, 0.09, 0.08, 0.07, 0.06, 0.05])
+    policy = PickPolicy(min_record=0, kelly_fraction=0.5, max_bet=0.02, max_slate=0.06)
+    green = select_picks(rows, EvCalibration(), "GREEN", policy)
+    before = green["stake_kelly_before"].to_numpy()
+    assert before == pytest.approx(0.5 * green["ev_calibrated"].to_numpy() / (100 / 110))
+    capped = np.minimum(before, 0.02)
+    expected = capped * 0.06 / capped.sum()  # the per-bet cap binds, then the slate cap
+    assert green["stake_kelly"].to_numpy() == pytest.approx(expected)
+    assert green["stake_kelly"].sum() == pytest.approx(0.06)
+    assert green["stake_kelly"].max() <= 0.02 + 1e-12
+    assert "per-bet cap 2%" in green.loc[0, "capped_by"]
+    red = select_picks(rows.head(2), EvCalibration(), "RED", policy)
+    half = np.minimum(red["stake_kelly_before"].to_numpy() * 0.5, 0.02)
+    assert red["stake_kelly"].to_numpy() == pytest.approx(half)
+    assert red["capped_by"].str.startswith("RED slate x0.5").all()
+    old = select_picks(rows, EvCalibration(), "RED", policy.before_calibration())
+    assert old["stake_kelly"].to_numpy() == pytest.approx(
+        0.5 * old["ev_raw"].to_numpy() / (100 / 110)
+    )  # the rule before: raw EV, uncapped
+    assert old["stake_kelly"].sum() > 0.5
 
 
 def _prediction_rows(n: int, median: float) -> pd.DataFrame:
@@ -198,6 +267,9 @@ def _prediction_rows(n: int, median: float) -> pd.DataFrame:
             "quantiles": [list(np.linspace(median - 9, median + 9, 19))] * n,
             "in_sample": False,
             "completeness_skipped": False,
+            "ev_calibrated": np.nan,
+            "decision": "PASS",
+            "p_win": np.nan,
         }
     )
 
@@ -225,3 +297,59 @@ def test_a_rerun_changes_nothing_and_force_supersedes_and_links(
     # players still on the slate point at their new row; the one who left, at the batch
     assert [by_id.get(s) for s in old["superseded_by"][:2]] == [1, 2]
     assert old["superseded_by"].iloc[2] == new["batch_id"].iloc[0]
+
+
+def test_a_bet_is_graded_at_its_own_line_and_price_not_against_the_consensus() -> None:
+    """UNDER 25.5 at +110 against 26 points loses one unit, although the call was on the
+    right side of the 26.5 consensus (as Zion Williamson's top pick of 2024-04-12 did)."""
+    bet = pd.DataFrame(
+        {
+            "pick_id": ["k"],
+            "system_id": ["s"],
+            "game_date": [DAY],
+            "player_id": [1629627],
+            "side": ["UNDER"],
+            "bet_line": [25.5],
+            "bet_price": [110.0],
+            "stake_flat": [1.0],
+            "stake_kelly": [0.02],
+            "actual_points": [26.0],
+        }
+    )
+    graded = grade_bet_rows(bet, pd.Timestamp("2024-04-13", tz="UTC")).iloc[0]
+    assert graded["result"] == "LOSS"
+    assert graded["profit_units"] == -1.0
+    assert graded["profit_share"] == pytest.approx(-0.02)
+    won = grade_bet_rows(bet.assign(actual_points=25.0), pd.Timestamp.now(tz="UTC")).iloc[0]
+    assert won["result"] == "WIN"
+    assert won["profit_units"] == pytest.approx(1.10)
+    assert (
+        grade_bet_rows(bet.assign(actual_points=np.nan), pd.Timestamp.now(tz="UTC")).iloc[0][
+            "result"
+        ]
+        == "VOID"
+    )
+    call = pd.DataFrame(
+        {
+            "prediction_id": ["p"],
+            "system_id": ["s"],
+            "game_date": [DAY],
+            "player_id": [1629627],
+            "line_source": ["ACTUAL"],
+            "line": [26.5],
+            "over_price": [-115.0],
+            "under_price": [-105.0],
+            "median": [24.0],
+            "quantiles": [list(np.linspace(15, 33, 19))],
+            "recommendation": ["UNDER"],
+            "bet_line": [25.5],
+            "bet_price": [110.0],
+            "actual_points": [26.0],
+            "actual_minutes": [33.0],
+            "closing_line": [26.5],
+            "closing_over_price": [-115.0],
+            "closing_under_price": [-105.0],
+        }
+    )
+    direction = grade_rows(call, pd.Timestamp.now(tz="UTC")).iloc[0]["direction_vs_consensus"]
+    assert direction == "right"  # the call's direction, never a bet's "correct"

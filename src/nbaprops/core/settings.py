@@ -85,7 +85,11 @@ class Settings(BaseSettings):
         "sportsbook lines in the shared data, so the main job works on a fresh machine.",
     )
     ev_margin: float = Field(
-        default=0.02, description="Bet only when expected value per unit exceeds this."
+        default=0.02,
+        ge=0,
+        lt=1,
+        description="Call a side only when its expected value per unit exceeds this; bet "
+        "it only when its calibrated expected value does too.",
     )
     # --- the slate signal (per system per date) and best bets --------------------------
     signal_min_games: int = Field(
@@ -118,8 +122,30 @@ class Settings(BaseSettings):
     picks_min_edge: float = Field(
         default=1.0, ge=0, description="Least |median - line| for a best bet."
     )
+    picks_max_per_game: int = Field(default=2, ge=1, description="Most bets per game.")
+    picks_min_record_bets: int = Field(
+        default=100,
+        ge=0,
+        description="Comparable graded bets (same line kind, side, calibrated-EV bucket) a "
+        "pick needs before it is staked; fewer: watchlist.",
+    )
     kelly_fraction: float = Field(
         default=0.25, gt=0, le=1, description="Fraction of the Kelly stake a pick shows."
+    )
+    picks_max_bet_share: float = Field(
+        default=0.02, gt=0, le=1, description="Largest stake of one bet, share of bankroll."
+    )
+    picks_max_slate_share: float = Field(
+        default=0.06,
+        gt=0,
+        le=1,
+        description="Largest total stake of one slate, share of bankroll (scaled down).",
+    )
+    picks_red_multiplier: float = Field(
+        default=0.5, ge=0, le=1, description="Stakes on a RED slate are multiplied by this."
+    )
+    unit_share: float = Field(
+        default=0.01, gt=0, le=1, description="One unit (a flat stake), share of bankroll."
     )
     # --- the breakout classifier (shadow) ---------------------------------------------
     breakout_min_season_avg: float = Field(

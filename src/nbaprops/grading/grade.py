@@ -1,4 +1,5 @@
-"""Grade a date: every active prediction against the box score, its line and the close.
+"""Grade a date: every active prediction against the box score, its line and the close,
+and every bet at its own line and price (``grading.bets``).
 
 Hit rates use ``ACTUAL`` lines only; estimated lines count for error only. A player
 with no box-score row in a final game did not play: his prediction is void, with the
@@ -19,6 +20,7 @@ import pandas as pd
 from nbaprops.core import metrics as m
 from nbaprops.core.db import transaction
 from nbaprops.core.odds import FLAT_PRICE
+from nbaprops.grading.bets import BetGradeResult, grade_bets_date
 from nbaprops.systems.base import MEDIAN_INDEX, PredictiveDistribution
 
 GRADE_COLUMNS = (
@@ -30,7 +32,7 @@ GRADE_COLUMNS = (
     "actual_minutes",
     "abs_error",
     "signed_error",
-    "result",
+    "direction_vs_consensus",
     "void_reason",
     "line_source",
     "profit_consensus",
@@ -44,7 +46,9 @@ GRADE_COLUMNS = (
     "graded_at",
     "regraded",
 )
-_RESULT = {m.WIN: "correct", m.LOSS: "incorrect", m.PUSH: "push", m.VOID: "void", m.PASS: "pass"}
+# The model's call against the consensus line: a direction, not a bet (bets are graded
+# at their own line and price in ``grading.bets``).
+_DIRECTION = {m.WIN: "right", m.LOSS: "wrong", m.PUSH: "push", m.VOID: "void", m.PASS: "pass"}
 # Grading completeness below this share writes an alert.
 MIN_GRADED_SHARE = 0.80
 
@@ -57,6 +61,7 @@ class GradeResult:
     pending: int  # not final yet, or final without box scores: left ungraded
     regraded: list[str]  # prediction ids whose grade changed (box-score corrections)
     completeness: pd.DataFrame
+    bets: BetGradeResult | None = None  # the date's bets, graded as placed
 
 
 def _to_grade(con: duckdb.DuckDBPyConnection, day: date) -> pd.DataFrame:
@@ -118,8 +123,8 @@ def grade_rows(rows: pd.DataFrame, graded_at: pd.Timestamp) -> pd.DataFrame:
         pit[played] = PredictiveDistribution(
             mean=q.mean(axis=1), median=q[:, MEDIAN_INDEX], quantiles=q
         ).cdf(actual[played])
-    result = np.array([_RESULT[o] for o in outcome], dtype=object)
-    result = np.where(~played, "void", result)
+    direction = np.array([_DIRECTION[o] for o in outcome], dtype=object)
+    direction = np.where(~played, "void", direction)
     out = pd.DataFrame(
         {
             "prediction_id": rows["prediction_id"],
@@ -130,7 +135,7 @@ def grade_rows(rows: pd.DataFrame, graded_at: pd.Timestamp) -> pd.DataFrame:
             "actual_minutes": rows["actual_minutes"].to_numpy(dtype=float),
             "abs_error": np.abs(actual - median),
             "signed_error": actual - median,
-            "result": result,
+            "direction_vs_consensus": direction,
             "void_reason": np.where(played, None, "did not play (no box-score row)"),
             "line_source": rows["line_source"],
             "profit_consensus": np.asarray(m.bet_profit(outcome, consensus_price), dtype=float),
@@ -171,7 +176,7 @@ def grade_date(con: duckdb.DuckDBPyConnection, day: date) -> GradeResult:
                     SELECT g.prediction_id FROM grading.grade g JOIN _grades n USING (prediction_id)
                     WHERE g.actual_points IS DISTINCT FROM n.actual_points
                        OR g.actual_minutes IS DISTINCT FROM n.actual_minutes
-                       OR g.result IS DISTINCT FROM n.result
+                       OR g.direction_vs_consensus IS DISTINCT FROM n.direction_vs_consensus
                        OR g.closing_line IS DISTINCT FROM n.closing_line
                     """
                 ).fetchall()
@@ -191,13 +196,15 @@ def grade_date(con: duckdb.DuckDBPyConnection, day: date) -> GradeResult:
             finally:
                 con.unregister("_grades")
         completeness = _completeness(con, day)
+    bets = grade_bets_date(con, day)
     return GradeResult(
         day,
-        int((grades["result"] != "void").sum()) if len(grades) else 0,
-        int((grades["result"] == "void").sum()) if len(grades) else 0,
+        int((grades["direction_vs_consensus"] != "void").sum()) if len(grades) else 0,
+        int((grades["direction_vs_consensus"] == "void").sum()) if len(grades) else 0,
         pending,
         regraded,
         completeness,
+        bets,
     )
 
 
@@ -207,10 +214,11 @@ def _completeness(con: duckdb.DuckDBPyConnection, day: date) -> pd.DataFrame:
         """
         INSERT OR REPLACE INTO grading.completeness
         SELECT p.game_date, p.system_id, count(*) AS predicted,
-               count(*) FILTER (WHERE g.result IS NOT NULL AND g.result <> 'void') AS graded,
-               count(*) FILTER (WHERE g.result = 'void') AS void,
-               count(*) FILTER (WHERE g.result IS NULL) AS missing,
-               count(g.result) / count(*) AS graded_share,
+               count(*) FILTER (WHERE g.direction_vs_consensus IS NOT NULL
+                                 AND g.direction_vs_consensus <> 'void') AS graded,
+               count(*) FILTER (WHERE g.direction_vs_consensus = 'void') AS void,
+               count(*) FILTER (WHERE g.direction_vs_consensus IS NULL) AS missing,
+               count(g.direction_vs_consensus) / count(*) AS graded_share,
                now()
         FROM predictions.prediction p
         LEFT JOIN grading.grade g USING (prediction_id)

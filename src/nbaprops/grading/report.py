@@ -130,6 +130,9 @@ def system_figures(rows: pd.DataFrame) -> list[dict[str, Any]]:
                 "clv_line": _finite(clv.mean()) if clv.notna().any() else None,
                 "clv_n": int(clv.notna().sum()),
                 "market": market,
+                "ev_reliability": ev_reliability_figures(group)
+                if {"ev", "ev_calibrated"} <= set(group.columns)
+                else {},
                 "by_side": side_figures(
                     [g.to_dict() for g in at_consensus.by_direction],
                     [g.to_dict() for g in at_best.by_direction],
@@ -170,8 +173,9 @@ def graded_rows(
                p.game_date,
                p.line_kind, p.line, p.median, p.edge, p.over_price, p.under_price,
                p.recommendation, p.bet_line, p.bet_price, p.p_over, p.line_source,
-               p.estimated_line,
-               g.actual_points AS actual, g.result, g.result <> 'void' AS played,
+               p.estimated_line, p.ev, p.ev_calibrated, p.decision,
+               g.actual_points AS actual, g.direction_vs_consensus,
+               g.direction_vs_consensus <> 'void' AS played,
                g.clv_line, g.clv_prob
         FROM predictions.prediction p JOIN grading.grade g USING (prediction_id)
         WHERE p.game_date BETWEEN ? AND ? AND p.is_active AND NOT p.in_sample
@@ -201,8 +205,13 @@ def graded_summary(con: duckdb.DuckDBPyConnection, first: date, last: date) -> d
         for r in completeness.itertuples()
     }
     systems = system_figures(rows) if len(rows) else []
+    bets = bet_rows(con, first, last)
     for entry in systems:
         entry["graded_share"] = share.get(entry["system"])
+        mine = bets[
+            (bets["system_id"] == entry["system"]) & (bets["line_kind"] == entry["line_kind"])
+        ]
+        entry["bets_ledger"] = ledger_of(mine)[1]
     return {
         "start": str(first),
         "end": str(last),
@@ -210,3 +219,115 @@ def graded_summary(con: duckdb.DuckDBPyConnection, first: date, last: date) -> d
         "estimated_lines": estimated_figures(rows) if len(rows) else [],
         "completeness": completeness.to_dict("records"),
     }
+
+
+def claims_as_placed(rows: pd.DataFrame) -> pd.DataFrame:
+    """The OVER / UNDER calls of ``rows`` (scoring vocabulary) graded as placed: at the
+    shopped book's line and price, else the consensus line and price, else -110."""
+    calls = rows[rows["side"].isin(m.SIDES) & rows["line"].notna()]
+    line, price = m.as_placed(
+        calls["side"],
+        calls["line"],
+        calls["over_price"],
+        calls["under_price"],
+        calls["bet_line"],
+        calls["bet_price"],
+    )
+    outcome, profit = m.graded_as_placed(
+        calls["actual"], calls["side"], calls["played"], line, price
+    )
+    return calls.assign(outcome=outcome, profit=profit)
+
+
+def ev_reliability_figures(rows: pd.DataFrame) -> dict[str, Any]:
+    """Claimed expected value against realised return of one system's calls on one kind
+    of line, before EV calibration (the raw ``ev`` claimed) and after (``ev_calibrated``),
+    for all calls and by side: N, hit rate with its interval, mean EV, ROI at the price
+    taken with an interval from resampling dates (``metrics.ev_reliability``)."""
+    calls = claims_as_placed(rows)
+    out: dict[str, Any] = {}
+    for name, column in (("claimed", "ev"), ("calibrated", "ev_calibrated")):
+        if column not in calls.columns:
+            continue
+        per_side = {}
+        for side in ("all", *m.SIDES):
+            mine = calls if side == "all" else calls[calls["side"] == side]
+            per_side[side] = [
+                b.to_dict()
+                for b in m.ev_reliability(
+                    mine[column], mine["outcome"], mine["profit"], mine["game_date"]
+                )
+            ]
+        out[name] = per_side
+    return out
+
+
+def bets_figures(picks: pd.DataFrame, start: float = 100.0) -> dict[str, Any]:
+    """A set of picks as a ledger: the bets (status BET) graded at their own line and
+    price in date order, N, hit rate with its interval, ROI at the price taken, units,
+    final bankrolls at flat and recommended stakes with their drawdowns, and exposure
+    (a date's total recommended stake, as a share of the bankroll)."""
+    bets = picks[picks["status"] == "BET"].sort_values(["game_date", "rank"], kind="stable")
+    outcome, per_unit = m.graded_as_placed(
+        bets["actual"], bets["side"], bets["played"], bets["bet_line"], bets["bet_price"]
+    )
+    _, summary = m.ledger(
+        bets["game_date"], outcome, per_unit, bets["stake_flat"], bets["stake_kelly"], start=start
+    )
+    per_date = bets.groupby("game_date")["stake_kelly"].sum()
+    slates = picks["game_date"].nunique()
+    return {
+        **summary.to_dict(),
+        "watchlist": int((picks["status"] != "BET").sum()),
+        "slates": int(slates),
+        "max_exposure": float(per_date.max()) if len(per_date) else 0.0,
+        "mean_exposure": float(per_date.sum() / slates) if slates else 0.0,
+        "max_stake": float(bets["stake_kelly"].max()) if len(bets) else 0.0,
+    }
+
+
+def bet_rows(
+    con: duckdb.DuckDBPyConnection, first: date, last: date, system: str | None = None
+) -> pd.DataFrame:
+    """The active bets of [first, last] (of one system, or all) with their grades (NULL
+    until graded), in ledger order: system, date, rank."""
+    frame = con.execute(
+        """
+        SELECT b.* EXCLUDE (batch_id, created_at, is_active, superseded_by),
+               coalesce(pl.player_name, CAST(b.player_id AS VARCHAR)) AS player_name,
+               g.result, g.actual_points, g.profit_per_unit, g.profit_units, g.profit_share
+        FROM predictions.bet b
+        LEFT JOIN core.player pl USING (player_id)
+        LEFT JOIN grading.bet_grade g USING (pick_id)
+        WHERE b.is_active AND b.game_date BETWEEN ? AND ?
+          AND (CAST(? AS VARCHAR) IS NULL OR b.system_id = ?)
+        ORDER BY b.system_id, b.game_date, b.rank
+        """,
+        [first, last, system, system],
+    ).df()
+    frame["game_date"] = pd.to_datetime(frame["game_date"]).dt.date
+    return frame
+
+
+_LEDGER_OUTCOME = {"WIN": m.WIN, "LOSS": m.LOSS, "PUSH": m.PUSH, "VOID": m.VOID}
+
+
+def ledger_of(bets: pd.DataFrame, start: float = 100.0) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """One system's bets (``bet_rows``) as a ledger: each line with its result and the
+    running units and bankrolls at flat and recommended stakes; ungraded bets are listed
+    as pending and move nothing. The summary is ``metrics.ledger``'s over graded bets."""
+    graded = bets["result"].notna().to_numpy()
+    outcome = bets["result"].map(_LEDGER_OUTCOME).fillna(m.PASS).to_numpy(dtype=object)
+    running, summary = m.ledger(
+        bets["game_date"],
+        outcome,
+        bets["profit_per_unit"].where(graded, 0.0),
+        bets["stake_flat"].where(graded, 0.0),
+        bets["stake_kelly"].where(graded, 0.0),
+        start=start,
+    )
+    lines = pd.concat([bets.reset_index(drop=True), running.drop(columns="profit_units")], axis=1)
+    out = summary.to_dict()
+    out["pending"] = int((~graded).sum())
+    out["n_bets"] = int(graded.sum())
+    return lines, out

@@ -85,7 +85,8 @@ CAUSES = ("none", "market_sharpness", "model_drift", "data_quality", "sample_siz
 
 _PREDICTIONS_SQL = """
 SELECT p.system_id, p.game_date, p.model_version, p.line_source, p.line, p.median,
-       p.recommendation, p.n_defaulted, g.actual_points AS actual, g.result
+       p.recommendation, p.n_defaulted, g.actual_points AS actual,
+       g.direction_vs_consensus AS result
 FROM predictions.prediction p LEFT JOIN grading.grade g USING (prediction_id)
 WHERE p.is_active AND NOT p.in_sample AND p.game_date BETWEEN ? AND ?
 """
@@ -290,8 +291,8 @@ def market_sharpness(day_rows: pd.DataFrame, week_rows: pd.DataFrame) -> dict[st
 
 
 def _hit_rate(rows: pd.DataFrame) -> tuple[float | None, int, list[float | None]]:
-    bets = rows[(rows["line_source"] == "ACTUAL") & rows["result"].isin(["correct", "incorrect"])]
-    wins, n = int((bets["result"] == "correct").sum()), len(bets)
+    bets = rows[(rows["line_source"] == "ACTUAL") & rows["result"].isin(["right", "wrong"])]
+    wins, n = int((bets["result"] == "right").sum()), len(bets)
     low, high = m.wilson_interval(wins, n)
     return (wins / n if n else None), n, [_f(low), _f(high)]
 

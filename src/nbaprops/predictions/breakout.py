@@ -176,6 +176,7 @@ def flag_picks(picks: pd.DataFrame, breakout: pd.DataFrame) -> pd.DataFrame:
     high: set[int] = set()
     if len(breakout):
         high = set(breakout.loc[breakout["risk"] == HIGH, "player_id"].astype(int))
-    under_high = (out["recommendation"] == UNDER) & out["player_id"].astype(int).isin(high)
+    side = out["side"] if "side" in out.columns else out["recommendation"]
+    under_high = (side == UNDER) & out["player_id"].astype(int).isin(high)
     out["observation"] = np.where(under_high, OBSERVATION_UNDER_HIGH, "")
     return out

@@ -17,12 +17,25 @@ from datetime import UTC, date, datetime
 import duckdb
 import pandas as pd
 
+from nbaprops.core.db import transaction
 from nbaprops.core.errors import NbapropsError
+from nbaprops.core.settings import Settings
 from nbaprops.features.catalog import FeatureSet, experimental_feature_set, get_feature_set
+from nbaprops.models.calibration import EvCalibration
 from nbaprops.models.registry import ALIASES, LoadedModel, ModelVersion, load_model
+from nbaprops.predictions.picks import PickPolicy, empty_picks, select_picks
 from nbaprops.predictions.scoring import ScoringModel, score_date
+from nbaprops.predictions.signal import SIGNAL_INPUTS, slate_signal
 from nbaprops.predictions.slate import build_slate
-from nbaprops.predictions.store import BatchWrite, to_table_rows, write_batch
+from nbaprops.predictions.store import (
+    BatchWrite,
+    PickBatch,
+    active_pick_count,
+    active_predictions,
+    to_table_rows,
+    write_batch,
+    write_pick_batches,
+)
 from nbaprops.systems.breakout import SYSTEM_ID as BREAKOUT_SYSTEM
 
 # The completeness gate: share of the spine with every required feature present.
@@ -90,6 +103,7 @@ class PredictResult:
     completeness_skipped: bool
     writes: list[BatchWrite] = field(default_factory=list)
     scored: pd.DataFrame = field(default_factory=pd.DataFrame)
+    picks: list[BatchWrite] = field(default_factory=list)  # each model's picks written
 
     @property
     def unchanged(self) -> bool:
@@ -110,6 +124,7 @@ def predict_date(
     day: date,
     models: Sequence[ServingModel],
     *,
+    settings: Settings,
     minutes_before_tip: int,
     ev_margin: float,
     as_of: datetime | None = None,
@@ -117,7 +132,8 @@ def predict_date(
     skip_completeness_check: bool = False,
     allow_in_sample: bool = False,
 ) -> PredictResult:
-    """Score ``day`` with ``models`` and write the rows (nothing is written on a refusal)."""
+    """Score ``day`` with ``models`` and write each model's rows and picks (nothing is
+    written on a refusal); ``settings`` give the picks policy and the signal's thresholds."""
     if not models:
         raise NbapropsError(
             "no registered model has an alias; register one (`nbaprops experiment run`) "
@@ -137,6 +153,7 @@ def predict_date(
         sets[fs.key] = fs
         by_set.setdefault(fs.key, []).append(m)
     writes: list[BatchWrite] = []
+    pick_writes: list[BatchWrite] = []
     scored_all = []
     n_spine, complete = 0, float("nan")
     for key, group in by_set.items():
@@ -161,29 +178,37 @@ def predict_date(
             keep_quantiles=True,
         )
         scored_all.append(scored)
-        for m in group:
-            rows = scored[(scored["system"] == m.version.system_id) & (scored["alias"] == m.alias)]
-            table_rows = to_table_rows(
-                rows,
-                as_of=as_of,
-                minutes_before_tip=minutes_before_tip,
-                in_sample=m.version.train_end >= day,
-                completeness_skipped=skip_completeness_check,
+        parts = [
+            ModelDate(
+                scored[(scored["system"] == m.version.system_id) & (scored["alias"] == m.alias)],
+                m.scoring(),
+                m.version.train_end >= day,
             )
-            writes.append(
-                write_batch(
-                    con,
-                    table_rows,
-                    system_id=m.version.system_id,
-                    model_version=m.version.version,
-                    alias=m.alias,
-                    day=day,
-                    force=force,
-                )
-            )
+            for m in group
+        ]
+        for write, picked in write_models_date(
+            con,
+            day,
+            parts,
+            settings=settings,
+            as_of=as_of,
+            minutes_before_tip=minutes_before_tip,
+            completeness_skipped=skip_completeness_check,
+            force=force,
+        ):
+            writes.append(write)
+            pick_writes.append(picked)
     scored = pd.concat(scored_all, ignore_index=True) if scored_all else pd.DataFrame()
     return PredictResult(
-        day, minutes_before_tip, as_of, n_spine, complete, skip_completeness_check, writes, scored
+        day,
+        minutes_before_tip,
+        as_of,
+        n_spine,
+        complete,
+        skip_completeness_check,
+        writes,
+        scored,
+        pick_writes,
     )
 
 
@@ -192,3 +217,81 @@ def live_as_of(day: date, now: datetime | None = None) -> datetime | None:
     a replay of a past date decides at tip-off minus the decision minutes."""
     now = now or datetime.now(UTC)
     return now if day >= now.date() else None
+
+
+def picks_of_rows(
+    rows: pd.DataFrame, ev: EvCalibration, settings: Settings, policy: PickPolicy | None = None
+) -> pd.DataFrame:
+    """The picks of one model's stored predictions of one date (``active_predictions``
+    rows): the slate signal of those rows, then ``select_picks`` with the model's record."""
+    if rows.empty:
+        return empty_picks()
+    out_of_sample = ~rows["in_sample"].to_numpy(dtype=bool)
+    signal = slate_signal(rows.loc[out_of_sample, list(SIGNAL_INPUTS)], settings).signal
+    return select_picks(rows, ev, signal, policy or PickPolicy.from_settings(settings))
+
+
+@dataclass(frozen=True)
+class ModelDate:
+    """One model's scored rows of a date, ready to write."""
+
+    scored: pd.DataFrame
+    model: ScoringModel
+    in_sample: bool = False
+
+
+def write_models_date(
+    con: duckdb.DuckDBPyConnection,
+    day: date,
+    parts: Sequence[ModelDate],
+    *,
+    settings: Settings,
+    as_of: datetime | None,
+    minutes_before_tip: int,
+    completeness_skipped: bool,
+    force: bool,
+) -> list[tuple[BatchWrite, BatchWrite]]:
+    """Write each model's scored rows of ``day`` and the picks selected from exactly those
+    rows with the record its calibration carries, all in one transaction: the daily job
+    and the backfill both write through here, so their bets are the backtest's. An
+    unchanged model (already predicted, not forced) keeps its picks; one predicted before
+    picks existed gets them from its stored rows."""
+    writes: list[BatchWrite] = []
+    batches: list[PickBatch] = []
+    with transaction(con):  # a date's predictions and their picks land together
+        for part in parts:
+            model = part.model
+            alias, version = model.alias, int(model.version or 0)
+            table = to_table_rows(
+                part.scored,
+                as_of=as_of,
+                minutes_before_tip=minutes_before_tip,
+                in_sample=part.in_sample,
+                completeness_skipped=completeness_skipped,
+            )
+            write = write_batch(
+                con,
+                table,
+                system_id=model.system_id,
+                model_version=version,
+                alias=alias,
+                day=day,
+                force=force,
+                within=True,
+            )
+            writes.append(write)
+            if write.unchanged:
+                if active_pick_count(con, day, model.system_id, alias):
+                    batches.append(PickBatch(model.system_id, version, alias, empty_picks(), False))
+                    continue
+                rows = active_predictions(con, day, system_id=model.system_id, alias=alias)
+                mine = rows["model_version"] == version
+                rows = rows[
+                    mine & (rows["alias"].isna() if alias is None else rows["alias"] == alias)
+                ]
+            else:
+                rows = table.assign(prediction_id=list(write.ids))
+            picks = picks_of_rows(rows, model.calibration.ev, settings)
+            batches.append(PickBatch(model.system_id, version, alias, picks, not write.unchanged))
+        picked = write_pick_batches(con, day, batches, within=True)
+    return list(zip(writes, picked, strict=True))

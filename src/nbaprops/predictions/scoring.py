@@ -1,10 +1,12 @@
 """Score a date: the one path from a model's predictive distribution to a decision.
 
 Predictive distribution → calibrated P(over) / P(under) / P(push) at each line →
-expected value at the quoted prices (pushes return the stake) → OVER / UNDER / PASS.
-The walk-forward backtest calls it fold by fold with the calibration its earlier folds
-earned; the daily job calls it with the calibration a registered version carries.
-Nothing here reads the warehouse.
+expected value at the quoted prices (pushes return the stake; line shopping takes the
+book worth most) → the model's call (OVER / UNDER / PASS on its raw EV) → the EV
+calibrated against what such calls returned out of sample → the decision (a call whose
+calibrated EV beats the margin). The walk-forward backtest calls it fold by fold with the
+calibration its earlier folds earned; the daily job calls it with the calibration a
+registered version carries. Nothing here reads the warehouse.
 """
 
 from __future__ import annotations
@@ -74,6 +76,7 @@ def _shop(
         best[f"{side}_book"] = np.full(n, None, dtype=object)
         best[f"{side}_line"] = np.full(n, np.nan)
         best[f"{side}_price"] = np.full(n, np.nan)
+        best[f"{side}_p_win"] = np.full(n, np.nan)
     if books.empty or n == 0:
         return best
     pos = keys.reset_index(drop=True).reset_index().rename(columns={"index": "_pos"})
@@ -101,6 +104,7 @@ def _shop(
             best[f"{side}_book"][r] = layer["book"].to_numpy()[ok][better]
             best[f"{side}_line"][r] = layer["book_line"].to_numpy(dtype=float)[ok][better]
             best[f"{side}_price"][r] = px[better]
+            best[f"{side}_p_win"][r] = p_win[r]
     for side in ("over", "under"):
         best[f"{side}_ev"][np.isinf(best[f"{side}_ev"])] = np.nan
     return best
@@ -130,7 +134,10 @@ def score_rows(
     ``rows`` carry the consensus line known at decision time (NaN: no line) with its
     kind and prices; ``books`` the books' own quotes then (line shopping). A side is
     called when its expected value at the best price actually available beats the
-    margin; without book quotes (DFS) the consensus line is decided at -110.
+    margin; without book quotes (DFS) the consensus line is decided at -110. ``ev`` is
+    that raw claim, ``ev_calibrated`` what the calibration's record says such claims are
+    worth (never more than claimed), ``decision`` the call where that beats the margin,
+    ``p_win`` the model's P(win) of the side at the line taken.
     With an ``actual`` column (a replay) the PIT value of the outcome is kept for
     later calibration.
     """
@@ -190,6 +197,23 @@ def score_rows(
         np.where(shopped & is_under, shop["under_price"], consensus_price),
     )
     side = np.where(has_line, side, PASS_SIDE)
+    p_win = np.where(
+        shopped & is_over,
+        shop["over_p_win"],
+        np.where(
+            shopped & is_under,
+            shop["under_p_win"],
+            np.where(is_over, p_o, np.where(is_under, p_u, np.nan)),
+        ),
+    )
+    ev = np.where(has_line, ev, np.nan)
+    # expected value is calibrated like a probability: against what such claims returned
+    ev_calibrated = calibration.ev.calibrate(rows["line_kind"].to_numpy(dtype=object), side, ev)
+    decision = np.where(
+        np.isin(side, (OVER, UNDER)) & (np.nan_to_num(ev_calibrated, nan=-np.inf) > ev_margin),
+        side,
+        PASS_SIDE,
+    )
     median_model = np.asarray(dist.median, dtype=float)
     median, mean = median_model, np.asarray(dist.mean, dtype=float)
     if anchor is not None:  # the point starts from the line; unlined rows keep the model's
@@ -211,7 +235,10 @@ def score_rows(
             "p_under": np.where(has_line, p_under, np.nan),
             "p_push": np.where(has_line, p_push, np.nan),
             "side": side,
-            "ev": np.where(has_line, ev, np.nan),
+            "ev": ev,
+            "ev_calibrated": ev_calibrated,
+            "decision": decision,
+            "p_win": np.where(has_line & np.isin(side, (OVER, UNDER)), p_win, np.nan),
             "bet_book": np.where(has_line, bet_book, None),
             "bet_line": np.where(has_line, bet_line, np.nan),
             "bet_price": np.where(has_line, bet_price, np.nan),

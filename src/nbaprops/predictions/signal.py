@@ -1,10 +1,9 @@
-"""Slate signals and best bets: what a date's predictions say as a whole, and the picks.
+"""Slate signals: what a date's predictions say as a whole.
 
 The signal is a traffic light per system per date: a thin slate or a model leaning
-hard to one side is a reason for caution. The backtest reports hit rate by colour,
-so the signal earns its keep or is dropped. Best bets come from the champion only:
-positive expected value at a real available price, a minimum edge, capped per day and
-per team, ranked by expected value, with flat and fractional-Kelly stakes.
+hard to one side is a reason for caution (a RED slate halves the stakes of its picks,
+``predictions.picks``). The backtest reports hit rate by colour, so the signal earns
+its keep or is dropped.
 """
 
 from __future__ import annotations
@@ -17,11 +16,12 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from nbaprops.core import odds
 from nbaprops.core.metrics import OVER, UNDER
 from nbaprops.core.settings import Settings
 
 RED, YELLOW, GREEN = "RED", "YELLOW", "GREEN"
+# What the signal reads of a stored prediction row.
+SIGNAL_INPUTS = ("recommendation", "edge", "game_id")
 
 
 @dataclass(frozen=True)
@@ -92,69 +92,3 @@ def store_signal(
             sig.reasons,
         ],
     )
-
-
-# What best_bets reads from active predictions.
-PICK_INPUTS = (
-    "player_id",
-    "team",
-    "game_id",
-    "recommendation",
-    "line_source",
-    "line",
-    "bet_book",
-    "bet_line",
-    "bet_price",
-    "p_over",
-    "p_under",
-    "edge",
-    "ev",
-    "in_sample",
-)
-PICK_COLUMNS = (
-    "player_id",
-    "player_name",
-    "team",
-    "game_id",
-    "recommendation",
-    "line",
-    "bet_book",
-    "bet_line",
-    "bet_price",
-    "p_over",
-    "p_win",
-    "edge",
-    "ev",
-    "stake_flat",
-    "stake_kelly",
-    "observation",  # e.g. the breakout shadow's "UNDER on a HIGH breakout-risk player"
-)
-
-
-def best_bets(rows: pd.DataFrame, settings: Settings) -> pd.DataFrame:
-    """The champion's best bets of a date from its active predictions."""
-    bets = rows[
-        rows["recommendation"].isin((OVER, UNDER))
-        & (rows["line_source"] == "ACTUAL")
-        & rows["bet_price"].notna()
-        & (rows["ev"] > 0)
-        & (rows["edge"].abs() >= settings.picks_min_edge)
-        & ~rows["in_sample"].astype(bool)
-    ].copy()
-    if bets.empty:
-        return pd.DataFrame(columns=list(PICK_COLUMNS))
-    over = bets["recommendation"] == OVER
-    bets["p_win"] = np.where(over, bets["p_over"], bets["p_under"])
-    p_lose = np.where(over, bets["p_under"], bets["p_over"])
-    bets["stake_flat"] = 1.0
-    bets["stake_kelly"] = np.asarray(
-        odds.kelly_stake(bets["p_win"], p_lose, bets["bet_price"], settings.kelly_fraction),
-        dtype=float,
-    )
-    bets = bets.sort_values(["ev", "player_id"], ascending=[False, True], kind="stable")
-    bets = bets[bets.groupby("team").cumcount() < settings.picks_max_per_team]
-    bets = bets.head(settings.picks_max_per_day)
-    if "player_name" not in bets.columns:
-        bets["player_name"] = bets["player_id"].astype(str)
-    bets["observation"] = ""
-    return bets[list(PICK_COLUMNS)].reset_index(drop=True)

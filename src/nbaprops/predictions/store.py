@@ -10,17 +10,20 @@ the same player (or at the new batch when the player left the slate).
 from __future__ import annotations
 
 import uuid
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
 import duckdb
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from nbaprops.core.db import transaction
 from nbaprops.predictions.scoring import ESTIMATE_METHOD, ESTIMATED, NO_LINE, PASS_SIDE
 
-# Column order of predictions.prediction (migration 007).
+# Columns of predictions.prediction (migrations 007 and 011).
 PREDICTION_COLUMNS = (
     "prediction_id",
     "batch_id",
@@ -61,6 +64,9 @@ PREDICTION_COLUMNS = (
     "created_at",
     "is_active",
     "superseded_by",
+    "ev_calibrated",
+    "decision",
+    "p_win",
 )
 
 
@@ -73,6 +79,8 @@ class BatchWrite:
     written: int
     superseded: int
     unchanged: bool  # active rows existed and nothing was forced: nothing written
+    batch_id: str | None = None  # the rows written (None: nothing written)
+    ids: tuple[str, ...] = ()  # the ids of the rows written, in the order given
 
 
 def active_count(
@@ -82,8 +90,8 @@ def active_count(
         "SELECT count(*) FROM predictions.prediction WHERE game_date = ? AND system_id = ? "
         "AND alias IS NOT DISTINCT FROM ? AND is_active",
         [day, system_id, alias],
-    ).fetchone()
-    return int(row[0]) if row else 0
+    ).fetchall()  # whole: a half-read result blocks a later register on this connection
+    return int(row[0][0]) if row else 0
 
 
 def to_table_rows(
@@ -120,6 +128,9 @@ def to_table_rows(
     out["decision_time"] = cutoff
     for col in ("median", "mean", "p_over", "p_under", "p_push", "p_over_dist", "edge", "ev"):
         out[col] = scored[col]
+    out["ev_calibrated"] = scored["ev_calibrated"]
+    out["decision"] = np.where(actual, scored["decision"].fillna(PASS_SIDE), NO_LINE)
+    out["p_win"] = scored["p_win"]
     out["recommendation"] = np.where(actual, scored["side"].fillna(PASS_SIDE), NO_LINE)
     for col in ("confidence", "bet_book", "bet_line", "bet_price", "n_defaulted"):
         out[col] = scored[col]
@@ -138,8 +149,10 @@ def write_batch(
     alias: str | None,
     day: date,
     force: bool,
+    within: bool = False,
 ) -> BatchWrite:
-    """Insert one model's rows for one date in one transaction, superseding when forced."""
+    """Insert one model's rows for one date in one transaction, superseding when forced
+    (``within``: the caller already holds the transaction)."""
     existing = active_count(con, day, system_id, alias)
     if existing and not force:
         return BatchWrite(system_id, model_version, alias, day, 0, 0, True)
@@ -153,12 +166,12 @@ def write_batch(
     frame["n_books"] = frame["n_books"].astype("Int64")
     frame["n_defaulted"] = frame["n_defaulted"].astype("int64")
     frame = frame[list(PREDICTION_COLUMNS)]
-    with transaction(con):
+    with nullcontext() if within else transaction(con):
         con.register("_new_predictions", frame)
         try:
             con.execute(
-                f"INSERT INTO predictions.prediction SELECT {', '.join(PREDICTION_COLUMNS)} "
-                "FROM _new_predictions"
+                f"INSERT INTO predictions.prediction ({', '.join(PREDICTION_COLUMNS)}) "
+                f"SELECT {', '.join(PREDICTION_COLUMNS)} FROM _new_predictions"
             )
         finally:
             con.unregister("_new_predictions")
@@ -179,7 +192,17 @@ def write_batch(
                 {"batch": batch_id, "day": day, "system": system_id, "alias": alias},
             )
             superseded = existing
-    return BatchWrite(system_id, model_version, alias, day, len(frame), superseded, False)
+    return BatchWrite(
+        system_id,
+        model_version,
+        alias,
+        day,
+        len(frame),
+        superseded,
+        False,
+        batch_id,
+        tuple(frame["prediction_id"]),
+    )
 
 
 def active_predictions(
@@ -197,6 +220,222 @@ def active_predictions(
           AND ($system IS NULL OR system_id = $system)
           AND ($alias IS NULL OR alias = $alias)
         ORDER BY system_id, alias, player_id
+        """,
+        {"day": day, "system": system_id, "alias": alias},
+    ).df()
+
+
+# Columns of predictions.pick (migration 011), in the order ``select_picks`` gives them
+# plus bookkeeping.
+PICK_TABLE_COLUMNS = (
+    "pick_id",
+    "batch_id",
+    "system_id",
+    "model_version",
+    "alias",
+    "prediction_id",
+    "game_date",
+    "game_id",
+    "player_id",
+    "team",
+    "line_kind",
+    "side",
+    "line",
+    "bet_book",
+    "bet_line",
+    "bet_price",
+    "priced",
+    "p_win",
+    "edge",
+    "ev_raw",
+    "ev_calibrated",
+    "ev_bucket",
+    "record_n",
+    "record_wins",
+    "record_hit_rate",
+    "record_ci_low",
+    "record_ci_high",
+    "record_roi",
+    "status",
+    "reason",
+    "slate_signal",
+    "stake_flat",
+    "stake_kelly_before",
+    "stake_kelly",
+    "capped_by",
+    "rank",
+    "decided_at",
+    "created_at",
+    "is_active",
+    "superseded_by",
+)
+
+
+def active_pick_count(
+    con: duckdb.DuckDBPyConnection, day: date, system_id: str, alias: str | None
+) -> int:
+    row = con.execute(
+        "SELECT count(*) FROM predictions.pick WHERE game_date = ? AND system_id = ? "
+        "AND alias IS NOT DISTINCT FROM ? AND is_active",
+        [day, system_id, alias],
+    ).fetchall()  # whole: a half-read result blocks a later register on this connection
+    return int(row[0][0]) if row else 0
+
+
+@dataclass(frozen=True)
+class PickBatch:
+    """One model's picks of one date to write (``select_picks`` rows)."""
+
+    system_id: str
+    model_version: int
+    alias: str | None
+    picks: pd.DataFrame
+    force: bool
+
+
+def _pick_columns(batch: PickBatch, batch_id: str) -> dict[str, Any]:
+    """A batch's rows as typed columns (Arrow where pandas would hand DuckDB objects)."""
+    picks, n = batch.picks, len(batch.picks)
+    given = {c: picks[c].to_numpy() for c in picks.columns if c in PICK_TABLE_COLUMNS}
+    decided = pd.to_datetime(picks["decision_time"], utc=True) if n else pd.Series(dtype=object)
+    columns = {
+        **given,
+        "pick_id": np.array([str(uuid.uuid4()) for _ in range(n)], dtype=object),
+        "batch_id": np.full(n, batch_id, dtype=object),
+        "system_id": np.full(n, batch.system_id, dtype=object),
+        "model_version": np.full(n, int(batch.model_version), dtype="int64"),
+        "alias": np.full(n, batch.alias, dtype=object),
+        "decided_at": pa.array(decided, type=pa.timestamp("us", tz="UTC")),
+        "game_date": pa.array(pd.to_datetime(picks["game_date"]).dt.date, type=pa.date32()),
+        "is_active": np.full(n, True),
+        "superseded_by": pa.nulls(n, pa.string()),
+        "priced": np.asarray(given.get("priced", np.array([], dtype=bool))).astype(bool),
+    }
+    for col in ("record_n", "record_wins", "rank"):
+        columns[col] = np.asarray(columns[col]).astype("int64")
+    return columns
+
+
+def write_pick_batches(
+    con: duckdb.DuckDBPyConnection, day: date, batches: list[PickBatch], within: bool = False
+) -> list[BatchWrite]:
+    """Insert several models' picks of one date with one statement (``within``: the caller
+    holds the transaction, e.g. with the predictions they come from).
+
+    Like predictions: active picks of the same model, alias and date make a batch a no-op
+    unless forced; forced, the new picks supersede them (kept, linked), never deleted."""
+    existing = {
+        (system, alias): int(count)
+        for system, alias, count in con.execute(
+            "SELECT system_id, alias, count(*) FROM predictions.pick "
+            "WHERE game_date = ? AND is_active GROUP BY ALL",
+            [day],
+        ).fetchall()
+    }
+    now = pd.Timestamp.now(tz="UTC")
+    out: list[BatchWrite] = []
+    parts, batch_ids, superseding = [], [], []
+    for b in batches:
+        had = existing.get((b.system_id, b.alias), 0)
+        if had and not b.force:
+            out.append(BatchWrite(b.system_id, b.model_version, b.alias, day, 0, 0, True))
+            continue
+        batch_id = str(uuid.uuid4())
+        batch_ids.append(batch_id)
+        if had:
+            superseding.append((b.system_id, b.alias, batch_id))
+        if len(b.picks):
+            parts.append(_pick_columns(b, batch_id))
+        out.append(
+            BatchWrite(
+                b.system_id, b.model_version, b.alias, day, len(b.picks), had, False, batch_id
+            )
+        )
+    with nullcontext() if within else transaction(con):
+        if parts:
+            n = sum(len(p["pick_id"]) for p in parts)
+            table = pa.table(
+                {
+                    c: pa.concat_arrays(
+                        [
+                            p[c] if isinstance(p[c], pa.Array) else pa.array(p[c], from_pandas=True)
+                            for p in parts
+                        ]
+                    )
+                    if c != "created_at"
+                    else pa.array(np.full(n, now), type=pa.timestamp("us", tz="UTC"))
+                    for c in PICK_TABLE_COLUMNS
+                }
+            )
+            con.register("_new_picks", table)
+            try:
+                con.execute(
+                    f"INSERT INTO predictions.pick ({', '.join(PICK_TABLE_COLUMNS)}) "
+                    f"SELECT {', '.join(PICK_TABLE_COLUMNS)} FROM _new_picks"
+                )
+            finally:
+                con.unregister("_new_picks")
+        if superseding:
+            keys = pa.table(
+                {
+                    "system_id": pa.array([k[0] for k in superseding], pa.string()),
+                    "alias": pa.array([k[1] for k in superseding], pa.string()),
+                    "batch_id": pa.array([k[2] for k in superseding], pa.string()),
+                }
+            )
+            con.register("_superseding", keys)
+            try:
+                con.execute(
+                    """
+                    UPDATE predictions.pick AS old
+                    SET is_active = false,
+                        superseded_by = coalesce(
+                            (SELECT n.pick_id FROM predictions.pick n
+                             WHERE n.batch_id = k.batch_id AND n.player_id = old.player_id),
+                            k.batch_id)
+                    FROM _superseding k
+                    WHERE old.game_date = $day AND old.system_id = k.system_id
+                      AND old.alias IS NOT DISTINCT FROM k.alias AND old.is_active
+                      AND old.batch_id <> k.batch_id
+                    """,
+                    {"day": day},
+                )
+            finally:
+                con.unregister("_superseding")
+    return out
+
+
+def write_picks(
+    con: duckdb.DuckDBPyConnection,
+    picks: pd.DataFrame,
+    *,
+    system_id: str,
+    model_version: int,
+    alias: str | None,
+    day: date,
+    force: bool,
+    within: bool = False,
+) -> BatchWrite:
+    """One model's picks of one date (``write_pick_batches`` with one batch)."""
+    batch = PickBatch(system_id, model_version, alias, picks, force)
+    return write_pick_batches(con, day, [batch], within)[0]
+
+
+def active_picks(
+    con: duckdb.DuckDBPyConnection,
+    day: date,
+    *,
+    system_id: str | None = None,
+    alias: str | None = None,
+) -> pd.DataFrame:
+    """The active picks of a date (optionally of one system and alias), bets first."""
+    return con.execute(
+        """
+        SELECT * FROM predictions.pick
+        WHERE game_date = $day AND is_active
+          AND ($system IS NULL OR system_id = $system)
+          AND ($alias IS NULL OR alias = $alias)
+        ORDER BY system_id, alias, rank
         """,
         {"day": day, "system": system_id, "alias": alias},
     ).df()
