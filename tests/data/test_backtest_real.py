@@ -16,6 +16,7 @@ from nbaprops.cli.main import app
 from nbaprops.experiments.backtest import BacktestResult, run_backtest
 from nbaprops.experiments.report import write_report
 from nbaprops.experiments.spec import build_spec
+from nbaprops.predictions.history import InMemoryHistory, calibration_before
 
 SYSTEMS = ("season_average", "moving_average", "matchup", "ensemble")
 
@@ -254,3 +255,39 @@ def test_kelly_at_the_best_price_stakes_on_the_probability_at_the_shopped_line(
     easier &= (bets["bet_line"] % 1 != 0).to_numpy()
     assert easier.sum() > 20
     assert (at_bet[easier] > p_win[easier]).all()
+
+
+def test_each_folds_calibrated_value_comes_only_from_calls_graded_before_it(
+    result: BacktestResult,
+) -> None:
+    """The scored calibrated EV of every call is the one the earlier folds' graded calls
+    give; flipping every result on or after the fold leaves it unchanged."""
+    preds = result.predictions
+    checked = 0
+    for system in ("season_average", "matchup", "ensemble"):
+        rows = preds[preds["system"] == system]
+        for fold, fold_rows in rows.groupby("fold"):
+            day = fold_rows["game_date"].min()
+            history = InMemoryHistory()
+            history.add(system, rows)
+            flipped = rows.copy()
+            later = (flipped["game_date"] >= day).to_numpy()
+            flipped.loc[later, "actual"] = 80.0 - flipped.loc[later, "actual"]
+            perturbed = InMemoryHistory()
+            perturbed.add(system, flipped)
+            ev = calibration_before(history, system, day).ev
+            assert calibration_before(perturbed, system, day).ev == ev
+            calls = fold_rows[fold_rows["side"].isin(["OVER", "UNDER"])]
+            expected = ev.calibrate(calls["line_kind"], calls["side"], calls["ev"])
+            np.testing.assert_allclose(calls["ev_calibrated"], expected, atol=1e-12)
+            assert (calls["ev_calibrated"] <= calls["ev"] + 1e-12).all()
+            checked += len(calls) if fold > 0 else 0
+    assert checked > 1000
+    # the EV reliability of the report counts the same calls, bucket by bucket
+    block = result.summary["systems"]["matchup"]["lines"]["sportsbook"]["ev_reliability"]
+    rows = preds[(preds["system"] == "matchup") & ~preds["warmup"] & preds["played"]]
+    calls = rows[rows["side"].isin(["OVER", "UNDER"]) & (rows["line_kind"] == "sportsbook")]
+    decided = calls[calls["actual"] != calls["bet_line"].fillna(calls["line"])]
+    assert sum(b["n"] for b in block["claimed"]["all"]) == len(decided)
+    assert sum(b["n"] for b in block["calibrated"]["all"]) == len(decided)
+    assert sum(b["n"] for b in block["claimed"]["UNDER"]) == (decided["side"] == "UNDER").sum()

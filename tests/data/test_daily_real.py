@@ -18,11 +18,13 @@ import pytest
 from typer.testing import CliRunner
 
 from nbaprops.cli.main import app
+from nbaprops.core import metrics as m
 from nbaprops.core.db import connect
 from nbaprops.core.settings import Settings
 from nbaprops.experiments.backtest import run_backtest
 from nbaprops.experiments.spec import ExperimentSpec, build_spec
 from nbaprops.features.state import refresh_state
+from nbaprops.grading.bets import grade_bet_rows
 from nbaprops.grading.grade import grade_date
 from nbaprops.grading.report import graded_rows, graded_summary, system_figures
 from nbaprops.pipeline.backfill import backfill_walk_forward
@@ -192,7 +194,7 @@ def test_grading_is_idempotent_and_logs_box_score_corrections(served: Settings) 
         ).df()
         pd.testing.assert_frame_equal(grades, again)
         assert second.regraded == []
-        player = grades[grades["result"] == "correct"]["player_id"].iloc[0]
+        player = grades[grades["direction_vs_consensus"] == "right"]["player_id"].iloc[0]
         con.execute(
             "UPDATE core.player_game SET points = points + 1 WHERE player_id = ? AND game_date = ?",
             [int(player), DAY],
@@ -205,18 +207,21 @@ def test_grading_is_idempotent_and_logs_box_score_corrections(served: Settings) 
             [int(player), DAY],
         ).fetchall()
     assert first.graded + first.void == len(grades) > 200
-    voids = grades[grades["result"] == "void"]
+    voids = grades[grades["direction_vs_consensus"] == "void"]
     assert voids["void_reason"].notna().all()
     assert voids["actual_points"].isna().all()
     assert len(third.regraded) == 1
     assert regraded[0][0] == 1
     lined = grades[grades["line_source"] != "ACTUAL"]
-    assert set(lined["result"]) <= {"pass", "void"}  # estimated lines never enter hit rates
+    assert set(lined["direction_vs_consensus"]) <= {
+        "pass",
+        "void",
+    }  # estimated lines never enter hit rates
     assert grades["pit"].dropna().between(0, 1).all()
     (lined,) = summary["systems"]  # the champion, on real lines only
     estimated = {r["system"]: r for r in summary["estimated_lines"]}
     assert lined["n"] == int(
-        ((grades["line_source"] == "ACTUAL") & (grades["result"] != "void")).sum()
+        ((grades["line_source"] == "ACTUAL") & (grades["direction_vs_consensus"] != "void")).sum()
     )
     assert estimated[lined["system"]]["n"] > 0
     assert 2.0 < estimated[lined["system"]]["estimated_line_mae"] < 8.0
@@ -242,14 +247,63 @@ def test_signal_and_picks_follow_the_rules(served: Settings) -> None:
     assert champion["signal"] == expected
     out = runner.invoke(app, ["picks", "--date", str(DAY), "--db", db, "--json"])
     assert out.exit_code == 0, out.output
-    picks = pd.DataFrame(json.loads(out.output)["picks"])
-    assert 0 < len(picks) <= served.picks_max_per_day
-    assert picks.groupby("team").size().max() <= served.picks_max_per_team
-    assert (picks["ev"] > 0).all()
-    assert picks["ev"].is_monotonic_decreasing
-    assert (picks["edge"].abs() >= served.picks_min_edge).all()
-    assert (picks["stake_kelly"] > 0).all()
-    assert (picks["stake_kelly"] < 0.25).all()
+    payload = json.loads(out.output)
+    picks = pd.DataFrame(payload["picks"])
+    calls = champion["n_bets"]
+    assert len(picks) == calls > 0  # every call is a pick: a bet or on the watchlist
+    assert set(picks["status"]) <= {"BET", "WATCHLIST"}
+    assert (picks["ev_calibrated_pct"] <= picks["ev_pct"] + 1e-9).all()
+    watch = picks[picks["status"] == "WATCHLIST"]
+    assert watch["reason"].str.len().gt(0).all()
+    assert (watch["stake_pct"] == 0).all()
+    bets = picks[picks["status"] == "BET"]
+    # the default rule stakes only what the record backs
+    assert (bets["ev_calibrated_pct"] > 100 * served.ev_margin).all()
+    assert (bets["record"].map(lambda r: r["n"]) >= served.picks_min_record_bets).all()
+    assert bets["stake_pct"].sum() <= 100 * served.picks_max_slate_share + 1e-9
+    assert payload["verdict"].startswith("no bets today") is bets.empty
+    assert payload["record"]["n"] > 100
+
+
+def test_a_pick_is_graded_at_its_own_line_and_price_not_the_consensus(
+    served: Settings,
+) -> None:
+    """Real picks shopped to another line: graded as placed they can lose where the call
+    was right against the consensus (2024-04-12's top claim, Zion Williamson UNDER 25.5
+    at +110 against a 26.5 consensus, scored 26)."""
+    with connect(served.db) as con:
+        predict_job(con, served, DAY)
+        grade_date(con, DAY)
+        rows = con.execute(
+            """
+            SELECT k.pick_id, k.system_id, k.game_date, k.player_id, k.side, k.line,
+                   k.bet_line, k.bet_price, k.stake_flat, k.stake_kelly,
+                   CAST(pg.points AS DOUBLE) AS actual_points, g.direction_vs_consensus
+            FROM predictions.pick k
+            JOIN grading.grade g USING (prediction_id)
+            LEFT JOIN core.player_game pg
+              ON pg.player_id = k.player_id AND pg.game_date = k.game_date
+            WHERE k.game_date = ? AND k.is_active AND k.bet_line <> k.line
+            """,
+            [DAY],
+        ).df()
+    assert len(rows) > 5  # line shopping took another line for these calls
+    graded = grade_bet_rows(rows.assign(stake_flat=1.0), pd.Timestamp.now(tz="UTC"))
+    played = rows["actual_points"].notna()
+    won = np.where(
+        rows["side"] == "OVER",
+        rows["actual_points"] > rows["bet_line"],
+        rows["actual_points"] < rows["bet_line"],
+    )
+    expected = np.where(~played, "VOID", np.where(won, "WIN", "LOSS"))
+    assert graded["result"].tolist() == expected.tolist()
+    payout = np.where(rows["bet_price"] > 0, rows["bet_price"] / 100, 100 / -rows["bet_price"])
+    np.testing.assert_allclose(
+        graded["profit_units"], np.where(~played, 0.0, np.where(won, payout, -1.0))
+    )
+    # where the bet and the call's direction against the consensus part ways
+    split = (graded["result"].to_numpy() == "LOSS") & (rows["direction_vs_consensus"] == "right")
+    assert split.any()
 
 
 def test_predicting_a_past_date_reads_no_later_box_score_and_no_later_quote(
@@ -295,19 +349,53 @@ def test_predicting_a_past_date_reads_no_later_box_score_and_no_later_quote(
     assert original["line"].notna().sum() > 50
 
 
+# A permissive policy with tight caps, so real slates have bets and the caps bind.
+LOOSE = {
+    "ev_margin": 0.0,
+    "picks_min_record_bets": 0,
+    "picks_max_bet_share": 0.01,
+    "picks_max_slate_share": 0.03,
+}
+
+
+def check_caps(picks: pd.DataFrame, settings: Settings) -> int:
+    """Every slate's bets within the caps and limits; returns the slates that had bets."""
+    bets = picks[picks["status"] == "BET"]
+    slates = 0
+    for _, slate in bets.groupby(["system", "game_date"]):
+        slates += 1
+        assert slate["stake_kelly"].max() <= settings.picks_max_bet_share + 1e-12
+        assert slate["stake_kelly"].sum() <= settings.picks_max_slate_share + 1e-12
+        assert slate["player_id"].is_unique
+        assert slate.groupby("game_id").size().max() <= settings.picks_max_per_game
+        assert slate.groupby("team").size().max() <= settings.picks_max_per_team
+        assert len(slate) <= settings.picks_max_per_day
+        red = (slate["slate_signal"] == "RED").to_numpy()
+        halved = slate["stake_kelly_before"].to_numpy() * settings.picks_red_multiplier
+        assert (slate["stake_kelly"].to_numpy()[red] <= halved[red] + 1e-12).all()
+        assert (slate["stake_kelly"] <= slate["stake_kelly_before"] + 1e-12).all()
+    return slates
+
+
 def test_a_backfill_equals_the_backtest_of_the_same_dates_and_models(
     warehouse: Path, tmp_path: Path
 ) -> None:
-    settings = copy_of(warehouse, tmp_path)
-    spec = backfill_spec(date(2024, 3, 25), date(2024, 3, 31))
+    settings = copy_of(warehouse, tmp_path).model_copy(update=LOOSE)
+    spec = backfill_spec(date(2024, 3, 25), date(2024, 3, 31), ev_margin=0.0)
     with connect(settings.db) as con:
         migrate(con)
         result = backfill_walk_forward(con, spec, settings)
-        backtest = run_backtest(con, spec).predictions
+        replayed = run_backtest(con, spec, settings=settings)
+        backtest = replayed.predictions
         stored = graded_rows(con, date(2024, 3, 1), date(2024, 3, 31))
         written = con.execute(
             "SELECT system_id AS system, player_id, game_date, median, p_over, ev, "
-            "recommendation FROM predictions.prediction WHERE is_active"
+            "ev_calibrated, recommendation, decision FROM predictions.prediction WHERE is_active"
+        ).df()
+        picks = con.execute(
+            "SELECT k.*, k.system_id AS system, g.result, g.profit_per_unit "
+            "FROM predictions.pick k LEFT JOIN grading.bet_grade g USING (pick_id) "
+            "WHERE k.is_active"
         ).df()
     assert result.versions_registered == 3 * 2  # three systems, two folds (one warm-up)
     written["game_date"] = pd.to_datetime(written["game_date"]).dt.date
@@ -319,8 +407,37 @@ def test_a_backfill_equals_the_backtest_of_the_same_dates_and_models(
     assert np.allclose(both["median_x"], both["median_y"], rtol=0, atol=1e-9)
     assert np.allclose(both["p_over_x"], both["p_over_y"], atol=1e-9, equal_nan=True)
     assert np.allclose(both["ev_x"], both["ev_y"], atol=1e-9, equal_nan=True)
+    assert np.allclose(both["ev_calibrated_x"], both["ev_calibrated_y"], atol=1e-9, equal_nan=True)
     sides = np.where(both["line"].notna(), both["side"], "NO_LINE")
     assert (sides == both["recommendation"].to_numpy()).all()
+    decisions = np.where(both["line"].notna(), both["decision_x"], "NO_LINE")
+    assert (decisions == both["decision_y"].to_numpy()).all()
+    # ... and their picks: the same bets, watchlist, reasons, records and stakes
+    picks["game_date"] = pd.to_datetime(picks["game_date"]).dt.date
+    key = ["system", "game_date", "player_id"]
+    same = replayed.picks.merge(picks, on=key, how="outer", indicator=True)
+    assert (same["_merge"] == "both").all()
+    assert len(same) == len(replayed.picks) > 100
+    for col in ("status", "reason", "side", "bet_book", "ev_bucket", "record_n", "rank"):
+        assert (same[f"{col}_x"].fillna("") == same[f"{col}_y"].fillna("")).all(), col
+    for col in ("ev_raw", "ev_calibrated", "bet_line", "bet_price", "stake_kelly_before"):
+        assert np.allclose(same[f"{col}_x"], same[f"{col}_y"], atol=1e-9, equal_nan=True), col
+    assert np.allclose(same["stake_kelly_x"], same["stake_kelly_y"], atol=1e-12)
+    bets = same[same["status_x"] == "BET"]
+    assert len(bets) > 10
+    # every bet graded at its own line and price, as the backtest grades it
+    outcome, per_unit = m.graded_as_placed(
+        bets["actual"], bets["side_x"], bets["played"], bets["bet_line_x"], bets["bet_price_x"]
+    )
+    assert [o.upper() for o in outcome] == bets["result"].tolist()
+    assert np.allclose(per_unit, bets["profit_per_unit"], atol=1e-12)
+    # the caps hold on every slate, in the backtest and in the tables the daily job reads
+    assert check_caps(replayed.picks, settings) == check_caps(picks, settings) > 5
+    assert (
+        picks.groupby(["system", "game_date"])["capped_by"].agg(
+            lambda c: c.str.contains("slate cap").any()
+        )
+    ).any()
     reported = stored[pd.to_datetime(stored["game_date"]).dt.date >= spec.start]
     from_backfill = {r["system"]: r for r in system_figures(reported)}
     from_backtest = {r["system"]: r for r in system_figures(backtest[~backtest["warmup"]])}
@@ -345,6 +462,7 @@ CRASH_SCRIPT = """
 import datetime
 import sys
 from datetime import date
+from nbaprops.core import metrics as m
 from nbaprops.core.db import connect
 from nbaprops.core.settings import Settings
 from nbaprops.experiments.spec import build_spec
@@ -428,7 +546,8 @@ def test_run_daily_bootstraps_a_champion_and_records_every_phase(
     payload = json.loads(out.output)
     assert "trained xgboost@v1" in payload["bootstrapped"]
     assert payload["predict"]["models"][0]["alias"] == "champion"
-    assert payload["picks"]
+    assert payload["picks"]["picks"]  # the calls, each a bet or on the watchlist
+    assert payload["picks"]["record"]["system"] == "xgboost"
     assert payload["signals"]
     with connect(settings.db, read_only=True) as con:
         phases = con.execute(

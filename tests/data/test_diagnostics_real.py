@@ -67,8 +67,8 @@ def test_every_date_and_system_gets_one_stored_row_with_independently_checked_fi
         ).df()
         direct = con.execute(
             """
-            SELECT count(*) FILTER (WHERE g.result = 'correct') AS wins,
-                   count(*) FILTER (WHERE g.result IN ('correct', 'incorrect')) AS bets
+            SELECT count(*) FILTER (WHERE g.direction_vs_consensus = 'right') AS wins,
+                   count(*) FILTER (WHERE g.direction_vs_consensus IN ('right', 'wrong')) AS bets
             FROM predictions.prediction p JOIN grading.grade g USING (prediction_id)
             WHERE p.is_active AND p.system_id = 'season_average' AND p.line_source = 'ACTUAL'
               AND p.game_date BETWEEN DATE '2024-04-08' AND DATE '2024-04-14'
@@ -85,7 +85,7 @@ def test_every_date_and_system_gets_one_stored_row_with_independently_checked_fi
             SELECT g.actual_points AS actual, p.line, p.median
             FROM predictions.prediction p JOIN grading.grade g USING (prediction_id)
             WHERE p.is_active AND p.system_id = 'moving_average' AND p.game_date = ?
-              AND p.line_source = 'ACTUAL' AND g.result <> 'void'
+              AND p.line_source = 'ACTUAL' AND g.direction_vs_consensus <> 'void'
             """,
             [BROKEN],
         ).df()

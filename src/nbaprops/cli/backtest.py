@@ -275,6 +275,27 @@ def print_backtest(result: BacktestResult, folder: Path) -> None:
             "—" if r["ece"] is None else f"{r['ece']:.4f}",
         )
     console.print(t)
+    t = Table(
+        title="Picks: calls staked before EV calibration (raw EV, uncapped) and after "
+        "(calibrated EV, the record, the caps); bets graded as placed"
+    )
+    for col in ("system", "lines", "rule", "bets", "hit rate [95% CI]", "ROI", "Kelly final"):
+        t.add_column(col, justify="left" if col in ("system", "lines", "rule") else "right")
+    t.add_column("largest exposure", justify="right")
+    for system, entry in result.summary["systems"].items():
+        for kind, block in entry["lines"].items():
+            for rule, f in block.get("picks", {}).items():
+                t.add_row(
+                    system,
+                    kind,
+                    rule,
+                    f"{f['n_bets'] - f['voids']:,}",
+                    f"{pct(f['hit_rate'])} [{pct(f['ci_low'])}, {pct(f['ci_high'])}]",
+                    pct(f["roi"]),
+                    f"{f['final_kelly']:.1f}",
+                    pct(f["max_exposure"]),
+                )
+    console.print(t)
     for system, msgs in result.summary.get("alarms", {}).items():
         for msg in msgs:
             err_console.print(f"[bold red]LEAKAGE ALARM[/bold red] {system}: {msg}")

@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
@@ -34,9 +34,16 @@ from nbaprops.experiments.spec import (
 )
 from nbaprops.features.catalog import FeatureSet
 from nbaprops.features.frame import build_frame, ensure_state, training_spine
-from nbaprops.grading.report import best_price_frame, market_figures, side_figures
-from nbaprops.models.calibration import Calibration
+from nbaprops.grading.report import (
+    best_price_frame,
+    bets_figures,
+    ev_reliability_figures,
+    market_figures,
+    side_figures,
+)
+from nbaprops.models.calibration import Calibration, EvCalibration
 from nbaprops.predictions.history import InMemoryHistory, calibration_before, calibration_of
+from nbaprops.predictions.picks import PickPolicy, select_picks
 from nbaprops.predictions.scoring import PASS_SIDE, ScoringModel, score_date
 from nbaprops.predictions.signal import GREEN, RED, YELLOW, slate_signal
 from nbaprops.predictions.slate import build_slate
@@ -74,6 +81,9 @@ SCORED_COLUMNS = (
     "p_push",
     "side",
     "ev",
+    "ev_calibrated",
+    "decision",
+    "p_win",
     "bet_book",
     "bet_line",
     "bet_price",
@@ -102,6 +112,8 @@ class BacktestResult:
     folds: pd.DataFrame  # per fold and system
     summary: dict[str, Any]
     timings: dict[str, float]
+    # every system's picks of every date (bets and watchlist) with their outcome
+    picks: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 @dataclass(frozen=True)
@@ -321,6 +333,32 @@ def replay_dates(
     return pd.concat(parts, ignore_index=True)
 
 
+def replay_picks(
+    models: list[ScoringModel],
+    scored: pd.DataFrame,
+    settings: Settings,
+    policy: PickPolicy,
+) -> pd.DataFrame:
+    """Each system's picks of each date, as the daily job selects them: that date's slate
+    signal, the calibration's record, the same policy (outcomes joined for grading)."""
+    parts = []
+    for model in models:
+        mine = scored[scored["system"] == model.system_id]
+        for _, rows in mine.groupby("game_date", sort=True):
+            signal = slate_signal(rows, settings).signal
+            picks = select_picks(rows, model.calibration.ev, signal, policy)
+            if len(picks):
+                parts.append(picks.assign(system=model.system_id))
+    if not parts:
+        return pd.DataFrame()
+    picks = pd.concat(parts, ignore_index=True)
+    outcomes = scored.set_index(["system", "player_id", "game_date"])
+    keys = pd.MultiIndex.from_frame(picks[["system", "player_id", "game_date"]])
+    picks["actual"] = outcomes["actual"].reindex(keys).to_numpy(dtype=float)
+    picks["played"] = ~np.isnan(picks["actual"].to_numpy())
+    return picks
+
+
 def _predict_fold(
     spec: ExperimentSpec,
     fold: Fold,
@@ -328,9 +366,11 @@ def _predict_fold(
     test: pd.DataFrame,
     history: InMemoryHistory,
     books: pd.DataFrame | None,
+    settings: Settings,
     fit_workers: int = 1,
-) -> list[pd.DataFrame]:
-    """Fit every system on ``train`` and replay the fold's dates; calibrate on ``history``."""
+) -> tuple[list[pd.DataFrame], pd.DataFrame]:
+    """Fit every system on ``train``, replay the fold's dates and their picks; calibrate
+    on ``history``."""
     models = fold_models(spec, fold, train, history, fit_workers)
     scored = replay_dates(spec, models, test, books)
     keys = pd.MultiIndex.from_frame(scored[["player_id", "game_date"]])
@@ -340,10 +380,15 @@ def _predict_fold(
     scored["played"] = ~np.isnan(scored["actual"].to_numpy())
     scored["fold"] = fold.index
     scored["warmup"] = fold.warmup
-    return [
+    picks = replay_picks(models, scored, settings, PickPolicy.from_settings(settings))
+    if len(picks):
+        picks["fold"] = fold.index
+        picks["warmup"] = fold.warmup
+    frames = [
         rows[list(SCORED_COLUMNS)].reset_index(drop=True)
         for _, rows in scored.groupby("system", sort=False)
     ]
+    return frames, picks
 
 
 def _oof_member_frame(past: list[pd.DataFrame], members: list[str]) -> pd.DataFrame:
@@ -411,10 +456,11 @@ def run_backtest(
     *,
     on_plan: Callable[[int], None] | None = None,
     on_fold: Callable[[str], None] | None = None,
+    settings: Settings | None = None,
 ) -> BacktestResult:
     """Replay the daily job over the spec's evaluation period; nothing is written."""
     frames = prepare_frames(con, spec)
-    return run_on_frames(frames, spec, on_plan=on_plan, on_fold=on_fold)
+    return run_on_frames(frames, spec, on_plan=on_plan, on_fold=on_fold, settings=settings)
 
 
 def run_on_frames(
@@ -424,14 +470,18 @@ def run_on_frames(
     on_plan: Callable[[int], None] | None = None,
     on_fold: Callable[[str], None] | None = None,
     fit_workers: int | None = None,
+    settings: Settings | None = None,
 ) -> BacktestResult:
     """The walk-forward over prepared frames: pure, so it runs anywhere (e.g. a worker).
 
     ``fit_workers``: how many systems a fold fits side by side (default: the setting
-    ``fit_workers``); the predictions are the same for any value.
+    ``fit_workers``); the predictions are the same for any value. ``settings`` (default:
+    the environment's) give the slate signal's thresholds and the picks policy, as the
+    daily job's do.
     """
     started = time.perf_counter()
-    workers = get_settings().fit_workers if fit_workers is None else fit_workers
+    settings = settings or get_settings()
+    workers = settings.fit_workers if fit_workers is None else fit_workers
     plan = plan_on_frames(frames, spec)
     timings: dict[str, float] = {"frames_s": frames.seconds}
     if on_plan:
@@ -439,6 +489,7 @@ def run_on_frames(
     train_all, eval_all = frames.train, frames.evaluation
     history = InMemoryHistory()
     scored: list[pd.DataFrame] = []
+    picked: list[pd.DataFrame] = []
     fold_rows = []
     for fold in plan.folds:
         t0 = time.perf_counter()
@@ -448,7 +499,10 @@ def run_on_frames(
             continue
         if train.empty:
             raise NbapropsError(f"fold {fold.index}: no training rows in its window")
-        results = _predict_fold(spec, fold, train, test, history, frames.books, workers)
+        results, picks = _predict_fold(
+            spec, fold, train, test, history, frames.books, settings, workers
+        )
+        picked.append(picks)
         for frame in results:
             system_id = frame["system"].iloc[0]
             history.add(system_id, frame)
@@ -458,9 +512,15 @@ def run_on_frames(
         if on_fold:
             on_fold(f"fold {fold.index}: {fold.test_start}..{fold.test_end}")
     predictions = pd.concat(scored, ignore_index=True)
+    picks = (
+        pd.concat([p for p in picked if len(p)], ignore_index=True)
+        if any(len(p) for p in picked)
+        else pd.DataFrame()
+    )
     timings["total_s"] = frames.seconds + time.perf_counter() - started
-    summary = summarize(predictions[~predictions["warmup"]], spec)
-    return BacktestResult(spec, plan, predictions, pd.DataFrame(fold_rows), summary, timings)
+    reported = picks[~picks["warmup"].astype(bool)] if len(picks) else picks
+    summary = summarize(predictions[~predictions["warmup"]], spec, settings, reported)
+    return BacktestResult(spec, plan, predictions, pd.DataFrame(fold_rows), summary, timings, picks)
 
 
 def _fold_row(fold: Fold, train: pd.DataFrame, frame: pd.DataFrame) -> dict[str, Any]:
@@ -601,8 +661,36 @@ def hit_rate_by_signal(rows: pd.DataFrame, settings: Settings | None = None) -> 
     return out
 
 
-def summarize(predictions: pd.DataFrame, spec: ExperimentSpec) -> dict[str, Any]:
-    """Per-system figures with their N; the baseline on the same rows; leakage alarms."""
+def picks_before_calibration(
+    predictions: pd.DataFrame, settings: Settings, policy: PickPolicy
+) -> pd.DataFrame:
+    """Every system's picks of every date under the rule before EV calibration (raw EV,
+    no record, uncapped stakes), to measure what the new rule changes."""
+    before = policy.before_calibration()
+    parts = []
+    for (system_id, _), rows in predictions.groupby(["system", "game_date"], sort=True):
+        signal = slate_signal(rows, settings).signal
+        picks = select_picks(rows, EvCalibration(), signal, before)
+        if len(picks):
+            keyed = rows.set_index("player_id")
+            picks["actual"] = keyed["actual"].reindex(picks["player_id"]).to_numpy(dtype=float)
+            picks["played"] = ~np.isnan(picks["actual"].to_numpy())
+            parts.append(picks.assign(system=system_id))
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+
+
+def summarize(
+    predictions: pd.DataFrame,
+    spec: ExperimentSpec,
+    settings: Settings | None = None,
+    picks: pd.DataFrame | None = None,
+) -> dict[str, Any]:
+    """Per-system figures with their N; the baseline on the same rows; leakage alarms;
+    expected value claimed against realised; the picks before and after the rule."""
+    settings = settings or get_settings()
+    policy = PickPolicy.from_settings(settings)
+    picks = picks if picks is not None else pd.DataFrame()
+    before = picks_before_calibration(predictions, settings, policy)
     out: dict[str, Any] = {"systems": {}, "alarms": {}}
     played_all = predictions[predictions["played"]]
     base = played_all[played_all["system"] == BASELINE].set_index(["player_id", "game_date"])
@@ -642,8 +730,16 @@ def summarize(predictions: pd.DataFrame, spec: ExperimentSpec) -> dict[str, Any]
             kind_entry["betting_best"] = m.betting_summary(best_price_frame(lined)).to_dict()
             kind_entry["clv"] = _clv(lined)
             kind_entry["by_side"] = by_side(kind_entry, lined)
+            kind_entry["ev_reliability"] = ev_reliability_figures(lined)
+            kind_entry["picks"] = {
+                name: bets_figures(
+                    chosen[(chosen["system"] == system_id) & (chosen["line_kind"] == kind)]
+                )
+                for name, chosen in (("before", before), ("after", picks))
+                if len(chosen)
+            }
             if kind == "sportsbook":
-                kind_entry["bankroll"] = bankrolls(lined, Settings().kelly_fraction)
+                kind_entry["bankroll"] = bankrolls(lined, settings.kelly_fraction)
             graded = lp[lp["actual"] != lp["line"]]
             if len(graded):
                 kind_entry["probability"] = m.probability_metrics(
@@ -665,7 +761,7 @@ def summarize(predictions: pd.DataFrame, spec: ExperimentSpec) -> dict[str, Any]
                 ).to_dict()
             by_kind[str(kind)] = kind_entry
         entry["lines"] = by_kind
-        entry["by_signal"] = hit_rate_by_signal(rows)
+        entry["by_signal"] = hit_rate_by_signal(rows, settings)
         sportsbook = by_kind.get("sportsbook", {})
         lined_mae = sportsbook.get("points", {}).get("model_mae")
         bet = sportsbook.get("betting", {})

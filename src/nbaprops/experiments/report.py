@@ -157,6 +157,71 @@ def bankroll_markdown(result: BacktestResult) -> list[str]:
     return out if len(out) > 5 else []  # no real prices (DFS boards): nothing to stake
 
 
+def ev_reliability_markdown(summary: dict[str, Any]) -> list[str]:
+    """Expected value claimed against realised, before and after EV calibration, per
+    system, line kind and side (the reliability table of money, as P(over) has its own)."""
+    out = [
+        "",
+        "## Expected value: claimed against realised (calls on real lines)",
+        "",
+        "Each call is graded at the book, line and price it was placed at. *Claimed*: the "
+        "raw EV at the best price line shopping found; *calibrated*: the EV after calibration "
+        "on earlier folds' graded calls (their realised return per unit, shrunk toward zero "
+        "edge). ROI interval: dates resampled. DFS boards carry no prices: their EV and ROI "
+        "are at a nominal -110, a proxy for a pick'em, and only the hit rate is real.",
+        "",
+        "| system | lines | EV | side | bucket | N | hit rate [95% CI] | mean EV | ROI [95% CI] |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for system, entry in summary["systems"].items():
+        for kind, block in entry["lines"].items():
+            for name, per_side in block.get("ev_reliability", {}).items():
+                for side, buckets in per_side.items():
+                    for b in buckets:
+                        if not b["n"]:
+                            continue
+                        out.append(
+                            f"| {system} | {kind} | {name} | {side} | {b['label']} | "
+                            f"{b['n']:,} | {_fmt(b['hit_rate'], pct=True)} "
+                            f"[{_fmt(b['ci_low'], pct=True)}, {_fmt(b['ci_high'], pct=True)}] | "
+                            f"{_fmt(b['mean_ev'], pct=True)} | {_fmt(b['roi'], pct=True)} "
+                            f"[{_fmt(b['roi_low'], pct=True)}, {_fmt(b['roi_high'], pct=True)}] |"
+                        )
+    return out
+
+
+def picks_markdown(summary: dict[str, Any]) -> list[str]:
+    """The picks before the new rule (raw EV, uncapped) and after it (calibrated EV, the
+    record, the caps): bets, hit rate, ROI at the price taken, bankrolls, exposure."""
+    out = [
+        "",
+        "## Picks before and after the rule (bets graded as placed)",
+        "",
+        "*Before*: every call with a raw EV above the margin and |edge| >= the minimum, up "
+        "to the per-team and per-day limits, staked at fractional Kelly on the raw EV, "
+        "uncapped. *After*: the calibrated EV must beat the margin with enough comparable "
+        "graded bets; one bet per player, per-game, per-team and per-day limits; stakes on "
+        "the calibrated EV, x the RED multiplier, capped per bet and per slate. Bankrolls "
+        "start at 100 units (1 unit = 1%); exposure = a slate's total stake.",
+        "",
+        "| system | lines | rule | bets | hit rate [95% CI] | ROI | units | final flat | "
+        "final Kelly (max drawdown) | largest exposure | mean exposure |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for system, entry in summary["systems"].items():
+        for kind, block in entry["lines"].items():
+            for rule, f in block.get("picks", {}).items():
+                out.append(
+                    f"| {system} | {kind} | {rule} | {f['n_bets'] - f['voids']:,} | "
+                    f"{_fmt(f['hit_rate'], pct=True)} [{_fmt(f['ci_low'], pct=True)}, "
+                    f"{_fmt(f['ci_high'], pct=True)}] | {_fmt(f['roi'], pct=True)} | "
+                    f"{f['units']:+.1f} | {f['final_flat']:.1f} | {f['final_kelly']:.1f} "
+                    f"({_fmt(f['max_drawdown_kelly'], pct=True)}) | "
+                    f"{_fmt(f['max_exposure'], pct=True)} | {_fmt(f['mean_exposure'], pct=True)} |"
+                )
+    return out
+
+
 def _markdown(result: BacktestResult, tables: dict[str, list[dict[str, Any]]]) -> str:
     spec = result.spec
     out = [
@@ -223,6 +288,8 @@ def _markdown(result: BacktestResult, tables: dict[str, list[dict[str, Any]]]) -
         )
     out += market_markdown(tables["lines"])
     out += side_markdown(result)
+    out += ev_reliability_markdown(result.summary)
+    out += picks_markdown(result.summary)
     out += bankroll_markdown(result)
     out += [
         "",
@@ -391,6 +458,12 @@ def write_report(result: BacktestResult, folder: Path) -> dict[str, Any]:
     preds = result.predictions.copy()
     preds["game_date"] = pd.to_datetime(preds["game_date"])
     preds.to_parquet(folder / "predictions.parquet", index=False)
+    if len(result.picks):
+        picks = result.picks.copy()
+        picks["game_date"] = pd.to_datetime(picks["game_date"])
+        picks.drop(columns=["decision_time"], errors="ignore").to_parquet(
+            folder / "picks.parquet", index=False
+        )
     result.folds.to_csv(folder / "folds.csv", index=False)
     payload["plots"] = _plots(result, folder)
     payload["folder"] = str(folder)

@@ -38,10 +38,15 @@ from nbaprops.grading.grade import grade_date
 from nbaprops.grading.history import TableHistory
 from nbaprops.models.registry import load_model, register_version
 from nbaprops.pipeline.jobs import audit
-from nbaprops.predictions.daily import ServingModel, aliased_models, predict_date
+from nbaprops.predictions.daily import (
+    ModelDate,
+    ServingModel,
+    aliased_models,
+    predict_date,
+    write_models_date,
+)
 from nbaprops.predictions.history import calibration_before
 from nbaprops.predictions.scoring import ScoringModel, score_date
-from nbaprops.predictions.store import to_table_rows, write_batch
 
 BACKFILL_TAG = "backfill"
 # Columns of the evaluation frame that only grading may see.
@@ -54,6 +59,7 @@ class BackfillResult:
     dates: int = 0
     dates_skipped: int = 0  # already predicted by this run's versions (resumed)
     rows_written: int = 0
+    picks_written: int = 0
     versions_registered: int = 0
     versions_reused: int = 0
     graded_dates: int = 0
@@ -214,24 +220,18 @@ def backfill_walk_forward(
                         books=day_books,
                         keep_quantiles=True,
                     )
-                    for model in todo:
-                        mine = scored[scored["system"] == model.system_id]
-                        write = write_batch(
-                            con,
-                            to_table_rows(
-                                mine,
-                                as_of=None,
-                                minutes_before_tip=spec.decision_minutes,
-                                in_sample=False,
-                                completeness_skipped=False,
-                            ),
-                            system_id=model.system_id,
-                            model_version=int(model.version),
-                            alias=None,
-                            day=day,
-                            force=True,
-                        )
+                    for write, picked in write_models_date(
+                        con,
+                        day,
+                        [ModelDate(scored[scored["system"] == m.system_id], m) for m in todo],
+                        settings=settings,
+                        as_of=None,
+                        minutes_before_tip=spec.decision_minutes,
+                        completeness_skipped=False,
+                        force=True,
+                    ):
                         result.rows_written += write.written
+                        result.picks_written += picked.written
                     result.dates += 1
                 if on_date:
                     on_date(str(day))
@@ -252,6 +252,7 @@ def _summary(result: BackfillResult) -> dict[str, int]:
         "dates": result.dates,
         "dates_skipped": result.dates_skipped,
         "rows_written": result.rows_written,
+        "picks_written": result.picks_written,
         "versions_registered": result.versions_registered,
         "versions_reused": result.versions_reused,
     }
@@ -279,6 +280,7 @@ def backfill_with_aliases(
             con,
             day,
             models,
+            settings=settings,
             minutes_before_tip=settings.decision_minutes_before_tip,
             ev_margin=settings.ev_margin,
             force=force,
@@ -289,6 +291,7 @@ def backfill_with_aliases(
         else:
             result.dates += 1
             result.rows_written += sum(w.written for w in out.writes)
+        result.picks_written += sum(w.written for w in out.picks)
         if on_date:
             on_date(str(day))
     return result

@@ -50,14 +50,8 @@ from nbaprops.predictions.daily import (
     predict_date,
     version_feature_set,
 )
-from nbaprops.predictions.signal import (
-    PICK_INPUTS,
-    SlateSignal,
-    best_bets,
-    slate_signal,
-    store_signal,
-)
-from nbaprops.predictions.store import active_predictions
+from nbaprops.predictions.signal import SlateSignal, slate_signal, store_signal
+from nbaprops.predictions.store import PICK_TABLE_COLUMNS, active_predictions
 from nbaprops.systems.breakout import SYSTEM_ID as BREAKOUT_SYSTEM
 from nbaprops.systems.breakout import BreakoutRules
 
@@ -128,7 +122,7 @@ class DailyResult:
     graded: list[GradeResult] = field(default_factory=list)
     predicted: PredictResult | None = None
     signals: dict[str, SlateSignal] = field(default_factory=dict)
-    picks: pd.DataFrame = field(default_factory=pd.DataFrame)
+    picks: pd.DataFrame = field(default_factory=pd.DataFrame)  # the champion's, stored
     diagnostics: list[Diagnostic] = field(default_factory=list)
     alerts: list[dict[str, Any]] = field(default_factory=list)  # raised during the run
     delivery: Delivery | None = None
@@ -184,13 +178,18 @@ def ungraded_dates(con: duckdb.DuckDBPyConnection, day: date) -> list[date]:
         r[0]
         for r in con.execute(
             """
-            SELECT DISTINCT p.game_date FROM predictions.prediction p
+            SELECT p.game_date FROM predictions.prediction p
             LEFT JOIN grading.grade g USING (prediction_id)
-            WHERE p.is_active AND p.game_date < ? AND p.game_date >= ?
+            WHERE p.is_active AND p.game_date < $day AND p.game_date >= $since
               AND g.prediction_id IS NULL
+            UNION
+            SELECT b.game_date FROM predictions.bet b
+            LEFT JOIN grading.bet_grade g USING (pick_id)
+            WHERE b.is_active AND b.game_date < $day AND b.game_date >= $since
+              AND g.pick_id IS NULL
             ORDER BY 1
             """,
-            [day, day - timedelta(days=GRADE_LOOKBACK_DAYS)],
+            {"day": day, "since": day - timedelta(days=GRADE_LOOKBACK_DAYS)},
         ).fetchall()
     ]
 
@@ -204,6 +203,14 @@ def grade_job(con: duckdb.DuckDBPyConnection, day: date) -> GradeResult:
             "grading",
             "regrade",
             f"{day}: {len(result.regraded)} grades changed (box-score corrections)",
+        )
+    if result.bets is not None and result.bets.regraded:
+        audit(
+            con,
+            "grading",
+            "regrade_bets",
+            f"{day}: {len(result.bets.regraded)} bet grades changed (box-score corrections): "
+            + ", ".join(result.bets.regraded[:20]),
         )
     for row in result.completeness.itertuples():
         if row.predicted and row.graded_share < MIN_GRADED_SHARE and not result.pending:
@@ -234,6 +241,7 @@ def predict_job(
         con,
         day,
         aliased_models(con),
+        settings=settings,
         minutes_before_tip=settings.decision_minutes_before_tip,
         ev_margin=settings.ev_margin,
         as_of=live_as_of(day, now),
@@ -292,24 +300,24 @@ def picks_system(con: duckdb.DuckDBPyConnection, settings: Settings) -> str | No
 
 
 def champion_picks(con: duckdb.DuckDBPyConnection, settings: Settings, day: date) -> pd.DataFrame:
+    """The stored picks of the picks system's champion on ``day`` (bets first), with
+    player names, the breakout shadow's observation and, once graded, each bet's result."""
     system_id = picks_system(con, settings)
-    rows = (
-        active_predictions(con, day, system_id=system_id, alias="champion")
-        if system_id
-        else pd.DataFrame()
-    )
-    if rows.empty:
-        empty = best_bets(pd.DataFrame(columns=[*PICK_INPUTS]), settings)
-        empty.insert(0, "system_id", pd.Series(dtype=object))
-        return empty
-    names = con.execute(
-        "SELECT player_id, player_name FROM core.player WHERE player_id IN (SELECT unnest(?))",
-        [rows["player_id"].astype(int).tolist()],
+    if system_id is None:
+        return pd.DataFrame(columns=[*PICK_TABLE_COLUMNS, "observation"])
+    picks = con.execute(
+        """
+        SELECT k.*, coalesce(pl.player_name, CAST(k.player_id AS VARCHAR)) AS player_name,
+               g.result, g.actual_points, g.profit_units, g.profit_share
+        FROM predictions.pick k
+        LEFT JOIN core.player pl USING (player_id)
+        LEFT JOIN grading.bet_grade g USING (pick_id)
+        WHERE k.game_date = ? AND k.is_active AND k.system_id = ? AND k.alias = 'champion'
+        ORDER BY k.rank
+        """,
+        [day, system_id],
     ).df()
-    rows = rows.merge(names, on="player_id", how="left")
-    picks = best_bets(rows, settings)
-    picks.insert(0, "system_id", system_id)
-    return flag_picks(picks, active_breakout(con, day))
+    return flag_picks(picks, active_breakout(con, day))  # the shadow's note, read-time
 
 
 def run_daily(
@@ -538,7 +546,19 @@ def phase_history(con: duckdb.DuckDBPyConnection, days: int = 14) -> list[dict[s
         """,
         [days - 1, list(PHASES)],
     ).df()
-    return [
-        {k: (None if pd.isna(v) else str(v) if k != "rows" else int(v)) for k, v in r.items()}
-        for r in frame.to_dict("records")
-    ]
+    out = []
+    for r in frame.to_dict("records"):
+        row: dict[str, Any] = {}
+        for k, v in r.items():
+            if pd.isna(v):
+                row[k] = None
+            elif k == "rows":
+                row[k] = int(v)
+            elif k == "run_date":
+                row[k] = pd.Timestamp(v).date().isoformat()
+            elif isinstance(v, pd.Timestamp):
+                row[k] = v.isoformat()
+            else:
+                row[k] = str(v)
+        out.append(row)
+    return out
