@@ -78,6 +78,10 @@ class Walk:
     screenshots: list[Path] = field(default_factory=list)
     console_errors: list[str] = field(default_factory=list)
     failed_requests: list[str] = field(default_factory=list)
+    # the bets as the viewport shows them: one dict per bet (the text a user can see of
+    # it, and how far it sticks out to the right of the viewport, px)
+    bets: list[dict[str, Any]] = field(default_factory=list)
+    cut_titles: list[str] = field(default_factory=list)  # chart titles ending in "…"
 
 
 def _shot(page: Any, out: Path, name: str, walk: Walk) -> None:
@@ -91,6 +95,27 @@ def _shot(page: Any, out: Path, name: str, walk: Walk) -> None:
     walk.overflow[name] = int(
         page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
     )
+
+
+# The bets a user sees: the desktop table's rows or the phone's cards, whichever is
+# displayed; for each, its visible text and how far it reaches past the viewport's edge.
+_VISIBLE_BETS = """
+() => {
+  const shown = (el) => el.offsetParent !== null && el.getClientRects().length > 0;
+  const rows = [...document.querySelectorAll('table#best-bets tbody tr, ul#bet-cards li')]
+    .filter(shown);
+  return rows.map((el) => ({
+    kind: el.tagName === 'LI' ? 'card' : 'row',
+    text: el.innerText,
+    overflow: Math.max(0, Math.ceil(el.getBoundingClientRect().right - window.innerWidth)),
+    scrolls: el.scrollWidth > el.clientWidth + 1,
+  }));
+}
+"""
+_CUT_TITLES = """
+() => [...document.querySelectorAll('svg.chart text.chart-title')]
+  .map((t) => t.textContent).filter((t) => t.endsWith('\u2026'))
+"""
 
 
 def walk_dashboard(
@@ -122,9 +147,12 @@ def walk_dashboard(
                     d or ""
                     for d in page.locator("figure.chart-card svg.chart > desc").all_text_contents()
                 ]
+                walk.bets = page.evaluate(_VISIBLE_BETS)
+                walk.cut_titles = page.evaluate(_CUT_TITLES)
                 _shot(page, out, "tonight", walk)
                 page.locator(
-                    "table#best-bets a.player-link, table#slate a.player-link"
+                    "table#best-bets a.player-link:visible, ul#bet-cards a.player-link:visible, "
+                    "table#slate a.player-link:visible"
                 ).first.click()
                 page.wait_for_url(re.compile(r".*/ui/players/\d+.*"))
                 page.wait_for_selector("table#player-games tbody tr")
@@ -138,6 +166,7 @@ def walk_dashboard(
                 ):
                     page.goto(base + url, wait_until="load")
                     page.wait_for_selector("main h1")
+                    walk.cut_titles += page.evaluate(_CUT_TITLES)
                     _shot(page, out, key, walk)
                 context.close()
                 walks.append(walk)

@@ -19,7 +19,7 @@ from nbaprops.api.app import create_app
 from nbaprops.core.db import connect
 from nbaprops.core.settings import Settings
 from nbaprops.pipeline.snapshot import snapshot_path
-from tests.api.served import prepare
+from tests.api.served import PICK_SETTINGS, prepare
 
 
 @pytest.fixture(scope="package")
@@ -29,7 +29,7 @@ def served(warehouse: Path, tmp_path_factory: pytest.TempPathFactory) -> Setting
     publishes the snapshot the API reads)."""
     root = tmp_path_factory.mktemp("api")
     shutil.copy(warehouse, root / "nbaprops.duckdb")
-    settings = Settings(db=root / "nbaprops.duckdb", runs_dir=root / "runs")
+    settings = Settings(db=root / "nbaprops.duckdb", runs_dir=root / "runs", **PICK_SETTINGS)
     with connect(settings.db) as con:
         result = prepare(con, settings)
     assert result.snapshot == snapshot_path(settings.db).name
@@ -47,4 +47,4 @@ def copy_served(served: Settings, root: Path, **extra: Any) -> Settings:
     """A private copy of the served warehouse and its snapshot, for tests that write."""
     for src in (served.db, snapshot_path(served.db)):
         shutil.copy(src, root / src.name)
-    return Settings(db=root / served.db.name, runs_dir=root / "runs", **extra)
+    return Settings(db=root / served.db.name, runs_dir=root / "runs", **{**PICK_SETTINGS, **extra})

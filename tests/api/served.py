@@ -1,7 +1,8 @@
 """The warehouse the API is tested, fuzzed and benchmarked on, built one way: the real
-data ingested, two fast systems backfilled walk-forward over four April days (graded)
-and made champion and challenger, then one real daily run (which publishes the
-snapshot the API reads). Used by the API tests' fixture, ``scripts/fuzz_api.py`` and
+data ingested, two fast systems backfilled walk-forward over four April days (graded,
+after two weeks of warm-up), made champion and challenger, then one real daily run
+(which publishes the snapshot the API reads), all under a permissive picks policy so
+there are bets to read. Used by the API tests' fixture, ``scripts/fuzz_api.py`` and
 ``benchmarks/bench_api.py``."""
 
 from __future__ import annotations
@@ -23,6 +24,12 @@ from nbaprops.warehouse.migrate import migrate
 FIRST, LAST = date(2024, 4, 8), date(2024, 4, 11)  # backfilled, graded
 DAY = date(2024, 4, 12)  # the daily run: 15 games with real sportsbook lines
 SYSTEMS = {"season_average": "champion", "moving_average": "challenger"}
+WARMUP_DAYS = 14  # earlier graded calls the EV calibration and the records learn from
+# A permissive but real policy, so the ledger has bets to show: any call whose calibrated
+# EV is positive, however thin its record (the defaults stake nothing on this data).
+PICK_SETTINGS: dict[str, object] = {"ev_margin": 0.0, "picks_min_record_bets": 0}
+# ... as the environment of a CLI command run on the served warehouse
+PICK_ENV = {f"NBAPROPS_{k.upper()}": str(v) for k, v in PICK_SETTINGS.items()}
 
 
 def prepare(
@@ -36,7 +43,8 @@ def prepare(
             "systems": list(SYSTEMS),
             "evaluation": {"start": FIRST, "end": LAST},
             "retrain_every": 7,
-            "warmup_days": 0,
+            "warmup_days": WARMUP_DAYS,
+            "ev_margin": settings.ev_margin,
         }
     )
     backfill_walk_forward(con, spec, settings)
@@ -53,7 +61,9 @@ def build(
     root: Path, data_dir: Path, name: str = "api", log: Callable[[str], None] = lambda _: None
 ) -> Settings:
     """Ingest ``data_dir`` into ``root/nbaprops.duckdb`` and ``prepare`` it."""
-    settings = Settings(data_dir=data_dir, db=root / "nbaprops.duckdb", runs_dir=root / "runs")
+    settings = Settings(
+        data_dir=data_dir, db=root / "nbaprops.duckdb", runs_dir=root / "runs", **PICK_SETTINGS
+    )
     log(f"building a warehouse in {root} from {data_dir} ...")
     with connect(settings.db) as con:
         result = ingest_job(con, settings)

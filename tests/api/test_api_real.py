@@ -33,7 +33,7 @@ from nbaprops.core.settings import Settings
 from nbaprops.pipeline.daily import PHASES
 from nbaprops.pipeline.snapshot import publish_snapshot, snapshot_path
 from tests.api.conftest import copy_served
-from tests.api.served import DAY, FIRST, LAST
+from tests.api.served import DAY, FIRST, LAST, PICK_ENV
 
 pytestmark = [pytest.mark.data, pytest.mark.slow]
 
@@ -96,9 +96,18 @@ def test_predictions_of_a_date_match_the_table_and_filter_by_system_and_alias(
     assert only["n"] == counts["moving_average"]
     named = [p for p in every["predictions"] if p["player_name"] != str(p["player_id"])]
     assert len(named) == len(every["predictions"])  # every player has a name
-    bets = [p for p in every["predictions"] if p["recommendation"] in ("OVER", "UNDER")]
-    assert bets
-    assert all(p["bet_price"] is not None and p["ev"] > 0 for p in bets)
+    calls = [p for p in every["predictions"] if p["recommendation"] in ("OVER", "UNDER")]
+    assert calls
+    assert all(p["bet_price"] is not None and p["ev_pct"] > 0 for p in calls)
+    # the calibrated value never exceeds the claim; the decision follows it
+    assert all(p["ev_calibrated_pct"] <= p["ev_pct"] + 1e-9 for p in calls)
+    for p in calls:
+        backed = p["ev_calibrated_pct"] > 100 * served.ev_margin
+        assert p["decision"] == (p["recommendation"] if backed else "PASS")
+    assert {p["decision"] for p in calls} > {"PASS"}  # some calls are backed
+    picked = [p for p in every["predictions"] if p["pick_status"] == "BET"]
+    assert picked
+    assert all(p["decision"] == p["recommendation"] for p in picked)
     assert get(client, "/predictions")["date"] == str(DAY)  # default: the latest date
 
 
@@ -106,10 +115,43 @@ def test_picks_and_signal_follow_the_champion(client: TestClient, served: Settin
     picks = get(client, f"/picks?date={DAY}")
     assert picks["system"] == "season_average"
     rows = picks["picks"]
-    assert 0 < len(rows) <= served.picks_max_per_day
-    evs = [p["ev"] for p in rows]
-    assert evs == sorted(evs, reverse=True)
-    assert all(abs(p["edge"]) >= served.picks_min_edge and p["stake_kelly"] > 0 for p in rows)
+    bets = [p for p in rows if p["status"] == "BET"]
+    watch = [p for p in rows if p["status"] == "WATCHLIST"]
+    assert 0 < len(bets) <= served.picks_max_per_day
+    assert watch
+    assert picks["n_bets"] == len(bets)
+    assert picks["n_watchlist"] == len(watch)
+    value = [p["ev_calibrated_pct"] for p in bets]
+    assert value == sorted(value, reverse=True)
+    assert [p["rank"] for p in rows] == list(range(1, len(rows) + 1))
+    for p in bets:
+        assert abs(p["edge_points"]) >= served.picks_min_edge
+        assert p["ev_calibrated_pct"] > 100 * served.ev_margin
+        assert p["ev_calibrated_pct"] <= p["ev_pct"] + 1e-9
+        assert 0 < p["stake_pct"] <= 100 * served.picks_max_bet_share + 1e-9
+        assert p["stake_units"] == pytest.approx(p["stake_pct"] / (100 * served.unit_share))
+        assert p["stake_pct"] <= p["stake_before_pct"] + 1e-9
+        assert p["flat_units"] == 1.0
+    exposure = sum(p["stake_pct"] for p in bets)
+    assert picks["exposure_pct"] == pytest.approx(exposure)
+    assert exposure <= 100 * served.picks_max_slate_share + 1e-9
+    assert all(p["stake_pct"] == 0 and p["reason"] for p in watch)
+    teams = [p["team"] for p in bets]
+    assert max(teams.count(t) for t in teams) <= served.picks_max_per_team
+    assert len({p["player_id"] for p in bets}) == len(bets)
+    record = picks["record"]
+    assert record["system"] == "season_average"
+    assert record["n"] > 100
+    assert record["beats_break_even"] is (record["roi_pct"] > 0)
+    assert ("does not beat" in record["statement"]) is (not record["beats_break_even"])
+    with connect(served.db, read_only=True) as con:
+        stored = con.execute(
+            "SELECT player_id, status, stake_kelly FROM predictions.pick WHERE game_date = ? "
+            "AND is_active AND alias = 'champion' ORDER BY rank",
+            [DAY],
+        ).fetchall()
+    assert [(p["player_id"], p["status"]) for p in rows] == [(i, st) for i, st, _ in stored]
+    assert [p["stake_pct"] for p in rows] == pytest.approx([100 * k for _, _, k in stored])
     signals = get(client, f"/signal?date={DAY}")["signals"]
     assert set(signals) == {"season_average@champion", "moving_average@challenger"}
     champion = signals["season_average@champion"]
@@ -128,13 +170,26 @@ def test_player_page_has_recent_games_lines_and_graded_predictions(
     client: TestClient, served: Settings
 ) -> None:
     with connect(served.db, read_only=True) as con:
-        player_id, n_pred = con.execute(
+        (player_id,) = con.execute(
             """
-            SELECT p.player_id, count(*) FROM predictions.prediction p
+            SELECT p.player_id FROM predictions.prediction p
             JOIN grading.grade g USING (prediction_id)
-            WHERE p.is_active AND p.line_source = 'ACTUAL' AND g.result <> 'void'
-            GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 1
+            WHERE p.is_active AND p.line_source = 'ACTUAL' AND g.direction_vs_consensus <> 'void'
+            GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1
             """
+        ).fetchone()
+        # the graded rows of the player's last 20 predicted dates, as the page lists them
+        (n_pred,) = con.execute(
+            """
+            SELECT count(*) FROM predictions.prediction p
+            JOIN grading.grade g USING (prediction_id)
+            WHERE p.is_active AND p.player_id = $player AND g.direction_vs_consensus <> 'void'
+              AND p.game_date IN (
+                  SELECT DISTINCT game_date FROM predictions.prediction
+                  WHERE player_id = $player AND is_active AND game_date <= $day
+                  ORDER BY game_date DESC LIMIT 20)
+            """,
+            {"player": player_id, "day": DAY},
         ).fetchone()
         last = con.execute(
             "SELECT game_date, points FROM core.player_game WHERE player_id = ? "
@@ -151,15 +206,17 @@ def test_player_page_has_recent_games_lines_and_graded_predictions(
     page = get(client, f"/players/{player_id}?date={DAY}")
     games = page["games"]
     assert len(games) == len(last) == 20
-    assert [(g["game_date"][:10], g["points"]) for g in games] == [(str(d), p) for d, p in last]
-    shown = {g["game_date"][:10]: g["line"] for g in games if g["line"] is not None}
+    assert [(g["game_date"], g["points"]) for g in games] == [(str(d), p) for d, p in last]
+    shown = {g["game_date"]: g["line"] for g in games if g["line"] is not None}
     assert shown == {str(d): line for d, line in lines.items()}
     assert len(shown) >= 3
     latest = get(client, f"/players/{player_id}")["games"]
     assert latest[0]["game_date"] > games[0]["game_date"]  # without a date: the newest
-    graded = [p for p in page["predictions"] if p["result"] not in (None, "void")]
+    graded = [p for p in page["predictions"] if p["direction_vs_consensus"] not in (None, "void")]
     assert len(graded) == n_pred
     assert all(p["actual_points"] is not None for p in graded)
+    assert all(len(p["game_date"]) == 10 for p in page["predictions"])  # dates, not datetimes
+    assert "correct" not in json.dumps(page)  # a call's direction is never a bet's result
 
 
 def test_grading_figures_equal_an_independent_count(client: TestClient, served: Settings) -> None:
@@ -168,9 +225,9 @@ def test_grading_figures_equal_an_independent_count(client: TestClient, served: 
     with connect(served.db, read_only=True) as con:
         wins, bets, pushes = con.execute(
             """
-            SELECT count(*) FILTER (WHERE g.result = 'correct'),
-                   count(*) FILTER (WHERE g.result IN ('correct', 'incorrect')),
-                   count(*) FILTER (WHERE g.result = 'push')
+            SELECT count(*) FILTER (WHERE g.direction_vs_consensus = 'right'),
+                   count(*) FILTER (WHERE g.direction_vs_consensus IN ('right', 'wrong')),
+                   count(*) FILTER (WHERE g.direction_vs_consensus = 'push')
             FROM predictions.prediction p JOIN grading.grade g USING (prediction_id)
             WHERE p.is_active AND NOT p.in_sample AND p.system_id = 'season_average'
               AND p.line_kind = 'sportsbook' AND p.game_date BETWEEN ? AND ?
@@ -182,7 +239,7 @@ def test_grading_figures_equal_an_independent_count(client: TestClient, served: 
             SELECT g.actual_points, p.median, p.line
             FROM predictions.prediction p JOIN grading.grade g USING (prediction_id)
             WHERE p.is_active AND NOT p.in_sample AND p.system_id = 'season_average'
-              AND p.line_kind = 'sportsbook' AND g.result <> 'void'
+              AND p.line_kind = 'sportsbook' AND g.direction_vs_consensus <> 'void'
               AND p.game_date BETWEEN ? AND ?
             """,
             [FIRST, LAST],
@@ -202,7 +259,7 @@ def test_grading_figures_equal_an_independent_count(client: TestClient, served: 
             SELECT count(*) FROM predictions.prediction p JOIN grading.grade g
               USING (prediction_id)
             WHERE p.is_active AND NOT p.in_sample AND p.system_id = 'season_average'
-              AND p.line_kind = 'sportsbook' AND g.result <> 'void'
+              AND p.line_kind = 'sportsbook' AND g.direction_vs_consensus <> 'void'
               AND g.actual_points <> p.line AND p.p_over IS NOT NULL
               AND p.over_price IS NOT NULL AND p.under_price IS NOT NULL
               AND p.game_date BETWEEN ? AND ?
@@ -214,8 +271,8 @@ def test_grading_figures_equal_an_independent_count(client: TestClient, served: 
         sides = con.execute(
             """
             SELECT p.recommendation,
-                   count(*) FILTER (WHERE g.result = 'correct'),
-                   count(*) FILTER (WHERE g.result IN ('correct', 'incorrect'))
+                   count(*) FILTER (WHERE g.direction_vs_consensus = 'right'),
+                   count(*) FILTER (WHERE g.direction_vs_consensus IN ('right', 'wrong'))
             FROM predictions.prediction p JOIN grading.grade g USING (prediction_id)
             WHERE p.is_active AND NOT p.in_sample AND p.system_id = 'season_average'
               AND p.line_kind = 'sportsbook' AND p.game_date BETWEEN ? AND ?
@@ -339,9 +396,30 @@ def test_the_schema_is_served_with_every_endpoint(client: TestClient) -> None:
         "/models",
         "/diagnostics",
         "/alerts",
+        "/bets",
     }
     assert all(set(methods) == {"get"} for methods in schema["paths"].values())  # read only
-    assert "Prediction" in schema["components"]["schemas"]
+    schemas = schema["components"]["schemas"]
+    for name in ("Prediction", "Pick", "Picks", "PickRecord", "Bets", "LedgerSummary"):
+        undocumented = [
+            field
+            for field, spec in schemas[name]["properties"].items()
+            if not spec.get("description")
+        ]
+        assert not undocumented, (name, undocumented)
+    # Every property of every response model says what it is (FastAPI's own error schemas
+    # aside).
+    undocumented_anywhere = [
+        (name, field)
+        for name, spec in schemas.items()
+        if name not in ("HTTPValidationError", "ValidationError")
+        for field, prop in spec.get("properties", {}).items()
+        if not prop.get("description")
+    ]
+    assert not undocumented_anywhere, undocumented_anywhere
+    assert "game_id" in schemas["Pick"]["properties"]
+    assert "percent" in schemas["Pick"]["properties"]["ev_calibrated_pct"]["description"]
+    assert "points" in schemas["Prediction"]["properties"]["edge_points"]["description"]
 
 
 # --- one set of query functions -----------------------------------------------------------
@@ -349,22 +427,83 @@ def test_the_schema_is_served_with_every_endpoint(client: TestClient) -> None:
 
 def test_the_cli_and_the_api_agree_for_one_date(client: TestClient, served: Settings) -> None:
     runner = CliRunner()
-    out = runner.invoke(cli, ["picks", "--date", str(DAY), "--db", str(served.db), "--json"])
+    db = str(served.db)
+    out = runner.invoke(cli, ["picks", "--date", str(DAY), "--db", db, "--json"], env=PICK_ENV)
     assert out.exit_code == 0, out.output
     from_cli = json.loads(out.output)
     from_api = get(client, f"/picks?date={DAY}")
-    key = ("player_id", "recommendation", "bet_book", "bet_line", "bet_price")
-    assert [tuple(p[k] for k in key) for p in from_cli["picks"]] == [
-        tuple(p[k] for k in key) for p in from_api["picks"]
-    ]
-    assert [p["ev"] for p in from_cli["picks"]] == pytest.approx(
-        [p["ev"] for p in from_api["picks"]]
+    assert from_cli == json.loads(json.dumps(from_api, default=str))
+    out = runner.invoke(
+        cli, ["bets", "--start", str(FIRST), "--end", str(DAY), "--db", db, "--json"], env=PICK_ENV
     )
-    assert from_cli["system"] == from_api["system"]
-    out = runner.invoke(cli, ["alerts", "--since", "2000-01-01", "--db", str(served.db), "--json"])
+    assert out.exit_code == 0, out.output
+    ledger_cli = json.loads(out.output)
+    ledger_api = get(client, f"/bets?start={FIRST}&end={DAY}")
+    assert ledger_cli == json.loads(json.dumps(ledger_api, default=str))
+    out = runner.invoke(cli, ["alerts", "--since", "2000-01-01", "--db", db, "--json"])
     assert out.exit_code == 0, out.output
     api_alerts = get(client, "/alerts?since=2000-01-01")["alerts"]
     assert [a["message"] for a in json.loads(out.output)] == [a["message"] for a in api_alerts]
+
+
+def test_the_ledger_grades_each_bet_at_its_own_line_and_price(
+    client: TestClient, served: Settings
+) -> None:
+    body = get(client, f"/bets?start={FIRST}&end={DAY}&system=season_average")
+    (ledger,) = body["systems"]
+    lines = ledger["bets"]
+    with connect(served.db, read_only=True) as con:
+        truth = con.execute(
+            """
+            SELECT b.pick_id, b.side, b.bet_line, b.bet_price, b.stake_kelly, pg.points
+            FROM predictions.bet b
+            LEFT JOIN core.player_game pg
+              ON pg.player_id = b.player_id AND pg.game_date = b.game_date
+            WHERE b.is_active AND b.system_id = 'season_average'
+              AND b.game_date BETWEEN ? AND ?
+            ORDER BY b.game_date, b.rank
+            """,
+            [FIRST, DAY],
+        ).fetchall()
+    assert len(lines) == len(truth) > 10
+    graded = [b for b in lines if b["result"] is not None]
+    assert sum(b["game_date"] < str(DAY) for b in lines) == len(graded) > 5
+    expected_units = 0.0
+    for b, (_, side, line, price, stake, points) in zip(lines, truth, strict=True):
+        assert (b["side"], b["bet_line"], b["bet_price"]) == (side, line, price)
+        if b["result"] is None:
+            continue
+        payout = price / 100 if price > 0 else 100 / -price
+        if points is None:
+            want, units = "VOID", 0.0
+        elif points == line:
+            want, units = "PUSH", 0.0
+        elif (points > line) == (side == "OVER"):
+            want, units = "WIN", payout
+        else:
+            want, units = "LOSS", -1.0
+        assert b["result"] == want
+        assert b["profit_units"] == pytest.approx(units)
+        assert b["profit_pct"] == pytest.approx(100 * stake * units)
+        expected_units += units
+        assert b["running_units"] == pytest.approx(expected_units)
+    summary = ledger["summary"]
+    assert summary["units"] == pytest.approx(expected_units)
+    assert summary["final_flat"] == pytest.approx(100 + expected_units)
+    assert summary["n_bets"] == len(graded)
+    assert summary["pending"] == len(lines) - len(graded)
+    wins = sum(b["result"] == "WIN" for b in graded)
+    decided = sum(b["result"] in ("WIN", "LOSS") for b in graded)
+    assert summary["hit_rate"] == pytest.approx(wins / decided)
+    path = [100.0] + [b["bankroll_kelly"] for b in graded]
+    peak = np.maximum.accumulate(path)
+    assert summary["max_drawdown_kelly"] == pytest.approx(float(np.max((peak - path) / peak)))
+    assert get(client, "/bets?start=2023-01-01&end=2023-01-31", 404)["detail"] == (
+        "no bets in 2023-01-01..2023-01-31"
+    )
+    assert (
+        "unknown system" in get(client, f"/bets?start={FIRST}&end={DAY}&system=nope", 400)["detail"]
+    )
 
 
 # --- reads never block the daily job ------------------------------------------------------
@@ -411,7 +550,7 @@ def test_the_daily_job_runs_while_the_api_serves_and_the_api_then_sees_it(
         health = api.get("/health").json()
     assert after["n"] > 100
     assert health["freshness"]["last_prediction_date"] == str(NEXT)
-    assert {p["run_date"][:10] for p in health["phases"]} >= {str(NEXT)}
+    assert {p["run_date"] for p in health["phases"]} >= {str(NEXT)}
 
 
 def test_without_a_snapshot_a_busy_warehouse_is_503_and_a_free_one_is_read(
@@ -532,9 +671,7 @@ def test_a_failed_daily_run_still_publishes_so_the_api_shows_the_failure(
     with connect(settings.db) as con, pytest.raises(RuntimeError):
         daily.run_daily(con, settings, NEXT, skip_ingest=True)
     api = TestClient(create_app(settings))
-    phases = {
-        p["phase"]: p for p in get(api, "/health")["phases"] if p["run_date"][:10] == str(NEXT)
-    }
+    phases = {p["phase"]: p for p in get(api, "/health")["phases"] if p["run_date"] == str(NEXT)}
     assert phases["predict"]["status"] == "FAILED"
     assert "the slate could not be scored" in phases["predict"]["error"]
     assert phases["grade"]["status"] == "COMPLETE"

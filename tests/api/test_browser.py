@@ -46,3 +46,30 @@ def test_the_dashboard_renders_real_numbers_in_chromium_at_desktop_and_phone_wid
         assert all(p.stat().st_size > 10_000 for p in walk.screenshots)
     phone = walks[1]
     assert phone.overflow == dict.fromkeys(PAGES, 0), phone.overflow
+    # every bet shows, without sideways scrolling, the bet as placed, P(win), the
+    # calibrated EV, the stake and the record: a table row on a desktop, a card on a phone
+    picks = client.get(f"/picks?date={DAY}").json()
+    bets = [p for p in picks["picks"] if p["status"] == "BET"]
+    assert bets
+    desktop = walks[0]
+    assert [b["kind"] for b in desktop.bets] == ["row"] * len(bets)
+    assert [b["kind"] for b in phone.bets] == ["card"] * len(bets)
+    for walk in walks:
+        assert walk.cut_titles == [], walk.cut_titles
+        for shown, pick in zip(walk.bets, bets, strict=True):
+            text = " ".join(shown["text"].split())
+            book = pick["bet_book"] or ""
+            wanted = [
+                pick["player_name"],
+                f"{pick['side']} {pick['bet_line']:.1f}",
+                book,
+                f"{pick['bet_price']:+.0f}",
+                f"{100 * pick['p_win']:.1f}%",
+                f"{pick['ev_calibrated_pct']:+.1f}%",
+                f"{pick['stake_units']:.2f}u",
+                f"{pick['record']['n']:,} comparable" if pick["record"]["n"] else "no comparable",
+            ]
+            missing = [w for w in wanted if w not in text]
+            assert not missing, (walk.viewport, missing, text)
+        if walk.viewport == "phone":
+            assert all(b["overflow"] == 0 and not b["scrolls"] for b in walk.bets), walk.bets

@@ -4,6 +4,7 @@ apart, bad input gets one readable line, and nothing is loaded from outside."""
 
 from __future__ import annotations
 
+import html
 import re
 from pathlib import Path
 from typing import Any
@@ -47,10 +48,16 @@ def test_tonight_shows_the_champions_slate_its_bets_and_real_charts(
     slate = home.tables["slate"]
     assert len(slate) == champion_rows > 100
     assert {row[2].split()[0] for row in slate} == {"season_average"}
-    picks = client.get(f"/picks?date={DAY}").json()["picks"]
+    body = client.get(f"/picks?date={DAY}").json()
+    picks = [p for p in body["picks"] if p["status"] == "BET"]
     bets = home.tables["best-bets"]
     assert [row[0] for row in bets] == [p["player_name"] for p in picks]
-    assert [row[2] for row in bets] == [p["recommendation"] for p in picks]
+    assert [row[2].split()[0] for row in bets] == [p["side"] for p in picks]
+    assert [row[9].split("u")[0] for row in bets] == [f"{p['stake_units']:.2f}" for p in picks]
+    # the champion's record and the verdict stand above the picks
+    raw = " ".join(html.unescape(client.get(f"/?date={DAY}").text).split())
+    assert body["record"]["statement"] in raw
+    assert body["verdict"] in raw
     # every player links to their page
     players = {p["player_id"] for p in picks}
     assert {f"/ui/players/{pid}?date={DAY}" for pid in players} <= set(home.links)
@@ -249,20 +256,24 @@ def test_a_cached_page_is_rendered_afresh_once_a_new_snapshot_is_published(
         assert again.content == first.content
         before = len(read_page(first.text).tables["best-bets"])
         with connect(settings.db) as writer:
-            # the champion's best bet of DAY is retired; the page must drop it
+            # the champion's top bet of DAY is retired with its prediction; the page drops both
             writer.execute(
                 """
                 UPDATE predictions.prediction SET is_active = false
                 WHERE prediction_id = (
-                    SELECT prediction_id FROM predictions.prediction
+                    SELECT prediction_id FROM predictions.pick
                     WHERE game_date = ? AND is_active AND alias = 'champion'
-                      AND recommendation IN ('OVER', 'UNDER')
-                    ORDER BY ev DESC LIMIT 1)
+                      AND status = 'BET' ORDER BY rank LIMIT 1)
                 """,
+                [DAY],
+            )
+            writer.execute(
+                "UPDATE predictions.pick SET is_active = false WHERE game_date = ? "
+                "AND is_active AND alias = 'champion' AND status = 'BET' AND rank = 1",
                 [DAY],
             )
             publish_snapshot(writer)
         after = read_page(api.get(url).text)
     shown = len(after.tables["slate"])
     assert shown == len(read_page(first.text).tables["slate"]) - 1
-    assert len(after.tables["best-bets"]) in (before, before - 1)
+    assert len(after.tables["best-bets"]) == before - 1

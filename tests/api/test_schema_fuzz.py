@@ -38,6 +38,7 @@ OPERATIONS = {
     "GET /models",
     "GET /diagnostics",
     "GET /alerts",
+    "GET /bets",
 }
 
 

@@ -56,7 +56,10 @@ def test_the_readme_main_job_runs_the_daily_pipeline_and_prints_picks(
     out = result.stdout
     assert "no registered model: trained xgboost@v1" in out
     assert "Slate signal 2024-04-12" in out
-    assert "Best bets 2024-04-12" in out
+    # the champion's record, then the picks: bets the record backs, or "no bets today"
+    assert "xgboost@champion's record" in out
+    assert "Bets 2024-04-12" in out or "no bets today" in out
+    assert "Watchlist 2024-04-12" in out
     assert "(champion):" in out
     assert "predictions for 2024-04-12" in out
     again = nbaprops("run", "daily", "--db", str(db), "--data-dir", str(data_dir), "--json")
@@ -64,7 +67,8 @@ def test_the_readme_main_job_runs_the_daily_pipeline_and_prints_picks(
     payload = json.loads(again.stdout)
     assert payload["bootstrapped"] is None  # the champion exists now
     assert payload["predict"]["unchanged"] is True  # a re-run changes nothing
-    assert payload["picks"]
+    assert payload["picks"]["picks"]
+    assert payload["picks"]["record"]["system"] == "xgboost"
 
 
 def test_status_without_a_warehouse_is_one_error_line(tmp_path: Path) -> None:

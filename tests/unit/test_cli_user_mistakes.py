@@ -434,3 +434,32 @@ def test_daily_commands_on_a_missing_warehouse_say_to_ingest_first(tmp_path: Pat
     db = str(tmp_path / "missing.duckdb")
     for args in (["predict", "--date", "2024-04-12"], ["grade", "--date", "2024-04-12"]):
         refused(invoke(*args, "--db", db), "nbaprops ingest")
+
+
+@pytest.mark.parametrize(
+    ("setting", "value"),
+    [
+        ("NBAPROPS_PICKS_MAX_BET_SHARE", "-0.01"),
+        ("NBAPROPS_PICKS_MAX_SLATE_SHARE", "0"),
+        ("NBAPROPS_KELLY_FRACTION", "1.5"),
+        ("NBAPROPS_PICKS_RED_MULTIPLIER", "2"),
+        ("NBAPROPS_PICKS_MIN_RECORD_BETS", "-5"),
+        ("NBAPROPS_EV_MARGIN", "-0.02"),
+    ],
+)
+def test_a_cap_or_threshold_out_of_range_is_refused_at_start_naming_the_setting(
+    warehouse_copy: Path, setting: str, value: str
+) -> None:
+    for args in (["picks", "--date", "2024-04-12"], ["run", "daily", "--skip-ingest"]):
+        refused(invoke(*args, "--db", str(warehouse_copy), env={setting: value}), setting)
+    with duckdb.connect(str(warehouse_copy), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM pipeline.phase_run").fetchone() == (0,)
+
+
+def test_bets_of_an_unknown_system_or_an_empty_range_is_one_line(warehouse_copy: Path) -> None:
+    db = ["--db", str(warehouse_copy)]
+    period = ["--start", "2024-04-01", "--end", "2024-04-02"]
+    line = refused(invoke("bets", *period, "--system", "nope", *db), "unknown system 'nope'")
+    assert "season_average" in line  # the known systems are listed
+    refused(invoke("bets", *period, *db), "no bets in 2024-04-01..2024-04-02")
+    refused(invoke("bets", "--start", "2024-04-02", "--end", "2024-04-01", *db), "is after")

@@ -152,6 +152,25 @@ def _fit(text: str, size: float, max_width: float) -> str:
     return text[:keep].rstrip() + "…"
 
 
+def _wrap(text: str, size: float, max_width: float, max_lines: int = 2) -> list[str]:
+    """The text broken at spaces into lines that fit ``max_width`` (a phone-wide chart
+    keeps its whole title); past ``max_lines`` the last line is cut with an ellipsis."""
+    lines: list[str] = []
+    current = ""
+    for word in text.split():
+        candidate = f"{current} {word}".strip()
+        if current and _text_width(candidate, size) > max_width:
+            lines.append(current)
+            current = word
+        else:
+            current = candidate
+    if current:
+        lines.append(current)
+    if len(lines) > max_lines:
+        lines = [*lines[: max_lines - 1], _fit(" ".join(lines[max_lines - 1 :]), size, max_width)]
+    return [_fit(line, size, max_width) for line in lines] or [""]
+
+
 def _count_text(n: int) -> str:
     return f"{n:,}"
 
@@ -497,18 +516,13 @@ def _legend_rows(items: Sequence[_LegendItem], width: float) -> list[list[_Legen
 
 def _header(svg: _Svg, title: str, note: str, legend: Sequence[_LegendItem], width: float) -> float:
     """Title, note and legend at the top; returns the height they take."""
-    y = 17.0
-    svg.text(
-        8,
-        y,
-        _fit(title, TITLE_SIZE * 1.05, width - 16),
-        size=TITLE_SIZE,
-        cls="chart-title",
-        bold=True,
-    )
-    if note:
-        y += 15
-        svg.text(8, y, _fit(note, TICK_SIZE, width - 16), size=TICK_SIZE, cls="note")
+    y = 1.0
+    for line in _wrap(title, TITLE_SIZE * 1.05, width - 16):
+        y += 16
+        svg.text(8, y, line, size=TITLE_SIZE, cls="chart-title", bold=True)
+    for line in _wrap(note, TICK_SIZE, width - 16) if note else []:
+        y += 14
+        svg.text(8, y, line, size=TICK_SIZE, cls="note")
     for row in _legend_rows(legend, width):
         y += 16
         x = 8.0

@@ -197,9 +197,9 @@ def edge_chart(rows: list[dict[str, Any]], system: str) -> str:
     labels = [f"{lo:g}+" if math.isinf(hi) else f"{lo:g}-{hi:g}" for lo, hi in pairwise(edges)]
     sides: dict[str, list[int]] = {"OVER": [0] * len(labels), "UNDER": [0] * len(labels)}
     for r in rows:
-        if r["system_id"] != system or r["recommendation"] not in sides or r["edge"] is None:
+        if r["system_id"] != system or r["recommendation"] not in sides or r["edge_points"] is None:
             continue
-        e = abs(float(r["edge"]))
+        e = abs(float(r["edge_points"]))
         for i, (lo, hi) in enumerate(pairwise(edges)):
             if lo <= e < hi:
                 sides[r["recommendation"]][i] += 1
@@ -334,7 +334,7 @@ def add_dashboard(app: FastAPI, reader: SnapshotReader, settings: Settings) -> N
         try:
             picks = q.picks(con, settings, day)
         except q.NotFoundError:
-            picks = {"system": None, "picks": [], "kelly_fraction": settings.kelly_fraction}
+            picks = q.no_picks(settings, day)
         systems = sorted({p["system_id"] for p in everything})
         teams = sorted({p["team"] for p in everything if p["team"]})
         champion = picks["system"] or next(
@@ -350,7 +350,7 @@ def add_dashboard(app: FastAPI, reader: SnapshotReader, settings: Settings) -> N
             if (shown is None or (p["system_id"] == shown and (system or p["alias"] == "champion")))
             and (team is None or p["team"] == team)
         ]
-        rows.sort(key=lambda p: (p["system_id"], -abs(p["edge"] or 0.0), p["player_name"]))
+        rows.sort(key=lambda p: (p["system_id"], -abs(p["edge_points"] or 0.0), p["player_name"]))
         chart_system = shown or champion or (systems[0] if systems else "")
         home_charts = {"edge": edge_chart(everything, chart_system)}
         if champion:
@@ -414,6 +414,13 @@ def add_dashboard(app: FastAPI, reader: SnapshotReader, settings: Settings) -> N
             )
         except NbapropsError as exc:
             return error(request, exc, "track")
+        try:
+            ledgers = q.bets(
+                con, record["start"], record["end"], chosen, unit_share=settings.unit_share
+            )["systems"]
+        except q.NotFoundError:
+            ledgers = []
+        mine = [x for x in ledgers if x["system"] == chosen]
         return page(
             request,
             "track.html",
@@ -422,6 +429,7 @@ def add_dashboard(app: FastAPI, reader: SnapshotReader, settings: Settings) -> N
                 "systems": systems,
                 "record": record,
                 "charts": track_charts(record),
+                "ledger": mine[0] if mine else None,
             },
         )
 

@@ -19,21 +19,29 @@ import pandas as pd
 
 from nbaprops.core.db import records
 from nbaprops.core.errors import NbapropsError
-from nbaprops.core.metrics import BETTING_COLUMNS, betting_summary, probability_metrics
+from nbaprops.core.metrics import (
+    BETTING_COLUMNS,
+    BREAK_EVEN_110,
+    betting_summary,
+    probability_metrics,
+    wilson_interval,
+)
 from nbaprops.core.settings import Settings
 from nbaprops.core.time import parse_date
 from nbaprops.experiments.registry import get_run, list_runs
 from nbaprops.grading.report import (
     best_price_frame,
+    bet_rows,
     estimated_figures,
     graded_rows,
     graded_summary,
+    ledger_of,
     system_figures,
 )
 from nbaprops.models.registry import ALIASES, alias_history, list_versions
 from nbaprops.monitoring.alerts import alerts_since
 from nbaprops.monitoring.diagnostics import stored_diagnostics
-from nbaprops.pipeline.daily import champion_picks, date_signals, phase_history
+from nbaprops.pipeline.daily import champion_picks, date_signals, phase_history, picks_system
 from nbaprops.systems.breakout import SYSTEM_ID as BREAKOUT_SYSTEM
 from nbaprops.systems.factory import SYSTEM_IDS
 from nbaprops.warehouse.migrate import current_version
@@ -183,14 +191,21 @@ PREDICTION_COLUMNS = (
     "p_over",
     "p_under",
     "p_push",
-    "edge",
-    "ev",
+    "edge_points",
+    "ev_pct",
+    "ev_calibrated_pct",
     "recommendation",
+    "decision",
     "confidence",
     "bet_book",
     "bet_line",
     "bet_price",
+    "p_win",
     "in_sample",
+    "direction_vs_consensus",
+    "pick_status",
+    "bet_result",
+    "bet_profit_units",
 )
 
 
@@ -200,7 +215,9 @@ def predictions(
     system: str | None = None,
     alias: str | None = None,
 ) -> dict[str, Any]:
-    """A date's active predictions (default: the latest predicted date), with names."""
+    """A date's active predictions (default: the latest predicted date), with names; once
+    graded, the call's direction against the consensus line and, where the call was
+    picked, the pick's status and the bet's result at its own line and price."""
     check_system(con, system)
     check_alias(alias)
     day = day or latest_prediction_date(con)
@@ -210,9 +227,15 @@ def predictions(
                    AS player_name,
                p.team, p.game_id, p.system_id, p.model_version, p.alias, p.line_source,
                p.line_kind, p.line, p.n_books, p.over_price, p.under_price, p.estimated_line,
-               p.median, p.mean, p.p_over, p.p_under, p.p_push, p.edge, p.ev,
-               p.recommendation, p.confidence, p.bet_book, p.bet_line, p.bet_price, p.in_sample
-        FROM predictions.prediction p LEFT JOIN core.player pl USING (player_id)
+               p.median, p.mean, p.p_over, p.p_under, p.p_push, p.edge, 100 * p.ev,
+               100 * p.ev_calibrated, p.recommendation, coalesce(p.decision, 'PASS'),
+               p.confidence, p.bet_book, p.bet_line, p.bet_price, p.p_win, p.in_sample,
+               g.direction_vs_consensus, k.status, bg.result, bg.profit_units
+        FROM predictions.prediction p
+        LEFT JOIN core.player pl USING (player_id)
+        LEFT JOIN grading.grade g USING (prediction_id)
+        LEFT JOIN predictions.pick k ON k.prediction_id = p.prediction_id AND k.is_active
+        LEFT JOIN grading.bet_grade bg ON bg.pick_id = k.pick_id
         WHERE p.game_date = $day AND p.is_active
           AND ($system IS NULL OR p.system_id = $system)
           AND ($alias IS NULL OR p.alias = $alias)
@@ -225,7 +248,7 @@ def predictions(
 
 
 def picks_frame(con: duckdb.DuckDBPyConnection, settings: Settings, day: date) -> pd.DataFrame:
-    """The champion's best bets of a date; no champion predictions is NotFoundError."""
+    """The champion's stored picks of a date; no champion predictions is NotFoundError."""
     found = con.execute(
         "SELECT count(*) FROM predictions.prediction "
         "WHERE game_date = ? AND is_active AND alias = 'champion'",
@@ -238,18 +261,254 @@ def picks_frame(con: duckdb.DuckDBPyConnection, settings: Settings, day: date) -
     return champion_picks(con, settings, day)
 
 
+def _pct(value: Any) -> float | None:
+    value = _num(value)
+    return None if value is None else 100.0 * value
+
+
+def pick_out(row: dict[str, Any], unit_share: float) -> dict[str, Any]:
+    """One pick in the product's units: EV in percent, edge in points, stakes in units
+    and in percent of the bankroll, P(win) of the side taken; its record; its result."""
+    return {
+        "rank": int(row["rank"]),
+        "status": row["status"],
+        "reason": row["reason"] or None,
+        "system_id": row["system_id"],
+        "model_version": int(row["model_version"]),
+        "alias": row.get("alias"),
+        "game_date": day_of(row["game_date"]),
+        "game_id": row["game_id"],
+        "player_id": int(row["player_id"]),
+        "player_name": row.get("player_name") or str(row["player_id"]),
+        "team": row["team"],
+        "line_kind": row["line_kind"],
+        "side": row["side"],
+        "line": _num(row["line"]),
+        "bet_book": row.get("bet_book"),
+        "bet_line": _num(row["bet_line"]),
+        "bet_price": _num(row["bet_price"]),
+        "priced": bool(row["priced"]),
+        "p_win": _num(row.get("p_win")),
+        "edge_points": _num(row.get("edge")),
+        "ev_pct": _pct(row.get("ev_raw")),
+        "ev_calibrated_pct": _pct(row.get("ev_calibrated")),
+        "ev_bucket": row.get("ev_bucket"),
+        "record": {
+            "n": int(row["record_n"]),
+            "wins": int(row["record_wins"]),
+            "hit_rate": _num(row.get("record_hit_rate")),
+            "ci_low": _num(row.get("record_ci_low")),
+            "ci_high": _num(row.get("record_ci_high")),
+            "roi_pct": _pct(row.get("record_roi")),
+        },
+        "slate_signal": row.get("slate_signal"),
+        "flat_units": float(row["stake_flat"]),
+        "stake_before_pct": 100.0 * float(row["stake_kelly_before"]),
+        "stake_before_units": float(row["stake_kelly_before"]) / unit_share,
+        "stake_pct": 100.0 * float(row["stake_kelly"]),
+        "stake_units": float(row["stake_kelly"]) / unit_share,
+        "capped_by": row.get("capped_by") or None,
+        "observation": row.get("observation") or None,
+        "result": row.get("result"),
+        "actual_points": _num(row.get("actual_points")),
+        "profit_units": _num(row.get("profit_units")),
+        "profit_pct": _pct(row.get("profit_share")),
+    }
+
+
+def day_of(value: Any) -> date | None:
+    """A DATE read back through pandas as a date (never a datetime)."""
+    if value is None or value is pd.NaT:
+        return None
+    if isinstance(value, str):
+        return date.fromisoformat(value[:10])
+    return pd.Timestamp(value).date()
+
+
+def champion_record(con: duckdb.DuckDBPyConnection, system: str | None) -> dict[str, Any] | None:
+    """The champion's out-of-sample record at the prices taken, and whether it beats the
+    break-even: the calls its version's walk-forward graded (what calibrates its EV and
+    backs its picks), else the calls of the system graded in this warehouse."""
+    if system is None:
+        return None
+    row = con.execute(
+        """
+        SELECT v.version, v.calibration FROM models.alias a
+        JOIN models.version v ON v.system_id = a.system_id AND v.version = a.version
+        WHERE a.system_id = ? AND a.alias = 'champion'
+        """,
+        [system],
+    ).fetchone()
+    if row is None:
+        return None
+    version, meta = int(row[0]), json.loads(row[1] or "{}")
+    claims = meta.get("claims")
+    if claims:
+        n, wins, profit = int(claims["n"]), int(claims["wins"]), float(claims["profit"])
+        span = f"{meta.get('first_date')}..{meta.get('last_date')}"
+        source = f"walk-forward of {system}@v{version}, {span} (out of sample)"
+    else:
+        graded = con.execute(
+            """
+            SELECT count(*) FILTER (g.direction_vs_consensus IN ('right', 'wrong')),
+                   count(*) FILTER (g.direction_vs_consensus = 'right'),
+                   coalesce(sum(g.profit_best)
+                            FILTER (g.direction_vs_consensus IN ('right', 'wrong')), 0)
+            FROM predictions.prediction p JOIN grading.grade g USING (prediction_id)
+            WHERE p.system_id = ? AND p.is_active AND NOT p.in_sample
+              AND p.line_source = 'ACTUAL' AND p.recommendation IN ('OVER', 'UNDER')
+            """,
+            [system],
+        ).fetchone()
+        n, wins, profit = (
+            (int(graded[0]), int(graded[1]), float(graded[2])) if graded else (0, 0, 0.0)
+        )
+        source = f"calls of {system} graded in this warehouse"
+    low, high = wilson_interval(wins, n)
+    roi = profit / n if n else None
+    beats = roi is not None and roi > 0
+    if not n:
+        statement = f"{system}@champion has no graded record yet: nothing backs a bet."
+    else:
+        statement = (
+            f"{system}@champion's record ({source}): {wins / n:.1%} of {n:,} calls won "
+            f"[{low:.1%}, {high:.1%}], ROI {roi:+.1%} at the prices taken; "
+            + (
+                "it beats the break-even"
+                + (" (not significantly)" if low <= BREAK_EVEN_110 else "")
+                if beats
+                else f"it does not beat the break-even ({BREAK_EVEN_110:.1%} at -110)"
+            )
+            + "."
+        )
+    return {
+        "system": system,
+        "version": version,
+        "source": source,
+        "n": n,
+        "wins": wins,
+        "hit_rate": wins / n if n else None,
+        "ci_low": _num(low),
+        "ci_high": _num(high),
+        "roi_pct": None if roi is None else 100.0 * roi,
+        "break_even": BREAK_EVEN_110,
+        "beats_break_even": beats,
+        "statement": statement,
+    }
+
+
+def _caps(settings: Settings) -> dict[str, Any]:
+    return {
+        "bet_pct": 100.0 * settings.picks_max_bet_share,
+        "slate_pct": 100.0 * settings.picks_max_slate_share,
+        "red_multiplier": settings.picks_red_multiplier,
+        "per_game": settings.picks_max_per_game,
+        "per_team": settings.picks_max_per_team,
+        "per_day": settings.picks_max_per_day,
+        "min_record": settings.picks_min_record_bets,
+        "ev_margin_pct": 100.0 * settings.ev_margin,
+    }
+
+
+def no_picks(settings: Settings, day: date) -> dict[str, Any]:
+    """The picks payload of a date without champion predictions (the dashboard's)."""
+    return {
+        "date": day,
+        "system": None,
+        "model_version": None,
+        "record": None,
+        "verdict": "no champion predictions on this date: no picks",
+        "n_bets": 0,
+        "n_watchlist": 0,
+        "exposure_pct": 0.0,
+        "kelly_fraction": settings.kelly_fraction,
+        "unit_pct": 100.0 * settings.unit_share,
+        "caps": _caps(settings),
+        "picks": [],
+    }
+
+
 def picks(
     con: duckdb.DuckDBPyConnection, settings: Settings, day: date | None = None
 ) -> dict[str, Any]:
+    """The champion's picks of a date as recommended (bets first, then the watchlist with
+    each reason), with the champion's record, the caps and the slate's exposure; a past
+    date's bets carry their result."""
     day = day or latest_prediction_date(con)
     chosen = picks_frame(con, settings, day)
-    system = str(chosen["system_id"].iloc[0]) if len(chosen) else None
+    system = picks_system(con, settings)
+    rows = [pick_out(r, settings.unit_share) for r in records(chosen)]
+    bets = [r for r in rows if r["status"] == "BET"]
+    exposure = sum(r["stake_pct"] for r in bets)
+    if not rows:
+        verdict = "no calls on this slate: no bets today"
+    elif not bets:
+        verdict = f"no bets today: the record backs none of the {len(rows)} calls"
+    else:
+        verdict = (
+            f"{len(bets)} bet{'s' * (len(bets) > 1)}, {exposure:.2f}% of the bankroll staked "
+            f"(slate cap {100 * settings.picks_max_slate_share:g}%)"
+        )
     return {
         "date": day,
         "system": system,
+        "model_version": rows[0]["model_version"] if rows else None,
+        "record": champion_record(con, system),
+        "verdict": verdict,
+        "n_bets": len(bets),
+        "n_watchlist": len(rows) - len(bets),
+        "exposure_pct": exposure,
         "kelly_fraction": settings.kelly_fraction,
-        "picks": records(chosen),
+        "unit_pct": 100.0 * settings.unit_share,
+        "caps": _caps(settings),
+        "picks": rows,
     }
+
+
+def bets(
+    con: duckdb.DuckDBPyConnection,
+    first: date,
+    last: date,
+    system: str | None = None,
+    max_days: int = MAX_RANGE_DAYS,
+    unit_share: float = 0.01,
+) -> dict[str, Any]:
+    """The ledger of [first, last]: every bet as placed with its result and, per system,
+    running units and bankrolls at flat and recommended stakes, and a summary (N, hit
+    rate with its interval, ROI at the prices taken, final bankrolls, drawdowns)."""
+    check_period(first, last, max_days)
+    check_system(con, system)
+    rows = bet_rows(con, first, last, system)
+    if rows.empty:
+        scope = f" of {system}" if system else ""
+        raise NotFoundError(f"no bets{scope} in {first}..{last}")
+    systems = []
+    for system_id, mine in rows.groupby("system_id", sort=True):
+        lines, summary = ledger_of(mine)
+        systems.append(
+            {
+                "system": str(system_id),
+                "summary": {
+                    **{
+                        k: _num(v) if isinstance(v, float) else v
+                        for k, v in summary.items()
+                        if k != "roi"
+                    },
+                    "roi_pct": _pct(summary["roi"]),
+                    "units": _num(summary["units"]),
+                },
+                "bets": [
+                    {
+                        **pick_out(r, unit_share),
+                        "running_units": _num(r["running_units"]),
+                        "bankroll_flat": _num(r["bankroll_flat"]),
+                        "bankroll_kelly": _num(r["bankroll_kelly"]),
+                    }
+                    for r in records(lines)
+                ],
+            }
+        )
+    return {"start": first, "end": last, "system": system, "systems": systems}
 
 
 def signals(
@@ -311,9 +570,16 @@ def player(
             """
             SELECT p.game_date, p.game_id, p.system_id, p.model_version, p.alias,
                    p.line_source, p.line_kind, p.line, p.estimated_line, p.median, p.p_over,
-                   p.edge, p.recommendation, p.bet_book, p.bet_line, p.bet_price,
-                   g.actual_points, g.result, g.profit_consensus, g.profit_best, g.clv_line
-            FROM predictions.prediction p LEFT JOIN grading.grade g USING (prediction_id)
+                   p.edge AS edge_points, p.recommendation, p.bet_book, p.bet_line,
+                   p.bet_price, g.actual_points, g.direction_vs_consensus, g.clv_line,
+                   k.status AS pick_status, k.side AS bet_side, k.bet_book AS bet_placed_book,
+                   k.bet_line AS bet_placed_line, k.bet_price AS bet_placed_price,
+                   bg.result AS bet_result, bg.profit_units AS bet_profit_units
+            FROM predictions.prediction p
+            LEFT JOIN grading.grade g USING (prediction_id)
+            LEFT JOIN predictions.pick k
+              ON k.prediction_id = p.prediction_id AND k.is_active AND k.status = 'BET'
+            LEFT JOIN grading.bet_grade bg ON bg.pick_id = k.pick_id
             WHERE p.player_id = $player AND p.is_active
               AND p.game_date IN (
                   SELECT DISTINCT game_date FROM predictions.prediction
@@ -484,14 +750,15 @@ def daily_record(
     consensus and at the best price, and mean closing line value with its N."""
     rows = con.execute(
         """
-        SELECT p.game_date, count(*) AS bets, count(*) FILTER (g.result = 'correct') AS wins,
+        SELECT p.game_date, count(*) AS bets,
+               count(*) FILTER (g.direction_vs_consensus = 'right') AS wins,
                sum(g.profit_consensus) AS profit_consensus, sum(g.profit_best) AS profit_best,
                avg(g.clv_line) AS clv_line, count(g.clv_line) AS clv_n
         FROM predictions.prediction p JOIN grading.grade g USING (prediction_id)
         WHERE p.system_id = $system AND p.is_active AND NOT p.in_sample
           AND p.line_source = 'ACTUAL' AND p.line_kind = $kind
           AND p.game_date BETWEEN $first AND $last
-          AND g.result IN ('correct', 'incorrect')
+          AND g.direction_vs_consensus IN ('right', 'wrong')
         GROUP BY 1 ORDER BY 1
         """,
         {"system": system, "kind": kind, "first": first, "last": last},
@@ -574,11 +841,11 @@ def track_record(
         }
 
     played = real[real["played"]]
-    decided = real[real["result"].isin(["correct", "incorrect"])]
+    decided = real[real["direction_vs_consensus"].isin(["right", "wrong"])]
     daily = daily_record(con, system, kind, first, last)
     bets = [
-        {"date": d.date() if hasattr(d, "date") else d, "won": bool(res == "correct")}
-        for d, res in zip(decided["game_date"], decided["result"], strict=True)
+        {"date": d.date() if hasattr(d, "date") else d, "won": bool(res == "right")}
+        for d, res in zip(decided["game_date"], decided["direction_vs_consensus"], strict=True)
     ]
     monthly = []
     if len(played):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 from typing import Annotated, Any
 
 import pandas as pd
@@ -21,11 +22,10 @@ from nbaprops.cli.common import (
     rich_progress,
     settings_for,
     user_errors,
+    writable_folder,
 )
 from nbaprops.core.db import connect
 from nbaprops.core.errors import NbapropsError
-from nbaprops.core.settings import Settings
-from nbaprops.predictions.signal import PICK_COLUMNS
 
 DateOpt = Annotated[str, typer.Option("--date", help="Game date, YYYY-MM-DD.")]
 ForceOpt = Annotated[
@@ -57,6 +57,12 @@ def print_predict(result: Any) -> None:
         else:
             extra = f", {w.superseded} superseded" if w.superseded else ""
             console.print(f"{ref}: {w.written} predictions for {result.day}{extra}")
+    for w in result.picks:
+        if not w.unchanged:
+            console.print(
+                f"{w.system_id}@v{w.model_version} ({w.alias}): {w.written} picks "
+                f"(`nbaprops picks --date {result.day}`)"
+            )
     console.print(
         f"slate: {result.n_spine} players, {result.complete_share:.0%} with every required "
         f"feature; quotes up to {result.decision_minutes} min before tip"
@@ -84,6 +90,16 @@ def predict_payload(result: Any) -> dict[str, Any]:
             }
             for w in result.writes
         ],
+        "picks": [
+            {
+                "system": w.system_id,
+                "version": w.model_version,
+                "alias": w.alias,
+                "written": w.written,
+                "unchanged": w.unchanged,
+            }
+            for w in result.picks
+        ],
     }
 
 
@@ -105,7 +121,8 @@ def predict(
     db: DbOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Predict a date with every registered model that has an alias."""
+    """Predict a date with every registered model that has an alias, and select each
+    model's picks (``nbaprops picks`` shows the champion's)."""
     from nbaprops.pipeline.daily import predict_job
 
     the_day = parse_day(day, "--date")
@@ -198,45 +215,100 @@ def signal(day: DateOpt, db: DbOpt = None, as_json: JsonOpt = False) -> None:
         print_signals(the_day, signals)
 
 
-def print_picks(day: date, picks: pd.DataFrame, settings: Settings) -> None:
-    system = picks["system_id"].iloc[0] if len(picks) else "champion"
-    t = Table(title=f"Best bets {day} ({system}@champion)")
-    for col in ("player", "team", "bet", "book", "price", "P(win)", "edge", "EV", "flat", "Kelly"):
-        t.add_column(col, overflow="fold")
-    for r in picks.itertuples():
-        t.add_row(
-            str(r.player_name),
-            str(r.team),
-            f"{r.recommendation} {r.bet_line:g}"
-            + (f" (cons. {r.line:g})" if r.line != r.bet_line else ""),
-            str(r.bet_book),
-            f"{r.bet_price:+.0f}",
-            f"{r.p_win:.1%}",
-            f"{r.edge:+.1f}",
-            f"{r.ev:+.1%}",
-            f"{r.stake_flat:g}u",
-            f"{100 * r.stake_kelly:.2f}% bankroll",
-        )
-    console.print(t)
-    if "observation" in picks.columns:
-        for r in picks[picks["observation"].astype(bool)].itertuples():
-            console.print(f"observation: {r.player_name} {r.recommendation}: {r.observation}")
-    if picks.empty:
-        console.print(
-            "no bet clears the bar (positive EV at a real price, |edge| >= "
-            f"{settings.picks_min_edge:g}): no picks is a pick"
-        )
-    console.print(
-        f"Kelly stake at {settings.kelly_fraction:g} of Kelly; P(win) is calibrated on earlier "
-        "graded rows only."
+def _record_cell(record: dict[str, Any]) -> str:
+    if not record["n"]:
+        return "none"
+    return (
+        f"{record['n']:,}: {_fmt(record['hit_rate'], '.1%')} "
+        f"[{_fmt(record['ci_low'], '.0%')}, {_fmt(record['ci_high'], '.0%')}], "
+        f"ROI {_fmt(record['roi_pct'], '+.1f')}%"
     )
 
 
-_PICK_COLUMNS = ["system_id", *PICK_COLUMNS]
+def _bet_cell(p: dict[str, Any]) -> str:
+    where = f" {p['bet_book']}" if p["bet_book"] else ""
+    price = f" {p['bet_price']:+.0f}" + ("" if p["priced"] else " (DFS, nominal)")
+    cons = f" (cons. {p['line']:g})" if p["line"] != p["bet_line"] else ""
+    return f"{p['side']} {p['bet_line']:g}{cons}{where}{price}"
+
+
+def print_picks(payload: dict[str, Any], watchlist: int = 10) -> None:
+    """The champion's picks as ``queries.picks`` gives them (the API's /picks): its
+    record first, then the bets with their stakes before and after the caps, then the
+    top of the watchlist with the reason each is not staked."""
+    day, system = payload["date"], payload["system"] or "champion"
+    record = payload.get("record")
+    if record:
+        console.print(record["statement"])
+    rows = payload["picks"]
+    bets = [p for p in rows if p["status"] == "BET"]
+    past = any(p["result"] for p in rows)
+    if bets:
+        t = Table(title=f"Bets {day} ({system}@champion)")
+        cols = ["#", "player", "team", "bet", "P(win)", "EV claimed", "EV calibrated"]
+        cols += ["record (N: hit [95% CI], ROI)", "stake before caps", "stake", "capped by"]
+        if past:
+            cols += ["result", "profit"]
+        for col in cols:
+            t.add_column(col, overflow="fold")
+        for p in bets:
+            cells = [
+                str(p["rank"]),
+                p["player_name"],
+                p["team"],
+                _bet_cell(p),
+                _fmt(p["p_win"], ".1%"),
+                f"{_fmt(p['ev_pct'], '+.1f')}%",
+                f"{_fmt(p['ev_calibrated_pct'], '+.1f')}%",
+                _record_cell(p["record"]),
+                f"{p['stake_before_units']:.2f}u ({p['stake_before_pct']:.2f}%)",
+                f"{p['stake_units']:.2f}u ({p['stake_pct']:.2f}%)",
+                p["capped_by"] or "",
+            ]
+            if past:
+                cells += [p["result"] or "pending", _fmt(p["profit_units"], "+.2f") + "u"]
+            t.add_row(*cells)
+        console.print(t)
+    console.print(payload["verdict"])
+    shown = [p for p in rows if p["status"] != "BET"][:watchlist]
+    if shown:
+        t = Table(title=f"Watchlist {day}: calls the record does not back (no stake)")
+        cols = ["player", "team", "call", "EV claimed", "EV calibrated", "record", "why not"]
+        if past:
+            cols.append("result (not bet)")
+        for col in cols:
+            t.add_column(col, overflow="fold")
+        for p in shown:
+            cells = [
+                p["player_name"],
+                p["team"],
+                _bet_cell(p),
+                f"{_fmt(p['ev_pct'], '+.1f')}%",
+                f"{_fmt(p['ev_calibrated_pct'], '+.1f')}%",
+                _record_cell(p["record"]),
+                p["reason"] or "",
+            ]
+            t.add_row(*cells)
+        console.print(t)
+        more = payload["n_watchlist"] - len(shown)
+        if more > 0:
+            console.print(f"... and {more} more on the watchlist (--json lists every pick)")
+    for p in rows:
+        if p["observation"]:
+            console.print(f"observation: {p['player_name']} {p['side']}: {p['observation']}")
+    caps = payload["caps"]
+    console.print(
+        f"EV in percent per unit; edge in points; stakes in units (1u = {payload['unit_pct']:g}% "
+        f"of bankroll) at {payload['kelly_fraction']:g} Kelly on the calibrated EV, capped at "
+        f"{caps['bet_pct']:g}% a bet and {caps['slate_pct']:g}% a slate, x"
+        f"{caps['red_multiplier']:g} on a RED slate; a bet needs calibrated EV above "
+        f"{caps['ev_margin_pct']:g}% and {caps['min_record']} comparable graded bets."
+    )
 
 
 def picks(day: DateOpt, db: DbOpt = None, as_json: JsonOpt = False) -> None:
-    """Best bets of a date from the champion, with flat and fractional-Kelly stakes."""
+    """The champion's picks of a date as recommended: bets with their record and capped
+    stakes, the watchlist with its reasons, results once graded."""
     from nbaprops.api.queries import picks as picks_query
 
     the_day = parse_day(day, "--date")
@@ -248,7 +320,85 @@ def picks(day: DateOpt, db: DbOpt = None, as_json: JsonOpt = False) -> None:
     if as_json:
         emit_json(payload)
     else:
-        print_picks(the_day, pd.DataFrame(payload["picks"], columns=_PICK_COLUMNS), settings)
+        print_picks(payload)
+
+
+def bets(
+    start: Annotated[str, typer.Option(help="First date, YYYY-MM-DD.")],
+    end: Annotated[str, typer.Option(help="Last date, YYYY-MM-DD.")],
+    system: Annotated[str | None, typer.Option(help="Only this system.")] = None,
+    csv: Annotated[
+        Path | None, typer.Option("--csv", help="Also write every ledger line to this CSV.")
+    ] = None,
+    db: DbOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """The ledger: every bet as placed with its result, running units and bankrolls at
+    flat and recommended stakes, maximum drawdown, and a summary per system."""
+    from nbaprops.api.queries import BadRequestError, NotFoundError
+    from nbaprops.api.queries import bets as bets_query
+
+    first, last = parse_period(start, end)
+    settings = settings_for(db)
+    if not settings.db.exists():
+        raise NbapropsError(f"no warehouse at {settings.db}; run `nbaprops ingest` first")
+    if csv is not None:
+        writable_folder(csv.parent if str(csv.parent) else Path("."), "the ledger CSV")
+        if csv.is_dir():
+            raise NbapropsError(f"--csv {csv} is a folder; give a file name")
+    with connect(settings.db, read_only=True) as con:
+        try:
+            payload = bets_query(
+                con, first, last, system, max_days=10**6, unit_share=settings.unit_share
+            )
+        except (BadRequestError, NotFoundError) as exc:
+            raise NbapropsError(str(exc)) from None
+    if csv is not None:
+        lines = [
+            {
+                "system": s["system"],
+                **{k: v for k, v in b.items() if k != "record"},
+                **{f"record_{k}": v for k, v in b["record"].items()},
+            }
+            for s in payload["systems"]
+            for b in s["bets"]
+        ]
+        pd.DataFrame(lines).to_csv(csv, index=False)
+    if as_json:
+        emit_json(payload)
+        return
+    for s in payload["systems"]:
+        t = Table(title=f"Ledger {first}..{last}: {s['system']}")
+        cols = ["date", "player", "bet", "EV cal.", "stake", "result", "units", "running"]
+        cols += ["bankroll flat", "bankroll Kelly"]
+        for col in cols:
+            t.add_column(col, overflow="fold")
+        for b in s["bets"]:
+            t.add_row(
+                str(b["game_date"]),
+                b["player_name"],
+                _bet_cell(b),
+                f"{_fmt(b['ev_calibrated_pct'], '+.1f')}%",
+                f"{b['stake_units']:.2f}u ({b['stake_pct']:.2f}%)",
+                b["result"] or "pending",
+                _fmt(b["profit_units"], "+.2f"),
+                _fmt(b["running_units"], "+.2f"),
+                _fmt(b["bankroll_flat"], ".2f"),
+                _fmt(b["bankroll_kelly"], ".2f"),
+            )
+        console.print(t)
+        m = s["summary"]
+        console.print(
+            f"{s['system']}: {m['n_bets']:,} bets graded ({m['pending']} pending; {m['pushes']} "
+            f"pushes, {m['voids']} void), hit rate {_fmt(m['hit_rate'], '.1%')} "
+            f"[{_fmt(m['ci_low'], '.1%')}, {_fmt(m['ci_high'], '.1%')}], ROI "
+            f"{_fmt(m['roi_pct'], '+.1f')}% at the prices taken, {_fmt(m['units'], '+.2f')} "
+            f"units; bankroll {m['start']:g} -> {m['final_flat']:.2f} flat "
+            f"(max drawdown {m['max_drawdown_flat']:.1%}), {m['final_kelly']:.2f} at the "
+            f"recommended stakes (max drawdown {m['max_drawdown_kelly']:.1%})"
+        )
+    if csv is not None:
+        console.print(f"ledger written to {csv}")
 
 
 def run_daily_cmd(
@@ -269,6 +419,7 @@ def run_daily_cmd(
 ) -> None:
     """The daily job: ingest → rebuild → grade earlier dates → diagnose them → predict →
     signal → picks."""
+    from nbaprops.api.queries import picks as picks_query
     from nbaprops.pipeline.daily import run_daily
 
     settings = settings_for(db, data_dir)
@@ -287,6 +438,7 @@ def run_daily_cmd(
             skip_completeness_check=skip_completeness_check,
             skip_ingest=skip_ingest,
         )
+        picks_payload = picks_query(con, settings, the_day)
     if as_json:
         emit_json(
             {
@@ -296,7 +448,7 @@ def run_daily_cmd(
                 "graded_dates": [str(g.day) for g in result.graded],
                 "predict": None if result.predicted is None else predict_payload(result.predicted),
                 "signals": {k: v.to_dict() for k, v in result.signals.items()},
-                "picks": _records(result.picks),
+                "picks": picks_payload,
                 "diagnostics": [d.to_dict() for d in result.diagnostics],
                 "alerts": result.alerts,
                 "webhook": None if result.delivery is None else result.delivery.to_dict(),
@@ -318,7 +470,7 @@ def run_daily_cmd(
     if result.predicted is not None:
         print_predict(result.predicted)
     print_signals(the_day, result.signals)
-    print_picks(the_day, result.picks, settings)
+    print_picks(picks_payload)
     if result.delivery is not None:
         state = "delivered" if result.delivery.ok else f"NOT delivered ({result.delivery.error})"
         console.print(f"webhook: {result.delivery.n_alerts} alert(s) {state}")
@@ -495,9 +647,48 @@ def print_graded_summary(summary: dict[str, Any]) -> None:
             _fmt(r["graded_share"], ".0%"),
         )
     console.print(t)
+    print_ev_reliability(summary["systems"])
+    for r in summary["systems"]:
+        b = r.get("bets_ledger")
+        if b and (b["n_bets"] or b["pending"]):
+            console.print(
+                f"{r['system']} ({r['line_kind']}): {b['n_bets']:,} bets placed and graded, "
+                f"hit rate {_fmt(b['hit_rate'], '.1%')} [{_fmt(b['ci_low'], '.1%')}, "
+                f"{_fmt(b['ci_high'], '.1%')}], ROI {_fmt(b['roi'], '+.1%')} at the prices "
+                f"taken, {b['units']:+.2f} units (`nbaprops bets` lists them)"
+            )
+        elif b is not None:
+            console.print(f"{r['system']} ({r['line_kind']}): no bets placed (watchlist only)")
     for r in summary.get("estimated_lines", []):
         console.print(
             f"{r['system']}: {r['n']:,} players without a real line: model MAE "
             f"{_fmt(r['model_mae'], '.3f')} vs estimated line (season average) "
             f"{_fmt(r['estimated_line_mae'], '.3f')} (error only, never a bet)"
         )
+
+
+def print_ev_reliability(systems: list[dict[str, Any]]) -> None:
+    """Expected value claimed against realised, all calls, before and after calibration."""
+    t = Table(title="Expected value: claimed against realised (all calls, at the price taken)")
+    for col in ("system", "lines", "EV", "bucket", "N", "hit rate [95% CI]", "mean EV"):
+        t.add_column(col)
+    t.add_column("ROI [95% CI, dates resampled]")
+    for r in systems:
+        for name, per_side in (r.get("ev_reliability") or {}).items():
+            for b in per_side.get("all", []):
+                if not b["n"]:
+                    continue
+                t.add_row(
+                    r["system"],
+                    r["line_kind"],
+                    name,
+                    b["label"],
+                    f"{b['n']:,}",
+                    f"{_fmt(b['hit_rate'], '.1%')} [{_fmt(b['ci_low'], '.1%')}, "
+                    f"{_fmt(b['ci_high'], '.1%')}]",
+                    _fmt(b["mean_ev"], "+.1%"),
+                    f"{_fmt(b['roi'], '+.1%')} [{_fmt(b['roi_low'], '+.1%')}, "
+                    f"{_fmt(b['roi_high'], '+.1%')}]",
+                )
+    if t.row_count:
+        console.print(t)

@@ -32,9 +32,7 @@ from nbaprops.cli.model import model_app
 from nbaprops.cli.serve import serve
 from nbaprops.core.db import connect
 from nbaprops.core.errors import NbapropsError
-from nbaprops.monitoring.diagnostics import latest_diagnostics
 from nbaprops.pipeline import jobs
-from nbaprops.pipeline.daily import phase_history
 from nbaprops.warehouse.migrate import current_version, migrate
 from nbaprops.warehouse.status import Status, warehouse_status
 
@@ -57,6 +55,7 @@ app.command("predict")(user_errors(daily.predict))
 app.command("grade")(user_errors(daily.grade))
 app.command("signal")(user_errors(daily.signal))
 app.command("picks")(user_errors(daily.picks))
+app.command("bets")(user_errors(daily.bets))
 app.command("drift")(user_errors(monitoring.drift))
 app.command("compare-production")(user_errors(monitoring.compare_production))
 app.add_typer(daily.backfill_app, name="backfill")
@@ -307,6 +306,9 @@ def status(
     with connect(settings.db, read_only=True) as con:
         if market is not None:
             _check_market(con, market)
+        from nbaprops.monitoring.diagnostics import latest_diagnostics  # heavy: lazily
+        from nbaprops.pipeline.daily import phase_history
+
         result = warehouse_status(con, unmatched, market)
         phases = phase_history(con) if _has_phases(con) else []
         diagnostics = latest_diagnostics(con) if current_version(con) >= 9 else []
