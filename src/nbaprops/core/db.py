@@ -142,3 +142,43 @@ def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     """Query results as plain dicts: NULL/NaN become None, dates YYYY-MM-DD, timestamps
     ISO strings with their zone."""
     return [{k: _plain(v) for k, v in row.items()} for row in frame.to_dict("records")]
+
+
+def upsert_grades(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    frame: pd.DataFrame,
+    *,
+    key: str,
+    watched: tuple[str, ...],
+) -> list[str]:
+    """Insert or update graded rows by ``key`` (``frame`` in the table's column order,
+    its last column the ``regraded`` counter); a row whose ``watched`` values changed
+    counts one more regrade. Returns the keys whose grade changed. ``table`` and the
+    column names are the caller's constants, never user input."""
+    columns = list(frame.columns)
+    con.register("_grades", frame)
+    try:
+        differs = " OR ".join(f"g.{c} IS DISTINCT FROM n.{c}" for c in watched)
+        changed = [
+            str(r[0])
+            for r in con.execute(
+                f"SELECT g.{key} FROM {table} g JOIN _grades n USING ({key}) WHERE {differs}"
+            ).fetchall()
+        ]
+        counter = columns[-1]
+        con.execute(
+            f"""
+            INSERT INTO {table}
+            SELECT n.* EXCLUDE ({counter}),
+                   coalesce(g.{counter}, 0)
+                   + CASE WHEN n.{key} IN (SELECT unnest($ids)) THEN 1 ELSE 0 END
+            FROM _grades n LEFT JOIN {table} g USING ({key})
+            ON CONFLICT ({key}) DO UPDATE SET
+            {", ".join(f"{c} = excluded.{c}" for c in columns if c != key)}
+            """,
+            {"ids": changed},
+        )
+    finally:
+        con.unregister("_grades")
+    return changed

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from nbaprops.core import metrics as m
-from nbaprops.core.db import transaction
+from nbaprops.core.db import transaction, upsert_grades
 
 BET_GRADE_COLUMNS = (
     "pick_id",
@@ -104,32 +104,12 @@ def grade_bets_date(con: duckdb.DuckDBPyConnection, day: date) -> BetGradeResult
     regraded: list[str] = []
     if len(grades):
         with transaction(con):
-            con.register("_bet_grades", grades)
-            try:
-                regraded = [
-                    r[0]
-                    for r in con.execute(
-                        """
-                        SELECT g.pick_id FROM grading.bet_grade g JOIN _bet_grades n
-                        USING (pick_id)
-                        WHERE g.actual_points IS DISTINCT FROM n.actual_points
-                           OR g.result IS DISTINCT FROM n.result
-                        """
-                    ).fetchall()
-                ]
-                con.execute(
-                    f"""
-                    INSERT INTO grading.bet_grade
-                    SELECT n.* EXCLUDE (regraded),
-                           coalesce(g.regraded, 0)
-                           + CASE WHEN n.pick_id IN (SELECT unnest($ids)) THEN 1 ELSE 0 END
-                    FROM _bet_grades n LEFT JOIN grading.bet_grade g USING (pick_id)
-                    ON CONFLICT (pick_id) DO UPDATE SET
-                    {", ".join(f"{c} = excluded.{c}" for c in BET_GRADE_COLUMNS[1:])}
-                    """,
-                    {"ids": regraded},
-                )
-            finally:
-                con.unregister("_bet_grades")
+            regraded = upsert_grades(
+                con,
+                "grading.bet_grade",
+                grades,
+                key="pick_id",
+                watched=("actual_points", "result"),
+            )
     void = int((grades["result"] == "VOID").sum()) if len(grades) else 0
     return BetGradeResult(day, len(grades) - void, void, pending, regraded)

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from nbaprops.core import metrics as m
-from nbaprops.core.db import transaction
+from nbaprops.core.db import transaction, upsert_grades
 from nbaprops.core.odds import FLAT_PRICE
 from nbaprops.grading.bets import BetGradeResult, grade_bets_date
 from nbaprops.systems.base import MEDIAN_INDEX, PredictiveDistribution
@@ -169,32 +169,18 @@ def grade_date(con: duckdb.DuckDBPyConnection, day: date) -> GradeResult:
     regraded: list[str] = []
     with transaction(con):
         if len(grades):
-            con.register("_grades", grades)
-            try:
-                changed = con.execute(
-                    """
-                    SELECT g.prediction_id FROM grading.grade g JOIN _grades n USING (prediction_id)
-                    WHERE g.actual_points IS DISTINCT FROM n.actual_points
-                       OR g.actual_minutes IS DISTINCT FROM n.actual_minutes
-                       OR g.direction_vs_consensus IS DISTINCT FROM n.direction_vs_consensus
-                       OR g.closing_line IS DISTINCT FROM n.closing_line
-                    """
-                ).fetchall()
-                regraded = [r[0] for r in changed]
-                con.execute(
-                    f"""
-                    INSERT INTO grading.grade
-                    SELECT n.* EXCLUDE (regraded),
-                           coalesce(g.regraded, 0)
-                           + CASE WHEN n.prediction_id IN (SELECT unnest($ids)) THEN 1 ELSE 0 END
-                    FROM _grades n LEFT JOIN grading.grade g USING (prediction_id)
-                    ON CONFLICT (prediction_id) DO UPDATE SET
-                    {", ".join(f"{c} = excluded.{c}" for c in GRADE_COLUMNS[1:])}
-                    """,
-                    {"ids": regraded},
-                )
-            finally:
-                con.unregister("_grades")
+            regraded = upsert_grades(
+                con,
+                "grading.grade",
+                grades,
+                key="prediction_id",
+                watched=(
+                    "actual_points",
+                    "actual_minutes",
+                    "direction_vs_consensus",
+                    "closing_line",
+                ),
+            )
         completeness = _completeness(con, day)
     bets = grade_bets_date(con, day)
     return GradeResult(

@@ -21,6 +21,7 @@ import pandas as pd
 import pyarrow as pa
 
 from nbaprops.core.db import transaction
+from nbaprops.predictions.picks import PICK_COLUMNS
 from nbaprops.predictions.scoring import ESTIMATE_METHOD, ESTIMATED, NO_LINE, PASS_SIDE
 
 # Columns of predictions.prediction (migrations 007 and 011).
@@ -225,45 +226,13 @@ def active_predictions(
     ).df()
 
 
-# Columns of predictions.pick (migration 011), in the order ``select_picks`` gives them
-# plus bookkeeping.
+# Columns of predictions.pick (migration 011): a pick as ``select_picks`` gives it, under
+# the table's names, with its bookkeeping.
 PICK_TABLE_COLUMNS = (
     "pick_id",
     "batch_id",
     "system_id",
-    "model_version",
-    "alias",
-    "prediction_id",
-    "game_date",
-    "game_id",
-    "player_id",
-    "team",
-    "line_kind",
-    "side",
-    "line",
-    "bet_book",
-    "bet_line",
-    "bet_price",
-    "priced",
-    "p_win",
-    "edge",
-    "ev_raw",
-    "ev_calibrated",
-    "ev_bucket",
-    "record_n",
-    "record_wins",
-    "record_hit_rate",
-    "record_ci_low",
-    "record_ci_high",
-    "record_roi",
-    "status",
-    "reason",
-    "slate_signal",
-    "stake_flat",
-    "stake_kelly_before",
-    "stake_kelly",
-    "capped_by",
-    "rank",
+    *(c for c in PICK_COLUMNS if c not in ("system", "decision_time")),
     "decided_at",
     "created_at",
     "is_active",
