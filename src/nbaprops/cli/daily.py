@@ -274,8 +274,6 @@ def print_picks(payload: dict[str, Any], watchlist: int = 10) -> None:
     if shown:
         t = Table(title=f"Watchlist {day}: calls the record does not back (no stake)")
         cols = ["player", "team", "call", "EV claimed", "EV calibrated", "record", "why not"]
-        if past:
-            cols.append("result (not bet)")
         for col in cols:
             t.add_column(col, overflow="fold")
         for p in shown:
