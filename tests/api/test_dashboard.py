@@ -124,6 +124,21 @@ def test_track_record_figures_equal_the_grading_endpoint_and_never_mix_lines(
     assert sum(int(row[1].replace(",", "")) for row in sides) == book["bets"]
     market = book["market"]
     assert f"market's {market['brier_market']:.4f} on the same {market['n']:,} rows" in (track.text)
+    # the ledger section is /bets for the same system and period, figure for figure
+    (ledger,) = client.get(f"/bets?start={FIRST}&end={LAST}&system=season_average").json()[
+        "systems"
+    ]
+    summary = ledger["summary"]
+    stats = " ".join(html.unescape(track.text).split())
+    assert f"{summary['n_bets']:,} bets graded" in stats
+    assert f"{summary['units']:+.2f}u" in stats
+    assert f"{summary['final_flat']:.1f} / {summary['final_kelly']:.1f}" in stats
+    assert f"{summary['roi_pct']:+.1f}%" in stats
+    rows = shown.tables["ledger"]
+    assert len(rows) == min(20, len(ledger["bets"])) > 0
+    newest = ledger["bets"][-1]
+    assert rows[0][1] == newest["player_name"]
+    assert rows[0][4] == (newest["result"] or "–")
 
 
 def test_cumulative_roi_and_running_clv_are_weighted_by_bets() -> None:

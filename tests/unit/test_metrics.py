@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from nbaprops.core import metrics as m
 from nbaprops.core.metrics import (
     BREAK_EVEN_110,
     american_to_decimal,
@@ -507,3 +508,38 @@ def test_kelly_bankroll_sizes_a_dates_bets_off_the_bankroll_at_its_start() -> No
     assert no_edge.final == 100.0  # no edge, no stake
     with pytest.raises(ValueError, match="staking"):
         simulate_bankroll(["d1"], ["win"], [100], [0.6], [0.4], staking="martingale")
+
+
+def test_the_ledger_runs_units_and_bankrolls_bet_by_bet_and_never_stakes_past_the_bankroll() -> (
+    None
+):
+    days = ["2024-03-01", "2024-03-01", "2024-03-02"]
+    running, summary = m.ledger(
+        days, ["win", "loss", "push"], [0.9, -1.0, 0.0], [1, 1, 1], [0.02, 0.01, 0.05]
+    )
+    assert running["running_units"].tolist() == pytest.approx([0.9, -0.1, -0.1])
+    assert running["bankroll_flat"].tolist() == pytest.approx([100.9, 99.9, 99.9])
+    # both bets of a date are sized off the bankroll at its start
+    assert running["bankroll_kelly"].tolist() == pytest.approx([101.8, 100.8, 100.8])
+    assert (summary.wins, summary.losses, summary.pushes, summary.n_dates) == (1, 1, 1, 2)
+    assert summary.roi == pytest.approx(-0.05)  # per decided bet
+    assert summary.max_drawdown_flat == pytest.approx(1.0 / 100.9)
+    # stakes of a date adding to more than the bankroll are scaled down to all of it
+    _, ruined = m.ledger(["d", "d"], ["loss", "loss"], [-1.0, -1.0], [1, 1], [0.8, 0.8])
+    assert ruined.final_kelly == pytest.approx(0.0)
+    assert ruined.max_drawdown_kelly == pytest.approx(1.0)
+
+
+def test_ev_reliability_puts_each_bet_in_its_claimed_bucket_with_its_own_return() -> None:
+    ev = [0.01, 0.03, 0.04, 0.07, 0.20, 0.25, np.nan]
+    outcome = ["win", "loss", "win", "push", "loss", "win", "win"]
+    profit = [0.9, -1.0, 1.2, 0.0, -1.0, 2.0, 0.9]
+    days = ["a", "a", "b", "b", "c", "c", "c"]
+    buckets = {b.label: b for b in m.ev_reliability(ev, outcome, profit, days, n_boot=200)}
+    assert list(buckets) == ["<=2%", "2-5%", "5-10%", ">10%"]
+    assert (buckets["2-5%"].n, buckets["2-5%"].wins) == (2, 1)
+    assert buckets["2-5%"].mean_ev == pytest.approx(0.035)
+    assert buckets["2-5%"].roi == pytest.approx(0.1)
+    assert (buckets["5-10%"].n, buckets["5-10%"].pushes) == (0, 1)  # a push is not decided
+    assert buckets[">10%"].roi == pytest.approx(0.5)
+    assert buckets[">10%"].roi_low <= 0.5 <= buckets[">10%"].roi_high

@@ -1047,7 +1047,8 @@ def ledger(
     ``stake_units`` the flat stake in units (1 unit = 1% of a 100-unit bankroll);
     ``stake_share`` the recommended stake as a share of the bankroll, sized off the
     bankroll at the start of the bet's date (bets of one date never size off each other's
-    results). Returns per bet: profit in units, running units, running bankroll at flat
+    results; a date's stakes never exceed the bankroll, scaled down if they would).
+    Returns per bet: profit in units, running units, running bankroll at flat
     and at the recommended stakes."""
     days = np.asarray(dates).reshape(-1).astype(str)
     o = np.asarray(outcome, dtype=object).reshape(-1)
@@ -1064,7 +1065,11 @@ def ledger(
         j = i + 1
         while j < n and days[j] == days[i]:
             j += 1
-        kelly[i:j] = bankroll * (1.0 + np.cumsum(share[i:j] * r[i:j]))
+        stakes = share[i:j] if bankroll > 0 else np.zeros(j - i)  # ruined: nothing to stake
+        total = float(stakes.sum())
+        if total > 1.0:  # a date never stakes more than the whole bankroll
+            stakes = stakes / total
+        kelly[i:j] = bankroll * (1.0 + np.cumsum(stakes * r[i:j]))
         bankroll, i = float(kelly[j - 1]), j
     wins, losses = int(np.sum(o == WIN)), int(np.sum(o == LOSS))
     decided = (o == WIN) | (o == LOSS)
