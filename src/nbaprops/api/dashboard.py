@@ -208,9 +208,9 @@ def edge_chart(rows: list[dict[str, Any]], system: str) -> str:
         labels,
         sides,
         n=totals,
-        title=f"Tonight's bets by |edge|, {system}",
+        title=f"Tonight's calls by |edge|, {system}",
         x_label="|edge| (points)",
-        y_label="bets",
+        y_label="calls",
         y_format="count",
     )
 
