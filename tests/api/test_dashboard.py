@@ -129,7 +129,7 @@ def test_track_record_figures_equal_the_grading_endpoint_and_never_mix_lines(
         "systems"
     ]
     summary = ledger["summary"]
-    stats = " ".join(html.unescape(track.text).split())
+    stats = " ".join(html.unescape(re.sub(r"<[^>]+>", " ", track.text)).split())
     assert f"{summary['n_bets']:,} bets graded" in stats
     assert f"{summary['units']:+.2f}u" in stats
     assert f"{summary['final_flat']:.1f} / {summary['final_kelly']:.1f}" in stats
