@@ -352,6 +352,23 @@ def graded_as_placed(
     return outcome, np.asarray(bet_profit(outcome, safe), dtype=float).reshape(-1)
 
 
+def calls_as_placed(rows: pd.DataFrame) -> pd.DataFrame:
+    """The OVER / UNDER calls on real lines of ``rows`` (scoring vocabulary: ``side``,
+    ``line``, consensus prices, ``bet_line``, ``bet_price``, ``actual``, ``played``) with
+    their ``outcome`` and ``profit`` per unit graded as placed (``as_placed``)."""
+    calls = rows[rows["side"].isin(SIDES) & rows["line"].notna()]
+    line, price = as_placed(
+        calls["side"],
+        calls["line"],
+        calls["over_price"] if "over_price" in calls.columns else np.nan,
+        calls["under_price"] if "under_price" in calls.columns else np.nan,
+        calls["bet_line"],
+        calls["bet_price"],
+    )
+    outcome, profit = graded_as_placed(calls["actual"], calls["side"], calls["played"], line, price)
+    return calls.assign(outcome=outcome, profit=profit)
+
+
 def wilson_interval(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
     """Wilson score interval for k successes in n; honest near 0, 1 and small n, unlike Wald."""
     if n < 0 or k < 0 or k > n:

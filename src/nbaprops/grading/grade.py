@@ -104,13 +104,13 @@ def grade_rows(rows: pd.DataFrame, graded_at: pd.Timestamp) -> pd.DataFrame:
         over, rows["over_price"].to_numpy(dtype=float), rows["under_price"].to_numpy(dtype=float)
     )
     consensus_price = np.where(np.isnan(consensus_price), FLAT_PRICE, consensus_price)
-    bet_line = rows["bet_line"].to_numpy(dtype=float)
-    bet_price = rows["bet_price"].to_numpy(dtype=float)
-    best_outcome = m.grade_bets(actual, np.where(np.isnan(bet_line), line, bet_line), side, played)
-    best_price = np.where(np.isnan(bet_price), consensus_price, bet_price)
+    best_line, best_price = m.as_placed(
+        side, line, rows["over_price"], rows["under_price"], rows["bet_line"], rows["bet_price"]
+    )
+    _, profit_best = m.graded_as_placed(actual, side, played, best_line, best_price)
     clv_line, clv_prob = m.closing_line_value(
         side,
-        np.where(np.isnan(bet_line), line, bet_line),
+        best_line,
         best_price,
         rows["closing_line"].to_numpy(dtype=float),
         rows["closing_over_price"].to_numpy(dtype=float),
@@ -139,7 +139,7 @@ def grade_rows(rows: pd.DataFrame, graded_at: pd.Timestamp) -> pd.DataFrame:
             "void_reason": np.where(played, None, "did not play (no box-score row)"),
             "line_source": rows["line_source"],
             "profit_consensus": np.asarray(m.bet_profit(outcome, consensus_price), dtype=float),
-            "profit_best": np.asarray(m.bet_profit(best_outcome, best_price), dtype=float),
+            "profit_best": profit_best,
             "closing_line": rows["closing_line"].to_numpy(dtype=float),
             "closing_over_price": rows["closing_over_price"].to_numpy(dtype=float),
             "closing_under_price": rows["closing_under_price"].to_numpy(dtype=float),

@@ -221,30 +221,12 @@ def graded_summary(con: duckdb.DuckDBPyConnection, first: date, last: date) -> d
     }
 
 
-def claims_as_placed(rows: pd.DataFrame) -> pd.DataFrame:
-    """The OVER / UNDER calls of ``rows`` (scoring vocabulary) graded as placed: at the
-    shopped book's line and price, else the consensus line and price, else -110."""
-    calls = rows[rows["side"].isin(m.SIDES) & rows["line"].notna()]
-    line, price = m.as_placed(
-        calls["side"],
-        calls["line"],
-        calls["over_price"],
-        calls["under_price"],
-        calls["bet_line"],
-        calls["bet_price"],
-    )
-    outcome, profit = m.graded_as_placed(
-        calls["actual"], calls["side"], calls["played"], line, price
-    )
-    return calls.assign(outcome=outcome, profit=profit)
-
-
 def ev_reliability_figures(rows: pd.DataFrame) -> dict[str, Any]:
     """Claimed expected value against realised return of one system's calls on one kind
     of line, before EV calibration (the raw ``ev`` claimed) and after (``ev_calibrated``),
     for all calls and by side: N, hit rate with its interval, mean EV, ROI at the price
     taken with an interval from resampling dates (``metrics.ev_reliability``)."""
-    calls = claims_as_placed(rows)
+    calls = m.calls_as_placed(rows)
     out: dict[str, Any] = {}
     for name, column in (("claimed", "ev"), ("calibrated", "ev_calibrated")):
         if column not in calls.columns:

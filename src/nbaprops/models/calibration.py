@@ -22,9 +22,8 @@ from nbaprops.core.metrics import (
     PUSH,
     SIDES,
     WIN,
-    as_placed,
+    calls_as_placed,
     ev_bucket,
-    graded_as_placed,
     wilson_interval,
 )
 
@@ -319,20 +318,10 @@ def _claim_cells(rows: pd.DataFrame, ev_column: str) -> tuple[ClaimCell, ...]:
     grouped by line kind, side and the bucket of ``ev_column``."""
     if rows.empty or any(c not in rows.columns for c in (*EV_COLUMNS, ev_column)):
         return ()
-    claims = rows[rows["side"].isin(SIDES) & rows["line"].notna() & rows[ev_column].notna()]
+    claims = calls_as_placed(rows[rows[ev_column].notna()])
     if claims.empty:
         return ()
-    line, price = as_placed(
-        claims["side"],
-        claims["line"],
-        claims["over_price"] if "over_price" in claims.columns else np.nan,
-        claims["under_price"] if "under_price" in claims.columns else np.nan,
-        claims["bet_line"],
-        claims["bet_price"],
-    )
-    outcome, profit = graded_as_placed(
-        claims["actual"], claims["side"], claims["played"], line, price
-    )
+    outcome, profit = claims["outcome"].to_numpy(), claims["profit"].to_numpy()
     frame = pd.DataFrame(
         {
             "line_kind": claims["line_kind"].astype(str).to_numpy(),
