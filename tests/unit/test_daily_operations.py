@@ -19,7 +19,7 @@ from nbaprops.models.calibration import Calibration, ClaimCell, EvCalibration
 from nbaprops.predictions.picks import PickPolicy, select_picks
 from nbaprops.predictions.scoring import score_rows
 from nbaprops.predictions.signal import slate_signal
-from nbaprops.predictions.store import active_predictions, write_batch
+from nbaprops.predictions.store import active_predictions, write_batch, write_picks
 from nbaprops.systems import PredictiveDistribution
 
 DAY = date(2024, 4, 12)
@@ -353,3 +353,28 @@ def test_a_bet_is_graded_at_its_own_line_and_price_not_against_the_consensus() -
     )
     direction = grade_rows(call, pd.Timestamp.now(tz="UTC")).iloc[0]["direction_vs_consensus"]
     assert direction == "right"  # the call's direction, never a bet's "correct"
+
+
+def test_forced_picks_supersede_the_dates_earlier_ones_and_link_them(
+    empty_con: duckdb.DuckDBPyConnection,
+) -> None:
+    rows = _calls(3).assign(decision_time=pd.Timestamp("2024-04-12 22:30", tz="UTC"))
+    picks = select_picks(rows, EvCalibration(), "GREEN", PickPolicy(min_record=0))
+    key = {"system_id": "s", "model_version": 1, "alias": "champion", "day": DAY}
+    first = write_picks(empty_con, picks, force=False, **key)
+    again = write_picks(empty_con, picks, force=False, **key)
+    assert (first.written, again.unchanged) == (3, True)
+    forced = write_picks(empty_con, picks.head(2), force=True, **key)
+    assert (forced.written, forced.superseded) == (2, 3)
+    rows = empty_con.execute(
+        "SELECT player_id, pick_id, batch_id, is_active, superseded_by FROM predictions.pick "
+        "ORDER BY is_active, player_id"
+    ).df()
+    old, new = rows[~rows["is_active"]], rows[rows["is_active"]]
+    assert len(old) == 3  # nothing deleted
+    by_id = dict(zip(new["pick_id"], new["player_id"], strict=True))
+    assert [by_id.get(s) for s in old["superseded_by"][:2]] == [0, 1]
+    assert old["superseded_by"].iloc[2] == new["batch_id"].iloc[0]  # player 2 left the slate
+    assert empty_con.execute("SELECT count(*) FROM predictions.bet WHERE is_active").fetchone() == (
+        2,
+    )

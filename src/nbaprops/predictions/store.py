@@ -141,6 +141,44 @@ def to_table_rows(
     return out
 
 
+def supersede(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    id_column: str,
+    day: date,
+    batches: list[tuple[str, str | None, str]],
+) -> None:
+    """Retire the active rows of ``day`` that each new batch (system, alias, batch id)
+    replaces: ``is_active = false`` and ``superseded_by`` the new row of the same player,
+    else the new batch. Nothing is deleted. ``table`` and ``id_column`` are constants."""
+    keys = pa.table(
+        {
+            "system_id": pa.array([b[0] for b in batches], pa.string()),
+            "alias": pa.array([b[1] for b in batches], pa.string()),
+            "batch_id": pa.array([b[2] for b in batches], pa.string()),
+        }
+    )
+    con.register("_superseding", keys)
+    try:
+        con.execute(
+            f"""
+            UPDATE {table} AS old
+            SET is_active = false,
+                superseded_by = coalesce(
+                    (SELECT n.{id_column} FROM {table} n
+                     WHERE n.batch_id = k.batch_id AND n.player_id = old.player_id),
+                    k.batch_id)
+            FROM _superseding k
+            WHERE old.game_date = $day AND old.system_id = k.system_id
+              AND old.alias IS NOT DISTINCT FROM k.alias AND old.is_active
+              AND old.batch_id <> k.batch_id
+            """,
+            {"day": day},
+        )
+    finally:
+        con.unregister("_superseding")
+
+
 def write_batch(
     con: duckdb.DuckDBPyConnection,
     rows: pd.DataFrame,
@@ -178,19 +216,8 @@ def write_batch(
             con.unregister("_new_predictions")
         superseded = 0
         if existing:
-            con.execute(
-                """
-                UPDATE predictions.prediction AS old
-                SET is_active = false,
-                    superseded_by = coalesce(
-                        (SELECT n.prediction_id FROM predictions.prediction n
-                         WHERE n.batch_id = $batch AND n.player_id = old.player_id),
-                        $batch)
-                WHERE old.game_date = $day AND old.system_id = $system
-                  AND old.alias IS NOT DISTINCT FROM $alias AND old.is_active
-                  AND old.batch_id <> $batch
-                """,
-                {"batch": batch_id, "day": day, "system": system_id, "alias": alias},
+            supersede(
+                con, "predictions.prediction", "prediction_id", day, [(system_id, alias, batch_id)]
             )
             superseded = existing
     return BatchWrite(
@@ -345,32 +372,7 @@ def write_pick_batches(
             finally:
                 con.unregister("_new_picks")
         if superseding:
-            keys = pa.table(
-                {
-                    "system_id": pa.array([k[0] for k in superseding], pa.string()),
-                    "alias": pa.array([k[1] for k in superseding], pa.string()),
-                    "batch_id": pa.array([k[2] for k in superseding], pa.string()),
-                }
-            )
-            con.register("_superseding", keys)
-            try:
-                con.execute(
-                    """
-                    UPDATE predictions.pick AS old
-                    SET is_active = false,
-                        superseded_by = coalesce(
-                            (SELECT n.pick_id FROM predictions.pick n
-                             WHERE n.batch_id = k.batch_id AND n.player_id = old.player_id),
-                            k.batch_id)
-                    FROM _superseding k
-                    WHERE old.game_date = $day AND old.system_id = k.system_id
-                      AND old.alias IS NOT DISTINCT FROM k.alias AND old.is_active
-                      AND old.batch_id <> k.batch_id
-                    """,
-                    {"day": day},
-                )
-            finally:
-                con.unregister("_superseding")
+            supersede(con, "predictions.pick", "pick_id", day, superseding)
     return out
 
 
