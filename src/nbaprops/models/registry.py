@@ -343,16 +343,6 @@ def load_model(con: duckdb.DuckDBPyConnection, ref: str) -> LoadedModel:
     return LoadedModel(version, system, calibration)
 
 
-def load_calibration(con: duckdb.DuckDBPyConnection, ref: str) -> Calibration:
-    """The calibration a version carries (its record of claims included), without
-    loading the fitted system; a missing file is an error."""
-    version = resolve(con, ref)
-    path = Path(version.artefact_dir) / CALIBRATION_FILE
-    if not path.is_file():
-        raise NbapropsError(f"{version.ref}: artefact {path} is missing")
-    return Calibration.from_dict(json.loads(path.read_text()))
-
-
 def reference_rows(version: ModelVersion) -> pd.DataFrame:
     """The walk-forward rows a version was evaluated (and calibrated) on, warm-up excluded."""
     path = Path(version.artefact_dir) / OOS_FILE

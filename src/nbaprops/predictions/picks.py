@@ -293,10 +293,3 @@ def select_picks(
     out = pd.DataFrame({c: np.asarray(columns[c])[ranked] for c in PICK_COLUMNS})
     out["rank"] = np.arange(1, n + 1)
     return out
-
-
-def exposure(picks: pd.DataFrame) -> float:
-    """The share of the bankroll a slate's bets stake (after the caps)."""
-    if picks.empty:
-        return 0.0
-    return float(picks.loc[picks["status"] == BET, "stake_kelly"].sum())

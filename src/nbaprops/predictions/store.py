@@ -390,23 +390,3 @@ def write_picks(
     """One model's picks of one date (``write_pick_batches`` with one batch)."""
     batch = PickBatch(system_id, model_version, alias, picks, force)
     return write_pick_batches(con, day, [batch], within)[0]
-
-
-def active_picks(
-    con: duckdb.DuckDBPyConnection,
-    day: date,
-    *,
-    system_id: str | None = None,
-    alias: str | None = None,
-) -> pd.DataFrame:
-    """The active picks of a date (optionally of one system and alias), bets first."""
-    return con.execute(
-        """
-        SELECT * FROM predictions.pick
-        WHERE game_date = $day AND is_active
-          AND ($system IS NULL OR system_id = $system)
-          AND ($alias IS NULL OR alias = $alias)
-        ORDER BY system_id, alias, rank
-        """,
-        {"day": day, "system": system_id, "alias": alias},
-    ).df()
