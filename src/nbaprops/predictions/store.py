@@ -85,10 +85,16 @@ class BatchWrite:
 
 
 def active_count(
-    con: duckdb.DuckDBPyConnection, day: date, system_id: str, alias: str | None
+    con: duckdb.DuckDBPyConnection,
+    day: date,
+    system_id: str,
+    alias: str | None,
+    table: str = "predictions.prediction",
 ) -> int:
+    """Active rows of one model and alias on ``day`` in ``table`` (predictions or picks;
+    a constant, never user input)."""
     row = con.execute(
-        "SELECT count(*) FROM predictions.prediction WHERE game_date = ? AND system_id = ? "
+        f"SELECT count(*) FROM {table} WHERE game_date = ? AND system_id = ? "
         "AND alias IS NOT DISTINCT FROM ? AND is_active",
         [day, system_id, alias],
     ).fetchall()  # whole: a half-read result blocks a later register on this connection
@@ -270,12 +276,7 @@ PICK_TABLE_COLUMNS = (
 def active_pick_count(
     con: duckdb.DuckDBPyConnection, day: date, system_id: str, alias: str | None
 ) -> int:
-    row = con.execute(
-        "SELECT count(*) FROM predictions.pick WHERE game_date = ? AND system_id = ? "
-        "AND alias IS NOT DISTINCT FROM ? AND is_active",
-        [day, system_id, alias],
-    ).fetchall()  # whole: a half-read result blocks a later register on this connection
-    return int(row[0][0]) if row else 0
+    return active_count(con, day, system_id, alias, "predictions.pick")
 
 
 @dataclass(frozen=True)
