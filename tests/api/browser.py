@@ -41,6 +41,18 @@ VIEWPORTS = {
 }
 
 
+def chromium_missing() -> str | None:
+    """Why Debian's Chromium cannot be driven here (one line), or None if it can."""
+    if os.path.isfile(CHROMIUM) and os.access(CHROMIUM, os.X_OK):
+        return None
+    where = "NBAPROPS_CHROMIUM" if "NBAPROPS_CHROMIUM" in os.environ else "the default path"
+    return (
+        f"Debian's Chromium is not an executable at {CHROMIUM} ({where}), so the browser "
+        "test cannot run: install it with `apt-get install chromium` (`bash scripts/test` "
+        "does, as root or with sudo) or set NBAPROPS_CHROMIUM"
+    )
+
+
 @contextmanager
 def serve(app: FastAPI) -> Iterator[str]:
     """Serve ``app`` on a free loopback port in a thread; yields its base URL."""
@@ -125,6 +137,9 @@ def walk_dashboard(
     then visit the other pages; one screenshot per page and viewport."""
     from playwright.sync_api import sync_playwright
 
+    missing = chromium_missing()
+    if missing:
+        raise RuntimeError(missing)
     out.mkdir(parents=True, exist_ok=True)
     walks = []
     with sync_playwright() as pw:

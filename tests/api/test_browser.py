@@ -1,7 +1,10 @@
 """The dashboard in a real browser (Debian's Chromium, headless, driven by Playwright) on
 the real-data warehouse, at a desktop and a phone width: the slate table and a chart
 render with real numbers, a click reaches a player page, nothing is fetched from
-outside, nothing overflows the phone's width, and every page is screenshotted."""
+outside, nothing overflows the phone's width, and every page is screenshotted.
+
+Without Chromium the test fails with one line saying why (never a skip, never a pass),
+before the warehouse it needs is built."""
 
 from __future__ import annotations
 
@@ -14,7 +17,7 @@ from fastapi.testclient import TestClient
 
 from nbaprops.api.app import create_app
 from nbaprops.core.settings import Settings
-from tests.api.browser import CHROMIUM, serve, walk_dashboard
+from tests.api.browser import chromium_missing, serve, walk_dashboard
 from tests.api.served import DAY
 
 pytestmark = [pytest.mark.data, pytest.mark.slow]
@@ -23,10 +26,13 @@ PAGES = ("tonight", "player", "track", "models", "health")
 
 
 def test_the_dashboard_renders_real_numbers_in_chromium_at_desktop_and_phone_width(
-    served: Settings, client: TestClient, tmp_path: Path
+    request: pytest.FixtureRequest, tmp_path: Path
 ) -> None:
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: apt-get install -y chromium (.ci/run does)")
+    missing = chromium_missing()
+    if missing:
+        pytest.fail(missing, pytrace=False)
+    served: Settings = request.getfixturevalue("served")
+    client: TestClient = request.getfixturevalue("client")
     out = Path(os.environ.get("NBAPROPS_SCREENSHOT_DIR") or tmp_path / "screenshots")
     champion = client.get(f"/predictions?date={DAY}&alias=champion").json()
     medians = {f"{p['median']:.1f}" for p in champion["predictions"]}
