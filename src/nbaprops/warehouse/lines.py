@@ -4,7 +4,8 @@ A prediction for a player-game is decided at tip-off minus a set number of minut
 (and, for a live run, no later than the moment it runs). Its line is the consensus
 of the books' quotes seen by then, picked by the same rule as ``core.points_line``
 (the line most books posted, then the lower line); its book quotes are what line
-shopping chooses from. The backtest, ``predict`` and ``backfill`` all read here.
+shopping chooses from, never a price flagged as an outlier against the other books.
+The backtest, ``predict`` and ``backfill`` all read here.
 """
 
 from __future__ import annotations
@@ -100,7 +101,9 @@ def points_lines_at_decision(
         books = con.execute(
             """
             SELECT b.player_id, b.game_date, b.book, b.line AS book_line,
-                   b.over_price AS book_over_price, b.under_price AS book_under_price,
+                   -- an outlier price is never shopped (it stays in core.prop_line_book)
+                   CASE WHEN NOT b.over_outlier THEN b.over_price END AS book_over_price,
+                   CASE WHEN NOT b.under_outlier THEN b.under_price END AS book_under_price,
                    b.snapshot_time AS book_quote_time
             FROM _decided_books b
             JOIN core.points_line_of('_decided_consensus') c

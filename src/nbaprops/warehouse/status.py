@@ -54,6 +54,12 @@ class Status:
     date_ranges: dict[str, tuple[str | None, str | None]] = field(default_factory=dict)
     # prop quotes that could not be placed against tip-off (core.prop_quote_quarantine)
     unplaced_quotes_by_source: dict[str, int] = field(default_factory=dict)
+    # prop quotes refused as a pair: two-way prices under the margin floor, by source
+    thin_margin_quotes_by_source: dict[str, int] = field(default_factory=dict)
+    # book prices flagged as outliers against the other books (never shopped), by market
+    outlier_prices_by_market: dict[str, int] = field(default_factory=dict)
+    # box-score rows of games no team log or schedule knows (core.box_score_quarantine)
+    unknown_game_box_scores_by_source: dict[str, int] = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         out = asdict(self)
@@ -124,7 +130,26 @@ def warehouse_status(
     )
     unplaced = dict(
         con.execute(
-            "SELECT source, count(*) FROM core.prop_quote_quarantine GROUP BY source ORDER BY 1"
+            "SELECT source, count(*) FROM core.prop_quote_quarantine "
+            "WHERE reason NOT LIKE 'two-way prices%' GROUP BY source ORDER BY 1"
+        ).fetchall()
+    )
+    thin = dict(
+        con.execute(
+            "SELECT source, count(*) FROM core.prop_quote_quarantine "
+            "WHERE reason LIKE 'two-way prices%' GROUP BY source ORDER BY 1"
+        ).fetchall()
+    )
+    outliers = dict(
+        con.execute(
+            "SELECT market, count(*) FILTER (WHERE over_outlier) "
+            "+ count(*) FILTER (WHERE under_outlier) AS n FROM core.prop_line_book "
+            "GROUP BY market HAVING n > 0 ORDER BY 1"
+        ).fetchall()
+    )
+    unknown_game = dict(
+        con.execute(
+            "SELECT source, count(*) FROM core.box_score_quarantine GROUP BY source ORDER BY 1"
         ).fetchall()
     )
     ranges = {
@@ -146,4 +171,7 @@ def warehouse_status(
         unmatched_names=unmatched_names(con, unmatched_limit),
         date_ranges=ranges,
         unplaced_quotes_by_source=unplaced,
+        thin_margin_quotes_by_source=thin,
+        outlier_prices_by_market=outliers,
+        unknown_game_box_scores_by_source=unknown_game,
     )

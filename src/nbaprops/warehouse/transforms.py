@@ -19,9 +19,27 @@ import duckdb
 import pandas as pd
 
 from nbaprops.core.db import transaction
-from nbaprops.core.markets import MARKETS
+from nbaprops.core.markets import MARKETS, QUOTE_OUTLIER_GAP
 from nbaprops.core.names import normalize_name
+from nbaprops.core.settings import Settings
 from nbaprops.warehouse.matching import Candidate, resolve_in_roster
+
+
+@dataclass(frozen=True)
+class QuoteRules:
+    """What a prop quote must satisfy, beyond its row checks, to become a line.
+
+    ``min_two_way`` is the floor on the sum of a quote's two implied probabilities (vig
+    included): no real book quotes under it (a sum under 1 is a book paying out more
+    than it takes in), so a pair below it is quarantined with its reason.
+    """
+
+    min_two_way: float = 0.95
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> QuoteRules:
+        return cls(min_two_way=settings.quote_min_two_way)
+
 
 _SEASON_TYPES = (
     "CASE substr({gid}, 3, 1) WHEN '1' THEN 'preseason' WHEN '2' THEN 'regular' "
@@ -147,12 +165,22 @@ def build_game(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
+# Games a box score may belong to: those a team log or the schedule knows.
+_KNOWN_GAMES = (
+    "(SELECT r.game_id FROM raw.nba_team_log r "
+    "JOIN raw.file f ON f.file_id = r._file_id AND f.is_current "
+    "UNION SELECT s.game_id FROM raw.schedule s "
+    "JOIN raw.file f ON f.file_id = s._file_id AND f.is_current)"
+)
+
+
 def build_player_game(con: duckdb.DuckDBPyConnection) -> None:
+    """Player box scores (the playoff box wins over the logs), of games a team log or the
+    schedule knows; a row of an unknown game goes to ``core.box_score_quarantine``."""
     opp = "trim(regexp_extract(r.matchup, '(vs\\.|@)\\s*(\\w+)\\s*$', 2))"
     con.execute(
         f"""
-        DELETE FROM core.player_game;
-        INSERT INTO core.player_game
+        CREATE OR REPLACE TEMP TABLE _box_rows AS
         WITH logs AS (
             SELECT {season_sql("r.game_id")} AS season, {season_type_sql("r.game_id")} AS st,
                    r.game_id, r.game_date, r.player_id, r.player_name, r.team_id,
@@ -160,7 +188,7 @@ def build_player_game(con: duckdb.DuckDBPyConnection) -> None:
                    r.matchup LIKE '%vs.%' AS home, CAST(NULL AS BOOLEAN) AS starter,
                    r.min, r.pts, r.fgm, r.fga, r.fg3m, r.fg3a, r.ftm, r.fta, r.oreb, r.dreb,
                    r.reb, r.ast, r.tov, r.stl, r.blk, r.pf, r.plus_minus,
-                   'nba_player_logs' AS source, 2 AS priority
+                   'nba_player_logs' AS source, 2 AS priority, r._file_id, r._line
             FROM raw.nba_player_log r JOIN raw.file f ON f.file_id = r._file_id AND f.is_current
         ),
         box AS (
@@ -170,16 +198,31 @@ def build_player_game(con: duckdb.DuckDBPyConnection) -> None:
                    r.start_position IS NOT NULL,
                    r.min, r.pts, r.fgm, r.fga, r.fg3m, r.fg3a, r.ftm, r.fta, r.oreb, r.dreb,
                    r.reb, r.ast, r.tov, r.stl, r.blk, r.pf, r.plus_minus,
-                   'nba_playoff_box', 1
+                   'nba_playoff_box', 1, r._file_id, r._line
             FROM raw.nba_playoff_box r JOIN raw.file f ON f.file_id = r._file_id AND f.is_current
-        ),
-        allrows AS (SELECT * FROM logs UNION ALL SELECT * FROM box)
+        )
+        SELECT * FROM logs UNION ALL SELECT * FROM box
+        """
+    )
+    con.execute(
+        f"""
+        DELETE FROM core.player_game;
+        INSERT INTO core.player_game
         SELECT season, st, game_id, game_date, player_id, player_name, team_id, team, opponent,
                home, starter, min, pts, fgm, fga, fg3m, fg3a, ftm, fta, oreb, dreb, reb, ast,
                tov, stl, blk, pf, plus_minus, source
-        FROM allrows
+        FROM _box_rows
         WHERE st IN ('regular', 'playoffs', 'playin')
-        QUALIFY row_number() OVER (PARTITION BY player_id, game_id ORDER BY priority) = 1
+          AND game_id IN (SELECT game_id FROM {_KNOWN_GAMES})
+        QUALIFY row_number() OVER (PARTITION BY player_id, game_id ORDER BY priority) = 1;
+        DELETE FROM core.box_score_quarantine;
+        INSERT INTO core.box_score_quarantine
+        SELECT source, player_id, player_name, game_id, game_date,
+               'game id known to no team log or schedule', _file_id, _line
+        FROM _box_rows
+        WHERE st IN ('regular', 'playoffs', 'playin')
+          AND game_id NOT IN (SELECT game_id FROM {_KNOWN_GAMES});
+        DROP TABLE _box_rows;
         """
     )
 
@@ -235,7 +278,9 @@ def _market_sql(expr: str) -> str:
     return f"CASE lower(trim({expr})) {cases} ELSE lower(trim({expr})) END"
 
 
-def build_prop_line_snapshot(con: duckdb.DuckDBPyConnection) -> None:
+def build_prop_line_snapshot(
+    con: duckdb.DuckDBPyConnection, rules: QuoteRules = QuoteRules()
+) -> None:
     et = "CAST(timezone('America/New_York', {}) AS DATE)"
     current = "JOIN raw.file f ON f.file_id = r._file_id AND f.is_current"
     con.execute("DROP TABLE IF EXISTS _quotes")
@@ -363,10 +408,10 @@ def build_prop_line_snapshot(con: duckdb.DuckDBPyConnection) -> None:
             fuzzy.append((*key, found[0].player_id, f"roster_{found[1]}"))
     if fuzzy:
         con.executemany("INSERT INTO _resolved VALUES (?, ?, ?, ?, ?, ?)", fuzzy)
-    _place_quotes(con)
+    _place_quotes(con, rules)
 
 
-def _place_quotes(con: duckdb.DuckDBPyConnection) -> None:
+def _place_quotes(con: duckdb.DuckDBPyConnection, rules: QuoteRules) -> None:
     """Match each quote to its game and place it in time against that game's tip-off.
 
     The tip-off is the quote's own; else the schedule's; else the earliest any other
@@ -376,7 +421,7 @@ def _place_quotes(con: duckdb.DuckDBPyConnection) -> None:
     """
     con.execute("DROP TABLE IF EXISTS _placed")
     con.execute(
-        """
+        f"""
         CREATE TEMP TABLE _placed AS
         WITH q0 AS (
             SELECT q.*, k.game_id AS team_game_id, k.game_date AS resolved_date
@@ -432,17 +477,22 @@ def _place_quotes(con: duckdb.DuckDBPyConnection) -> None:
             FROM q3
         )
         SELECT q.*,
-               CASE WHEN q.snapshot_time IS NULL THEN 'board'
+               CASE WHEN q.over_price IS NOT NULL AND q.under_price IS NOT NULL
+                         AND {_implied("q.over_price")} + {_implied("q.under_price")}
+                             < $min_two_way
+                    THEN 'thin_margin'
+                    WHEN q.snapshot_time IS NULL THEN 'board'
                     WHEN q.tip IS NOT NULL THEN
                         CASE WHEN q.snapshot_time >= q.tip THEN 'after_tip' ELSE 'pre_tip' END
                     WHEN q.seen_date < q.resolved_date THEN 'pre_tip'
                     WHEN q.seen_date > q.resolved_date THEN 'after_tip'
                     ELSE 'unplaceable' END AS placement
         FROM q
-        """
+        """,
+        {"min_two_way": rules.min_two_way},
     )
     con.execute(
-        """
+        f"""
         DELETE FROM core.prop_line_snapshot;
         INSERT INTO core.prop_line_snapshot
         SELECT q.source, q.line_kind, q.book, q.market, q.player, q.name_norm, q.player_id,
@@ -456,17 +506,30 @@ def _place_quotes(con: duckdb.DuckDBPyConnection) -> None:
                coalesce(q.team_game_id, q.box_game_id), q.resolved_date, q.tip,
                q.home, q.away, q.line, q.over_price, q.under_price, q.snapshot_time,
                q.placement = 'after_tip', q.file_id
-        FROM _placed q WHERE q.placement <> 'unplaceable';
+        FROM _placed q WHERE q.placement NOT IN ('unplaceable', 'thin_margin');
         DELETE FROM core.prop_quote_quarantine;
         INSERT INTO core.prop_quote_quarantine
         SELECT q.source, q.book, q.market, q.player, q.player_id, q.any_game_id,
                q.resolved_date, q.line, q.snapshot_time,
-               'seen on the game date with no known tip-off: cannot be placed in time',
+               CASE q.placement
+                   WHEN 'unplaceable'
+                   THEN 'seen on the game date with no known tip-off: cannot be placed in time'
+                   ELSE printf('two-way prices %+g / %+g imply %.3f, under the floor %.2f '
+                               || '(no real book quotes that)', q.over_price, q.under_price,
+                               {_implied("q.over_price")} + {_implied("q.under_price")},
+                               $min_two_way)
+               END,
                q.file_id, q.file_line
-        FROM _placed q WHERE q.placement = 'unplaceable';
-        """
+        FROM _placed q WHERE q.placement IN ('unplaceable', 'thin_margin');
+        """,
+        {"min_two_way": rules.min_two_way},
     )
     con.execute("DROP TABLE IF EXISTS _placed")
+
+
+def _implied(price: str) -> str:
+    """American odds -> implied probability (vig included)."""
+    return f"(CASE WHEN {price} < 0 THEN -{price} / (100 - {price}) ELSE 100 / (100 + {price}) END)"
 
 
 def _decimal(price: str) -> str:
@@ -483,7 +546,13 @@ def _american(decimal: str) -> str:
 
 
 def _book_lines_sql(where: str) -> str:
-    """Per player-game-market-book main line: the book's last pre-tip quote passing ``where``."""
+    """Per player-game-market-book main line: the book's last pre-tip quote passing ``where``.
+
+    A side's price is flagged an outlier when at least three books price that side of the
+    same line and its implied probability sits more than ``QUOTE_OUTLIER_GAP`` from their
+    median: it stays on record but is never the best price, the consensus price or
+    shopped.
+    """
     return f"""
         WITH pre AS (
             SELECT * FROM core.prop_line_snapshot WHERE NOT after_tipoff AND {where}
@@ -510,14 +579,39 @@ def _book_lines_sql(where: str) -> str:
                    abs(line - median(line) OVER w) AS off_median
             FROM at_last
             WINDOW w AS (PARTITION BY market, game_date, player_name_norm, book)
+        ),
+        main AS (
+            SELECT market, game_date, player_name_norm, player_id, game_id, book, line_kind,
+                   line, over_price, under_price, snapshot_time, n_lines
+            FROM scored
+            QUALIFY row_number() OVER (
+                PARTITION BY market, game_date, player_name_norm, book
+                ORDER BY imbalance, off_median, line) = 1
+        ),
+        peers AS (
+            -- the books' prices for the same side of the same line (itself included: with
+            -- three or more, one absurd price cannot move the median far)
+            SELECT *,
+                   count(over_price) OVER w AS n_over,
+                   median({_implied("over_price")}) OVER w AS median_over,
+                   count(under_price) OVER w AS n_under,
+                   median({_implied("under_price")}) OVER w AS median_under
+            FROM main
+            WINDOW w AS (PARTITION BY market, game_date, player_name_norm, line_kind, line)
         )
         SELECT market, game_date, player_name_norm, player_id, game_id, book, line_kind, line,
-               over_price, under_price, snapshot_time, n_lines
-        FROM scored
-        QUALIFY row_number() OVER (
-            PARTITION BY market, game_date, player_name_norm, book
-            ORDER BY imbalance, off_median, line) = 1
+               over_price, under_price, snapshot_time, n_lines,
+               coalesce(n_over >= 3 AND abs({_implied("over_price")} - median_over)
+                        > {QUOTE_OUTLIER_GAP}, false) AS over_outlier,
+               coalesce(n_under >= 3 AND abs({_implied("under_price")} - median_under)
+                        > {QUOTE_OUTLIER_GAP}, false) AS under_outlier
+        FROM peers
 """
+
+
+def _median_price(side: str) -> str:
+    """The median (in decimal odds) of the books' ``side`` prices, outliers left out."""
+    return f"median({_decimal(f'b.{side}_price')}) FILTER (WHERE NOT b.{side}_outlier)"
 
 
 def _consensus_sql(books: str, ctes: str = "") -> str:
@@ -540,9 +634,11 @@ def _consensus_sql(books: str, ctes: str = "") -> str:
         ),
         prices AS (
             SELECT c.market, c.game_date, c.player_name_norm,
-                   {_american(f"median({_decimal('b.over_price')})")} AS over_price,
-                   {_american(f"median({_decimal('b.under_price')})")} AS under_price,
-                   max(b.over_price) AS best_over, max(b.under_price) AS best_under
+                   {_american(_median_price("over"))} AS over_price,
+                   {_american(_median_price("under"))} AS under_price,
+                   -- the best price is never an outlier's
+                   max(b.over_price) FILTER (WHERE NOT b.over_outlier) AS best_over,
+                   max(b.under_price) FILTER (WHERE NOT b.under_outlier) AS best_under
             FROM consensus c JOIN books b USING (market, game_date, player_name_norm)
             WHERE b.line = c.line
             GROUP BY ALL
@@ -619,7 +715,9 @@ def lines_at_decision(
 class CoreTable:
     name: str
     inputs: tuple[str, ...]  # raw source names or other core tables
-    build: Callable[[duckdb.DuckDBPyConnection], None]
+    build: Callable[..., None]
+    # the build takes the quote rules as its second argument
+    uses_rules: bool = False
 
 
 _PROP_SOURCES = ("odds_api_props", "dfs_lines", "pra_odds", "threes_odds", "generic_props")
@@ -627,13 +725,18 @@ _PROP_SOURCES = ("odds_api_props", "dfs_lines", "pra_odds", "threes_odds", "gene
 CORE_TABLES: tuple[CoreTable, ...] = (
     CoreTable("core.team_game", ("nba_team_logs",), build_team_game),
     CoreTable("core.game", ("core.team_game", "schedule", "nba_playoff_box"), build_game),
-    CoreTable("core.player_game", ("nba_player_logs", "nba_playoff_box"), build_player_game),
+    CoreTable(
+        "core.player_game",
+        ("nba_player_logs", "nba_playoff_box", "nba_team_logs", "schedule"),
+        build_player_game,
+    ),
     CoreTable("core.player", ("core.player_game",), build_player),
     CoreTable("core.game_line", ("game_lines", "core.game"), build_game_line),
     CoreTable(
         "core.prop_line_snapshot",
         (*_PROP_SOURCES, "core.player", "core.game", "core.player_game", "aliases"),
         build_prop_line_snapshot,
+        uses_rules=True,
     ),
     CoreTable("core.prop_line", ("core.prop_line_snapshot",), build_prop_line),
 )
@@ -692,9 +795,11 @@ def rebuild(
     aliases_file: Path | None = None,
     force: bool = False,
     on_table: Callable[[str], None] | None = None,
+    rules: QuoteRules | None = None,
 ) -> list[BuildResult]:
     """Rebuild stale core tables (all of them with ``force``), one transaction each."""
     changed = set(changed or ())
+    rules = rules or QuoteRules()
     with transaction(con):
         _seed_reference(con, aliases_file)
         _aliases_changed(con)
@@ -703,7 +808,10 @@ def rebuild(
     for table in tables:
         started = time.perf_counter()
         with transaction(con):
-            table.build(con)
+            if table.uses_rules:
+                table.build(con, rules)
+            else:
+                table.build(con)
             count = con.execute(f"SELECT count(*) FROM {table.name}").fetchone()
             n_rows = int(count[0]) if count else 0
             seconds = time.perf_counter() - started
