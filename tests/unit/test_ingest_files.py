@@ -170,7 +170,7 @@ def test_a_changed_file_replaces_exactly_its_own_rows(
     path = write_logs(tmp_path, "player_logs_2023-24.csv.gz", [row(player_id=1), row(player_id=2)])
     ingest_dir(empty_con, tmp_path)
     write_logs(path.parent.parent.parent, path.name, [row(player_id=1, pts="40")])
-    report = ingest_dir(empty_con, tmp_path)
+    report = ingest_dir(empty_con, tmp_path, replace=True)  # drops half: --replace
     assert sorted(r.status for r in report.results) == ["replaced", "unchanged"]
     rows = empty_con.execute(
         "SELECT player_id, pts FROM raw.nba_player_log ORDER BY player_id"
@@ -220,9 +220,10 @@ def test_discovery_recognises_files_by_path_and_lists_the_rest(tmp_path: Path) -
     write_logs(tmp_path, "player_logs_2023-24.csv.gz", [row()])
     (tmp_path / "notes").mkdir()
     (tmp_path / "notes" / "random.csv").write_text("a,b\n1,2\n")
-    found, unrecognised = discover(tmp_path)
-    assert [f.source.name for f in found] == ["nba_player_logs"]
-    assert unrecognised == ["notes/random.csv"]
+    found = discover(tmp_path)
+    assert [f.source.name for f in found.files] == ["nba_player_logs"]
+    assert found.unrecognised == ["notes/random.csv"]
+    assert found.unreadable == ()
 
 
 def ingest_cli(data: Path, db: Path) -> tuple[int, list[str], str]:

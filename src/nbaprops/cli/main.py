@@ -158,10 +158,15 @@ def ingest_payload(result: jobs.IngestJobResult) -> dict[str, Any]:
 
 
 def _fail_on_bad_files(result: jobs.IngestJobResult) -> None:
-    """One ``error:`` line per refused file, then a summary line; exit 1 if any failed."""
+    """One ``error:`` line per refused file or unreadable folder, then a summary line;
+    exit 1 if any."""
     failures = result.report.failures
     for failure in failures:
         print_error(str(failure.error))
+    for folder in result.report.unreadable:
+        print_error(f"cannot read folder {folder}: none of its files were loaded")
+    if result.report.unreadable and not failures:
+        raise typer.Exit(1)
     if failures:
         total = len(result.report.results)
         rebuilt = "core tables were rebuilt" if result.builds else "core tables are up to date"
@@ -211,7 +216,18 @@ def run(
 @ingest_app.callback()
 @user_errors
 def ingest(
-    ctx: typer.Context, db: DbOpt = None, data_dir: DataDirOpt = None, as_json: JsonOpt = False
+    ctx: typer.Context,
+    db: DbOpt = None,
+    data_dir: DataDirOpt = None,
+    as_json: JsonOpt = False,
+    replace: Annotated[
+        bool,
+        typer.Option(
+            "--replace",
+            help="Accept changed files that drop more than NBAPROPS_INGEST_MAX_REPLACE_LOSS "
+            "of their earlier rows or change their season (the archive keeps the old ones).",
+        ),
+    ] = False,
 ) -> None:
     """Find and load every recognised file under the data folder (default command)."""
     if ctx.invoked_subcommand is not None:
@@ -219,7 +235,7 @@ def ingest(
     settings = settings_for(db, data_dir)
     _check_data_dir(settings.data_dir)
     with connect(settings.db) as con, rich_progress(not as_json) as progress:
-        result = jobs.ingest_job(con, settings, progress=progress)
+        result = jobs.ingest_job(con, settings, progress=progress, replace=replace)
     if as_json:
         emit_json(ingest_payload(result))
     else:

@@ -45,6 +45,39 @@ class Settings(BaseSettings):
     aliases_file: Path | None = Field(
         default=None, description="Extra player aliases CSV (book_name,nba_name) merged in."
     )
+    # --- what the loader lets in (nbaprops.ingest.limits.IngestLimits) -------------------
+    ingest_price_min: float = Field(
+        default=-10000.0,
+        lt=-100,
+        allow_inf_nan=False,
+        description="Lowest sane American price; a quote below it is quarantined.",
+    )
+    ingest_price_max: float = Field(
+        default=10000.0,
+        gt=100,
+        allow_inf_nan=False,
+        description="Highest sane American price; a quote above it is quarantined.",
+    )
+    ingest_max_decompressed_bytes: int = Field(
+        default=2 * 1024**3,
+        gt=0,
+        description="A file larger than this once decompressed is refused before it is "
+        "held in memory.",
+    )
+    ingest_max_compression_ratio: float = Field(
+        default=200.0,
+        gt=1,
+        allow_inf_nan=False,
+        description="A gzip decompressing to more than this x its size is refused (judged "
+        "past 16 MiB; the real data's largest ratio is about 33).",
+    )
+    ingest_max_replace_loss: float = Field(
+        default=0.2,
+        ge=0,
+        le=1,
+        description="A changed file may drop at most this share of its earlier rows (and "
+        "keep their season) unless ingest is given --replace.",
+    )
 
     runs_dir: Path = Field(
         default=Path("runs"), description="Where backtest / experiment run folders go."

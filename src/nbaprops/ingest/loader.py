@@ -6,19 +6,38 @@ Files are tracked by content hash, so re-running an unchanged ingest adds
 nothing, and a changed file replaces exactly its own rows.
 
 What is refused whole (the file fails alone, naming itself; nothing of it is
-stored): a header without the format's columns, a corrupt or truncated gzip
-stream, text that is not UTF-8 (the first bad line is named). What is
-quarantined line by line (the rest of the file loads): a line that does not
-parse as one CSV record of the header's width (a stray quote, a wrong field
-count, NUL bytes), and any row whose values fail the format's checks. A CSV
-record is one physical line; quoted fields spanning lines are not supported.
+stored): a header without the format's columns (a column present only in another
+case is named as such: column names are case-sensitive), a header repeating a
+column, also in another case (DuckDB binds names ignoring case); a corrupt or
+truncated gzip stream, or one decompressing past ``IngestLimits`` (a size, or a
+ratio to its compressed size: decompression is streamed and stops at the limit);
+text that is not UTF-8 (the first bad line is named). What is quarantined line
+by line (the rest of the file loads): a line that does not parse as one CSV
+record of the header's width (a stray quote, a wrong field count, NUL bytes), and
+any row whose values fail the format's checks (prices against the limits' band).
+A CSV record is one physical line; quoted fields spanning lines are not
+supported; blank lines are skipped.
+
+A changed file that would drop more than ``max_replace_loss`` of the rows its
+earlier version stored ("dropped": keys the earlier version had that no good row
+of the new one has), or change their season, is refused unless ``replace=True``
+(``nbaprops ingest --replace``); the archive keeps every version. The season of a
+box-score or schedule row is read from its NBA game id (digits 4-5: the season's
+start year); a source without game ids is judged by its US/Eastern date span
+(game or event date, else tip-off): a new version whose dates do not overlap the
+earlier version's at all is another slate or season, whatever its share.
+
+``discover`` also names the folders it cannot read (globbing skips them
+silently), so a permission problem is never an empty, successful ingest.
 """
 
 from __future__ import annotations
 
 import csv
-import gzip
 import hashlib
+import math
+import os
+import re
 import shutil
 import zlib
 from collections.abc import Callable, Iterable, Iterator
@@ -29,8 +48,27 @@ import duckdb
 import pandas as pd
 
 from nbaprops.core.db import transaction
-from nbaprops.core.errors import DataNotFoundError, FormatError
+from nbaprops.core.errors import DataNotFoundError, FormatError, NbapropsError
+from nbaprops.ingest.limits import IngestLimits
 from nbaprops.ingest.sources import SOURCES, SQL_TYPES, Col, Source
+
+__all__ = [
+    "DiscoveredFile",
+    "Discovery",
+    "FileResult",
+    "IngestLimits",
+    "IngestReport",
+    "ReplaceRefusedError",
+    "SourceSummary",
+    "discover",
+    "ingest_dir",
+    "ingest_files",
+    "load_file",
+]
+
+
+class ReplaceRefusedError(NbapropsError):
+    """A changed file would drop too many of its earlier rows, or change their season."""
 
 
 @dataclass(frozen=True)
@@ -63,6 +101,8 @@ class SourceSummary:
 class IngestReport:
     results: tuple[FileResult, ...]
     unrecognised: tuple[str, ...] = ()
+    # folders under the data folder that could not be read ("<folder> (<reason>)")
+    unreadable: tuple[str, ...] = ()
 
     @property
     def failures(self) -> list[FileResult]:
@@ -101,8 +141,18 @@ class _Counts:
     extra: dict[str, int] = field(default_factory=dict)
 
 
-def discover(data_dir: Path) -> tuple[list[DiscoveredFile], list[str]]:
-    """Every file under ``data_dir`` a source recognises by its path, plus the rest."""
+@dataclass(frozen=True)
+class Discovery:
+    """What a data folder holds: recognised files, other CSVs, folders it cannot read."""
+
+    files: list[DiscoveredFile]
+    unrecognised: list[str]
+    unreadable: tuple[str, ...] = ()
+
+
+def discover(data_dir: Path) -> Discovery:
+    """Every file under ``data_dir`` a source recognises by its path, the rest, and the
+    folders that could not be read (named with the reason, never skipped silently)."""
     if not data_dir.is_dir():
         raise DataNotFoundError(f"data folder not found: {data_dir}")
     found: dict[Path, DiscoveredFile] = {}
@@ -116,22 +166,83 @@ def discover(data_dir: Path) -> tuple[list[DiscoveredFile], list[str]]:
         for p in data_dir.rglob("*.csv*")
         if p.is_file() and p not in found
     )
-    return sorted(found.values(), key=lambda f: str(f.path)), unrecognised
+    files = sorted(found.values(), key=lambda f: str(f.path))
+    return Discovery(files, unrecognised, unreadable_folders(data_dir))
+
+
+def unreadable_folders(data_dir: Path) -> tuple[str, ...]:
+    """Folders under ``data_dir`` that cannot be listed, as ``"<folder> (<reason>)"``."""
+    errors: list[OSError] = []
+    for _ in os.walk(data_dir, onerror=errors.append):
+        pass
+    return tuple(sorted(f"{e.filename} ({e.strerror or type(e).__name__})" for e in errors))
 
 
 _GZIP_MAGIC = b"\x1f\x8b"
 _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+# Compressed input fed per step, and the most output one step may produce: memory stays
+# within the limit plus one step, however far a stream would inflate.
+_IN_STEP = 64 * 1024
+_OUT_STEP = 1024 * 1024
+# Below this much output the ratio is not judged: a small, very repetitive file is harmless.
+_RATIO_FLOOR = 16 * 1024 * 1024
 
 
-def decode_text(path: Path, data: bytes) -> str:
+def _refuse_size(path: Path, n_out: int, n_in: int, limits: IngestLimits) -> None:
+    if n_out > limits.max_decompressed_bytes:
+        raise FormatError(
+            str(path),
+            [],
+            f"refused: decompresses to more than {limits.max_decompressed_bytes:,} bytes "
+            "(limit: NBAPROPS_INGEST_MAX_DECOMPRESSED_BYTES)",
+        )
+    if n_out > max(limits.max_compression_ratio * n_in, _RATIO_FLOOR):
+        raise FormatError(
+            str(path),
+            [],
+            f"refused: decompresses to more than {limits.max_compression_ratio:g}x its "
+            f"{n_in:,} compressed bytes (a gzip bomb? limit: "
+            "NBAPROPS_INGEST_MAX_COMPRESSION_RATIO)",
+        )
+
+
+def gunzip(path: Path, data: bytes, limits: IngestLimits | None = None) -> bytearray:
+    """Decompress a (possibly multi-member) gzip stream step by step within the limits."""
+    limits = limits or IngestLimits()
+    out = bytearray()
+    view = memoryview(data)
+    pos = 0
+    pending: bytes | memoryview = b""
+    inflater = zlib.decompressobj(wbits=31)
+    try:
+        while data:
+            if not pending and pos < len(data):
+                pending = view[pos : pos + _IN_STEP]
+                pos += len(pending)
+            piece = inflater.decompress(pending, _OUT_STEP)
+            pending = inflater.unconsumed_tail
+            if piece:
+                out += piece
+                _refuse_size(path, len(out), len(data), limits)
+            if inflater.eof:  # a member ends; anything after it is the next member
+                pending = inflater.unused_data
+                if not pending and pos >= len(data):
+                    break
+                inflater = zlib.decompressobj(wbits=31)
+            elif not piece and not pending and pos >= len(data):
+                raise EOFError("compressed data ended before the end-of-stream marker")
+    except (EOFError, zlib.error) as exc:
+        raise FormatError(
+            str(path), [], f"cannot decompress: corrupt or truncated gzip data ({exc})"
+        ) from None
+    return out
+
+
+def decode_text(path: Path, data: bytes, limits: IngestLimits | None = None) -> str:
     """The file's text, or a FormatError naming the file (never replacement characters)."""
+    raw: bytes | bytearray
     if path.name.endswith(".gz"):
-        try:
-            raw = gzip.decompress(data)
-        except (OSError, EOFError, zlib.error) as exc:
-            raise FormatError(
-                str(path), [], f"cannot decompress: corrupt or truncated gzip data ({exc})"
-            ) from None
+        raw = gunzip(path, data, limits)
     elif data.startswith(_GZIP_MAGIC):
         raise FormatError(str(path), [], "is gzip-compressed but not named .gz")
     else:
@@ -150,10 +261,29 @@ def decode_text(path: Path, data: bytes) -> str:
         ) from None
 
 
-def physical_lines(text: str) -> Iterator[tuple[int, str]]:
-    """(line number, line) for every physical line, CRLF or LF."""
-    for number, line in enumerate(text.split("\n"), start=1):
-        yield number, line.removesuffix("\r")
+_NON_BLANK = re.compile(r"\S")
+# A blank line after the first: whitespace only, up to a newline or the end of the text.
+_BLANK_LINE = re.compile(r"\n[^\S\n]*(?:\n|\Z)")
+
+
+def content_lines(text: str, start: int = 0, number: int = 1) -> Iterator[tuple[int, str]]:
+    """(line number, line) for every line that is not blank, CRLF or LF, from offset
+    ``start`` (the start of line ``number``). Runs of blank lines are skipped in one
+    search, never line by line, and nothing is split into a list up front."""
+    pos = start
+    while True:
+        found = _NON_BLANK.search(text, pos)
+        if found is None:
+            return
+        newline = text.rfind("\n", pos, found.start())
+        begin = pos if newline < 0 else newline + 1
+        end = text.find("\n", found.start())
+        if end < 0:
+            end = len(text)
+        number += text.count("\n", pos, begin)
+        yield number, text[begin:end].removesuffix("\r")
+        pos = end + 1
+        number += 1
 
 
 def parse_line(line: str) -> list[str]:
@@ -164,34 +294,75 @@ def parse_line(line: str) -> list[str]:
 
 
 def header_of(path: Path, text: str) -> list[str]:
-    """The first line's column names, or a FormatError naming the file."""
-    first = next(physical_lines(text), (1, ""))[1]
+    """The first line's column names, or a FormatError naming the file.
+
+    Names must be unique ignoring case: DuckDB binds column names case-insensitively,
+    so of ``Line`` and ``line`` one would be read silently in place of the other.
+    """
+    first = text.partition("\n")[0].removesuffix("\r")
     if not first.strip():
         raise FormatError(str(path), [], "empty file (no header line)")
     try:
         header = [h.strip() for h in parse_line(first)]
     except csv.Error as exc:
         raise FormatError(str(path), [], f"malformed header line ({exc})") from None
-    seen: set[str] = set()
-    duplicated = sorted({h for h in header if h and (h in seen or seen.add(h))})
-    if duplicated:
-        raise FormatError(str(path), [], f"header repeats columns: {', '.join(duplicated)}")
+    spellings: dict[str, list[str]] = {}
+    for h in header:
+        if h:
+            spellings.setdefault(h.lower(), []).append(h)
+    exact = sorted({h for names in spellings.values() for h in names if names.count(h) > 1})
+    by_case = sorted(
+        " and ".join(sorted(set(names))) for names in spellings.values() if len(set(names)) > 1
+    )
+    problems = []
+    if exact:
+        problems.append(f"header repeats columns: {', '.join(exact)}")
+    if by_case:
+        problems.append(
+            f"header repeats columns that differ only by case: {', '.join(by_case)} "
+            "(column names must be unique ignoring case)"
+        )
+    if problems:
+        raise FormatError(str(path), [], "; ".join(problems))
     return header
 
 
-def read_header(path: Path, data: bytes) -> list[str]:
+def read_header(path: Path, data: bytes, limits: IngestLimits | None = None) -> list[str]:
     """The first line's column names of a file's bytes, or a FormatError naming the file."""
-    return header_of(path, decode_text(path, data))
+    return header_of(path, decode_text(path, data, limits))
 
 
 def check_header(source: Source, path: Path, header: list[str]) -> None:
+    """Refuse a header without the source's columns; a column found only in another case
+    is named as such (column names are case-sensitive)."""
     present = set(header)
-    missing = [c for c in source.required_columns if c not in present]
+    by_lower = {h.lower(): h for h in header}
+
+    def named(column: str) -> str:
+        other = by_lower.get(column.lower())
+        return f"{column} (found {other})" if other else column
+
+    missing = [named(c) for c in source.required_columns if c not in present]
     for group in source.require_one_of:
         if not present.intersection(group):
-            missing.append(" or ".join(group))
+            missing.append(" or ".join(named(c) for c in group))
     if missing:
+        if any("(found " in m for m in missing):
+            detail = (
+                f"not a recognised format, missing columns: {', '.join(missing)}; "
+                "column names are case-sensitive"
+            )
+            raise FormatError(str(path), missing, detail)
         raise FormatError(str(path), missing)
+    for col in source.columns:
+        other = by_lower.get(col.src.lower())
+        if col.src not in present and other is not None:
+            raise FormatError(
+                str(path),
+                [],
+                f"column {other} differs from {col.src} only by case "
+                "(column names are case-sensitive)",
+            )
 
 
 def _q(name: str) -> str:
@@ -224,7 +395,24 @@ def _typed_expr(col: Col, present: set[str]) -> str:
     return f"TRY_CAST({raw} AS {SQL_TYPES[col.type]})"
 
 
-def _reason_expr(source: Source, present: set[str]) -> str:
+def _sql_number(value: float) -> str:
+    """A finite number as a SQL literal (limits are numbers, never pasted text)."""
+    number = float(value)
+    if not math.isfinite(number):
+        raise ValueError(f"not a finite number: {value!r}")
+    return f"({number!r})"
+
+
+def _limit_values(limits: IngestLimits) -> dict[str, str]:
+    """The ``{placeholder}`` values checks may use besides their columns."""
+    return {
+        "price_min": _sql_number(limits.price_min),
+        "price_max": _sql_number(limits.price_max),
+    }
+
+
+def _reason_expr(source: Source, present: set[str], limits: IngestLimits | None = None) -> str:
+    values = _limit_values(limits or IngestLimits())
     whens = []
     for col in source.columns:
         if col.src not in present:
@@ -244,9 +432,11 @@ def _reason_expr(source: Source, present: set[str]) -> str:
         )
         if col.check:
             pred = col.check.replace("{v}", f"t.{col.dst}")
+            for name, literal in values.items():
+                pred = pred.replace("{" + name + "}", literal)
             what = f"{col.check_reason} {label}".replace("'", "''")
             whens.append(f"WHEN t.{col.dst} IS NOT NULL AND NOT ({pred}) THEN '{what}: ' || {raw}")
-    typed_cols = {c.dst: f"t.{c.dst}" for c in source.columns}
+    typed_cols = {**values, **{c.dst: f"t.{c.dst}" for c in source.columns}}
     for predicate, reason in source.row_checks:
         pred = predicate.format_map(typed_cols)
         label = reason.replace("'", "''")
@@ -261,11 +451,12 @@ def _stage_fast(con: duckdb.DuckDBPyConnection, path: Path, header: list[str], t
     False (stage nothing) when any row is malformed, a line is blank or holds NUL
     bytes, or DuckDB reads the header differently: the exact reader then stages.
     """
-    lines = text.split("\n")
-    while lines and not lines[-1].strip():
-        lines.pop()
-    if "\x00" in text or any(not ln.strip() for ln in lines):
+    if "\x00" in text:
         return False
+    blank = _BLANK_LINE.search(text)
+    if blank is not None and _NON_BLANK.search(text, blank.start()) is not None:
+        return False  # a blank line before the last row: DuckDB would skip it
+    n_lines = text.count("\n", 0, blank.start() if blank else len(text)) + 1
     con.execute("DROP TABLE IF EXISTS _stage")
     try:
         con.execute(
@@ -284,7 +475,7 @@ def _stage_fast(con: duckdb.DuckDBPyConnection, path: Path, header: list[str], t
     finally:
         con.execute("DROP TABLE IF EXISTS _rej")
         con.execute("DROP TABLE IF EXISTS _rej_scan")
-    if (n_rejects and n_rejects[0]) or not n_rows or n_rows[0] != len(lines) - 1:
+    if (n_rejects and n_rejects[0]) or not n_rows or n_rows[0] != n_lines - 1:
         con.execute("DROP TABLE IF EXISTS _stage")
         return False
     return True
@@ -302,11 +493,9 @@ def _stage_exact(
     numbers: list[int] = []
     bad: list[tuple[int, str, str]] = []
     width = len(header)
-    lines = physical_lines(text)
-    next(lines, None)
+    first_end = text.find("\n")
+    lines = content_lines(text, first_end + 1, 2) if first_end >= 0 else iter(())
     for number, line in lines:
-        if not line.strip():
-            continue
         try:
             record = parse_line(line)
         except csv.Error as exc:
@@ -335,17 +524,15 @@ def _vhash_expr(source: Source, prefix: str) -> str:
     return f"md5(concat_ws('|', {parts}))"
 
 
-def _load_staged(
+def _type_staged(
     con: duckdb.DuckDBPyConnection,
     source: Source,
-    file_id: str,
-    path: str,
     header: list[str],
-    counts: _Counts,
+    limits: IngestLimits | None = None,
 ) -> None:
+    """Type the staged rows and give each bad one its reason (temp table ``_typed``)."""
     present = set(header)
     typed = ", ".join(f"{_typed_expr(c, present)} AS {c.dst}" for c in source.columns)
-    cols = [c.dst for c in source.columns]
     vhash = _vhash_expr(source, "")
     con.execute("DROP TABLE IF EXISTS _typed")
     con.execute(
@@ -353,12 +540,128 @@ def _load_staged(
         CREATE TEMP TABLE _typed AS
         WITH t0 AS (SELECT s._line, {typed} FROM _stage s),
         t1 AS (
-            SELECT t.*, {_reason_expr(source, present)} AS _reason
+            SELECT t.*, {_reason_expr(source, present, limits)} AS _reason
             FROM t0 t JOIN _stage s USING (_line)
         )
         SELECT *, {vhash} AS _vhash FROM t1
         """
     )
+
+
+def _season_expr(source: Source, prefix: str) -> str | None:
+    """SQL for a row's NBA season start year, when the source carries NBA game ids."""
+    for col in source.columns:
+        if col.dst == "game_id" and col.check and "00[1-6]" in col.check:
+            return f"2000 + TRY_CAST(substr({prefix}game_id, 4, 2) AS INTEGER)"
+    return None
+
+
+def _date_expr(source: Source, prefix: str) -> str | None:
+    """SQL for a row's US/Eastern date: its game or event date, else its tip-off."""
+    dates = []
+    for col in source.columns:
+        if col.type == "date" and col.dst in ("game_date", "event_date"):
+            dates.append(f"{prefix}{col.dst}")
+    for col in source.columns:
+        if col.type == "timestamp" and col.dst == "commence_time":
+            dates.append(f"CAST(timezone('America/New_York', {prefix}{col.dst}) AS DATE)")
+    return f"coalesce({', '.join(dates)})" if len(dates) > 1 else (dates or [None])[0]
+
+
+def _season_label(start: int) -> str:
+    return f"{start}-{(start + 1) % 100:02d}"
+
+
+def _check_replacement(
+    con: duckdb.DuckDBPyConnection,
+    source: Source,
+    path: str,
+    old_ids: list[str],
+    limits: IngestLimits,
+) -> None:
+    """Refuse a new version that drops too many earlier rows or moves to another season.
+
+    Runs on the typed new version (``_typed``) before anything is written.
+    """
+    ids = ", ".join("?" for _ in old_ids)
+    key_match = " AND ".join(f"t.{k} IS NOT DISTINCT FROM r.{k}" for k in source.key)
+    counted = con.execute(
+        f"""
+        SELECT count(*),
+               count(*) FILTER (WHERE NOT EXISTS (
+                   SELECT 1 FROM _typed t WHERE t._reason IS NULL AND {key_match}))
+        FROM {source.raw_table} r WHERE r._file_id IN ({ids})
+        """,
+        old_ids,
+    ).fetchone()
+    assert counted is not None
+    n_old, n_lost = int(counted[0]), int(counted[1])
+    if n_old == 0:
+        return
+    moved = ""
+    season = _season_expr(source, "")
+    day = _date_expr(source, "")
+    if season is not None:
+        old = {
+            int(s)
+            for (s,) in con.execute(
+                f"SELECT DISTINCT {season} FROM {source.raw_table} WHERE _file_id IN ({ids})",
+                old_ids,
+            ).fetchall()
+            if s is not None
+        }
+        new = {
+            int(s)
+            for (s,) in con.execute(
+                f"SELECT DISTINCT {season} FROM _typed WHERE _reason IS NULL"
+            ).fetchall()
+            if s is not None
+        }
+        if old - new:
+            before = ", ".join(_season_label(y) for y in sorted(old))
+            after = ", ".join(_season_label(y) for y in sorted(new)) or "none"
+            word = "seasons" if len(old) > 1 or len(new) > 1 else "season"
+            moved = f"{word} {before} → {after}"
+    elif day is not None:
+        old_span = con.execute(
+            f"SELECT min({day}), max({day}) FROM {source.raw_table} WHERE _file_id IN ({ids})",
+            old_ids,
+        ).fetchone()
+        new_span = con.execute(
+            f"SELECT min({day}), max({day}) FROM _typed WHERE _reason IS NULL"
+        ).fetchone()
+        assert old_span is not None
+        assert new_span is not None
+        if old_span[0] is not None and (
+            new_span[0] is None or new_span[0] > old_span[1] or new_span[1] < old_span[0]
+        ):
+
+            def span(lo: object, hi: object) -> str:
+                return "none" if lo is None else str(lo) if lo == hi else f"{lo} … {hi}"
+
+            moved = f"dates {span(*old_span)} → {span(*new_span)}"
+    share = n_lost / n_old
+    if not moved and share <= limits.max_replace_loss:
+        return
+    why = moved or (
+        f"{share:.0%}, more than the {limits.max_replace_loss:.0%} "
+        "NBAPROPS_INGEST_MAX_REPLACE_LOSS allows"
+    )
+    raise ReplaceRefusedError(
+        f"refused: replacing {path} would drop {n_lost:,} of its {n_old:,} rows ({why}); "
+        "pass --replace to accept"
+    )
+
+
+def _load_staged(
+    con: duckdb.DuckDBPyConnection,
+    source: Source,
+    file_id: str,
+    path: str,
+    counts: _Counts,
+) -> None:
+    """Write the typed rows (``_typed``): new ones to the raw table, bad ones to quarantine."""
+    cols = [c.dst for c in source.columns]
     key_join = " AND ".join(f"r.{k} IS NOT DISTINCT FROM t.{k}" for k in source.key)
     key_cols = ", ".join(f"t.{k}" for k in source.key)
     # Classify good rows: new, exact duplicate (unchanged), or conflicting duplicate.
@@ -441,8 +744,7 @@ def _load_staged(
     counts.loaded += int(stats[1])
     counts.quarantined += int(stats[2])
     counts.unchanged += int(stats[3])
-    for name in ("_typed", "_classified", "_stage"):
-        con.execute(f"DROP TABLE IF EXISTS {name}")
+    _drop_temp(con)
 
 
 def _archive(data: bytes, file_id: str, path: Path, archive_dir: Path | None) -> str | None:
@@ -458,14 +760,36 @@ def _archive(data: bytes, file_id: str, path: Path, archive_dir: Path | None) ->
     return str(target)
 
 
+def _read(path: Path, limits: IngestLimits) -> bytes:
+    size = path.stat().st_size
+    if size > limits.max_decompressed_bytes:
+        raise FormatError(
+            str(path),
+            [],
+            f"refused: {size:,} bytes, more than {limits.max_decompressed_bytes:,} "
+            "(limit: NBAPROPS_INGEST_MAX_DECOMPRESSED_BYTES)",
+        )
+    return path.read_bytes()
+
+
+def _drop_temp(con: duckdb.DuckDBPyConnection) -> None:
+    for name in ("_typed", "_classified", "_stage"):
+        con.execute(f"DROP TABLE IF EXISTS {name}")
+
+
 def load_file(
     con: duckdb.DuckDBPyConnection,
     source: Source,
     path: Path,
     archive_dir: Path | None = None,
+    *,
+    limits: IngestLimits | None = None,
+    replace: bool = False,
 ) -> FileResult:
-    """Load one file in one transaction; raise FormatError before touching anything."""
-    data = path.read_bytes()
+    """Load one file in one transaction; raise FormatError (or ReplaceRefusedError)
+    before touching anything."""
+    limits = limits or IngestLimits()
+    data = _read(path, limits)
     file_id = hashlib.sha256(data).hexdigest()
     spath = str(path)
     current = con.execute(
@@ -475,7 +799,7 @@ def load_file(
     if any(fid == file_id for fid, _ in current):
         return FileResult(spath, source.name, "unchanged")
     replaced = [fid for fid, p in current if p == spath]
-    text = decode_text(path, data)
+    text = decode_text(path, data, limits)
     header = header_of(path, text)
     check_header(source, path, header)
     # Staging only fills temp tables, so it runs before the transaction: a failed fast
@@ -484,6 +808,14 @@ def load_file(
         malformed: list[tuple[int, str, str]] = []
     else:
         malformed = _stage_exact(con, header, text)
+    del text
+    _type_staged(con, source, header, limits)
+    if replaced and not replace:
+        try:
+            _check_replacement(con, source, spath, replaced, limits)
+        except ReplaceRefusedError:
+            _drop_temp(con)
+            raise
     archived = _archive(data, file_id, path, archive_dir)
     counts = _Counts()
     with transaction(con):
@@ -495,7 +827,7 @@ def load_file(
                 "WHERE file_id = ? AND path = ?",
                 [old, spath],
             )
-        _load_staged(con, source, file_id, spath, header, counts)
+        _load_staged(con, source, file_id, spath, counts)
         for line, reason, record in malformed:
             con.execute(
                 "INSERT INTO raw.quarantine VALUES (?, ?, ?, ?, ?, ?, now())",
@@ -534,18 +866,26 @@ def ingest_files(
     files: Iterable[DiscoveredFile],
     archive_dir: Path | None = None,
     on_file: Callable[[DiscoveredFile], None] | None = None,
+    *,
+    limits: IngestLimits | None = None,
+    replace: bool = False,
 ) -> list[FileResult]:
     """Load each file in its own transaction; a bad file is reported, the rest go on."""
     results = []
     for item in files:
-        results.append(_load_isolated(con, item, archive_dir))
+        results.append(_load_isolated(con, item, archive_dir, limits=limits, replace=replace))
         if on_file:
             on_file(item)
     return results
 
 
 def _load_isolated(
-    con: duckdb.DuckDBPyConnection, item: DiscoveredFile, archive_dir: Path | None
+    con: duckdb.DuckDBPyConnection,
+    item: DiscoveredFile,
+    archive_dir: Path | None,
+    *,
+    limits: IngestLimits | None = None,
+    replace: bool = False,
 ) -> FileResult:
     """Load one file; whatever is wrong with it fails this file alone, with its name."""
 
@@ -553,8 +893,8 @@ def _load_isolated(
         return FileResult(str(item.path), item.source.name, "failed", error=error)
 
     try:
-        return load_file(con, item.source, item.path, archive_dir)
-    except FormatError as exc:
+        return load_file(con, item.source, item.path, archive_dir, limits=limits, replace=replace)
+    except NbapropsError as exc:
         return failed(str(exc))
     except OSError as exc:
         return failed(f"{item.path}: cannot read ({exc.strerror or exc})")
@@ -570,10 +910,13 @@ def ingest_dir(
     archive_dir: Path | None = None,
     on_file: Callable[[DiscoveredFile], None] | None = None,
     on_plan: Callable[[int], None] | None = None,
+    *,
+    limits: IngestLimits | None = None,
+    replace: bool = False,
 ) -> IngestReport:
     """Find and load every recognised file under ``data_dir``."""
-    files, unrecognised = discover(data_dir)
+    found = discover(data_dir)
     if on_plan:
-        on_plan(len(files))
-    results = ingest_files(con, files, archive_dir, on_file)
-    return IngestReport(tuple(results), tuple(unrecognised))
+        on_plan(len(found.files))
+    results = ingest_files(con, found.files, archive_dir, on_file, limits=limits, replace=replace)
+    return IngestReport(tuple(results), tuple(found.unrecognised), found.unreadable)

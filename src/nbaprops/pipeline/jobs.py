@@ -14,7 +14,8 @@ from nbaprops.core.settings import Settings
 from nbaprops.features.catalog import FeatureSet
 from nbaprops.features.state import refresh_state
 from nbaprops.features.store import MaterializeResult, materialize
-from nbaprops.ingest.loader import DiscoveredFile, IngestReport, discover, ingest_files
+from nbaprops.ingest.limits import IngestLimits
+from nbaprops.ingest.loader import DiscoveredFile, Discovery, IngestReport, discover, ingest_files
 from nbaprops.warehouse.migrate import migrate
 from nbaprops.warehouse.transforms import BuildResult, rebuild
 
@@ -47,22 +48,39 @@ def ingest_job(
     settings: Settings,
     data_dir: Path | None = None,
     progress: Progress | None = None,
+    *,
+    replace: bool = False,
 ) -> IngestJobResult:
-    """Migrate, load every recognised file under the data folder, rebuild stale core tables."""
+    """Migrate, load every recognised file under the data folder, rebuild stale core tables.
+
+    A folder with no recognised file is an error (a wrong path, not an empty success);
+    ``replace`` accepts changed files that drop many earlier rows or change season.
+    """
     progress = progress or Progress()
     folder = Path(data_dir or settings.data_dir)
     if not folder.is_dir():
         raise DataNotFoundError(
             f"data folder not found: {folder} (set NBAPROPS_DATA_DIR or pass --data-dir)"
         )
+    found = discover(folder)
+    if not found.files:
+        raise DataNotFoundError(_nothing_recognised(folder, found))
     migrate(con)
-    files, unrecognised = discover(folder)
-    progress.begin("ingest files", len(files))
+    progress.begin("ingest files", len(found.files))
 
     def on_file(item: DiscoveredFile) -> None:
         progress.step(item.path.name)
 
-    results = ingest_files(con, files, settings.resolved_archive_dir(), on_file)
+    results = ingest_files(
+        con,
+        found.files,
+        settings.resolved_archive_dir(),
+        on_file,
+        limits=IngestLimits.from_settings(settings),
+        replace=replace,
+    )
+    for unreadable in found.unreadable:
+        audit(con, "ingest", "unreadable_folder", unreadable, success=False)
     for r in results:
         if r.status != "unchanged":
             audit(
@@ -73,12 +91,23 @@ def ingest_job(
                 if r.status != "failed"
                 else f"{r.error}",
             )
-    report = IngestReport(tuple(results), tuple(unrecognised))
+    report = IngestReport(tuple(results), tuple(found.unrecognised), found.unreadable)
     builds = rebuild_job(con, settings, progress=progress)
     refreshed = refresh_state(con)
     if refreshed:
         audit(con, "features", "refresh_state", "history states rebuilt")
     return IngestJobResult(report, builds, refreshed)
+
+
+def _nothing_recognised(folder: Path, found: Discovery) -> str:
+    message = f"no recognised files under {folder}"
+    if found.unrecognised:
+        shown = ", ".join(found.unrecognised[:5])
+        more = len(found.unrecognised) - 5
+        message += f" (not recognised: {shown}" + (f" and {more} more)" if more > 0 else ")")
+    if found.unreadable:
+        message += "; cannot read folder " + ", ".join(found.unreadable)
+    return message
 
 
 def audit(
