@@ -242,6 +242,21 @@ def test_millions_of_blank_lines_load_fast_with_exact_line_numbers(
     assert elapsed < 8, f"{elapsed:.1f}s"
 
 
+def test_a_long_blank_tail_is_not_stepped_through_by_the_csv_reader(
+    tmp_path: Path, empty_con: duckdb.DuckDBPyConnection
+) -> None:
+    path = write_logs(tmp_path, "tail.csv.gz", [row(player_id=1), row(player_id=2)])
+    text = gzip.decompress(path.read_bytes()) + b"\r\n" * 40_000_000
+    path.write_bytes(gzip.compress(text, compresslevel=1))
+    del text
+    started = time.perf_counter()
+    limits = IngestLimits(max_compression_ratio=10_000)
+    result = load_file(empty_con, NBA_PLAYER_LOGS, path, limits=limits)
+    elapsed = time.perf_counter() - started
+    assert (result.n_rows, result.n_loaded) == (2, 2)
+    assert elapsed < 6, f"{elapsed:.1f}s"
+
+
 def test_the_default_limits_never_refuse_a_plain_sized_file(
     tmp_path: Path, empty_con: duckdb.DuckDBPyConnection
 ) -> None:
