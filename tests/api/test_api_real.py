@@ -553,15 +553,17 @@ def test_the_daily_job_runs_while_the_api_serves_and_the_api_then_sees_it(
     assert {p["run_date"] for p in health["phases"]} >= {str(NEXT)}
 
 
-def test_without_a_snapshot_a_busy_warehouse_is_503_and_a_free_one_is_read(
+def test_without_a_snapshot_every_request_is_503_naming_the_command_and_the_file_stays_free(
     served: Settings, tmp_path: Path
 ) -> None:
     shutil.copy(served.db, tmp_path / "w.duckdb")
     settings = Settings(db=tmp_path / "w.duckdb")
     api = TestClient(create_app(settings))
-    health = get(api, "/health")
-    assert health["source"] == "warehouse"
-    assert health["warehouse"] == "w.duckdb"
+    detail = one_line_error(api, "/health", 503)
+    assert "no snapshot of w.duckdb is published yet" in detail
+    assert "`nbaprops db publish`" in detail
+    assert str(tmp_path) not in detail
+    # the API never opened the live warehouse: another process takes it read-write at once
     holder = subprocess.Popen(
         [
             sys.executable,
@@ -576,13 +578,13 @@ def test_without_a_snapshot_a_busy_warehouse_is_503_and_a_free_one_is_read(
     try:
         assert holder.stdout is not None
         assert holder.stdout.readline().strip() == "ready"
-        detail = one_line_error(api, "/health", 503)
-        assert "being written" in detail
-        assert str(tmp_path) not in detail
+        assert "no snapshot" in one_line_error(api, "/picks", 503)
     finally:
         holder.kill()
         holder.wait()
-    assert get(api, "/health")["source"] == "warehouse"
+    with connect(settings.db) as writer:
+        publish_snapshot(writer)
+    assert get(api, "/health")["source"] == "snapshot"
 
 
 def test_a_replaced_snapshot_is_read_afresh_not_from_duckdbs_instance_cache(

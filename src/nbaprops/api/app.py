@@ -1,8 +1,10 @@
 """The HTTP API: read-only JSON over ``nbaprops.api.queries`` (the CLI calls the same).
 
 Every endpoint reads the published snapshot of the warehouse (``api.reader``), never
-the live file, so the daily job is never blocked. Bad input is a 4xx with one line in
-``detail``; with a token configured, every request must carry
+the live file, so the daily job is never blocked; without a snapshot every endpoint is
+a 503 saying which command publishes one. Bad input is a 4xx with one line in
+``detail`` (a value the client sent is echoed cut to ~100 characters); with a token
+configured, every request must carry
 ``Authorization: Bearer <token>`` (compared in constant time).
 """
 
@@ -26,7 +28,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from nbaprops.api import queries as q
 from nbaprops.api.cache import CachedBody, SnapshotCache
-from nbaprops.api.dashboard import add_dashboard
+from nbaprops.api.dashboard import add_dashboard, sent_values
 from nbaprops.api.reader import SnapshotReader, UnavailableError
 from nbaprops.core.settings import Settings, get_settings
 
@@ -46,8 +48,13 @@ def _f(description: str, default: Any = ...) -> Any:
 
 class PhaseRecord(_Open):
     run_date: date | None = _f("Date the daily run predicted, YYYY-MM-DD.")
-    phase: str = _f("Phase: ingest, grade, diagnose, predict, breakout_shadow, signal, picks.")
-    status: str = _f("EXPECTED, RUNNING, COMPLETE or FAILED.")
+    phase: str = _f(
+        "Phase: start (a run that could not open the warehouse), ingest, grade, diagnose, "
+        "predict, breakout_shadow, signal, publish."
+    )
+    status: str = _f(
+        "EXPECTED, RUNNING, COMPLETE, FAILED or ABANDONED (its run died; noticed by the next)."
+    )
     rows: int | None = _f("Rows the phase wrote.")
     error: str | None = _f("The error of a FAILED phase (one line).")
 
@@ -68,7 +75,7 @@ class Freshness(BaseModel):
 class Health(BaseModel):
     status: str = _f("ok when the warehouse could be read.")
     warehouse: str = _f("The warehouse file's name (never a path).")
-    source: str = _f("snapshot (the published read-only copy) or warehouse.")
+    source: str = _f("snapshot: the published read-only copy (the API never opens the live file).")
     schema_version: int = _f("Migrations applied.")
     freshness: Freshness = _f("How fresh the warehouse is: its latest data of each kind.")
     phases: list[PhaseRecord] = _f("Phase records of the last 14 run dates.")
@@ -599,7 +606,7 @@ class ErrorOut(BaseModel):
 
 @dataclass(frozen=True)
 class Read:
-    """One request's read-only cursor and where it reads (snapshot or warehouse)."""
+    """One request's read-only cursor and where it reads (the snapshot)."""
 
     con: duckdb.DuckDBPyConnection
     source: str
@@ -662,6 +669,11 @@ def _one_line(exc: RequestValidationError) -> str:
     return "; ".join(parts) or "invalid request"
 
 
+def _error(request: Request, detail: str, status: int) -> JSONResponse:
+    """One line in ``detail``; a value the client sent is echoed cut to ~100 characters."""
+    return JSONResponse({"detail": q.clip_echoes(detail, sent_values(request))}, status_code=status)
+
+
 def create_app(settings: Settings, *, reader: SnapshotReader | None = None) -> FastAPI:
     """The API over ``settings.db``'s published snapshot; nothing here writes."""
     reader = reader or SnapshotReader(settings.db)
@@ -681,20 +693,20 @@ def create_app(settings: Settings, *, reader: SnapshotReader | None = None) -> F
     app.add_middleware(TokenGuard, token=token)
 
     @app.exception_handler(q.BadRequestError)
-    async def bad_request(_: Request, exc: q.BadRequestError) -> JSONResponse:
-        return JSONResponse({"detail": str(exc)}, status_code=400)
+    async def bad_request(request: Request, exc: q.BadRequestError) -> JSONResponse:
+        return _error(request, str(exc), 400)
 
     @app.exception_handler(q.NotFoundError)
-    async def not_found(_: Request, exc: q.NotFoundError) -> JSONResponse:
-        return JSONResponse({"detail": str(exc)}, status_code=404)
+    async def not_found(request: Request, exc: q.NotFoundError) -> JSONResponse:
+        return _error(request, str(exc), 404)
 
     @app.exception_handler(UnavailableError)
-    async def unavailable(_: Request, exc: UnavailableError) -> JSONResponse:
-        return JSONResponse({"detail": str(exc)}, status_code=503)
+    async def unavailable(request: Request, exc: UnavailableError) -> JSONResponse:
+        return _error(request, str(exc), 503)
 
     @app.exception_handler(RequestValidationError)
-    async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
-        return JSONResponse({"detail": _one_line(exc)}, status_code=422)
+    async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        return _error(request, _one_line(exc), 422)
 
     def read() -> Iterator[Read]:
         with reader.cursor() as (cur, where):

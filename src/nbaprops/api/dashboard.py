@@ -232,9 +232,16 @@ def recent_versions(
 # --- the pages -------------------------------------------------------------------------
 
 
+def sent_values(request: Request) -> list[str]:
+    """Every query and path parameter value of a request (what an error may echo)."""
+    return [v for _, v in request.query_params.multi_items()] + [
+        str(v) for v in request.path_params.values()
+    ]
+
+
 @dataclass(frozen=True)
 class Snap:
-    """A page's read-only cursor and the key of the snapshot it reads (None: live)."""
+    """A page's read-only cursor and the key of the snapshot it reads."""
 
     con: duckdb.DuckDBPyConnection
     key: Hashable | None
@@ -298,7 +305,14 @@ def add_dashboard(app: FastAPI, reader: SnapshotReader, settings: Settings) -> N
             else 400
         )
         return page(
-            request, "error.html", {"nav": nav, "message": str(exc), "status": status}, status
+            request,
+            "error.html",
+            {
+                "nav": nav,
+                "message": q.clip_echoes(str(exc), sent_values(request)),
+                "status": status,
+            },
+            status,
         )
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)

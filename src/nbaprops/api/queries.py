@@ -102,6 +102,26 @@ def check_alias(alias: str | None) -> None:
         raise BadRequestError(f"unknown alias {alias!r} (one of: {', '.join(ALIASES)})")
 
 
+# --- echoed input stays short ------------------------------------------------------------
+
+# An error's detail quotes at most this many characters of any value the client sent.
+ECHO_LIMIT = 100
+_LONG_RUN = re.compile(r"\S{" + str(ECHO_LIMIT + 20) + ",}")
+
+
+def clip_echoes(detail: str, sent: list[str] | None = None) -> str:
+    """``detail`` with every long value the client ``sent`` (and any other run of more
+    than ~120 non-blank characters) cut to ``ECHO_LIMIT`` characters and its length."""
+
+    def cut(value: str) -> str:
+        return f"{value[:ECHO_LIMIT]}… ({len(value):,} characters)"
+
+    for value in sorted({v for v in sent or [] if len(v) > ECHO_LIMIT}, key=len, reverse=True):
+        detail = detail.replace(value, cut(value))
+        detail = detail.replace(repr(value)[1:-1], cut(value))
+    return _LONG_RUN.sub(lambda m: cut(m.group(0)), detail)
+
+
 # --- paths never leave the process -----------------------------------------------------
 
 _PATH = re.compile(r"(?<![\w.:/~-])/(?:[^\s/'\"(),;:]+/)+([^\s/'\"(),;:]*)")

@@ -5,8 +5,12 @@ DuckDB (``ATTACH ... (READ_ONLY)``, then ``USE``), not opened with ``duckdb.conn
 DuckDB caches database instances by path within a process, so a second ``connect`` to
 a replaced snapshot could hand back the old file. A new snapshot (another inode or
 mtime) is attached afresh on the next request; requests still running on the old
-one finish on it. Without a snapshot the warehouse itself is attached read-only for
-one request at a time; while a writer holds it that is ``UnavailableError`` (503).
+one finish on it.
+
+The live warehouse is never opened, not even read-only for one request: a process
+holding the file, even read-only, makes the daily job fail to open it (DuckDB's lock
+is per process). Without a snapshot every request is ``UnavailableError`` (503) with
+one line saying which command publishes one.
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ RETIRE_AFTER_S = 120.0
 
 
 class UnavailableError(NbapropsError):
-    """Nothing can be read right now (no snapshot and the warehouse is being written)."""
+    """Nothing can be read: no snapshot of the warehouse is published yet."""
 
 
 def _attach(path: Path) -> duckdb.DuckDBPyConnection:
@@ -89,15 +93,15 @@ class SnapshotReader:
 
     @contextmanager
     def cursor(self) -> Iterator[tuple[duckdb.DuckDBPyConnection, str]]:
-        """A cursor and where it reads from: ``snapshot`` or ``warehouse``."""
+        """A cursor and where it reads from (always ``snapshot``)."""
         with self.keyed_cursor() as (cur, where, _):
             yield cur, where
 
     @contextmanager
     def keyed_cursor(
         self,
-    ) -> Iterator[tuple[duckdb.DuckDBPyConnection, str, tuple[int, int, int] | None]]:
-        """``cursor`` and the key of the snapshot it reads (None: the live warehouse)."""
+    ) -> Iterator[tuple[duckdb.DuckDBPyConnection, str, tuple[int, int, int]]]:
+        """``cursor`` and the key of the snapshot it reads."""
         current = self._current()
         if current is not None:
             root, key = current
@@ -107,19 +111,11 @@ class SnapshotReader:
             finally:
                 cur.close()
             return
-        if not self.db.exists():
-            raise UnavailableError(f"no warehouse {self.db.name}; run `nbaprops run daily`")
-        try:
-            direct = _attach(self.db)
-        except duckdb.IOException as exc:
-            raise UnavailableError(
-                f"{self.db.name} is being written and no snapshot is published yet; "
-                "retry when the job ends"
-            ) from exc
-        try:
-            yield _session(direct), "warehouse", None
-        finally:
-            direct.close()
+        raise UnavailableError(
+            f"no snapshot of {self.db.name} is published yet; run `nbaprops db publish` "
+            "(every writing command, e.g. `nbaprops ingest` or `nbaprops run daily`, "
+            "publishes one)"
+        )
 
     def close(self) -> None:
         with self._lock:
