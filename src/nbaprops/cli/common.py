@@ -33,9 +33,16 @@ except ImportError:  # pragma: no cover - older typer runs on click itself
     from click import exceptions as click_exceptions  # type: ignore[no-redef]
 
 from nbaprops.core.db import connect, warehouse_error
-from nbaprops.core.errors import NbapropsError
+from nbaprops.core.errors import NbapropsError, WarehouseBusyError
 from nbaprops.core.settings import Settings, get_settings
 from nbaprops.pipeline import jobs
+from nbaprops.pipeline.snapshot import (
+    FileState,
+    disk_full,
+    disk_full_message,
+    publish_if_changed,
+    warehouse_state,
+)
 
 # Piped output (files, CI logs) gets wide tables instead of the 80-column default.
 console = Console() if sys.stdout.isatty() else Console(width=160)
@@ -59,34 +66,90 @@ def print_error(message: str) -> None:
 
 
 def user_errors(func: F) -> F:
-    """Turn errors a user can fix into one readable line and exit code 1.
+    """Turn errors a user can fix into one readable line and exit code 1, and publish
+    the API's snapshot after a command that changed the warehouse.
 
     DuckDB errors that mean the warehouse file itself is damaged, foreign or locked by
     another process are translated by ``nbaprops.core.db.warehouse_error`` (``connect``
     raises them already translated; a damaged page read later by a query lands here).
+    A full disk (a DuckDB error or an OSError saying so) is one line naming the
+    filesystem, its free space and about how much to free (nothing is half-written:
+    DuckDB rolls the transaction back).
+
+    Publishing here, once per command, means every command that writes the warehouse
+    (ingest, rebuild, features build, run daily, predict, grade, backfill, model
+    promote, experiments …) leaves a snapshot for the API, even one written later that
+    forgets to: ``pipeline.snapshot.publish_if_changed`` compares the warehouse file's
+    state before and after the command.
     """
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        db = _warehouse_path(kwargs.get("db"))
+        before = warehouse_state(db)
         try:
-            return func(*args, **kwargs)
-        except NbapropsError as exc:
-            print_error(str(exc))
-            raise typer.Exit(1) from None
-        except duckdb.Error as exc:
-            translated = warehouse_error(exc, _warehouse_path(kwargs.get("db")))
-            first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            if translated is not None:
-                print_error(str(translated))
-            elif isinstance(exc, duckdb.IOException):
-                print_error(f"cannot open warehouse: {first}")
-            elif isinstance(exc, (duckdb.CatalogException, duckdb.BinderException)):
-                print_error(f"warehouse not ready ({first}); run `nbaprops ingest` first")
-            else:
-                raise
-            raise typer.Exit(1) from None
+            out = _mapped(func, db, args, kwargs)
+        except typer.Exit as exc:
+            _publish_after(db, before, failed=exc.exit_code != 0)
+            raise
+        except BaseException:
+            _publish_after(db, before, failed=True)
+            raise
+        _publish_after(db, before, failed=False)
+        return out
 
     return wrapper  # type: ignore[return-value]
+
+
+def _mapped(
+    func: Callable[..., Any], db: Path | None, args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> Any:
+    try:
+        return func(*args, **kwargs)
+    except NbapropsError as exc:
+        print_error(str(exc))
+        raise typer.Exit(1) from None
+    except duckdb.Error as exc:
+        translated = warehouse_error(exc, db)
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        if disk_full(exc):
+            print_error(disk_full_message(db or Path("."), exc))
+        elif translated is not None:
+            print_error(str(translated))
+        elif isinstance(exc, duckdb.IOException):
+            print_error(f"cannot open warehouse: {first}")
+        elif isinstance(exc, (duckdb.CatalogException, duckdb.BinderException)):
+            print_error(f"warehouse not ready ({first}); run `nbaprops ingest` first")
+        else:
+            raise
+        raise typer.Exit(1) from None
+    except OSError as exc:
+        if not disk_full(exc):
+            raise
+        print_error(disk_full_message(db or Path("."), exc))
+        raise typer.Exit(1) from None
+
+
+def _publish_after(db: Path | None, before: FileState | None, *, failed: bool) -> None:
+    """Publish the snapshot when the command changed the warehouse (its committed work
+    is worth reading even when the command then failed). A publish that fails is an
+    ``error:`` line and exit code 1, unless the command already failed (its own error
+    line stands); another process holding the file is a note (it publishes when it
+    ends, if it writes; `nbaprops db publish` publishes by hand)."""
+    try:
+        publish_if_changed(db, before)
+    except WarehouseBusyError as exc:
+        err_console.print(
+            f"[yellow]note:[/yellow] the snapshot for the API was not published ({exc}); "
+            "run `nbaprops db publish` when it ends",
+            highlight=False,
+            soft_wrap=True,
+        )
+    except NbapropsError as exc:
+        if failed:
+            return
+        print_error(str(exc))
+        raise typer.Exit(1) from None
 
 
 def _warehouse_path(db: Any) -> Path | None:
@@ -185,8 +248,9 @@ def rich_progress(enabled: bool = True) -> Iterator[jobs.Progress]:
 @contextmanager
 def open_writable(settings: Settings) -> Iterator[duckdb.DuckDBPyConnection]:
     """The existing warehouse, migrated, for a command that writes to it; when the
-    command succeeds, the read-only snapshot the API serves is published again."""
-    from nbaprops.pipeline.daily import publish_for_readers
+    command succeeds, the read-only snapshot the API serves is published again (a
+    failed publish raises ``SnapshotPublishError``: one ``error:`` line, exit 1)."""
+    from nbaprops.pipeline.snapshot import publish_error, publish_snapshot
     from nbaprops.warehouse.migrate import migrate
 
     if not settings.db.exists():
@@ -195,7 +259,10 @@ def open_writable(settings: Settings) -> Iterator[duckdb.DuckDBPyConnection]:
     try:
         migrate(con)
         yield con
-        publish_for_readers(con)
+        try:
+            publish_snapshot(con)
+        except (OSError, duckdb.Error) as exc:
+            raise publish_error(settings.db, exc) from None
     finally:
         con.close()
 

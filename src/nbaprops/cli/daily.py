@@ -25,7 +25,7 @@ from nbaprops.cli.common import (
     writable_folder,
 )
 from nbaprops.core.db import connect
-from nbaprops.core.errors import NbapropsError
+from nbaprops.core.errors import NbapropsError, WarehouseBusyError
 
 DateOpt = Annotated[str, typer.Option("--date", help="Game date, YYYY-MM-DD.")]
 ForceOpt = Annotated[
@@ -416,27 +416,49 @@ def run_daily_cmd(
     as_json: JsonOpt = False,
 ) -> None:
     """The daily job: ingest → rebuild → grade earlier dates → diagnose them → predict →
-    signal → picks."""
+    signal → picks → publish the API's snapshot.
+
+    A run that cannot open the warehouse (another process holds it) records why beside
+    it (``pipeline.daily.record_unstarted_run``); a failed publish prints the run's
+    results, then one ``error:`` line, and exits 1."""
     from nbaprops.api.queries import picks as picks_query
-    from nbaprops.pipeline.daily import run_daily
+    from nbaprops.pipeline.daily import PublishFailedError, record_unstarted_run, run_daily
 
     settings = settings_for(db, data_dir)
     the_day = parse_day(day, "--date") if day else settings.default_date
     settings.db.parent.mkdir(parents=True, exist_ok=True)
-    with connect(settings.db) as con, rich_progress(not as_json) as progress:
+    failure: PublishFailedError | None = None
+    try:
+        con = connect(settings.db)
+    except WarehouseBusyError as exc:
+        recorded = record_unstarted_run(settings.db, the_day, str(exc))
+        where = f"recorded in {recorded.name}" if recorded else "not recorded (sidecar unwritable)"
+        raise WarehouseBusyError(
+            f"the daily run of {the_day} did not start: {exc} ({where}; `nbaprops status` shows it)"
+        ) from None
+    with con, rich_progress(not as_json) as progress:
         from nbaprops.warehouse.migrate import migrate
 
         migrate(con)
-        result = run_daily(
-            con,
-            settings,
-            the_day,
-            progress=progress,
-            force=force,
-            skip_completeness_check=skip_completeness_check,
-            skip_ingest=skip_ingest,
-        )
+        try:
+            result = run_daily(
+                con,
+                settings,
+                the_day,
+                progress=progress,
+                force=force,
+                skip_completeness_check=skip_completeness_check,
+                skip_ingest=skip_ingest,
+            )
+        except PublishFailedError as exc:
+            failure, result = exc, exc.result
         picks_payload = picks_query(con, settings, the_day)
+    _print_run(result, the_day, picks_payload, as_json=as_json)
+    if failure is not None:
+        raise failure
+
+
+def _print_run(result: Any, the_day: date, picks_payload: dict[str, Any], *, as_json: bool) -> None:
     if as_json:
         emit_json(
             {

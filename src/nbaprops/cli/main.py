@@ -323,10 +323,12 @@ def status(
         if market is not None:
             _check_market(con, market)
         from nbaprops.monitoring.diagnostics import latest_diagnostics  # heavy: lazily
-        from nbaprops.pipeline.daily import phase_history
+        from nbaprops.pipeline.daily import phase_history, unstarted_runs
 
         result = warehouse_status(con, unmatched, market)
-        phases = phase_history(con) if _has_phases(con) else []
+        phases = (
+            phase_history(con, unstarted=unstarted_runs(settings.db)) if _has_phases(con) else []
+        )
         diagnostics = latest_diagnostics(con) if current_version(con) >= 9 else []
     if as_json:
         emit_json({**result.to_dict(), "phases": phases, "diagnostics": diagnostics})
@@ -366,7 +368,13 @@ def print_phases(phases: list[dict[str, Any]]) -> None:
     t = Table(title="Daily runs, last 14 days")
     for col in ("date", "phase", "status", "rows", "started", "finished", "error"):
         t.add_column(col, overflow="fold")
-    colour = {"COMPLETE": "green", "FAILED": "red", "RUNNING": "yellow", "EXPECTED": "yellow"}
+    colour = {
+        "COMPLETE": "green",
+        "FAILED": "red",
+        "ABANDONED": "red",
+        "RUNNING": "yellow",
+        "EXPECTED": "yellow",
+    }
     for p in phases:
         t.add_row(
             str(p["run_date"])[:10],
@@ -426,6 +434,26 @@ def db_rebuild(
     else:
         for b in builds:
             console.print(f"built {b.table}: {b.n_rows:,} rows in {b.seconds:.2f}s")
+
+
+@db_app.command("publish")
+@user_errors
+def db_publish(db: DbOpt = None, as_json: JsonOpt = False) -> None:
+    """Publish the read-only snapshot the API serves (every writing command also does)."""
+    from nbaprops.pipeline.snapshot import publish_error, publish_snapshot
+
+    settings = settings_for(db)
+    if not settings.db.exists():
+        raise NbapropsError(f"no warehouse at {settings.db}; run `nbaprops ingest` first")
+    with connect(settings.db) as con:
+        try:
+            published = publish_snapshot(con)
+        except (OSError, duckdb.Error) as exc:
+            raise publish_error(settings.db, exc) from None
+    if as_json:
+        emit_json({"snapshot": None if published is None else published.name})
+    else:
+        console.print(f"published {published}")
 
 
 def main() -> None:  # pragma: no cover - console entry point

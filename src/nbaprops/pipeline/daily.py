@@ -1,20 +1,51 @@
-"""The daily run and its phase records: ingest → grade → diagnose → predict → signal.
+"""The daily run and its phase records: ingest → grade → diagnose → predict → signal →
+publish.
 
 Every phase of every run writes a record (EXPECTED when the run starts, then RUNNING,
-COMPLETE or FAILED with rows, times and the error), so a missing or failed day is
-visible in ``nbaprops status``, never silent. Every automated action (each force,
-skip, supersede, regrade, promotion) leaves a line in the audit log.
+COMPLETE or FAILED with rows, times and the error, and the process id and host that
+wrote it), so a missing or failed day is visible in ``nbaprops status``, never silent.
+Every automated action (each force, skip, supersede, regrade, promotion) leaves a line
+in the audit log.
+
+Three ways a run could leave no honest record, and how each is kept:
+
+* **publish**: the read-only snapshot the API serves is a phase of its own. Its record
+  is written COMPLETE *before* the copy, so the published snapshot shows it complete; a
+  failed copy (a full disk) rewrites it FAILED in the warehouse, raises a CRITICAL
+  alert (stored and sent to the webhook like every alert of the run) and makes
+  ``run_daily`` raise ``PublishFailedError`` (the CLI exits non-zero), never only an
+  audit line.
+* **a run that cannot start**: when another process holds the warehouse, nothing can
+  be written into it. The run appends one JSON line (phase ``start``, FAILED, the
+  reason) to a sidecar file beside the warehouse, ``<file>.unstarted-runs.jsonl``
+  (``record_unstarted_run``), under an advisory file lock. ``nbaprops status`` shows
+  those lines with the recorded phases; the next run that takes the warehouse folds
+  them into ``pipeline.phase_run`` (and raises a WARNING alert for each), then empties
+  the file. A plain file beside the warehouse needs no lock but the file's own.
+* **a killed run**: its phases would stay RUNNING (and its bootstrap experiment
+  pending or running) forever. A run holds the warehouse's only write lock, so when
+  the next run starts no other process is running any phase: every phase still
+  RUNNING, and every EXPECTED phase of a run whose ``publish`` never ran, belongs to a
+  dead run. The next run marks them ABANDONED with the time it noticed and the dead
+  process's id (``abandon_dead_runs``); the dead run's bootstrap experiments end
+  ``failed`` with an ``abandoned`` event (the experiment registry's statuses).
+
+``phase_history`` shows the latest run of each date with all its phases together (a
+date's phases are never mixed from two runs).
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
+import os
+import socket
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -35,7 +66,12 @@ from nbaprops.models.registry import PromotionRefusedError, promote
 from nbaprops.monitoring.alerts import Delivery, alerts_since, post_alerts, raise_alert
 from nbaprops.monitoring.diagnostics import Diagnostic, diagnose_range
 from nbaprops.pipeline.jobs import Progress, audit, ingest_job
-from nbaprops.pipeline.snapshot import publish_snapshot
+from nbaprops.pipeline.snapshot import (
+    SnapshotPublishError,
+    connection_file,
+    publish_error,
+    publish_snapshot,
+)
 from nbaprops.predictions.breakout import (
     BreakoutWrite,
     active_breakout,
@@ -56,7 +92,10 @@ from nbaprops.systems.breakout import SYSTEM_ID as BREAKOUT_SYSTEM
 from nbaprops.systems.breakout import BreakoutRules
 
 T = TypeVar("T")
-PHASES = ("ingest", "grade", "diagnose", "predict", "breakout_shadow", "signal")
+PHASES = ("ingest", "grade", "diagnose", "predict", "breakout_shadow", "signal", "publish")
+# The phase a run that could not open the warehouse records in the sidecar file.
+START_PHASE = "start"
+UNSTARTED_SUFFIX = ".unstarted-runs.jsonl"
 # The model a warehouse without any registered model starts from (fast, near the best).
 DEFAULT_CHAMPION = "xgboost"
 # ... trained on this many days of history (two seasons: minutes, not a quarter hour).
@@ -77,15 +116,29 @@ def _phase(
 ) -> None:
     con.execute(
         """
-        INSERT INTO pipeline.phase_run VALUES ($run, $day, $phase, $status, $rows,
+        INSERT INTO pipeline.phase_run
+            (run_id, run_date, phase, status, rows, started_at, finished_at, error,
+             pid, host, created_at)
+        VALUES ($run, $day, $phase, $status, $rows,
             CASE WHEN $status = 'RUNNING' THEN now() END,
-            CASE WHEN $status IN ('COMPLETE', 'FAILED') THEN now() END, $error)
+            CASE WHEN $status IN ('COMPLETE', 'FAILED') THEN now() END, $error,
+            $pid, $host, now())
         ON CONFLICT (run_id, phase) DO UPDATE SET
             status = excluded.status, rows = coalesce(excluded.rows, rows),
             started_at = coalesce(started_at, excluded.started_at),
-            finished_at = excluded.finished_at, error = excluded.error
+            finished_at = excluded.finished_at, error = excluded.error,
+            pid = excluded.pid, host = excluded.host
         """,
-        {"run": run_id, "day": day, "phase": phase, "status": status, "rows": rows, "error": error},
+        {
+            "run": run_id,
+            "day": day,
+            "phase": phase,
+            "status": status,
+            "rows": rows,
+            "error": error,
+            "pid": os.getpid(),
+            "host": socket.gethostname(),
+        },
     )
 
 
@@ -320,6 +373,15 @@ def champion_picks(con: duckdb.DuckDBPyConnection, settings: Settings, day: date
     return flag_picks(picks, active_breakout(con, day))  # the shadow's note, read-time
 
 
+class PublishFailedError(SnapshotPublishError):
+    """Every phase ran but the snapshot was not published (recorded, alerted); ``result``
+    is the run's result, for the shell to show before the error."""
+
+    def __init__(self, message: str, result: DailyResult) -> None:
+        super().__init__(message)
+        self.result = result
+
+
 def run_daily(
     con: duckdb.DuckDBPyConnection,
     settings: Settings,
@@ -334,13 +396,18 @@ def run_daily(
     on_message: Callable[[str], None] | None = None,
 ) -> DailyResult:
     """One day of operations; a failed phase is recorded and stops the run. Either way
-    the run ends by publishing the read-only snapshot the API reads (ADR 0008), so a
-    failed phase is visible there too."""
+    the run ends with its ``publish`` phase: the read-only snapshot the API reads (ADR
+    0008), so a failed phase is visible there too. A failed publish is recorded FAILED,
+    alerted, and raised (``PublishFailedError``) once the run's work is done."""
+    run_id = str(uuid.uuid4())
+    fold_unstarted_runs(con, settings)
+    abandon_dead_runs(con, run_id)
     try:
         result = _run_daily(
             con,
             settings,
             day,
+            run_id,
             data_dir=data_dir,
             progress=progress,
             force=force,
@@ -350,16 +417,239 @@ def run_daily(
             on_message=on_message,
         )
     except Exception:
-        publish_for_readers(con)
+        publish_phase(con, settings, run_id, day)
         raise
-    result.snapshot = publish_for_readers(con)
+    result.snapshot, failure, alert = publish_phase(con, settings, run_id, day)
+    if failure is not None:
+        if alert is not None:
+            result.alerts.append(alert)
+        raise PublishFailedError(str(failure), result)
     return result
+
+
+def publish_phase(
+    con: duckdb.DuckDBPyConnection, settings: Settings, run_id: str, day: date
+) -> tuple[str | None, SnapshotPublishError | None, dict[str, Any] | None]:
+    """The run's last phase: publish the snapshot; (its name, the failure, the alert).
+
+    The phase is recorded COMPLETE (and audited) *before* the copy, so the snapshot
+    readers get says so; a failed copy leaves readers the previous snapshot and rewrites
+    the record FAILED in the warehouse, with a CRITICAL alert (stored and delivered)."""
+    _phase(con, run_id, day, "publish", "RUNNING")
+    db = connection_file(con)
+    _phase(con, run_id, day, "publish", "COMPLETE", rows=0 if db is None else 1)
+    audit(con, "daily", "publish", f"{day}: snapshot of the run {run_id}")
+    try:
+        published = publish_snapshot(con)
+    except (OSError, duckdb.Error) as exc:
+        failure = publish_error(db or Path("warehouse"), exc)
+        message = f"{failure}"[:500]
+        alert = None
+        with contextlib.suppress(duckdb.Error):  # e.g. the disk is too full for a row
+            _phase(con, run_id, day, "publish", "FAILED", error=message)
+            audit(con, "daily", "publish", message, success=False)
+            alert = raise_alert(con, "CRITICAL", "publish", message, game_date=day)
+        if alert is not None:
+            deliver_alerts(settings, [alert])
+        return None, failure, alert
+    return None if published is None else published.name, None, None
+
+
+def abandon_dead_runs(con: duckdb.DuckDBPyConnection, run_id: str) -> int:
+    """Mark the open phases of runs that died ABANDONED; returns how many phases.
+
+    Called by a run that holds the warehouse's write lock, so no other process is
+    running a phase: a phase still RUNNING, and the EXPECTED phases of a run whose
+    ``publish`` never ran, belong to a run that was killed. Its bootstrap experiments
+    still pending or running end ``failed`` with an ``abandoned`` event."""
+    dead = con.execute(
+        """
+        SELECT run_id, any_value(pid), any_value(host),
+               min(coalesce(created_at, started_at, finished_at))
+        FROM pipeline.phase_run
+        WHERE run_id <> $run AND run_id IN (
+            SELECT run_id FROM pipeline.phase_run
+            WHERE status = 'RUNNING' OR (status = 'EXPECTED' AND phase = 'publish'))
+        GROUP BY run_id
+        """,
+        {"run": run_id},
+    ).fetchall()
+    marked = 0
+    here = socket.gethostname()
+    for dead_id, pid, host, began in dead:
+        who = "a process" if pid is None else f"PID {pid}" + (f" on {host}" if host else "")
+        gone = pid is not None and host == here and not _alive(int(pid))
+        note = (
+            f"abandoned: the run {dead_id} ({who}) ended without finishing"
+            + (f"; {who} is gone" if gone else "")
+            + f"; noticed by the run {run_id}"
+        )
+        changed = con.execute(
+            """
+            UPDATE pipeline.phase_run SET status = 'ABANDONED', finished_at = now(),
+                error = $note
+            WHERE run_id = $dead AND status IN ('RUNNING', 'EXPECTED')
+            RETURNING phase
+            """,
+            {"note": note, "dead": dead_id},
+        ).fetchall()
+        marked += len(changed)
+        audit(con, "daily", "abandon", f"{note}: {', '.join(r[0] for r in changed)}")
+        if began is not None:
+            _abandon_bootstrap_experiments(con, began, note)
+    return marked
+
+
+def _abandon_bootstrap_experiments(
+    con: duckdb.DuckDBPyConnection, since: datetime, note: str
+) -> None:
+    rows = con.execute(
+        "SELECT experiment_id FROM experiments.run WHERE list_contains(tags, 'bootstrap') "
+        "AND status IN ('pending', 'running') AND created_at >= ?",
+        [since],
+    ).fetchall()
+    for (experiment_id,) in rows:
+        con.execute(
+            "UPDATE experiments.run SET status = 'failed', error = ?, completed_at = now() "
+            "WHERE experiment_id = ?",
+            [note, experiment_id],
+        )
+        con.execute(
+            "INSERT INTO experiments.run_event VALUES (?, 'abandoned', now(), ?)",
+            [experiment_id, note],
+        )
+        audit(con, "daily", "abandon_experiment", f"{experiment_id}: {note}")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # exists, owned by someone else
+        return True
+    return True
+
+
+# --- runs that could not start: the sidecar beside the warehouse -------------------------
+
+
+def unstarted_runs_path(db: Path | str) -> Path:
+    """The sidecar file of runs that could not open warehouse ``db`` (beside it)."""
+    db = Path(db)
+    return db.with_name(db.name + UNSTARTED_SUFFIX)
+
+
+@contextmanager
+def _locked(path: Path, mode: str) -> Iterator[Any]:
+    """``path`` opened with an exclusive advisory lock (where the OS has ``fcntl``)."""
+    with path.open(mode, encoding="utf-8") as handle:
+        try:
+            import fcntl
+        except ImportError:  # pragma: no cover - not POSIX
+            yield handle
+            return
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        try:
+            yield handle
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
+def record_unstarted_run(db: Path | str, day: date, reason: str) -> Path | None:
+    """Append a FAILED ``start`` record for a run of ``day`` that could not open the
+    warehouse; None when even the sidecar cannot be written (the caller still fails)."""
+    path = unstarted_runs_path(db)
+    record = {
+        "run_id": str(uuid.uuid4()),
+        "run_date": day.isoformat(),
+        "phase": START_PHASE,
+        "status": "FAILED",
+        "rows": None,
+        "started_at": datetime.now(UTC).isoformat(),
+        "finished_at": datetime.now(UTC).isoformat(),
+        "error": reason[:500],
+        "pid": os.getpid(),
+        "host": socket.gethostname(),
+    }
+    try:
+        with _locked(path, "a") as handle:
+            handle.write(json.dumps(record) + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+    except OSError:
+        return None
+    return path
+
+
+def unstarted_runs(db: Path | str | None) -> list[dict[str, Any]]:
+    """The sidecar's records not yet folded into the warehouse (read only)."""
+    if db is None:
+        return []
+    path = unstarted_runs_path(db)
+    if not path.exists():
+        return []
+    with _locked(path, "r") as handle:
+        return _parse_records(handle.read())
+
+
+def _parse_records(text: str) -> list[dict[str, Any]]:
+    out = []
+    for line in text.splitlines():
+        try:
+            record = json.loads(line)
+        except ValueError:  # a line cut by a crash mid-write
+            continue
+        if isinstance(record, dict) and {"run_id", "run_date", "error"} <= record.keys():
+            out.append(record)
+    return out
+
+
+def fold_unstarted_runs(con: duckdb.DuckDBPyConnection, settings: Settings) -> int:
+    """Move the sidecar's records into ``pipeline.phase_run`` (a WARNING alert each),
+    then empty the sidecar; returns how many were folded."""
+    db = connection_file(con) or settings.db
+    path = unstarted_runs_path(db)
+    if not path.exists():
+        return 0
+    with _locked(path, "r+") as handle:
+        records = _parse_records(handle.read())
+        for r in records:
+            con.execute(
+                """
+                INSERT INTO pipeline.phase_run
+                    (run_id, run_date, phase, status, rows, started_at, finished_at, error,
+                     pid, host, created_at)
+                VALUES (?, ?, ?, 'FAILED', NULL, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT (run_id, phase) DO NOTHING
+                """,
+                [
+                    r["run_id"],
+                    r["run_date"],
+                    r.get("phase", START_PHASE),
+                    r.get("started_at"),
+                    r.get("finished_at"),
+                    r["error"],
+                    r.get("pid"),
+                    r.get("host"),
+                    r.get("started_at"),
+                ],
+            )
+            message = f"the daily run of {r['run_date']} could not start: {r['error']}"
+            audit(con, "daily", "unstarted_run", message, success=False)
+            raise_alert(
+                con, "WARNING", "daily", message, game_date=date.fromisoformat(r["run_date"])
+            )
+        handle.seek(0)
+        handle.truncate()  # kept, empty: a run waiting on the lock appends to this file
+    return len(records)
 
 
 def _run_daily(
     con: duckdb.DuckDBPyConnection,
     settings: Settings,
     day: date,
+    run_id: str,
     *,
     data_dir: Path | None,
     progress: Progress | None,
@@ -370,7 +660,6 @@ def _run_daily(
     on_message: Callable[[str], None] | None,
 ) -> DailyResult:
     progress = progress or Progress()
-    run_id = str(uuid.uuid4())
     started = datetime.now().astimezone()
     for name in PHASES:
         _phase(con, run_id, day, name, "EXPECTED")
@@ -417,24 +706,6 @@ def _run_daily(
     result.alerts = alerts_since(con, started)
     result.delivery = deliver_alerts(settings, result.alerts)
     return result
-
-
-def publish_for_readers(con: duckdb.DuckDBPyConnection) -> str | None:
-    """Publish the read-only snapshot the API serves; a failure is audited, never fatal
-    (the run's work is committed; readers keep the previous snapshot)."""
-    try:
-        published = publish_snapshot(con)
-    except (OSError, duckdb.Error) as exc:
-        with contextlib.suppress(duckdb.Error):  # e.g. a connection left unusable
-            audit(
-                con,
-                "daily",
-                "publish_snapshot",
-                f"{type(exc).__name__}: {exc}"[:500],
-                success=False,
-            )
-        return None
-    return None if published is None else published.name
 
 
 def diagnose_job(
@@ -533,32 +804,77 @@ def aliased_models_exist(con: duckdb.DuckDBPyConnection) -> bool:
     return bool(row and row[0])
 
 
-def phase_history(con: duckdb.DuckDBPyConnection, days: int = 14) -> list[dict[str, Any]]:
-    """Phase records of the last ``days`` run dates (latest run per date and phase)."""
+def phase_history(
+    con: duckdb.DuckDBPyConnection,
+    days: int = 14,
+    unstarted: list[dict[str, Any]] | None = None,
+) -> list[dict[str, Any]]:
+    """Phase records of the last ``days`` run dates: the latest run of each date, all
+    its phases together (a run is as recent as its latest record). ``unstarted``: the
+    sidecar's records not yet folded in (``unstarted_runs``), each a run of its own."""
     frame = con.execute(
         """
-        SELECT run_date, phase, status, rows, started_at, finished_at, error
-        FROM pipeline.phase_run
-        WHERE run_date >= (SELECT max(run_date) FROM pipeline.phase_run) - CAST(? AS INTEGER)
-        QUALIFY row_number() OVER (PARTITION BY run_date, phase
-                                   ORDER BY coalesce(started_at, finished_at) DESC NULLS LAST) = 1
-        ORDER BY run_date DESC, list_position(?, phase)
+        WITH runs AS (
+            SELECT run_id, run_date,
+                   max(greatest(coalesce(created_at, started_at, finished_at),
+                                coalesce(started_at, created_at, finished_at),
+                                coalesce(finished_at, started_at, created_at))) AS seen
+            FROM pipeline.phase_run GROUP BY run_id, run_date
+        ), latest AS (
+            SELECT run_id, run_date, seen FROM runs
+            QUALIFY row_number() OVER (PARTITION BY run_date
+                                       ORDER BY seen DESC NULLS LAST, run_id) = 1
+        )
+        SELECT p.run_id, p.run_date, p.phase, p.status, p.rows, p.started_at,
+               p.finished_at, p.error, l.seen
+        FROM pipeline.phase_run p JOIN latest l USING (run_id, run_date)
+        WHERE p.run_date >= (SELECT max(run_date) FROM pipeline.phase_run) - CAST(? AS INTEGER)
         """,
-        [days - 1, list(PHASES)],
+        [days - 1],
     ).df()
-    out = []
-    for r in frame.to_dict("records"):
-        row: dict[str, Any] = {}
-        for k, v in r.items():
-            if pd.isna(v):
-                row[k] = None
-            elif k == "rows":
-                row[k] = int(v)
-            elif k == "run_date":
-                row[k] = pd.Timestamp(v).date().isoformat()
-            elif isinstance(v, pd.Timestamp):
-                row[k] = v.isoformat()
-            else:
-                row[k] = str(v)
-        out.append(row)
-    return out
+    rows = [_plain_phase(r) for r in frame.to_dict("records")]
+    seen = {r["run_date"]: r.pop("seen") for r in rows}
+    for record in unstarted or []:
+        when = record.get("finished_at") or record.get("started_at")
+        earlier = seen.get(record["run_date"])
+        if earlier is not None and (when is None or pd.Timestamp(earlier) > pd.Timestamp(when)):
+            continue  # a later run of the date took the warehouse
+        rows = [r for r in rows if r["run_date"] != record["run_date"]]
+        seen[record["run_date"]] = when
+        rows.append(
+            {
+                "run_id": record["run_id"],
+                "run_date": record["run_date"],
+                "phase": record.get("phase", START_PHASE),
+                "status": record.get("status", "FAILED"),
+                "rows": None,
+                "started_at": record.get("started_at"),
+                "finished_at": record.get("finished_at"),
+                "error": record["error"],
+            }
+        )
+    order = [START_PHASE, *PHASES]
+    rows.sort(
+        key=lambda r: (
+            r["run_date"],
+            -(order.index(r["phase"]) if r["phase"] in order else len(order)),
+        ),
+        reverse=True,
+    )
+    return rows
+
+
+def _plain_phase(r: dict[str, Any]) -> dict[str, Any]:
+    row: dict[str, Any] = {}
+    for k, v in r.items():
+        if v is None or (not isinstance(v, str) and pd.isna(v)):
+            row[k] = None
+        elif k == "rows":
+            row[k] = int(v)
+        elif k == "run_date":
+            row[k] = pd.Timestamp(v).date().isoformat()
+        elif isinstance(v, pd.Timestamp):
+            row[k] = v.isoformat()
+        else:
+            row[k] = str(v)
+    return row
