@@ -1,0 +1,165 @@
+"""Issue 22 on the real data: the daily job is never blocked by the API, and a killed
+run's records do not mislead."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from datetime import date
+from pathlib import Path
+
+import httpx
+import pytest
+from typer.testing import CliRunner
+
+from nbaprops.cli.main import app
+from nbaprops.core.db import connect
+from nbaprops.pipeline.daily import PHASES
+from nbaprops.pipeline.snapshot import snapshot_path
+
+DAY = date(2024, 4, 12)  # 15 games with real sportsbook lines
+EXE = str(Path(sys.executable).with_name("nbaprops"))
+runner = CliRunner()
+
+
+def copy_of(warehouse: Path, root: Path) -> Path:
+    db = root / "nbaprops.duckdb"
+    shutil.copy(warehouse, db)
+    return db
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def run_daily_cli(db: Path, root: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [EXE, "run", "daily", "--date", str(DAY), "--db", str(db), "--skip-ingest", "--json"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "NBAPROPS_RUNS_DIR": str(root / "runs")},
+        timeout=600,
+        check=False,
+    )
+
+
+def test_run_daily_never_fails_while_serve_answers_8_concurrent_clients(
+    warehouse: Path, tmp_path: Path
+) -> None:
+    db = copy_of(warehouse, tmp_path)
+    assert not snapshot_path(db).exists()  # the case that used to open the live file
+    port = free_port()
+    server = subprocess.Popen(
+        [EXE, "serve", "--db", str(db), "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    statuses: list[int] = []
+    stop = threading.Event()
+
+    def client() -> None:
+        with httpx.Client(base_url=base, timeout=30) as http:
+            while not stop.is_set():
+                for url in ("/health", f"/picks?date={DAY}", f"/predictions?date={DAY}"):
+                    statuses.append(http.get(url).status_code)
+
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                first = httpx.get(f"{base}/health", timeout=5)
+                break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline, server.stderr
+                time.sleep(0.2)
+        assert first.status_code == 503
+        assert "`nbaprops db publish`" in first.json()["detail"]
+        clients = [threading.Thread(target=client) for _ in range(8)]
+        for t in clients:
+            t.start()
+        try:
+            jobs = [run_daily_cli(db, tmp_path) for _ in range(3)]
+        finally:
+            stop.set()
+            for t in clients:
+                t.join()
+        health = httpx.get(f"{base}/health", timeout=30).json()
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=30)
+    for job in jobs:
+        assert job.returncode == 0, job.stderr
+        assert json.loads(job.stdout)["snapshot"] == snapshot_path(db).name
+    assert len(statuses) > 50
+    assert set(statuses) <= {200, 503}
+    assert 200 in statuses  # the snapshot the first run published was served
+    assert health["source"] == "snapshot"
+    latest = [p for p in health["phases"] if p["run_date"] == str(DAY)]
+    assert [(p["phase"], p["status"]) for p in latest] == [(p, "COMPLETE") for p in PHASES]
+    assert {p["run_id"] for p in latest} == {json.loads(jobs[-1].stdout)["run_id"]}
+
+
+def test_a_killed_daily_run_is_shown_as_one_run_then_abandoned_by_the_next(
+    warehouse: Path, tmp_path: Path
+) -> None:
+    db = copy_of(warehouse, tmp_path)
+    wal = db.with_name(db.name + ".wal")
+    proc = subprocess.Popen(
+        [EXE, "run", "daily", "--date", str(DAY), "--db", str(db), "--skip-ingest"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, "NBAPROPS_RUNS_DIR": str(tmp_path / "runs")},
+    )
+    deadline = time.monotonic() + 120
+    while not (wal.exists() and wal.stat().st_size > 0):  # its phase records are written
+        assert proc.poll() is None, "the run ended before it could be killed"
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    time.sleep(5)  # into the bootstrap of the champion (predict)
+    if proc.poll() is not None:
+        pytest.fail("the run finished before it could be killed; kill it earlier")
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+
+    status = runner.invoke(app, ["status", "--db", str(db), "--json"])
+    assert status.exit_code == 0, status.output
+    shown = [p for p in json.loads(status.stdout)["phases"] if p["run_date"] == str(DAY)]
+    assert len({p["run_id"] for p in shown}) == 1  # one run's phases, never a mix
+    states = [p["status"] for p in shown]
+    assert states.count("RUNNING") == 1
+    assert states[states.index("RUNNING") + 1 :] == ["EXPECTED"] * (
+        len(PHASES) - 1 - states.index("RUNNING")
+    )
+
+    job = run_daily_cli(db, tmp_path)
+    assert job.returncode == 0, job.stderr
+    with connect(db, read_only=True) as con:
+        dead = con.execute(
+            "SELECT phase, status, error FROM pipeline.phase_run WHERE pid = ?", [proc.pid]
+        ).fetchall()
+        experiments = con.execute(
+            "SELECT status, error FROM experiments.run WHERE list_contains(tags, 'bootstrap') "
+            "ORDER BY created_at"
+        ).fetchall()
+    abandoned = [(p, e) for p, s, e in dead if s == "ABANDONED"]
+    assert len(abandoned) == states.count("RUNNING") + states.count("EXPECTED")
+    assert all(f"PID {proc.pid}" in e and "is gone" in e for _, e in abandoned)
+    assert not [p for p, s, _ in dead if s in ("RUNNING", "EXPECTED")]
+    if len(experiments) > 1:  # the killed run had started its bootstrap experiment
+        assert experiments[0][0] == "failed"
+        assert experiments[0][1].startswith("abandoned:")
+    assert experiments[-1][0] in ("completed", "promoted")
+    after = runner.invoke(app, ["status", "--db", str(db), "--json"])
+    shown = [p for p in json.loads(after.stdout)["phases"] if p["run_date"] == str(DAY)]
+    assert [(p["phase"], p["status"]) for p in shown] == [(p, "COMPLETE") for p in PHASES]
