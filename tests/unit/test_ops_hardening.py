@@ -141,9 +141,7 @@ def test_without_a_snapshot_the_api_answers_503_saying_how_to_publish_and_never_
 
 def test_every_command_that_changes_the_warehouse_publishes_a_snapshot(tmp_path: Path) -> None:
     db = tmp_path / "fresh.duckdb"
-    empty = tmp_path / "data"
-    empty.mkdir()
-    out = invoke("ingest", "--db", str(db), "--data-dir", str(empty), "--json")
+    out = invoke("db", "migrate", "--db", str(db), "--json")
     assert out.exit_code == 0, out.output + out.stderr
     assert snapshot_path(db).exists()
     with duckdb.connect(str(snapshot_path(db)), read_only=True) as con:
