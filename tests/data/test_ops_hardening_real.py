@@ -157,7 +157,7 @@ def test_a_killed_daily_run_is_shown_as_one_run_then_abandoned_by_the_next(
     assert all(f"PID {proc.pid}" in e and "is gone" in e for _, e in abandoned)
     assert not [p for p, s, _ in dead if s in ("RUNNING", "EXPECTED")]
     if len(experiments) > 1:  # the killed run had started its bootstrap experiment
-        assert experiments[0][0] == "failed"
+        assert experiments[0][0] == "abandoned"
         assert experiments[0][1].startswith("abandoned:")
     assert experiments[-1][0] in ("completed", "promoted")
     after = runner.invoke(app, ["status", "--db", str(db), "--json"])

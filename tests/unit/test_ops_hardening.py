@@ -409,7 +409,7 @@ def test_a_killed_runs_phases_and_bootstrap_are_abandoned_by_the_next_run_and_st
         assert "is gone" in error
         assert f"noticed by the run {latest.run_id}" in error
     assert {p: s for p, s, *_ in dead}["ingest"] == "COMPLETE"
-    assert experiment[0][0] == "failed"
+    assert experiment[0][0] == "abandoned"
     assert experiment[0][1].startswith("abandoned:")
     assert events[-1] == "abandoned"
     assert open_phases == (0,)

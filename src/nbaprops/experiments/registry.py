@@ -25,7 +25,15 @@ from nbaprops.core.errors import NbapropsError
 from nbaprops.experiments.backtest import SCORED_COLUMNS, BacktestResult
 from nbaprops.experiments.spec import ExperimentSpec
 
-STATUSES = ("pending", "running", "completed", "failed", "promoted", "archived")
+STATUSES = (
+    "pending",
+    "running",
+    "completed",
+    "failed",
+    "promoted",
+    "archived",
+    "abandoned",
+)
 # Runs whose figures count (a promoted run is a completed run that went on to serve).
 FINISHED = ("completed", "promoted", "archived")
 # What ``best`` ranks on: (rows, metric name in the metrics module, N metric, higher is better)

@@ -27,8 +27,8 @@ Three ways a run could leave no honest record, and how each is kept:
   the next run starts no other process is running any phase: every phase still
   RUNNING, and every EXPECTED phase of a run whose ``publish`` never ran, belongs to a
   dead run. The next run marks them ABANDONED with the time it noticed and the dead
-  process's id (``abandon_dead_runs``); the dead run's bootstrap experiments end
-  ``failed`` with an ``abandoned`` event (the experiment registry's statuses).
+  process's id (``abandon_dead_runs``); the dead run's bootstrap experiments are
+  marked ``abandoned`` (an experiment registry status, migration 014).
 
 ``phase_history`` shows the latest run of each date with all its phases together (a
 date's phases are never mixed from two runs).
@@ -461,7 +461,7 @@ def abandon_dead_runs(con: duckdb.DuckDBPyConnection, run_id: str) -> int:
     Called by a run that holds the warehouse's write lock, so no other process is
     running a phase: a phase still RUNNING, and the EXPECTED phases of a run whose
     ``publish`` never ran, belong to a run that was killed. Its bootstrap experiments
-    still pending or running end ``failed`` with an ``abandoned`` event."""
+    still pending or running are marked ``abandoned`` too."""
     dead = con.execute(
         """
         SELECT run_id, any_value(pid), any_value(host),
@@ -510,7 +510,7 @@ def _abandon_bootstrap_experiments(
     ).fetchall()
     for (experiment_id,) in rows:
         con.execute(
-            "UPDATE experiments.run SET status = 'failed', error = ?, completed_at = now() "
+            "UPDATE experiments.run SET status = 'abandoned', error = ?, completed_at = now() "
             "WHERE experiment_id = ?",
             [note, experiment_id],
         )
