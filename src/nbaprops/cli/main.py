@@ -106,6 +106,22 @@ def print_status(status: Status) -> None:
     if status.unplaced_quotes_by_source:
         q = ", ".join(f"{k}: {v:,}" for k, v in status.unplaced_quotes_by_source.items())
         console.print(f"quotes that cannot be placed before tip-off (never used): {q}")
+    for label, counts in (
+        (
+            "quotes refused: two-way prices under the margin floor",
+            status.thin_margin_quotes_by_source,
+        ),
+        (
+            "outlier book prices (never the best price, never shopped)",
+            status.outlier_prices_by_market,
+        ),
+        (
+            "box scores of games no team log or schedule knows",
+            status.unknown_game_box_scores_by_source,
+        ),
+    ):
+        if counts:
+            console.print(f"{label}: " + ", ".join(f"{k}: {v:,}" for k, v in counts.items()))
     if status.unmatched_names:
         names = ", ".join(f"{n} ({s}, {c})" for s, n, c in status.unmatched_names[:20])
         console.print(f"unmatched names (add to the alias table): {names}")

@@ -174,6 +174,15 @@ class Settings(BaseSettings):
         le=1,
         description="Largest total stake of one slate, share of bankroll (scaled down).",
     )
+    quote_min_two_way: float = Field(
+        default=0.95,
+        gt=0,
+        le=1.0,
+        description=(
+            "Floor on a prop quote's two implied probabilities summed (vig included): a "
+            "pair under it is quarantined (no real book pays out more than it takes in)."
+        ),
+    )
     picks_red_multiplier: float = Field(
         default=0.5, ge=0, le=1, description="Stakes on a RED slate are multiplied by this."
     )

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from nbaprops.core.markets import KNOWN_MARKET_KEYS
+from nbaprops.core.markets import KNOWN_MARKET_KEYS, line_band_checks
 
 # Column types understood by the loader and their DuckDB casts.
 SQL_TYPES = {
@@ -115,6 +115,12 @@ _IN_SEASON = (
     "AND make_date(" + _season_start("{game_id}") + " + 1, 10, 31)",
     "GAME_DATE outside the season of GAME_ID",
 )
+# A box score is a game that was played: never dated after today in US/Eastern (the
+# NBA's day) on the machine that loads it.
+_NOT_FUTURE = (
+    "{game_date} <= CAST(timezone('America/New_York', now()) AS DATE)",
+    "GAME_DATE after today (US/Eastern): a box score cannot come from the future",
+)
 _SEASON_ID_AGREES = (
     "right({season_id}, 4) = CAST(" + _season_start("{game_id}") + " AS VARCHAR) "
     "AND left({season_id}, 1) = substr({game_id}, 3, 1)",
@@ -152,7 +158,7 @@ NBA_PLAYER_LOGS = Source(
         )
     ),
     key=("player_id", "game_id"),
-    row_checks=(_IN_SEASON, _SEASON_ID_AGREES, *_BOX_ARITHMETIC),
+    row_checks=(_IN_SEASON, _NOT_FUTURE, _SEASON_ID_AGREES, *_BOX_ARITHMETIC),
     example=(
         "22023,1628398,Kyle Kuzma,1610612764,WAS,Washington Wizards,0022300089,2023-10-28,"
         "WAS vs. MEM,W,36,21,9,23,0.391,1,10,0.1,2,3,0.667,3,10,13,2,1,0,0,2,-1,2023-24"
@@ -179,7 +185,7 @@ NBA_TEAM_LOGS = Source(
         max_points=250,
     ),
     key=("team_id", "game_id"),
-    row_checks=(_IN_SEASON, _SEASON_ID_AGREES, *_BOX_ARITHMETIC),
+    row_checks=(_IN_SEASON, _NOT_FUTURE, _SEASON_ID_AGREES, *_BOX_ARITHMETIC),
     example=(
         "42023,1610612738,BOS,Boston Celtics,0042300405,2024-06-17,BOS vs. DAL,W,240,106,38,89,"
         "0.427,13,39,0.333,17,20,0.85,15,36,51,25,9,2,7,15,18.0,2023-24"
@@ -209,7 +215,7 @@ NBA_PLAYOFF_BOX = Source(
         Col("POSS", "poss", "double", optional_in_file=True),
     ),
     key=("player_id", "game_id"),
-    row_checks=(_IN_SEASON, *_BOX_ARITHMETIC),
+    row_checks=(_IN_SEASON, _NOT_FUTURE, *_BOX_ARITHMETIC),
     example=(
         "0,Darius Garland,1629636,CLE vs. ORL,CLE,1610612739,ORL,1,0042300131,2024-04-20,W,32,14,"
         "8,3,6,11,... START_POSITION=G ..."
@@ -278,7 +284,11 @@ SCHEDULE = Source(
     ),
 )
 
-_PRICE = "{v} <= -100 OR {v} >= 100"
+# An American price: |price| >= 100 and inside the sane band, a setting
+# (``ingest_price_min`` / ``ingest_price_max``, default -10000 ... +10000) the loader
+# fills in as ``{price_min}`` / ``{price_max}``.
+_PRICE = "abs({v}) >= 100 AND {v} BETWEEN {price_min} AND {price_max}"
+_PRICE_REASON = "price outside the sane band (|price| >= 100, ingest_price_min to _max)"
 
 ODDS_API_PROPS = Source(
     name="odds_api_props",
@@ -299,9 +309,10 @@ ODDS_API_PROPS = Source(
         Col("outcomes_name", "side", "text", True, "{v} IN ('Over', 'Under')"),
         Col("outcomes_description", "player", "text", True),
         Col("outcomes_point", "line", "double", True, "{v} >= 0 AND {v} < 200"),
-        Col("outcomes_price", "price", "double", True, _PRICE),
+        Col("outcomes_price", "price", "double", True, _PRICE, check_reason=_PRICE_REASON),
     ),
     key=("event_id", "book", "market", "snapshot_time", "side", "player", "line"),
+    row_checks=line_band_checks("{market}", "{line}"),
     example=(
         "0,Over,Bobby Portis,-135,15.5,b897de99...,basketball_nba,NBA,2024-03-10T19:10:00Z,"
         "Los Angeles Clippers,Milwaukee Bucks,draftkings,DraftKings,,player_points,"
@@ -327,6 +338,7 @@ DFS_LINES = Source(
         Col("commence_time", "commence_time", "timestamp", True),
     ),
     key=("event_id", "book", "market", "player", "side", "line"),
+    row_checks=line_band_checks("{market}", "{line}"),
     example=(
         "Jayson Tatum,player_points,Underdog,Over,28.5,-137,Charlotte Hornets,Boston Celtics,"
         "e3520db5...,2024-11-01T23:10:00Z"
@@ -347,10 +359,11 @@ PRA_ODDS = Source(
         Col("bookmaker", "book", "text", True),
         Col("line", "line", "double", True, "{v} >= 0 AND {v} < 200"),
         Col("timestamp", "snapshot_time", "timestamp", True),
-        Col("over_price", "over_price", "double", False, _PRICE),
-        Col("under_price", "under_price", "double", False, _PRICE),
+        Col("over_price", "over_price", "double", False, _PRICE, check_reason=_PRICE_REASON),
+        Col("under_price", "under_price", "double", False, _PRICE, check_reason=_PRICE_REASON),
     ),
     key=("event_id", "book", "player", "line", "snapshot_time"),
+    row_checks=line_band_checks("'pra'", "{line}"),
     example=(
         "Aaron Gordon,fd55db2f...,2023-10-24,Denver Nuggets,Los Angeles Lakers,DraftKings,23.5,"
         "2023-10-24T23:25:44Z,100.0,-125.0"
@@ -370,10 +383,11 @@ THREES_ODDS = Source(
         Col("line", "line", "double", True, "{v} >= 0 AND {v} < 50"),
         Col("bookmaker", "book", "text", True),
         Col("market_last_update", "snapshot_time", "timestamp", optional_in_file=True),
-        Col("over_odds", "over_price", "double", False, _PRICE),
-        Col("under_odds", "under_price", "double", False, _PRICE),
+        Col("over_odds", "over_price", "double", False, _PRICE, check_reason=_PRICE_REASON),
+        Col("under_odds", "under_price", "double", False, _PRICE, check_reason=_PRICE_REASON),
     ),
     key=("game", "commence_time", "book", "market", "player", "line", "snapshot_time"),
+    row_checks=line_band_checks("{market}", "{line}"),
     example=(
         "Keyonte George,New York Knicks @ Utah Jazz,2024-11-23T22:10:00Z,player_threes,2.5,"
         "fanduel,-106,-120"
@@ -402,14 +416,15 @@ GENERIC_PROPS = Source(
         ),
         Col("book", "book", "text", True),
         Col("line", "line", "double", True, "{v} >= 0 AND {v} < 200"),
-        Col("over_price", "over_price", "double", False, _PRICE),
-        Col("under_price", "under_price", "double", False, _PRICE),
+        Col("over_price", "over_price", "double", False, _PRICE, check_reason=_PRICE_REASON),
+        Col("under_price", "under_price", "double", False, _PRICE, check_reason=_PRICE_REASON),
         # When the quote was seen: without it a quote cannot be placed against tip-off.
         Col("snapshot_time", "snapshot_time", "timestamp", True),
     ),
     key=("player", "game_date", "commence_time", "market", "book", "line", "snapshot_time"),
     require_one_of=(("game_date", "commence_time"),),
     row_checks=(
+        *line_band_checks("{market}", "{line}"),
         (
             "{game_date} IS NOT NULL OR {commence_time} IS NOT NULL",
             "missing game_date and commence_time",

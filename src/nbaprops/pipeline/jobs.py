@@ -17,7 +17,7 @@ from nbaprops.features.store import MaterializeResult, materialize
 from nbaprops.ingest.limits import IngestLimits
 from nbaprops.ingest.loader import DiscoveredFile, Discovery, IngestReport, discover, ingest_files
 from nbaprops.warehouse.migrate import migrate
-from nbaprops.warehouse.transforms import BuildResult, rebuild
+from nbaprops.warehouse.transforms import BuildResult, QuoteRules, rebuild
 
 
 @dataclass(frozen=True)
@@ -163,7 +163,13 @@ def rebuild_job(
     progress = progress or Progress()
     migrate(con)
     progress.begin("build core tables", 0)
-    builds = rebuild(con, aliases_file=settings.aliases_file, force=force, on_table=progress.step)
+    builds = rebuild(
+        con,
+        aliases_file=settings.aliases_file,
+        force=force,
+        on_table=progress.step,
+        rules=QuoteRules.from_settings(settings),
+    )
     for b in builds:
         audit(con, "transform", "rebuild", f"{b.table}: {b.n_rows} rows in {b.seconds:.2f}s")
     return builds
