@@ -27,7 +27,7 @@ from nbaprops.ingest.live import (
     fetch_odds_props,
     odds_api_key,
 )
-from nbaprops.ingest.loader import load_file
+from nbaprops.ingest.loader import ingest_dir, load_file
 from nbaprops.ingest.transport import HttpTransport
 from nbaprops.warehouse.migrate import migrate
 
@@ -209,9 +209,13 @@ def test_odds_client_writes_the_same_format_the_file_loader_reads(
         transport,
         Settings(),
         markets=("player_points", "player_rebounds"),
+        fetched_at=datetime(2024, 3, 10, 20, 5, 9, tzinfo=UTC),
     )
 
-    assert result.path == tmp_path / "odds_api/player_props_live/data_points_2024-03-10.csv.gz"
+    assert result.path == (
+        tmp_path / "odds_api/player_props_live/data_points_2024-03-10_200509Z.csv.gz"
+    )
+    assert result.responses_dir == tmp_path / "odds_api/responses/2024-03-10/200509Z"
     assert (result.n_events, result.n_rows) == (2, 72)
     assert (result.requests_remaining, result.requests_used) == (480, 20)
     assert header_of(result.path) == ODDS_HEADER
@@ -256,9 +260,12 @@ def test_odds_client_asks_for_the_eastern_day_in_utc_and_each_events_markets(
 
 
 def test_odds_client_keeps_every_raw_response_as_received(tmp_path: Path) -> None:
-    result = fetch_odds_props(ODDS_DAY, tmp_path, SECRET, FakeTransport(odds_route), Settings())
+    at = datetime(2024, 3, 10, 16, 0, tzinfo=UTC)
+    result = fetch_odds_props(
+        ODDS_DAY, tmp_path, SECRET, FakeTransport(odds_route), Settings(), fetched_at=at
+    )
 
-    kept = tmp_path / "odds_api/responses/2024-03-10"
+    kept = tmp_path / "odds_api/responses/2024-03-10/160000Z"
     assert result.responses_dir == kept
     assert sorted(p.name for p in kept.iterdir()) == sorted(
         ["events.json", f"{EARLY_GAME}.json", f"{LATE_GAME}.json"]
@@ -431,3 +438,29 @@ def test_transport_pauses_politely_between_requests() -> None:
     transport.get_json("https://stats.example.test/b", {})
 
     assert sleeps == [0.7]
+
+
+def test_a_second_fetch_of_the_day_keeps_the_first_and_loads_beside_it(
+    tmp_path: Path, con: duckdb.DuckDBPyConnection
+) -> None:
+    """Each fetch is its own file: re-fetching tonight's props never replaces (and so is
+    never refused as dropping) the quotes an earlier fetch saw."""
+    first, second = (
+        fetch_odds_props(
+            ODDS_DAY, tmp_path, SECRET, FakeTransport(odds_route), Settings(), fetched_at=at
+        )
+        for at in (
+            datetime(2024, 3, 10, 15, 0, tzinfo=UTC),
+            datetime(2024, 3, 10, 22, 30, tzinfo=UTC),
+        )
+    )
+    assert first.path != second.path
+    assert first.path.exists()
+    report = ingest_dir(con, tmp_path)
+    # the recorded books quoted nothing new between the fetches: the second file holds the
+    # same quotes, so it is unchanged, not a replacement of the first
+    assert [(r.path, r.status) for r in report.results] == [
+        (str(first.path), "loaded"),
+        (str(second.path), "unchanged"),
+    ]
+    assert report.results[0].n_loaded == first.n_rows == second.n_rows

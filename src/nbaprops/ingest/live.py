@@ -260,11 +260,15 @@ def fetch_odds_props(
     historical: bool = False,
     *,
     snapshot_time: datetime | None = None,
+    fetched_at: datetime | None = None,
 ) -> OddsFetchResult:
     """Fetch every NBA event's player props for the ET day ``day`` from The Odds API v4.
 
-    Writes ``odds_api/player_props_live/data_points_<day>.csv.gz`` (one row per
-    outcome) and keeps each raw response under ``odds_api/responses/<day>/``.
+    Each fetch writes its own file, ``odds_api/player_props_live/
+    data_points_<day>_<HHMMSS>Z.csv.gz`` (one row per outcome; the time is when it was
+    fetched, UTC), and keeps each raw response under ``odds_api/responses/<day>/
+    <HHMMSS>Z/``: a second fetch of the day adds the quotes seen since and never
+    replaces the earlier ones (they are the point-in-time record of the lines).
     ``historical`` reads the paid snapshot endpoints at ``snapshot_time``
     (default: two hours before the day's first tip-off).
     """
@@ -278,7 +282,8 @@ def fetch_odds_props(
         if historical
         else f"{root}/v4/sports/{ODDS_SPORT}"
     )
-    responses_dir = out_dir / "odds_api" / "responses" / day.isoformat()
+    stamp = (fetched_at or datetime.now(UTC)).astimezone(UTC).strftime("%H%M%SZ")
+    responses_dir = out_dir / "odds_api" / "responses" / day.isoformat() / stamp
     start, end = eastern_day_bounds(day)
 
     params: dict[str, Any] = {
@@ -320,7 +325,9 @@ def fetch_odds_props(
         _write_atomic(responses_dir / f"{event_id}.json", _json_bytes(payload))
         rows.extend(flatten_event_odds(_unwrap(payload, historical, odds_url), odds_url))
 
-    path = out_dir / "odds_api" / "player_props_live" / f"data_points_{day.isoformat()}.csv.gz"
+    path = (
+        out_dir / "odds_api" / "player_props_live" / f"data_points_{day.isoformat()}_{stamp}.csv.gz"
+    )
     _write_csv_gz(path, ODDS_PROPS_COLUMNS, ([i, *row] for i, row in enumerate(rows)))
     return OddsFetchResult(
         path=path,
