@@ -8,7 +8,10 @@ another season's content, an empty or unreadable data folder, the price band.
 from __future__ import annotations
 
 import gzip
+import json
 import os
+import shutil
+import tempfile
 import time
 import tracemalloc
 import zlib
@@ -416,19 +419,56 @@ def test_an_unreadable_sub_folder_is_named_and_the_rest_loads(
         assert raw_count(con) == 1
 
 
-def test_chmod_000_alone_is_detected_when_not_root(tmp_path: Path) -> None:
-    if os.geteuid() == 0:
-        pytest.skip("root reads any folder; the detection path is tested with os.scandir above")
-    data = tmp_path / "data"
-    write_logs(data, "player_logs_2023-24.csv.gz", [row()])
+def _discover_as_unprivileged(data: Path) -> tuple[list[str], list[str]]:
+    """``discover`` in a forked child that dropped root for ``nobody`` (modes bind it)."""
+    import pwd
+
+    nobody = pwd.getpwnam("nobody")
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: drop root, discover, report, exit without cleanup
+        code = 1
+        try:
+            os.close(read_end)
+            os.setgid(nobody.pw_gid)
+            os.setuid(nobody.pw_uid)
+            found = discover(data)
+            payload = [[str(f.path) for f in found.files], list(found.unreadable)]
+            os.write(write_end, json.dumps(payload).encode())
+            code = 0
+        finally:
+            os._exit(code)
+    os.close(write_end)
+    with os.fdopen(read_end) as reader:
+        out = reader.read()
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    files, unreadable = json.loads(out)
+    return files, unreadable
+
+
+def test_chmod_000_alone_is_detected_by_a_user_the_mode_binds() -> None:
+    """A real ``chmod 000`` (no os.scandir patch). Root reads any folder, so as root the
+    discovery runs in a forked child that dropped to ``nobody``; it is never skipped."""
+    root = Path(tempfile.mkdtemp(prefix="nbaprops-unreadable-"))
+    data = root / "data"
     locked = data / "nba_api"
-    os.chmod(locked, 0)
     try:
-        found = discover(data)
+        write_logs(data, "player_logs_2023-24.csv.gz", [row()])
+        for folder in (root, *(p for p in root.rglob("*") if p.is_dir())):
+            os.chmod(folder, 0o755)
+        os.chmod(locked, 0)
+        if os.geteuid() == 0:
+            files, unreadable = _discover_as_unprivileged(data)
+        else:
+            found = discover(data)
+            files = [str(f.path) for f in found.files]
+            unreadable = list(found.unreadable)
     finally:
         os.chmod(locked, 0o755)
-    assert found.files == []
-    assert found.unreadable == (f"{locked} (Permission denied)",)
+        shutil.rmtree(root)
+    assert files == []
+    assert unreadable == [f"{locked} (Permission denied)"]
 
 
 def test_a_data_folder_with_only_an_unreadable_folder_names_it(
