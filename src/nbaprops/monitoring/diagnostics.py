@@ -595,7 +595,9 @@ def conditions_of(
     market: dict[str, Any], drift: dict[str, Any], quality: dict[str, Any], settings: Settings
 ) -> list[tuple[str, str, str]]:
     """(severity, code, message) for every alert condition active on the date. Hit-rate
-    conditions need ``alert_min_bets`` bets in the 7 days."""
+    conditions need ``alert_min_bets`` bets in the 7 days; every performance condition
+    (hit rate, beating the line, drift) states its N and, on fewer graded bets than
+    ``alert_min_graded_bets`` in its window (7 days; 30 for drift), is INFO."""
     out = []
     beat, hit, n = market["model_beats_line_share_7d"], drift["hit_rate_7d"], drift["bets_7d"]
     hit_text = "n/a" if hit is None else f"{hit:.1%} on {n} bets"
@@ -681,7 +683,44 @@ def conditions_of(
                 f"{quality['retrain_cadence_days']}-day cadence)",
             )
         )
-    return out
+    return [_gated(c, drift, settings) for c in out]
+
+
+# Conditions judged on graded outcomes, and the window of graded bets each rests on.
+PERFORMANCE_WINDOWS = {
+    "beats_line_and_hit_rate": 7,
+    "beats_line": 7,
+    "hit_rate_7d": 7,
+    "drift": 30,
+}
+
+
+def condition_n(code: str, drift: dict[str, Any]) -> int | None:
+    """The graded bets a performance condition rests on (None: not a performance one)."""
+    days = PERFORMANCE_WINDOWS.get(code)
+    if days is None:
+        return None
+    return int(drift.get(f"bets_{days}d", drift.get("bets_7d")) or 0)
+
+
+def _gated(
+    condition: tuple[str, str, str], drift: dict[str, Any], settings: Settings
+) -> tuple[str, str, str]:
+    """A performance condition states its N; on fewer than ``alert_min_graded_bets``
+    graded bets it is INFO (the first graded days cannot tell drift from luck)."""
+    severity, code, message = condition
+    n = condition_n(code, drift)
+    if n is None:
+        return condition
+    days = PERFORMANCE_WINDOWS[code]
+    message = f"{message}; N = {n} graded bets over {days} days"
+    if n < settings.alert_min_graded_bets and severity != "INFO":
+        severity = "INFO"
+        message += (
+            f" (fewer than the {settings.alert_min_graded_bets} a warning needs, "
+            "so INFO: not yet evidence)"
+        )
+    return severity, code, message
 
 
 # --- the run ---------------------------------------------------------------------------
@@ -909,7 +948,8 @@ def _diagnose_one(
                     con,
                     severity,
                     f"diagnose:{code}",
-                    f"{system} on {day}: {message} [cause: {cause}, confidence {confidence:.2f}]",
+                    f"{system} on {day}: {message} [cause: {cause}, confidence "
+                    f"{confidence:.2f}; {_n_text(drift)}]",
                     game_date=day,
                     system_id=system,
                 )
@@ -921,13 +961,20 @@ def _diagnose_one(
                         con,
                         "INFO",
                         "diagnose:change",
-                        f"{system} on {day}: {change}",
+                        f"{system} on {day}: {change} [{_n_text(drift)}]",
                         game_date=day,
                         system_id=system,
                     )
                 )
         _store(con, diag)
     return diag
+
+
+def _n_text(drift: dict[str, Any]) -> str:
+    return (
+        f"N = {drift.get('bets_7d', 0)} graded bets over 7 days, "
+        f"{drift.get('bets_30d', 0)} over 30 days"
+    )
 
 
 def _already(
@@ -952,9 +999,11 @@ def _should_raise(
     system: str,
     day: date,
 ) -> bool:
-    """CRITICAL every date it holds; a WARNING when it starts (it did not hold on the
-    previous diagnosed date) and again every ``REMIND_EVERY_DAYS`` while it persists.
-    Never twice for the same date, system and condition (rediagnosing is idempotent)."""
+    """CRITICAL every date it holds; a WARNING (or INFO) when it starts (it did not hold
+    on the previous diagnosed date), when its severity changed (an INFO on a few bets
+    becoming a WARNING once N is enough), and again every ``REMIND_EVERY_DAYS`` while it
+    persists. Never twice for the same date, system and condition (rediagnosing is
+    idempotent)."""
     source = f"diagnose:{code}"
     if _already(con, source, system, day):
         return False
@@ -964,10 +1013,13 @@ def _should_raise(
     if code not in prev.get("conditions", []):
         return True
     last = con.execute(
-        "SELECT max(game_date) FROM monitoring.alert WHERE source = ? AND system_id = ?",
+        "SELECT game_date, severity FROM monitoring.alert WHERE source = ? AND system_id = ? "
+        "ORDER BY game_date DESC, raised_at DESC LIMIT 1",
         [source, system],
     ).fetchone()
-    return last is None or last[0] is None or (day - last[0]).days >= REMIND_EVERY_DAYS
+    if last is None or last[0] is None or last[1] != severity:
+        return True
+    return (day - last[0]).days >= REMIND_EVERY_DAYS
 
 
 def diagnose_date(
