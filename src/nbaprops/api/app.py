@@ -713,7 +713,11 @@ def create_app(settings: Settings, *, reader: SnapshotReader | None = None) -> F
             yield Read(cur, where)
 
     Con = Depends(read)
-    DateQ = Query(None, description="Game date, YYYY-MM-DD (default: the latest predicted).")
+    DateQ = Query(
+        None,
+        description="Game date, YYYY-MM-DD, or today / yesterday / tomorrow (US/Eastern) "
+        "(default: the latest predicted).",
+    )
 
     @app.get("/health", response_model=Health, responses=ERRORS)
     def health(r: Read = Con) -> dict[str, Any]:
@@ -741,6 +745,7 @@ def create_app(settings: Settings, *, reader: SnapshotReader | None = None) -> F
         alias: str | None = Query(None, description="champion, challenger or shadow."),
     ) -> Response:
         """A date's active predictions with the line, P(over), edge, EV and the bet."""
+        date = q.resolved_text(date)  # "today" is cached as the day it means, not the word
         snapshot = reader.snapshot_key()
         entry = cache.get((snapshot, date, system, alias)) if snapshot is not None else None
         if entry is None:

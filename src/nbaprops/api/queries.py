@@ -27,7 +27,7 @@ from nbaprops.core.metrics import (
     wilson_interval,
 )
 from nbaprops.core.settings import Settings
-from nbaprops.core.time import parse_date
+from nbaprops.core.time import DATE_WORDS, resolve_date
 from nbaprops.experiments.registry import get_run, list_runs
 from nbaprops.grading.report import (
     best_price_frame,
@@ -64,10 +64,20 @@ class NotFoundError(NbapropsError):
 
 
 def parse_day(text: str, what: str = "date") -> date:
+    """YYYY-MM-DD, or today / yesterday / tomorrow in US/Eastern (``core.time``); the
+    answers echo the date it resolved to."""
     try:
-        return parse_date(text)
+        return resolve_date(text).day
     except ValueError as exc:
         raise BadRequestError(f"{what}: {exc}") from None
+
+
+def resolved_text(text: str | None) -> str | None:
+    """A date word as the YYYY-MM-DD it means now (so a cached answer is keyed by the
+    day, never by "today"); any other text as it came."""
+    if text is None or text.strip().lower() not in DATE_WORDS:
+        return text
+    return resolve_date(text).day.isoformat()
 
 
 def optional_day(text: str | None, what: str = "date") -> date | None:

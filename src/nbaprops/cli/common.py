@@ -279,12 +279,18 @@ def parse_optional_day(text: str | None, what: str) -> date_type | None:
 
 
 def parse_day(text: str, what: str) -> date_type:
-    from nbaprops.core.time import parse_date
+    """A date option: YYYY-MM-DD, or today / yesterday / tomorrow (US/Eastern), whose
+    resolved date is shown on stderr, e.g. ``date: today = 2026-12-06 (US/Eastern)``."""
+    from nbaprops.core.time import resolve_date
 
     try:
-        return parse_date(text)
+        resolved = resolve_date(text)
     except ValueError as exc:
         raise NbapropsError(f"{what}: {exc}") from None
+    shown = resolved.describe(what.lstrip("-"))
+    if shown is not None:
+        err_console.print(shown, highlight=False, soft_wrap=True)
+    return resolved.day
 
 
 def parse_range(text: str, what: str) -> tuple[date_type, date_type]:
