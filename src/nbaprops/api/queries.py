@@ -8,6 +8,7 @@ answers 400) or ``NotFoundError`` (404) with one readable line.
 
 from __future__ import annotations
 
+import difflib
 import json
 import math
 import re
@@ -94,22 +95,41 @@ def check_period(first: date, last: date, max_days: int = MAX_RANGE_DAYS) -> Non
 
 
 def known_systems(con: duckdb.DuckDBPyConnection) -> list[str]:
-    """Every system id the code defines, plus any the warehouse holds predictions of."""
+    """Every system id the code defines, plus any the warehouse holds predictions or
+    registered versions of."""
     stored = [
         str(r[0])
-        for r in con.execute("SELECT DISTINCT system_id FROM predictions.prediction").fetchall()
+        for r in con.execute(
+            "SELECT system_id FROM predictions.prediction "
+            "UNION SELECT system_id FROM models.version"
+        ).fetchall()
     ]
     return sorted({*SYSTEM_IDS, BREAKOUT_SYSTEM, *stored})
 
 
+def _did_you_mean(given: str, known: list[str]) -> str:
+    close = difflib.get_close_matches(given.lower(), known, n=3, cutoff=0.6)
+    return f"; did you mean {' or '.join(close)}?" if close else ""
+
+
 def check_system(con: duckdb.DuckDBPyConnection, system: str | None) -> None:
-    if system is not None and system not in known_systems(con):
-        raise BadRequestError(f"unknown system {system!r} (known: {', '.join(known_systems(con))})")
+    """An unknown system is an error naming the known ones (the CLI and the API alike:
+    a typo must never read as "nothing found")."""
+    if system is None:
+        return
+    known = known_systems(con)
+    if system not in known:
+        raise BadRequestError(
+            f"unknown system {system!r}{_did_you_mean(system, known)} (known: {', '.join(known)})"
+        )
 
 
 def check_alias(alias: str | None) -> None:
     if alias is not None and alias not in ALIASES:
-        raise BadRequestError(f"unknown alias {alias!r} (one of: {', '.join(ALIASES)})")
+        raise BadRequestError(
+            f"unknown alias {alias!r}{_did_you_mean(alias, list(ALIASES))} "
+            f"(one of: {', '.join(ALIASES)})"
+        )
 
 
 # --- echoed input stays short ------------------------------------------------------------

@@ -97,6 +97,7 @@ def diagnose(
     Diagnoses one graded date (--date) or every date of a range (--start/--end), stores
     one row per date and system, raises the alerts and posts new ones to the webhook.
     """
+    from nbaprops.api.queries import check_system
     from nbaprops.monitoring.diagnostics import diagnose_range
     from nbaprops.pipeline.daily import deliver_alerts
 
@@ -112,6 +113,8 @@ def diagnose(
         raise NbapropsError(f"--end {last} is before --start {first}")
     settings = settings_for(db)
     with open_writable(settings) as con, rich_progress(not as_json) as progress:
+        for one in system or []:
+            check_system(con, one)
         n_days = (last - first).days + 1
         progress.begin("diagnose dates", n_days)
         diagnostics = diagnose_range(

@@ -31,9 +31,11 @@ def model_list(
     as_json: JsonOpt = False,
 ) -> None:
     """Every registered version with its aliases, provenance and walk-forward figures."""
+    from nbaprops.api.queries import check_system
     from nbaprops.models.registry import list_versions
 
     with connect(settings_for(db).db, read_only=True) as con:
+        check_system(con, system)
         versions = list_versions(con, system)
     if as_json:
         emit_json({"versions": [v.to_dict() for v in versions]})
@@ -88,6 +90,7 @@ def model_promote(
     as_json: JsonOpt = False,
 ) -> None:
     """Point an alias at a version; champion must pass the gate (or --force --reason)."""
+    from nbaprops.api.queries import check_alias, check_system
     from nbaprops.experiments.registry import set_status
     from nbaprops.models.registry import get_version, promote
     from nbaprops.pipeline.jobs import audit
@@ -98,6 +101,8 @@ def model_promote(
         raise typer.Exit(1)
     settings = settings_for(db)
     with connect(settings.db) as con:
+        check_system(con, system)
+        check_alias(alias)
         # A refusal is recorded, then raised as one error line (exit 1).
         change = promote(
             con,
@@ -159,9 +164,11 @@ def model_history(
     as_json: JsonOpt = False,
 ) -> None:
     """Every alias change and refused promotion of a system: who, when, why."""
+    from nbaprops.api.queries import check_system
     from nbaprops.models.registry import alias_history
 
     with connect(settings_for(db).db, read_only=True) as con:
+        check_system(con, system)
         events = alias_history(con, system)
     if as_json:
         emit_json({"system": system, "events": events})

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import difflib
+
 import duckdb
 
 from nbaprops.core.errors import NbapropsError
@@ -21,8 +23,38 @@ def find_player(con: duckdb.DuckDBPyConnection, name: str) -> tuple[int, str]:
         [norm, norm],
     ).fetchall()
     if not rows:
-        raise NbapropsError(f"no player named {name!r} in the warehouse")
+        close = closest_players(con, name)
+        hint = f"; did you mean {' or '.join(close)}?" if close else ""
+        raise NbapropsError(f"no player named {name!r} in the warehouse{hint}")
     if len(rows) > 1:
         names = ", ".join(f"{n} ({i})" for i, n in rows)
         raise NbapropsError(f"{name!r} is ambiguous: {names}")
     return int(rows[0][0]), str(rows[0][1])
+
+
+def closest_players(con: duckdb.DuckDBPyConnection, name: str, n: int = 3) -> list[str]:
+    """The nba.com names nearest a name that matched nobody ("Jalen Brunsen" → Jalen
+    Brunson; "brunson" → every Brunson), most recent players first among equals."""
+    norm = normalize_name(name)
+    if not norm:
+        return []
+    players = con.execute(
+        "SELECT player_name, name_norm FROM core.player ORDER BY last_game DESC, player_name"
+    ).fetchall()
+    by_norm: dict[str, str] = {}
+    for shown, key in players:
+        by_norm.setdefault(str(key), str(shown))
+    words = norm.split()
+    # every word given is one of the name's words: a surname or first name alone
+    whole = [k for k in by_norm if all(w in k.split() for w in words)]
+    scored = []
+    for key in by_norm:
+        matcher = difflib.SequenceMatcher(None, norm, key)
+        if matcher.real_quick_ratio() >= 0.75 and matcher.quick_ratio() >= 0.75:
+            scored.append((matcher.ratio(), key))
+    best = max((score for score, _ in scored), default=0.0)
+    # only the names nearly as close as the closest: one typo suggests one player
+    ranked = sorted(scored, key=lambda pair: -pair[0])  # stable: recent players first
+    close = [k for score, k in ranked if score >= max(0.75, best - 0.05)]
+    picked = list(dict.fromkeys([*close, *whole]))[:n]
+    return [by_norm[k] for k in picked]
