@@ -414,6 +414,14 @@ def run_daily_cmd(
     db: DbOpt = None,
     data_dir: DataDirOpt = None,
     as_json: JsonOpt = False,
+    live: Annotated[
+        bool,
+        typer.Option(
+            "--live",
+            help="Fetch the date's sources first (`nbaprops fetch`: schedule, box scores, "
+            "game and prop lines), as the run's first phase.",
+        ),
+    ] = False,
 ) -> None:
     """The daily job: ingest → rebuild → grade earlier dates → diagnose them → predict →
     signal → picks → publish the API's snapshot.
@@ -449,10 +457,16 @@ def run_daily_cmd(
                 force=force,
                 skip_completeness_check=skip_completeness_check,
                 skip_ingest=skip_ingest,
+                live=live,
             )
         except PublishFailedError as exc:
             failure, result = exc, exc.result
         picks_payload = picks_query(con, settings, the_day)
+    if live and not as_json:
+        lines = ["fetch: failed (see the fetch phase)"]
+        lines = result.fetched.lines() if result.fetched is not None else lines
+        for line in lines:
+            console.print(line, highlight=False, soft_wrap=True, markup=False)
     _print_run(result, the_day, picks_payload, as_json=as_json)
     if failure is not None:
         raise failure
@@ -473,6 +487,7 @@ def _print_run(result: Any, the_day: date, picks_payload: dict[str, Any], *, as_
                 "alerts": result.alerts,
                 "webhook": None if result.delivery is None else result.delivery.to_dict(),
                 "snapshot": result.snapshot,
+                "fetch": None if result.fetched is None else result.fetched.to_dict(),
             }
         )
         return

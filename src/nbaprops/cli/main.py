@@ -10,6 +10,7 @@ import typer
 from rich.table import Table
 
 from nbaprops.cli import daily, diagnose, monitoring
+from nbaprops.cli import fetch as fetch_cli
 from nbaprops.cli.backtest import backtest
 from nbaprops.cli.breakout import breakout_app
 from nbaprops.cli.common import (
@@ -62,6 +63,7 @@ app.add_typer(daily.backfill_app, name="backfill")
 app.command("diagnose")(diagnose.diagnose)
 app.command("alerts")(diagnose.alerts)
 app.command("serve")(serve)
+app.command("fetch")(user_errors(fetch_cli.fetch))
 ingest_app = typer.Typer(
     help="Load data: every recognised file of a folder, or live sources.",
     invoke_without_command=True,

@@ -40,6 +40,10 @@ class Settings(BaseSettings):
     odds_api_base_url: str = "https://api.the-odds-api.com"
     odds_api_regions: str = "us"
     nba_api_delay_s: float = Field(default=0.7, description="Pause between nba_api requests.")
+    nba_schedule_url: str = Field(
+        default="https://cdn.nba.com/static/json/staticData/scheduleLeagueV2.json",
+        description="The NBA's public season schedule JSON (tip-off times) `fetch` reads.",
+    )
     http_retries: int = 3
     http_timeout_s: float = 30.0
     aliases_file: Path | None = Field(

@@ -1,10 +1,10 @@
-"""Live clients for nba_api (stats.nba.com) and The Odds API.
+"""Live clients for nba_api (stats.nba.com), the NBA's schedule JSON and The Odds API.
 
 They write exactly the raw file formats the file loaders read
-(``sources.NBA_PLAYER_LOGS``, ``NBA_TEAM_LOGS`` and ``ODDS_API_PROPS``), so a user
-without the public datasets fetches the same files and everything downstream is
-unchanged. All HTTP goes through ``nbaprops.ingest.transport``; Odds API responses
-are also kept as received, so the flattening can be replayed.
+(``sources.NBA_PLAYER_LOGS``, ``NBA_TEAM_LOGS``, ``SCHEDULE``, ``GAME_LINES`` and
+``ODDS_API_PROPS``), so a user without the public datasets fetches the same files and
+everything downstream is unchanged. All HTTP goes through ``nbaprops.ingest.transport``;
+Odds API responses are also kept as received, so the flattening can be replayed.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import io
 import json
 import os
 import re
+import statistics
 import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -24,7 +25,7 @@ from typing import Any
 
 from nbaprops.core.errors import LiveSourceError, NbapropsError
 from nbaprops.core.settings import Settings, get_settings
-from nbaprops.core.time import EASTERN, eastern_date
+from nbaprops.core.time import EASTERN, eastern_date, season_of
 from nbaprops.ingest.transport import HttpTransport, Transport
 
 _BOX_COLUMNS = (
@@ -103,12 +104,52 @@ DEFAULT_MARKETS: tuple[str, ...] = (
     "player_rebounds_assists",
 )
 
-SEASON_TYPES = {"regular": "Regular Season", "playoffs": "Playoffs"}
+SEASON_TYPES = {"regular": "Regular Season", "playoffs": "Playoffs", "playin": "PlayIn"}
+_SEASON_FILE_SUFFIX = {"regular": "", "playoffs": "_playoffs", "playin": "_playin"}
 ODDS_SPORT = "basketball_nba"
 # The Odds API limits request frequency; a short pause keeps a slate well under it.
 ODDS_API_DELAY_S = 0.2
 # Historical snapshots are taken this long before the day's first tip-off.
 HISTORICAL_LEAD = timedelta(hours=2)
+
+# Column order of the public schedule file (``schedule/nba_2025_26_schedule.csv``).
+SCHEDULE_COLUMNS: tuple[str, ...] = (
+    "game_id",
+    "season_type",
+    "tip_utc",
+    "tip_et",
+    "away_team",
+    "home_team",
+    "venue",
+    "city",
+    "state",
+    "national_tv",
+    "home_rsns",
+    "away_rsns",
+    "international",
+    "is_tbd",
+)
+# The schedule's season types by the game id's third digit. All-Star exhibitions (3)
+# and the Cup final (6) are left out: no box score of theirs is ever graded.
+SCHEDULE_SEASON_TYPES = {"1": "Preseason", "2": "Regular Season", "4": "Playoffs", "5": "PlayIn"}
+# Column order of the public closing-line file (``game_lines/nba_2008-2025_raw.csv.gz``),
+# up to the moneylines: the quarter scores and the rest are unknown before tip-off.
+GAME_LINE_COLUMNS: tuple[str, ...] = (
+    "season",
+    "date",
+    "regular",
+    "playoffs",
+    "away",
+    "home",
+    "score_away",
+    "score_home",
+    "whos_favored",
+    "spread",
+    "total",
+    "moneyline_away",
+    "moneyline_home",
+)
+GAME_LINE_MARKETS: tuple[str, ...] = ("spreads", "totals")
 
 _SEASON = re.compile(r"^(\d{4})-(\d{2})$")
 _EVENT_ID = re.compile(r"^[A-Za-z0-9_-]+$")
@@ -127,6 +168,40 @@ class OddsFetchResult:
     snapshot_time: datetime | None = None
 
 
+@dataclass(frozen=True)
+class GamelogFile:
+    """One written game-log file and how many rows it holds."""
+
+    path: Path
+    mode: str  # "player" or "team"
+    season_type: str  # a key of SEASON_TYPES
+    n_rows: int
+
+
+@dataclass(frozen=True)
+class ScheduleFetchResult:
+    """What one schedule fetch wrote: the season's games, and the games left out."""
+
+    path: Path
+    season: str
+    n_games: int
+    n_tbd: int  # tip-off time not set yet: left out until a later fetch knows it
+    n_other: int  # All-Star exhibitions and the Cup final
+
+
+@dataclass(frozen=True)
+class GameLinesFetchResult:
+    """What one Odds API game-lines fetch wrote (the books' median per game)."""
+
+    path: Path
+    responses_dir: Path
+    n_games: int
+    n_books: int
+    n_unknown_teams: int
+    requests_remaining: int | None = None
+    requests_used: int | None = None
+
+
 def fetch_nba_gamelogs(
     season: str,
     season_type: str,
@@ -136,9 +211,29 @@ def fetch_nba_gamelogs(
 ) -> list[Path]:
     """Fetch a season's player and team game logs from stats.nba.com.
 
-    Writes ``nba_api/player_logs/player_logs_<season>[_playoffs].csv.gz`` and
-    ``nba_api/team_logs/nba_games_<yyyy_yy>[_playoffs].csv.gz`` under ``out_dir``.
+    Writes ``nba_api/player_logs/player_logs_<season>[_playoffs|_playin].csv.gz`` and
+    ``nba_api/team_logs/nba_games_<yyyy_yy>[_playoffs|_playin].csv.gz`` under ``out_dir``.
     """
+    written = fetch_gamelog_files(season, season_type, out_dir, transport, settings)
+    return [f.path for f in written]
+
+
+def fetch_gamelog_files(
+    season: str,
+    season_type: str,
+    out_dir: Path,
+    transport: Transport | None = None,
+    settings: Settings | None = None,
+    *,
+    since: date | None = None,
+    until: date | None = None,
+    skip_empty: bool = False,
+) -> list[GamelogFile]:
+    """Player and team game logs of a season type, optionally only games ``since`` …
+    ``until`` (inclusive, US/Eastern game dates; the name then ends ``_from_<since>``, so
+    a later fetch from the same date replaces it with a superset, and one from a later
+    date adds a file beside it). ``skip_empty`` writes nothing when neither mode has a
+    row (the play-in in December)."""
     _check_season(season)
     if season_type not in SEASON_TYPES:
         raise NbapropsError(
@@ -146,7 +241,7 @@ def fetch_nba_gamelogs(
         )
     settings = settings or get_settings()
     transport = transport or HttpTransport.from_settings(settings, delay_s=settings.nba_api_delay_s)
-    suffix = "_playoffs" if season_type == "playoffs" else ""
+    suffix = _SEASON_FILE_SUFFIX[season_type] + (f"_from_{since.isoformat()}" if since else "")
     targets = (
         (
             "P",
@@ -162,18 +257,31 @@ def fetch_nba_gamelogs(
             TEAM_LOG_COLUMNS,
         ),
     )
-    written = []
+    fetched = []
     for mode, path, columns in targets:
-        url, params, headers = leaguegamelog_request(season, SEASON_TYPES[season_type], mode)
+        url, params, headers = leaguegamelog_request(
+            season, SEASON_TYPES[season_type], mode, since=since, until=until
+        )
         payload, _ = transport.get_json(url, params, headers)
         header, rows = parse_result_set(payload, "LeagueGameLog", url)
-        _write_csv_gz(path, columns, _gamelog_records(header, rows, columns, season, url))
-        written.append(path)
+        fetched.append((mode, path, columns, _gamelog_records(header, rows, columns, season, url)))
+    if skip_empty and not any(records for *_, records in fetched):
+        return []
+    written = []
+    for mode, path, columns, records in fetched:
+        _write_csv_gz(path, columns, records)
+        kind = "player" if mode == "P" else "team"
+        written.append(GamelogFile(path, kind, season_type, len(records)))
     return written
 
 
 def leaguegamelog_request(
-    season: str, season_type: str, mode: str
+    season: str,
+    season_type: str,
+    mode: str,
+    *,
+    since: date | None = None,
+    until: date | None = None,
 ) -> tuple[str, dict[str, Any], dict[str, str]]:
     """URL, query and headers exactly as nba_api's ``LeagueGameLog`` would send them."""
     try:
@@ -185,6 +293,8 @@ def leaguegamelog_request(
         season=season,
         season_type_all_star=season_type,
         player_or_team_abbreviation=mode,
+        date_from_nullable=since.strftime("%m/%d/%Y") if since else "",
+        date_to_nullable=until.strftime("%m/%d/%Y") if until else "",
         get_request=False,
     )
     url = NBAStatsHTTP.base_url.format(endpoint=endpoint.endpoint)
@@ -371,6 +481,213 @@ def flatten_event_odds(event: Any, url: str = "event odds") -> list[list[Any]]:
                     ]
                 )
     return rows
+
+
+def fetch_schedule(
+    out_dir: Path,
+    transport: Transport | None = None,
+    settings: Settings | None = None,
+) -> ScheduleFetchResult:
+    """Fetch the season's schedule (the NBA's public ``scheduleLeagueV2`` JSON) with
+    tip-off times, into ``schedule/nba_<yyyy>_<yy>_schedule_live.csv.gz``: one file per
+    season, replaced by each fetch (a game is keyed by its id; a moved tip-off moves)."""
+    settings = settings or get_settings()
+    transport = transport or HttpTransport.from_settings(settings)
+    url = settings.nba_schedule_url
+    payload, _ = transport.get_json(url, {}, {"Referer": "https://www.nba.com/"})
+    season, rows, n_tbd, n_other = parse_schedule(payload, url)
+    path = out_dir / "schedule" / f"nba_{season.replace('-', '_')}_schedule_live.csv.gz"
+    _write_csv_gz(path, SCHEDULE_COLUMNS, rows)
+    return ScheduleFetchResult(path, season, len(rows), n_tbd, n_other)
+
+
+def parse_schedule(payload: Any, url: str = "schedule") -> tuple[str, list[list[Any]], int, int]:
+    """(season, rows in ``SCHEDULE_COLUMNS`` order, games with no tip-off time yet, games
+    of other types) from a ``scheduleLeagueV2`` payload."""
+    league = payload.get("leagueSchedule") if isinstance(payload, dict) else None
+    if not isinstance(league, dict) or not isinstance(league.get("gameDates"), list):
+        raise LiveSourceError(f"{url}: unexpected response (no leagueSchedule.gameDates)")
+    season = str(league.get("seasonYear", ""))
+    _check_season(season)
+    rows: list[list[Any]] = []
+    n_tbd = n_other = 0
+    for game_date in league["gameDates"]:
+        for game in (game_date or {}).get("games") or []:
+            game_id = str(game.get("gameId", ""))
+            season_type = SCHEDULE_SEASON_TYPES.get(game_id[2:3])
+            if season_type is None:
+                n_other += 1
+                continue
+            tip = _schedule_tip(game, url)
+            if tip is None:
+                n_tbd += 1
+                continue
+            casts = game.get("broadcasters") or {}
+            rows.append(
+                [
+                    game_id,
+                    season_type,
+                    _zulu(tip),
+                    tip.astimezone(EASTERN).isoformat(),
+                    _schedule_team(game.get("awayTeam"), game_id, url),
+                    _schedule_team(game.get("homeTeam"), game_id, url),
+                    game.get("arenaName") or "",
+                    game.get("arenaCity") or "",
+                    game.get("arenaState") or "",
+                    _broadcasters(casts, "nationalBroadcasters"),
+                    _broadcasters(casts, "homeTvBroadcasters"),
+                    _broadcasters(casts, "awayTvBroadcasters"),
+                    _broadcasters(casts, "intlTvBroadcasters"),
+                    "false",
+                ]
+            )
+    return season, rows, n_tbd, n_other
+
+
+def _schedule_tip(game: Mapping[str, Any], url: str) -> datetime | None:
+    """The UTC tip-off, or None when the league has not set it (``TBD``; a playoff game's
+    midnight placeholder): such a game would place quotes against a wrong tip-off."""
+    status = str(game.get("gameStatusText") or "").upper()
+    text = game.get("gameDateTimeUTC")
+    if "TBD" in status or not text:
+        return None
+    tip = _parse_instant(str(text).replace("Z", "+00:00"), url)
+    if tip.astimezone(EASTERN).time() == time(0, 0):
+        return None
+    return tip
+
+
+def _schedule_team(team: Any, game_id: str, url: str) -> str:
+    """``"PHI (76ers)"``: tricode and nickname, as the public schedule file writes teams."""
+    if not isinstance(team, dict) or not team.get("teamTricode"):
+        raise LiveSourceError(f"{url}: game {game_id} has a team without a tricode")
+    return f"{team['teamTricode']} ({team.get('teamName') or ''})"
+
+
+def _broadcasters(casts: Mapping[str, Any], kind: str) -> str:
+    names = [str(b.get("broadcasterDisplay") or "") for b in casts.get(kind) or []]
+    return " / ".join(n for n in names if n)
+
+
+def fetch_game_lines(
+    day: date,
+    out_dir: Path,
+    api_key: str,
+    team_codes: Mapping[str, str],
+    transport: Transport | None = None,
+    settings: Settings | None = None,
+    *,
+    season_types: Mapping[tuple[str, str], str] | None = None,
+    fetched_at: datetime | None = None,
+) -> GameLinesFetchResult:
+    """Spreads and totals of the ET day's games from The Odds API v4 ``/odds``, written
+    as the closing-line file's format (``game_lines/game_lines_live_<day>_<HHMMSS>Z.csv.gz``,
+    one file per fetch): each game's consensus is the median over the books.
+
+    ``team_codes`` maps the API's team names to the ESPN-style codes of that format;
+    ``season_types`` maps (away, home) codes to a schedule season type, which fills the
+    ``regular`` / ``playoffs`` columns (unknown: left empty).
+    """
+    settings = settings or get_settings()
+    if not api_key:
+        raise LiveSourceError(f"The Odds API key not set: export {settings.odds_api_key_env}=...")
+    transport = transport or HttpTransport.from_settings(settings, delay_s=ODDS_API_DELAY_S)
+    stamp = (fetched_at or datetime.now(UTC)).astimezone(UTC).strftime("%H%M%SZ")
+    responses_dir = out_dir / "odds_api" / "responses" / day.isoformat() / stamp
+    start, end = eastern_day_bounds(day)
+    url = f"{settings.odds_api_base_url.rstrip('/')}/v4/sports/{ODDS_SPORT}/odds"
+    params = {
+        "apiKey": api_key,
+        "regions": settings.odds_api_regions,
+        "markets": ",".join(GAME_LINE_MARKETS),
+        "oddsFormat": "american",
+        "commenceTimeFrom": _zulu(start),
+        "commenceTimeTo": _zulu(end),
+    }
+    payload, headers = transport.get_json(url, params)
+    _write_atomic(responses_dir / "game_lines.json", _json_bytes(payload))
+    events = [
+        e
+        for e in _expect_list(payload, url)
+        if eastern_date(_parse_instant(e.get("commence_time"), url)) == day
+    ]
+    rows, n_books, n_unknown = consensus_game_lines(events, day, team_codes, season_types or {})
+    path = out_dir / "game_lines" / f"game_lines_live_{day.isoformat()}_{stamp}.csv.gz"
+    _write_csv_gz(path, GAME_LINE_COLUMNS, rows)
+    return GameLinesFetchResult(
+        path=path,
+        responses_dir=responses_dir,
+        n_games=len(rows),
+        n_books=n_books,
+        n_unknown_teams=n_unknown,
+        requests_remaining=_quota(headers, "x-requests-remaining"),
+        requests_used=_quota(headers, "x-requests-used"),
+    )
+
+
+def consensus_game_lines(
+    events: Sequence[Mapping[str, Any]],
+    day: date,
+    team_codes: Mapping[str, str],
+    season_types: Mapping[tuple[str, str], str],
+) -> tuple[list[list[Any]], int, int]:
+    """(rows in ``GAME_LINE_COLUMNS`` order, distinct books quoted, events whose teams
+    have no code). A game's spread is the median of the books' home points (its sign says
+    who is favoured), its total the median of the books' Over points; a game no book
+    quotes is left out."""
+    season_end = int(season_of(day)[:4]) + 1
+    rows: list[list[Any]] = []
+    books: set[str] = set()
+    n_unknown = 0
+    for event in events:
+        home_name, away_name = str(event.get("home_team")), str(event.get("away_team"))
+        home, away = team_codes.get(home_name), team_codes.get(away_name)
+        if home is None or away is None:
+            n_unknown += 1
+            continue
+        home_points: list[float] = []
+        totals: list[float] = []
+        for book in event.get("bookmakers") or []:
+            quoted = False
+            for market in book.get("markets") or []:
+                for outcome in market.get("outcomes") or []:
+                    point = outcome.get("point")
+                    if not isinstance(point, int | float):
+                        continue
+                    if market.get("key") == "spreads" and outcome.get("name") == home_name:
+                        home_points.append(float(point))
+                        quoted = True
+                    elif market.get("key") == "totals" and outcome.get("name") == "Over":
+                        totals.append(float(point))
+                        quoted = True
+            if quoted:
+                books.add(str(book.get("key")))
+        if not home_points and not totals:
+            continue
+        spread = statistics.median(home_points) if home_points else None
+        season_type = season_types.get((away, home))
+        rows.append(
+            [
+                season_end,
+                day.isoformat(),
+                _flag(season_type, "Regular Season"),
+                _flag(season_type, "Playoffs"),
+                away,
+                home,
+                "",
+                "",
+                "" if not spread else ("home" if spread < 0 else "away"),
+                "" if spread is None else abs(spread),
+                "" if not totals else statistics.median(totals),
+                "",
+                "",
+            ]
+        )
+    return rows, len(books), n_unknown
+
+
+def _flag(season_type: str | None, wanted: str) -> str:
+    return "" if season_type is None else str(season_type == wanted)
 
 
 def _check_season(season: str) -> None:

@@ -52,7 +52,7 @@ from typing import Any, TypeVar
 import duckdb
 import pandas as pd
 
-from nbaprops.core.errors import NbapropsError
+from nbaprops.core.errors import LiveSourceError, NbapropsError
 from nbaprops.core.settings import Settings
 from nbaprops.experiments.runner import run_experiment
 from nbaprops.experiments.spec import build_spec
@@ -65,6 +65,7 @@ from nbaprops.grading.grade import MIN_GRADED_SHARE, GradeResult, grade_date
 from nbaprops.models.registry import PromotionRefusedError, promote
 from nbaprops.monitoring.alerts import Delivery, alerts_since, post_alerts, raise_alert
 from nbaprops.monitoring.diagnostics import Diagnostic, diagnose_range
+from nbaprops.pipeline.fetch import FetchReport, fetch_date
 from nbaprops.pipeline.jobs import Progress, audit, ingest_job
 from nbaprops.pipeline.snapshot import (
     SnapshotPublishError,
@@ -93,6 +94,8 @@ from nbaprops.systems.breakout import BreakoutRules
 
 T = TypeVar("T")
 PHASES = ("ingest", "grade", "diagnose", "predict", "breakout_shadow", "signal", "publish")
+# The first phase of a live run (``run daily --live``): fetch the date's sources, ingest them.
+FETCH_PHASE = "fetch"
 # The phase a run that could not open the warehouse records in the sidecar file.
 START_PHASE = "start"
 UNSTARTED_SUFFIX = ".unstarted-runs.jsonl"
@@ -181,6 +184,7 @@ class DailyResult:
     delivery: Delivery | None = None
     breakout: BreakoutShadow | None = None  # None: the shadow phase failed (recorded)
     snapshot: str | None = None  # the published read-only snapshot's file name
+    fetched: FetchReport | None = None  # a live run's fetch (None: not live, or it crashed)
 
 
 def bootstrap_champion(
@@ -394,8 +398,10 @@ def run_daily(
     skip_ingest: bool = False,
     now: datetime | None = None,
     on_message: Callable[[str], None] | None = None,
+    live: bool = False,
 ) -> DailyResult:
-    """One day of operations; a failed phase is recorded and stops the run. Either way
+    """One day of operations; a failed phase is recorded and stops the run (``live``: a
+    ``fetch`` phase first, ``fetch_phase``, whose failure never stops it). Either way
     the run ends with its ``publish`` phase: the read-only snapshot the API reads (ADR
     0008), so a failed phase is visible there too. A failed publish is recorded FAILED,
     alerted, and raised (``PublishFailedError``) once the run's work is done."""
@@ -415,6 +421,7 @@ def run_daily(
             skip_ingest=skip_ingest,
             now=now,
             on_message=on_message,
+            live=live,
         )
     except Exception:
         publish_phase(con, settings, run_id, day)
@@ -658,12 +665,15 @@ def _run_daily(
     skip_ingest: bool,
     now: datetime | None,
     on_message: Callable[[str], None] | None,
+    live: bool = False,
 ) -> DailyResult:
     progress = progress or Progress()
     started = datetime.now().astimezone()
-    for name in PHASES:
+    for name in (FETCH_PHASE, *PHASES) if live else PHASES:
         _phase(con, run_id, day, name, "EXPECTED")
     result = DailyResult(run_id, day)
+    if live:
+        result.fetched = fetch_phase(con, run_id, settings, day, progress)
     with phase(con, run_id, day, "ingest") as counter:
         if not skip_ingest:
             ingested = ingest_job(con, settings, data_dir, progress=progress)
@@ -706,6 +716,33 @@ def _run_daily(
     result.alerts = alerts_since(con, started)
     result.delivery = deliver_alerts(settings, result.alerts)
     return result
+
+
+def fetch_phase(
+    con: duckdb.DuckDBPyConnection,
+    run_id: str,
+    settings: Settings,
+    day: date,
+    progress: Progress | None = None,
+) -> FetchReport | None:
+    """Fetch the date's live sources and ingest them. A failed source is recorded (the
+    phase FAILED with the failed sources' lines) but never stops the run: the usual
+    phases go on with what the warehouse has, as they do after a night without fetch."""
+    report: list[FetchReport] = []
+
+    def work() -> FetchReport:
+        report.append(fetch_date(con, settings, day, progress=progress))
+        if report[0].failed:
+            raise LiveSourceError(
+                "; ".join(
+                    [s.line() for s in report[0].failed_sources]
+                    + [f"ingest: {e}" for e in report[0].ingest_failures]
+                )
+            )
+        return report[0]
+
+    optional_phase(con, run_id, day, FETCH_PHASE, work, lambda r: r.rows_loaded)
+    return report[0] if report else None
 
 
 def diagnose_job(
@@ -853,7 +890,7 @@ def phase_history(
                 "error": record["error"],
             }
         )
-    order = [START_PHASE, *PHASES]
+    order = [START_PHASE, FETCH_PHASE, *PHASES]
     rows.sort(
         key=lambda r: (
             r["run_date"],
