@@ -241,13 +241,13 @@ class Settings(BaseSettings):
     alert_min_bets: int = Field(
         default=30, ge=1, description="Fewer 7-day bets than this: the cause is sample size."
     )
-    alert_webhook_url: str | None = Field(
     alert_min_graded_bets: int = Field(
         default=100,
         ge=1,
         description="A model-performance alert (hit rate, beating the line, drift) resting "
         "on fewer graded bets than this is raised as INFO, never WARNING or CRITICAL.",
     )
+    alert_webhook_url: str | None = Field(
         default=None, description="When set, new alerts are also POSTed here as JSON."
     )
     alert_webhook_timeout_s: float = Field(default=5.0, gt=0)
