@@ -3,10 +3,25 @@ exit codes, one JSON line per phase, and the picks webhook."""
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
 from datetime import date
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from pathlib import Path
+from typing import ClassVar
 
 import pandas as pd
+import pytest
+from typer.testing import CliRunner
 
+from nbaprops.cli.common import RunLockedError, exit_code_for
+from nbaprops.cli.main import app
+from nbaprops.core.db import connect
+from nbaprops.core.errors import NbapropsError, WarehouseBusyError
 from nbaprops.core.settings import Settings
 from nbaprops.monitoring.alerts import raise_alert
 from nbaprops.monitoring.diagnostics import (
@@ -15,6 +30,12 @@ from nbaprops.monitoring.diagnostics import (
     market_sharpness,
     model_drift,
 )
+from nbaprops.monitoring.picks_webhook import picks_payload
+from nbaprops.pipeline.daily import deliver_picks
+from nbaprops.predictions.daily import PredictResult
+from nbaprops.warehouse.migrate import migrate
+
+NBAPROPS = Path(sys.executable).with_name("nbaprops")
 
 QUIET_QUALITY = {
     "dates_without_grading": [],
@@ -84,3 +105,263 @@ def test_an_info_condition_that_gains_enough_bets_is_raised_again_as_a_warning(
     previous = (day1, {"conditions": ["hit_rate_7d"]})
     assert _should_raise(empty_con, previous, "WARNING", "hit_rate_7d", "s", day2)
     assert not _should_raise(empty_con, previous, "INFO", "hit_rate_7d", "s", day2)
+
+
+# --- exit codes and --log-json -------------------------------------------------------
+
+
+def test_exit_codes_name_stale_and_locked_runs_apart_from_failures() -> None:
+    class StaleDataError(NbapropsError):  # the class another change adds to core.errors
+        pass
+
+    assert exit_code_for(NbapropsError("x")) == 1
+    assert exit_code_for(WarehouseBusyError("held")) == 1  # `status`, `db migrate`: 1
+    assert exit_code_for(StaleDataError("lines are 3 days old")) == 2
+    assert exit_code_for(RunLockedError("held")) == 3
+    from nbaprops.core import errors
+
+    if hasattr(errors, "StaleDataError"):  # once it lands, the real class maps to 2
+        assert exit_code_for(errors.StaleDataError("old")) == 2
+
+
+def _cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(NBAPROPS), *args],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, **(env or {})},
+    )
+
+
+def _json_lines(text: str) -> list[dict]:
+    return [json.loads(line) for line in text.splitlines() if line.startswith("{")]
+
+
+@pytest.fixture
+def empty_db(tmp_path: Path) -> Path:
+    db = tmp_path / "w.duckdb"
+    with connect(db) as con:
+        migrate(con)
+    return db
+
+
+def test_run_daily_logs_one_json_line_per_phase_and_a_failed_phase_exits_1(
+    empty_db: Path,
+) -> None:
+    # an empty warehouse: the predict phase fails (no games to bootstrap a champion on)
+    args = ["run", "daily", "--date", "2024-03-01", "--skip-ingest", "--db", str(empty_db)]
+    done = _cli(*args, "--log-json")
+    assert done.returncode == 1, done.stderr
+    lines = _json_lines(done.stderr)
+    assert [(r["phase"], r["state"]) for r in lines] == [
+        ("ingest", "COMPLETE"),
+        ("grade", "COMPLETE"),
+        ("diagnose", "COMPLETE"),
+        ("predict", "FAILED"),
+        ("publish", "COMPLETE"),
+    ]
+    for r in lines:
+        assert set(r) == {"run_id", "phase", "state", "rows", "seconds", "error"}
+        assert r["seconds"] >= 0
+    assert "no finished games" in lines[3]["error"]
+    assert done.stderr.splitlines()[-1].startswith("error: no finished games")
+    quiet = _cli(*args)
+    assert _json_lines(quiet.stderr) == []
+
+
+@pytest.fixture
+def holder(empty_db: Path) -> Iterator[Path]:
+    """Another process holding the warehouse open read-write (DuckDB's one writer)."""
+    code = (
+        "import sys, time, duckdb\n"
+        f"con = duckdb.connect({str(empty_db)!r})\n"
+        "print('ready', flush=True)\n"
+        "time.sleep(120)\n"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        assert proc.stdout.readline().strip() == "ready"
+        yield empty_db
+    finally:
+        proc.kill()
+        proc.wait(timeout=30)
+
+
+def test_a_run_that_finds_the_warehouse_held_exits_3_and_logs_its_start(holder: Path) -> None:
+    run = _cli("run", "daily", "--date", "2024-03-01", "--db", str(holder), "--log-json")
+    assert run.returncode == 3, run.stderr
+    (line,) = _json_lines(run.stderr)
+    assert (line["phase"], line["state"]) == ("start", "FAILED")
+    assert "did not start" in line["error"]
+    assert run.stderr.splitlines()[-1].startswith("error: the daily run of 2024-03-01")
+    predict = _cli("predict", "--date", "2024-03-01", "--db", str(holder), "--log-json")
+    assert predict.returncode == 3, predict.stderr
+    assert _json_lines(predict.stderr)[0]["state"] == "FAILED"
+    grade = _cli("grade", "--date", "2024-03-01", "--db", str(holder))
+    assert grade.returncode == 3, grade.stderr
+    status = _cli("status", "--db", str(holder))
+    assert status.returncode == 1  # not a scheduled run: a plain failure
+
+
+# --- the picks webhook ----------------------------------------------------------------
+
+
+class _Receiver(BaseHTTPRequestHandler):
+    bodies: ClassVar[list[dict]] = []
+    status = 200
+
+    def do_POST(self) -> None:
+        type(self).bodies.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+        self.send_response(type(self).status)
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        return
+
+
+@pytest.fixture
+def receiver() -> Iterator[str]:
+    _Receiver.bodies, _Receiver.status = [], 200
+    httpd = HTTPServer(("127.0.0.1", 0), _Receiver)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{httpd.server_port}/hook"
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def _picks() -> pd.DataFrame:
+    base = {
+        "team": "NYK",
+        "side": "OVER",
+        "line": 26.5,
+        "bet_book": "fanduel",
+        "bet_price": -105.0,
+        "p_win": 0.57,
+        "ev_calibrated": 0.031,
+        "record_n": 240,
+        "record_hit_rate": 0.55,
+        "slate_signal": "GREEN",
+        "stake_kelly": 0.012,
+    }
+    return pd.DataFrame(
+        [
+            {**base, "rank": 2, "player_name": "Josh Hart", "bet_line": 11.5, "status": "BET"},
+            {**base, "rank": 1, "player_name": "Jalen Brunson", "bet_line": 26.5, "status": "BET"},
+            {**base, "rank": 3, "player_name": "OG", "bet_line": 9.5, "status": "WATCHLIST"},
+        ]
+    )
+
+
+def test_the_picks_message_lists_the_bets_in_rank_order_as_json_or_slack() -> None:
+    day = date(2024, 3, 12)
+    payload = picks_payload(day, "xgboost", _picks(), unit_share=0.01)
+    assert payload["kind"] == "picks"
+    assert (payload["n_bets"], payload["n_watchlist"], payload["no_bets"]) == (2, 1, False)
+    assert [p["player_name"] for p in payload["picks"]] == ["Jalen Brunson", "Josh Hart"]
+    assert payload["picks"][0]["stake_units"] == 1.2
+    json.dumps(payload)  # plain values only
+    slack = picks_payload(day, "xgboost", _picks(), unit_share=0.01, fmt="slack")
+    assert set(slack) == {"text", "blocks"}
+    assert slack["text"].startswith("nbaprops picks 2024-03-12 (xgboost@champion): 2 bet(s)")
+    assert "1. Jalen Brunson (NYK) OVER 26.5 at fanduel -105" in slack["text"]
+    assert all(b["type"] == "section" for b in slack["blocks"])
+    none = picks_payload(day, "xgboost", _picks().assign(status="WATCHLIST"), unit_share=0.01)
+    assert none["no_bets"]
+    assert none["picks"] == []
+    assert none["text"].startswith("No bets today (2024-03-12")
+    with pytest.raises(ValueError, match="unknown picks webhook format"):
+        picks_payload(day, None, _picks(), unit_share=0.01, fmt="xml")
+
+
+def test_no_bets_today_is_posted_and_audited(empty_con, receiver: str) -> None:
+    settings = Settings(picks_webhook_url=receiver)
+    delivery = deliver_picks(empty_con, settings, date(2024, 3, 12))
+    assert delivery is not None
+    assert delivery.ok
+    assert delivery.status == 200
+    (body,) = _Receiver.bodies
+    assert body["no_bets"] is True
+    assert body["text"].startswith("No bets today (2024-03-12, no champion)")
+    slack = Settings(picks_webhook_url=receiver, picks_webhook_format="slack")
+    deliver_picks(empty_con, slack, date(2024, 3, 12))
+    assert _Receiver.bodies[1]["text"].startswith("No bets today")
+    assert "blocks" in _Receiver.bodies[1]
+    audited = empty_con.execute(
+        "SELECT count(*) FROM pipeline.audit_log WHERE action = 'picks_webhook' AND success"
+    ).fetchone()
+    assert audited == (2,)
+    assert deliver_picks(empty_con, Settings(), date(2024, 3, 12)) is None  # no URL: no post
+
+
+def test_a_receiver_that_is_down_or_refuses_never_fails_and_is_audited(
+    empty_con, receiver: str
+) -> None:
+    _Receiver.status = 500
+    refused = deliver_picks(empty_con, Settings(picks_webhook_url=receiver), date(2024, 3, 12))
+    assert refused is not None
+    assert not refused.ok
+    assert refused.status == 500
+    down = Settings(picks_webhook_url="http://127.0.0.1:9/", picks_webhook_timeout_s=0.5)
+    gone = deliver_picks(empty_con, down, date(2024, 3, 12))
+    assert gone is not None
+    assert not gone.ok
+    assert gone.error
+
+    def slow(request: object, timeout: float) -> object:
+        raise TimeoutError(f"timed out after {timeout}s")
+
+    timed = deliver_picks(
+        empty_con, Settings(picks_webhook_url=receiver), date(2024, 3, 12), opener=slow
+    )
+    assert timed is not None
+    assert "timed out after 5.0s" in (timed.error or "")
+    failed = empty_con.execute(
+        "SELECT detail FROM pipeline.audit_log WHERE action = 'picks_webhook' AND NOT success"
+    ).fetchall()
+    assert len(failed) == 3
+    assert all("NOT delivered" in m for (m,) in failed)
+
+
+def _fake_predict(*args: object, **kwargs: object) -> PredictResult:
+    return PredictResult(date(2024, 3, 1), 60, None, 0, 1.0, False)
+
+
+def test_predict_and_the_daily_run_post_the_picks_once_each(
+    empty_db: Path, receiver: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from nbaprops.pipeline import daily
+
+    monkeypatch.setattr(daily, "predict_job", _fake_predict)
+    monkeypatch.setattr(daily, "aliased_models_exist", lambda con: True)
+    from nbaprops.api import queries  # the run's printout of the (empty) slate
+
+    monkeypatch.setattr(queries, "picks", lambda con, settings, day: {"picks": []})
+    monkeypatch.setenv("NBAPROPS_PICKS_WEBHOOK_URL", receiver)
+    args = ["--date", "2024-03-01", "--db", str(empty_db), "--json"]
+    done = CliRunner().invoke(app, ["predict", *args, "--format", "slack"])
+    assert done.exit_code == 0, done.output
+    assert json.loads(done.stdout)["picks_webhook"]["ok"] is True
+    (body,) = _Receiver.bodies
+    assert body["text"].startswith("No bets today (2024-03-01")
+    assert "blocks" in body
+    run = CliRunner().invoke(app, ["run", "daily", *args, "--skip-ingest"])
+    assert run.exit_code == 0, run.output
+    assert json.loads(run.stdout)["picks_webhook"]["format"] == "json"
+    assert len(_Receiver.bodies) == 2
+    assert _Receiver.bodies[1]["kind"] == "picks"
+    assert _Receiver.bodies[1]["no_bets"]
+    _Receiver.status = 503  # a receiver that refuses: the run still succeeds
+    again = CliRunner().invoke(app, ["run", "daily", *args, "--skip-ingest"])
+    assert again.exit_code == 0, again.output
+    assert json.loads(again.stdout)["picks_webhook"]["error"] == "HTTP 503"
+
+
+def test_a_bad_format_is_one_line(empty_db: Path, receiver: str) -> None:
+    env = {"NBAPROPS_PICKS_WEBHOOK_URL": receiver}
+    bad = _cli("predict", "--date", "2024-03-01", "--db", str(empty_db), "--format", "xml", env=env)
+    assert bad.returncode == 1
+    assert bad.stderr.strip() == "error: --format: expected json or slack, got 'xml'"
+    assert _Receiver.bodies == []

@@ -56,6 +56,13 @@ DataDirOpt = Annotated[
     typer.Option("--data-dir", help="Folder of source files (default: $NBAPROPS_DATA_DIR)."),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
+LogJsonOpt = Annotated[
+    bool,
+    typer.Option(
+        "--log-json",
+        help="One JSON line per phase on stderr: phase, state, rows, seconds, error.",
+    ),
+]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -66,8 +73,9 @@ def print_error(message: str) -> None:
 
 
 def user_errors(func: F) -> F:
-    """Turn errors a user can fix into one readable line and exit code 1, and publish
-    the API's snapshot after a command that changed the warehouse.
+    """Turn errors a user can fix into one readable line and exit code 1 (2 for a
+    stale-data refusal, 3 for ``RunLockedError``: ``exit_code_for``), and publish the
+    API's snapshot after a command that changed the warehouse.
 
     DuckDB errors that mean the warehouse file itself is damaged, foreign or locked by
     another process are translated by ``nbaprops.core.db.warehouse_error`` (``connect``
@@ -101,6 +109,69 @@ def user_errors(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+# Exit codes a scheduler can act on (systemd, cron): 0 done, 1 failed, 2 refused because
+# the data is stale (``StaleDataError``), 3 another run holds the warehouse's lock.
+EXIT_DONE, EXIT_FAILED, EXIT_STALE, EXIT_LOCKED = 0, 1, 2, 3
+
+
+class RunLockedError(WarehouseBusyError):
+    """A scheduled run (``run daily``, ``predict``, ``grade``) found the warehouse held
+    by another process: exit code 3, so a timer can tell "try later" from "broken"."""
+
+    exit_code = EXIT_LOCKED
+
+
+def exit_code_for(exc: BaseException) -> int:
+    """The exit code of an error a user can act on: its own ``exit_code`` when it has
+    one, 2 for a stale-data refusal (by class name, wherever it is defined), else 1."""
+    code = getattr(exc, "exit_code", None)
+    if isinstance(code, int) and code > 0:
+        return code
+    if any(cls.__name__ == "StaleDataError" for cls in type(exc).__mro__):
+        return EXIT_STALE
+    return EXIT_FAILED
+
+
+@contextmanager
+def locked_as_run(what: str) -> Iterator[None]:
+    """Inside: another process holding the warehouse is ``RunLockedError`` (exit 3)."""
+    try:
+        yield
+    except RunLockedError:
+        raise
+    except WarehouseBusyError as exc:
+        raise RunLockedError(f"{what} did not start: {exc}") from None
+
+
+def log_json_line(enabled: bool, record: dict[str, Any]) -> None:
+    """``--log-json``: one JSON object per line on stderr (a phase's end)."""
+    if enabled:
+        sys.stderr.write(json.dumps(record, default=str) + "\n")
+        sys.stderr.flush()
+
+
+@contextmanager
+def logged_phase(enabled: bool, phase: str) -> Iterator[dict[str, Any]]:
+    """A one-phase command (``predict``, ``grade``) logs its end with ``--log-json``:
+    ``{phase, state, rows, seconds, error}``; set ``rows`` in the yielded dict."""
+    import time
+
+    record: dict[str, Any] = {"phase": phase, "state": "COMPLETE", "rows": None}
+    started = time.perf_counter()
+    try:
+        yield record
+    except BaseException as exc:
+        if isinstance(exc, typer.Exit) and exc.exit_code == 0:
+            raise
+        error = str(exc) if isinstance(exc, NbapropsError) else f"{type(exc).__name__}: {exc}"
+        record |= {"state": "FAILED", "error": error[:500]}
+        record["seconds"] = round(time.perf_counter() - started, 3)
+        log_json_line(enabled, record)
+        raise
+    record |= {"seconds": round(time.perf_counter() - started, 3), "error": None}
+    log_json_line(enabled, record)
+
+
 def _mapped(
     func: Callable[..., Any], db: Path | None, args: tuple[Any, ...], kwargs: dict[str, Any]
 ) -> Any:
@@ -108,7 +179,7 @@ def _mapped(
         return func(*args, **kwargs)
     except NbapropsError as exc:
         print_error(str(exc))
-        raise typer.Exit(1) from None
+        raise typer.Exit(exit_code_for(exc)) from None
     except duckdb.Error as exc:
         translated = warehouse_error(exc, db)
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__

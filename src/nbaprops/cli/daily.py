@@ -14,8 +14,14 @@ from nbaprops.cli.common import (
     DataDirOpt,
     DbOpt,
     JsonOpt,
+    LogJsonOpt,
+    RunLockedError,
     console,
     emit_json,
+    err_console,
+    locked_as_run,
+    log_json_line,
+    logged_phase,
     open_writable,
     parse_day,
     parse_period,
@@ -28,6 +34,13 @@ from nbaprops.core.db import connect
 from nbaprops.core.errors import NbapropsError, WarehouseBusyError
 
 DateOpt = Annotated[str, typer.Option("--date", help="Game date, YYYY-MM-DD.")]
+FormatOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--format",
+        help="Picks webhook message: json or slack (default: $NBAPROPS_PICKS_WEBHOOK_FORMAT).",
+    ),
+]
 ForceOpt = Annotated[
     bool, typer.Option("--force", help="Supersede the date's active predictions (kept).")
 ]
@@ -120,36 +133,77 @@ def predict(
     ] = False,
     db: DbOpt = None,
     as_json: JsonOpt = False,
+    log_json: LogJsonOpt = False,
+    fmt: FormatOpt = None,
 ) -> None:
     """Predict a date with every registered model that has an alias, and select each
-    model's picks (``nbaprops picks`` shows the champion's)."""
-    from nbaprops.pipeline.daily import predict_job
+    model's picks (``nbaprops picks`` shows the champion's). With a picks webhook set
+    (``NBAPROPS_PICKS_WEBHOOK_URL``) the champion's picks, or "No bets today", are
+    POSTed; a failed delivery is a note and an audit line, never a failed command.
+    Another process holding the warehouse exits 3."""
+    from nbaprops.pipeline.daily import deliver_picks, predict_job
 
     the_day = parse_day(day, "--date")
-    settings = settings_for(db)
-    with open_writable(settings) as con:
-        result = predict_job(
-            con,
-            settings,
-            the_day,
-            force=force,
-            skip_completeness_check=skip_completeness_check,
-            allow_in_sample=allow_in_sample,
-        )
+    settings = _with_format(settings_for(db), fmt)
+    with logged_phase(log_json, "predict") as record, locked_as_run(f"predict {the_day}"):
+        with open_writable(settings) as con:
+            result = predict_job(
+                con,
+                settings,
+                the_day,
+                force=force,
+                skip_completeness_check=skip_completeness_check,
+                allow_in_sample=allow_in_sample,
+            )
+            delivery = deliver_picks(con, settings, the_day, result)
+        record["rows"] = sum(w.written for w in result.writes)
     if as_json:
-        emit_json(predict_payload(result))
+        emit_json(
+            predict_payload(result)
+            | {"picks_webhook": None if delivery is None else delivery.to_dict()}
+        )
     else:
         print_predict(result)
+        _print_picks_delivery(delivery)
 
 
-def grade(day: DateOpt, db: DbOpt = None, as_json: JsonOpt = False) -> None:
-    """Grade every active prediction of a date (idempotent; corrections are logged)."""
+def _with_format(settings: Any, fmt: str | None) -> Any:
+    """``--format`` over ``NBAPROPS_PICKS_WEBHOOK_FORMAT``; anything but json/slack is
+    one ``error:`` line."""
+    if fmt is None:
+        return settings
+    if fmt not in ("json", "slack"):
+        raise NbapropsError(f"--format: expected json or slack, got {fmt!r}")
+    return settings.model_copy(update={"picks_webhook_format": fmt})
+
+
+def _print_picks_delivery(delivery: Any) -> None:
+    if delivery is None:
+        return
+    if delivery.ok:
+        console.print(f"picks webhook: {delivery.n_bets} bet(s) delivered ({delivery.format})")
+    else:
+        err_console.print(
+            f"[yellow]note:[/yellow] picks webhook NOT delivered ({delivery.error}); "
+            "the picks are stored (`nbaprops picks`)",
+            highlight=False,
+            soft_wrap=True,
+        )
+
+
+def grade(
+    day: DateOpt, db: DbOpt = None, as_json: JsonOpt = False, log_json: LogJsonOpt = False
+) -> None:
+    """Grade every active prediction of a date (idempotent; corrections are logged).
+    Another process holding the warehouse exits 3."""
     from nbaprops.pipeline.daily import grade_job
 
     the_day = parse_day(day, "--date")
     settings = settings_for(db)
-    with open_writable(settings) as con:
-        result = grade_job(con, the_day)
+    with logged_phase(log_json, "grade") as record, locked_as_run(f"grade {the_day}"):
+        with open_writable(settings) as con:
+            result = grade_job(con, the_day)
+        record["rows"] = result.graded + result.void
     payload = {
         "date": str(the_day),
         "graded": result.graded,
@@ -422,17 +476,22 @@ def run_daily_cmd(
             "game and prop lines), as the run's first phase.",
         ),
     ] = False,
+    log_json: LogJsonOpt = False,
+    fmt: FormatOpt = None,
 ) -> None:
     """The daily job: ingest → rebuild → grade earlier dates → diagnose them → predict →
     signal → picks → publish the API's snapshot.
 
     A run that cannot open the warehouse (another process holds it) records why beside
-    it (``pipeline.daily.record_unstarted_run``); a failed publish prints the run's
-    results, then one ``error:`` line, and exits 1."""
+    it (``pipeline.daily.record_unstarted_run``) and exits 3; a failed phase exits 1; a
+    failed publish prints the run's results, then one ``error:`` line, and exits 1.
+    ``--log-json``: one JSON line per phase on stderr (``{run_id, phase, state, rows,
+    seconds, error}``; a run that cannot start: phase ``start``, FAILED). With a picks
+    webhook set, the champion's picks are POSTed after the predict phase."""
     from nbaprops.api.queries import picks as picks_query
     from nbaprops.pipeline.daily import PublishFailedError, record_unstarted_run, run_daily
 
-    settings = settings_for(db, data_dir)
+    settings = _with_format(settings_for(db, data_dir), fmt)
     the_day = parse_day(day, "--date") if day else settings.default_date
     settings.db.parent.mkdir(parents=True, exist_ok=True)
     failure: PublishFailedError | None = None
@@ -441,9 +500,14 @@ def run_daily_cmd(
     except WarehouseBusyError as exc:
         recorded = record_unstarted_run(settings.db, the_day, str(exc))
         where = f"recorded in {recorded.name}" if recorded else "not recorded (sidecar unwritable)"
-        raise WarehouseBusyError(
+        message = (
             f"the daily run of {the_day} did not start: {exc} ({where}; `nbaprops status` shows it)"
-        ) from None
+        )
+        log_json_line(
+            log_json,
+            {"phase": "start", "state": "FAILED", "rows": None, "seconds": 0.0, "error": message},
+        )
+        raise RunLockedError(message) from None
     with con, rich_progress(not as_json) as progress:
         from nbaprops.warehouse.migrate import migrate
 
@@ -458,6 +522,7 @@ def run_daily_cmd(
                 skip_completeness_check=skip_completeness_check,
                 skip_ingest=skip_ingest,
                 live=live,
+                on_phase=(lambda record: log_json_line(True, record)) if log_json else None,
             )
         except PublishFailedError as exc:
             failure, result = exc, exc.result
@@ -486,6 +551,9 @@ def _print_run(result: Any, the_day: date, picks_payload: dict[str, Any], *, as_
                 "diagnostics": [d.to_dict() for d in result.diagnostics],
                 "alerts": result.alerts,
                 "webhook": None if result.delivery is None else result.delivery.to_dict(),
+                "picks_webhook": None
+                if result.picks_delivery is None
+                else result.picks_delivery.to_dict(),
                 "snapshot": result.snapshot,
                 "fetch": None if result.fetched is None else result.fetched.to_dict(),
             }
@@ -509,6 +577,7 @@ def _print_run(result: Any, the_day: date, picks_payload: dict[str, Any], *, as_
     if result.delivery is not None:
         state = "delivered" if result.delivery.ok else f"NOT delivered ({result.delivery.error})"
         console.print(f"webhook: {result.delivery.n_alerts} alert(s) {state}")
+    _print_picks_delivery(result.picks_delivery)
 
 
 def _backfill_summary(con: Any, first: date, last: date) -> dict[str, Any]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -251,6 +252,15 @@ class Settings(BaseSettings):
         default=None, description="When set, new alerts are also POSTed here as JSON."
     )
     alert_webhook_timeout_s: float = Field(default=5.0, gt=0)
+    picks_webhook_url: str | None = Field(
+        default=None,
+        description="When set, each predicted slate's champion picks (or 'no bets today') "
+        "are POSTed here after `predict` and the daily run's predict phase.",
+    )
+    picks_webhook_format: Literal["json", "slack"] = Field(
+        default="json", description="json: the picks as data; slack: text + blocks."
+    )
+    picks_webhook_timeout_s: float = Field(default=5.0, gt=0)
 
     # --- the HTTP API (nbaprops serve) ------------------------------------------------
     api_token: SecretStr | None = Field(

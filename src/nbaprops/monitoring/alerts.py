@@ -1,11 +1,14 @@
 """Alerts: rows in monitoring.alert, printed by the shells and, when a webhook URL is
-set, POSTed to it as JSON (one request per batch of new alerts)."""
+set, POSTed to it as JSON (one request per batch of new alerts). ``post_json`` is the
+one way monitoring POSTs (the alerts and the picks webhooks): a timeout, and a failure
+returned, never raised."""
 
 from __future__ import annotations
 
 import json
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
@@ -71,16 +74,32 @@ class Delivery:
 def post_alerts(url: str, alerts: list[dict[str, Any]], timeout_s: float = 5.0) -> Delivery:
     """POST ``{"source": "nbaprops", "alerts": [...]}``; a failed delivery is reported,
     never raised (the alerts are already stored rows)."""
-    body = json.dumps({"source": "nbaprops", "alerts": alerts}, default=str).encode()
-    request = urllib.request.Request(
-        url, data=body, method="POST", headers={"Content-Type": "application/json"}
-    )
+    ok, status, error = post_json(url, {"source": "nbaprops", "alerts": alerts}, timeout_s)
+    return Delivery(url, len(alerts), ok, status, error)
+
+
+def post_json(
+    url: str,
+    payload: Any,
+    timeout_s: float = 5.0,
+    *,
+    opener: Callable[..., Any] | None = None,
+) -> tuple[bool, int | None, str | None]:
+    """POST ``payload`` as JSON with a timeout: (delivered, HTTP status, error). Never
+    raises for a receiver that is down, slow, refusing or not a URL at all. ``opener``
+    replaces ``urllib.request.urlopen`` (tests)."""
+    body = json.dumps(payload, default=str).encode()
     try:
-        with urllib.request.urlopen(request, timeout=timeout_s) as response:
+        request = urllib.request.Request(
+            url, data=body, method="POST", headers={"Content-Type": "application/json"}
+        )
+        with (opener or urllib.request.urlopen)(request, timeout=timeout_s) as response:
             status = int(response.status)
     except urllib.error.HTTPError as exc:
-        return Delivery(url, len(alerts), False, exc.code, f"HTTP {exc.code}")
+        return False, exc.code, f"HTTP {exc.code}"
     except (urllib.error.URLError, OSError, ValueError) as exc:
         reason = getattr(exc, "reason", exc)
-        return Delivery(url, len(alerts), False, None, str(reason))
-    return Delivery(url, len(alerts), 200 <= status < 300, status, None)
+        return False, None, str(reason)
+    if not 200 <= status < 300:
+        return False, status, f"HTTP {status}"
+    return True, status, None

@@ -37,6 +37,7 @@ date's phases are never mixed from two runs).
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import json
 import os
 import socket
@@ -65,6 +66,7 @@ from nbaprops.grading.grade import MIN_GRADED_SHARE, GradeResult, grade_date
 from nbaprops.models.registry import PromotionRefusedError, promote
 from nbaprops.monitoring.alerts import Delivery, alerts_since, post_alerts, raise_alert
 from nbaprops.monitoring.diagnostics import Diagnostic, diagnose_range
+from nbaprops.monitoring.picks_webhook import PicksDelivery, picks_payload, post_picks
 from nbaprops.pipeline.fetch import FetchReport, fetch_date
 from nbaprops.pipeline.jobs import Progress, audit, ingest_job
 from nbaprops.pipeline.snapshot import (
@@ -107,6 +109,38 @@ BOOTSTRAP_HISTORY_DAYS = 730
 GRADE_LOOKBACK_DAYS = 14
 
 
+# Who hears each phase end (``run_daily(on_phase=...)``, e.g. ``--log-json``): set for
+# the run, so every writer of a phase record, ``publish`` too, reports through ``_phase``.
+_ON_PHASE: contextvars.ContextVar[Callable[[dict[str, Any]], None] | None] = contextvars.ContextVar(
+    "on_phase", default=None
+)
+_PHASE_STARTED: dict[tuple[str, str], float] = {}
+
+
+def _tell(run_id: str, phase: str, status: str, rows: int | None, error: str | None) -> None:
+    """One event per phase end (COMPLETE or FAILED) to the run's listener, if any."""
+    key = (run_id, phase)
+    if status == "RUNNING":
+        _PHASE_STARTED[key] = time.perf_counter()
+        return
+    listener = _ON_PHASE.get()
+    if listener is None or status not in ("COMPLETE", "FAILED"):
+        return
+    began = _PHASE_STARTED.pop(key, None)
+    seconds = None if began is None else round(time.perf_counter() - began, 3)
+    with contextlib.suppress(Exception):  # a listener never breaks the run
+        listener(
+            {
+                "run_id": run_id,
+                "phase": phase,
+                "state": status,
+                "rows": rows,
+                "seconds": seconds,
+                "error": error,
+            }
+        )
+
+
 def _phase(
     con: duckdb.DuckDBPyConnection,
     run_id: str,
@@ -117,6 +151,7 @@ def _phase(
     rows: int | None = None,
     error: str | None = None,
 ) -> None:
+    _tell(run_id, phase, status, rows, error)
     con.execute(
         """
         INSERT INTO pipeline.phase_run
@@ -183,6 +218,7 @@ class DailyResult:
     alerts: list[dict[str, Any]] = field(default_factory=list)  # raised during the run
     delivery: Delivery | None = None
     breakout: BreakoutShadow | None = None  # None: the shadow phase failed (recorded)
+    picks_delivery: PicksDelivery | None = None  # the picks webhook (None: not configured)
     snapshot: str | None = None  # the published read-only snapshot's file name
     fetched: FetchReport | None = None  # a live run's fetch (None: not live, or it crashed)
 
@@ -399,12 +435,18 @@ def run_daily(
     now: datetime | None = None,
     on_message: Callable[[str], None] | None = None,
     live: bool = False,
+    on_phase: Callable[[dict[str, Any]], None] | None = None,
 ) -> DailyResult:
     """One day of operations; a failed phase is recorded and stops the run (``live``: a
     ``fetch`` phase first, ``fetch_phase``, whose failure never stops it). Either way
     the run ends with its ``publish`` phase: the read-only snapshot the API reads (ADR
     0008), so a failed phase is visible there too. A failed publish is recorded FAILED,
-    alerted, and raised (``PublishFailedError``) once the run's work is done."""
+    alerted, and raised (``PublishFailedError``) once the run's work is done.
+
+    ``on_phase`` hears each phase end: ``{run_id, phase, state (COMPLETE or FAILED),
+    rows, seconds, error}`` (``--log-json``). The champion's picks are POSTed to the
+    picks webhook, when one is set, right after the predict phase (``deliver_picks``)."""
+    _ON_PHASE.set(on_phase)  # every run sets its own (None: nobody listens)
     run_id = str(uuid.uuid4())
     fold_unstarted_runs(con, settings)
     abandon_dead_runs(con, run_id)
@@ -708,6 +750,7 @@ def _run_daily(
             now=now,
         )
         counter["rows"] = sum(w.written for w in result.predicted.writes)
+    result.picks_delivery = deliver_picks(con, settings, day, result.predicted)
     result.breakout = breakout_shadow_phase(con, run_id, settings, day)
     with phase(con, run_id, day, "signal") as counter:
         result.signals = signal_job(con, settings, day)
@@ -762,6 +805,55 @@ def diagnose_job(
             return []
         dates = [row[0]]
     return diagnose_range(con, settings, dates[0], dates[-1])
+
+
+def deliver_picks(
+    con: duckdb.DuckDBPyConnection,
+    settings: Settings,
+    day: date,
+    predicted: PredictResult | None = None,
+    *,
+    fmt: str | None = None,
+    opener: Callable[..., Any] | None = None,
+) -> PicksDelivery | None:
+    """POST the champion's stored picks of ``day`` (or "No bets today") to the picks
+    webhook (``monitoring.picks_webhook``); None when no URL is set. A failed delivery
+    is audited (success false) and returned, never raised: it never fails the run."""
+    if not settings.picks_webhook_url:
+        return None
+    fmt = fmt or settings.picks_webhook_format
+    n_bets = 0
+    try:
+        picks = champion_picks(con, settings, day)
+        unchanged = bool(predicted is not None and predicted.unchanged)
+        system = picks_system(con, settings)
+        payload = picks_payload(
+            day, system, picks, unit_share=settings.unit_share, unchanged=unchanged, fmt=fmt
+        )
+        n_bets = int((picks["status"] == "BET").sum()) if "status" in picks else 0
+        delivery = post_picks(
+            settings.picks_webhook_url,
+            payload,
+            fmt=fmt,
+            n_bets=n_bets,
+            timeout_s=settings.picks_webhook_timeout_s,
+            opener=opener,
+        )
+    except Exception as exc:  # the picks are stored; telling someone must not fail the run
+        error = f"{type(exc).__name__}: {exc}"[:300]
+        delivery = PicksDelivery(settings.picks_webhook_url, n_bets, fmt, False, None, error)
+    what = f"{day}: {n_bets} bet(s) as {fmt}" if n_bets else f"{day}: no bets today, as {fmt}"
+    if delivery.ok:
+        audit(con, "notify", "picks_webhook", f"{what}: delivered (HTTP {delivery.status})")
+    else:
+        audit(
+            con,
+            "notify",
+            "picks_webhook",
+            f"{what}: NOT delivered ({delivery.error})",
+            success=False,
+        )
+    return delivery
 
 
 def deliver_alerts(settings: Settings, alerts: list[dict[str, Any]]) -> Delivery | None:
