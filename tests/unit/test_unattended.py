@@ -357,6 +357,7 @@ def test_predict_and_the_daily_run_post_the_picks_once_each(
     again = CliRunner().invoke(app, ["run", "daily", *args, "--skip-ingest"])
     assert again.exit_code == 0, again.output
     assert json.loads(again.stdout)["picks_webhook"]["error"] == "HTTP 503"
+    assert daily._PHASE_STARTED == {}  # phase timers are dropped, heard or not
 
 
 def test_a_bad_format_is_one_line(empty_db: Path, receiver: str) -> None:

@@ -123,10 +123,12 @@ def _tell(run_id: str, phase: str, status: str, rows: int | None, error: str | N
     if status == "RUNNING":
         _PHASE_STARTED[key] = time.perf_counter()
         return
-    listener = _ON_PHASE.get()
-    if listener is None or status not in ("COMPLETE", "FAILED"):
+    if status not in ("COMPLETE", "FAILED"):
         return
-    began = _PHASE_STARTED.pop(key, None)
+    began = _PHASE_STARTED.pop(key, None)  # popped even when nobody listens
+    listener = _ON_PHASE.get()
+    if listener is None:
+        return
     seconds = None if began is None else round(time.perf_counter() - began, 3)
     with contextlib.suppress(Exception):  # a listener never breaks the run
         listener(
