@@ -32,6 +32,7 @@ from nbaprops.cli.common import (
 )
 from nbaprops.core.db import connect
 from nbaprops.core.errors import NbapropsError, WarehouseBusyError
+from nbaprops.warehouse.freshness import missing_predictions_message
 
 DateOpt = Annotated[str, typer.Option("--date", help="Game date, YYYY-MM-DD.")]
 FormatOpt = Annotated[
@@ -43,6 +44,14 @@ FormatOpt = Annotated[
 ]
 ForceOpt = Annotated[
     bool, typer.Option("--force", help="Supersede the date's active predictions (kept).")
+]
+AllowStaleOpt = Annotated[
+    bool,
+    typer.Option(
+        "--allow-stale",
+        help="Predict a date whose data is stale (old box scores, old or no real lines): "
+        "recorded on every row and in the audit log; no pick is a bet.",
+    ),
 ]
 backfill_app = typer.Typer(
     help="Predict or grade a past date range (resumable).", no_args_is_help=True
@@ -81,6 +90,14 @@ def print_predict(result: Any) -> None:
         f"feature; quotes up to {result.decision_minutes} min before tip"
         + (f" and no later than {result.as_of:%Y-%m-%d %H:%M} UTC" if result.as_of else "")
     )
+    if getattr(result, "stale_override", None):
+        console.print(
+            f"[yellow]stale data overridden (--allow-stale):[/yellow] {result.stale_override}; "
+            "recorded on every row, no bets",
+            highlight=False,
+        )
+    for player_id, why in sorted(getattr(result, "team_changes", {}).items()):
+        console.print(f"[yellow]flagged, never bet:[/yellow] player {player_id}: {why}")
 
 
 def predict_payload(result: Any) -> dict[str, Any]:
@@ -91,6 +108,8 @@ def predict_payload(result: Any) -> dict[str, Any]:
         "spine": result.n_spine,
         "complete_share": result.complete_share,
         "completeness_skipped": result.completeness_skipped,
+        "stale_override": getattr(result, "stale_override", None),
+        "team_changes": {str(k): v for k, v in getattr(result, "team_changes", {}).items()},
         "unchanged": result.unchanged,
         "models": [
             {
@@ -131,6 +150,7 @@ def predict(
             "excluded from every figure).",
         ),
     ] = False,
+    allow_stale: AllowStaleOpt = False,
     db: DbOpt = None,
     as_json: JsonOpt = False,
     log_json: LogJsonOpt = False,
@@ -140,7 +160,8 @@ def predict(
     model's picks (``nbaprops picks`` shows the champion's). With a picks webhook set
     (``NBAPROPS_PICKS_WEBHOOK_URL``) the champion's picks, or "No bets today", are
     POSTed; a failed delivery is a note and an audit line, never a failed command.
-    Another process holding the warehouse exits 3."""
+    Another process holding the warehouse exits 3; a date whose data is stale is refused
+    with exit 2 (``warehouse.freshness``; ``--allow-stale`` predicts it, never bets)."""
     from nbaprops.pipeline.daily import deliver_picks, predict_job
 
     the_day = parse_day(day, "--date")
@@ -154,6 +175,7 @@ def predict(
                 force=force,
                 skip_completeness_check=skip_completeness_check,
                 allow_in_sample=allow_in_sample,
+                allow_stale=allow_stale,
             )
             delivery = deliver_picks(con, settings, the_day, result)
         record["rows"] = sum(w.written for w in result.writes)
@@ -261,8 +283,8 @@ def signal(day: DateOpt, db: DbOpt = None, as_json: JsonOpt = False) -> None:
     settings = settings_for(db)
     with open_writable(settings) as con:
         signals = signal_job(con, settings, the_day)
-    if not signals:
-        raise NbapropsError(f"no active predictions on {the_day}; run `nbaprops predict` first")
+        if not signals:
+            raise NbapropsError(missing_predictions_message(con, the_day))
     if as_json:
         emit_json({"date": str(the_day), "signals": {k: v.to_dict() for k, v in signals.items()}})
     else:
@@ -465,9 +487,12 @@ def run_daily_cmd(
     skip_ingest: Annotated[
         bool, typer.Option("--skip-ingest", help="Do not look for new files first.")
     ] = False,
+    allow_stale: AllowStaleOpt = False,
     db: DbOpt = None,
     data_dir: DataDirOpt = None,
     as_json: JsonOpt = False,
+    log_json: LogJsonOpt = False,
+    fmt: FormatOpt = None,
     live: Annotated[
         bool,
         typer.Option(
@@ -476,8 +501,6 @@ def run_daily_cmd(
             "game and prop lines), as the run's first phase.",
         ),
     ] = False,
-    log_json: LogJsonOpt = False,
-    fmt: FormatOpt = None,
 ) -> None:
     """The daily job: ingest → rebuild → grade earlier dates → diagnose them → predict →
     signal → picks → publish the API's snapshot.
@@ -521,8 +544,9 @@ def run_daily_cmd(
                 force=force,
                 skip_completeness_check=skip_completeness_check,
                 skip_ingest=skip_ingest,
-                live=live,
+                allow_stale=allow_stale,
                 on_phase=(lambda record: log_json_line(True, record)) if log_json else None,
+                live=live,
             )
         except PublishFailedError as exc:
             failure, result = exc, exc.result

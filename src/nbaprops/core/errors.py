@@ -37,3 +37,11 @@ class WarehouseDamagedError(NbapropsError):
 
 class WarehouseBusyError(NbapropsError):
     """Another process holds the warehouse file's lock (DuckDB allows one writer)."""
+
+
+class StaleDataError(NbapropsError):
+    """A date's data is too old to predict it honestly (box scores behind the schedule,
+    old or no real prop lines); the CLI exits with code 2 (``exit_code``), apart from
+    other failures, and ``--allow-stale`` overrides it (recorded)."""
+
+    exit_code = 2

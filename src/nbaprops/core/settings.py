@@ -116,6 +116,21 @@ class Settings(BaseSettings):
         ge=0,
         description="A prediction uses only quotes seen this many minutes before tip-off.",
     )
+    # --- freshness gates: predict refuses a date whose data is stale (issue 23) ---------
+    freshness_max_box_score_age_days: int = Field(
+        default=3,
+        ge=0,
+        description="predict refuses a date when league games more than this many days "
+        "before it have no box scores (the newest box score is older than the schedule "
+        "says it should be; a season's first days and breaks such as the All-Star break, "
+        "when no team played, never count).",
+    )
+    freshness_max_line_age_hours: float = Field(
+        default=6.0,
+        gt=0,
+        description="predict refuses a live date (today or later, US/Eastern) whose newest "
+        "prop-line snapshot is older than this many hours, or whose slate has no real line.",
+    )
 
     default_date: date = Field(
         default=date(2024, 4, 12),

@@ -285,6 +285,7 @@ def backfill_with_aliases(
             ev_margin=settings.ev_margin,
             force=force,
             skip_completeness_check=True,
+            freshness_gates=False,  # a replay: equal to the backtest's rows and picks
         )
         if out.unchanged:
             result.dates_skipped += 1

@@ -87,6 +87,7 @@ from nbaprops.predictions.daily import (
     aliased_models,
     live_as_of,
     predict_date,
+    refuse_stale,
     version_feature_set,
 )
 from nbaprops.predictions.signal import SlateSignal, slate_signal, store_signal
@@ -329,9 +330,11 @@ def predict_job(
     force: bool = False,
     skip_completeness_check: bool = False,
     allow_in_sample: bool = False,
+    allow_stale: bool = False,
     now: datetime | None = None,
 ) -> PredictResult:
-    """Predict a date with every aliased model, and audit what was forced or skipped."""
+    """Predict a date with every aliased model, and audit what was forced, skipped or
+    overridden (``allow_stale``) and which players were flagged for a team change."""
     result = predict_date(
         con,
         day,
@@ -343,6 +346,8 @@ def predict_job(
         force=force,
         skip_completeness_check=skip_completeness_check,
         allow_in_sample=allow_in_sample,
+        allow_stale=allow_stale,
+        now=now,
     )
     for w in result.writes:
         ref = f"{w.system_id}@v{w.model_version} ({w.alias})"
@@ -354,6 +359,23 @@ def predict_job(
         audit(con, "predict", "skip_completeness_check", f"{day}: {result.complete_share:.0%}")
     if allow_in_sample:
         audit(con, "predict", "allow_in_sample", f"{day}: in-sample rows marked")
+    if result.stale_override:
+        audit(
+            con,
+            "predict",
+            "allow_stale",
+            f"{day}: predicted over stale data ({result.stale_override}); recorded on every "
+            "row, no bets",
+        )
+    if result.team_changes:
+        flagged = sorted(result.team_changes.items())
+        audit(
+            con,
+            "predict",
+            "team_changed",
+            f"{day}: {len(flagged)} players flagged, never bet: "
+            + "; ".join(f"{p} {why}" for p, why in flagged[:10]),
+        )
     return result
 
 
@@ -434,10 +456,11 @@ def run_daily(
     force: bool = False,
     skip_completeness_check: bool = False,
     skip_ingest: bool = False,
+    allow_stale: bool = False,
     now: datetime | None = None,
     on_message: Callable[[str], None] | None = None,
-    live: bool = False,
     on_phase: Callable[[dict[str, Any]], None] | None = None,
+    live: bool = False,
 ) -> DailyResult:
     """One day of operations; a failed phase is recorded and stops the run (``live``: a
     ``fetch`` phase first, ``fetch_phase``, whose failure never stops it). Either way
@@ -463,6 +486,7 @@ def run_daily(
             force=force,
             skip_completeness_check=skip_completeness_check,
             skip_ingest=skip_ingest,
+            allow_stale=allow_stale,
             now=now,
             on_message=on_message,
             live=live,
@@ -707,6 +731,7 @@ def _run_daily(
     force: bool,
     skip_completeness_check: bool,
     skip_ingest: bool,
+    allow_stale: bool,
     now: datetime | None,
     on_message: Callable[[str], None] | None,
     live: bool = False,
@@ -740,6 +765,8 @@ def _run_daily(
     )
     with phase(con, run_id, day, "predict") as counter:
         if not aliased_models_exist(con):
+            # refused before minutes of training, not after
+            refuse_stale(con, day, settings, allow_stale=allow_stale, now=now)
             result.bootstrapped = bootstrap_champion(con, settings, day, progress=progress)
             if on_message:
                 on_message(result.bootstrapped)
@@ -749,6 +776,7 @@ def _run_daily(
             day,
             force=force,
             skip_completeness_check=skip_completeness_check,
+            allow_stale=allow_stale,
             now=now,
         )
         counter["rows"] = sum(w.written for w in result.predicted.writes)

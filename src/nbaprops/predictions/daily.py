@@ -4,8 +4,13 @@ The models come from the registry (champion, challenger, shadow), each with the
 calibration its version earned; the slate is built as of the decision time; the one
 scoring path prices it; the rows go to predictions.prediction. Refusals are errors
 with one clear line: a date inside a model's training window (unless research asks
-for in-sample rows, which are then marked and excluded from every figure), or a slate
-whose required features are too incomplete (unless the check is skipped, recorded).
+for in-sample rows, which are then marked and excluded from every figure), a slate
+whose required features are too incomplete (unless the check is skipped, recorded), a
+date without games (the message says what the schedule holds), or a date whose data is
+stale (``warehouse.freshness``: box scores behind the schedule, old or no real lines on
+a live date; ``StaleDataError``, exit code 2). ``--allow-stale`` predicts anyway and
+records what it overrode on every row; such rows, and a player whose team on the
+date's lines is not his latest box score's (flagged on his row), are never bet.
 """
 
 from __future__ import annotations
@@ -15,15 +20,17 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
 import duckdb
+import numpy as np
 import pandas as pd
 
 from nbaprops.core.db import transaction
-from nbaprops.core.errors import NbapropsError
+from nbaprops.core.errors import NbapropsError, StaleDataError
 from nbaprops.core.settings import Settings
+from nbaprops.core.time import season_of
 from nbaprops.features.catalog import FeatureSet, experimental_feature_set, get_feature_set
 from nbaprops.models.calibration import EvCalibration
 from nbaprops.models.registry import ALIASES, LoadedModel, ModelVersion, load_model
-from nbaprops.predictions.picks import PickPolicy, empty_picks, select_picks
+from nbaprops.predictions.picks import BET, WATCHLIST, PickPolicy, empty_picks, select_picks
 from nbaprops.predictions.scoring import ScoringModel, score_date
 from nbaprops.predictions.signal import SIGNAL_INPUTS, slate_signal
 from nbaprops.predictions.slate import build_slate
@@ -37,6 +44,7 @@ from nbaprops.predictions.store import (
     write_pick_batches,
 )
 from nbaprops.systems.breakout import SYSTEM_ID as BREAKOUT_SYSTEM
+from nbaprops.warehouse.freshness import check_date, no_games_message, team_changes
 
 # The completeness gate: share of the spine with every required feature present.
 MIN_COMPLETE_SHARE = 0.90
@@ -104,6 +112,8 @@ class PredictResult:
     writes: list[BatchWrite] = field(default_factory=list)
     scored: pd.DataFrame = field(default_factory=pd.DataFrame)
     picks: list[BatchWrite] = field(default_factory=list)  # each model's picks written
+    stale_override: str | None = None  # what --allow-stale overrode (on every row)
+    team_changes: dict[int, str] = field(default_factory=dict)  # player -> reason
 
     @property
     def unchanged(self) -> bool:
@@ -119,6 +129,26 @@ def check_out_of_sample(models: Sequence[ServingModel], day: date) -> list[str]:
     ]
 
 
+def refuse_stale(
+    con: duckdb.DuckDBPyConnection,
+    day: date,
+    settings: Settings,
+    *,
+    allow_stale: bool = False,
+    now: datetime | None = None,
+) -> str | None:
+    """The gates before a prediction: a date without games is an error naming what the
+    schedule holds; stale data is ``StaleDataError`` (exit 2) unless ``allow_stale``,
+    which returns what was overridden (None: nothing was stale)."""
+    no_games = no_games_message(con, day)
+    if no_games:
+        raise NbapropsError(no_games)
+    fresh = check_date(con, day, settings, now)
+    if fresh.refusals and not allow_stale:
+        raise StaleDataError(fresh.message())
+    return fresh.override()
+
+
 def predict_date(
     con: duckdb.DuckDBPyConnection,
     day: date,
@@ -131,9 +161,16 @@ def predict_date(
     force: bool = False,
     skip_completeness_check: bool = False,
     allow_in_sample: bool = False,
+    allow_stale: bool = False,
+    freshness_gates: bool = True,
+    now: datetime | None = None,
 ) -> PredictResult:
     """Score ``day`` with ``models`` and write each model's rows and picks (nothing is
-    written on a refusal); ``settings`` give the picks policy and the signal's thresholds."""
+    written on a refusal); ``settings`` give the picks policy and the signal's thresholds.
+
+    ``freshness_gates`` (the daily ``predict``; a backfill replays without them, so its
+    rows and picks equal the backtest's) refuse a stale date as of ``now`` unless
+    ``allow_stale``, and flag players whose team changed."""
     if not models:
         raise NbapropsError(
             "no registered model has an alias; register one (`nbaprops experiment run`) "
@@ -146,6 +183,12 @@ def predict_date(
             "a model never predicts its own training dates (--allow-in-sample marks such "
             "rows for research and keeps them out of every figure)"
         )
+    stale_override = (
+        refuse_stale(con, day, settings, allow_stale=allow_stale, now=now)
+        if freshness_gates
+        else None
+    )
+    flagged: dict[int, str] = {}
     by_set: dict[str, list[ServingModel]] = {}
     sets: dict[str, FeatureSet] = {}
     for m in models:
@@ -161,7 +204,12 @@ def predict_date(
             con, [day], sets[key], minutes_before_tip=minutes_before_tip, as_of=as_of
         )
         if slate.frame.empty:
-            raise NbapropsError(f"no games or no expected players on {day}")
+            raise NbapropsError(
+                no_games_message(con, day)
+                or f"no expected players on {day}: no team playing has a rotation in the box "
+                "scores before it and no player has a real line; load box scores with "
+                f"`nbaprops ingest nba-api --season {season_of(day)}`"
+            )
         n_spine = max(n_spine, len(slate.frame))
         complete = slate.complete_share
         if complete < MIN_COMPLETE_SHARE and not skip_completeness_check:
@@ -177,6 +225,11 @@ def predict_date(
             books=slate.books,
             keep_quantiles=True,
         )
+        if freshness_gates:
+            frame = slate.frame
+            flagged |= team_changes(con, day, zip(frame["player_id"], frame["team"], strict=True))
+        scored["freshness_flag"] = [flagged.get(int(p)) for p in scored["player_id"]]
+        scored["stale_override"] = stale_override
         scored_all.append(scored)
         parts = [
             ModelDate(
@@ -209,6 +262,8 @@ def predict_date(
         writes,
         scored,
         pick_writes,
+        stale_override,
+        flagged,
     )
 
 
@@ -228,7 +283,47 @@ def picks_of_rows(
         return empty_picks()
     out_of_sample = ~rows["in_sample"].to_numpy(dtype=bool)
     signal = slate_signal(rows.loc[out_of_sample, list(SIGNAL_INPUTS)], settings).signal
-    return select_picks(rows, ev, signal, policy or PickPolicy.from_settings(settings))
+    policy = policy or PickPolicy.from_settings(settings)
+    held = held_reasons(rows)
+    if not held.notna().any():
+        return select_picks(rows, ev, signal, policy)
+    free = held.isna().to_numpy()
+    picks = select_picks(rows[free], ev, signal, policy)  # the caps count free rows only
+    watch = select_picks(rows[~free], ev, signal, policy)
+    if watch.empty:
+        return picks
+    reason = dict(zip(rows["player_id"], held, strict=True))
+    watch = watch.assign(
+        status=WATCHLIST,
+        reason=watch["player_id"].map(reason),
+        stake_flat=0.0,
+        stake_kelly_before=0.0,
+        stake_kelly=0.0,
+        capped_by="",
+    )
+    return rank_picks(pd.concat([picks, watch], ignore_index=True) if len(picks) else watch)
+
+
+def held_reasons(rows: pd.DataFrame) -> pd.Series:
+    """Why a row may be picked but never bet (None: it may be): its player's team
+    changed (``freshness_flag``), or the date was predicted over stale data
+    (``stale_override``, --allow-stale)."""
+    none = pd.Series(None, index=rows.index, dtype=object)
+    flag = rows.get("freshness_flag", none)
+    stale = rows.get("stale_override", none)
+    stale = stale.where(stale.isna(), "stale data overridden: " + stale.astype(str))
+    return flag.where(flag.notna(), stale).astype(object)
+
+
+def rank_picks(picks: pd.DataFrame) -> pd.DataFrame:
+    """Bets first by calibrated EV, then the watchlist by claimed EV (``select_picks``'s
+    order), ranks renumbered."""
+    is_bet = picks["status"] == BET
+    value = picks["ev_calibrated"].where(is_bet, picks["ev_raw"]).astype(float).fillna(-np.inf)
+    order = np.lexsort((picks["player_id"].to_numpy(), -value.to_numpy(), (~is_bet).to_numpy()))
+    out = picks.iloc[order].reset_index(drop=True)
+    out["rank"] = np.arange(1, len(out) + 1)
+    return out
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ from nbaprops.core.db import transaction
 from nbaprops.predictions.picks import PICK_COLUMNS
 from nbaprops.predictions.scoring import ESTIMATE_METHOD, ESTIMATED, NO_LINE, PASS_SIDE
 
-# Columns of predictions.prediction (migrations 007 and 011).
+# Columns of predictions.prediction (migrations 007, 011 and 015).
 PREDICTION_COLUMNS = (
     "prediction_id",
     "batch_id",
@@ -68,6 +68,8 @@ PREDICTION_COLUMNS = (
     "ev_calibrated",
     "decision",
     "p_win",
+    "stale_override",
+    "freshness_flag",
 )
 
 
@@ -144,6 +146,9 @@ def to_table_rows(
     out["quantiles"] = scored["quantiles"]
     out["in_sample"] = in_sample
     out["completeness_skipped"] = completeness_skipped
+    # what --allow-stale overrode, and a player's team-change flag (warehouse.freshness)
+    for col in ("stale_override", "freshness_flag"):
+        out[col] = scored[col].astype(object) if col in scored else None
     return out
 
 
