@@ -406,7 +406,7 @@ def test_help_and_no_arguments_still_print_help() -> None:
     ("args", "fragment"),
     [
         (["predict", "--date", "2024-13-01"], "--date"),
-        (["grade", "--date", "yesterday"], "--date"),
+        (["grade", "--date", "tonight"], "--date"),
         (["backfill", "predictions", "--start", "2024-03-10", "--end", "2024-03-01"], "is after"),
         (["backfill", "grading", "--start", "2024-03-10", "--end", "2024-03-01"], "is after"),
     ],
