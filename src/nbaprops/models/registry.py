@@ -5,6 +5,13 @@ exactly as its walk-forward scored it: the probability calibration fitted on tha
 walk-forward's out-of-sample rows (all dated before its training end) and those rows
 themselves (the reference that promotion and drift monitoring compare against).
 
+Artefacts live in a folder per version under the warehouse's artefact root
+(``artifacts/`` beside the warehouse file, or ``NBAPROPS_ARTIFACTS_DIR``), and the
+registry stores each folder relative to that root: a warehouse copied elsewhere with
+its ``artifacts/`` serves from any working directory. ``ModelVersion.artefact_dir`` is
+the folder resolved on this machine; a missing artefact names the absolute path
+looked for.
+
 Aliases, not stages: ``champion`` serves predictions; ``challenger`` and ``shadow``
 predict and are graded but never drive picks. Every alias change, and every refused
 promotion, is an event with who, when, why and the gate's figures.
@@ -31,6 +38,7 @@ import pandas as pd
 from nbaprops.core import metrics as m
 from nbaprops.core.db import records, transaction
 from nbaprops.core.errors import NbapropsError
+from nbaprops.core.settings import get_settings
 from nbaprops.features.catalog import FEATURE_SETS, FEATURES, FeatureSet
 from nbaprops.models.calibration import Calibration
 from nbaprops.systems import FeatureSetMismatchError, load_system
@@ -57,6 +65,38 @@ def _sha256(path: Path) -> str:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+def warehouse_artifacts_root(con: duckdb.DuckDBPyConnection) -> Path:
+    """The artefact root of the warehouse ``con`` has open (absolute):
+    ``NBAPROPS_ARTIFACTS_DIR`` when set, else ``artifacts/`` beside the warehouse file
+    (``Settings.resolved_artifacts_dir`` for the file actually open, whatever the
+    working directory); an in-memory warehouse uses the settings' default."""
+    settings = get_settings()
+    if settings.artifacts_dir is not None:
+        return settings.artifacts_dir.resolve()
+    row = con.execute(
+        "SELECT path FROM duckdb_databases() WHERE database_name = current_database()"
+    ).fetchone()
+    if row is None or not row[0]:
+        return settings.resolved_artifacts_dir().resolve()
+    return Path(str(row[0])).resolve().parent / "artifacts"
+
+
+def stored_artefact_dir(folder: Path, root: Path) -> str:
+    """How a version's folder is recorded: relative to the root (POSIX separators)
+    when it lies under it, else absolute."""
+    absolute = folder.resolve()
+    try:
+        return absolute.relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return str(absolute)
+
+
+def resolve_artefact_dir(stored: str, root: Path) -> Path:
+    """The folder a stored artefact path means: relative ones are under the root."""
+    path = Path(stored)
+    return path if path.is_absolute() else root / path
 
 
 def actor() -> str:
@@ -89,7 +129,7 @@ class ModelVersion:
     eval_window: str
     metrics: dict[str, Any]
     calibration: dict[str, Any]
-    artefact_dir: str
+    artefact_dir: str  # resolved on this machine; stored relative to the artefact root
     artefact_sha256: str
     created_at: str
     aliases: tuple[str, ...] = ()
@@ -192,7 +232,7 @@ def register_version(
                     eval_window,
                     json.dumps(metrics, sort_keys=True, default=str),
                     json.dumps(calibration_meta, sort_keys=True),
-                    str(folder),
+                    stored_artefact_dir(folder, warehouse_artifacts_root(con)),
                     _sha256(folder / MODEL_FILE),
                 ],
             )
@@ -202,7 +242,7 @@ def register_version(
     return get_version(con, system.system_id, version)
 
 
-def _version_from_row(row: dict[str, Any], aliases: tuple[str, ...]) -> ModelVersion:
+def _version_from_row(row: dict[str, Any], aliases: tuple[str, ...], root: Path) -> ModelVersion:
     def loads(value: Any) -> Any:
         return json.loads(value) if isinstance(value, str) else (value or {})
 
@@ -232,7 +272,7 @@ def _version_from_row(row: dict[str, Any], aliases: tuple[str, ...]) -> ModelVer
         eval_window=str(row["eval_window"]),
         metrics=loads(row["metrics"]),
         calibration=loads(row["calibration"]),
-        artefact_dir=str(row["artefact_dir"]),
+        artefact_dir=str(resolve_artefact_dir(str(row["artefact_dir"]), root)),
         artefact_sha256=str(row["artefact_sha256"]),
         created_at=str(row["created_at"]),
         aliases=aliases,
@@ -258,8 +298,9 @@ def list_versions(
         [system_id, system_id],
     ).df()
     aliases = _aliases(con)
+    root = warehouse_artifacts_root(con)
     return [
-        _version_from_row(row, aliases.get((row["system_id"], int(row["version"])), ()))
+        _version_from_row(row, aliases.get((row["system_id"], int(row["version"])), ()), root)
         for row in rows.to_dict("records")
     ]
 
@@ -330,7 +371,10 @@ def load_model(con: duckdb.DuckDBPyConnection, ref: str) -> LoadedModel:
     model_path = folder / MODEL_FILE
     for needed in (model_path, folder / CALIBRATION_FILE):
         if not needed.is_file():
-            raise NbapropsError(f"{version.ref}: artefact {needed} is missing")
+            raise NbapropsError(
+                f"{version.ref}: artefact {needed} is missing (artefacts are looked for "
+                "under artifacts/ beside the warehouse, or NBAPROPS_ARTIFACTS_DIR)"
+            )
     if _sha256(model_path) != version.artefact_sha256:
         raise NbapropsError(f"{version.ref}: artefact {model_path} changed since it was registered")
     expected = (
