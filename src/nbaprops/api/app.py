@@ -65,15 +65,31 @@ class AliasRecord(_Open):
     version: int = _f("Registered version behind the alias.")
 
 
+class SourceFreshness(BaseModel):
+    source: str = _f("box_scores, schedule, prop_lines or game_lines.")
+    state: str = _f("ok, stale or missing, for the date judged (freshness.as_of).")
+    latest: str | None = _f("The source's newest date (or UTC instant, ISO).")
+    detail: str = _f("One line: what was found and, when not ok, how to fix it.")
+
+
 class Freshness(BaseModel):
     last_box_score_date: date | None = _f("Latest game date with box scores.")
     last_line_snapshot: datetime | None = _f("Latest prop-line quote seen (UTC).")
     last_prediction_date: date | None = _f("Latest date with active predictions.")
     last_graded_date: date | None = _f("Latest date with graded predictions.")
+    as_of: date | None = _f(
+        "The date the sources are judged for: the latest predicted date, else today "
+        "(US/Eastern); box scores before it, its lines."
+    )
+    state: str | None = _f("stale when `predict` would refuse as_of (the gates), else ok.")
+    sources: list[SourceFreshness] = _f("Each source's freshness for as_of.", [])
 
 
 class Health(BaseModel):
-    status: str = _f("ok when the warehouse could be read.")
+    status: str = _f(
+        "ok when the warehouse could be read and its data is fresh for the latest predicted "
+        "date; stale when `predict` would refuse that date (see freshness.sources)."
+    )
     warehouse: str = _f("The warehouse file's name (never a path).")
     source: str = _f("snapshot: the published read-only copy (the API never opens the live file).")
     schema_version: int = _f("Migrations applied.")
@@ -722,7 +738,7 @@ def create_app(settings: Settings, *, reader: SnapshotReader | None = None) -> F
     @app.get("/health", response_model=Health, responses=ERRORS)
     def health(r: Read = Con) -> dict[str, Any]:
         """Warehouse name (never a path), freshness, last phase records, aliased models."""
-        return q.health(r.con, reader.warehouse_name, r.source)
+        return q.health(r.con, reader.warehouse_name, r.source, settings)
 
     def predictions_body(date: str | None, system: str | None, alias: str | None) -> CachedBody:
         """Query, validate and serialise exactly as FastAPI does for ``Predictions``;

@@ -36,6 +36,7 @@ from nbaprops.api.reader import SnapshotReader, UnavailableError
 from nbaprops.core.errors import NbapropsError
 from nbaprops.core.settings import Settings
 from nbaprops.models.registry import ALIASES
+from nbaprops.warehouse.freshness import missing_predictions_message
 
 HERE = Path(__file__).parent
 ROLLING_WINDOW = 100  # bets in the rolling hit-rate window
@@ -329,9 +330,7 @@ def add_dashboard(app: FastAPI, reader: SnapshotReader, settings: Settings) -> N
             day = q.optional_day(date) or q.latest_prediction_date(con)
             everything = q.predictions(con, day)["predictions"]
             if not everything:
-                raise q.NotFoundError(
-                    f"no predictions on {day}; run `nbaprops predict --date {day}`"
-                )
+                raise q.NotFoundError(missing_predictions_message(con, day))
             if system not in (None, "", ALL):
                 q.check_system(con, system)
         except NbapropsError as exc:
@@ -347,8 +346,8 @@ def add_dashboard(app: FastAPI, reader: SnapshotReader, settings: Settings) -> N
         }
         try:
             picks = q.picks(con, settings, day)
-        except q.NotFoundError:
-            picks = q.no_picks(settings, day)
+        except q.NotFoundError as exc:
+            picks = q.no_picks(settings, day, str(exc))
         systems = sorted({p["system_id"] for p in everything})
         teams = sorted({p["team"] for p in everything if p["team"]})
         champion = picks["system"] or next(
@@ -547,7 +546,7 @@ def add_dashboard(app: FastAPI, reader: SnapshotReader, settings: Settings) -> N
     @cached
     def health(request: Request, snap: Snap = Con) -> HTMLResponse:
         con = snap.con
-        status = q.health(con, reader.warehouse_name, "snapshot")
+        status = q.health(con, reader.warehouse_name, "snapshot", settings)
         try:
             diagnosis = q.diagnostics(con)
         except q.NotFoundError:

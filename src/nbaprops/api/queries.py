@@ -45,6 +45,8 @@ from nbaprops.monitoring.diagnostics import stored_diagnostics
 from nbaprops.pipeline.daily import champion_picks, date_signals, phase_history, picks_system
 from nbaprops.systems.breakout import SYSTEM_ID as BREAKOUT_SYSTEM
 from nbaprops.systems.factory import SYSTEM_IDS
+from nbaprops.warehouse.freshness import missing_predictions_message
+from nbaprops.warehouse.freshness import report as freshness_report
 from nbaprops.warehouse.migrate import current_version
 
 MAX_RANGE_DAYS = 366  # the longest /grading period
@@ -176,9 +178,15 @@ def _scalar(con: duckdb.DuckDBPyConnection, sql: str) -> Any:
     return None if row is None else row[0]
 
 
-def health(con: duckdb.DuckDBPyConnection, warehouse: str, source: str) -> dict[str, Any]:
+def health(
+    con: duckdb.DuckDBPyConnection,
+    warehouse: str,
+    source: str,
+    settings: Settings | None = None,
+) -> dict[str, Any]:
     """The warehouse's name (never its path), how fresh it is, the last phase records
-    and the model version behind each alias."""
+    and the model version behind each alias. ``status`` is ``stale`` when ``predict``
+    would refuse the latest predicted date (``warehouse.freshness``), else ``ok``."""
     version = current_version(con)
     freshness = {
         "last_box_score_date": _scalar(con, "SELECT max(game_date) FROM core.player_game"),
@@ -203,8 +211,18 @@ def health(con: duckdb.DuckDBPyConnection, warehouse: str, source: str) -> dict[
                 "ORDER BY system_id, alias"
             ).df()
         )
+    status = "ok"
+    if version >= 3:  # the core tables exist
+        fresh = freshness_report(con, settings or Settings())
+        freshness["as_of"] = fresh.day
+        freshness["state"] = fresh.state
+        freshness["sources"] = [
+            {"source": s.source, "state": s.state, "latest": s.latest, "detail": s.detail}
+            for s in fresh.sources
+        ]
+        status = fresh.state
     return {
-        "status": "ok",
+        "status": status,
         "warehouse": warehouse,
         "source": source,
         "schema_version": version,
@@ -305,9 +323,7 @@ def picks_frame(con: duckdb.DuckDBPyConnection, settings: Settings, day: date) -
         [day],
     ).fetchone()
     if not found or not found[0]:
-        raise NotFoundError(
-            f"no champion predictions on {day}; run `nbaprops predict --date {day}` first"
-        )
+        raise NotFoundError(missing_predictions_message(con, day, "champion predictions"))
     return champion_picks(con, settings, day)
 
 
@@ -460,14 +476,33 @@ def _caps(settings: Settings) -> dict[str, Any]:
     }
 
 
-def no_picks(settings: Settings, day: date) -> dict[str, Any]:
-    """The picks payload of a date without champion predictions (the dashboard's)."""
+def _no_calls_verdict(con: duckdb.DuckDBPyConnection, day: date) -> str:
+    """Why a slate with champion predictions has no call: only estimated lines (never
+    bet; name the fetch), or no call beat the margin."""
+    row = con.execute(
+        "SELECT count(*), count(*) FILTER (line_source = 'ACTUAL') "
+        "FROM predictions.prediction WHERE game_date = ? AND is_active AND alias = 'champion'",
+        [day],
+    ).fetchone()
+    n, actual = (int(row[0]), int(row[1])) if row else (0, 0)
+    if n and not actual:
+        return (
+            f"no real prop lines on {day}: all {n} champion predictions use estimated lines, "
+            f"which are never bet; fetch lines with `nbaprops ingest odds-api --date {day}` "
+            f"and predict again (`nbaprops predict --date {day} --force`)"
+        )
+    return "no calls on this slate: no bets today"
+
+
+def no_picks(settings: Settings, day: date, why: str | None = None) -> dict[str, Any]:
+    """The picks payload of a date without champion predictions (the dashboard's);
+    ``why`` is the real reason (``NotFoundError``'s line)."""
     return {
         "date": day,
         "system": None,
         "model_version": None,
         "record": None,
-        "verdict": "no champion predictions on this date: no picks",
+        "verdict": f"{why or 'no champion predictions on this date'}: no picks",
         "n_bets": 0,
         "n_watchlist": 0,
         "exposure_pct": 0.0,
@@ -491,7 +526,7 @@ def picks(
     bets = [r for r in rows if r["status"] == "BET"]
     exposure = sum(r["stake_pct"] for r in bets)
     if not rows:
-        verdict = "no calls on this slate: no bets today"
+        verdict = _no_calls_verdict(con, day)
     elif not bets:
         verdict = f"no bets today: the record backs none of the {len(rows)} calls"
     else:
@@ -568,7 +603,7 @@ def signals(
     day = day or latest_prediction_date(con)
     computed = date_signals(con, settings, day)
     if not computed:
-        raise NotFoundError(f"no active predictions on {day}; run `nbaprops predict` first")
+        raise NotFoundError(missing_predictions_message(con, day))
     return {
         "date": day,
         "signals": {

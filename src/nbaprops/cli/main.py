@@ -71,6 +71,25 @@ ingest_app = typer.Typer(
 app.add_typer(ingest_app, name="ingest")
 
 
+def print_freshness(freshness: dict[str, Any]) -> None:
+    """Each source's state for the date judged (``warehouse.freshness``)."""
+    if not freshness:
+        return
+    colour = {"ok": "green", "stale": "red", "missing": "yellow"}
+    t = Table(title=f"Freshness for {freshness['date']}: {freshness['state']}")
+    for col in ("source", "state", "latest", "detail"):
+        t.add_column(col, overflow="fold")
+    for s in freshness["sources"].values():
+        state = s["state"]
+        t.add_row(
+            s["source"].replace("_", " "),
+            f"[{colour.get(state, 'white')}]{state}[/]",
+            s["latest"] or "—",
+            s["detail"],
+        )
+    console.print(t)
+
+
 def print_status(status: Status) -> None:
     t = Table(title=f"Warehouse (schema v{status.schema_version})")
     t.add_column("core table")
@@ -343,7 +362,7 @@ def status(
         from nbaprops.monitoring.diagnostics import latest_diagnostics  # heavy: lazily
         from nbaprops.pipeline.daily import phase_history, unstarted_runs
 
-        result = warehouse_status(con, unmatched, market)
+        result = warehouse_status(con, unmatched, market, settings)
         phases = (
             phase_history(con, unstarted=unstarted_runs(settings.db)) if _has_phases(con) else []
         )
@@ -352,6 +371,7 @@ def status(
         emit_json({**result.to_dict(), "phases": phases, "diagnostics": diagnostics})
     else:
         print_status(result)
+        print_freshness(result.freshness)
         print_phases(phases)
         print_latest_diagnostics(diagnostics)
 

@@ -1,4 +1,6 @@
-"""What the warehouse holds: table sizes, sources, quarantine and player matching."""
+"""What the warehouse holds: table sizes, sources, quarantine and player matching, and
+how fresh each source is for today (US/Eastern; ``warehouse.freshness``, the gates
+``predict`` applies)."""
 
 from __future__ import annotations
 
@@ -6,6 +8,8 @@ from dataclasses import asdict, dataclass, field
 
 import duckdb
 
+from nbaprops.core.settings import Settings
+from nbaprops.warehouse.freshness import report, today_eastern
 from nbaprops.warehouse.migrate import current_version
 
 CORE_TABLE_NAMES = (
@@ -60,6 +64,8 @@ class Status:
     outlier_prices_by_market: dict[str, int] = field(default_factory=dict)
     # box-score rows of games no team log or schedule knows (core.box_score_quarantine)
     unknown_game_box_scores_by_source: dict[str, int] = field(default_factory=dict)
+    # each source's freshness for today: warehouse.freshness.DateFreshness.to_dict()
+    freshness: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         out = asdict(self)
@@ -112,7 +118,10 @@ def unmatched_names(con: duckdb.DuckDBPyConnection, limit: int = 50) -> list[tup
 
 
 def warehouse_status(
-    con: duckdb.DuckDBPyConnection, unmatched_limit: int = 50, market: str | None = None
+    con: duckdb.DuckDBPyConnection,
+    unmatched_limit: int = 50,
+    market: str | None = None,
+    settings: Settings | None = None,
 ) -> Status:
     tables = {}
     for name in CORE_TABLE_NAMES:
@@ -174,4 +183,5 @@ def warehouse_status(
         thin_margin_quotes_by_source=thin,
         outlier_prices_by_market=outliers,
         unknown_game_box_scores_by_source=unknown_game,
+        freshness=report(con, settings or Settings(), today_eastern()).to_dict(),
     )
