@@ -215,6 +215,9 @@ def write_batch(
     frame["superseded_by"] = None
     frame["n_books"] = frame["n_books"].astype("Int64")
     frame["n_defaulted"] = frame["n_defaulted"].astype("int64")
+    for col in ("stale_override", "freshness_flag"):  # rows built before migration 015
+        if col not in frame:
+            frame[col] = None
     frame = frame[list(PREDICTION_COLUMNS)]
     with nullcontext() if within else transaction(con):
         con.register("_new_predictions", frame)
