@@ -28,9 +28,23 @@ find them. Then:
   (one predict per date, each written in its own transactions); ``--skip-backfill``
   leaves it out.
 
+- ``run daily`` on a warehouse that needs one new day (issue 23): the recorded day
+  (tests/fixtures/live/recorded_day, D = 2024-03-12). Setup, not timed: a warehouse
+  built from the real data folder as it stood on the morning of D without the night
+  before's box scores (``tests.e2e.recorded_day.morning_data_dir``), a champion
+  bootstrapped before D-1, the schedule fetched and D-1 predicted (the night before's
+  run). Then, each on its own copy of that warehouse, ``run_daily`` of D end to end
+  (ingest of the day's files, rebuild, grade D-1, diagnose, predict D, signal, publish
+  the snapshot), timed with its phases: *files*, the day's files (box scores since
+  D-2, game lines, props, written by the live writers from the recorded payloads)
+  dropped into the data folder first; *live*, ``--live`` with the recorded payloads
+  served by in-memory transports (network excluded). ``--skip-new-day`` leaves it out,
+  ``--new-day-only`` runs only it.
+
 Floors (2-core machine): one date <= 5 s (aim 1 s); EV calibration and picks add
-<= 10% to predict; 80 dates <= 300 s.
-Run: python benchmarks/bench_daily.py [--db PATH] [--repeats N] [--skip-backfill] [--json]
+<= 10% to predict; 80 dates <= 300 s; run daily of one new day <= 30 s.
+Run: python benchmarks/bench_daily.py [--db PATH] [--data-dir PATH] [--repeats N]
+[--skip-backfill] [--skip-new-day | --new-day-only] [--json]
 """
 
 from __future__ import annotations
@@ -39,6 +53,7 @@ import argparse
 import json
 import shutil
 import statistics
+import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -75,6 +90,7 @@ from nbaprops.warehouse.migrate import migrate
 FLOOR_ONE_DATE_S = 5.0
 FLOOR_80_DATES_S = 300.0
 FLOOR_PICKS_ADDED_PCT = 10.0  # EV calibration + the picks rule, share of predict
+FLOOR_NEW_DAY_S = 30.0  # `run daily` of one new day, network excluded (issue 23)
 EV_SYSTEMS = ("season_average", "moving_average")
 
 
@@ -198,6 +214,120 @@ def _without_picks() -> Iterator[None]:
         yield
     finally:
         daily_module.picks_of_rows, daily_module.write_pick_batches = saved
+
+
+def _morning(data: Path, root: Path) -> tuple[Settings, dict[str, float]]:
+    """The recorded day's morning warehouse after the night before's run (not timed)."""
+    from tests.e2e.recorded_day import YESTERDAY, morning_data_dir, replay_transports
+
+    from nbaprops.ingest import live
+    from nbaprops.pipeline.daily import bootstrap_champion
+    from nbaprops.pipeline.jobs import Progress, ingest_job
+
+    setup: dict[str, float] = {}
+    started = time.perf_counter()
+    folder = morning_data_dir(data, root / "data")
+    settings = Settings(
+        data_dir=folder,
+        db=root / "morning.duckdb",
+        runs_dir=root / "runs",
+        live_dir=root / "live",
+        nba_api_delay_s=0,
+    )
+    with connect(settings.db) as con:
+        ingest_job(con, settings)
+        setup["build_s"] = time.perf_counter() - started
+        started = time.perf_counter()
+        bootstrap_champion(con, settings, YESTERDAY, progress=Progress())
+        setup["bootstrap_s"] = time.perf_counter() - started
+        live.fetch_schedule(settings.resolved_live_dir(), replay_transports().nba_cdn, settings)
+        ingest_job(con, settings, data_dir=settings.resolved_live_dir())
+        predict_job(con, settings, YESTERDAY)
+    return settings, setup
+
+
+def _drop_day_files(folder: Path, settings: Settings) -> list[Path]:
+    """The recorded day's files, written into ``folder`` by the live writers."""
+    from tests.e2e.recorded_day import DAY, replay_transports
+
+    from nbaprops.ingest import live
+    from nbaprops.pipeline.fetch import _team_codes
+
+    replay = replay_transports()
+    since = DAY - timedelta(days=2)
+    paths = [
+        f.path
+        for f in live.fetch_gamelog_files(
+            "2023-24", "regular", folder, replay.nba_stats, settings, since=since, until=DAY
+        )
+    ]
+    paths.append(
+        live.fetch_game_lines(DAY, folder, "recorded", _team_codes()[0], replay.odds, settings).path
+    )
+    paths.append(live.fetch_odds_props(DAY, folder, "recorded", replay.odds, settings).path)
+    return paths
+
+
+def run_new_day(data: Path) -> dict[str, Any]:
+    """``run_daily`` of the recorded day on a warehouse that needs only that day."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests.e2e.recorded_day
+    from tests.e2e import recorded_day
+
+    from nbaprops.pipeline import fetch as fetch_module
+    from nbaprops.pipeline.daily import run_daily
+
+    out: dict[str, Any] = {"date": str(recorded_day.DAY), "floor_s": FLOOR_NEW_DAY_S}
+    with tempfile.TemporaryDirectory() as tmp:
+        morning, setup = _morning(data, Path(tmp) / "setup")
+        out["setup_s"] = {k: round(v, 1) for k, v in setup.items()}
+        saved = fetch_module.default_transports
+        fetch_module.default_transports = lambda _s: recorded_day.replay_transports()
+        try:
+            for variant in ("files", "live"):
+                root = Path(tmp) / variant
+                shutil.copytree(morning.data_dir, root / "data")
+                shutil.copytree(morning.resolved_live_dir(), root / "live")
+                db = root / "nbaprops.duckdb"
+                shutil.copy(morning.db, db)
+                # a registered model's artefacts are found beside the warehouse
+                shutil.copytree(morning.resolved_artifacts_dir(), root / "artifacts")
+                settings = Settings(
+                    data_dir=root / "data",
+                    db=db,
+                    runs_dir=morning.runs_dir,
+                    archive_dir=root / "archive",
+                    live_dir=root / "live",
+                    nba_api_delay_s=0,
+                )
+                live = variant == "live"
+                if not live:
+                    _drop_day_files(settings.data_dir, settings)
+                phases: dict[str, float] = {}
+                with connect(db) as con:
+                    started = time.perf_counter()
+                    result = run_daily(
+                        con,
+                        settings,
+                        recorded_day.DAY,
+                        live=live,
+                        on_phase=lambda r, p=phases: p.__setitem__(r["phase"], r["seconds"]),
+                    )
+                    seconds = time.perf_counter() - started
+                    rows = con.execute(
+                        "SELECT count(*) FROM predictions.prediction WHERE game_date = ? "
+                        "AND is_active",
+                        [recorded_day.DAY],
+                    ).fetchone()
+                out[variant] = {
+                    "seconds": round(seconds, 2),
+                    "phases_s": phases,
+                    "graded": sum(g.graded for g in result.graded),
+                    "predicted": 0 if rows is None else int(rows[0]),
+                    "verdict": "PASS" if seconds <= FLOOR_NEW_DAY_S else "FAIL",
+                }
+        finally:
+            fetch_module.default_transports = saved
+    return out
 
 
 def run(
@@ -330,8 +460,18 @@ def main() -> None:
     parser.add_argument(
         "--skip-backfill", action="store_true", help="leave out the 80-date backfill"
     )
+    parser.add_argument("--skip-new-day", action="store_true", help="leave out `run daily`")
+    parser.add_argument(
+        "--new-day-only", action="store_true", help="only `run daily` of one new day"
+    )
+    parser.add_argument("--data-dir", type=Path, default=None, help="the real data folder")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
+    data = args.data_dir or get_settings().data_dir
+    new_day = None if args.skip_new_day else run_new_day(data)
+    if args.new_day_only:
+        _report_new_day(new_day, as_json=args.json)
+        return
     db = args.db or get_settings().db
     out = run(
         db,
@@ -343,9 +483,11 @@ def main() -> None:
         ev_systems=[s.strip() for s in args.ev_systems.split(",") if s.strip()],
         skip_backfill=args.skip_backfill,
     )
+    out["new_day"] = new_day
     if args.json:
         print(json.dumps(out, indent=2))
         return
+    _report_new_day(new_day, as_json=False)
     print(f"setup fits (s): {out['setup_fit_s']}")
     evs = out["setup_ev_calibration"]
     print(
@@ -393,6 +535,27 @@ def main() -> None:
         f"{bf['seconds']:.1f} s, {bf['per_date_s']:.2f} s per date (floor {bf['floor_s']:g} s)"
     )
     print(f"  (with {bf['picks']:,} picks selected and written on those dates)")
+
+
+def _report_new_day(nd: dict[str, Any] | None, *, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps({"new_day": nd}, indent=2))
+        return
+    if nd is None:
+        print("run daily of one new day skipped (--skip-new-day)")
+        return
+    setup = nd["setup_s"]
+    print(
+        f"run daily {nd['date']} on a warehouse one day behind (setup, not timed: build "
+        f"{setup['build_s']:.1f} s, bootstrap {setup['bootstrap_s']:.1f} s)"
+    )
+    for variant, how in (("files", "the day's files dropped in"), ("live", "--live, replayed")):
+        r = nd[variant]
+        phases = ", ".join(f"{k} {v:.1f}" for k, v in r["phases_s"].items() if v is not None)
+        print(
+            f"  {how}: {r['seconds']:.1f} s [{r['verdict']} <= {nd['floor_s']:g} s]; "
+            f"{r['graded']} graded, {r['predicted']} predicted; phases (s): {phases}"
+        )
 
 
 if __name__ == "__main__":
