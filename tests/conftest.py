@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,6 +19,17 @@ from nbaprops.warehouse.migrate import migrate
 REPO = Path(__file__).resolve().parents[1]
 
 _real_connect = socket.socket.connect
+
+
+def copy_warehouse(src: Path, dst: Path) -> Path:
+    """Copy a warehouse file to ``dst`` with its ``artifacts/`` (its registered models),
+    as a user moves a warehouse folder: artefacts are found beside the warehouse."""
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy(src, dst)
+    artifacts = src.parent / "artifacts"
+    if artifacts.is_dir() and not (dst.parent / "artifacts").exists():
+        shutil.copytree(artifacts, dst.parent / "artifacts")
+    return dst
 
 
 def _guarded_connect(self: socket.socket, address: object) -> object:

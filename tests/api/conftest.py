@@ -20,6 +20,7 @@ from nbaprops.core.db import connect
 from nbaprops.core.settings import Settings
 from nbaprops.pipeline.snapshot import snapshot_path
 from tests.api.served import PICK_SETTINGS, prepare
+from tests.conftest import copy_warehouse
 
 
 @pytest.fixture(scope="package")
@@ -45,6 +46,6 @@ def client(served: Settings) -> Iterator[TestClient]:
 
 def copy_served(served: Settings, root: Path, **extra: Any) -> Settings:
     """A private copy of the served warehouse and its snapshot, for tests that write."""
-    for src in (served.db, snapshot_path(served.db)):
-        shutil.copy(src, root / src.name)
+    copy_warehouse(served.db, root / served.db.name)
+    shutil.copy(snapshot_path(served.db), root / snapshot_path(served.db).name)
     return Settings(db=root / served.db.name, runs_dir=root / "runs", **{**PICK_SETTINGS, **extra})

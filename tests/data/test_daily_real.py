@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -20,6 +19,7 @@ from typer.testing import CliRunner
 from nbaprops.cli.main import app
 from nbaprops.core import metrics as m
 from nbaprops.core.db import connect
+from nbaprops.core.errors import StaleDataError
 from nbaprops.core.settings import Settings
 from nbaprops.experiments.backtest import run_backtest
 from nbaprops.experiments.spec import ExperimentSpec, build_spec
@@ -32,6 +32,7 @@ from nbaprops.pipeline.daily import PHASES, bootstrap_champion, predict_job, run
 from nbaprops.pipeline.jobs import Progress
 from nbaprops.predictions.daily import IncompleteSlateError, InSampleError
 from nbaprops.warehouse.migrate import migrate
+from tests.conftest import copy_warehouse
 
 pytestmark = [pytest.mark.data, pytest.mark.slow]
 
@@ -54,8 +55,7 @@ def backfill_spec(first: date, last: date, **changes: object) -> ExperimentSpec:
 
 
 def copy_of(warehouse: Path, root: Path) -> Settings:
-    root.mkdir(parents=True, exist_ok=True)
-    shutil.copy(warehouse, root / "nbaprops.duckdb")
+    copy_warehouse(warehouse, root / "nbaprops.duckdb")
     return Settings(db=root / "nbaprops.duckdb", runs_dir=root / "runs")
 
 
@@ -155,16 +155,21 @@ def test_predict_refuses_dates_inside_the_training_window(served: Settings) -> N
 def test_the_completeness_gate_refuses_an_incomplete_slate(
     served: Settings, tmp_path: Path
 ) -> None:
-    """Box scores that never arrived: the lined players have no history to build from."""
+    """Box scores that never arrived: the lined players have no history to build from.
+    (The freshness gate refuses such a date first; past it, the completeness gate.)"""
     broken = copy_of(served.db, tmp_path / "broken")
     with connect(broken.db) as con:
         con.execute("DELETE FROM core.player_game WHERE game_date < ?", [DAY])
         refresh_state(con, force=True)
         n = con.execute("SELECT count(*) FROM predictions.prediction").fetchone()[0]
-        with pytest.raises(IncompleteSlateError, match="required feature"):
+        with pytest.raises(StaleDataError, match="no box scores before 2024-04-12"):
             predict_job(con, broken, DAY, force=True)
+        with pytest.raises(IncompleteSlateError, match="required feature"):
+            predict_job(con, broken, DAY, force=True, allow_stale=True)
         assert con.execute("SELECT count(*) FROM predictions.prediction").fetchone()[0] == n
-        skipped = predict_job(con, broken, DAY, force=True, skip_completeness_check=True)
+        skipped = predict_job(
+            con, broken, DAY, force=True, skip_completeness_check=True, allow_stale=True
+        )
         flagged = con.execute(
             "SELECT bool_and(completeness_skipped), count(*) FROM predictions.prediction "
             "WHERE game_date = ? AND is_active",

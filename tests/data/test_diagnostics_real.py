@@ -23,6 +23,7 @@ from nbaprops.experiments.spec import build_spec
 from nbaprops.monitoring.diagnostics import diagnose_range
 from nbaprops.pipeline.backfill import backfill_grading, backfill_walk_forward
 from nbaprops.warehouse.migrate import migrate
+from tests.conftest import copy_warehouse
 
 FIRST, LAST = date(2024, 4, 8), date(2024, 4, 21)
 BROKEN = date(2024, 4, 12)
@@ -51,7 +52,7 @@ def backfilled(warehouse: Path, tmp_path_factory: pytest.TempPathFactory) -> Set
 
 
 def copy_settings(settings: Settings, root: Path) -> Settings:
-    shutil.copy(settings.db, root / "nbaprops.duckdb")
+    copy_warehouse(settings.db, root / "nbaprops.duckdb")
     return Settings(db=root / "nbaprops.duckdb", runs_dir=root / "runs")
 
 
