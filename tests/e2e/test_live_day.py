@@ -158,7 +158,7 @@ def test_run_daily_live_on_a_recorded_day_fetches_grades_predicts_posts_and_publ
         "box scores: ok (2023-24 since 2024-03-10 to 2024-03-12: 311 player rows (regular "
         "311, playin 0, playoffs 0), 30 team rows)" in out
     )
-    assert "game lines: ok (7 games, median of 1 books)" in out
+    assert "game lines: ok (7 games, median of 1 book)" in out
     assert "prop lines: ok (7 games, 9,874 quotes)" in out
     assert "injury report: skipped (the availability issue defines its format)" in out
     assert "The Odds API credits: 18 used, 19,982 left" in out

@@ -121,7 +121,7 @@ def test_live_lines_are_judged_by_age_and_past_lines_never_gate(con) -> None:
     assert fresh.live
     assert (lines.state, lines.gate) == (f.MISSING, True)
     assert "no real prop lines for 2026-03-02" in lines.detail
-    assert "`nbaprops ingest odds-api --date 2026-03-02`" in lines.detail
+    assert "`nbaprops fetch --date 2026-03-02`" in lines.detail
     con.execute(
         "INSERT INTO core.prop_line_snapshot VALUES (1, 'g20260302', ?, 'points', ?, false)",
         [today, now - timedelta(hours=7)],

@@ -488,7 +488,7 @@ def _no_calls_verdict(con: duckdb.DuckDBPyConnection, day: date) -> str:
     if n and not actual:
         return (
             f"no real prop lines on {day}: all {n} champion predictions use estimated lines, "
-            f"which are never bet; fetch lines with `nbaprops ingest odds-api --date {day}` "
+            f"which are never bet; fetch lines with `nbaprops fetch --date {day}` "
             f"and predict again (`nbaprops predict --date {day} --force`)"
         )
     return "no calls on this slate: no bets today"

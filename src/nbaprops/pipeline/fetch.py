@@ -250,7 +250,7 @@ def fetch_date(
         return SourceOutcome(
             "game lines",
             "ok",
-            f"{got.n_games} games, median of {got.n_books} books"
+            f"{got.n_games} games, median of {got.n_books} book{'' if got.n_books == 1 else 's'}"
             + (unknown if got.n_unknown_teams else ""),
             {"games": got.n_games, "books": got.n_books, "unknown_teams": got.n_unknown_teams},
             (str(got.path),),

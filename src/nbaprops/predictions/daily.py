@@ -26,7 +26,7 @@ import pandas as pd
 from nbaprops.core.db import transaction
 from nbaprops.core.errors import NbapropsError, StaleDataError
 from nbaprops.core.settings import Settings
-from nbaprops.core.time import season_of
+from nbaprops.core.time import eastern_today, season_of
 from nbaprops.features.catalog import FeatureSet, experimental_feature_set, get_feature_set
 from nbaprops.models.calibration import EvCalibration
 from nbaprops.models.registry import ALIASES, LoadedModel, ModelVersion, load_model
@@ -268,10 +268,11 @@ def predict_date(
 
 
 def live_as_of(day: date, now: datetime | None = None) -> datetime | None:
-    """A live run (today or a future date) may not use quotes after the moment it runs;
-    a replay of a past date decides at tip-off minus the decision minutes."""
+    """A live run (today or a future date, US/Eastern like the freshness gates) may not
+    use quotes after the moment it runs; a replay of a past date decides at tip-off minus
+    the decision minutes."""
     now = now or datetime.now(UTC)
-    return now if day >= now.date() else None
+    return now if day >= eastern_today(now) else None
 
 
 def picks_of_rows(

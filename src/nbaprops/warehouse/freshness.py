@@ -143,8 +143,8 @@ def box_scores(con: duckdb.DuckDBPyConnection, day: date, max_age_days: int) -> 
             "box_scores",
             MISSING,
             None,
-            f"no box scores before {day}; load them with "
-            f"`nbaprops ingest nba-api --season {season_of(day)}`",
+            f"no box scores before {day}; fetch them with `nbaprops fetch --date {day}` "
+            f"(or `nbaprops ingest nba-api --season {season_of(day)}`)",
             gate=first_missing is not None,
         )
     age = (day - latest).days
@@ -170,8 +170,9 @@ def box_scores(con: duckdb.DuckDBPyConnection, day: date, max_age_days: int) -> 
         str(latest),
         f"box scores are stale for {day}: the newest is from {latest}, {age} days before, "
         f"and the league games scheduled since {first_missing} have none (limit "
-        f"{max_age_days} days, NBAPROPS_FRESHNESS_MAX_BOX_SCORE_AGE_DAYS); load them with "
-        f"`nbaprops ingest nba-api --season {season_of(first_missing)}`",
+        f"{max_age_days} days, NBAPROPS_FRESHNESS_MAX_BOX_SCORE_AGE_DAYS); fetch them with "
+        f"`nbaprops fetch --date {day}` (or `nbaprops ingest nba-api --season "
+        f"{season_of(first_missing)}`)",
         gate=True,
     )
 
@@ -228,7 +229,7 @@ def prop_lines(
     )
     latest = newest_of_day or newest
     latest_text = None if latest is None else latest.astimezone(UTC).strftime("%Y-%m-%dT%H:%MZ")
-    fetch = f"fetch them with `nbaprops ingest odds-api --date {day}`"
+    fetch = f"fetch them with `nbaprops fetch --date {day}`"
     if n_games == 0:
         state = OK if newest is not None or players else MISSING
         return SourceFreshness("prop_lines", state, latest_text, f"no league games on {day}")
