@@ -355,7 +355,7 @@ def test_no_response_exposes_a_filesystem_path(client: TestClient, served: Setti
         ("/predictions?system=x' OR '1'='1", 400, "unknown system"),
         ("/predictions?alias=king", 400, "unknown alias"),
         ("/predictions?date=2001-01-01", 200, ""),
-        ("/picks?date=yesterday", 400, "not a date"),
+        ("/picks?date=tonight", 400, "not a date"),
         ("/picks?date=2001-01-01", 404, "no games on 2001-01-01 in the warehouse's schedule"),
         ("/signal?date=2001-01-01", 404, "no games on 2001-01-01 in the warehouse's schedule"),
         ("/players/12", 404, "no player with id 12"),

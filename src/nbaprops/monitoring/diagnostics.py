@@ -1012,10 +1012,12 @@ def _should_raise(
     _, prev = previous
     if code not in prev.get("conditions", []):
         return True
+    # the last alert before this date (a rediagnosis of an earlier date must not compare
+    # against alerts raised for later dates)
     last = con.execute(
         "SELECT game_date, severity FROM monitoring.alert WHERE source = ? AND system_id = ? "
-        "ORDER BY game_date DESC, raised_at DESC LIMIT 1",
-        [source, system],
+        "AND game_date < ? ORDER BY game_date DESC, raised_at DESC LIMIT 1",
+        [source, system, day],
     ).fetchone()
     if last is None or last[0] is None or last[1] != severity:
         return True
