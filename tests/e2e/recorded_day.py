@@ -11,19 +11,18 @@ that morning, one fetch short of tonight; ``replay_transports`` serves that fetc
 
 from __future__ import annotations
 
-import copy
 import csv
 import gzip
 import io
 import json
 import shutil
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from nbaprops.pipeline.fetch import Transports
+from tests.replay import Replay
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "live" / "recorded_day"
 DAY = date(2024, 3, 12)
@@ -35,21 +34,6 @@ CREDITS = {"x-requests-remaining": "19982", "x-requests-used": "18", "x-requests
 
 def payload(name: str) -> Any:
     return json.loads(gzip.decompress((FIXTURES / name).read_bytes()))
-
-
-@dataclass
-class Replay:
-    """One host's recorded answers, chosen by ``route``; records every request."""
-
-    route: Callable[[str, Mapping[str, Any]], Any]
-    headers: dict[str, str] = field(default_factory=dict)
-    requests: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
-
-    def get_json(
-        self, url: str, params: Mapping[str, Any], headers: Mapping[str, str] | None = None
-    ) -> tuple[Any, dict[str, str]]:
-        self.requests.append((url, dict(params)))
-        return copy.deepcopy(self.route(url, params)), dict(self.headers)
 
 
 def _schedule(url: str, params: Mapping[str, Any]) -> Any:

@@ -166,7 +166,7 @@ def test_run_daily_live_on_a_recorded_day_fetches_grades_predicts_posts_and_publ
     # every request went to the recorded hosts; box scores asked from the last loaded date
     transports = made[0]
     assert isinstance(transports.nba_stats, Replay)
-    asked = {(p["DateFrom"], p["DateTo"]) for _, p in transports.nba_stats.requests}
+    asked = {(r.params["DateFrom"], r.params["DateTo"]) for r in transports.nba_stats.requests}
     assert asked == {("03/10/2024", "03/12/2024")}
     assert len(transports.odds.requests) == 1 + 1 + 7  # game lines, events, 7 events' odds
 

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import copy
 import csv
 import gzip
 import io
 import json
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -30,6 +29,7 @@ from nbaprops.ingest.live import (
 from nbaprops.ingest.loader import ingest_dir, load_file
 from nbaprops.ingest.transport import HttpTransport
 from nbaprops.warehouse.migrate import migrate
+from tests.replay import Replay
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "live"
 ODDS_DAY = date(2024, 3, 10)
@@ -56,28 +56,6 @@ ODDS_HEADER = (
 
 def fixture(name: str) -> Any:
     return json.loads((FIXTURES / name).read_text(encoding="utf-8"))
-
-
-@dataclass(frozen=True)
-class Request:
-    url: str
-    params: dict[str, Any]
-    headers: dict[str, str]
-
-
-@dataclass
-class FakeTransport:
-    """Replays recorded payloads chosen by ``route`` and records every request."""
-
-    route: Callable[[str, Mapping[str, Any]], Any]
-    response_headers: dict[str, str] = field(default_factory=dict)
-    requests: list[Request] = field(default_factory=list)
-
-    def get_json(
-        self, url: str, params: Mapping[str, Any], headers: Mapping[str, str] | None = None
-    ) -> tuple[Any, dict[str, str]]:
-        self.requests.append(Request(url, dict(params), dict(headers or {})))
-        return copy.deepcopy(self.route(url, params)), dict(self.response_headers)
 
 
 def nba_route(url: str, params: Mapping[str, Any]) -> Any:
@@ -116,7 +94,7 @@ def header_of(path: Path) -> str:
 def test_nba_client_writes_player_logs_the_file_loader_reads(
     tmp_path: Path, con: duckdb.DuckDBPyConnection
 ) -> None:
-    transport = FakeTransport(nba_route)
+    transport = Replay(nba_route)
     player_path, _ = fetch_nba_gamelogs("2024-25", "regular", tmp_path, transport, Settings())
 
     assert player_path == tmp_path / "nba_api/player_logs/player_logs_2024-25.csv.gz"
@@ -138,7 +116,7 @@ def test_nba_client_keeps_game_ids_zero_padded_and_drops_api_only_columns(
     tmp_path: Path,
 ) -> None:
     player_path, _ = fetch_nba_gamelogs(
-        "2024-25", "regular", tmp_path, FakeTransport(nba_route), Settings()
+        "2024-25", "regular", tmp_path, Replay(nba_route), Settings()
     )
     with gzip.open(player_path, "rt", encoding="utf-8") as handle:
         text = handle.read()
@@ -154,9 +132,7 @@ def test_nba_client_keeps_game_ids_zero_padded_and_drops_api_only_columns(
 def test_nba_client_writes_team_logs_the_file_loader_reads(
     tmp_path: Path, con: duckdb.DuckDBPyConnection
 ) -> None:
-    _, team_path = fetch_nba_gamelogs(
-        "2024-25", "regular", tmp_path, FakeTransport(nba_route), Settings()
-    )
+    _, team_path = fetch_nba_gamelogs("2024-25", "regular", tmp_path, Replay(nba_route), Settings())
 
     assert team_path == tmp_path / "nba_api/team_logs/nba_games_2024_25.csv.gz"
     assert header_of(team_path) == TEAM_HEADER
@@ -170,7 +146,7 @@ def test_nba_client_writes_team_logs_the_file_loader_reads(
 
 
 def test_nba_client_asks_stats_nba_com_what_nba_api_would(tmp_path: Path) -> None:
-    transport = FakeTransport(nba_route)
+    transport = Replay(nba_route)
     fetch_nba_gamelogs("2024-25", "playoffs", tmp_path, transport, Settings())
 
     assert [r.params["PlayerOrTeam"] for r in transport.requests] == ["P", "T"]
@@ -189,10 +165,10 @@ def test_refetching_unchanged_logs_is_an_unchanged_file_for_the_loader(
     tmp_path: Path, con: duckdb.DuckDBPyConnection
 ) -> None:
     player_path, _ = fetch_nba_gamelogs(
-        "2024-25", "regular", tmp_path, FakeTransport(nba_route), Settings()
+        "2024-25", "regular", tmp_path, Replay(nba_route), Settings()
     )
     load_file(con, sources.NBA_PLAYER_LOGS, player_path)
-    fetch_nba_gamelogs("2024-25", "regular", tmp_path, FakeTransport(nba_route), Settings())
+    fetch_nba_gamelogs("2024-25", "regular", tmp_path, Replay(nba_route), Settings())
 
     assert load_file(con, sources.NBA_PLAYER_LOGS, player_path).status == "unchanged"
     assert not list(player_path.parent.glob("*.part"))
@@ -201,7 +177,7 @@ def test_refetching_unchanged_logs_is_an_unchanged_file_for_the_loader(
 def test_odds_client_writes_the_same_format_the_file_loader_reads(
     tmp_path: Path, con: duckdb.DuckDBPyConnection
 ) -> None:
-    transport = FakeTransport(odds_route, {"x-requests-remaining": "480", "x-requests-used": "20"})
+    transport = Replay(odds_route, {"x-requests-remaining": "480", "x-requests-used": "20"})
     result = fetch_odds_props(
         ODDS_DAY,
         tmp_path,
@@ -235,7 +211,7 @@ def test_odds_client_writes_the_same_format_the_file_loader_reads(
 def test_odds_client_asks_for_the_eastern_day_in_utc_and_each_events_markets(
     tmp_path: Path,
 ) -> None:
-    transport = FakeTransport(odds_route)
+    transport = Replay(odds_route)
     fetch_odds_props(ODDS_DAY, tmp_path, SECRET, transport, Settings())
 
     events, *odds = transport.requests
@@ -262,7 +238,7 @@ def test_odds_client_asks_for_the_eastern_day_in_utc_and_each_events_markets(
 def test_odds_client_keeps_every_raw_response_as_received(tmp_path: Path) -> None:
     at = datetime(2024, 3, 10, 16, 0, tzinfo=UTC)
     result = fetch_odds_props(
-        ODDS_DAY, tmp_path, SECRET, FakeTransport(odds_route), Settings(), fetched_at=at
+        ODDS_DAY, tmp_path, SECRET, Replay(odds_route), Settings(), fetched_at=at
     )
 
     kept = tmp_path / "odds_api/responses/2024-03-10/160000Z"
@@ -285,7 +261,7 @@ def test_odds_client_skips_events_outside_the_eastern_day(tmp_path: Path) -> Non
             )
         return payload
 
-    transport = FakeTransport(route)
+    transport = Replay(route)
     result = fetch_odds_props(ODDS_DAY, tmp_path, SECRET, transport, Settings())
 
     assert result.n_events == 2
@@ -295,7 +271,7 @@ def test_odds_client_skips_events_outside_the_eastern_day(tmp_path: Path) -> Non
 def test_historical_odds_use_snapshot_endpoints_before_the_first_tipoff(
     tmp_path: Path, con: duckdb.DuckDBPyConnection
 ) -> None:
-    transport = FakeTransport(historical_route)
+    transport = Replay(historical_route)
     result = fetch_odds_props(
         ODDS_DAY,
         tmp_path,
@@ -319,7 +295,7 @@ def test_a_day_without_games_writes_an_empty_file_that_still_loads(
     tmp_path: Path, con: duckdb.DuckDBPyConnection
 ) -> None:
     result = fetch_odds_props(
-        ODDS_DAY, tmp_path, SECRET, FakeTransport(lambda url, params: []), Settings()
+        ODDS_DAY, tmp_path, SECRET, Replay(lambda url, params: []), Settings()
     )
 
     assert (result.n_events, result.n_rows) == (0, 0)
@@ -337,7 +313,7 @@ def test_missing_odds_api_key_is_a_readable_error(monkeypatch: pytest.MonkeyPatc
 
 
 def test_an_empty_api_key_is_refused_before_any_request(tmp_path: Path) -> None:
-    transport = FakeTransport(odds_route)
+    transport = Replay(odds_route)
     with pytest.raises(LiveSourceError, match="key not set"):
         fetch_odds_props(ODDS_DAY, tmp_path, "", transport, Settings())
     assert transport.requests == []
@@ -446,9 +422,7 @@ def test_a_second_fetch_of_the_day_keeps_the_first_and_loads_beside_it(
     """Each fetch is its own file: re-fetching tonight's props never replaces (and so is
     never refused as dropping) the quotes an earlier fetch saw."""
     first, second = (
-        fetch_odds_props(
-            ODDS_DAY, tmp_path, SECRET, FakeTransport(odds_route), Settings(), fetched_at=at
-        )
+        fetch_odds_props(ODDS_DAY, tmp_path, SECRET, Replay(odds_route), Settings(), fetched_at=at)
         for at in (
             datetime(2024, 3, 10, 15, 0, tzinfo=UTC),
             datetime(2024, 3, 10, 22, 30, tzinfo=UTC),

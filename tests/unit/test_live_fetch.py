@@ -3,12 +3,10 @@ through the same ingest as files; a failing source is one line and never stops t
 
 from __future__ import annotations
 
-import copy
 import csv
 import gzip
 import json
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 from types import SimpleNamespace
@@ -35,6 +33,7 @@ from nbaprops.ingest.loader import load_file
 from nbaprops.pipeline import fetch as fetch_module
 from nbaprops.pipeline.fetch import Transports, fetch_date, last_loaded_date
 from nbaprops.warehouse.migrate import migrate
+from tests.replay import Replay
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "live"
 DAY = date(2024, 3, 10)
@@ -47,21 +46,6 @@ CODES |= {"Minnesota Timberwolves": "min", "Phoenix Suns": "phx", "Chicago Bulls
 
 def fixture(name: str) -> Any:
     return json.loads((FIXTURES / name).read_text(encoding="utf-8"))
-
-
-@dataclass
-class Fake:
-    """Replays recorded payloads chosen by ``route``; records every request."""
-
-    route: Callable[[str, Mapping[str, Any]], Any]
-    headers: dict[str, str] = field(default_factory=dict)
-    requests: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
-
-    def get_json(
-        self, url: str, params: Mapping[str, Any], headers: Mapping[str, str] | None = None
-    ) -> tuple[Any, dict[str, str]]:
-        self.requests.append((url, dict(params)))
-        return copy.deepcopy(self.route(url, params)), dict(self.headers)
 
 
 def schedule_route(url: str, params: Mapping[str, Any]) -> Any:
@@ -103,11 +87,11 @@ def fakes(**broken: Exception) -> SimpleNamespace:
         return route
 
     return SimpleNamespace(
-        nba_stats=Fake(
+        nba_stats=Replay(
             failing(broken["nba_stats"]) if "nba_stats" in broken else nba_route_before_play_in
         ),
-        nba_cdn=Fake(failing(broken["nba_cdn"]) if "nba_cdn" in broken else schedule_route),
-        odds=Fake(failing(broken["odds"]) if "odds" in broken else odds_route, dict(CREDITS)),
+        nba_cdn=Replay(failing(broken["nba_cdn"]) if "nba_cdn" in broken else schedule_route),
+        odds=Replay(failing(broken["odds"]) if "odds" in broken else odds_route, dict(CREDITS)),
     )
 
 
@@ -139,7 +123,7 @@ def header_of(path: Path) -> list[str]:
 def test_the_schedule_writer_produces_the_schedule_file_the_loader_reads(
     tmp_path: Path, con: duckdb.DuckDBPyConnection
 ) -> None:
-    got = fetch_schedule(tmp_path, Fake(schedule_route), Settings())
+    got = fetch_schedule(tmp_path, Replay(schedule_route), Settings())
 
     assert got.path == tmp_path / "schedule/nba_2023_24_schedule_live.csv.gz"
     assert header_of(got.path) == list(SCHEDULE_COLUMNS)
@@ -176,7 +160,7 @@ def test_the_schedule_writer_produces_the_schedule_file_the_loader_reads(
 def test_the_game_lines_writer_takes_the_books_median_in_the_closing_line_format(
     tmp_path: Path, con: duckdb.DuckDBPyConnection
 ) -> None:
-    transport = Fake(odds_route, dict(CREDITS))
+    transport = Replay(odds_route, dict(CREDITS))
     got = fetch_game_lines(
         DAY,
         tmp_path,
@@ -188,7 +172,7 @@ def test_the_game_lines_writer_takes_the_books_median_in_the_closing_line_format
         fetched_at=AT,
     )
 
-    url, params = transport.requests[0]
+    url, params = transport.requests[0].url, transport.requests[0].params
     assert url == "https://api.the-odds-api.com/v4/sports/basketball_nba/odds"
     assert params["markets"] == "spreads,totals"
     assert params["commenceTimeFrom"] == "2024-03-10T05:00:00Z"
@@ -213,10 +197,10 @@ def test_the_game_lines_writer_takes_the_books_median_in_the_closing_line_format
 def test_play_in_box_scores_are_fetched_and_load_with_their_season_type(
     tmp_path: Path, con: duckdb.DuckDBPyConnection
 ) -> None:
-    transport = Fake(nba_route)
+    transport = Replay(nba_route)
     files = fetch_gamelog_files("2023-24", "playin", tmp_path, transport, Settings())
 
-    assert {r[1]["SeasonType"] for r in transport.requests} == {"PlayIn"}
+    assert {r.params["SeasonType"] for r in transport.requests} == {"PlayIn"}
     player, team = (f.path for f in files)
     assert player.name == "player_logs_2023-24_playin.csv.gz"
     assert load_file(con, sources.NBA_PLAYER_LOGS, player).n_loaded == 4
@@ -231,7 +215,7 @@ def test_play_in_box_scores_are_fetched_and_load_with_their_season_type(
 
 def test_an_empty_play_in_writes_no_file(tmp_path: Path) -> None:
     files = fetch_gamelog_files(
-        "2023-24", "playin", tmp_path, Fake(nba_route_before_play_in), Settings(), skip_empty=True
+        "2023-24", "playin", tmp_path, Replay(nba_route_before_play_in), Settings(), skip_empty=True
     )
     assert files == []
     assert not (tmp_path / "nba_api").exists()
@@ -287,7 +271,7 @@ def test_a_second_fetch_asks_for_box_scores_from_the_last_loaded_date_on(
     later = datetime(2024, 3, 10, 22, 0, tzinfo=UTC)
     report = fetch_date(con, settings, DAY, transports=as_transports(again), fetched_at=later)
 
-    asked = [p for _, p in again.nba_stats.requests]
+    asked = [r.params for r in again.nba_stats.requests]
     assert {(p["DateFrom"], p["DateTo"]) for p in asked} == {("03/09/2024", "03/10/2024")}
     box = next(s for s in report.sources if s.name == "box scores")
     assert box.detail.startswith("2023-24 since 2024-03-09 to 2024-03-10")
@@ -320,7 +304,7 @@ def test_an_unexpected_payload_fails_its_source_alone(
     settings: Settings, con: duckdb.DuckDBPyConnection
 ) -> None:
     broken = fakes()
-    broken.nba_stats = Fake(lambda url, params: {"resultSets": "nope"})
+    broken.nba_stats = Replay(lambda url, params: {"resultSets": "nope"})
     report = fetch_date(con, settings, DAY, transports=as_transports(broken), fetched_at=AT)
 
     box = report.sources[1]
