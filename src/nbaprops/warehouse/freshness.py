@@ -190,16 +190,17 @@ def schedule(con: duckdb.DuckDBPyConnection, day: date) -> SourceFreshness:
             "schedule",
             MISSING,
             None,
-            "no schedule loaded; put a schedule file under the data folder's schedule/ "
-            "and run `nbaprops ingest`",
+            f"no schedule loaded; fetch it with `nbaprops fetch --date {day}` (or put a "
+            "schedule file under the data folder's schedule/ and run `nbaprops ingest`)",
         )
     if day > last:
         return SourceFreshness(
             "schedule",
             STALE,
             str(last),
-            f"the schedule ends {last}, before {day}; put the {season_of(day)} schedule "
-            "under the data folder's schedule/ and run `nbaprops ingest`",
+            f"the schedule ends {last}, before {day}; fetch the {season_of(day)} schedule "
+            f"with `nbaprops fetch --date {day}` (or put it under the data folder's "
+            "schedule/ and run `nbaprops ingest`)",
         )
     return SourceFreshness(
         "schedule", OK, str(last), f"{n} league games on {day}; schedule {first} to {last}"
@@ -353,14 +354,15 @@ def no_games_message(con: duckdb.DuckDBPyConnection, day: date) -> str | None:
         )
     if last is None:
         return (
-            f"no games on {day}: the warehouse has no schedule; put a schedule file under "
-            "the data folder's schedule/ and run `nbaprops ingest`"
+            f"no games on {day}: the warehouse has no schedule; fetch it with "
+            f"`nbaprops fetch --date {day}` (or put a schedule file under the data folder's "
+            "schedule/ and run `nbaprops ingest`)"
         )
     if day > last:
         return (
             f"no games on {day} in the warehouse's schedule (the last game loaded is {last}); "
-            f"put the {season_of(day)} schedule under the data folder's schedule/ and run "
-            "`nbaprops ingest`"
+            f"fetch the {season_of(day)} schedule with `nbaprops fetch --date {day}` (or put "
+            "it under the data folder's schedule/ and run `nbaprops ingest`)"
         )
     if day < first:
         return (
