@@ -5,12 +5,9 @@ from __future__ import annotations
 
 import json
 import shutil
-import threading
 from collections.abc import Iterator
 from datetime import date
-from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
-from typing import ClassVar
 
 import numpy as np
 import pytest
@@ -24,6 +21,7 @@ from nbaprops.monitoring.diagnostics import diagnose_range
 from nbaprops.pipeline.backfill import backfill_grading, backfill_walk_forward
 from nbaprops.warehouse.migrate import migrate
 from tests.conftest import copy_warehouse
+from tests.webhook import receiving
 
 FIRST, LAST = date(2024, 4, 8), date(2024, 4, 21)
 BROKEN = date(2024, 4, 12)
@@ -154,27 +152,10 @@ def test_a_day_of_deleted_box_scores_is_pending_not_void_and_alerts_naming_the_d
     assert all(str(BROKEN) in a[3] for a in alerts)
 
 
-class _Hook(BaseHTTPRequestHandler):
-    received: ClassVar[list[dict]] = []
-
-    def do_POST(self) -> None:
-        body = self.rfile.read(int(self.headers["Content-Length"]))
-        type(self).received.append(json.loads(body))
-        self.send_response(204)
-        self.end_headers()
-
-    def log_message(self, *args: object) -> None:
-        return
-
-
 @pytest.fixture
 def webhook() -> Iterator[tuple[str, list[dict]]]:
-    _Hook.received = []
-    server = HTTPServer(("127.0.0.1", 0), _Hook)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}/hook", _Hook.received
-    server.shutdown()
+    with receiving() as receiver:
+        yield receiver.url, receiver.bodies
 
 
 def test_the_cli_stores_prints_and_posts_new_alerts_once(

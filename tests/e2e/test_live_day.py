@@ -16,12 +16,10 @@ predicted with its real lines; tonight's run then has yesterday to grade.
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -41,6 +39,7 @@ from tests.e2e.recorded_day import (
     morning_data_dir,
     replay_transports,
 )
+from tests.webhook import receiving
 
 pytestmark = [pytest.mark.data, pytest.mark.slow]
 
@@ -82,33 +81,10 @@ def morning(data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Morning
     return Morning(root, folder, settings, n)
 
 
-class _Webhook(BaseHTTPRequestHandler):
-    received: ClassVar[list[dict[str, Any]]] = []
-
-    def do_POST(self) -> None:
-        body = self.rfile.read(int(self.headers["Content-Length"]))
-        self.received.append(json.loads(body))
-        self.send_response(200)
-        self.end_headers()
-        self.wfile.write(b"ok")
-
-    def log_message(self, format: str, *args: Any) -> None:
-        return
-
-
 @pytest.fixture
 def webhook() -> Iterator[tuple[str, list[dict[str, Any]]]]:
-    received: list[dict[str, Any]] = []
-    handler = type("Webhook", (_Webhook,), {"received": received})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}/picks", received
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
+    with receiving("/picks") as receiver:
+        yield receiver.url, receiver.bodies
 
 
 def test_run_daily_live_on_a_recorded_day_fetches_grades_predicts_posts_and_publishes(

@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-import json
-import threading
 from collections.abc import Iterator
 from datetime import date
-from http.server import BaseHTTPRequestHandler, HTTPServer
-from typing import ClassVar
 
 import numpy as np
 import pandas as pd
@@ -22,6 +18,7 @@ from nbaprops.monitoring.diagnostics import (
     market_sharpness,
     model_drift,
 )
+from tests.webhook import Receiver, receiving
 
 SETTINGS = Settings()
 
@@ -168,37 +165,21 @@ def test_conditions_follow_the_thresholds_in_settings() -> None:
     assert "drift" not in codes
 
 
-class _Hook(BaseHTTPRequestHandler):
-    bodies: ClassVar[list[dict]] = []
-    status = 200
-
-    def do_POST(self) -> None:
-        type(self).bodies.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
-        self.send_response(type(self).status)
-        self.end_headers()
-
-    def log_message(self, *args: object) -> None:
-        return
-
-
 @pytest.fixture
-def server() -> Iterator[str]:
-    _Hook.bodies, _Hook.status = [], 200
-    httpd = HTTPServer(("127.0.0.1", 0), _Hook)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{httpd.server_port}/"
-    httpd.shutdown()
+def server() -> Iterator[Receiver]:
+    with receiving("/") as receiver:
+        yield receiver
 
 
-def test_post_alerts_sends_json_and_reports_failures_without_raising(server: str) -> None:
+def test_post_alerts_sends_json_and_reports_failures_without_raising(server: Receiver) -> None:
     alerts = [{"severity": "WARNING", "message": "m", "game_date": "2024-04-12"}]
-    ok = post_alerts(server, alerts)
+    ok = post_alerts(server.url, alerts)
     assert ok.ok
     assert ok.status == 200
     assert ok.n_alerts == 1
-    assert _Hook.bodies == [{"source": "nbaprops", "alerts": alerts}]
-    _Hook.status = 500
-    failed = post_alerts(server, alerts)
+    assert server.bodies == [{"source": "nbaprops", "alerts": alerts}]
+    server.status = 500
+    failed = post_alerts(server.url, alerts)
     assert not failed.ok
     assert failed.status == 500
     refused = post_alerts("http://127.0.0.1:9/", alerts, timeout_s=1)

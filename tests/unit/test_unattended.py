@@ -7,12 +7,9 @@ import json
 import os
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from datetime import date
-from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
-from typing import ClassVar
 
 import pandas as pd
 import pytest
@@ -34,6 +31,7 @@ from nbaprops.monitoring.picks_webhook import picks_payload
 from nbaprops.pipeline.daily import deliver_picks
 from nbaprops.predictions.daily import PredictResult
 from nbaprops.warehouse.migrate import migrate
+from tests.webhook import Receiver, receiving
 
 NBAPROPS = Path(sys.executable).with_name("nbaprops")
 
@@ -211,27 +209,10 @@ def test_a_run_that_finds_the_warehouse_held_exits_3_and_logs_its_start(holder: 
 # --- the picks webhook ----------------------------------------------------------------
 
 
-class _Receiver(BaseHTTPRequestHandler):
-    bodies: ClassVar[list[dict]] = []
-    status = 200
-
-    def do_POST(self) -> None:
-        type(self).bodies.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
-        self.send_response(type(self).status)
-        self.end_headers()
-
-    def log_message(self, *args: object) -> None:
-        return
-
-
 @pytest.fixture
-def receiver() -> Iterator[str]:
-    _Receiver.bodies, _Receiver.status = [], 200
-    httpd = HTTPServer(("127.0.0.1", 0), _Receiver)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{httpd.server_port}/hook"
-    httpd.shutdown()
-    httpd.server_close()
+def hook() -> Iterator[Receiver]:
+    with receiving() as receiver:
+        yield receiver
 
 
 def _picks() -> pd.DataFrame:
@@ -278,19 +259,19 @@ def test_the_picks_message_lists_the_bets_in_rank_order_as_json_or_slack() -> No
         picks_payload(day, None, _picks(), unit_share=0.01, fmt="xml")
 
 
-def test_no_bets_today_is_posted_and_audited(empty_con, receiver: str) -> None:
-    settings = Settings(picks_webhook_url=receiver)
+def test_no_bets_today_is_posted_and_audited(empty_con, hook: Receiver) -> None:
+    settings = Settings(picks_webhook_url=hook.url)
     delivery = deliver_picks(empty_con, settings, date(2024, 3, 12))
     assert delivery is not None
     assert delivery.ok
     assert delivery.status == 200
-    (body,) = _Receiver.bodies
+    (body,) = hook.bodies
     assert body["no_bets"] is True
     assert body["text"].startswith("No bets today (2024-03-12, no champion)")
-    slack = Settings(picks_webhook_url=receiver, picks_webhook_format="slack")
+    slack = Settings(picks_webhook_url=hook.url, picks_webhook_format="slack")
     deliver_picks(empty_con, slack, date(2024, 3, 12))
-    assert _Receiver.bodies[1]["text"].startswith("No bets today")
-    assert "blocks" in _Receiver.bodies[1]
+    assert hook.bodies[1]["text"].startswith("No bets today")
+    assert "blocks" in hook.bodies[1]
     audited = empty_con.execute(
         "SELECT count(*) FROM pipeline.audit_log WHERE action = 'picks_webhook' AND success"
     ).fetchone()
@@ -299,10 +280,10 @@ def test_no_bets_today_is_posted_and_audited(empty_con, receiver: str) -> None:
 
 
 def test_a_receiver_that_is_down_or_refuses_never_fails_and_is_audited(
-    empty_con, receiver: str
+    empty_con, hook: Receiver
 ) -> None:
-    _Receiver.status = 500
-    refused = deliver_picks(empty_con, Settings(picks_webhook_url=receiver), date(2024, 3, 12))
+    hook.status = 500
+    refused = deliver_picks(empty_con, Settings(picks_webhook_url=hook.url), date(2024, 3, 12))
     assert refused is not None
     assert not refused.ok
     assert refused.status == 500
@@ -316,7 +297,7 @@ def test_a_receiver_that_is_down_or_refuses_never_fails_and_is_audited(
         raise TimeoutError(f"timed out after {timeout}s")
 
     timed = deliver_picks(
-        empty_con, Settings(picks_webhook_url=receiver), date(2024, 3, 12), opener=slow
+        empty_con, Settings(picks_webhook_url=hook.url), date(2024, 3, 12), opener=slow
     )
     assert timed is not None
     assert "timed out after 5.0s" in (timed.error or "")
@@ -332,7 +313,7 @@ def _fake_predict(*args: object, **kwargs: object) -> PredictResult:
 
 
 def test_predict_and_the_daily_run_post_the_picks_once_each(
-    empty_db: Path, receiver: str, monkeypatch: pytest.MonkeyPatch
+    empty_db: Path, hook: Receiver, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from nbaprops.pipeline import daily
 
@@ -341,30 +322,30 @@ def test_predict_and_the_daily_run_post_the_picks_once_each(
     from nbaprops.api import queries  # the run's printout of the (empty) slate
 
     monkeypatch.setattr(queries, "picks", lambda con, settings, day: {"picks": []})
-    monkeypatch.setenv("NBAPROPS_PICKS_WEBHOOK_URL", receiver)
+    monkeypatch.setenv("NBAPROPS_PICKS_WEBHOOK_URL", hook.url)
     args = ["--date", "2024-03-01", "--db", str(empty_db), "--json"]
     done = CliRunner().invoke(app, ["predict", *args, "--format", "slack"])
     assert done.exit_code == 0, done.output
     assert json.loads(done.stdout)["picks_webhook"]["ok"] is True
-    (body,) = _Receiver.bodies
+    (body,) = hook.bodies
     assert body["text"].startswith("No bets today (2024-03-01")
     assert "blocks" in body
     run = CliRunner().invoke(app, ["run", "daily", *args, "--skip-ingest"])
     assert run.exit_code == 0, run.output
     assert json.loads(run.stdout)["picks_webhook"]["format"] == "json"
-    assert len(_Receiver.bodies) == 2
-    assert _Receiver.bodies[1]["kind"] == "picks"
-    assert _Receiver.bodies[1]["no_bets"]
-    _Receiver.status = 503  # a receiver that refuses: the run still succeeds
+    assert len(hook.bodies) == 2
+    assert hook.bodies[1]["kind"] == "picks"
+    assert hook.bodies[1]["no_bets"]
+    hook.status = 503  # a receiver that refuses: the run still succeeds
     again = CliRunner().invoke(app, ["run", "daily", *args, "--skip-ingest"])
     assert again.exit_code == 0, again.output
     assert json.loads(again.stdout)["picks_webhook"]["error"] == "HTTP 503"
     assert daily._PHASE_STARTED == {}  # phase timers are dropped, heard or not
 
 
-def test_a_bad_format_is_one_line(empty_db: Path, receiver: str) -> None:
-    env = {"NBAPROPS_PICKS_WEBHOOK_URL": receiver}
+def test_a_bad_format_is_one_line(empty_db: Path, hook: Receiver) -> None:
+    env = {"NBAPROPS_PICKS_WEBHOOK_URL": hook.url}
     bad = _cli("predict", "--date", "2024-03-01", "--db", str(empty_db), "--format", "xml", env=env)
     assert bad.returncode == 1
     assert bad.stderr.strip() == "error: --format: expected json or slack, got 'xml'"
-    assert _Receiver.bodies == []
+    assert hook.bodies == []
