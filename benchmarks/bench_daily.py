@@ -216,36 +216,6 @@ def _without_picks() -> Iterator[None]:
         daily_module.picks_of_rows, daily_module.write_pick_batches = saved
 
 
-def _morning(data: Path, root: Path) -> tuple[Settings, dict[str, float]]:
-    """The recorded day's morning warehouse after the night before's run (not timed)."""
-    from tests.e2e.recorded_day import YESTERDAY, morning_data_dir, replay_transports
-
-    from nbaprops.ingest import live
-    from nbaprops.pipeline.daily import bootstrap_champion
-    from nbaprops.pipeline.jobs import Progress, ingest_job
-
-    setup: dict[str, float] = {}
-    started = time.perf_counter()
-    folder = morning_data_dir(data, root / "data")
-    settings = Settings(
-        data_dir=folder,
-        db=root / "morning.duckdb",
-        runs_dir=root / "runs",
-        live_dir=root / "live",
-        nba_api_delay_s=0,
-    )
-    with connect(settings.db) as con:
-        ingest_job(con, settings)
-        setup["build_s"] = time.perf_counter() - started
-        started = time.perf_counter()
-        bootstrap_champion(con, settings, YESTERDAY, progress=Progress())
-        setup["bootstrap_s"] = time.perf_counter() - started
-        live.fetch_schedule(settings.resolved_live_dir(), replay_transports().nba_cdn, settings)
-        ingest_job(con, settings, data_dir=settings.resolved_live_dir())
-        predict_job(con, settings, YESTERDAY)
-    return settings, setup
-
-
 def _drop_day_files(folder: Path, settings: Settings) -> list[Path]:
     """The recorded day's files, written into ``folder`` by the live writers."""
     from tests.e2e.recorded_day import DAY, replay_transports
@@ -278,8 +248,9 @@ def run_new_day(data: Path) -> dict[str, Any]:
 
     out: dict[str, Any] = {"date": str(recorded_day.DAY), "floor_s": FLOOR_NEW_DAY_S}
     with tempfile.TemporaryDirectory() as tmp:
-        morning, setup = _morning(data, Path(tmp) / "setup")
-        out["setup_s"] = {k: round(v, 1) for k, v in setup.items()}
+        built = recorded_day.build_morning(data, Path(tmp) / "setup")
+        morning = built.settings
+        out["setup_s"] = {k: round(v, 1) for k, v in built.timings.items()}
         saved = fetch_module.default_transports
         fetch_module.default_transports = lambda _s: recorded_day.replay_transports()
         try:

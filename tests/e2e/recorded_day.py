@@ -16,12 +16,19 @@ import gzip
 import io
 import json
 import shutil
+import time
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from nbaprops.core.db import connect
+from nbaprops.core.settings import Settings
+from nbaprops.ingest import live
+from nbaprops.pipeline.daily import bootstrap_champion, predict_job
 from nbaprops.pipeline.fetch import Transports
+from nbaprops.pipeline.jobs import Progress, ingest_job
 from tests.replay import Replay
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "live" / "recorded_day"
@@ -130,3 +137,44 @@ def morning_data_dir(data: Path, out: Path, day: date = DAY) -> Path:
     lines = data / "game_lines" / "nba_2008-2025_raw.csv.gz"
     _filtered_csv_gz(lines, out / "game_lines" / lines.name, lambda r: r["date"] < day.isoformat())
     return out
+
+
+@dataclass(frozen=True)
+class Morning:
+    """The warehouse of the morning of DAY, after the night before's run, and how long
+    building it took (seconds: ``build_s``, ``bootstrap_s``)."""
+
+    root: Path
+    data_dir: Path
+    settings: Settings
+    yesterday_predictions: int
+    timings: dict[str, float]
+
+
+def build_morning(data: Path, root: Path) -> Morning:
+    """The data folder as it stood on the morning of DAY, ingested; then the night before
+    replayed: a champion trained before YESTERDAY, the schedule fetched, YESTERDAY
+    predicted (so tonight's run has something to grade)."""
+    timings: dict[str, float] = {}
+    started = time.perf_counter()
+    folder = morning_data_dir(data, root / "data")
+    settings = Settings(
+        data_dir=folder,
+        db=root / "nbaprops.duckdb",
+        runs_dir=root / "runs",
+        live_dir=root / "live",
+        nba_api_delay_s=0,
+    )
+    with connect(settings.db) as con:
+        built = ingest_job(con, settings)
+        if built.report.failures:
+            raise RuntimeError(f"the morning's ingest failed: {built.report.failures}")
+        timings["build_s"] = time.perf_counter() - started
+        started = time.perf_counter()
+        bootstrap_champion(con, settings, YESTERDAY, progress=Progress())
+        timings["bootstrap_s"] = time.perf_counter() - started
+        live.fetch_schedule(settings.resolved_live_dir(), replay_transports().nba_cdn, settings)
+        ingest_job(con, settings, data_dir=settings.resolved_live_dir())
+        predicted = predict_job(con, settings, YESTERDAY)
+    n = sum(w.written for w in predicted.writes)
+    return Morning(root, folder, settings, n, timings)

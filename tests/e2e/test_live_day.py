@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -27,18 +26,11 @@ from typer.testing import CliRunner
 from nbaprops.cli.main import app
 from nbaprops.core.db import connect
 from nbaprops.core.settings import Settings
-from nbaprops.ingest import live
 from nbaprops.pipeline import fetch as fetch_module
-from nbaprops.pipeline.daily import FETCH_PHASE, PHASES, bootstrap_champion, predict_job
-from nbaprops.pipeline.jobs import Progress, ingest_job
+from nbaprops.pipeline.daily import FETCH_PHASE, PHASES
 from nbaprops.pipeline.snapshot import snapshot_path
-from tests.e2e.recorded_day import (
-    DAY,
-    YESTERDAY,
-    Replay,
-    morning_data_dir,
-    replay_transports,
-)
+from tests.e2e.recorded_day import DAY, YESTERDAY, Morning, build_morning, replay_transports
+from tests.replay import Replay
 from tests.webhook import receiving
 
 pytestmark = [pytest.mark.data, pytest.mark.slow]
@@ -46,39 +38,15 @@ pytestmark = [pytest.mark.data, pytest.mark.slow]
 SECRET = "sk-recorded-day-0001"
 
 
-@dataclass(frozen=True)
-class Morning:
-    root: Path
-    data_dir: Path
-    settings: Settings
-    yesterday_predictions: int
-
-
 @pytest.fixture(scope="module")
 def morning(data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Morning:
     """The warehouse of the morning of DAY, after the night before's run."""
-    root = tmp_path_factory.mktemp("recorded_day")
-    folder = morning_data_dir(data_dir, root / "data")
-    settings = Settings(
-        data_dir=folder,
-        db=root / "nbaprops.duckdb",
-        runs_dir=root / "runs",
-        live_dir=root / "live",
-        nba_api_delay_s=0,
-    )
-    with connect(settings.db) as con:
-        built = ingest_job(con, settings)
-        assert not built.report.failures, built.report.failures
+    built = build_morning(data_dir, tmp_path_factory.mktemp("recorded_day"))
+    with connect(built.settings.db) as con:
         newest = con.execute("SELECT max(game_date) FROM raw.nba_player_log").fetchone()
-        assert newest == (YESTERDAY.replace(day=10),)  # the night before is not in yet
-        # the night before: a champion, the schedule fetched, yesterday predicted
-        bootstrap_champion(con, settings, YESTERDAY, progress=Progress())
-        live.fetch_schedule(settings.resolved_live_dir(), replay_transports().nba_cdn, settings)
-        ingest_job(con, settings, data_dir=settings.resolved_live_dir())
-        predicted = predict_job(con, settings, YESTERDAY)
-        n = sum(w.written for w in predicted.writes)
-    assert n > 100
-    return Morning(root, folder, settings, n)
+    assert newest == (YESTERDAY.replace(day=10),)  # the night before is not in yet
+    assert built.yesterday_predictions > 100
+    return built
 
 
 @pytest.fixture
