@@ -34,6 +34,7 @@ from nbaprops.pipeline.daily import PHASES
 from nbaprops.pipeline.snapshot import publish_snapshot, snapshot_path
 from tests.api.conftest import copy_served
 from tests.api.served import DAY, FIRST, LAST, PICK_ENV
+from tests.holder import holding
 
 pytestmark = [pytest.mark.data, pytest.mark.slow]
 
@@ -564,24 +565,8 @@ def test_without_a_snapshot_every_request_is_503_naming_the_command_and_the_file
     assert "`nbaprops db publish`" in detail
     assert str(tmp_path) not in detail
     # the API never opened the live warehouse: another process takes it read-write at once
-    holder = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); print('ready', "
-            "flush=True); time.sleep(60)",
-            str(settings.db),
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert holder.stdout is not None
-        assert holder.stdout.readline().strip() == "ready"
+    with holding(settings.db):
         assert "no snapshot" in one_line_error(api, "/picks", 503)
-    finally:
-        holder.kill()
-        holder.wait()
     with connect(settings.db) as writer:
         publish_snapshot(writer)
     assert get(api, "/health")["source"] == "snapshot"

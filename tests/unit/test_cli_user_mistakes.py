@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,6 +12,7 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from nbaprops.cli.main import app
+from tests.holder import holding
 
 runner = CliRunner()
 FRAME = ["features", "frame", "--start", "2024-03-01", "--end", "2024-03-02"]
@@ -52,20 +51,8 @@ def warehouse_copy(warehouse: Path, tmp_path: Path) -> Path:
 def writer(tmp_path: Path) -> Iterator[tuple[Path, int]]:
     """Another process holding a warehouse open read-write (DuckDB's exclusive lock)."""
     db = tmp_path / "busy.duckdb"
-    code = (
-        "import sys, time, duckdb\n"
-        f"con = duckdb.connect({str(db)!r})\n"
-        "print('ready', flush=True)\n"
-        "time.sleep(120)\n"
-    )
-    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
-    try:
-        assert proc.stdout is not None
-        assert proc.stdout.readline().strip() == "ready"
-        yield db, proc.pid
-    finally:
-        proc.kill()
-        proc.wait(timeout=30)
+    with holding(db) as pid:
+        yield db, pid
 
 
 # 1. --out of `features frame`

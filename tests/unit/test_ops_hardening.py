@@ -43,6 +43,7 @@ from nbaprops.pipeline.daily import (
 )
 from nbaprops.pipeline.snapshot import snapshot_path
 from nbaprops.warehouse.migrate import migrate
+from tests.holder import holding
 
 runner = CliRunner()
 DAY = date(2025, 1, 5)
@@ -93,24 +94,6 @@ def completed_run(
     return DailyResult(run_id, day)
 
 
-def hold(path: Path) -> subprocess.Popen[str]:
-    """Another process holding the warehouse read-write (as a running job does)."""
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); print('ready', "
-            "flush=True); time.sleep(120)",
-            str(path),
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert proc.stdout is not None
-    assert proc.stdout.readline().strip() == "ready"
-    return proc
-
-
 # --- 2. reads never block the daily job ------------------------------------------------
 
 
@@ -118,8 +101,7 @@ def test_without_a_snapshot_the_api_answers_503_saying_how_to_publish_and_never_
     settings: Settings,
 ) -> None:
     api = TestClient(create_app(settings))
-    holder = hold(settings.db)  # a writer holds the file: the API must not care
-    try:
+    with holding(settings.db):  # a writer holds the file: the API must not care
         response = api.get("/health")
         assert response.status_code == 503
         detail = response.json()["detail"]
@@ -127,9 +109,6 @@ def test_without_a_snapshot_the_api_answers_503_saying_how_to_publish_and_never_
         assert "`nbaprops db publish`" in detail
         assert "\n" not in detail
         assert str(settings.db.parent) not in detail
-    finally:
-        holder.kill()
-        holder.wait()
     # the API still has not opened the warehouse: a writer can take it at once
     with connect(settings.db) as con:
         con.execute("SELECT 1")
@@ -167,17 +146,13 @@ def test_a_command_that_only_reads_publishes_nothing(db: Path) -> None:
 def test_a_run_that_cannot_take_the_warehouse_records_why_and_the_next_run_folds_it_in(
     settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    holder = hold(settings.db)
-    try:
+    with holding(settings.db) as holder_pid:
         out = invoke("run", "daily", "--date", str(DAY), "--db", str(settings.db), "--json")
         line = one_error_line(
             out, f"the daily run of {DAY} did not start", "another nbaprops", exit_code=3
         )  # 3: another run holds the lock (a timer retries it)
-        assert f"(PID {holder.pid})" in line
+        assert f"(PID {holder_pid})" in line
         assert "`nbaprops status`" in line
-    finally:
-        holder.kill()
-        holder.wait()
     pending = unstarted_runs(settings.db)
     assert [(r["run_date"], r["phase"], r["status"]) for r in pending] == [
         (str(DAY), "start", "FAILED")

@@ -31,6 +31,7 @@ from nbaprops.monitoring.picks_webhook import picks_payload
 from nbaprops.pipeline.daily import deliver_picks
 from nbaprops.predictions.daily import PredictResult
 from nbaprops.warehouse.migrate import migrate
+from tests.holder import holding
 from tests.webhook import Receiver, receiving
 
 NBAPROPS = Path(sys.executable).with_name("nbaprops")
@@ -174,20 +175,8 @@ def test_run_daily_logs_one_json_line_per_phase_and_a_failed_phase_exits_1(
 @pytest.fixture
 def holder(empty_db: Path) -> Iterator[Path]:
     """Another process holding the warehouse open read-write (DuckDB's one writer)."""
-    code = (
-        "import sys, time, duckdb\n"
-        f"con = duckdb.connect({str(empty_db)!r})\n"
-        "print('ready', flush=True)\n"
-        "time.sleep(120)\n"
-    )
-    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
-    try:
-        assert proc.stdout is not None
-        assert proc.stdout.readline().strip() == "ready"
+    with holding(empty_db):
         yield empty_db
-    finally:
-        proc.kill()
-        proc.wait(timeout=30)
 
 
 def test_a_run_that_finds_the_warehouse_held_exits_3_and_logs_its_start(holder: Path) -> None:
