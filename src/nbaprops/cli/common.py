@@ -123,13 +123,9 @@ class RunLockedError(WarehouseBusyError):
 
 def exit_code_for(exc: BaseException) -> int:
     """The exit code of an error a user can act on: its own ``exit_code`` when it has
-    one, 2 for a stale-data refusal (by class name, wherever it is defined), else 1."""
+    one (``StaleDataError`` 2, ``RunLockedError`` 3), else 1."""
     code = getattr(exc, "exit_code", None)
-    if isinstance(code, int) and code > 0:
-        return code
-    if any(cls.__name__ == "StaleDataError" for cls in type(exc).__mro__):
-        return EXIT_STALE
-    return EXIT_FAILED
+    return code if isinstance(code, int) and code > 0 else EXIT_FAILED
 
 
 @contextmanager
