@@ -20,7 +20,6 @@ import gzip
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +32,7 @@ from nbaprops.ingest import live
 from nbaprops.ingest.transport import HttpTransport, Transport
 from nbaprops.pipeline.jobs import IngestJobResult, Progress, audit, ingest_job
 from nbaprops.warehouse.migrate import migrate
+from nbaprops.warehouse.transforms import team_table
 
 INJURY_NOTE = "the availability issue defines its format"
 SOURCE_NAMES = ("schedule", "box scores", "game lines", "prop lines", "injury report")
@@ -359,10 +359,9 @@ def _note_credits(credits: dict[str, int | None], used: int | None, left: int | 
 def _team_codes() -> tuple[dict[str, str], dict[str, str]]:
     """(the Odds API's full team names and other names → ESPN-style codes, NBA tricodes
     → ESPN-style codes), from the team table the warehouse is seeded with."""
-    text = resources.files("nbaprops.warehouse.data").joinpath("teams.csv").read_text()
     by_name: dict[str, str] = {}
     by_tricode: dict[str, str] = {}
-    for team in csv.DictReader(text.splitlines()):
+    for team in team_table():
         code = team["espn_code"]
         by_tricode[team["tricode"]] = code
         by_name[team["full_name"]] = code

@@ -58,10 +58,17 @@ def season_sql(game_id_expr: str) -> str:
     return f"CAST({start} AS VARCHAR) || '-' || right(CAST({start} + 1 AS VARCHAR), 2)"
 
 
+def team_table() -> list[dict[str, str]]:
+    """The team table shipped with the package (``warehouse/data/teams.csv``): tricode,
+    team_id, full_name, espn_code, nickname, other_names (``|``-separated)."""
+    text = resources.files("nbaprops.warehouse.data").joinpath("teams.csv").read_text()
+    return list(csv.DictReader(text.splitlines()))
+
+
 def _seed_reference(con: duckdb.DuckDBPyConnection, aliases_file: Path | None) -> None:
     """Teams and player aliases are data shipped with the package (plus a user file)."""
     data = resources.files("nbaprops.warehouse.data")
-    teams = list(csv.DictReader(data.joinpath("teams.csv").read_text().splitlines()))
+    teams = team_table()
     con.execute("DELETE FROM core.team")
     con.execute("DELETE FROM core.team_alias")
     for t in teams:
