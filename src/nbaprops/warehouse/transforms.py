@@ -78,8 +78,9 @@ def _seed_reference(con: duckdb.DuckDBPyConnection, aliases_file: Path | None) -
         )
         names = {t["tricode"], t["full_name"], t["espn_code"], t["nickname"]}
         names.update(n for n in t["other_names"].split("|") if n)
-        for name in names:
-            con.execute("INSERT INTO core.team_alias VALUES (?, ?)", [name.lower(), t["tricode"]])
+        # one row per lower-cased alias: "ATL" and "atl" are one key, never a duplicated join
+        for name in sorted({n.lower() for n in names}):
+            con.execute("INSERT INTO core.team_alias VALUES (?, ?)", [name, t["tricode"]])
     rows = list(csv.DictReader(data.joinpath("player_aliases.csv").read_text().splitlines()))
     if aliases_file is not None and aliases_file.exists():
         rows += list(csv.DictReader(aliases_file.read_text().splitlines()))
