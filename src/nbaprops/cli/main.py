@@ -121,6 +121,17 @@ def print_status(status: Status) -> None:
             f"{100 * r.matched_or_void:.2f}%",
         )
     console.print(m)
+    if status.availability:
+        a = status.availability
+        console.print(
+            f"injury reports: {a['reports']:,} ({a['first_report_utc']} … "
+            f"{a['last_report_utc']}); player entries matched to a player: "
+            f"{a['matched_entries']:,} of {a['player_entries']:,} "
+            f"({100 * a['matched_share']:.2f}%); unmatched: {a['unmatched_players']} players "
+            f"({a['unmatched_entries']:,} entries, e.g. "
+            + ", ".join(f"{u['player']} ({u['team']})" for u in a["unmatched_names"][:3])
+            + f"); entries of games not in the schedule: {a['entries_of_unknown_games']:,}"
+        )
     if status.quarantined_by_source:
         q = ", ".join(f"{k}: {v:,}" for k, v in status.quarantined_by_source.items())
         console.print(f"quarantined rows: {q}")

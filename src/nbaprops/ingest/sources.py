@@ -433,6 +433,78 @@ GENERIC_PROPS = Source(
     example="Jalen Brunson,2024-03-10,,points,fanduel,27.5,-115,-105,2024-03-10T15:02:00Z",
 )
 
+# Official injury-report statuses, as the league prints them, plus a team not yet reported.
+AVAILABILITY_STATUSES = (
+    "Out",
+    "Doubtful",
+    "Questionable",
+    "Probable",
+    "Available",
+    "NOT_YET_SUBMITTED",
+)
+
+AVAILABILITY = Source(
+    name="availability",
+    description=(
+        "availability CSV (the official NBA injury report, one row per report and player "
+        "entry): report_time_et, report_time_utc, game_date, game_time_et, matchup, team, "
+        "player, status, reason, source_file"
+    ),
+    patterns=("availability/*.csv", "availability/*.csv.gz"),
+    raw_table="raw.availability_report",
+    columns=(
+        Col("report_time_et", "report_time_et", "text", optional_in_file=True),
+        # When the report was published: without it a report cannot be placed in time.
+        Col("report_time_utc", "report_time_utc", "timestamp", True),
+        Col("game_date", "game_date", "date", True),
+        Col(
+            "game_time_et",
+            "game_time_et",
+            "text",
+            False,
+            "regexp_full_match({v}, '([01][0-9]|2[0-3]):[0-5][0-9]')",
+            check_reason="not a 24 h ET time (HH:MM)",
+        ),
+        Col(
+            "matchup",
+            "matchup",
+            "text",
+            True,
+            "regexp_full_match({v}, '[A-Z]{2,4}@[A-Z]{2,4}')",
+            check_reason="not an away@home matchup",
+        ),
+        Col("team", "team", "text", True),
+        Col("player", "player", "text"),
+        Col(
+            "status",
+            "status",
+            "text",
+            True,
+            "{v} IN (" + ", ".join(f"'{s}'" for s in AVAILABILITY_STATUSES) + ")",
+            check_reason="unknown status (accepted: " + ", ".join(AVAILABILITY_STATUSES) + ")",
+        ),
+        Col("reason", "reason", "text"),
+        Col("source_file", "source_file", "text", optional_in_file=True),
+    ),
+    key=("report_time_utc", "game_date", "matchup", "team", "player"),
+    row_checks=(
+        (
+            "({status} = 'NOT_YET_SUBMITTED') = ({player} IS NULL OR trim({player}) = '')",
+            "a player entry needs a player and a status; NOT_YET_SUBMITTED has no player",
+        ),
+        (
+            "{game_date} BETWEEN CAST(timezone('America/New_York', {report_time_utc}) AS DATE) "
+            "- 1 AND CAST(timezone('America/New_York', {report_time_utc}) AS DATE) + 3",
+            "game_date far from the report's publication date",
+        ),
+    ),
+    example=(
+        "2024-03-12 18:30,2024-03-12T22:30:00Z,2024-03-12,19:30,PHI@NYK,New York Knicks,"
+        "Julius Randle,Out,Injury/Illness - Right Shoulder; Dislocated,"
+        "pdfs/2024-03-12/Injury-Report_2024-03-12_06PM.pdf"
+    ),
+)
+
 SOURCES: tuple[Source, ...] = (
     NBA_PLAYER_LOGS,
     NBA_TEAM_LOGS,
@@ -444,6 +516,7 @@ SOURCES: tuple[Source, ...] = (
     PRA_ODDS,
     THREES_ODDS,
     GENERIC_PROPS,
+    AVAILABILITY,
 )
 
 SOURCES_BY_NAME = {s.name: s for s in SOURCES}

@@ -21,6 +21,7 @@ CORE_TABLE_NAMES = (
     "core.prop_line_snapshot",
     "core.prop_line_book",
     "core.prop_line",
+    "core.availability",
 )
 
 
@@ -64,6 +65,8 @@ class Status:
     outlier_prices_by_market: dict[str, int] = field(default_factory=dict)
     # box-score rows of games no team log or schedule knows (core.box_score_quarantine)
     unknown_game_box_scores_by_source: dict[str, int] = field(default_factory=dict)
+    # the injury report's entries matched to players and games (availability_match)
+    availability: dict = field(default_factory=dict)
     # each source's freshness for today: warehouse.freshness.DateFreshness.to_dict()
     freshness: dict = field(default_factory=dict)
 
@@ -115,6 +118,55 @@ def unmatched_names(con: duckdb.DuckDBPyConnection, limit: int = 50) -> list[tup
             [limit],
         ).fetchall()
     ]
+
+
+def availability_match(con: duckdb.DuckDBPyConnection, limit: int = 10) -> dict:
+    """How the injury report's player entries matched: by name + team + date to a player
+    id, and by matchup + date to a game. Unmatched names are mostly players with no NBA
+    box score yet (two-way and G League call-ups), who never feed a feature."""
+    row = con.execute(
+        """
+        SELECT count(DISTINCT report_time_utc), min(report_time_utc), max(report_time_utc),
+               count(*) FILTER (WHERE player IS NOT NULL),
+               count(*) FILTER (WHERE player_id IS NOT NULL),
+               count(*) FILTER (WHERE player IS NOT NULL AND player_id IS NULL),
+               count(*) FILTER (WHERE player IS NULL),
+               count(*) FILTER (WHERE game_id IS NULL),
+               count(DISTINCT player) FILTER (WHERE player IS NOT NULL AND player_id IS NULL)
+        FROM core.availability
+        """
+    ).fetchone()
+    if not row or not row[0]:
+        return {}
+    names = con.execute(
+        """
+        SELECT player, team_name, count(*) AS n FROM core.availability
+        WHERE player IS NOT NULL AND player_id IS NULL
+        GROUP BY ALL ORDER BY n DESC, player LIMIT ?
+        """,
+        [limit],
+    ).fetchall()
+    methods = dict(
+        con.execute(
+            "SELECT match_method, count(*) FROM core.availability WHERE player IS NOT NULL "
+            "GROUP BY 1 ORDER BY 2 DESC"
+        ).fetchall()
+    )
+    entries = int(row[3])
+    return {
+        "reports": int(row[0]),
+        "first_report_utc": str(row[1]),
+        "last_report_utc": str(row[2]),
+        "player_entries": entries,
+        "matched_entries": int(row[4]),
+        "matched_share": row[4] / entries if entries else 0.0,
+        "unmatched_entries": int(row[5]),
+        "unmatched_players": int(row[8]),
+        "not_yet_submitted_entries": int(row[6]),
+        "entries_of_unknown_games": int(row[7]),
+        "by_method": methods,
+        "unmatched_names": [{"player": p, "team": t, "entries": int(n)} for p, t, n in names],
+    }
 
 
 def warehouse_status(
@@ -183,5 +235,6 @@ def warehouse_status(
         thin_margin_quotes_by_source=thin,
         outlier_prices_by_market=outliers,
         unknown_game_box_scores_by_source=unknown_game,
+        availability=availability_match(con),
         freshness=report(con, settings or Settings(), today_eastern()).to_dict(),
     )

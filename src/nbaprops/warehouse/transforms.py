@@ -22,6 +22,7 @@ from nbaprops.core.db import transaction
 from nbaprops.core.markets import MARKETS, QUOTE_OUTLIER_GAP
 from nbaprops.core.names import normalize_name
 from nbaprops.core.settings import Settings
+from nbaprops.warehouse.availability import build_availability
 from nbaprops.warehouse.matching import Candidate, resolve_in_roster
 
 
@@ -747,6 +748,11 @@ CORE_TABLES: tuple[CoreTable, ...] = (
         uses_rules=True,
     ),
     CoreTable("core.prop_line", ("core.prop_line_snapshot",), build_prop_line),
+    CoreTable(
+        "core.availability",
+        ("availability", "core.player", "core.game", "core.player_game", "aliases"),
+        build_availability,
+    ),
 )
 
 
