@@ -12,6 +12,8 @@ A feature's ``sql`` is an expression over the as-of joined history aliases that
 - ``ls`` his record against his points lines after his last lined game before the date
 - ``h2h`` his games against this opponent in the 365 days before the date
 - ``gl`` the game's closing line; ``pl`` his consensus points line for the game (pre-tip)
+- ``av`` / ``bd`` / ``lm`` the injury report, the board and his quotes as published by the
+  row's decision time (``nbaprops.features.availability``)
 
 It yields NULL when the history it needs does not exist; the frame then uses
 ``fallback`` (another expression) or the constant ``default`` and counts the row's
@@ -35,6 +37,9 @@ GROUPS = (
     "game_context",
     "market",
     "breakout",
+    "availability",
+    "board",
+    "line_moves",
 )
 
 # Same-season guard: season-to-date state only counts within the spine's season.
@@ -523,7 +528,168 @@ CATALOG_BREAKOUT_RESEARCH: tuple[Feature, ...] = (
     ),
 )
 
-CATALOG = CATALOG + CATALOG_V2_ADDITIONS + CATALOG_BREAKOUT_RESEARCH
+# Availability and market moves (issue 24): what the line knows and the models did not.
+# Rows before the reports (2022-23) or without quotes get the defaults, counted as
+# defaulted; ``availability_report_known`` tells a booster which is which.
+_KNOWN = "CASE WHEN av.has_report THEN {} END"
+CATALOG_AVAILABILITY: tuple[Feature, ...] = (
+    Feature(
+        "availability_report_known",
+        "availability",
+        "CASE WHEN av.has_report THEN 1 ELSE 0 END",
+        0.0,
+        "1 when an injury report listing his game was published by decision time.",
+        required=False,
+    ),
+    Feature(
+        "own_status_rank",
+        "availability",
+        _KNOWN.format("coalesce(av.own_rank, 0)"),
+        0.0,
+        "His status at decision time: Available 0, Probable 1, Questionable 2, Doubtful 3, "
+        "Out 4 (0 when not listed).",
+        required=False,
+    ),
+    Feature(
+        "own_not_listed",
+        "availability",
+        _KNOWN.format("CASE WHEN av.own_rank IS NULL THEN 1 ELSE 0 END"),
+        0.0,
+        "1 when the report used does not list him (not listed is not 'Available').",
+        required=False,
+    ),
+    Feature(
+        "own_out_last_game",
+        "availability",
+        "CASE WHEN av.prev_has_report THEN CASE WHEN av.prev_rank = 4 THEN 1 ELSE 0 END END",
+        0.0,
+        "1 when he was listed OUT for his team's previous game (last report before its tip).",
+        required=False,
+    ),
+    Feature(
+        "vacated_minutes",
+        "availability",
+        _KNOWN.format("coalesce(av.out_min, 0)"),
+        0.0,
+        "Recent minutes (last-10 mean) of teammates listed OUT or DOUBTFUL at decision time.",
+        required=False,
+    ),
+    Feature(
+        "vacated_usage_share",
+        "availability",
+        _KNOWN.format("coalesce(av.out_used, 0)"),
+        0.0,
+        "Their share of the team's FGA + 0.44 FTA + TOV over their last 10 games, summed.",
+        required=False,
+    ),
+    Feature(
+        "vacated_points_share",
+        "availability",
+        _KNOWN.format("coalesce(av.out_pts, 0)"),
+        0.0,
+        "Their share of the team's points over their last 10 games, summed.",
+        required=False,
+    ),
+    Feature(
+        "questionable_minutes",
+        "availability",
+        _KNOWN.format("coalesce(av.q_min, 0)"),
+        0.0,
+        "Recent minutes of teammates listed QUESTIONABLE at decision time.",
+        required=False,
+    ),
+    Feature(
+        "questionable_usage_share",
+        "availability",
+        _KNOWN.format("coalesce(av.q_used, 0)"),
+        0.0,
+        "Usage share of teammates listed QUESTIONABLE, summed.",
+        required=False,
+    ),
+    Feature(
+        "questionable_points_share",
+        "availability",
+        _KNOWN.format("coalesce(av.q_pts, 0)"),
+        0.0,
+        "Points share of teammates listed QUESTIONABLE, summed.",
+        required=False,
+    ),
+    Feature(
+        "opponent_vacated_minutes",
+        "availability",
+        _KNOWN.format("coalesce(av.opp_out_min, 0)"),
+        0.0,
+        "Recent minutes of the opponent's players listed OUT or DOUBTFUL.",
+        required=False,
+    ),
+    Feature(
+        "opponent_vacated_usage_share",
+        "availability",
+        _KNOWN.format("coalesce(av.opp_out_used, 0)"),
+        0.0,
+        "Usage share of the opponent's players listed OUT or DOUBTFUL, summed.",
+        required=False,
+    ),
+    Feature(
+        "opponent_vacated_points_share",
+        "availability",
+        _KNOWN.format("coalesce(av.opp_out_pts, 0)"),
+        0.0,
+        "Points share of the opponent's players listed OUT or DOUBTFUL, summed.",
+        required=False,
+    ),
+    Feature(
+        "opponent_rim_protector_out",
+        "availability",
+        _KNOWN.format("coalesce(av.opp_rim_out, 0)"),
+        0.0,
+        "1 when an opponent averaging >= 1.5 blocks over his last 10 games is OUT or DOUBTFUL.",
+        required=False,
+    ),
+    Feature(
+        "board_missing_team",
+        "board",
+        "bd.team_missing",
+        0.0,
+        "Teammates who usually have a points line (>= 3 of the team's last 5 lined games) "
+        "with none tonight by decision time; default when the game has no lines.",
+        required=False,
+    ),
+    Feature(
+        "board_missing_opponent",
+        "board",
+        "bd.opp_missing",
+        0.0,
+        "The same count for the opponent.",
+        required=False,
+    ),
+    Feature(
+        "line_move_since_open",
+        "line_moves",
+        "lm.move",
+        0.0,
+        "His books' median points line at decision time minus at the first quote seen.",
+        required=False,
+    ),
+    Feature(
+        "book_line_spread",
+        "line_moves",
+        "lm.spread",
+        0.0,
+        "Highest minus lowest book line at decision time (book disagreement).",
+        required=False,
+    ),
+    Feature(
+        "n_books_quoting",
+        "line_moves",
+        "lm.n_books",
+        0.0,
+        "Books quoting his points line by decision time.",
+        required=False,
+    ),
+)
+
+CATALOG = CATALOG + CATALOG_V2_ADDITIONS + CATALOG_BREAKOUT_RESEARCH + CATALOG_AVAILABILITY
 
 FEATURES = {f.name: f for f in CATALOG}
 
@@ -621,7 +787,16 @@ POINTS_V2 = FeatureSet(
     "points_v1 plus minutes-role and longer-form features (last 3 / last game / last 20).",
 )
 
-FEATURE_SETS = {fs.key: fs for fs in (POINTS_V1, POINTS_V2, BREAKOUT_V1)}
+# points_v2 was taken (frozen) before availability existed, so the availability set is v3.
+POINTS_V3 = FeatureSet(
+    "points",
+    3,
+    POINTS_V2.features + tuple(f.name for f in CATALOG_AVAILABILITY),
+    "points_v2 plus availability at decision time (own status, vacated and questionable "
+    "roles of teammates and opponents), the board, and line movement and book disagreement.",
+)
+
+FEATURE_SETS = {fs.key: fs for fs in (POINTS_V1, POINTS_V2, POINTS_V3, BREAKOUT_V1)}
 
 
 def experimental_feature_set(features: tuple[str, ...], description: str) -> FeatureSet:

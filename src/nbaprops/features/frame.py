@@ -10,12 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date
+from datetime import date, datetime
 
 import duckdb
 import pandas as pd
 
 from nbaprops.core.errors import NotReadyError
+from nbaprops.core.settings import DEFAULT_DECISION_MINUTES
+from nbaprops.features import availability
 from nbaprops.features.catalog import FeatureSet, get_feature_set
 from nbaprops.features.state import STATE_SEASON_TYPES, refresh_state, state_is_fresh
 
@@ -205,8 +207,12 @@ def _feature_sql(feature_set: FeatureSet, with_flags: bool, lines: str) -> str:
         if with_flags
         else ""
     )
+    timed = any(f.group in availability.GROUPS for f in defs)
+    timed_ctes = availability.availability_ctes(lines) if timed else ""
+    timed_joins = availability.JOINS if timed else ""
     return f"""
     WITH s AS (SELECT * FROM _spine),
+    {timed_ctes}
     h2h AS (
         SELECT s._row, avg(pg.points) AS pts_avg, count(*) AS n_games
         FROM s JOIN core.player_game pg
@@ -246,7 +252,7 @@ def _feature_sql(feature_set: FeatureSet, with_flags: bool, lines: str) -> str:
         LEFT JOIN win pw ON pw._row = s._row
         LEFT JOIN h2h ON h2h._row = s._row
         LEFT JOIN core.game_line gl ON gl.game_id = s.game_id
-        LEFT JOIN pl ON pl.player_id = s.player_id AND pl.game_date = s.game_date
+        LEFT JOIN pl ON pl.player_id = s.player_id AND pl.game_date = s.game_date{timed_joins}
     )
     SELECT _row, {values},
            CAST({flags} AS INTEGER) AS n_defaulted,
@@ -263,6 +269,8 @@ def build_frame(
     *,
     with_flags: bool = False,
     lines: pd.DataFrame | None = None,
+    minutes_before_tip: int = DEFAULT_DECISION_MINUTES,
+    as_of: datetime | None = None,
 ) -> pd.DataFrame:
     """Features of ``feature_set`` for every spine row, in spine order.
 
@@ -271,6 +279,8 @@ def build_frame(
     and ``n_required_defaulted``; with ``with_flags`` also ``<feature>__defaulted``.
     ``lines`` (player_id, game_date, game_id, line) are the lines seen at a prediction's
     decision time; without them each game's line is its last pre-tip consensus.
+    Availability, board and line-move features read what was published by each row's
+    decision time: tip-off minus ``minutes_before_tip``, no later than ``as_of``.
     """
     fs = get_feature_set(feature_set) if isinstance(feature_set, str) else feature_set
     missing = [c for c in SPINE_COLUMNS if c not in spine.columns]
@@ -293,7 +303,9 @@ def build_frame(
     finally:
         con.unregister("_spine_df")
     with _lines_table(con, lines) as source:
-        features = con.execute(_feature_sql(fs, with_flags, source)).df()
+        sql = _feature_sql(fs, with_flags, source)
+        params = {"minutes": int(minutes_before_tip), "as_of": as_of} if "$minutes" in sql else {}
+        features = con.execute(sql, params).df()
     con.execute("DROP TABLE IF EXISTS _spine")
     features = features.drop(columns="_row")
     out = pd.concat([frame, features], axis=1)

@@ -28,7 +28,7 @@ WITH tseq AS (
     FROM core.team_game WHERE season_type IN {STATE_SEASON_TYPES}
 ),
 pg AS (
-    SELECT p.*, tg.minutes AS team_minutes, tseq.team_seq,
+    SELECT p.*, tg.minutes AS team_minutes, tg.points AS team_points, tseq.team_seq,
            p.fga + 0.44 * p.fta + coalesce(p.tov, 0) AS used,
            tg.fga + 0.44 * tg.fta + coalesce(tg.tov, 0) AS team_used
     FROM core.player_game p
@@ -83,6 +83,11 @@ SELECT player_id, game_date, game_id, season, team, minutes, points,
        stddev_samp(minutes) OVER w10 AS min_std_10,
        sum(points) OVER w10 / nullif(sum(minutes) OVER w10, 0) AS pts_per_min_10,
        avg(usage) OVER w10 AS usage_10,
+       -- his share of his teams' (FGA + 0.44 FTA + TOV) and points over his last 10 games:
+       -- what his absence vacates (the availability features)
+       sum(used) OVER w10 / nullif(sum(team_used) OVER w10, 0) AS used_share_10,
+       sum(points) OVER w10 / nullif(sum(team_points) OVER w10, 0) AS pts_share_10,
+       avg(blk) OVER w10 AS blk_avg_10,
        avg(usage) OVER w5 AS usage_5,
        CASE WHEN count(*) OVER w10 >= 3 THEN regr_slope(minutes, career_games) OVER w10 END
            AS min_slope_10,
@@ -195,6 +200,7 @@ _CORE_INPUTS = (
     "core.prop_line",
     "core.game",
     "core.game_line",
+    "core.availability",
 )
 
 

@@ -135,12 +135,13 @@ def decision_time_sql(minutes: str, as_of: str) -> str:
 
 def report_at_sql(games: str) -> str:
     """The report each game's statuses come from: for every row of ``games``
-    (game_id, at), the latest report published at or before ``at`` that lists the game
+    (game_id, decided), the latest report published at or before ``decided`` that lists
+    the game
     (``report_time_utc`` NULL when none had by then)."""
     return f"""
-        SELECT q.game_id, q.at, max(a.report_time_utc) AS report_time_utc
+        SELECT q.game_id, q.decided, max(a.report_time_utc) AS report_time_utc
         FROM {games} q
         LEFT JOIN core.availability a
-          ON a.game_id = q.game_id AND a.report_time_utc <= q.at
-        GROUP BY q.game_id, q.at
+          ON a.game_id = q.game_id AND a.report_time_utc <= q.decided
+        GROUP BY q.game_id, q.decided
     """
