@@ -68,7 +68,14 @@ def build_slate(
         empty = pd.DataFrame(columns=["player_id", "game_date", "line", "n_required_defaulted"])
         return Slate(empty, lines.books, minutes_before_tip, as_of)
     spine = pd.concat(spines, ignore_index=True)
-    frame = build_frame(con, spine, feature_set, lines=lines.points)
+    frame = build_frame(
+        con,
+        spine,
+        feature_set,
+        lines=lines.points,
+        minutes_before_tip=minutes_before_tip,
+        as_of=as_of,
+    )
     frame["game_date"] = pd.to_datetime(frame["game_date"]).dt.date
     frame = with_lines(frame, lines.points)
     return Slate(frame, lines.books, minutes_before_tip, as_of)
