@@ -29,6 +29,8 @@ from nbaprops.ingest import live
 from nbaprops.pipeline.daily import bootstrap_champion, predict_job
 from nbaprops.pipeline.fetch import Transports
 from nbaprops.pipeline.jobs import Progress, ingest_job
+from tests.conftest import real_data_dir
+from tests.injury_pdfs import PdfReplay, sample_pdfs
 from tests.replay import Replay
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "live" / "recorded_day"
@@ -81,9 +83,13 @@ def _odds(url: str, params: Mapping[str, Any]) -> Any:
 
 
 def replay_transports() -> Transports:
-    """Fresh fakes of the three hosts, serving the recorded day."""
+    """Fresh fakes of the four hosts, serving the recorded day (its injury report: the
+    data folder's sample PDF of 2024-03-12 06:30 PM)."""
     return Transports(
-        nba_stats=Replay(_gamelog), nba_cdn=Replay(_schedule), odds=Replay(_odds, dict(CREDITS))
+        nba_stats=Replay(_gamelog),
+        nba_cdn=Replay(_schedule),
+        odds=Replay(_odds, dict(CREDITS)),
+        nba_injury=PdfReplay(sample_pdfs(real_data_dir())),
     )
 
 

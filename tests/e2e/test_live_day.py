@@ -96,7 +96,7 @@ def test_run_daily_live_on_a_recorded_day_fetches_grades_predicts_posts_and_publ
 
     assert result.exit_code == 0, result.output
     out = result.stdout
-    # the fetch phase's lines: every source but the injury report (not defined yet)
+    # the fetch phase's lines, the injury report the day's latest (the 06:30 PM sample PDF)
     assert "schedule: ok (31 games of 2023-24)" in out
     assert (
         "box scores: ok (2023-24 since 2024-03-10 to 2024-03-12: 311 player rows (regular "
@@ -104,7 +104,7 @@ def test_run_daily_live_on_a_recorded_day_fetches_grades_predicts_posts_and_publ
     )
     assert "game lines: ok (7 games, median of 1 book)" in out
     assert "prop lines: ok (7 games, 9,874 quotes)" in out
-    assert "injury report: skipped (the availability issue defines its format)" in out
+    assert "injury report: ok (the 2024-03-12 18:30 ET report, 154 entries)" in out
     assert "The Odds API credits: 18 used, 19,982 left" in out
     assert SECRET not in result.output
     # every request went to the recorded hosts; box scores asked from the last loaded date

@@ -33,6 +33,8 @@ from nbaprops.ingest.loader import load_file
 from nbaprops.pipeline import fetch as fetch_module
 from nbaprops.pipeline.fetch import Transports, fetch_date, last_loaded_date
 from nbaprops.warehouse.migrate import migrate
+from tests.conftest import real_data_dir
+from tests.injury_pdfs import PdfReplay, sample_pdfs
 from tests.replay import Replay
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "live"
@@ -92,11 +94,14 @@ def fakes(**broken: Exception) -> SimpleNamespace:
         ),
         nba_cdn=Replay(failing(broken["nba_cdn"]) if "nba_cdn" in broken else schedule_route),
         odds=Replay(failing(broken["odds"]) if "odds" in broken else odds_route, dict(CREDITS)),
+        nba_injury=PdfReplay(sample_pdfs(real_data_dir())),
     )
 
 
 def as_transports(ns: SimpleNamespace) -> Transports:
-    return Transports(nba_stats=ns.nba_stats, nba_cdn=ns.nba_cdn, odds=ns.odds)
+    return Transports(
+        nba_stats=ns.nba_stats, nba_cdn=ns.nba_cdn, odds=ns.odds, nba_injury=ns.nba_injury
+    )
 
 
 @pytest.fixture
@@ -234,7 +239,7 @@ def test_one_fetch_brings_in_every_source_and_ingests_it(
         ("box scores", "ok"),
         ("game lines", "ok"),
         ("prop lines", "ok"),
-        ("injury report", "skipped"),
+        ("injury report", "ok"),
     ]
     assert not report.failed
     assert report.lines() == [
@@ -244,11 +249,11 @@ def test_one_fetch_brings_in_every_source_and_ingests_it(
         "playin 0, playoffs 0), 4 team rows)",
         "game lines: ok (2 games, median of 3 books)",
         "prop lines: ok (2 games, 72 quotes)",
-        "injury report: skipped (the availability issue defines its format)",
+        "injury report: ok (the 2024-03-10 03:30 ET report, 94 entries)",
         "The Odds API credits: 22 used, 478 left",
         report.ingest_line(),
     ]
-    assert report.ingest_line().startswith("ingest: ok (5 files: 5 loaded, 0 unchanged")
+    assert report.ingest_line().startswith("ingest: ok (6 files: 6 loaded, 0 unchanged")
     counts = con.execute(
         "SELECT (SELECT count(*) FROM raw.schedule), (SELECT count(*) FROM raw.nba_player_log), "
         "(SELECT count(*) FROM raw.nba_team_log), (SELECT count(*) FROM raw.game_line), "
@@ -257,7 +262,7 @@ def test_one_fetch_brings_in_every_source_and_ingests_it(
     assert counts == (5, 46, 4, 2, 72, 2)
     # the fetched files were archived like any file
     archived = con.execute("SELECT count(*) FROM raw.file WHERE archived_path IS NOT NULL")
-    assert archived.fetchone() == (5,)
+    assert archived.fetchone() == (6,)
 
 
 def test_a_second_fetch_asks_for_box_scores_from_the_last_loaded_date_on(
@@ -294,7 +299,7 @@ def test_a_failing_source_is_one_line_and_the_others_still_land(
 
     assert report.failed
     assert report.lines()[0] == f"schedule: failed ({down})"
-    assert [s.status for s in report.sources[1:]] == ["ok", "ok", "ok", "skipped"]
+    assert [s.status for s in report.sources[1:]] == ["ok", "ok", "ok", "ok"]
     assert con.execute("SELECT count(*) FROM raw.schedule").fetchone() == (0,)
     assert con.execute("SELECT count(*) FROM raw.odds_api_outcome").fetchone() == (72,)
     assert con.execute("SELECT count(*) FROM raw.nba_player_log").fetchone() == (46,)
@@ -314,7 +319,7 @@ def test_an_unexpected_payload_fails_its_source_alone(
         "ok",
         "ok",
         "ok",
-        "skipped",
+        "ok",
     ]
 
 
@@ -337,13 +342,9 @@ def test_nothing_fetched_is_no_ingest_and_a_failure(
 ) -> None:
     monkeypatch.delenv("ODDS_API_KEY")
     down = LiveSourceError("unreachable")
-    report = fetch_date(
-        con,
-        settings,
-        DAY,
-        transports=as_transports(fakes(nba_cdn=down, nba_stats=down)),
-        fetched_at=AT,
-    )
+    broken = fakes(nba_cdn=down, nba_stats=down)
+    broken.nba_injury = PdfReplay({})  # no report published
+    report = fetch_date(con, settings, DAY, transports=as_transports(broken), fetched_at=AT)
     assert report.ingest is None
     assert report.ingest_line() == "ingest: skipped (nothing fetched)"
     assert report.failed
@@ -378,7 +379,7 @@ def test_nbaprops_fetch_prints_one_line_per_source_and_the_credits(
     assert lines[0].startswith("schedule: ok (5 games of 2023-24")
     assert "prop lines: ok (2 games, 72 quotes)" in lines
     assert "The Odds API credits: 22 used, 478 left" in lines
-    assert any(line.startswith("ingest: ok (5 files: 5 loaded") for line in lines)
+    assert any(line.startswith("ingest: ok (6 files: 6 loaded") for line in lines)
     assert SECRET not in result.output
     assert len(made) == 1
 
@@ -386,7 +387,7 @@ def test_nbaprops_fetch_prints_one_line_per_source_and_the_credits(
     assert as_json.exit_code == 0, as_json.output
     payload = json.loads(as_json.output)
     assert payload["credits"] == {"used": 22, "remaining": 478}
-    assert [s["status"] for s in payload["sources"]] == ["ok", "ok", "ok", "ok", "skipped"]
+    assert [s["status"] for s in payload["sources"]] == ["ok", "ok", "ok", "ok", "ok"]
     # the schedule and box scores are the same files again: unchanged, not loaded twice
     statuses = {Path(f["path"]).parent.name: f["status"] for f in payload["ingest"]["files"]}
     assert statuses["schedule"] == "unchanged"

@@ -353,6 +353,66 @@ def ingest_odds_api(
     _fail_on_bad_files(result)
 
 
+@ingest_app.command("injuries")
+@user_errors
+def ingest_injuries(
+    date: Annotated[
+        str, typer.Option(help="US/Eastern date: YYYY-MM-DD, today, yesterday or tomorrow.")
+    ],
+    every: Annotated[
+        bool,
+        typer.Option(
+            "--all",
+            help="Fetch every report of the day published so far (24 a day; 96 from "
+            "2025-12-22), not only the latest.",
+        ),
+    ] = False,
+    db: DbOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Fetch the official NBA injury report of a date, then load it.
+
+    By default only the latest report published so far is fetched (for a past day: its
+    last one), walking back past times the league has no file for (HTTP 403/404); with
+    --all, every report of the day published so far. Each report is written as
+    availability/<name>.csv under NBAPROPS_LIVE_DIR, its PDF beside it in
+    availability/pdf/. Exit 1, with the warehouse untouched, when no report of the day
+    could be fetched and read.
+    """
+    from nbaprops.ingest.live import fetch_injury_reports
+
+    settings = settings_for(db)
+    day = parse_day(date, "--date")
+    live_dir = settings.resolved_live_dir()
+    fetched = fetch_injury_reports(day, live_dir, settings=settings, every=every)
+    with connect(settings.db) as con, rich_progress(not as_json) as progress:
+        result = jobs.ingest_job(con, settings, data_dir=live_dir, progress=progress)
+    if as_json:
+        emit_json(
+            {
+                "fetched": [
+                    {**vars(r), "csv_path": str(r.csv_path), "pdf_path": str(r.pdf_path)}
+                    for r in fetched.reports
+                ],
+                "not_published": list(fetched.not_published),
+                "unreadable": list(fetched.unreadable),
+                "ingest": ingest_payload(result),
+            }
+        )
+    else:
+        for report in fetched.reports:
+            console.print(
+                f"fetched the {report.report_time_et} ET report: {report.n_rows:,} entries "
+                f"into {report.csv_path}",
+                highlight=False,
+                soft_wrap=True,
+            )
+        for line in fetched.unreadable:
+            print_error(line)
+        print_ingest(result)
+    _fail_on_bad_files(result)
+
+
 @app.command()
 @user_errors
 def status(

@@ -21,12 +21,21 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
+
+import requests
 
 from nbaprops.core.errors import LiveSourceError, NbapropsError
 from nbaprops.core.settings import Settings, get_settings
 from nbaprops.core.time import EASTERN, eastern_date, season_of
-from nbaprops.ingest.transport import HttpTransport, Transport
+from nbaprops.ingest.transport import (
+    _TRANSIENT_ERRORS,
+    RETRY_STATUSES,
+    HttpTransport,
+    Transport,
+    _first_line,
+    _retry_after,
+)
 
 _BOX_COLUMNS = (
     "MIN",
@@ -757,3 +766,165 @@ def _write_atomic(path: Path, data: bytes) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+# --- the official injury report (PDF) ----------------------------------------------------
+
+# The CDN answers a report that is not out yet (or never was) with one of these.
+NOT_PUBLISHED_STATUSES = frozenset({403, 404})
+# The report host is a static CDN: a browser's headers, and a short pause between files.
+INJURY_REPORT_HEADERS = {
+    "User-Agent": "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko)",
+    "Referer": "https://www.nba.com/",
+}
+INJURY_REPORT_DELAY_S = 0.5
+
+
+class HttpStatusError(LiveSourceError):
+    """The server refused a request with this HTTP status (not retried)."""
+
+    def __init__(self, url: str, status: int, reason: str = "") -> None:
+        self.url = url
+        self.status = status
+        super().__init__(f"GET {url} failed: HTTP {status} {reason}".rstrip())
+
+
+class FileTransport(Protocol):
+    """Anything that GETs a URL and returns the body's bytes (the injury report PDFs);
+    a refused request raises ``HttpStatusError``."""
+
+    def get_bytes(self, url: str, headers: Mapping[str, str] | None = None) -> bytes: ...
+
+
+class HttpFileTransport(HttpTransport):
+    """``HttpTransport``'s retries, backoff and polite delay for a file instead of JSON."""
+
+    def get_bytes(self, url: str, headers: Mapping[str, str] | None = None) -> bytes:
+        attempts = max(self.retries, 0) + 1
+        problem = "no attempt made"
+        wait_hint: float | None = None
+        for attempt in range(attempts):
+            if attempt:
+                self.sleep(max(self.backoff_s * 2 ** (attempt - 1), wait_hint or 0.0))
+                wait_hint = None
+            self._wait_politely()
+            try:
+                response = self._session().get(
+                    url, headers=dict(headers or {}), timeout=self.timeout_s
+                )
+            except _TRANSIENT_ERRORS as exc:
+                problem = f"{type(exc).__name__}: {_first_line(str(exc))}"
+                continue
+            except requests.RequestException as exc:
+                raise LiveSourceError(
+                    f"GET {url} failed: {type(exc).__name__}: {_first_line(str(exc))}"
+                ) from None
+            if response.status_code in RETRY_STATUSES:
+                problem = f"HTTP {response.status_code} {response.reason or ''}".rstrip()
+                wait_hint = _retry_after(response)
+                continue
+            if response.status_code >= 400:
+                raise HttpStatusError(url, response.status_code, response.reason or "")
+            return response.content
+        raise LiveSourceError(f"GET {url} failed after {attempts} attempts: {problem}")
+
+
+@dataclass(frozen=True)
+class InjuryReportFile:
+    """One fetched report: its CSV in the availability format and the PDF as received."""
+
+    url: str
+    csv_path: Path
+    pdf_path: Path
+    report_time_et: str
+    n_rows: int
+
+
+@dataclass(frozen=True)
+class InjuryFetchResult:
+    """What one injury-report fetch wrote (newest report first) and what it could not."""
+
+    day: date
+    reports: tuple[InjuryReportFile, ...]
+    not_published: tuple[str, ...]  # file names the CDN answered 403/404
+    unreadable: tuple[str, ...]  # one line per PDF that did not parse
+
+    @property
+    def n_rows(self) -> int:
+        return sum(r.n_rows for r in self.reports)
+
+
+def fetch_injury_reports(
+    day: date,
+    live_dir: Path,
+    transport: FileTransport | None = None,
+    settings: Settings | None = None,
+    now: datetime | None = None,
+    *,
+    every: bool = False,
+) -> InjuryFetchResult:
+    """The official injury report(s) of the US/Eastern ``day`` due by ``now``: the latest
+    published one (walking back from the newest due time past any the CDN does not have),
+    or with ``every`` all of them. Each is written as ``availability/<name>.csv`` (the
+    availability format) beside ``availability/pdf/<name>.pdf`` (the bytes as received,
+    which the loader ignores). Raises ``LiveSourceError`` when none could be had."""
+    from nbaprops.ingest.injury_pdf import (
+        CSV_COLUMNS,
+        parse_injury_report,
+        published_at,
+        report_slots,
+        report_urls,
+        source_file_of,
+    )
+
+    settings = settings or get_settings()
+    transport = transport or HttpFileTransport(
+        retries=settings.http_retries,
+        timeout_s=settings.http_timeout_s,
+        delay_s=INJURY_REPORT_DELAY_S,
+    )
+    now = now or datetime.now(UTC)
+    urls = report_urls(day, now)
+    if not urls:
+        first = published_at(report_slots(day)[0]).strftime("%Y-%m-%d %H:%M")
+        raise LiveSourceError(
+            f"injury report {day}: no report published yet (the first is due at {first} ET)"
+        )
+    out = live_dir / "availability"
+    reports: list[InjuryReportFile] = []
+    not_published: list[str] = []
+    unreadable: list[str] = []
+    for url in reversed(urls):
+        name = url.rsplit("/", 1)[-1]
+        try:
+            pdf = transport.get_bytes(url, INJURY_REPORT_HEADERS)
+        except HttpStatusError as exc:
+            if exc.status not in NOT_PUBLISHED_STATUSES:
+                raise
+            not_published.append(f"HTTP {exc.status} for {name}")
+            continue
+        pdf_path = out / "pdf" / name
+        _write_atomic(pdf_path, pdf)
+        try:
+            rows = parse_injury_report(pdf, source_file_of(url))
+        except LiveSourceError as exc:
+            unreadable.append(str(exc))
+            continue
+        text = io.StringIO()
+        writer = csv.writer(text, lineterminator="\n")
+        writer.writerow(CSV_COLUMNS)
+        writer.writerows(r.as_list() for r in rows)
+        csv_path = out / f"{Path(name).stem}.csv"
+        _write_atomic(csv_path, text.getvalue().encode("utf-8"))
+        report_time = rows[0].report_time_et if rows else ""
+        reports.append(InjuryReportFile(url, csv_path, pdf_path, report_time, len(rows)))
+        if not every:
+            break
+    if not reports:
+        why = unreadable[0] if unreadable else not_published[0]
+        more = len(unreadable) + len(not_published) - 1
+        what = "no readable report" if unreadable else "no report published yet"
+        raise LiveSourceError(
+            f"injury report {day}: {what} ({why}" + (f", and {more} earlier)" if more else ")")
+        )
+    return InjuryFetchResult(day, tuple(reports), tuple(not_published), tuple(unreadable))

@@ -2,8 +2,9 @@
 
 ``fetch_date`` brings in the season's schedule (tip-off times), the box scores since
 the last loaded date (regular season, play-in, playoffs), the date's game lines
-(spreads and totals: implied team totals) and its player props from The Odds API,
-writes each in its public file format under ``settings.live_dir``, and runs the
+(spreads and totals: implied team totals), its player props from The Odds API and the
+latest official injury report published by then (the league's PDF, as an availability
+CSV), writes each in its public file format under ``settings.live_dir``, and runs the
 normal ingest job on that folder, so fetched data is archived, quarantined and
 loaded idempotently exactly like files a user copied in.
 
@@ -34,7 +35,6 @@ from nbaprops.pipeline.jobs import IngestJobResult, Progress, audit, ingest_job
 from nbaprops.warehouse.migrate import migrate
 from nbaprops.warehouse.transforms import team_table
 
-INJURY_NOTE = "the availability issue defines its format"
 SOURCE_NAMES = ("schedule", "box scores", "game lines", "prop lines", "injury report")
 
 
@@ -45,6 +45,7 @@ class Transports:
     nba_stats: Transport
     nba_cdn: Transport
     odds: Transport
+    nba_injury: live.FileTransport
 
 
 def default_transports(settings: Settings) -> Transports:
@@ -53,6 +54,11 @@ def default_transports(settings: Settings) -> Transports:
         nba_stats=HttpTransport.from_settings(settings, delay_s=settings.nba_api_delay_s),
         nba_cdn=HttpTransport.from_settings(settings),
         odds=HttpTransport.from_settings(settings, delay_s=live.ODDS_API_DELAY_S),
+        nba_injury=live.HttpFileTransport(
+            retries=settings.http_retries,
+            timeout_s=settings.http_timeout_s,
+            delay_s=live.INJURY_REPORT_DELAY_S,
+        ),
     )
 
 
@@ -269,13 +275,26 @@ def fetch_date(
             (str(got.path),),
         )
 
+    def injury_report() -> SourceOutcome:
+        got = live.fetch_injury_reports(
+            day, live_dir, transports.nba_injury, settings, now=fetched_at
+        )
+        latest = got.reports[0]
+        return SourceOutcome(
+            "injury report",
+            "ok",
+            f"the {latest.report_time_et} ET report, {latest.n_rows:,} entries",
+            {"reports": len(got.reports), "entries": got.n_rows},
+            tuple(str(r.csv_path) for r in got.reports),
+        )
+
     missing_key = f"The Odds API key not set: export {settings.odds_api_key_env}=..."
     outcomes = [
         _attempt("schedule", schedule),
         _attempt("box scores", box_scores),
         _attempt("game lines", game_lines) if key else _skip("game lines", missing_key),
         _attempt("prop lines", prop_lines) if key else _skip("prop lines", missing_key),
-        _skip("injury report", INJURY_NOTE),
+        _attempt("injury report", injury_report),
     ]
     for outcome in outcomes:
         audit(
