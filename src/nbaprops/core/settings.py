@@ -171,6 +171,11 @@ class Settings(BaseSettings):
         description="The system whose champion drives picks (default: the latest champion).",
     )
     picks_max_per_day: int = Field(default=10, ge=1, description="Most best bets per date.")
+    availability_block_statuses: tuple[str, ...] = Field(
+        default=("Out", "Doubtful", "Questionable"),
+        description="Injury-report statuses at decision time that are never bet (the gate); "
+        'env as JSON, e.g. \'["Out", "Doubtful"]\'.',
+    )
     picks_max_per_team: int = Field(default=2, ge=1, description="Most best bets per team.")
     picks_min_edge: float = Field(
         default=1.0, ge=0, description="Least |median - line| for a best bet."

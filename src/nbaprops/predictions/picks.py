@@ -45,6 +45,7 @@ PICK_COLUMNS = (
     "game_id",
     "player_id",
     "team",
+    "availability_status",
     "line_kind",
     "side",
     "line",
@@ -74,7 +75,14 @@ PICK_COLUMNS = (
     "decision_time",
 )
 # Identity columns taken from the scored rows when present.
-_PASSTHROUGH = ("system", "model_version", "alias", "prediction_id", "decision_time")
+_PASSTHROUGH = (
+    "system",
+    "model_version",
+    "alias",
+    "prediction_id",
+    "decision_time",
+    "availability_status",
+)
 
 
 @dataclass(frozen=True)
@@ -97,6 +105,8 @@ class PickPolicy:
     max_per_day: int = 10
     unit: float = 0.01
     calibrated: bool = True
+    # injury-report statuses at decision time never bet (the availability gate)
+    blocked_statuses: tuple[str, ...] = ("Out", "Doubtful", "Questionable")
 
     @classmethod
     def from_settings(cls, settings: Settings) -> PickPolicy:
@@ -112,6 +122,7 @@ class PickPolicy:
             max_per_team=settings.picks_max_per_team,
             max_per_day=settings.picks_max_per_day,
             unit=settings.unit_share,
+            blocked_statuses=tuple(settings.availability_block_statuses),
         )
 
     def before_calibration(self) -> PickPolicy:
@@ -201,8 +212,11 @@ def select_picks(
     record_n = record["record_n"]
     edge = col["edge"].astype(float)
     reason = np.full(n, "", dtype=object)
+    status = extra.get("availability_status", np.full(n, None, dtype=object))
+    blocked = np.isin(status.astype(object), list(policy.blocked_statuses))
+    reason[blocked] = [f"listed {s} at decision time (injury report)" for s in status[blocked]]
     if policy.calibrated:
-        low = ~(np.nan_to_num(ev_cal, nan=-np.inf) > policy.margin)
+        low = (reason == "") & ~(np.nan_to_num(ev_cal, nan=-np.inf) > policy.margin)
         reason[low] = [
             f"calibrated EV {_pct(c)} at or under the margin {_pct(policy.margin)} "
             f"(claimed {_pct(r)})"

@@ -304,6 +304,10 @@ def estimated_line(frame: pd.DataFrame) -> np.ndarray:
     return np.round(frame["points_avg_season"].to_numpy(dtype=float) * 2.0) / 2.0
 
 
+# The gate's inputs, carried from the slate to every scored row (``predictions.slate``).
+AVAILABILITY_COLUMNS = ("availability_status", "availability_report_utc")
+
+
 def score_date(
     frame: pd.DataFrame,
     models: Sequence[ScoringModel],
@@ -353,6 +357,9 @@ def score_date(
             },
             index=frame.index,
         )
+        for col in AVAILABILITY_COLUMNS:
+            if col in frame.columns:
+                identity[col] = frame[col].to_numpy()
         if keep_quantiles:
             scored["quantiles"] = list(np.asarray(dist.quantiles, dtype=float))
         parts.append(pd.concat([identity, scored], axis=1))

@@ -16,6 +16,7 @@ import pandas as pd
 
 from nbaprops.features.catalog import FeatureSet
 from nbaprops.features.frame import build_frame, serving_spine
+from nbaprops.warehouse.availability import player_statuses, statuses_at
 from nbaprops.warehouse.lines import points_lines_at_decision
 
 
@@ -50,6 +51,26 @@ def with_lines(frame: pd.DataFrame, points: pd.DataFrame) -> pd.DataFrame:
     return frame.merge(points[keep], on=["player_id", "game_date"], how="left")
 
 
+def with_availability(
+    con: duckdb.DuckDBPyConnection,
+    frame: pd.DataFrame,
+    *,
+    minutes_before_tip: int,
+    as_of: datetime | None,
+) -> pd.DataFrame:
+    """Serving rows with each player's injury-report status at decision time (the gate
+    reads it whatever the feature set) and when that report was published."""
+    days = frame["game_date"]
+    entries = statuses_at(
+        con, min(days), max(days), minutes_before_tip=minutes_before_tip, as_of=as_of
+    )
+    found = player_statuses(entries, frame)
+    frame = frame.copy()
+    frame["availability_status"] = found["availability_status"].to_numpy()
+    frame["availability_report_utc"] = found["availability_report_utc"].to_numpy()
+    return frame
+
+
 def build_slate(
     con: duckdb.DuckDBPyConnection,
     dates: list[date],
@@ -78,4 +99,5 @@ def build_slate(
     )
     frame["game_date"] = pd.to_datetime(frame["game_date"]).dt.date
     frame = with_lines(frame, lines.points)
+    frame = with_availability(con, frame, minutes_before_tip=minutes_before_tip, as_of=as_of)
     return Slate(frame, lines.books, minutes_before_tip, as_of)

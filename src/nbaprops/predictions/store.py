@@ -70,6 +70,8 @@ PREDICTION_COLUMNS = (
     "p_win",
     "stale_override",
     "freshness_flag",
+    "availability_status",
+    "availability_report_utc",
 )
 
 
@@ -149,6 +151,15 @@ def to_table_rows(
     # what --allow-stale overrode, and a player's team-change flag (warehouse.freshness)
     for col in ("stale_override", "freshness_flag"):
         out[col] = scored[col].astype(object) if col in scored else None
+    # the player's injury-report status at decision time and that report's time (the gate)
+    out["availability_status"] = (
+        scored["availability_status"].astype(object) if "availability_status" in scored else None
+    )
+    out["availability_report_utc"] = (
+        pd.to_datetime(scored["availability_report_utc"], utc=True)
+        if "availability_report_utc" in scored
+        else pd.NaT
+    )
     return out
 
 
@@ -215,9 +226,12 @@ def write_batch(
     frame["superseded_by"] = None
     frame["n_books"] = frame["n_books"].astype("Int64")
     frame["n_defaulted"] = frame["n_defaulted"].astype("int64")
-    for col in ("stale_override", "freshness_flag"):  # rows built before migration 015
+    # rows built before migrations 015 (freshness) and 018 (availability)
+    for col in ("stale_override", "freshness_flag", "availability_status"):
         if col not in frame:
             frame[col] = None
+    if "availability_report_utc" not in frame:
+        frame["availability_report_utc"] = pd.NaT
     frame = frame[list(PREDICTION_COLUMNS)]
     with nullcontext() if within else transaction(con):
         con.register("_new_predictions", frame)

@@ -12,9 +12,15 @@ lists the game**. A player of that game absent from it is *not listed*, which is
 
 from __future__ import annotations
 
+from datetime import date, datetime
+
 import duckdb
+import pandas as pd
 
 from nbaprops.warehouse.matching import Candidate, resolve_in_roster
+
+NOT_LISTED = "Not listed"
+NOT_SUBMITTED = "Not yet submitted"
 
 # Official statuses as ranks: the higher, the less likely he plays.
 STATUS_RANK = {"Available": 0, "Probable": 1, "Questionable": 2, "Doubtful": 3, "Out": 4}
@@ -145,3 +151,67 @@ def report_at_sql(games: str) -> str:
           ON a.game_id = q.game_id AND a.report_time_utc <= q.decided
         GROUP BY q.game_id, q.decided
     """
+
+
+def statuses_at(
+    con: duckdb.DuckDBPyConnection,
+    first: date,
+    last: date,
+    *,
+    minutes_before_tip: int,
+    as_of: datetime | None = None,
+    at: datetime | None = None,
+) -> pd.DataFrame:
+    """Every entry of the report each game of [first, last] reads at its decision time
+    (tip-off minus ``minutes_before_tip``, no later than ``as_of``), or at ``at`` when
+    given: game_id, game_date, tip_off_utc, decided (the time judged), report_time_utc,
+    team, team_name, player, player_id, status, reason. A game no report listed by then
+    has one row with NULL report and entries."""
+    decided = (
+        "CAST($at AS TIMESTAMPTZ)"
+        if at is not None
+        else decision_time_sql("$minutes", "CAST($as_of AS TIMESTAMPTZ)")
+    )
+    frame = con.execute(
+        f"""
+        WITH games AS (
+            SELECT gt.game_id, gt.game_date, gt.tip_off_utc, {decided} AS decided
+            FROM core.game_tip gt WHERE gt.game_date BETWEEN $first AND $last
+        ),
+        rep AS ({report_at_sql("games")})
+        SELECT g.game_id, g.game_date, g.tip_off_utc, g.decided, r.report_time_utc,
+               a.team, a.team_name, a.player, a.player_id, a.status, a.reason
+        FROM games g
+        JOIN rep r ON r.game_id = g.game_id AND r.decided = g.decided
+        LEFT JOIN core.availability a
+          ON a.game_id = g.game_id AND a.report_time_utc = r.report_time_utc
+        ORDER BY g.tip_off_utc, g.game_id, a.team, a.player
+        """,
+        {"first": first, "last": last}
+        | ({"at": at} if at is not None else {"minutes": int(minutes_before_tip), "as_of": as_of}),
+    ).df()
+    frame["game_date"] = pd.to_datetime(frame["game_date"]).dt.date
+    return frame
+
+
+def player_statuses(entries: pd.DataFrame, rows: pd.DataFrame) -> pd.DataFrame:
+    """``rows`` (game_id, team, player_id) with ``availability_status`` and
+    ``availability_report_utc`` from ``statuses_at`` entries: the status as printed,
+    ``Not listed`` when the report lists his game but not him, ``Not yet submitted``
+    when his team had not reported, NULL when no report listed the game by then."""
+    out = rows[["game_id", "team", "player_id"]].copy()
+    reports = entries.drop_duplicates("game_id").set_index("game_id")["report_time_utc"]
+    out["availability_report_utc"] = out["game_id"].map(reports)
+    listed = entries.dropna(subset=["player_id"]).astype({"player_id": "int64"})
+    listed = listed.drop_duplicates(["game_id", "player_id"]).set_index(["game_id", "player_id"])
+    keys = pd.MultiIndex.from_arrays([out["game_id"], out["player_id"].astype("int64")])
+    status = listed["status"].reindex(keys).to_numpy(dtype=object)
+    pending = entries.loc[entries["status"] == "NOT_YET_SUBMITTED", ["game_id", "team"]]
+    waiting = pd.MultiIndex.from_frame(pending).unique()
+    not_in = pd.MultiIndex.from_arrays([out["game_id"], out["team"]]).isin(waiting)
+    has_report = out["availability_report_utc"].notna().to_numpy()
+    fill = pd.isna(status) & has_report
+    status[fill & not_in] = NOT_SUBMITTED
+    status[fill & ~not_in] = NOT_LISTED
+    out["availability_status"] = status
+    return out
