@@ -12,7 +12,7 @@ import difflib
 import json
 import math
 import re
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import duckdb
@@ -995,3 +995,80 @@ def track_record(
         "by_edge": by_edge,
         "by_side": by_side,
     }
+
+
+def availability(
+    con: duckdb.DuckDBPyConnection,
+    settings: Settings,
+    day: date,
+    *,
+    team: str | None = None,
+    as_of: datetime | None = None,
+) -> dict[str, Any]:
+    """Each game of ``day`` with its injury-report statuses at decision time (tip-off
+    minus the decision minutes), or as of ``as_of``, and the report's publication time
+    (``warehouse.availability``: the latest report at or before then listing the game)."""
+    from nbaprops.warehouse.availability import statuses_at
+
+    entries = statuses_at(
+        con,
+        day,
+        day,
+        minutes_before_tip=settings.decision_minutes_before_tip,
+        at=as_of,
+    )
+    games = con.execute(
+        "SELECT g.game_id, g.away_team, g.home_team, gt.tip_off_utc, gt.tip_source "
+        "FROM core.game g JOIN core.game_tip gt USING (game_id) WHERE g.game_date = ? "
+        "ORDER BY gt.tip_off_utc, g.game_id",
+        [day],
+    ).fetchall()
+    blocked = set(settings.availability_block_statuses)
+    out = []
+    wanted = team.upper() if team else None
+    for game_id, away, home, tip, tip_source in games:
+        if wanted and wanted not in (away, home):
+            continue
+        rows = entries[entries["game_id"] == game_id]
+        report = rows["report_time_utc"].dropna()
+        decided = rows["decided"].dropna()
+        listed = rows.dropna(subset=["status"])
+        if wanted:
+            listed = listed[listed["team"] == wanted]
+        out.append(
+            {
+                "game_id": game_id,
+                "matchup": f"{away}@{home}",
+                "tip_off_utc": _iso(tip),
+                "tip_source": tip_source,
+                "judged_at_utc": _iso(decided.iloc[0]) if len(decided) else None,
+                "report_time_utc": _iso(report.iloc[0]) if len(report) else None,
+                "entries": [
+                    {
+                        "team": r.team,
+                        "team_name": r.team_name,
+                        "player": r.player,
+                        "player_id": None if pd.isna(r.player_id) else int(r.player_id),
+                        "status": r.status,
+                        "reason": r.reason,
+                        "blocked": r.status in blocked,
+                    }
+                    for r in listed.itertuples()
+                ],
+            }
+        )
+    if wanted and not out:
+        raise NbapropsError(f"{wanted} does not play on {day}")
+    return {
+        "date": day.isoformat(),
+        "as_of_utc": _iso(as_of) if as_of else None,
+        "decision_minutes_before_tip": settings.decision_minutes_before_tip,
+        "blocked_statuses": sorted(blocked),
+        "games": out,
+    }
+
+
+def _iso(value: Any) -> str | None:
+    if value is None or pd.isna(value):
+        return None
+    return pd.Timestamp(value).tz_convert("UTC").isoformat()

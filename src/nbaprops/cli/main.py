@@ -9,6 +9,7 @@ import duckdb
 import typer
 from rich.table import Table
 
+from nbaprops.cli import availability as availability_cli
 from nbaprops.cli import daily, diagnose, monitoring
 from nbaprops.cli import fetch as fetch_cli
 from nbaprops.cli.backtest import backtest
@@ -64,6 +65,7 @@ app.command("diagnose")(diagnose.diagnose)
 app.command("alerts")(diagnose.alerts)
 app.command("serve")(serve)
 app.command("fetch")(user_errors(fetch_cli.fetch))
+app.command("availability")(user_errors(availability_cli.availability))
 ingest_app = typer.Typer(
     help="Load data: every recognised file of a folder, or live sources.",
     invoke_without_command=True,
