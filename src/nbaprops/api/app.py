@@ -176,6 +176,11 @@ class Pick(BaseModel):
     player_id: int = _f("NBA player id.")
     player_name: str = _f("Player name.")
     team: str = _f("Team tricode.")
+    availability_status: str | None = _f(
+        "His injury-report status at decision time (Out, Doubtful, Questionable, Probable, "
+        "Available, Not listed; null: no report listed the game). Out, Doubtful and "
+        "Questionable are never bet."
+    )
     line_kind: str = _f("sportsbook or dfs.")
     side: str = _f("OVER or UNDER.")
     line: float | None = _f("Consensus line at decision time (points).")
@@ -774,6 +779,17 @@ def create_app(settings: Settings, *, reader: SnapshotReader | None = None) -> F
         (with the reason), each with its record; the champion's record; results once
         graded."""
         return q.picks(r.con, settings, q.optional_day(date))
+
+    @app.get("/availability", responses=ERRORS)
+    def availability(
+        date: str | None = DateQ,
+        team: str | None = Query(None, max_length=10, description="One team (tricode)."),
+        r: Read = Con,
+    ) -> dict[str, Any]:
+        """Each game's injury-report statuses at decision time, with the publication time
+        of the report used (the latest published by then that lists the game)."""
+        day = q.optional_day(date) or q.latest_prediction_date(r.con)
+        return q.availability(r.con, settings, day, team=team)
 
     @app.get("/bets", response_model=Bets, responses=ERRORS)
     def bets(

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import pandas as pd
 from fastapi import Depends, FastAPI, Query, Request
 from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, Response
@@ -82,6 +83,15 @@ def day(value: Any) -> str:
     return "–" if _missing(value) or value == "" else str(value)[:10]
 
 
+def et(value: Any) -> str:
+    """A UTC timestamp (ISO text) as US/Eastern clock time: 2024-03-12 06:30 PM."""
+    if _missing(value) or value == "":
+        return "–"
+    stamp = pd.Timestamp(value)
+    stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp
+    return stamp.tz_convert("America/New_York").strftime("%Y-%m-%d %I:%M %p")
+
+
 def figure(value: Any) -> str:
     """A diagnostic factor's value: whole numbers as they are, fractions to 3 places."""
     if isinstance(value, float) and math.isfinite(value) and not value.is_integer():
@@ -101,6 +111,7 @@ FILTERS: dict[str, Callable[..., str]] = {
     "count": count,
     "text": text,
     "day": day,
+    "et": et,
     "figure": figure,
 }
 
@@ -348,6 +359,7 @@ def add_dashboard(app: FastAPI, reader: SnapshotReader, settings: Settings) -> N
             picks = q.picks(con, settings, day)
         except q.NotFoundError as exc:
             picks = q.no_picks(settings, day, str(exc))
+        injuries = q.availability(con, settings, day)
         systems = sorted({p["system_id"] for p in everything})
         teams = sorted({p["team"] for p in everything if p["team"]})
         champion = picks["system"] or next(
@@ -403,6 +415,7 @@ def add_dashboard(app: FastAPI, reader: SnapshotReader, settings: Settings) -> N
                 "all": ALL,
                 "charts": home_charts,
                 "champion": champion,
+                "injuries": injuries,
             },
         )
 

@@ -347,6 +347,8 @@ def pick_out(row: dict[str, Any], unit_share: float) -> dict[str, Any]:
         "player_id": int(row["player_id"]),
         "player_name": row.get("player_name") or str(row["player_id"]),
         "team": row["team"],
+        # his injury-report status at decision time ('Not listed', or None: no report)
+        "availability_status": row.get("availability_status") or None,
         "line_kind": row["line_kind"],
         "side": row["side"],
         "line": _num(row["line"]),

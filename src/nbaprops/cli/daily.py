@@ -308,6 +308,14 @@ def _bet_cell(p: dict[str, Any]) -> str:
     return f"{p['side']} {p['bet_line']:g}{cons}{where}{price}"
 
 
+def player_cell(pick: dict[str, Any]) -> str:
+    """The player with his injury-report flag beside him when the report lists him."""
+    status = pick.get("availability_status")
+    if status in (None, "Not listed"):
+        return str(pick["player_name"])
+    return f"{pick['player_name']} [{str(status).replace('_', ' ')}]"
+
+
 def print_picks(payload: dict[str, Any], watchlist: int = 10) -> None:
     """The champion's picks as ``queries.picks`` gives them (the API's /picks): its
     record first, then the bets with their stakes before and after the caps, then the
@@ -330,7 +338,7 @@ def print_picks(payload: dict[str, Any], watchlist: int = 10) -> None:
         for p in bets:
             cells = [
                 str(p["rank"]),
-                p["player_name"],
+                player_cell(p),
                 p["team"],
                 _bet_cell(p),
                 _fmt(p["p_win"], ".1%"),
@@ -354,7 +362,7 @@ def print_picks(payload: dict[str, Any], watchlist: int = 10) -> None:
             t.add_column(col, overflow="fold")
         for p in shown:
             cells = [
-                p["player_name"],
+                player_cell(p),
                 p["team"],
                 _bet_cell(p),
                 f"{_fmt(p['ev_pct'], '+.1f')}%",
