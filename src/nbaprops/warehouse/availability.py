@@ -213,5 +213,6 @@ def player_statuses(entries: pd.DataFrame, rows: pd.DataFrame) -> pd.DataFrame:
     fill = pd.isna(status) & has_report
     status[fill & not_in] = NOT_SUBMITTED
     status[fill & ~not_in] = NOT_LISTED
+    status[pd.isna(status)] = None
     out["availability_status"] = status
     return out
