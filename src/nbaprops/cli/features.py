@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
@@ -237,6 +237,18 @@ def features_coverage(
         "defaulted_share_by_required_feature": {
             f: float(frame[f"{f}__defaulted"].mean()) for f in required
         },
+        "defaulted_share_by_optional_feature": {
+            f.name: float(frame[f"{f.name}__defaulted"].mean())
+            for f in fs.definitions()
+            if not f.required
+        },
+        # per catalog group, the share of rows with a real value in any of its features
+        # (availability: a report listed the game by decision time; board and line moves:
+        # lines were quoted), the coverage of what those groups know
+        "coverage_by_group": {
+            group: float((~frame[[f"{f.name}__defaulted" for f in feats]].all(axis=1)).mean())
+            for group, feats in _by_group(fs).items()
+        },
     }
     if as_json:
         emit_json(result)
@@ -248,6 +260,17 @@ def features_coverage(
     )
     worst = sorted(result["defaulted_share_by_required_feature"].items(), key=lambda kv: -kv[1])[:5]
     console.print("most defaulted: " + ", ".join(f"{k} {100 * v:.1f}%" for k, v in worst))
+    console.print(
+        "coverage by group (rows with a real value): "
+        + ", ".join(f"{k} {100 * v:.1f}%" for k, v in result["coverage_by_group"].items())
+    )
+
+
+def _by_group(fs: Any) -> dict[str, list[Any]]:
+    groups: dict[str, list[Any]] = {}
+    for f in fs.definitions():
+        groups.setdefault(f.group, []).append(f)
+    return groups
 
 
 @features_app.command("frame")

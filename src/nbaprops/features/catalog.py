@@ -536,9 +536,10 @@ CATALOG_AVAILABILITY: tuple[Feature, ...] = (
     Feature(
         "availability_report_known",
         "availability",
-        "CASE WHEN av.has_report THEN 1 ELSE 0 END",
+        "CASE WHEN av.has_report THEN 1 END",
         0.0,
-        "1 when an injury report listing his game was published by decision time.",
+        "1 when an injury report listing his game was published by decision time (else 0, "
+        "counted as defaulted).",
         required=False,
     ),
     Feature(

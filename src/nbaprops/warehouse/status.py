@@ -235,6 +235,6 @@ def warehouse_status(
         thin_margin_quotes_by_source=thin,
         outlier_prices_by_market=outliers,
         unknown_game_box_scores_by_source=unknown_game,
-        availability=availability_match(con),
+        availability=availability_match(con, unmatched_limit),
         freshness=report(con, settings or Settings(), today_eastern()).to_dict(),
     )

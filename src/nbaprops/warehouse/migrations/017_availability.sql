@@ -33,7 +33,8 @@ CREATE TABLE IF NOT EXISTS core.availability (
     file_id VARCHAR NOT NULL
 );
 
--- A game's tip-off: the schedule's; else the injury report's game time; else the
+-- A game's tip-off: the schedule's; else the game time of the first injury report
+-- listing it (a later report never moves a decision time); else the
 -- earliest commence time any prop feed quotes; else 7 PM US/Eastern (tip_source says
 -- which). Decision time = tip-off minus decision_minutes, for reports and quotes alike.
 CREATE OR REPLACE VIEW core.game_tip AS
@@ -45,7 +46,7 @@ SELECT g.game_id, g.game_date,
             WHEN q.tip IS NOT NULL THEN 'prop_feed'
             ELSE 'assumed_7pm_et' END AS tip_source
 FROM core.game g
-LEFT JOIN (SELECT game_id, min(tip_off_utc) AS tip FROM core.availability
+LEFT JOIN (SELECT game_id, arg_min(tip_off_utc, report_time_utc) AS tip FROM core.availability
            WHERE game_id IS NOT NULL GROUP BY game_id) a ON a.game_id = g.game_id
 LEFT JOIN (SELECT game_id, min(commence_time) AS tip FROM core.prop_line_snapshot
            WHERE game_id IS NOT NULL GROUP BY game_id) q ON q.game_id = g.game_id;
