@@ -204,6 +204,20 @@ SEEDS: dict[str, Seed] = {
             "2024-03-10T14:00:00Z\n",
             "player",
         ),
+        Seed(
+            "availability",
+            "availability",
+            "nba_injury_reports_sample",
+            "report_time_et,report_time_utc,game_date,game_time_et,matchup,team,player,status,"
+            "reason,source_file\n"
+            "2024-03-12 18:30,2024-03-12T22:30:00Z,2024-03-12,19:30,PHI@NYK,New York Knicks,"
+            "Julius Randle,Out,Injury/Illness - Right Shoulder; Dislocated,pdfs/x.pdf\n"
+            "2024-03-12 18:30,2024-03-12T22:30:00Z,2024-03-12,19:30,PHI@NYK,New York Knicks,"
+            "OG Anunoby,Questionable,Injury/Illness - Right Elbow; Surgery,pdfs/x.pdf\n"
+            "2024-03-12 18:30,2024-03-12T22:30:00Z,2024-03-12,19:30,PHI@NYK,"
+            "Philadelphia 76ers,,NOT_YET_SUBMITTED,,pdfs/x.pdf\n",
+            "player",
+        ),
     )
 }
 
