@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 import numpy as np
 import pandas as pd
 
@@ -11,34 +9,12 @@ from nbaprops.core.settings import Settings
 from nbaprops.models.calibration import EvCalibration
 from nbaprops.predictions.picks import BET, WATCHLIST, PickPolicy, select_picks
 from nbaprops.warehouse.availability import NOT_LISTED, NOT_SUBMITTED, player_statuses
-
-DAY = date(2024, 3, 12)
+from tests.unit.test_daily_operations import _calls as daily_calls
 
 
 def _calls(statuses: list[object]) -> pd.DataFrame:
-    n = len(statuses)
-    return pd.DataFrame(
-        {
-            "player_id": list(range(n)),
-            "game_date": [DAY] * n,
-            "team": [f"T{i}" for i in range(n)],
-            "game_id": [f"g{i}" for i in range(n)],
-            "side": ["OVER"] * n,
-            "line_kind": ["sportsbook"] * n,
-            "line": [20.5] * n,
-            "over_price": [-110.0] * n,
-            "under_price": [-110.0] * n,
-            "bet_book": ["b"] * n,
-            "bet_line": [20.5] * n,
-            "bet_price": [-110.0] * n,
-            "p_win": [0.6] * n,
-            "edge": [2.0] * n,
-            "ev": np.linspace(0.2, 0.05, n),
-            "ev_calibrated": np.linspace(0.10, 0.05, n),
-            "in_sample": [False] * n,
-            "availability_status": statuses,
-        }
-    )
+    """OVER calls that all clear the margin, one per player, with these statuses."""
+    return daily_calls(len(statuses), availability_status=statuses)
 
 
 STATUSES = ["Out", "Doubtful", "Questionable", "Probable", "Available", NOT_LISTED, None]
