@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from nbaprops.ingest.injury_pdf import REPORT_BASE_URL
-from nbaprops.ingest.live import HttpStatusError
+from nbaprops.ingest.transport import HttpStatusError
 
 
 def sample_pdfs(data_dir: Path) -> dict[str, bytes]:
@@ -28,5 +28,5 @@ class PdfReplay:
     def get_bytes(self, url: str, headers: Mapping[str, str] | None = None) -> bytes:
         self.requests.append(url)
         if url not in self.files:
-            raise HttpStatusError(url, 403, "Forbidden")
+            raise HttpStatusError(url, 403, "HTTP 403 Forbidden")
         return self.files[url]

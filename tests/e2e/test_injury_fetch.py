@@ -40,7 +40,7 @@ def replay(
         made.append(PdfReplay(files))
         return made[-1]
 
-    monkeypatch.setattr(live, "HttpFileTransport", transport)
+    monkeypatch.setattr(live, "HttpTransport", transport)
     return tmp_path / "w.duckdb", made
 
 

@@ -23,7 +23,8 @@ from nbaprops.core.errors import LiveSourceError
 from nbaprops.core.settings import Settings
 from nbaprops.core.time import EASTERN
 from nbaprops.ingest.injury_pdf import CSV_COLUMNS, REPORT_BASE_URL
-from nbaprops.ingest.live import HttpFileTransport, HttpStatusError, fetch_injury_reports
+from nbaprops.ingest.live import fetch_injury_reports
+from nbaprops.ingest.transport import HttpStatusError, HttpTransport
 from nbaprops.pipeline import fetch as fetch_module
 from nbaprops.pipeline.fetch import fetch_date
 from nbaprops.warehouse.migrate import migrate
@@ -133,7 +134,7 @@ def test_an_unreadable_pdf_is_kept_and_named_and_an_older_report_used(
 def test_a_server_failure_is_not_taken_for_not_published(tmp_path: Path) -> None:
     class Down:
         def get_bytes(self, url: str, headers: Any = None) -> bytes:
-            raise HttpStatusError(url, 503, "Service Unavailable")
+            raise HttpStatusError(url, 503, "HTTP 503 Service Unavailable")
 
     with pytest.raises(HttpStatusError, match="HTTP 503"):
         fetch_injury_reports(
@@ -165,12 +166,12 @@ class Session:
 def test_the_file_transport_retries_server_errors_and_not_a_403() -> None:
     sleeps: list[float] = []
     session = Session(response(503), response(200, b"%PDF-1.4"))
-    transport = HttpFileTransport(retries=3, session=session, sleep=sleeps.append)  # type: ignore[arg-type]
+    transport = HttpTransport(retries=3, session=session, sleep=sleeps.append)  # type: ignore[arg-type]
     assert transport.get_bytes("https://x.test/a.pdf") == b"%PDF-1.4"
     assert len(session.urls) == 2
 
     refused = Session(response(403), response(200))
-    transport = HttpFileTransport(retries=3, session=refused, sleep=sleeps.append)  # type: ignore[arg-type]
+    transport = HttpTransport(retries=3, session=refused, sleep=sleeps.append)  # type: ignore[arg-type]
     with pytest.raises(HttpStatusError) as caught:
         transport.get_bytes("https://x.test/b.pdf")
     assert caught.value.status == 403

@@ -21,21 +21,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
-from typing import Any, Protocol
-
-import requests
+from typing import Any
 
 from nbaprops.core.errors import LiveSourceError, NbapropsError
 from nbaprops.core.settings import Settings, get_settings
 from nbaprops.core.time import EASTERN, eastern_date, season_of
-from nbaprops.ingest.transport import (
-    _TRANSIENT_ERRORS,
-    RETRY_STATUSES,
-    HttpTransport,
-    Transport,
-    _first_line,
-    _retry_after,
-)
+from nbaprops.ingest.transport import FileTransport, HttpStatusError, HttpTransport, Transport
 
 _BOX_COLUMNS = (
     "MIN",
@@ -780,55 +771,6 @@ INJURY_REPORT_HEADERS = {
 INJURY_REPORT_DELAY_S = 0.5
 
 
-class HttpStatusError(LiveSourceError):
-    """The server refused a request with this HTTP status (not retried)."""
-
-    def __init__(self, url: str, status: int, reason: str = "") -> None:
-        self.url = url
-        self.status = status
-        super().__init__(f"GET {url} failed: HTTP {status} {reason}".rstrip())
-
-
-class FileTransport(Protocol):
-    """Anything that GETs a URL and returns the body's bytes (the injury report PDFs);
-    a refused request raises ``HttpStatusError``."""
-
-    def get_bytes(self, url: str, headers: Mapping[str, str] | None = None) -> bytes: ...
-
-
-class HttpFileTransport(HttpTransport):
-    """``HttpTransport``'s retries, backoff and polite delay for a file instead of JSON."""
-
-    def get_bytes(self, url: str, headers: Mapping[str, str] | None = None) -> bytes:
-        attempts = max(self.retries, 0) + 1
-        problem = "no attempt made"
-        wait_hint: float | None = None
-        for attempt in range(attempts):
-            if attempt:
-                self.sleep(max(self.backoff_s * 2 ** (attempt - 1), wait_hint or 0.0))
-                wait_hint = None
-            self._wait_politely()
-            try:
-                response = self._session().get(
-                    url, headers=dict(headers or {}), timeout=self.timeout_s
-                )
-            except _TRANSIENT_ERRORS as exc:
-                problem = f"{type(exc).__name__}: {_first_line(str(exc))}"
-                continue
-            except requests.RequestException as exc:
-                raise LiveSourceError(
-                    f"GET {url} failed: {type(exc).__name__}: {_first_line(str(exc))}"
-                ) from None
-            if response.status_code in RETRY_STATUSES:
-                problem = f"HTTP {response.status_code} {response.reason or ''}".rstrip()
-                wait_hint = _retry_after(response)
-                continue
-            if response.status_code >= 400:
-                raise HttpStatusError(url, response.status_code, response.reason or "")
-            return response.content
-        raise LiveSourceError(f"GET {url} failed after {attempts} attempts: {problem}")
-
-
 @dataclass(frozen=True)
 class InjuryReportFile:
     """One fetched report: its CSV in the availability format and the PDF as received."""
@@ -878,7 +820,7 @@ def fetch_injury_reports(
     )
 
     settings = settings or get_settings()
-    transport = transport or HttpFileTransport(
+    transport = transport or HttpTransport(
         retries=settings.http_retries,
         timeout_s=settings.http_timeout_s,
         delay_s=INJURY_REPORT_DELAY_S,

@@ -29,6 +29,22 @@ _MAX_DETAIL = 200
 _MAX_RETRY_AFTER_S = 60.0
 
 
+class HttpStatusError(LiveSourceError):
+    """The server refused a request with this HTTP status (not retried)."""
+
+    def __init__(self, url: str, status: int, detail: str = "") -> None:
+        self.url = url
+        self.status = status
+        super().__init__(f"GET {url} failed: {detail or f'HTTP {status}'}")
+
+
+class FileTransport(Protocol):
+    """Anything that GETs a URL and returns the body's bytes (the injury report PDFs);
+    a refused request raises ``HttpStatusError``."""
+
+    def get_bytes(self, url: str, headers: Mapping[str, str] | None = None) -> bytes: ...
+
+
 class Transport(Protocol):
     """Anything that GETs a URL and returns its JSON payload with the response headers."""
 
@@ -81,6 +97,23 @@ class HttpTransport:
         headers: Mapping[str, str] | None = None,
     ) -> tuple[Any, dict[str, str]]:
         """GET ``url`` and decode JSON, retrying transient failures."""
+        response = self._get(url, params, headers)
+        try:
+            payload = response.json()
+        except ValueError:
+            raise LiveSourceError(
+                f"GET {url} returned a response that is not JSON (HTTP {response.status_code})"
+            ) from None
+        return payload, {k.lower(): v for k, v in response.headers.items()}
+
+    def get_bytes(self, url: str, headers: Mapping[str, str] | None = None) -> bytes:
+        """GET ``url`` and return the body as received (a file, e.g. a report PDF)."""
+        return self._get(url, {}, headers).content
+
+    def _get(
+        self, url: str, params: Mapping[str, Any], headers: Mapping[str, str] | None
+    ) -> requests.Response:
+        """One GET with retries on transient failures; a refusal raises ``HttpStatusError``."""
         secrets = [str(v) for k, v in params.items() if k.lower() in SECRET_PARAMS and v]
         attempts = max(self.retries, 0) + 1
         problem = "no attempt made"
@@ -106,14 +139,8 @@ class HttpTransport:
                 continue
             if response.status_code >= 400:
                 detail = _redact(_status_text(response), secrets)
-                raise LiveSourceError(f"GET {url} failed: {detail}")
-            try:
-                payload = response.json()
-            except ValueError:
-                raise LiveSourceError(
-                    f"GET {url} returned a response that is not JSON (HTTP {response.status_code})"
-                ) from None
-            return payload, {k.lower(): v for k, v in response.headers.items()}
+                raise HttpStatusError(url, response.status_code, detail)
+            return response
         detail = _redact(problem, secrets)
         raise LiveSourceError(f"GET {url} failed after {attempts} attempts: {detail}")
 

@@ -30,7 +30,7 @@ from nbaprops.core.errors import LiveSourceError, NbapropsError
 from nbaprops.core.settings import Settings
 from nbaprops.core.time import season_of
 from nbaprops.ingest import live
-from nbaprops.ingest.transport import HttpTransport, Transport
+from nbaprops.ingest.transport import FileTransport, HttpTransport, Transport
 from nbaprops.pipeline.jobs import IngestJobResult, Progress, audit, ingest_job
 from nbaprops.warehouse.migrate import migrate
 from nbaprops.warehouse.transforms import team_table
@@ -45,7 +45,7 @@ class Transports:
     nba_stats: Transport
     nba_cdn: Transport
     odds: Transport
-    nba_injury: live.FileTransport
+    nba_injury: FileTransport
 
 
 def default_transports(settings: Settings) -> Transports:
@@ -54,7 +54,7 @@ def default_transports(settings: Settings) -> Transports:
         nba_stats=HttpTransport.from_settings(settings, delay_s=settings.nba_api_delay_s),
         nba_cdn=HttpTransport.from_settings(settings),
         odds=HttpTransport.from_settings(settings, delay_s=live.ODDS_API_DELAY_S),
-        nba_injury=live.HttpFileTransport(
+        nba_injury=HttpTransport(
             retries=settings.http_retries,
             timeout_s=settings.http_timeout_s,
             delay_s=live.INJURY_REPORT_DELAY_S,
