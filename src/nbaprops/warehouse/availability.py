@@ -15,6 +15,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 import duckdb
+import numpy as np
 import pandas as pd
 
 from nbaprops.warehouse.matching import Candidate, resolve_in_roster
@@ -205,7 +206,7 @@ def player_statuses(entries: pd.DataFrame, rows: pd.DataFrame) -> pd.DataFrame:
     listed = entries.dropna(subset=["player_id"]).astype({"player_id": "int64"})
     listed = listed.drop_duplicates(["game_id", "player_id"]).set_index(["game_id", "player_id"])
     keys = pd.MultiIndex.from_arrays([out["game_id"], out["player_id"].astype("int64")])
-    status = listed["status"].reindex(keys).to_numpy(dtype=object)
+    status = np.array(listed["status"].reindex(keys).to_numpy(), dtype=object)
     pending = entries.loc[entries["status"] == "NOT_YET_SUBMITTED", ["game_id", "team"]]
     waiting = pd.MultiIndex.from_frame(pending).unique()
     not_in = pd.MultiIndex.from_arrays([out["game_id"], out["team"]]).isin(waiting)
