@@ -7,7 +7,6 @@ from __future__ import annotations
 import csv
 import gzip
 from collections import Counter
-from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
 from types import SimpleNamespace
@@ -29,6 +28,7 @@ from nbaprops.pipeline import fetch as fetch_module
 from nbaprops.pipeline.fetch import fetch_date
 from nbaprops.warehouse.migrate import migrate
 from tests.injury_pdfs import PdfReplay, sample_pdfs
+from tests.unit import test_live_fetch
 from tests.unit.test_live_fetch import AT, DAY, SECRET, as_transports, fakes
 
 pytestmark = pytest.mark.data
@@ -182,17 +182,9 @@ def test_the_file_transport_retries_server_errors_and_not_a_403() -> None:
 # --- inside the live fetch and the daily run ------------------------------------------------
 
 
-@pytest.fixture
-def con() -> Iterator[duckdb.DuckDBPyConnection]:
-    with connect(":memory:") as connection:
-        migrate(connection)
-        yield connection
-
-
-@pytest.fixture
-def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
-    monkeypatch.setenv("ODDS_API_KEY", SECRET)
-    return Settings(db=tmp_path / "w.duckdb", live_dir=tmp_path / "live", nba_api_delay_s=0)
+# the live-fetch tests' fixtures: a migrated in-memory warehouse and live settings
+con = test_live_fetch.con
+settings = test_live_fetch.settings
 
 
 def test_the_live_fetch_loads_the_latest_report_into_the_warehouse(
