@@ -398,6 +398,7 @@ def test_the_schema_is_served_with_every_endpoint(client: TestClient) -> None:
         "/diagnostics",
         "/alerts",
         "/bets",
+        "/availability",
     }
     assert all(set(methods) == {"get"} for methods in schema["paths"].values())  # read only
     schemas = schema["components"]["schemas"]

@@ -155,6 +155,44 @@ class Predictions(BaseModel):
     )
 
 
+class AvailabilityEntry(BaseModel):
+    team: str | None = _f("Team tricode (null when the printed name is unknown).")
+    team_name: str = _f("Team name as printed on the report.")
+    player: str | None = _f("Player as printed, natural order (null: team not yet reported).")
+    player_id: int | None = _f("NBA player id (null when the name did not match).")
+    status: str = _f(
+        "Out, Doubtful, Questionable, Probable, Available or NOT_YET_SUBMITTED, as printed."
+    )
+    reason: str | None = _f("Reason as printed.")
+    blocked: bool = _f("The gate blocks this status: no bet on the player.")
+
+
+class AvailabilityGame(BaseModel):
+    game_id: str = _f("NBA game id.")
+    matchup: str = _f("away@home, tricodes.")
+    tip_off_utc: str | None = _f("Tip-off, ISO-8601 UTC.")
+    tip_source: str = _f(
+        "Where the tip-off comes from: schedule, injury_report, prop_feed or assumed_7pm_et."
+    )
+    judged_at_utc: str | None = _f(
+        "The time the statuses are judged at: decision time (tip-off minus the decision "
+        "minutes) or the as-of time, ISO-8601 UTC."
+    )
+    report_time_utc: str | None = _f(
+        "Publication time of the report used: the latest published by then that lists the "
+        "game (null: none had)."
+    )
+    entries: list[AvailabilityEntry] = _f("The report's entries for the game (or the team).")
+
+
+class Availability(BaseModel):
+    date: dt.date = _f("Game date, YYYY-MM-DD.")
+    as_of_utc: str | None = _f("The as-of time asked for, ISO-8601 UTC (null: decision time).")
+    decision_minutes_before_tip: int = _f("Minutes before tip-off a prediction is decided.")
+    blocked_statuses: list[str] = _f("Statuses never bet (NBAPROPS_AVAILABILITY_BLOCK_STATUSES).")
+    games: list[AvailabilityGame] = _f("The date's games, by tip-off.")
+
+
 class PickRecord(BaseModel):
     n: int = _f("Comparable graded bets: same line kind, side and calibrated-EV bucket.")
     wins: int = _f("Of those, won.")
@@ -780,7 +818,7 @@ def create_app(settings: Settings, *, reader: SnapshotReader | None = None) -> F
         graded."""
         return q.picks(r.con, settings, q.optional_day(date))
 
-    @app.get("/availability", responses=ERRORS)
+    @app.get("/availability", response_model=Availability, responses=ERRORS)
     def availability(
         date: str | None = DateQ,
         team: str | None = Query(None, max_length=10, description="One team (tricode)."),
