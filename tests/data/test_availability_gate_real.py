@@ -135,3 +135,23 @@ def test_the_availability_command_shows_the_report_used_at_decision_time(
     nobody = runner.invoke(app, [*args[:-1], "ZZZ"])
     assert nobody.exit_code == 1
     assert "does not play" in nobody.output
+
+
+def test_feature_importance_reports_every_feature_and_the_availability_groups_share(
+    warehouse: Path,
+) -> None:
+    result = CliRunner().invoke(
+        app,
+        ["features", "importance", "--db", str(warehouse), "--end", "2024-02-29", "--json"],
+    )
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.output)
+    from nbaprops.features.catalog import POINTS_V3
+
+    assert [f["feature"] for f in payload["features"]] != list(POINTS_V3.features)  # ranked
+    assert sorted(f["feature"] for f in payload["features"]) == sorted(POINTS_V3.features)
+    shares = [f["share"] for f in payload["features"]]
+    assert sum(shares) == pytest.approx(1.0)
+    assert shares == sorted(shares, reverse=True)
+    # reports exist from 2022-10-18: a season and a half of rows by March 2024
+    assert payload["share_by_group"]["availability"] > 0

@@ -273,6 +273,74 @@ def _by_group(fs: Any) -> dict[str, list[Any]]:
     return groups
 
 
+@features_app.command("importance")
+@user_errors
+def features_importance(
+    end: Annotated[str, typer.Option(help="Last training date (e.g. a fold's train end).")],
+    feature_set: SetOpt = "points_v3",
+    system: Annotated[str, typer.Option(help="A boosted system.")] = "catboost_full",
+    top: Annotated[int, typer.Option(help="Rows to print.")] = 25,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 7,
+    db: DbOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Fit a boosted system on every player-game up to ``--end`` and print its feature
+    importance (CatBoost's PredictionValuesChange, percent; XGBoost's gain share), each
+    feature with its catalog group, so a new group's worth can be read off."""
+    from nbaprops.features.catalog import get_feature_set
+    from nbaprops.features.frame import build_frame, training_spine
+    from nbaprops.systems.factory import make_system
+
+    last = parse_day(end, "--end")
+    fs = get_feature_set(feature_set)
+    settings = settings_for(db)
+    model = make_system(system, random_state=seed)
+    with connect(settings.db, read_only=True) as con:
+        spine = training_spine(con, None, last)
+        if spine.empty:
+            raise NbapropsError(f"no player-games up to {last}")
+        frame = build_frame(con, spine, fs)
+    model.fit(frame, frame["points"].to_numpy(dtype=float))
+    fitted = getattr(model, "model_", None)
+    if fitted is None:
+        raise NbapropsError(f"{system} is not a boosted system: it has no feature importance")
+    if hasattr(fitted, "get_feature_importance"):
+        values = [float(v) for v in fitted.get_feature_importance()]
+    else:
+        values = [float(v) for v in getattr(fitted, "feature_importances_", [])]
+    total = sum(values) or 1.0
+    groups = {f.name: f.group for f in fs.definitions()}
+    ranked = sorted(zip(model.feature_columns_, values, strict=True), key=lambda p: -p[1])
+    by_group: dict[str, float] = {}
+    for name, value in ranked:
+        by_group[groups.get(name, "?")] = by_group.get(groups.get(name, "?"), 0.0) + value
+    result = {
+        "system": system,
+        "feature_set": fs.key,
+        "train_end": last.isoformat(),
+        "rows": len(frame),
+        "features": [
+            {"rank": i + 1, "feature": n, "group": groups.get(n), "share": v / total}
+            for i, (n, v) in enumerate(ranked)
+        ],
+        "share_by_group": {g: v / total for g, v in sorted(by_group.items(), key=lambda p: -p[1])},
+    }
+    if as_json:
+        emit_json(result)
+        return
+    t = Table(title=f"{system} on {fs.key}, {len(frame):,} player-games to {last}")
+    for col in ("#", "feature", "group", "share"):
+        t.add_column(col)
+    for row in result["features"][:top]:
+        t.add_row(
+            str(row["rank"]), row["feature"], row["group"] or "", f"{100 * row['share']:.2f}%"
+        )
+    console.print(t)
+    console.print(
+        "by group: " + ", ".join(f"{g} {100 * v:.1f}%" for g, v in result["share_by_group"].items())
+    )
+
+
 @features_app.command("frame")
 @user_errors
 def features_frame(
