@@ -51,7 +51,16 @@ def test_tonight_shows_the_champions_slate_its_bets_and_real_charts(
     body = client.get(f"/picks?date={DAY}").json()
     picks = [p for p in body["picks"] if p["status"] == "BET"]
     bets = home.tables["best-bets"]
-    assert [row[0] for row in bets] == [p["player_name"] for p in picks]
+    # each bet's player, with his injury-report status beside him when the report lists him
+    assert [row[0] for row in bets] == [
+        p["player_name"]
+        + (
+            f" {p['availability_status']}"
+            if p["availability_status"] not in (None, "Not listed")
+            else ""
+        )
+        for p in picks
+    ]
     assert [row[2].split()[0] for row in bets] == [p["side"] for p in picks]
     assert [row[9].split("u")[0] for row in bets] == [f"{p['stake_units']:.2f}" for p in picks]
     # the champion's record and the verdict stand above the picks
@@ -74,6 +83,29 @@ def test_tonight_shows_the_champions_slate_its_bets_and_real_charts(
     roi = next(s for s in home.svgs if "roi" in s["label"].lower())
     assert "chart-empty" not in roi["class"]
     assert re.search(r"-?\d+\.\d%", roi["desc"])
+
+
+def test_tonight_shows_the_injury_report_used_and_each_flagged_player(
+    client: TestClient, served: Settings
+) -> None:
+    home = page(client, f"/?date={DAY}")
+    body = client.get(f"/availability?date={DAY}").json()
+    games = body["games"]
+    assert len(games) == scalar(served, "SELECT count(*) FROM core.game WHERE game_date = ?", [DAY])
+    rows = home.tables["injuries"]
+    assert [r[0] for r in rows] == [g["matchup"] for g in games]
+    reported = [g for g in games if g["report_time_utc"]]
+    assert reported  # the real reports cover this date
+    flagged = [
+        f"{e['player']} ({e['team']}) {e['status']}"
+        for g in games
+        for e in g["entries"]
+        if e["blocked"]
+    ]
+    assert flagged
+    cells = " ".join(r[3] for r in rows)
+    assert all(f in cells for f in flagged)
+    assert set(body["blocked_statuses"]) == {"Out", "Doubtful", "Questionable"}
 
 
 def test_tonight_filters_by_team_and_shows_every_system_on_request(

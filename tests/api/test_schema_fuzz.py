@@ -39,6 +39,7 @@ OPERATIONS = {
     "GET /diagnostics",
     "GET /alerts",
     "GET /bets",
+    "GET /availability",
 }
 
 

@@ -1060,7 +1060,7 @@ def availability(
             }
         )
     if wanted and not out:
-        raise NbapropsError(f"{wanted} does not play on {day}")
+        raise NotFoundError(f"{wanted} does not play on {day}")
     return {
         "date": day.isoformat(),
         "as_of_utc": _iso(as_of) if as_of else None,
