@@ -132,9 +132,12 @@ def test_the_availability_command_shows_the_report_used_at_decision_time(
     bad = runner.invoke(app, [*args, "--as-of", "25:00"])
     assert bad.exit_code == 1
     assert len(bad.output.strip().splitlines()) == 1
-    nobody = runner.invoke(app, [*args[:-1], "ZZZ"])
-    assert nobody.exit_code == 1
-    assert "does not play" in nobody.output
+    idle = runner.invoke(app, [*args[:-1], "ATL"])  # no game that night
+    assert idle.exit_code == 1
+    assert "ATL does not play on 2024-03-12" in idle.output
+    unknown = runner.invoke(app, [*args[:-1], "ZZZ"])
+    assert unknown.exit_code == 1
+    assert "unknown team 'ZZZ'" in unknown.output
 
 
 def test_feature_importance_reports_every_feature_and_the_availability_groups_share(

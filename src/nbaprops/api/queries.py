@@ -1028,6 +1028,12 @@ def availability(
     blocked = set(settings.availability_block_statuses)
     out = []
     wanted = team.upper() if team else None
+    if wanted is not None:
+        teams = [r[0] for r in con.execute("SELECT tricode FROM core.team ORDER BY 1").fetchall()]
+        if wanted not in teams:
+            raise BadRequestError(
+                f"unknown team {team!r}{_did_you_mean(wanted, teams)} (a tricode, e.g. NYK)"
+            )
     for game_id, away, home, tip, tip_source in games:
         if wanted and wanted not in (away, home):
             continue
