@@ -315,6 +315,28 @@ def test_fractional_points_and_a_date_outside_the_season_are_quarantined(
     }
 
 
+def test_a_whole_number_in_float_notation_loads_only_while_a_double_holds_it_exactly(
+    tmp_path: Path, empty_con: duckdb.DuckDBPyConnection
+) -> None:
+    # found by the fuzz test: 4.624543173082578e+16 went through a double and was stored
+    # as ...776, not the ...780 the text says
+    small = row(player_id=7).replace(",7,", ",7.0e0,", 1)
+    huge = row(player_id=8).replace(",8,", ",4.624543173082578e+16,", 1)
+    digits = row(player_id=46245431730825780)
+    path = write_logs(tmp_path, "player_logs_2023-24.csv.gz", [small, huge, digits])
+    result = load_file(empty_con, NBA_PLAYER_LOGS, path)
+    assert result.n_loaded == 2
+    ids = {r[0] for r in empty_con.execute("SELECT player_id FROM raw.nba_player_log").fetchall()}
+    assert ids == {7, 46245431730825780}
+    assert quarantine(empty_con) == [
+        (
+            3,
+            "whole number PLAYER_ID in float notation beyond 2^53 (not exact): "
+            "4.624543173082578e+16",
+        )
+    ]
+
+
 GENERIC_HEADER = "player,game_date,market,book,line,over_price,under_price,snapshot_time"
 
 

@@ -386,6 +386,10 @@ def _q(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+# 2^53: every whole number below it is exact as a double, and none above it need be.
+_EXACT_DOUBLE = 9007199254740992
+
+
 def _typed_expr(col: Col, present: set[str]) -> str:
     if col.src not in present:
         return f"CAST(NULL AS {SQL_TYPES[col.type]})"
@@ -395,10 +399,12 @@ def _typed_expr(col: Col, present: set[str]) -> str:
     if col.type == "int":
         # whole numbers only: digits cast exactly (no detour through DOUBLE above 2^53);
         # "21.0" is 21, but "21.5" is never rounded (DuckDB's own cast would round it)
+        # a float form ("21.0", "2.1e1") only below 2^53, where a double is still exact
         num = f"TRY_CAST({raw} AS DOUBLE)"
         return (
             f"CASE WHEN regexp_full_match({raw}, '[+-]?[0-9]+') THEN TRY_CAST({raw} AS BIGINT) "
-            f"WHEN {num} = round({num}) THEN TRY_CAST({num} AS BIGINT) END"
+            f"WHEN {num} = round({num}) AND abs({num}) < {_EXACT_DOUBLE} "
+            f"THEN TRY_CAST({num} AS BIGINT) END"
         )
     if col.type in ("double", "date", "timestamp"):
         # NaN, infinities and +-infinity dates are not values a feed can mean
@@ -443,6 +449,11 @@ def _reason_expr(source: Source, present: set[str], limits: IngestLimits | None 
             whens.append(
                 f"WHEN isfinite({num}) AND {num} <> round({num}) "
                 f"THEN 'not a whole number {label}: ' || {raw}"
+            )
+            whens.append(
+                f"WHEN isfinite({num}) AND abs({num}) >= {_EXACT_DOUBLE} "
+                f"AND NOT regexp_full_match({raw}, '[+-]?[0-9]+') "
+                f"THEN 'whole number {label} in float notation beyond 2^53 (not exact): ' || {raw}"
             )
         whens.append(
             f"WHEN {raw} IS NOT NULL AND t.{col.dst} IS NULL THEN 'unparseable {label}: ' || {raw}"
