@@ -12,7 +12,7 @@ import difflib
 import json
 import math
 import re
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import duckdb
@@ -1019,14 +1019,16 @@ def availability(
         minutes_before_tip=settings.decision_minutes_before_tip,
         at=as_of,
     )
-    games = con.execute(
-        "SELECT g.game_id, g.away_team, g.home_team, gt.tip_off_utc, gt.tip_source "
-        "FROM core.game g JOIN core.game_tip gt USING (game_id) WHERE g.game_date = ? "
-        "ORDER BY gt.tip_off_utc, g.game_id",
-        [day],
-    ).fetchall()
+    games = records(
+        con.execute(
+            "SELECT g.game_id, g.away_team || '@' || g.home_team AS matchup, g.away_team, "
+            "g.home_team, gt.tip_off_utc, gt.tip_source FROM core.game g "
+            "JOIN core.game_tip gt USING (game_id) WHERE g.game_date = ? "
+            "ORDER BY gt.tip_off_utc, g.game_id",
+            [day],
+        ).df()
+    )
     blocked = set(settings.availability_block_statuses)
-    out = []
     wanted = team.upper() if team else None
     if wanted is not None:
         teams = [r[0] for r in con.execute("SELECT tricode FROM core.team ORDER BY 1").fetchall()]
@@ -1034,49 +1036,43 @@ def availability(
             raise BadRequestError(
                 f"unknown team {team!r}{_did_you_mean(wanted, teams)} (a tricode, e.g. NYK)"
             )
-    for game_id, away, home, tip, tip_source in games:
-        if wanted and wanted not in (away, home):
-            continue
-        rows = entries[entries["game_id"] == game_id]
-        report = rows["report_time_utc"].dropna()
-        decided = rows["decided"].dropna()
+        games = [g for g in games if wanted in (g["away_team"], g["home_team"])]
+        if not games:
+            raise NotFoundError(f"{wanted} does not play on {day}")
+    out = []
+    for game in games:
+        rows = entries[entries["game_id"] == game["game_id"]]
+        judged = records(rows[["decided", "report_time_utc"]].head(1))
         listed = rows.dropna(subset=["status"])
         if wanted:
             listed = listed[listed["team"] == wanted]
+        columns = ["team", "team_name", "player", "player_id", "status", "reason"]
         out.append(
             {
-                "game_id": game_id,
-                "matchup": f"{away}@{home}",
-                "tip_off_utc": _iso(tip),
-                "tip_source": tip_source,
-                "judged_at_utc": _iso(decided.iloc[0]) if len(decided) else None,
-                "report_time_utc": _iso(report.iloc[0]) if len(report) else None,
+                "game_id": game["game_id"],
+                "matchup": game["matchup"],
+                "tip_off_utc": game["tip_off_utc"],
+                "tip_source": game["tip_source"],
+                "judged_at_utc": judged[0]["decided"] if judged else None,
+                "report_time_utc": judged[0]["report_time_utc"] if judged else None,
                 "entries": [
                     {
-                        "team": r.team,
-                        "team_name": r.team_name,
-                        "player": r.player,
-                        "player_id": None if pd.isna(r.player_id) else int(r.player_id),
-                        "status": r.status,
-                        "reason": r.reason,
-                        "blocked": r.status in blocked,
+                        **e,
+                        "player_id": _int_or_none(e["player_id"]),
+                        "blocked": e["status"] in blocked,
                     }
-                    for r in listed.itertuples()
+                    for e in records(listed[columns])
                 ],
             }
         )
-    if wanted and not out:
-        raise NotFoundError(f"{wanted} does not play on {day}")
     return {
         "date": day.isoformat(),
-        "as_of_utc": _iso(as_of) if as_of else None,
+        "as_of_utc": as_of.astimezone(UTC).isoformat() if as_of else None,
         "decision_minutes_before_tip": settings.decision_minutes_before_tip,
         "blocked_statuses": sorted(blocked),
         "games": out,
     }
 
 
-def _iso(value: Any) -> str | None:
-    if value is None or pd.isna(value):
-        return None
-    return pd.Timestamp(value).tz_convert("UTC").isoformat()
+def _int_or_none(value: Any) -> int | None:
+    return None if value is None else int(value)
