@@ -188,6 +188,12 @@ def _serving_spine(
     ).df()
 
 
+def _timed(feature_set: FeatureSet) -> bool:
+    """True when the set reads what was published by decision time (availability, the
+    board, line moves): its SQL then takes the decision minutes and as-of."""
+    return any(f.group in availability.GROUPS for f in feature_set.definitions())
+
+
 def _feature_sql(feature_set: FeatureSet, with_flags: bool, lines: str) -> str:
     defs = feature_set.definitions()
     raw = ",\n".join(
@@ -207,7 +213,7 @@ def _feature_sql(feature_set: FeatureSet, with_flags: bool, lines: str) -> str:
         if with_flags
         else ""
     )
-    timed = any(f.group in availability.GROUPS for f in defs)
+    timed = _timed(feature_set)
     timed_ctes = availability.availability_ctes(lines) if timed else ""
     timed_joins = availability.JOINS if timed else ""
     return f"""
@@ -304,7 +310,7 @@ def build_frame(
         con.unregister("_spine_df")
     with _lines_table(con, lines) as source:
         sql = _feature_sql(fs, with_flags, source)
-        params = {"minutes": int(minutes_before_tip), "as_of": as_of} if "$minutes" in sql else {}
+        params = {"minutes": int(minutes_before_tip), "as_of": as_of} if _timed(fs) else {}
         features = con.execute(sql, params).df()
     con.execute("DROP TABLE IF EXISTS _spine")
     features = features.drop(columns="_row")
