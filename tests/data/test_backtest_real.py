@@ -13,6 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from nbaprops.cli.main import app
+from nbaprops.core.settings import Settings
 from nbaprops.experiments.backtest import BacktestResult, run_backtest
 from nbaprops.experiments.report import write_report
 from nbaprops.experiments.spec import build_spec
@@ -35,7 +36,7 @@ def result(warehouse: Path) -> BacktestResult:
         }
     )
     with connect(warehouse, read_only=True) as con:
-        return run_backtest(con, spec)
+        return run_backtest(con, spec, settings=Settings())
 
 
 def test_every_fold_is_fitted_only_on_dates_before_it(result: BacktestResult) -> None:

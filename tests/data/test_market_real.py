@@ -40,7 +40,7 @@ def spec() -> ExperimentSpec:
 @pytest.fixture(scope="module")
 def result(warehouse: Path, spec: ExperimentSpec) -> BacktestResult:
     with connect(warehouse, read_only=True) as con:
-        return run_backtest(con, spec)
+        return run_backtest(con, spec, settings=Settings())
 
 
 def _rows(result: BacktestResult, system: str) -> pd.DataFrame:
@@ -155,7 +155,7 @@ def test_on_dfs_boards_the_market_is_a_coin_flip_and_reported_as_one(warehouse: 
         }
     )
     with connect(warehouse, read_only=True) as con:
-        result = run_backtest(con, spec)
+        result = run_backtest(con, spec, settings=Settings())
     dfs = result.summary["systems"]["season_average"]["lines"]["dfs"]
     market = dfs["market"]
     decided = result.predictions[

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from nbaprops.core.db import connect
+from nbaprops.core.settings import Settings
 from nbaprops.experiments.backtest import BacktestResult, run_backtest
 from nbaprops.experiments.spec import ExperimentSpec
 from nbaprops.experiments.sweep import SweepOutcome, SweepSpec, expand, ranked, run_sweep
@@ -39,10 +40,10 @@ def outcomes(warehouse: Path) -> dict[str, object]:
         called.append(spec.name)
 
     with connect(warehouse, read_only=True) as con:
-        sequential = run_sweep(con, specs, sequential=True)
-        parallel = run_sweep(con, specs, n_workers=2, on_result=on_result)
+        sequential = run_sweep(con, specs, settings=Settings(), sequential=True)
+        parallel = run_sweep(con, specs, settings=Settings(), n_workers=2, on_result=on_result)
         # the frames are built for tiny-000: tiny-001 runs on them with its own window
-        alone = run_backtest(con, specs[1])
+        alone = run_backtest(con, specs[1], settings=Settings())
     return {
         "specs": specs,
         "sequential": sequential,

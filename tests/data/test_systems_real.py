@@ -16,13 +16,14 @@ import pandas as pd
 import pytest
 
 from nbaprops.core.db import connect
-from nbaprops.experiments.backtest import fit_systems
+from nbaprops.experiments.engine import FitPolicy
 from nbaprops.experiments.spec import build_spec
 from nbaprops.features.catalog import POINTS_V1
 from nbaprops.features.frame import build_frame, training_spine
 from nbaprops.systems import (
     BASELINE_ID,
     MEMBER_SYSTEM_IDS,
+    CompositeSystem,
     EnsembleSystem,
     PredictionSystem,
     PredictiveDistribution,
@@ -60,14 +61,14 @@ def predictions(
     for system_id in MEMBER_SYSTEM_IDS:
         system = make_system(system_id, **REDUCED.get(system_id, {}))
         assert isinstance(system, PredictionSystem)
-        if system_id == ANCHORED_ID:  # wraps the (reduced) fit of its base, as the backtest does
-            fitted[system_id] = system.wrap(fitted[system.base])
+        if isinstance(system, CompositeSystem):  # over the (reduced) fit of its base, as a fold
+            fitted[system_id] = system.compose(fitted)
         else:
             fitted[system_id] = system.fit(train, train["points"])
         out[system_id] = fitted[system_id].predict_dist(test)
     members = tuple(s for s in MEMBER_SYSTEM_IDS if s != BASELINE_ID)
-    ensemble = EnsembleSystem(members=members).fit(pd.DataFrame(), np.array([]))
-    out["ensemble"] = ensemble.predict_dist_from_members(out)
+    ensemble = EnsembleSystem(members=members).compose(fitted)  # no record: equal weights
+    out["ensemble"] = ensemble.predict_dist_from(out)
     return out
 
 
@@ -109,7 +110,7 @@ def test_the_central_80_percent_interval_covers_about_80_percent(
 def test_fits_side_by_side_are_the_fits_one_after_another(
     frames: tuple[pd.DataFrame, pd.DataFrame],
 ) -> None:
-    """``fit_systems`` with two workers (the walk-forward's default) changes no prediction."""
+    """``FitPolicy.fit`` with two workers (the walk-forward's default) changes no prediction."""
     train, test = frames
     ids = ["matchup", "moving_average", "xgboost", "catboost_season", ANCHORED_ID]
     params = {s: REDUCED[s] for s in ("xgboost", "catboost_season")}
@@ -122,8 +123,8 @@ def test_fits_side_by_side_are_the_fits_one_after_another(
         }
     )
     end = pd.to_datetime(train["game_date"]).max().date()
-    one = fit_systems(spec, ids, train, end, workers=1)
-    two = fit_systems(spec, ids, train, end, workers=2)
+    one = FitPolicy(spec, workers=1).fit(ids, train, end)
+    two = FitPolicy(spec, workers=2).fit(ids, train, end)
     assert list(two) == ids
     assert two[ANCHORED_ID].base_model_ is two["xgboost"]  # wraps the base's fit, not a refit
     for system_id in ids:

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from nbaprops.core.errors import NbapropsError
-from nbaprops.experiments.backtest import plan_for, recency_weights
+from nbaprops.experiments.backtest import plan_for
+from nbaprops.experiments.engine import recency_weights
 from nbaprops.experiments.spec import build_spec, load_spec
 
 REPO = Path(__file__).resolve().parents[2]

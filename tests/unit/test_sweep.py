@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 from nbaprops.core.errors import NbapropsError, NotReadyError
+from nbaprops.core.settings import Settings
 from nbaprops.experiments import sweep as sw
 from nbaprops.experiments.backtest import (
     BacktestFrames,
@@ -264,7 +265,7 @@ def fake_backtest(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
         plan = plan_for(spec, GAME_DATES)
         return BacktestFrames(plan, HISTORY, pd.DataFrame(), 0.0, tuple(GAME_DATES))
 
-    def run(frames: BacktestFrames, spec: ExperimentSpec) -> BacktestResult:
+    def run(frames: BacktestFrames, spec: ExperimentSpec, **_: object) -> BacktestResult:
         # as run_on_frames does: the spec's own folds over the shared frames' dates
         seen["starts"][spec.name] = plan_on_frames(frames, spec).folds[0].train_start
         seen["first_row"] = min(frames.train["game_date"])
@@ -284,6 +285,7 @@ def test_one_failed_run_is_recorded_and_the_others_finish(fake_backtest: dict[st
     outcome = run_sweep(
         None,  # type: ignore[arg-type]
         specs,
+        settings=Settings(),
         sequential=True,
         on_result=lambda spec, got: called.append((spec.name, type(got).__name__)),
     )
@@ -323,7 +325,7 @@ def test_a_spec_whose_period_has_no_games_fails_alone(
     march = {"start": "2024-03-01", "end": "2024-03-31"}
     may = {"start": "2024-05-01", "end": "2024-05-10"}
     specs = expand(sweep({"evaluation": [march, may]}))
-    outcome = run_sweep(None, specs, sequential=True)  # type: ignore[arg-type]
+    outcome = run_sweep(None, specs, settings=Settings(), sequential=True)  # type: ignore[arg-type]
     assert fake_backtest["prepared"] == ["s-000"]
     assert outcome.results[0].error is None
     assert outcome.results[1].error == "no finished games between 2024-04-10 and 2024-05-10"
@@ -337,7 +339,7 @@ def test_a_warehouse_that_is_not_ready_stops_the_sweep(
 
     monkeypatch.setattr(sw, "prepare_frames", not_ready)
     with pytest.raises(NotReadyError):
-        run_sweep(None, expand(sweep({"seed": [1, 3]})), sequential=True)  # type: ignore[arg-type]
+        run_sweep(None, expand(sweep({"seed": [1, 3]})), settings=Settings(), sequential=True)  # type: ignore[arg-type]
 
 
 def test_without_the_cluster_extra_the_message_says_how_to_install(
@@ -345,13 +347,13 @@ def test_without_the_cluster_extra_the_message_says_how_to_install(
 ) -> None:
     monkeypatch.setitem(sys.modules, "distributed", None)
     with pytest.raises(NbapropsError, match=r"pip install 'nbaprops\[cluster\]'"):
-        run_sweep(None, expand(sweep({"seed": [1, 3]})))  # type: ignore[arg-type]
+        run_sweep(None, expand(sweep({"seed": [1, 3]})), settings=Settings())  # type: ignore[arg-type]
 
 
 def test_duplicate_names_are_refused() -> None:
     spec = expand(sweep({"seed": [1]}))[0]
     with pytest.raises(NbapropsError, match="unique"):
-        run_sweep(None, [spec, spec], sequential=True)  # type: ignore[arg-type]
+        run_sweep(None, [spec, spec], settings=Settings(), sequential=True)  # type: ignore[arg-type]
 
 
 def test_ranking_direction_and_missing_figures_last() -> None:

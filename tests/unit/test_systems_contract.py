@@ -22,6 +22,7 @@ from nbaprops.systems import (
     MEMBER_SYSTEM_IDS,
     QUANTILES,
     SYSTEM_IDS,
+    CompositeSystem,
     EnsembleSystem,
     FeatureSetMismatchError,
     PredictionSystem,
@@ -29,7 +30,6 @@ from nbaprops.systems import (
     load_system,
     make_system,
     member_column,
-    stack_key,
 )
 
 FAST_PARAMS: dict[str, dict[str, Any]] = {
@@ -373,48 +373,91 @@ def member_dists(n: int, shift: float) -> dict[str, PredictiveDistribution]:
 @pytest.mark.parametrize("method", ["min_mae", "inverse_mae"])
 def test_the_ensemble_weights_are_a_simplex_that_favours_the_better_member(method: str) -> None:
     x, y = members_frame()
-    ens = EnsembleSystem(members=("good", "bad"), method=method).fit(x, y)
+    ens = EnsembleSystem(members=("good", "bad"), method=method)
+    ens.fit_weights(x, y)
     weights = ens.weights_
     assert all(w >= 0 for w in weights.values())
     assert sum(weights.values()) == pytest.approx(1.0)
     assert weights["good"] > weights["bad"]
     expected = weights["good"] * x[member_column("good")] + weights["bad"] * x[member_column("bad")]
-    np.testing.assert_allclose(ens.predict(x), expected)
+    np.testing.assert_allclose(ens.predict_stacked(x), expected)
 
 
 def test_the_ensemble_uses_equal_weights_without_history() -> None:
     empty = pd.DataFrame({member_column("good"): [], member_column("bad"): []})
-    ens = EnsembleSystem(members=("good", "bad")).fit(empty, np.array([]))
+    ens = EnsembleSystem(members=("good", "bad"))
+    ens.fit_weights(empty, np.array([]))
     assert ens.weights_ == {"good": 0.5, "bad": 0.5}
-    first_fold = EnsembleSystem(members=("good", "bad")).fit(pd.DataFrame(), [])
+    first_fold = EnsembleSystem(members=("good", "bad"))
+    first_fold.fit_weights(pd.DataFrame(), [])
     assert first_fold.weights_ == ens.weights_
-    dist = ens.predict_dist_from_members(member_dists(5, 4.0))
+    dist = ens.predict_dist_from(member_dists(5, 4.0))
     np.testing.assert_allclose(dist.quantiles, np.tile(np.linspace(4, 22, 19), (5, 1)))
 
 
-def test_the_ensemble_averages_member_quantiles_and_refuses_missing_members(
-    tmp_path: Path,
-) -> None:
+def test_the_ensemble_averages_member_quantiles_and_refuses_missing_members() -> None:
     x, y = members_frame()
-    ens = EnsembleSystem(members=("good", "bad"), method="inverse_mae").fit(x, y)
+    ens = EnsembleSystem(members=("good", "bad"), method="inverse_mae")
+    x_before = x.copy()
+    ens.fit_weights(x, y)
+    pd.testing.assert_frame_equal(x, x_before)
     dists = member_dists(6, 2.0)
-    stacked = ens.predict_dist_from_members(dists)
+    stacked = ens.predict_dist_from(dists)
     w_bad = ens.weights_["bad"]
     np.testing.assert_allclose(stacked.quantiles, dists["good"].quantiles + 2.0 * w_bad)
-    p = ens.prob_over_from_members(dists, np.full(6, 10.5))
+    p = stacked.prob_over(np.full(6, 10.5))
     assert ((p >= 0) & (p <= 1)).all()
     with pytest.raises(FeatureSetMismatchError, match="bad"):
-        ens.predict_dist_from_members({"good": dists["good"]})
-    again = EnsembleSystem(members=("good", "bad"), method="inverse_mae").fit(x, y)
+        ens.predict_dist_from({"good": dists["good"]})
+    again = EnsembleSystem(members=("good", "bad"), method="inverse_mae")
+    again.fit_weights(x, y)
     assert again.weights_ == ens.weights_
+
+
+def test_composites_are_systems_built_from_their_members_fits(
+    fitted: dict[str, PredictionSystem],
+    frames: tuple[pd.DataFrame, pd.DataFrame],
+    tmp_path: Path,
+) -> None:
+    """The ensemble and the anchored system compose the very fits they are given, predict
+    alone like any system (equal to combining the members' distributions), and save and
+    load bound to the members' feature set."""
+    train, test = frames
+    members = ("season_average", "moving_average", "matchup")
+    record = {
+        m: pd.DataFrame(
+            {
+                "system": m,
+                "player_id": train["player_id"],
+                "game_date": train["game_date"],
+                "median": fitted[m].predict_dist(train).median,
+                "actual": train["points"],
+                "played": True,
+            }
+        )
+        for m in members
+    }
+    ens = make_system("ensemble", members=members)
+    assert isinstance(ens, CompositeSystem)
+    ens.compose(fitted, record)
+    assert ens.members_["matchup"] is fitted["matchup"]
+    assert ens.shares_fits(fitted)
+    assert not ens.shares_fits(dict.fromkeys(members))
+    assert sum(ens.weights_.values()) == pytest.approx(1.0)
+    assert len(set(ens.weights_.values())) > 1  # learned from the record, not equal weights
+    dists = {m: fitted[m].predict_dist(test) for m in members}
+    alone = ens.predict_dist(test)
+    np.testing.assert_array_equal(alone.quantiles, ens.predict_dist_from(dists).quantiles)
     path = ens.save(tmp_path / "ensemble.pkl")
-    key = stack_key(("good", "bad"))
-    loaded = EnsembleSystem.load(path, expected_feature_set=key)
-    np.testing.assert_array_equal(
-        loaded.predict_dist_from_members(dists).quantiles, stacked.quantiles
-    )
+    loaded = EnsembleSystem.load(path, expected_feature_set=POINTS_V1)
+    np.testing.assert_array_equal(loaded.predict_dist(test).quantiles, alone.quantiles)
     with pytest.raises(FeatureSetMismatchError):
-        EnsembleSystem.load(path, expected_feature_set=POINTS_V1)
-    x_before = x.copy()
-    EnsembleSystem().fit(x, y)
-    pd.testing.assert_frame_equal(x, x_before)
+        EnsembleSystem.load(path, expected_feature_set="points_v3")
+    anchored = make_system("anchored", base="xgboost")
+    assert isinstance(anchored, CompositeSystem)
+    anchored.compose(fitted)
+    np.testing.assert_array_equal(
+        anchored.predict_dist(test).quantiles, fitted["xgboost"].predict_dist(test).quantiles
+    )
+    with pytest.raises(NbapropsError, match="needs fits of catboost_full"):
+        make_system("anchored").compose({"xgboost": fitted["xgboost"]})

@@ -146,6 +146,7 @@ def backtest(
     as_json: JsonOpt = False,
 ) -> None:
     """Walk-forward backtest: the daily job replayed, with honest metrics and a report."""
+    from nbaprops.experiments import report
     from nbaprops.experiments.backtest import plan_spec, run_backtest
     from nbaprops.experiments.report import run_dir, write_report
     from nbaprops.experiments.spec import build_spec
@@ -191,6 +192,7 @@ def backtest(
             result = run_backtest(
                 con,
                 spec,
+                settings=settings,
                 on_plan=lambda n: progress.begin("walk-forward folds", n),
                 on_fold=progress.step,
             )
@@ -201,6 +203,7 @@ def backtest(
             {
                 "folder": str(folder),
                 "tables": payload["tables"],
+                "metrics": report.metric_records(result.metrics),
                 "alarms": result.summary.get("alarms", {}),
                 "timings": payload["timings"],
             }

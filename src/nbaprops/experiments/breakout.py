@@ -31,7 +31,8 @@ from nbaprops.core import metrics as m
 from nbaprops.core.db import transaction
 from nbaprops.core.errors import NbapropsError
 from nbaprops.experiments import registry as reg
-from nbaprops.experiments.backtest import eval_game_dates, rows_in
+from nbaprops.experiments.backtest import eval_game_dates
+from nbaprops.experiments.engine import walk_folds
 from nbaprops.experiments.folds import FoldPlan, plan_folds, window_start
 from nbaprops.experiments.registry import git_state
 from nbaprops.experiments.report import run_dir
@@ -177,14 +178,16 @@ def run_breakout_walk_forward(
         on_fold("frames built")
     features = list(config.feature_set.features)
     parts, fold_rows = [], []
-    for fold in plan.folds:
-        train = rows_in(train_all, fold.train_start or config.history_start, fold.train_end)
-        test = rows_in(evaluation, fold.test_start, fold.test_end)
-        test = test[test["in_scope"].astype(bool).to_numpy()]
-        if test.empty:
-            continue
-        if train.empty:
-            raise NbapropsError(f"fold {fold.index}: no in-scope training rows in its window")
+    folds = walk_folds(
+        plan,
+        train_all,
+        evaluation,
+        history_start=config.history_start,
+        keep=lambda test: test[test["in_scope"].astype(bool).to_numpy()],
+        what="in-scope training rows",
+    )
+    for rows in folds:
+        fold, train, test = rows.fold, rows.train, rows.test
         validate_feature_distributions(train, test, features)
         model = config.classifier().fit(train, train["breakout"].to_numpy())
         scored = with_outcomes(con, score_breakout(test, model, config.rules))

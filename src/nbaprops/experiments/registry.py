@@ -23,6 +23,7 @@ import pandas as pd
 from nbaprops.core.db import records, transaction
 from nbaprops.core.errors import NbapropsError
 from nbaprops.experiments.backtest import SCORED_COLUMNS, BacktestResult
+from nbaprops.experiments.report import ALL
 from nbaprops.experiments.spec import ExperimentSpec
 
 STATUSES = (
@@ -183,50 +184,21 @@ def _finite_or_none(value: Any) -> float | None:
     return value if math.isfinite(value) else None
 
 
-def metric_rows(summary: dict[str, Any]) -> list[tuple[str, str, str, float | None, int | None]]:
-    """(system, rows, metric, value, n) for every figure of a backtest summary."""
+def metric_rows(metrics: pd.DataFrame) -> list[tuple[str, str, str, float | None, int | None]]:
+    """(system, rows, metric, value, n) for the registry, read from the run's long metrics
+    table (``report.metrics_table``): a figure over both sides under its own name, a
+    side's as ``name.side``; an interval's ends as ``ci_low`` / ``ci_high`` for the hit
+    rate over both sides (as always), ``name.ci_low`` / ``name.ci_high`` otherwise."""
     out: list[tuple[str, str, str, float | None, int | None]] = []
-
-    def add(system: str, rows: str, block: dict[str, Any], n: int | None, names: tuple) -> None:
-        for name in names:
-            value = block.get(name)
-            if isinstance(value, bool) or not isinstance(value, int | float):
-                continue
-            value = float(value)
-            out.append((system, rows, name, value if math.isfinite(value) else None, n))
-
-    for system, entry in summary["systems"].items():
-        allrows = entry["all_rows"]
-        add(system, "all", allrows, allrows.get("n"), ("n", "mae", "rmse", "bias", "r2"))
-        for kind, block in entry.get("lines", {}).items():
-            pts = block["points"]
-            add(system, kind, pts, pts.get("n"), ("model_mae", "line_mae", "mae_gap"))
-            bet = block["betting"]
-            add(
-                system,
-                kind,
-                bet,
-                bet.get("n_bets"),
-                ("n_bets", "hit_rate", "ci_low", "ci_high", "roi_flat", "roi_actual", "pushes"),
-            )
-            best = block.get("betting_best", {})
-            if best:
-                out.append(
-                    (
-                        system,
-                        kind,
-                        "roi_best",
-                        _finite_or_none(best.get("roi_actual")),
-                        best.get("n_bets"),
-                    )
-                )
-            clv = block.get("clv", {})
-            if clv.get("n"):
-                out.append((system, kind, "clv_line", _finite_or_none(clv.get("line")), clv["n"]))
-            prob = block.get("probability", {})
-            add(system, kind, prob, prob.get("n"), ("brier", "log_loss", "ece"))
-            if "n" in prob:
-                out.append((system, kind, "n_graded", float(prob["n"]), int(prob["n"])))
+    for row in metrics.itertuples(index=False):
+        name = row.metric if row.side == ALL else f"{row.metric}.{row.side}"
+        n = None if pd.isna(row.n) else int(row.n)
+        out.append((row.system, row.line_kind, name, _finite_or_none(row.value), n))
+        prefix = "" if (row.metric == "hit_rate" and row.side == ALL) else f"{name}."
+        for end in ("ci_low", "ci_high"):
+            value = _finite_or_none(getattr(row, end))
+            if value is not None:
+                out.append((row.system, row.line_kind, f"{prefix}{end}", value, n))
     return out
 
 
@@ -247,7 +219,7 @@ def complete_run(
     preds = result.predictions[list(_PREDICTION_COLUMNS)].copy()
     preds.insert(0, "experiment_id", run_id)
     preds["game_date"] = pd.to_datetime(preds["game_date"])
-    metrics = metric_rows(result.summary)
+    metrics = metric_rows(result.metrics)
     with transaction(con):
         con.register("_run_predictions", preds)
         try:

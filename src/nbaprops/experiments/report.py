@@ -1,4 +1,11 @@
-"""Backtest reports: JSON + Markdown + PNG plots under one run folder."""
+"""Backtest figures and reports: the summary, the long metrics table, JSON + Markdown +
+PNG plots under one run folder.
+
+``summarize`` turns a walk-forward's scored rows into per-system figures with their N;
+``metrics_table`` flattens them once into the long table every consumer reads (the
+experiment registry, the runner's headline figures, the CLI's ``--json``): one row per
+(system, line kind, side, metric) with its value, N and interval where it has one.
+"""
 
 from __future__ import annotations
 
@@ -6,13 +13,33 @@ import json
 import math
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from nbaprops.core import metrics as m
-from nbaprops.experiments.backtest import PASS_SIDE, BacktestResult
+from nbaprops.core import odds
+from nbaprops.core.settings import Settings
+from nbaprops.experiments.spec import BASELINE, ExperimentSpec
+from nbaprops.grading.report import (
+    best_price_frame,
+    bets_figures,
+    ev_reliability_figures,
+    market_figures,
+    side_figures,
+)
+from nbaprops.models.calibration import EvCalibration
+from nbaprops.predictions.picks import PickPolicy, select_picks
+from nbaprops.predictions.scoring import PASS_SIDE
+from nbaprops.predictions.signal import GREEN, RED, YELLOW, slate_signal
+
+if TYPE_CHECKING:
+    from nbaprops.experiments.backtest import BacktestResult
+
+# The long metrics table: one figure per row.
+METRIC_COLUMNS = ("system", "line_kind", "side", "metric", "value", "n", "ci_low", "ci_high")
+ALL = "all"  # line_kind of the all-rows figures; side of figures over both sides
 
 
 def run_dir(root: Path, name: str) -> Path:
@@ -443,12 +470,14 @@ def _plots(result: BacktestResult, folder: Path) -> list[str]:
 
 
 def write_report(result: BacktestResult, folder: Path) -> dict[str, Any]:
-    """Write report.json, report.md, predictions.parquet, folds.csv and the plots."""
+    """Write report.json, report.md, predictions.parquet, metrics.csv (the long metrics
+    table), folds.csv and the plots."""
     tables = summary_tables(result)
     payload = {
         "spec": result.spec.resolved(),
         "plan": result.plan.describe(),
         "summary": result.summary,
+        "metrics": metric_records(result.metrics),
         "tables": tables,
         "timings": {k: round(v, 2) for k, v in result.timings.items()},
         "folds": result.folds.to_dict("records"),
@@ -465,6 +494,339 @@ def write_report(result: BacktestResult, folder: Path) -> dict[str, Any]:
             folder / "picks.parquet", index=False
         )
     result.folds.to_csv(folder / "folds.csv", index=False)
+    result.metrics.to_csv(folder / "metrics.csv", index=False)
     payload["plots"] = _plots(result, folder)
     payload["folder"] = str(folder)
     return payload
+
+
+# --- the summary -----------------------------------------------------------------
+
+
+def _clv(rows: pd.DataFrame) -> dict[str, Any]:
+    """Mean closing line value of the bets (points; probability where the close is at the
+    bet's own line), against the last pre-tip consensus."""
+    bets = rows[rows["side"].isin(m.SIDES)]
+    if bets.empty:
+        return {"n": 0, "line": None, "prob": None, "n_prob": 0}
+    bet_line = bets["bet_line"].fillna(bets["line"])
+    clv_line, clv_prob = m.closing_line_value(
+        bets["side"],
+        bet_line,
+        bets["bet_price"],
+        bets["closing_line"],
+        bets["closing_over_price"],
+        bets["closing_under_price"],
+    )
+    ok_line, ok_prob = ~np.isnan(clv_line), ~np.isnan(clv_prob)
+    return {
+        "n": int(ok_line.sum()),
+        "line": float(clv_line[ok_line].mean()) if ok_line.any() else None,
+        "n_prob": int(ok_prob.sum()),
+        "prob": float(clv_prob[ok_prob].mean()) if ok_prob.any() else None,
+    }
+
+
+def bankrolls(lined: pd.DataFrame, kelly_fraction: float) -> dict[str, Any]:
+    """Flat and fractional-Kelly bankrolls (100 units at the start) at the consensus
+    price and at the best price line shopping found, bets in date order."""
+    out: dict[str, Any] = {}
+    for prices, placed in (("consensus", lined), ("best", best_price_frame(lined))):
+        rows = placed.assign(
+            game_date=lined["game_date"], p_over=lined["p_over"], p_under=lined["p_under"]
+        )
+        outcome = m.grade_bets(rows["actual"], rows["line"], rows["side"], rows["played"])
+        over = rows["side"] == m.OVER
+        price = np.where(over, rows["over_price"], rows["under_price"])
+        p_win = np.where(over, rows["p_over"], rows["p_under"])
+        p_lose = np.where(over, rows["p_under"], rows["p_over"])
+        if prices == "best":
+            p_win, p_lose = _p_win_at_bet(lined, p_win, p_lose)
+        for staking in m.STAKINGS:
+            out[f"{staking}_{prices}"] = m.simulate_bankroll(
+                rows["game_date"],
+                outcome,
+                price,
+                p_win,
+                p_lose,
+                staking=staking,
+                kelly_fraction=kelly_fraction,
+            ).to_dict()
+    return out
+
+
+def _p_win_at_bet(
+    lined: pd.DataFrame, p_win: np.ndarray, p_lose: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """P(win) and P(lose) at the line and price line shopping chose: on a half-point line
+    (no push) the scored expected value there is p * decimal price - 1, so p follows."""
+    price = lined["bet_price"].to_numpy(dtype=float)
+    line = lined["bet_line"].to_numpy(dtype=float)
+    ev = lined["ev"].to_numpy(dtype=float)
+    ok = np.isfinite(price) & np.isfinite(line) & np.isfinite(ev) & (line % 1 != 0)
+    decimal = np.asarray(odds.american_to_decimal(np.where(ok, price, -110.0)), dtype=float)
+    at_bet = np.clip((ev + 1.0) / decimal, 0.0, 1.0)
+    return np.where(ok, at_bet, p_win), np.where(ok, 1.0 - at_bet, p_lose)
+
+
+def by_side(kind_entry: dict[str, Any], lined: pd.DataFrame) -> list[dict[str, Any]]:
+    """Hit rate with its interval, ROI at consensus and at the best price, and closing
+    line value, for OVER and UNDER bets apart (``side_figures``, as graded reports)."""
+    clv = {}
+    for side in m.SIDES:
+        entry = _clv(lined[lined["side"] == side])
+        clv[side] = (entry["line"], entry["n"])
+    real_prices = str(lined["line_kind"].iloc[0]) == "sportsbook" if len(lined) else False
+    return side_figures(
+        kind_entry["betting"]["by_direction"],
+        kind_entry["betting_best"]["by_direction"],
+        clv,
+        real_prices,
+    )
+
+
+def hit_rate_by_signal(rows: pd.DataFrame, settings: Settings) -> dict[str, Any]:
+    """Each date's slate signal (as the daily job computes it), and the hit rate of the
+    bets on real lines made under each colour, with N and interval."""
+    colour = {
+        day: slate_signal(day_rows, settings).signal
+        for day, day_rows in rows.groupby("game_date", sort=True)
+    }
+    bets = rows[rows["side"].isin(m.SIDES) & rows["line"].notna()]
+    out: dict[str, Any] = {}
+    for name in (RED, YELLOW, GREEN):
+        mine = bets[bets["game_date"].map(colour) == name]
+        stats = m.outcome_stats(
+            m.grade_bets(mine["actual"], mine["line"], mine["side"], mine["played"]), name
+        )
+        out[name] = {
+            "dates": sum(1 for c in colour.values() if c == name),
+            **stats.to_dict(),
+        }
+    return out
+
+
+def picks_before_calibration(
+    predictions: pd.DataFrame, settings: Settings, policy: PickPolicy
+) -> pd.DataFrame:
+    """Every system's picks of every date under the rule before EV calibration (raw EV,
+    no record, uncapped stakes), to measure what the new rule changes."""
+    before = policy.before_calibration()
+    parts = []
+    for (system_id, _), rows in predictions.groupby(["system", "game_date"], sort=True):
+        signal = slate_signal(rows, settings).signal
+        picks = select_picks(rows, EvCalibration(), signal, before)
+        if len(picks):
+            keyed = rows.set_index("player_id")
+            picks["actual"] = keyed["actual"].reindex(picks["player_id"]).to_numpy(dtype=float)
+            picks["played"] = ~np.isnan(picks["actual"].to_numpy())
+            parts.append(picks.assign(system=system_id))
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+
+
+def summarize(
+    predictions: pd.DataFrame,
+    spec: ExperimentSpec,
+    settings: Settings,
+    picks: pd.DataFrame | None = None,
+) -> dict[str, Any]:
+    """Per-system figures with their N; the baseline on the same rows; leakage alarms;
+    expected value claimed against realised; the picks before and after the rule."""
+    policy = PickPolicy.from_settings(settings)
+    picks = picks if picks is not None else pd.DataFrame()
+    before = picks_before_calibration(predictions, settings, policy)
+    out: dict[str, Any] = {"systems": {}, "alarms": {}}
+    played_all = predictions[predictions["played"]]
+    base = played_all[played_all["system"] == BASELINE].set_index(["player_id", "game_date"])
+    for system_id, rows in predictions.groupby("system", sort=False):
+        played = rows[rows["played"]]
+        entry: dict[str, Any] = {
+            "rows": len(rows),
+            "voids": int((~rows["played"]).sum()),
+            "all_rows": m.point_metrics(played["actual"], played["median"]).to_dict(),
+        }
+        keyed = played.set_index(["player_id", "game_date"])
+        common = keyed.index.intersection(base.index)
+        if len(common):
+            sys_mae = float(
+                np.mean(np.abs(keyed.loc[common, "median"] - keyed.loc[common, "actual"]))
+            )
+            base_mae = float(
+                np.mean(np.abs(base.loc[common, "median"] - base.loc[common, "actual"]))
+            )
+            entry["vs_baseline"] = {
+                "n": len(common),
+                "mae": sys_mae,
+                "baseline_mae": base_mae,
+                "improvement": 1.0 - sys_mae / base_mae if base_mae else float("nan"),
+            }
+        by_kind = {}
+        for kind, lined in rows[rows["line"].notna()].groupby("line_kind"):
+            lp = lined[lined["played"]]
+            kind_entry: dict[str, Any] = {
+                "points": m.lined_point_metrics(lp["actual"], lp["median"], lp["line"]).to_dict(),
+                # share of these lines priced with the line-aware calibration stage fitted
+                # (the first lined fold has no earlier lined outcomes to learn it from)
+                "line_calibrated_share": float((lined["line_calibration_n"] > 0).mean()),
+            }
+            betting = lined[list(m.BETTING_COLUMNS)].copy()
+            kind_entry["betting"] = m.betting_summary(betting).to_dict()
+            kind_entry["betting_best"] = m.betting_summary(best_price_frame(lined)).to_dict()
+            kind_entry["clv"] = _clv(lined)
+            kind_entry["by_side"] = by_side(kind_entry, lined)
+            kind_entry["ev_reliability"] = ev_reliability_figures(lined)
+            kind_entry["picks"] = {
+                name: bets_figures(
+                    chosen[(chosen["system"] == system_id) & (chosen["line_kind"] == kind)]
+                )
+                for name, chosen in (("before", before), ("after", picks))
+                if len(chosen)
+            }
+            if kind == "sportsbook":
+                kind_entry["bankroll"] = bankrolls(lined, settings.kelly_fraction)
+            graded = lp[lp["actual"] != lp["line"]]
+            if len(graded):
+                kind_entry["probability"] = m.probability_metrics(
+                    graded["p_over"].to_numpy(), (graded["actual"] > graded["line"]).to_numpy()
+                ).to_dict()
+                kind_entry["ece_noise_floor"] = m.ece_noise_floor(graded["p_over"].to_numpy())
+                market = market_figures(graded)
+                if market is not None:
+                    kind_entry["market"] = market
+                calibrated = graded[graded["line_calibration_n"] > 0]
+                if len(calibrated):
+                    kind_entry["probability_line_calibrated"] = m.probability_metrics(
+                        calibrated["p_over"].to_numpy(),
+                        (calibrated["actual"] > calibrated["line"]).to_numpy(),
+                    ).to_dict()
+                kind_entry["probability_raw"] = m.probability_metrics(
+                    np.clip(graded["p_over_raw"].to_numpy(), 0, 1),
+                    (graded["actual"] > graded["line"]).to_numpy(),
+                ).to_dict()
+            by_kind[str(kind)] = kind_entry
+        entry["lines"] = by_kind
+        entry["by_signal"] = hit_rate_by_signal(rows, settings)
+        sportsbook = by_kind.get("sportsbook", {})
+        lined_mae = sportsbook.get("points", {}).get("model_mae")
+        bet = sportsbook.get("betting", {})
+        alarms = m.leakage_alarms(
+            lined_mae,
+            bet.get("hit_rate"),
+            int(bet.get("n_bets") or 0),
+            entry["all_rows"].get("r2"),
+        )
+        entry["alarms"] = alarms
+        out["systems"][str(system_id)] = entry
+        if alarms:
+            out["alarms"][str(system_id)] = alarms
+    return out
+
+
+def _value(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value) if math.isfinite(value) else None
+
+
+def metrics_table(summary: dict[str, Any]) -> pd.DataFrame:
+    """Every headline figure of ``summarize`` as one long table (``METRIC_COLUMNS``).
+
+    All-rows point figures have line kind ``all``; the per-line-kind figures (the
+    line's MAE beside the model's, betting at the consensus and the best price, CLV,
+    Brier / log loss / ECE, the market comparison) have side ``all``; hit rate, ROI and
+    CLV by side carry their side. ``ci_low`` / ``ci_high`` are the 95% interval where
+    the figure has one (hit rates, the paired Brier difference to the market)."""
+    rows: list[tuple[Any, ...]] = []
+
+    def add(
+        system: str,
+        kind: str,
+        side: str,
+        metric: str,
+        value: Any,
+        n: Any,
+        low: Any = None,
+        high: Any = None,
+    ) -> None:
+        count = None if n is None or isinstance(n, bool) else int(n)
+        rows.append((system, kind, side, metric, _value(value), count, _value(low), _value(high)))
+
+    def block(
+        system: str, kind: str, values: dict[str, Any], n: Any, names: tuple[str, ...]
+    ) -> None:
+        for name in names:
+            value = values.get(name)
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                add(system, kind, ALL, name, value, n)
+
+    for system, entry in summary["systems"].items():
+        allrows = entry["all_rows"]
+        block(system, ALL, allrows, allrows.get("n"), ("n", "mae", "rmse", "bias", "r2"))
+        add(system, ALL, ALL, "voids", entry.get("voids"), entry.get("rows"))
+        vs = entry.get("vs_baseline")
+        if vs:
+            add(system, ALL, ALL, "improvement_vs_baseline", vs.get("improvement"), vs.get("n"))
+        for kind, lines in entry.get("lines", {}).items():
+            pts = lines["points"]
+            block(system, kind, pts, pts.get("n"), ("model_mae", "line_mae", "mae_gap"))
+            bet = lines["betting"]
+            n_bets = bet.get("n_bets")
+            block(system, kind, bet, n_bets, ("n_bets", "roi_flat", "roi_actual", "pushes"))
+            if isinstance(bet.get("hit_rate"), int | float):
+                add(
+                    system,
+                    kind,
+                    ALL,
+                    "hit_rate",
+                    bet["hit_rate"],
+                    n_bets,
+                    bet.get("ci_low"),
+                    bet.get("ci_high"),
+                )
+            best = lines.get("betting_best", {})
+            if best:
+                add(system, kind, ALL, "roi_best", best.get("roi_actual"), best.get("n_bets"))
+            clv = lines.get("clv", {})
+            if clv.get("n"):
+                add(system, kind, ALL, "clv_line", clv.get("line"), clv["n"])
+            prob = lines.get("probability", {})
+            block(system, kind, prob, prob.get("n"), ("brier", "log_loss", "ece"))
+            if "n" in prob:
+                add(system, kind, ALL, "n_graded", prob["n"], prob["n"])
+            if "ece_noise_floor" in lines:
+                add(system, kind, ALL, "ece_noise_floor", lines["ece_noise_floor"], prob.get("n"))
+            market = lines.get("market") or {}
+            if "brier_diff" in market:
+                add(
+                    system,
+                    kind,
+                    ALL,
+                    "brier_minus_market",
+                    market.get("brier_diff"),
+                    market.get("n"),
+                    market.get("brier_diff_low"),
+                    market.get("brier_diff_high"),
+                )
+                add(system, kind, ALL, "brier_market", market.get("brier_market"), market.get("n"))
+            for r in lines.get("by_side", []):
+                side = str(r.get("side", "")).lower()
+                add(
+                    system,
+                    kind,
+                    side,
+                    "hit_rate",
+                    r.get("hit_rate"),
+                    r.get("bets"),
+                    r.get("ci_low"),
+                    r.get("ci_high"),
+                )
+                add(system, kind, side, "roi_consensus", r.get("roi_consensus"), r.get("bets"))
+                add(system, kind, side, "roi_best", r.get("roi_best"), r.get("bets"))
+                add(system, kind, side, "clv_line", r.get("clv_line"), r.get("clv_n"))
+    return pd.DataFrame(rows, columns=list(METRIC_COLUMNS))
+
+
+def metric_records(metrics: pd.DataFrame) -> list[dict[str, Any]]:
+    """The long metrics table as JSON-ready records (NaN as None)."""
+    clean = metrics.astype(object).where(metrics.notna(), None)
+    return [dict(r) for r in clean.to_dict("records")]

@@ -22,7 +22,6 @@ from nbaprops.core.errors import NbapropsError
 from nbaprops.core.settings import Settings
 from nbaprops.experiments import registry as reg
 from nbaprops.experiments.backtest import (
-    ENSEMBLE,
     BacktestFrames,
     BacktestResult,
     final_model,
@@ -55,7 +54,7 @@ def primary_figures(result: BacktestResult) -> dict[str, Any]:
     """The primary system's headline figures, under the metrics module's names."""
     return {
         f"{rows}.{metric}": value
-        for system, rows, metric, value, _ in reg.metric_rows(result.summary)
+        for system, rows, metric, value, _ in reg.metric_rows(result.metrics)
         if system == result.spec.primary and value is not None and math.isfinite(value)
     }
 
@@ -100,13 +99,8 @@ def finish_run(
     warnings: list[str] = []
     version = None
     if con is not None and run_id is not None:
-        if register_model and spec.primary == ENSEMBLE:
-            warnings.append(
-                "no model version registered: the ensemble is served through its registered "
-                "members (list a member system first to register it)"
-            )
-        if register_model and frames is not None and spec.primary != ENSEMBLE:
-            final = final_model(frames, spec, result)
+        if register_model and frames is not None:
+            final = final_model(frames, spec, result, settings.fit_workers)
             git = reg.git_state()
             version = register_version(
                 con,
@@ -164,7 +158,7 @@ def run_experiment(
         frames = prepare_frames(con, spec)
         if run_id is not None:
             reg.mark_running(con, run_id)
-        result = run_on_frames(frames, spec, on_plan=on_plan, on_fold=on_fold)
+        result = run_on_frames(frames, spec, settings=settings, on_plan=on_plan, on_fold=on_fold)
         return finish_run(
             con if record else None,
             run_id,
@@ -234,6 +228,7 @@ def run_sweep_recorded(
         outcome = run_sweep(
             con,
             specs,
+            settings=settings,
             scheduler=scheduler,
             n_workers=n_workers,
             sequential=sequential,

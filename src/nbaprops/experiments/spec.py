@@ -26,18 +26,22 @@ from nbaprops.features.catalog import (
     FeatureSet,
     experimental_feature_set,
 )
-from nbaprops.systems import SYSTEM_IDS, system_class
+from nbaprops.systems import SYSTEM_IDS, CompositeSystem, system_class
 from nbaprops.systems.breakout import SYSTEM_ID as BREAKOUT_SYSTEM
+from nbaprops.systems.factory import BASELINE_ID
 
 EXPERIMENT_TYPES = ("walk_forward", "ablation", "hyperparameter", "feature", "breakout")
-BASELINE = "season_average"
-ENSEMBLE = "ensemble"
-ANCHORED = "anchored"
-# Systems whose fit honours sample weights (recency weighting).
-WEIGHTED_SYSTEMS = ("xgboost", "catboost_full", "catboost_season")
+# The baseline every walk-forward runs (the floor every system is measured against).
+BASELINE = BASELINE_ID
 
 
 _PLAIN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+
+
+def _takes_weights(system_id: str) -> bool:
+    """Whether recency weights reach the system's fit (a composite's, through its members)."""
+    cls = system_class(system_id)
+    return cls.supports_sample_weight or issubclass(cls, CompositeSystem)
 
 
 class _Strict(BaseModel):
@@ -160,8 +164,6 @@ class ExperimentSpec(_Strict):
             if missing:
                 raise ValueError(f"unknown features: {', '.join(missing)}")
             for system_id in self.run_systems:
-                if system_id == ENSEMBLE:
-                    continue
                 needs = [
                     f for f in system_class(system_id).required_features if f not in self.features
                 ]
@@ -171,13 +173,13 @@ class ExperimentSpec(_Strict):
                         f"(the baseline always runs): {', '.join(needs)}"
                     )
         if self.recency.enabled:
-            unweighted = [
-                s for s in self.systems if s not in (*WEIGHTED_SYSTEMS, ENSEMBLE, ANCHORED)
-            ]
+            # a composite's members take the weights; a plain system must honour them
+            unweighted = [s for s in self.systems if not _takes_weights(s)]
             if unweighted:
+                weighted = [s for s in SYSTEM_IDS if system_class(s).supports_sample_weight]
                 raise ValueError(
                     f"recency weighting needs systems that take sample weights "
-                    f"({', '.join(WEIGHTED_SYSTEMS)}), not {', '.join(unweighted)}"
+                    f"({', '.join(weighted)}), not {', '.join(unweighted)}"
                 )
         last = self.training.end
         if last is not None and last < self.evaluation.end:

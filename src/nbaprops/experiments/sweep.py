@@ -31,6 +31,7 @@ from nbaprops.core.errors import (
     WarehouseBusyError,
     WarehouseDamagedError,
 )
+from nbaprops.core.settings import Settings
 from nbaprops.experiments.backtest import (
     BacktestFrames,
     BacktestResult,
@@ -311,6 +312,7 @@ def run_sweep(
     con: duckdb.DuckDBPyConnection,
     specs: Sequence[ExperimentSpec],
     *,
+    settings: Settings,
     scheduler: str | None = None,
     n_workers: int = 2,
     sequential: bool = False,
@@ -361,13 +363,15 @@ def run_sweep(
             try:
                 # each run plans its own folds over the shared frames (run_on_frames)
                 outcome: BacktestResult | BaseException = run_on_frames(
-                    frames_by_key[frames_key(specs[i])], specs[i]
+                    frames_by_key[frames_key(specs[i])], specs[i], settings=settings
                 )
             except Exception as exc:
                 outcome = exc
             record(i, outcome)
     else:
-        mode = _run_on_dask(specs, runnable, frames_by_key, record, say, scheduler, n_workers)
+        mode = _run_on_dask(
+            specs, runnable, frames_by_key, record, say, scheduler, n_workers, settings
+        )
     runs = tuple(SweepRun(s, results.get(i), errors.get(i)) for i, s in enumerate(specs))
     return SweepOutcome(time.perf_counter() - started, frames_s, mode, runs)
 
@@ -462,6 +466,7 @@ def _run_on_dask(
     say: Callable[[str], None],
     scheduler: str | None,
     n_workers: int,
+    settings: Settings,
 ) -> str:
     """Submit one task per spec; the mode string says where they ran."""
     try:
@@ -499,7 +504,12 @@ def _run_on_dask(
         futures = {
             # the cluster runs runs side by side, so each run fits its systems in turn
             client.submit(
-                run_on_frames, shipped[frames_key(specs[i])], specs[i], fit_workers=1, pure=False
+                run_on_frames,
+                shipped[frames_key(specs[i])],
+                specs[i],
+                settings=settings,
+                fit_workers=1,
+                pure=False,
             ): i
             for i in runnable
         }

@@ -1,9 +1,11 @@
 """Backfills: the daily job over a past date range, resumable, nothing duplicated.
 
-``backfill_walk_forward`` refits every system as the backtest of the same spec does
-(same folds, windows, seeds), registers each fit as a model version of one experiment
-run, predicts every date of the fold with ``score_date`` and grades the fold's dates
-before the next fold, so each fold's calibration learns from exactly the graded rows a
+``backfill_walk_forward`` is the walk-forward engine (``experiments.engine``) with a
+warehouse sink: every system of the spec is refitted as the backtest of the same spec
+does (same folds, windows, seeds; the ensemble and the anchored system composed over
+the fold's fits), each fit registered as a model version of one experiment run, every
+date of the fold predicted with ``score_date`` and the fold's dates graded before the
+next fold, so each fold's calibration and stacking learn from exactly the graded rows a
 daily job would have had. Its figures therefore equal the backtest's.
 
 Each date is written in one transaction per model. After a crash a re-run finds the
@@ -16,26 +18,22 @@ dates already predicted by them, and finishes the rest.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
 
 import duckdb
+import pandas as pd
 
-from nbaprops.core.errors import NbapropsError
 from nbaprops.core.settings import Settings
 from nbaprops.experiments import registry as reg
-from nbaprops.experiments.backtest import (
-    eval_game_dates,
-    fit_systems,
-    plan_on_frames,
-    prepare_frames,
-    rows_in,
-)
-from nbaprops.experiments.spec import ANCHORED, ENSEMBLE, ExperimentSpec
+from nbaprops.experiments.backtest import eval_game_dates, plan_on_frames, prepare_frames
+from nbaprops.experiments.engine import FitPolicy, FoldRows, run_walk_forward
+from nbaprops.experiments.folds import Fold
+from nbaprops.experiments.spec import ExperimentSpec
 from nbaprops.grading.grade import grade_date
 from nbaprops.grading.history import TableHistory
+from nbaprops.models.calibration import Calibration
 from nbaprops.models.registry import load_model, register_version
 from nbaprops.pipeline.jobs import audit
 from nbaprops.predictions.daily import (
@@ -45,12 +43,10 @@ from nbaprops.predictions.daily import (
     predict_date,
     write_models_date,
 )
-from nbaprops.predictions.history import calibration_before
-from nbaprops.predictions.scoring import ScoringModel, score_date
+from nbaprops.predictions.scoring import ScoringModel
+from nbaprops.systems.base import PredictionSystem
 
 BACKFILL_TAG = "backfill"
-# Columns of the evaluation frame that only grading may see.
-OUTCOME_COLUMNS = ("actual", "actual_minutes", "played")
 
 
 @dataclass
@@ -105,6 +101,106 @@ def _done(con: duckdb.DuckDBPyConnection, day: date, system_id: str, version: in
     return bool(row and row[0])
 
 
+@dataclass
+class WarehouseSink:
+    """The backfill's sink: each fit registered as a model version of the run (or the
+    version a crashed run registered, loaded), each date's rows and picks written in
+    one transaction per model, the fold's nights graded before the next fold fits."""
+
+    con: duckdb.DuckDBPyConnection
+    spec: ExperimentSpec
+    settings: Settings
+    run_id: str
+    result: BackfillResult
+    on_date: Callable[[str], None] | None = None
+    sees_outcomes: bool = False
+    keep_quantiles: bool = True
+    history: TableHistory = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.history = TableHistory(self.con, self.run_id)
+        self.git = reg.git_state()
+
+    def existing(self, fold: Fold, system_ids: Sequence[str]) -> dict[str, ScoringModel]:
+        models = {}
+        for system_id in system_ids:
+            version = _fold_version(self.con, self.run_id, system_id, fold.train_end)
+            if version is None:
+                continue
+            loaded = load_model(self.con, f"{system_id}@v{version}")
+            self.result.versions_reused += 1
+            models[system_id] = ScoringModel(
+                system_id,
+                loaded.system,
+                loaded.calibration,
+                version=version,
+                train_end=fold.train_end,
+            )
+        return models
+
+    def add_model(
+        self,
+        fold: Fold,
+        system_id: str,
+        fitted: PredictionSystem,
+        calibration: Calibration,
+        train: pd.DataFrame,
+    ) -> ScoringModel:
+        registered = register_version(
+            self.con,
+            system=fitted,
+            calibration=calibration,
+            oos=self.history.graded_before(system_id, fold.test_start),
+            experiment_id=self.run_id,
+            mode=self.spec.mode,
+            feature_set=self.spec.resolved_feature_set,
+            eval_window=self.spec.eval_window,
+            metrics={"fold": fold.index, "backfill": True},
+            train_start=train["game_date"].min(),
+            train_end=fold.train_end,
+            train_rows=len(train),
+            code_commit=self.git.commit,
+            code_dirty=self.git.dirty,
+            artifacts_root=self.settings.resolved_artifacts_dir(),
+        )
+        self.result.versions_registered += 1
+        return ScoringModel(
+            system_id, fitted, calibration, version=registered.version, train_end=fold.train_end
+        )
+
+    def pending(self, day: date, models: Sequence[ScoringModel]) -> list[ScoringModel]:
+        return [m for m in models if not _done(self.con, day, m.system_id, int(m.version or 0))]
+
+    def write_day(
+        self, fold: Fold, day: date, scored: pd.DataFrame | None, models: Sequence[ScoringModel]
+    ) -> None:
+        if scored is None:
+            self.result.dates_skipped += 1
+        else:
+            written = write_models_date(
+                self.con,
+                day,
+                [ModelDate(scored[scored["system"] == m.system_id], m) for m in models],
+                settings=self.settings,
+                as_of=None,
+                minutes_before_tip=self.spec.decision_minutes,
+                completeness_skipped=False,
+                force=True,
+            )
+            for write, picked in written:
+                self.result.rows_written += write.written
+                self.result.picks_written += picked.written
+            self.result.dates += 1
+        if self.on_date:
+            self.on_date(str(day))
+
+    def end_fold(self, rows: FoldRows, models: Sequence[ScoringModel]) -> None:
+        # the nights of the fold pass: its dates are graded before the next fold fits
+        for day in sorted(set(rows.test["game_date"])):
+            grade_date(self.con, day)
+            self.result.graded_dates += 1
+
+
 def backfill_walk_forward(
     con: duckdb.DuckDBPyConnection,
     spec: ExperimentSpec,
@@ -115,10 +211,7 @@ def backfill_walk_forward(
     on_date: Callable[[str], None] | None = None,
 ) -> BackfillResult:
     """Predict (and grade, fold by fold) every date of the spec's walk-forward."""
-    systems = [s for s in spec.run_systems if s != ENSEMBLE]
     result = BackfillResult(None)
-    if ENSEMBLE in spec.run_systems:
-        result.notes.append("the ensemble is not backfilled (it is served through its members)")
     run_id = _find_resumable(con, spec)
     if run_id is None and not force:
         finished = _finished_run(con, spec)
@@ -138,107 +231,18 @@ def backfill_walk_forward(
     try:
         frames = prepare_frames(con, spec)
         plan = plan_on_frames(frames, spec)
-        history = TableHistory(con, run_id)
         if on_plan:
             on_plan(len(frames.dates))
-        git = reg.git_state()
-        for fold in plan.folds:
-            test = rows_in(frames.evaluation, fold.test_start, fold.test_end)
-            if test.empty:
-                continue
-            models: list[ScoringModel] = []
-            order = sorted(systems, key=lambda s: s == ANCHORED)  # an anchored wraps its base
-            versions = {s: _fold_version(con, run_id, s, fold.train_end) for s in order}
-            to_fit = [s for s in order if versions[s] is None]
-            fits: dict[str, Any] = {}
-            if to_fit:
-                train = rows_in(
-                    frames.train, fold.train_start or spec.history_start, fold.train_end
-                )
-                if train.empty:
-                    raise NbapropsError(f"fold {fold.index}: no training rows in its window")
-                fits = fit_systems(
-                    spec, to_fit, train, fold.train_end, workers=settings.fit_workers
-                )
-            for system_id in order:
-                version = versions[system_id]
-                if version is None:
-                    fitted = fits[system_id]
-                    past = history.graded_before(system_id, fold.test_start)
-                    calibration = calibration_before(history, system_id, fold.test_start, fitted)
-                    registered = register_version(
-                        con,
-                        system=fitted,
-                        calibration=calibration,
-                        oos=past,
-                        experiment_id=run_id,
-                        mode=spec.mode,
-                        feature_set=spec.resolved_feature_set,
-                        eval_window=spec.eval_window,
-                        metrics={"fold": fold.index, "backfill": True},
-                        train_start=train["game_date"].min(),
-                        train_end=fold.train_end,
-                        train_rows=len(train),
-                        code_commit=git.commit,
-                        code_dirty=git.dirty,
-                        artifacts_root=settings.resolved_artifacts_dir(),
-                    )
-                    result.versions_registered += 1
-                    models.append(
-                        ScoringModel(
-                            system_id,
-                            fitted,
-                            calibration,
-                            version=registered.version,
-                            train_end=fold.train_end,
-                        )
-                    )
-                else:
-                    loaded = load_model(con, f"{system_id}@v{version}")
-                    result.versions_reused += 1
-                    models.append(
-                        ScoringModel(
-                            system_id,
-                            loaded.system,
-                            loaded.calibration,
-                            version=version,
-                            train_end=fold.train_end,
-                        )
-                    )
-            for day, rows in test.groupby("game_date", sort=True):
-                todo = [m for m in models if not _done(con, day, m.system_id, int(m.version))]
-                if not todo:
-                    result.dates_skipped += 1
-                else:
-                    books = frames.books
-                    day_books = None if books is None else books[books["game_date"] == day]
-                    serving = rows.drop(columns=list(OUTCOME_COLUMNS))
-                    scored = score_date(
-                        serving,
-                        todo,
-                        ev_margin=spec.ev_margin,
-                        books=day_books,
-                        keep_quantiles=True,
-                    )
-                    for write, picked in write_models_date(
-                        con,
-                        day,
-                        [ModelDate(scored[scored["system"] == m.system_id], m) for m in todo],
-                        settings=settings,
-                        as_of=None,
-                        minutes_before_tip=spec.decision_minutes,
-                        completeness_skipped=False,
-                        force=True,
-                    ):
-                        result.rows_written += write.written
-                        result.picks_written += picked.written
-                    result.dates += 1
-                if on_date:
-                    on_date(str(day))
-            # the nights of the fold pass: its dates are graded before the next fold fits
-            for day in sorted(set(test["game_date"])):
-                grade_date(con, day)
-                result.graded_dates += 1
+        sink = WarehouseSink(con, spec, settings, run_id, result, on_date)
+        run_walk_forward(
+            plan,
+            frames.train,
+            frames.evaluation,
+            frames.books,
+            spec,
+            FitPolicy(spec, settings.fit_workers),
+            sink,
+        )
         reg.complete_backfill(con, run_id, _summary(result), len(plan.folds))
         audit(con, "backfill", "predictions", f"run {run_id[:8]}: {_summary(result)}")
     except BaseException as exc:

@@ -23,6 +23,8 @@ from nbaprops.core import odds
 from nbaprops.core.devig import market_p_over
 from nbaprops.core.metrics import OVER, UNDER
 from nbaprops.models.calibration import Calibration
+from nbaprops.systems.base import PredictionSystem, PredictiveDistribution
+from nbaprops.systems.composite import CompositeSystem
 
 PASS_SIDE = "PASS"
 # Columns a scored frame must have: the lines known at decision time and their prices.
@@ -263,12 +265,12 @@ def score_rows(
 class ScoringModel:
     """A fitted system ready to score: its calibration and where it came from.
 
-    ``model`` has ``predict_dist(frame)``; a stacked ensemble instead has ``members``
-    and ``predict_dist_from_members`` and is scored after its members.
+    ``model`` is any fitted system; a composite scored after the very member fits it
+    was built from combines their distributions instead of predicting them again.
     """
 
     system_id: str
-    model: Any
+    model: PredictionSystem
     calibration: Calibration
     version: int | None = None
     alias: str | None = None
@@ -324,18 +326,20 @@ def score_date(
     backtest calls it date by date with fold models, ``predict`` with registered ones.
     With ``keep_quantiles`` each row also carries its predictive quantiles (to store).
     """
-    dists: dict[str, Any] = {}
+    dists: dict[str, PredictiveDistribution] = {}
+    fits: dict[str, PredictionSystem] = {}
     parts = []
     has_line = frame["line"].notna().to_numpy()
     estimate = np.where(has_line, np.nan, estimated_line(frame))
     source = np.where(has_line, ACTUAL, np.where(np.isnan(estimate), NO_LINE, ESTIMATED))
     for model in models:
-        members = getattr(model.model, "members", None)
-        if members and hasattr(model.model, "predict_dist_from_members"):
-            dist = model.model.predict_dist_from_members({s: dists[s] for s in members})
+        system = model.model
+        if isinstance(system, CompositeSystem) and system.shares_fits(fits):
+            dist = system.predict_dist_from(dists)
         else:
-            dist = model.model.predict_dist(frame)
+            dist = system.predict_dist(frame)
         dists[model.system_id] = dist
+        fits[model.system_id] = system
         scored = score_rows(frame, dist, model.calibration, ev_margin=ev_margin, books=books)
         identity = pd.DataFrame(
             {

@@ -1,7 +1,7 @@
 """Prediction systems: one contract (fit, predict_dist, prob_over), many models.
 
-Every feature-frame system derives from ``PredictionSystem``; the ensemble stacks
-their predictive distributions through its own interface (see ``ensemble``).
+Every system derives from ``PredictionSystem``; composites (the anchored system, the
+ensemble) derive from ``CompositeSystem`` and are built from their members' fits.
 """
 
 from nbaprops.systems.base import (
@@ -11,7 +11,8 @@ from nbaprops.systems.base import (
     PredictiveDistribution,
     Provenance,
 )
-from nbaprops.systems.ensemble import EnsembleSystem, member_column, stack_key
+from nbaprops.systems.composite import CompositeSystem
+from nbaprops.systems.ensemble import EnsembleSystem, member_column
 from nbaprops.systems.factory import (
     BASELINE_ID,
     MEMBER_SYSTEM_IDS,
@@ -26,6 +27,7 @@ __all__ = [
     "MEMBER_SYSTEM_IDS",
     "QUANTILES",
     "SYSTEM_IDS",
+    "CompositeSystem",
     "EnsembleSystem",
     "FeatureSetMismatchError",
     "PredictionSystem",
@@ -34,6 +36,5 @@ __all__ = [
     "load_system",
     "make_system",
     "member_column",
-    "stack_key",
     "system_class",
 ]

@@ -314,12 +314,33 @@ def _sidecar(path: Path) -> Path:
     return path.with_name(path.name + ".json")
 
 
+# Every concrete system class by its id, filled as each class is defined (``factory``
+# imports them all): a composite finds its members' classes here, not in the factory.
+_CLASSES: dict[str, type[PredictionSystem]] = {}
+
+
+def registered_class(system_id: str) -> type[PredictionSystem]:
+    """The system class registered under ``system_id`` (one clear error if none)."""
+    try:
+        return _CLASSES[system_id]
+    except KeyError:
+        raise NbapropsError(
+            f"unknown system {system_id!r}: use one of {', '.join(_CLASSES)}"
+        ) from None
+
+
 class PredictionSystem(Persisted, ABC):
     """Base of every feature-frame system: validation, binding and provenance live here.
 
     Subclasses set ``system_id`` and ``required_features`` and implement ``_fit`` and
     ``_predict_dist``; they receive the caller's frame and must not modify it.
     """
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        system_id = cls.__dict__.get("system_id")
+        if isinstance(system_id, str):  # a concrete system names itself
+            _CLASSES[system_id] = cls
 
     required_features: ClassVar[tuple[str, ...]] = ()
     # Whether ``fit`` honours per-row sample weights (e.g. recency weighting).

@@ -1,44 +1,42 @@
 """A stacker over member systems: non-negative weights summing to 1.
 
-How the backtest uses it (every step on data dated before the fold):
+It is a composite (``CompositeSystem``): by default its members are every other system
+of the run. How a walk-forward builds it (every step on data dated before the fold):
 
-1. For each earlier fold, collect each member's out-of-fold median in a column
-   ``pred_<system_id>`` (``member_column(system_id)``), with the actual points.
-2. ``EnsembleSystem(members=...).fit(X_members, y)`` learns the weights: the
-   simplex point minimising MAE (``method="min_mae"``) or weights
-   proportional to 1/MAE (``"inverse_mae"``). With no rows yet (the first fold)
-   it uses equal weights (an empty ``pd.DataFrame()`` will do, given ``members``),
-   and so it does below ``min_rows`` usable rows, where fitted weights would be noise.
-   Rows where any member's prediction is missing are ignored.
-3. For the fold itself, predict every member on the fold's frame and call
-   ``predict_dist_from_members({system_id: dist, ...})``: the result is the
-   weighted average of the members' quantiles (so it stays monotone), with the
-   weighted mean as its mean. ``prob_over_from_members(dists, lines)`` is the
-   matching uncalibrated P(points > line); ``predict(X_members)`` is the
-   weighted median prediction from a frame of member medians.
-
-Its "feature set" is the stack of member columns (``stack_key(members)``), which
-``save`` records and ``load(expected_feature_set=...)`` checks.
+1. ``compose(fits, record)`` takes the members' fits of the fold and their graded
+   out-of-fold rows before it (``record``: member id -> rows with ``player_id``,
+   ``game_date``, ``median``, ``actual``, ``played``).
+2. ``oof_member_frame`` lines the members' medians up in columns ``pred_<system_id>``
+   (``member_column``) with the actual points; ``fit_weights`` learns the weights from
+   it: the simplex point minimising MAE (``method="min_mae"``) or weights proportional
+   to 1/MAE (``"inverse_mae"``). With fewer than ``min_rows`` usable rows (the first
+   fold has none) it uses equal weights, where fitted weights would be noise. Rows
+   where any member's prediction is missing are ignored.
+3. ``predict_dist_from({system_id: dist, ...})`` is the weighted average of the
+   members' quantiles (so it stays monotone), with the weighted mean as its mean;
+   ``predict_dist(X)`` computes the members' distributions itself (a saved ensemble
+   holds its fitted members, so it predicts alone, like any system).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from nbaprops.core.errors import NbapropsError
 from nbaprops.systems.base import (
     FeatureSetMismatchError,
     FloatArray,
-    Persisted,
+    PredictionSystem,
     PredictiveDistribution,
     Provenance,
     library_versions,
 )
+from nbaprops.systems.composite import CompositeSystem
 
 PREFIX = "pred_"
 METHODS = ("min_mae", "inverse_mae")
@@ -49,9 +47,22 @@ def member_column(system_id: str) -> str:
     return f"{PREFIX}{system_id}"
 
 
-def stack_key(members: Sequence[str]) -> str:
-    """The ensemble's feature-set key: which member predictions it stacks."""
-    return "stack:" + "+".join(members)
+def oof_member_frame(record: Mapping[str, pd.DataFrame], members: Sequence[str]) -> pd.DataFrame:
+    """The members' out-of-fold medians side by side (``pred_<id>``) with the actual
+    points, one row per played player-date every member predicted."""
+    past = [rows for rows in record.values() if len(rows)]
+    if not past:
+        return pd.DataFrame()
+    rows = pd.concat(past, ignore_index=True)
+    rows = rows[rows["played"]]
+    wide = rows.pivot_table(
+        index=["player_id", "game_date"], columns="system", values="median", aggfunc="first"
+    )
+    actual = rows.groupby(["player_id", "game_date"])["actual"].first()
+    wide = wide.reindex(columns=list(members)).dropna()
+    wide.columns = [member_column(c) for c in wide.columns]
+    wide["actual"] = actual.reindex(wide.index)
+    return wide.reset_index()
 
 
 def _simplex_lad(preds: FloatArray, y: FloatArray, iterations: int = 60) -> FloatArray:
@@ -81,38 +92,33 @@ def _simplex_lad(preds: FloatArray, y: FloatArray, iterations: int = 60) -> Floa
     return np.asarray(w, dtype=np.float64)
 
 
-class EnsembleSystem(Persisted):
+class EnsembleSystem(CompositeSystem):
     """Weighted stack of member systems' predictive distributions."""
 
     system_id: ClassVar[str] = "ensemble"
+    needs_record: ClassVar[bool] = True
+    members_from_run: ClassVar[bool] = True
 
     def __init__(
         self,
-        members: tuple[str, ...] | None = None,
+        members: tuple[str, ...] = (),
         method: str = "min_mae",
         min_rows: int = 200,
         max_rows: int = 50_000,
         random_state: int = 0,
     ) -> None:
-        self.members = members
+        if method not in METHODS:
+            raise ValueError(f"method must be one of {', '.join(METHODS)}, not {method!r}")
+        self.members = tuple(members)
         self.method = method
         self.min_rows = min_rows
         self.max_rows = max_rows
         self.random_state = random_state
 
-    def _member_ids(self, X_members: pd.DataFrame) -> tuple[str, ...]:
-        if self.members is not None:
-            return tuple(self.members)
-        found = tuple(c[len(PREFIX) :] for c in X_members.columns if c.startswith(PREFIX))
-        if not found:
-            raise ValueError(f"X_members has no {PREFIX}<system_id> columns")
-        return found
-
-    def fit(self, X_members: pd.DataFrame, y: npt.ArrayLike | pd.Series) -> Self:
-        """Learn weights from earlier folds' out-of-fold medians (equal weights if none)."""
-        if self.method not in METHODS:
-            raise ValueError(f"method must be one of {', '.join(METHODS)}, not {self.method!r}")
-        members = self._member_ids(X_members)
+    def fit_weights(self, X_members: pd.DataFrame, y: npt.ArrayLike | pd.Series) -> dict[str, Any]:
+        """Learn weights from earlier folds' out-of-fold medians (``pred_<id>`` columns;
+        equal weights below ``min_rows`` usable rows); returns what the fit records."""
+        members = self.members
         columns = [member_column(m) for m in members]
         missing = [c for c in columns if c not in X_members.columns]
         if missing and len(X_members) == 0:
@@ -138,33 +144,45 @@ class EnsembleSystem(Persisted):
         else:
             weights = _simplex_lad(preds, target)
         self.weights_ = {m: float(w) for m, w in zip(members, weights, strict=True)}
-        self.feature_set_ = stack_key(members)
-        self.feature_columns_ = columns
-        dates = pd.to_datetime(X_members["game_date"]) if "game_date" in X_members.columns else None
-        has_dates = dates is not None and len(dates) > 0
-        self.fitted_ = Provenance(
+        return {
+            "weights": {m: round(w, 4) for m, w in self.weights_.items()},
+            "member_mae": (
+                {m: round(float(v), 4) for m, v in zip(members, maes, strict=True)}
+                if maes is not None
+                else None
+            ),
+            "stacked_rows": int(ok.sum()),
+        }
+
+    def _compose(
+        self, members: Mapping[str, PredictionSystem], record: Mapping[str, pd.DataFrame]
+    ) -> Provenance:
+        oof = oof_member_frame({m: record[m] for m in self.members if m in record}, self.members)
+        if len(oof):
+            details = self.fit_weights(oof[[member_column(m) for m in self.members]], oof["actual"])
+        else:
+            details = self.fit_weights(pd.DataFrame(), np.array([]))
+        first = members[self.members[0]].fitted_
+        return Provenance(
             system_id=self.system_id,
-            fitted_at=datetime.now(UTC).isoformat(timespec="seconds"),
-            feature_set=self.feature_set_,
-            feature_columns=tuple(columns),
-            n_train_rows=int(ok.sum()),
-            train_start=dates.min().date().isoformat() if has_dates else None,
-            train_end=dates.max().date().isoformat() if has_dates else None,
+            fitted_at=first.fitted_at,
+            feature_set=first.feature_set,
+            feature_columns=first.feature_columns,
+            n_train_rows=first.n_train_rows,
+            train_start=first.train_start,
+            train_end=first.train_end,
             params=self.get_params(),
             versions=library_versions("scipy"),
-            details={
-                "weights": {m: round(w, 4) for m, w in self.weights_.items()},
-                "member_mae": (
-                    {m: round(float(v), 4) for m, v in zip(members, maes, strict=True)}
-                    if maes is not None
-                    else None
-                ),
-            },
+            details=details,
         )
-        return self
+
+    def needed_members(self) -> tuple[str, ...]:
+        self._weights_for(self.members)
+        return tuple(m for m, w in self.weights_.items() if w > 0)
 
     def _weights_for(self, available: Sequence[str]) -> list[tuple[str, float]]:
-        self._check_fitted()
+        if not hasattr(self, "weights_"):
+            raise NbapropsError("the ensemble has no weights yet: compose or fit it first")
         missing = [m for m, w in self.weights_.items() if w > 0 and m not in available]
         if missing:
             raise FeatureSetMismatchError(
@@ -172,8 +190,8 @@ class EnsembleSystem(Persisted):
             )
         return [(m, w) for m, w in self.weights_.items() if w > 0]
 
-    def predict(self, X_members: pd.DataFrame) -> FloatArray:
-        """Weighted member medians (the point prediction) from a frame of ``pred_`` columns."""
+    def predict_stacked(self, X_members: pd.DataFrame) -> FloatArray:
+        """Weighted member medians from a frame of ``pred_`` columns."""
         present = [c[len(PREFIX) :] for c in X_members.columns if c.startswith(PREFIX)]
         weighted = self._weights_for(present)
         total = np.zeros(len(X_members))
@@ -181,7 +199,7 @@ class EnsembleSystem(Persisted):
             total += w * X_members[member_column(m)].to_numpy(dtype=np.float64)
         return total
 
-    def predict_dist_from_members(
+    def predict_dist_from(
         self, dists: Mapping[str, PredictiveDistribution]
     ) -> PredictiveDistribution:
         """Weighted average of the members' quantiles and means (rows aligned)."""
@@ -192,12 +210,6 @@ class EnsembleSystem(Persisted):
         quantiles = sum(w * dists[m].quantiles for m, w in weighted)
         mean = sum(w * dists[m].mean for m, w in weighted)
         return PredictiveDistribution.from_quantiles(np.asarray(quantiles), mean=np.asarray(mean))
-
-    def prob_over_from_members(
-        self, dists: Mapping[str, PredictiveDistribution], lines: npt.ArrayLike
-    ) -> FloatArray:
-        """Uncalibrated P(points > line) from the stacked distribution."""
-        return self.predict_dist_from_members(dists).prob_over(lines)
 
     def describe(self) -> dict[str, Any]:
         self._check_fitted()
