@@ -386,7 +386,9 @@ def test_a_backfill_equals_the_backtest_of_the_same_dates_and_models(
     warehouse: Path, tmp_path: Path
 ) -> None:
     settings = copy_of(warehouse, tmp_path).model_copy(update=LOOSE)
-    spec = backfill_spec(date(2024, 3, 25), date(2024, 3, 31), ev_margin=0.0)
+    # the composites are systems like any other: registered, written and graded per fold
+    systems = ["season_average", "moving_average", "catboost_full", "anchored", "ensemble"]
+    spec = backfill_spec(date(2024, 3, 25), date(2024, 3, 31), ev_margin=0.0, systems=systems)
     with connect(settings.db) as con:
         migrate(con)
         result = backfill_walk_forward(con, spec, settings)
@@ -402,7 +404,8 @@ def test_a_backfill_equals_the_backtest_of_the_same_dates_and_models(
             "FROM predictions.pick k LEFT JOIN grading.bet_grade g USING (pick_id) "
             "WHERE k.is_active"
         ).df()
-    assert result.versions_registered == 3 * 2  # three systems, two folds (one warm-up)
+    assert result.versions_registered == 5 * 2  # five systems, two folds (one warm-up)
+    assert not result.notes
     written["game_date"] = pd.to_datetime(written["game_date"]).dt.date
     both = backtest.merge(
         written, on=["system", "player_id", "game_date"], how="outer", indicator=True
@@ -449,11 +452,7 @@ def test_a_backfill_equals_the_backtest_of_the_same_dates_and_models(
     assert (
         from_backfill.keys()
         == from_backtest.keys()
-        == {
-            "season_average",
-            "moving_average",
-            "catboost_full",
-        }
+        == set(systems)
     )
     for system, figures in from_backtest.items():
         mine = from_backfill[system]
@@ -528,7 +527,7 @@ def test_a_backfill_killed_with_sigkill_finishes_on_rerun_without_duplicates(
         per_date = con.execute(
             "SELECT count(DISTINCT (game_date, system_id)) FROM predictions.prediction"
         ).fetchone()[0]
-        reference = run_backtest(con, spec).predictions
+        reference = run_backtest(con, spec, settings=Settings()).predictions
     assert 0 < partial < len(dates)
     assert result.dates_skipped >= 8
     assert result.versions_reused >= 3
@@ -560,6 +559,7 @@ def test_run_daily_bootstraps_a_champion_and_records_every_phase(
         ).fetchall()
     assert [p[:2] for p in phases] == [(name, "COMPLETE") for name in PHASES]
     assert phases[PHASES.index("diagnose")][2] == 0  # nothing graded yet: nothing diagnosed
+    assert phases[PHASES.index("bootstrap")][2] == 1  # its own phase: one version registered
     status = runner.invoke(app, ["status", "--db", str(settings.db), "--json"])
     assert status.exit_code == 0, status.output
     recorded = json.loads(status.output)["phases"]
@@ -568,6 +568,12 @@ def test_run_daily_bootstraps_a_champion_and_records_every_phase(
     with connect(settings.db) as con:
         nxt = run_daily(con, settings, DAY + timedelta(days=2), skip_ingest=True)
     assert [g.day for g in nxt.graded] == [DAY]
+    with connect(settings.db, read_only=True) as con:
+        again = con.execute(
+            "SELECT status, rows FROM pipeline.phase_run WHERE run_id = ? AND phase = 'bootstrap'",
+            [nxt.run_id],
+        ).fetchone()
+    assert again == ("COMPLETE", 0)  # a champion exists: nothing to bootstrap, still recorded
     # ... and diagnoses the date it graded, for the champion that predicted it
     assert [(d.game_date, d.system_id) for d in nxt.diagnostics] == [(DAY, "xgboost")]
     assert nxt.diagnostics[0].market["n_lined"] > 50

@@ -1,5 +1,9 @@
-"""The daily run and its phase records: ingest → grade → diagnose → predict → signal →
-publish.
+"""The daily run and its phase records: ingest → grade → diagnose → bootstrap → predict
+→ breakout_shadow → signal → publish.
+
+``bootstrap`` trains, registers and crowns a default champion when the warehouse has no
+aliased model (a walk-forward experiment through the one engine); otherwise it records
+COMPLETE with 0 rows, so a bootstrap is a phase of its own, never a detour of predict.
 
 Every phase of every run writes a record (EXPECTED when the run starts, then RUNNING,
 COMPLETE or FAILED with rows, times and the error, and the process id and host that
@@ -96,7 +100,16 @@ from nbaprops.systems.breakout import SYSTEM_ID as BREAKOUT_SYSTEM
 from nbaprops.systems.breakout import BreakoutRules
 
 T = TypeVar("T")
-PHASES = ("ingest", "grade", "diagnose", "predict", "breakout_shadow", "signal", "publish")
+PHASES = (
+    "ingest",
+    "grade",
+    "diagnose",
+    "bootstrap",
+    "predict",
+    "breakout_shadow",
+    "signal",
+    "publish",
+)
 # The first phase of a live run (``run daily --live``): fetch the date's sources, ingest them.
 FETCH_PHASE = "fetch"
 # The phase a run that could not open the warehouse records in the sidecar file.
@@ -763,13 +776,16 @@ def _run_daily(
         )
         or []
     )
-    with phase(con, run_id, day, "predict") as counter:
+    with phase(con, run_id, day, "bootstrap") as counter:
+        # a warehouse without models gets a champion first (rows: versions registered)
         if not aliased_models_exist(con):
             # refused before minutes of training, not after
             refuse_stale(con, day, settings, allow_stale=allow_stale, now=now)
             result.bootstrapped = bootstrap_champion(con, settings, day, progress=progress)
+            counter["rows"] = 1
             if on_message:
                 on_message(result.bootstrapped)
+    with phase(con, run_id, day, "predict") as counter:
         result.predicted = predict_job(
             con,
             settings,
