@@ -23,7 +23,12 @@ import pandas as pd
 
 from nbaprops.core.devig import METHODS
 from nbaprops.core.errors import NbapropsError
-from nbaprops.systems.base import PredictionSystem, PredictiveDistribution, Provenance
+from nbaprops.systems.base import (
+    PredictionSystem,
+    PredictiveDistribution,
+    Provenance,
+    registered_class,
+)
 from nbaprops.systems.composite import CompositeSystem
 
 
@@ -37,7 +42,9 @@ class AnchoredSystem(CompositeSystem):
         devig_method: str = "multiplicative",
         random_state: int = 0,
     ) -> None:
-        if base in ("anchored", "market", "ensemble"):
+        cls = registered_class(base)
+        if issubclass(cls, CompositeSystem) or cls.calibration_kind != "distribution":
+            # a composite or the market itself has no model disagreement to anchor
             raise NbapropsError(f"an anchored system needs a model as its base, not {base!r}")
         if devig_method not in METHODS:
             raise NbapropsError(

@@ -343,6 +343,9 @@ class PredictionSystem(Persisted, ABC):
             _CLASSES[system_id] = cls
 
     required_features: ClassVar[tuple[str, ...]] = ()
+    # How its P(over) meets the line (``predictions.history.calibration_kind``): its own
+    # distribution, the market's price, or anchored to the market.
+    calibration_kind: ClassVar[str] = "distribution"
     # Whether ``fit`` honours per-row sample weights (e.g. recency weighting).
     supports_sample_weight: ClassVar[bool] = False
     # Rough seconds a fit takes on a season of history (benchmarks/bench_walkforward.py):
