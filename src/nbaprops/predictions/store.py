@@ -129,7 +129,10 @@ def to_table_rows(
     for col in ("over_price", "under_price"):
         out[col] = scored[col]
     out["estimated_line"] = scored["estimated_line"]
-    out["estimate_method"] = np.where(scored["line_source"] == ESTIMATED, ESTIMATE_METHOD, None)
+    # numpy's stubs take no None as a value; at run time it makes the object column wanted
+    out["estimate_method"] = np.where(  # type: ignore[call-overload]
+        scored["line_source"] == ESTIMATED, ESTIMATE_METHOD, None
+    )
     # tip-off minus the decision minutes, or the live run's moment when earlier
     tip = pd.to_datetime(scored["commence_time"], utc=True)
     cutoff = tip - pd.Timedelta(minutes=minutes_before_tip)
