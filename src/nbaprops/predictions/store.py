@@ -13,10 +13,10 @@ import uuid
 from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
 
 import duckdb
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 import pyarrow as pa
 
@@ -315,7 +315,7 @@ class PickBatch:
     force: bool
 
 
-def _pick_columns(batch: PickBatch, batch_id: str) -> dict[str, Any]:
+def _pick_columns(batch: PickBatch, batch_id: str) -> dict[str, npt.NDArray[np.generic] | pa.Array]:
     """A batch's rows as typed columns (Arrow where pandas would hand DuckDB objects)."""
     picks, n = batch.picks, len(batch.picks)
     given = {c: picks[c].to_numpy() for c in picks.columns if c in PICK_TABLE_COLUMNS}
