@@ -141,7 +141,7 @@ def _plain(value: Any) -> Any:
 def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     """Query results as plain dicts: NULL/NaN become None, dates YYYY-MM-DD, timestamps
     ISO strings with their zone."""
-    rows = cast("list[dict[str, Any]]", frame.to_dict("records"))  # column names are str
+    rows = cast("list[dict[str, object]]", frame.to_dict("records"))  # column names are str
     return [{k: _plain(v) for k, v in row.items()} for row in rows]
 
 
