@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import duckdb
 import numpy as np
@@ -141,7 +141,8 @@ def _plain(value: Any) -> Any:
 def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     """Query results as plain dicts: NULL/NaN become None, dates YYYY-MM-DD, timestamps
     ISO strings with their zone."""
-    return [{k: _plain(v) for k, v in row.items()} for row in frame.to_dict("records")]
+    rows = cast("list[dict[str, object]]", frame.to_dict("records"))  # column names are str
+    return [{k: _plain(v) for k, v in row.items()} for row in rows]
 
 
 def upsert_grades(

@@ -228,7 +228,8 @@ def _by_row(
 
 
 def _multiplicative(r: FloatArray) -> FloatArray:
-    return r / r.sum(axis=1, keepdims=True)
+    p: FloatArray = r / r.sum(axis=1, keepdims=True)
+    return p
 
 
 def _additive(r: FloatArray) -> FloatArray:
@@ -239,7 +240,7 @@ def _additive(r: FloatArray) -> FloatArray:
 def _power_exponent(r: FloatArray) -> FloatArray:
     """Solve sum(r_i ** k) = 1 by Newton's method from the left of the root (see module)."""
     log_r = np.log(r)
-    k = np.where(r.sum(axis=1) > 1.0, 1.0, 0.0)
+    k: FloatArray = np.where(r.sum(axis=1) > 1.0, 1.0, 0.0)
     for _ in range(_NEWTON_MAX_STEPS):
         rk = np.exp(k[:, None] * log_r)
         step = (rk.sum(axis=1) - 1.0) / (rk * log_r).sum(axis=1)
@@ -251,14 +252,16 @@ def _power_exponent(r: FloatArray) -> FloatArray:
 
 def _power(r: FloatArray) -> FloatArray:
     p = r ** _power_exponent(r)[:, None]
-    return p / p.sum(axis=1, keepdims=True)
+    fair: FloatArray = p / p.sum(axis=1, keepdims=True)
+    return fair
 
 
 def _shin_probabilities(r: FloatArray, z: FloatArray) -> FloatArray:
     """Shin's fair probabilities for a given z (Jullien & Salanié 1994, eq. for p_i)."""
     zz = z[:, None]
     share = r**2 / r.sum(axis=1, keepdims=True)
-    return (np.sqrt(zz**2 + 4.0 * (1.0 - zz) * share) - zz) / (2.0 * (1.0 - zz))
+    p: FloatArray = (np.sqrt(zz**2 + 4.0 * (1.0 - zz) * share) - zz) / (2.0 * (1.0 - zz))
+    return p
 
 
 def _shin_z(r: FloatArray) -> FloatArray:
@@ -266,7 +269,8 @@ def _shin_z(r: FloatArray) -> FloatArray:
     if r.shape[1] == 2:
         # Closed form for two outcomes (Štrumbelj 2014), as in the ``shin`` package.
         d2 = (r[:, 0] - r[:, 1]) ** 2
-        return (booksum - 1.0) * (d2 - booksum) / (booksum * (d2 - 1.0))
+        z: FloatArray = (booksum - 1.0) * (d2 - booksum) / (booksum * (d2 - 1.0))
+        return z
     # sum_i p_i(z) falls from >= 1.5 at z = -1 to sum(r_i^2)/sum(r) < 1 as z -> 1.
     lo = np.full(r.shape[0], -1.0)
     hi = np.full(r.shape[0], 1.0 - 1e-9)
@@ -277,12 +281,14 @@ def _shin_z(r: FloatArray) -> FloatArray:
         hi = np.where(above, hi, mid)
         if np.all(hi - lo <= 1e-16):
             break
-    return 0.5 * (lo + hi)
+    root: FloatArray = 0.5 * (lo + hi)
+    return root
 
 
 def _shin(r: FloatArray) -> FloatArray:
     p = _shin_probabilities(r, _shin_z(r))
-    return p / p.sum(axis=1, keepdims=True)
+    fair: FloatArray = p / p.sum(axis=1, keepdims=True)
+    return fair
 
 
 _SOLVERS: dict[str, Callable[[FloatArray], FloatArray]] = {

@@ -3,8 +3,6 @@ expected value with pushes. Every stage that prices a bet calls these."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 import numpy.typing as npt
 
@@ -14,7 +12,7 @@ FloatArray = npt.NDArray[np.float64]
 FLAT_PRICE = -110.0
 
 
-def as_output(values: Any) -> float | FloatArray:
+def as_output(values: npt.ArrayLike) -> float | FloatArray:
     """A float for scalar input, an array otherwise, so vectorised helpers read naturally."""
     arr = np.asarray(values, dtype=float)
     return float(arr) if arr.ndim == 0 else arr

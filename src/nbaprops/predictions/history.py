@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, Protocol
+from typing import Protocol
 
 import pandas as pd
 
@@ -38,7 +38,7 @@ class InMemoryHistory:
         return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
 
 
-def calibration_kind(model: Any) -> tuple[str, str]:
+def calibration_kind(model: object) -> tuple[str, str]:
     """How a fitted system's P(over) meets the line, and its de-vig method."""
     return (
         str(getattr(model, "calibration_kind", "distribution")),
@@ -46,14 +46,14 @@ def calibration_kind(model: Any) -> tuple[str, str]:
     )
 
 
-def calibration_of(model: Any, rows: pd.DataFrame) -> Calibration:
+def calibration_of(model: object, rows: pd.DataFrame) -> Calibration:
     """The calibration a fitted system earns from out-of-sample graded ``rows``."""
     kind, method = calibration_kind(model)
     return Calibration.from_history(rows, kind, method)
 
 
 def calibration_before(
-    history: GradedHistory, system_id: str, day: date, model: Any = None
+    history: GradedHistory, system_id: str, day: date, model: object = None
 ) -> Calibration:
     """A system's calibration from its graded rows before ``day`` (out of sample only)."""
     return calibration_of(model, history.graded_before(system_id, day))

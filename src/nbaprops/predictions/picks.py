@@ -20,8 +20,8 @@ rows with the same calibration, so their bets are the same.
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -230,9 +230,9 @@ def select_picks(
     reason[small] = [f"edge {e:+.1f} pts under {policy.min_edge:g}" for e in edge[small]]
     players, games, teams = col["player_id"], col["game_id"], col["team"]
     order = np.lexsort((players, -np.nan_to_num(value, nan=-np.inf)))
-    per_player: dict[Any, int] = {}
-    per_game: dict[Any, int] = {}
-    per_team: dict[Any, int] = {}
+    per_player: dict[Hashable, int] = {}
+    per_game: dict[Hashable, int] = {}
+    per_team: dict[Hashable, int] = {}
     n_day = 0
     for i in order:
         if reason[i]:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from datetime import date
-from typing import Any
 
 import duckdb
 import numpy as np
@@ -34,7 +33,7 @@ class SlateSignal:
     signal: str
     reasons: str
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, object]:
         out = asdict(self)
         out["over_share"] = None if np.isnan(self.over_share) else self.over_share
         return out

@@ -13,10 +13,10 @@ import uuid
 from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
 
 import duckdb
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 import pyarrow as pa
 
@@ -129,7 +129,10 @@ def to_table_rows(
     for col in ("over_price", "under_price"):
         out[col] = scored[col]
     out["estimated_line"] = scored["estimated_line"]
-    out["estimate_method"] = np.where(scored["line_source"] == ESTIMATED, ESTIMATE_METHOD, None)
+    # numpy's stubs take no None as a value; at run time it makes the object column wanted
+    out["estimate_method"] = np.where(  # type: ignore[call-overload]
+        scored["line_source"] == ESTIMATED, ESTIMATE_METHOD, None
+    )
     # tip-off minus the decision minutes, or the live run's moment when earlier
     tip = pd.to_datetime(scored["commence_time"], utc=True)
     cutoff = tip - pd.Timedelta(minutes=minutes_before_tip)
@@ -312,7 +315,7 @@ class PickBatch:
     force: bool
 
 
-def _pick_columns(batch: PickBatch, batch_id: str) -> dict[str, Any]:
+def _pick_columns(batch: PickBatch, batch_id: str) -> dict[str, npt.NDArray[np.generic] | pa.Array]:
     """A batch's rows as typed columns (Arrow where pandas would hand DuckDB objects)."""
     picks, n = batch.picks, len(batch.picks)
     given = {c: picks[c].to_numpy() for c in picks.columns if c in PICK_TABLE_COLUMNS}

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from abc import abstractmethod
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Generic, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -30,8 +30,11 @@ _STD_FEATURE = "points_std_last_10"
 # Below this many tail rows the residual shape is fitted in-sample instead.
 _MIN_TAIL_ROWS = 200
 
+# The trained model's type (an XGBoost Booster, a CatBoostRegressor).
+ModelT = TypeVar("ModelT")
 
-class BoostedSystem(PredictionSystem):
+
+class BoostedSystem(PredictionSystem, Generic[ModelT]):
     """Shared fit/predict flow; subclasses train one model on (head, tail) arrays."""
 
     tail_fraction: float
@@ -49,11 +52,11 @@ class BoostedSystem(PredictionSystem):
         weight: FloatArray | None,
         valid: tuple[npt.NDArray[np.float32], FloatArray] | None,
         rounds: int | None,
-    ) -> tuple[Any, int]:
+    ) -> tuple[ModelT, int]:
         """Train (early-stopped on ``valid`` when given); return the model and its rounds."""
 
     @abstractmethod
-    def _raw_predict(self, model: Any, x: npt.NDArray[np.float32]) -> FloatArray:
+    def _raw_predict(self, model: ModelT, x: npt.NDArray[np.float32]) -> FloatArray:
         """The model's median prediction."""
 
     def _matrix(self, X: pd.DataFrame) -> npt.NDArray[np.float32]:

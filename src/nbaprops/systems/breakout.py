@@ -20,7 +20,7 @@ prior correction that gives a probability on the real base rate's scale.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar, Self
+from typing import TYPE_CHECKING, ClassVar, Self
 
 import duckdb
 import numpy as np
@@ -36,6 +36,9 @@ from nbaprops.systems.base import (
     Persisted,
     frame_feature_columns,
 )
+
+if TYPE_CHECKING:
+    from pandas.api.extensions import ExtensionArray
 
 SYSTEM_ID = "breakout"
 HIGH, MEDIUM, LOW = "HIGH", "MEDIUM", "LOW"
@@ -172,7 +175,9 @@ class BreakoutClassifier(Persisted):
             raise NbapropsError(
                 f"breakout: training rows need both classes ({n_pos} breakouts in {len(target)})"
             )
-        keys = pd.unique(X["feature_set"].astype(str)) if "feature_set" in X.columns else []
+        keys: npt.NDArray[np.object_] | ExtensionArray | list[str] = (
+            pd.unique(X["feature_set"].astype(str)) if "feature_set" in X.columns else []
+        )
         if len(keys) > 1:
             raise FeatureSetMismatchError(f"frame mixes feature sets: {', '.join(keys)}")
         key = str(keys[0]) if len(keys) else "custom"
@@ -221,8 +226,9 @@ class BreakoutClassifier(Persisted):
 
     def p_breakout(self, score: npt.ArrayLike) -> npt.NDArray[np.float64]:
         """P(breakout) from a risk score: the class weighting undone (prior correction)."""
-        s = np.clip(np.asarray(score, dtype=float), 1e-9, 1 - 1e-9)
+        s: npt.NDArray[np.float64] = np.clip(np.asarray(score, dtype=float), 1e-9, 1 - 1e-9)
         if not self.balanced:
             return s
         odds = s / (1 - s) * (self.n_positive_ / self.n_negative_)
-        return odds / (1 + odds)
+        p: npt.NDArray[np.float64] = odds / (1 + odds)
+        return p

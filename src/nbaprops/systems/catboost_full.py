@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 import numpy.typing as npt
@@ -10,8 +10,11 @@ import numpy.typing as npt
 from nbaprops.systems.base import FloatArray
 from nbaprops.systems.boosting import BoostedSystem
 
+if TYPE_CHECKING:
+    from catboost import CatBoostRegressor
 
-class CatBoostSystem(BoostedSystem):
+
+class CatBoostSystem(BoostedSystem["CatBoostRegressor"]):
     """CatBoost on all earlier history (MAE or median-quantile loss)."""
 
     system_id: ClassVar[str] = "catboost_full"
@@ -49,7 +52,7 @@ class CatBoostSystem(BoostedSystem):
         weight: FloatArray | None,
         valid: tuple[npt.NDArray[np.float32], FloatArray] | None,
         rounds: int | None,
-    ) -> tuple[Any, int]:
+    ) -> tuple[CatBoostRegressor, int]:
         from catboost import CatBoostRegressor, Pool
 
         if self.loss_function not in ("MAE", "Quantile:alpha=0.5", "Quantile"):
@@ -78,5 +81,5 @@ class CatBoostSystem(BoostedSystem):
         )
         return model, model.tree_count_
 
-    def _raw_predict(self, model: Any, x: npt.NDArray[np.float32]) -> FloatArray:
+    def _raw_predict(self, model: CatBoostRegressor, x: npt.NDArray[np.float32]) -> FloatArray:
         return np.asarray(model.predict(x), dtype=np.float64)

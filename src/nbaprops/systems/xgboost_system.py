@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 import numpy.typing as npt
@@ -10,8 +10,11 @@ import numpy.typing as npt
 from nbaprops.systems.base import FloatArray
 from nbaprops.systems.boosting import BoostedSystem
 
+if TYPE_CHECKING:
+    import xgboost as xgb
 
-class XGBoostSystem(BoostedSystem):
+
+class XGBoostSystem(BoostedSystem["xgb.Booster"]):
     """XGBoost (hist, 2 threads) with an absolute-error or median-quantile objective."""
 
     system_id: ClassVar[str] = "xgboost"
@@ -55,12 +58,12 @@ class XGBoostSystem(BoostedSystem):
         weight: FloatArray | None,
         valid: tuple[npt.NDArray[np.float32], FloatArray] | None,
         rounds: int | None,
-    ) -> tuple[Any, int]:
+    ) -> tuple[xgb.Booster, int]:
         import xgboost as xgb
 
         if self.objective not in ("reg:absoluteerror", "reg:quantileerror"):
             raise ValueError(f"xgboost objective must be a median loss, not {self.objective!r}")
-        params: dict[str, Any] = {
+        params: dict[str, str | float | int] = {
             "objective": self.objective,
             "eta": self.learning_rate,
             "max_depth": self.max_depth,
@@ -91,7 +94,7 @@ class XGBoostSystem(BoostedSystem):
         best = int(getattr(booster, "best_iteration", booster.num_boosted_rounds() - 1)) + 1
         return booster[:best], best
 
-    def _raw_predict(self, model: Any, x: npt.NDArray[np.float32]) -> FloatArray:
+    def _raw_predict(self, model: xgb.Booster, x: npt.NDArray[np.float32]) -> FloatArray:
         import xgboost as xgb
 
         return np.asarray(model.predict(xgb.DMatrix(x)), dtype=np.float64)
