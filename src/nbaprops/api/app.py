@@ -26,11 +26,19 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from nbaprops.api import queries as q
 from nbaprops.api.cache import CachedBody, SnapshotCache
 from nbaprops.api.dashboard import add_dashboard, sent_values
 from nbaprops.api.reader import SnapshotReader, UnavailableError
 from nbaprops.core.settings import Settings, get_settings
+from nbaprops.read import availability as read_availability
+from nbaprops.read import monitoring as read_monitoring
+from nbaprops.read import params as read_params
+from nbaprops.read import picks as read_picks
+from nbaprops.read import player as read_player
+from nbaprops.read import predictions as read_predictions
+from nbaprops.read import registry as read_registry
+from nbaprops.read import status as read_status
+from nbaprops.read import track as read_track
 
 # --- response models ------------------------------------------------------------------
 
@@ -730,7 +738,9 @@ def _one_line(exc: RequestValidationError) -> str:
 
 def _error(request: Request, detail: str, status: int) -> JSONResponse:
     """One line in ``detail``; a value the client sent is echoed cut to ~100 characters."""
-    return JSONResponse({"detail": q.clip_echoes(detail, sent_values(request))}, status_code=status)
+    return JSONResponse(
+        {"detail": read_params.clip_echoes(detail, sent_values(request))}, status_code=status
+    )
 
 
 def create_app(settings: Settings, *, reader: SnapshotReader | None = None) -> FastAPI:
@@ -751,12 +761,12 @@ def create_app(settings: Settings, *, reader: SnapshotReader | None = None) -> F
     app.state.predictions_cache = cache = SnapshotCache(PREDICTIONS_CACHE_SIZE)
     app.add_middleware(TokenGuard, token=token)
 
-    @app.exception_handler(q.BadRequestError)
-    async def bad_request(request: Request, exc: q.BadRequestError) -> JSONResponse:
+    @app.exception_handler(read_params.BadRequestError)
+    async def bad_request(request: Request, exc: read_params.BadRequestError) -> JSONResponse:
         return _error(request, str(exc), 400)
 
-    @app.exception_handler(q.NotFoundError)
-    async def not_found(request: Request, exc: q.NotFoundError) -> JSONResponse:
+    @app.exception_handler(read_params.NotFoundError)
+    async def not_found(request: Request, exc: read_params.NotFoundError) -> JSONResponse:
         return _error(request, str(exc), 404)
 
     @app.exception_handler(UnavailableError)
@@ -781,7 +791,7 @@ def create_app(settings: Settings, *, reader: SnapshotReader | None = None) -> F
     @app.get("/health", response_model=Health, responses=ERRORS)
     def health(r: Read = Con) -> dict[str, Any]:
         """Warehouse name (never a path), freshness, last phase records, aliased models."""
-        return q.health(r.con, reader.warehouse_name, r.source, settings)
+        return read_status.health(r.con, reader.warehouse_name, r.source, settings)
 
     def predictions_body(date: str | None, system: str | None, alias: str | None) -> CachedBody:
         """Query, validate and serialise exactly as FastAPI does for ``Predictions``;
@@ -789,7 +799,9 @@ def create_app(settings: Settings, *, reader: SnapshotReader | None = None) -> F
         with reader.keyed_cursor() as (con, _, snapshot):
 
             def compute() -> CachedBody:
-                data = q.predictions(con, q.optional_day(date), system, alias)
+                data = read_predictions.predictions(
+                    con, read_params.optional_day(date), system, alias
+                )
                 return CachedBody.of(
                     _PREDICTIONS_JSON.dump_json(_PREDICTIONS_JSON.validate_python(data))
                 )
@@ -804,7 +816,9 @@ def create_app(settings: Settings, *, reader: SnapshotReader | None = None) -> F
         alias: str | None = Query(None, description="champion, challenger or shadow."),
     ) -> Response:
         """A date's active predictions with the line, P(over), edge, EV and the bet."""
-        date = q.resolved_text(date)  # "today" is cached as the day it means, not the word
+        date = read_params.resolved_text(
+            date
+        )  # "today" is cached as the day it means, not the word
         snapshot = reader.snapshot_key()
         entry = cache.get((snapshot, date, system, alias)) if snapshot is not None else None
         if entry is None:
@@ -816,7 +830,7 @@ def create_app(settings: Settings, *, reader: SnapshotReader | None = None) -> F
         """The champion's picks as recommended: bets (staked, capped) and the watchlist
         (with the reason), each with its record; the champion's record; results once
         graded."""
-        return q.picks(r.con, settings, q.optional_day(date))
+        return read_picks.picks(r.con, settings, read_params.optional_day(date))
 
     @app.get("/availability", response_model=Availability, responses=ERRORS)
     def availability(
@@ -826,22 +840,24 @@ def create_app(settings: Settings, *, reader: SnapshotReader | None = None) -> F
     ) -> dict[str, Any]:
         """Each game's injury-report statuses at decision time, with the publication time
         of the report used (the latest published by then that lists the game)."""
-        day = q.optional_day(date) or q.latest_prediction_date(r.con)
-        return q.availability(r.con, settings, day, team=team)
+        day = read_params.optional_day(date) or read_status.latest_prediction_date(r.con)
+        return read_availability.availability(r.con, settings, day, team=team)
 
     @app.get("/bets", response_model=Bets, responses=ERRORS)
     def bets(
         start: str = Query(..., description="First date, YYYY-MM-DD."),
-        end: str = Query(..., description=f"Last date (at most {q.MAX_RANGE_DAYS} days)."),
+        end: str = Query(
+            ..., description=f"Last date (at most {read_params.MAX_RANGE_DAYS} days)."
+        ),
         system: str | None = Query(None, description="Only this system."),
         r: Read = Con,
     ) -> dict[str, Any]:
         """The ledger: every bet as placed with its result, running units and bankrolls at
         flat and recommended stakes, and a summary per system."""
-        return q.bets(
+        return read_picks.bets(
             r.con,
-            q.parse_day(start, "start"),
-            q.parse_day(end, "end"),
+            read_params.parse_day(start, "start"),
+            read_params.parse_day(end, "end"),
             system,
             unit_share=settings.unit_share,
         )
@@ -849,7 +865,7 @@ def create_app(settings: Settings, *, reader: SnapshotReader | None = None) -> F
     @app.get("/signal", response_model=Signals, responses=ERRORS)
     def signal(date: str | None = DateQ, r: Read = Con) -> dict[str, Any]:
         """The slate signal (RED / YELLOW / GREEN) of every model that predicted a date."""
-        return q.signals(r.con, settings, q.optional_day(date))
+        return read_predictions.signals(r.con, settings, read_params.optional_day(date))
 
     @app.get("/players/{player_id}", response_model=Player, responses=ERRORS)
     def player(
@@ -858,17 +874,21 @@ def create_app(settings: Settings, *, reader: SnapshotReader | None = None) -> F
         r: Read = Con,
     ) -> dict[str, Any]:
         """The last 20 games (points, line) and predictions with their results."""
-        return q.player(r.con, player_id, q.optional_day(date))
+        return read_player.player(r.con, player_id, read_params.optional_day(date))
 
     @app.get("/grading", response_model=Grading, responses=ERRORS)
     def grading(
         start: str = Query(..., description="First date, YYYY-MM-DD."),
-        end: str = Query(..., description=f"Last date (at most {q.MAX_RANGE_DAYS} days)."),
+        end: str = Query(
+            ..., description=f"Last date (at most {read_params.MAX_RANGE_DAYS} days)."
+        ),
         system: str | None = Query(None, description="Only this system."),
         r: Read = Con,
     ) -> dict[str, Any]:
         """Hit rate with N and 95% interval, MAE vs the line's, ROI, CLV per system."""
-        return q.grading(r.con, q.parse_day(start, "start"), q.parse_day(end, "end"), system)
+        return read_track.grading(
+            r.con, read_params.parse_day(start, "start"), read_params.parse_day(end, "end"), system
+        )
 
     @app.get("/experiments", response_model=Experiments, responses=ERRORS)
     def experiments(
@@ -878,7 +898,7 @@ def create_app(settings: Settings, *, reader: SnapshotReader | None = None) -> F
         r: Read = Con,
     ) -> dict[str, Any]:
         """Recorded experiment runs, newest first, with headline figures and N."""
-        return {"runs": q.experiments(r.con, status, tag, limit)}
+        return {"runs": read_registry.experiments(r.con, status, tag, limit)}
 
     @app.get("/experiments/{experiment_id}", response_model=Experiment, responses=ERRORS)
     def experiment(
@@ -886,12 +906,12 @@ def create_app(settings: Settings, *, reader: SnapshotReader | None = None) -> F
         r: Read = Con,
     ) -> dict[str, Any]:
         """One run: config, figures, events, artefact names."""
-        return q.experiment(r.con, experiment_id)
+        return read_registry.experiment(r.con, experiment_id)
 
     @app.get("/models", response_model=Models, responses=ERRORS)
     def models(r: Read = Con) -> dict[str, Any]:
         """The model registry: versions, aliases and promotion history."""
-        return q.models(r.con)
+        return read_registry.models(r.con)
 
     @app.get("/diagnostics", response_model=Diagnostics, responses=ERRORS)
     def diagnostics(
@@ -899,7 +919,7 @@ def create_app(settings: Settings, *, reader: SnapshotReader | None = None) -> F
         r: Read = Con,
     ) -> dict[str, Any]:
         """Stored diagnostics per system with the attributed cause and its factors."""
-        return q.diagnostics(r.con, q.optional_day(date))
+        return read_monitoring.diagnostics(r.con, read_params.optional_day(date))
 
     @app.get("/alerts", response_model=Alerts, responses=ERRORS)
     def alerts(
@@ -907,7 +927,7 @@ def create_app(settings: Settings, *, reader: SnapshotReader | None = None) -> F
         r: Read = Con,
     ) -> dict[str, Any]:
         """Stored alerts (diagnostics, grading) since a date."""
-        return q.alerts(r.con, q.optional_day(since, "since"))
+        return read_monitoring.alerts(r.con, read_params.optional_day(since, "since"))
 
     add_dashboard(app, reader, settings)
     return app

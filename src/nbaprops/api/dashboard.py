@@ -31,12 +31,20 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
 from nbaprops.api import charts
-from nbaprops.api import queries as q
 from nbaprops.api.cache import CachedBody, SnapshotCache
 from nbaprops.api.reader import SnapshotReader, UnavailableError
 from nbaprops.core.errors import NbapropsError
 from nbaprops.core.settings import Settings
 from nbaprops.models.registry import ALIASES
+from nbaprops.read import availability as read_availability
+from nbaprops.read import monitoring as read_monitoring
+from nbaprops.read import params as read_params
+from nbaprops.read import picks as read_picks
+from nbaprops.read import player as read_player
+from nbaprops.read import predictions as read_predictions
+from nbaprops.read import registry as read_registry
+from nbaprops.read import status as read_status
+from nbaprops.read import track as read_track
 from nbaprops.warehouse.freshness import missing_predictions_message
 
 HERE = Path(__file__).parent
@@ -309,9 +317,9 @@ def add_dashboard(app: FastAPI, reader: SnapshotReader, settings: Settings) -> N
     def error(request: Request, exc: Exception, nav: str) -> HTMLResponse:
         status = (
             400
-            if isinstance(exc, q.BadRequestError)
+            if isinstance(exc, read_params.BadRequestError)
             else 404
-            if isinstance(exc, q.NotFoundError)
+            if isinstance(exc, read_params.NotFoundError)
             else 503
             if isinstance(exc, UnavailableError)
             else 400
@@ -321,7 +329,7 @@ def add_dashboard(app: FastAPI, reader: SnapshotReader, settings: Settings) -> N
             "error.html",
             {
                 "nav": nav,
-                "message": q.clip_echoes(str(exc), sent_values(request)),
+                "message": read_params.clip_echoes(str(exc), sent_values(request)),
                 "status": status,
             },
             status,
@@ -338,17 +346,17 @@ def add_dashboard(app: FastAPI, reader: SnapshotReader, settings: Settings) -> N
     ) -> HTMLResponse:
         con = snap.con
         try:
-            day = q.optional_day(date) or q.latest_prediction_date(con)
-            everything = q.predictions(con, day)["predictions"]
+            day = read_params.optional_day(date) or read_status.latest_prediction_date(con)
+            everything = read_predictions.predictions(con, day)["predictions"]
             if not everything:
-                raise q.NotFoundError(missing_predictions_message(con, day))
+                raise read_params.NotFoundError(missing_predictions_message(con, day))
             if system not in (None, "", ALL):
-                q.check_system(con, system)
+                read_params.check_system(con, system)
         except NbapropsError as exc:
             return error(request, exc, "tonight")
         try:
-            computed = q.signals(con, settings, day)["signals"]
-        except q.NotFoundError:
+            computed = read_predictions.signals(con, settings, day)["signals"]
+        except read_params.NotFoundError:
             computed = {}
         aliased = {k: v for k, v in computed.items() if k.rpartition("@")[2] in ALIASES}
         signals = {
@@ -356,10 +364,10 @@ def add_dashboard(app: FastAPI, reader: SnapshotReader, settings: Settings) -> N
             "others": sorted((k, v) for k, v in computed.items() if k not in aliased),
         }
         try:
-            picks = q.picks(con, settings, day)
-        except q.NotFoundError as exc:
-            picks = q.no_picks(settings, day, str(exc))
-        injuries = q.availability(con, settings, day)
+            picks = read_picks.picks(con, settings, day)
+        except read_params.NotFoundError as exc:
+            picks = read_picks.no_picks(settings, day, str(exc))
+        injuries = read_availability.availability(con, settings, day)
         systems = sorted({p["system_id"] for p in everything})
         teams = sorted({p["team"] for p in everything if p["team"]})
         champion = picks["system"] or next(
@@ -388,7 +396,7 @@ def add_dashboard(app: FastAPI, reader: SnapshotReader, settings: Settings) -> N
                 key=lambda k: k != "sportsbook",
             )
             kind = kinds[0] if kinds else "sportsbook"
-            daily = q.daily_record(
+            daily = read_track.daily_record(
                 con, champion, kind, day - timedelta(days=HOME_DAYS), day - timedelta(days=1)
             )
             home_charts["roi"] = roi_chart(daily, kind)
@@ -430,21 +438,27 @@ def add_dashboard(app: FastAPI, reader: SnapshotReader, settings: Settings) -> N
         snap: Snap = Con,
     ) -> HTMLResponse:
         con = snap.con
-        systems = q.graded_systems(con)
+        systems = read_track.graded_systems(con)
         try:
             chosen = system or (systems[0] if systems else None)
             if chosen is None:
-                raise q.NotFoundError("nothing graded yet; run `nbaprops grade` after a slate")
-            record = q.track_record(
-                con, chosen, kind, q.optional_day(start, "start"), q.optional_day(end, "end")
+                raise read_params.NotFoundError(
+                    "nothing graded yet; run `nbaprops grade` after a slate"
+                )
+            record = read_track.track_record(
+                con,
+                chosen,
+                kind,
+                read_params.optional_day(start, "start"),
+                read_params.optional_day(end, "end"),
             )
         except NbapropsError as exc:
             return error(request, exc, "track")
         try:
-            ledgers = q.bets(
+            ledgers = read_picks.bets(
                 con, record["start"], record["end"], chosen, unit_share=settings.unit_share
             )["systems"]
-        except q.NotFoundError:
+        except read_params.NotFoundError:
             ledgers = []
         mine = [x for x in ledgers if x["system"] == chosen]
         return page(
@@ -469,7 +483,7 @@ def add_dashboard(app: FastAPI, reader: SnapshotReader, settings: Settings) -> N
     ) -> HTMLResponse:
         con = snap.con
         try:
-            data = q.player(con, player_id, q.optional_day(date))
+            data = read_player.player(con, player_id, read_params.optional_day(date))
         except NbapropsError as exc:
             return error(request, exc, "")
         by_game: dict[str, dict[str, dict[str, Any]]] = {}
@@ -523,19 +537,19 @@ def add_dashboard(app: FastAPI, reader: SnapshotReader, settings: Settings) -> N
     ) -> HTMLResponse:
         con = snap.con
         if versions not in ("recent", "all"):
-            return error(request, q.BadRequestError("versions: recent or all"), "models")
+            return error(request, read_params.BadRequestError("versions: recent or all"), "models")
         if sort not in EXPERIMENT_SORTS or order not in ("asc", "desc"):
             return error(
                 request,
-                q.BadRequestError(
+                read_params.BadRequestError(
                     f"sort by one of {', '.join(EXPERIMENT_SORTS)}, order asc or desc"
                 ),
                 "models",
             )
-        registry = q.models(con)
+        registry = read_registry.models(con)
         every = registry["versions"]
         shown = every if versions == "all" else recent_versions(every)
-        runs = q.experiments(con, limit=1000)
+        runs = read_registry.experiments(con, limit=1000)
         present = [r for r in runs if not _missing(r.get(sort))]
         absent = [r for r in runs if _missing(r.get(sort))]
         present.sort(key=lambda r: r[sort], reverse=order == "desc")
@@ -559,14 +573,14 @@ def add_dashboard(app: FastAPI, reader: SnapshotReader, settings: Settings) -> N
     @cached
     def health(request: Request, snap: Snap = Con) -> HTMLResponse:
         con = snap.con
-        status = q.health(con, reader.warehouse_name, "snapshot", settings)
+        status = read_status.health(con, reader.warehouse_name, "snapshot", settings)
         try:
-            diagnosis = q.diagnostics(con)
-        except q.NotFoundError:
+            diagnosis = read_monitoring.diagnostics(con)
+        except read_params.NotFoundError:
             diagnosis = {"date": None, "diagnostics": []}
         last = diagnosis["date"] or status["freshness"]["last_prediction_date"] or date.today()
         since = last - timedelta(days=ALERT_DAYS)
-        raised = q.alerts(con, since)["alerts"]
+        raised = read_monitoring.alerts(con, since)["alerts"]
         # alerts of the game dates in the window (a rediagnosed season raises its
         # old dates today), newest game date first
         recent = sorted(
