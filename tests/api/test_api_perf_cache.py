@@ -18,9 +18,10 @@ with warnings.catch_warnings():  # starlette's note about httpx versions, not ou
     warnings.simplefilter("ignore")
     from fastapi.testclient import TestClient
 
-from nbaprops.api.app import Predictions, create_app
+from nbaprops.api.app import create_app
 from nbaprops.api.cache import SnapshotCache, accepts_gzip
 from nbaprops.api.reader import SnapshotReader
+from nbaprops.api.schemas import Predictions
 from nbaprops.core.db import connect
 from nbaprops.core.settings import Settings
 from nbaprops.pipeline.snapshot import publish_snapshot
