@@ -12,7 +12,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse
 
-from nbaprops.api import charts
+from nbaprops.api.charts import lines as line_charts
 from nbaprops.api.dashboard.render import cached, error_page, page
 from nbaprops.api.deps import Snap, SnapCon
 from nbaprops.core.errors import NbapropsError
@@ -47,7 +47,7 @@ def player_view(data: dict[str, Any]) -> dict[str, Any]:
         series[f"{most} median"] = [
             (p["game_date"], p["median"]) for label, p in labelled if label == most
         ]
-    chart = charts.line_chart(
+    chart = line_charts.line_chart(
         series,
         title=f"{data['player_name']}: points, line and prediction",
         y_label="points",

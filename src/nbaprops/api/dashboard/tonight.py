@@ -15,7 +15,7 @@ from typing import Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
-from nbaprops.api import charts
+from nbaprops.api.charts import bars as bar_charts
 from nbaprops.api.dashboard.render import cached, error_page, page
 from nbaprops.api.dashboard.track import roi_chart
 from nbaprops.api.deps import AppSettings, Snap, SnapCon
@@ -52,7 +52,7 @@ def edge_chart(rows: list[dict[str, Any]], system: str) -> str:
             if lo <= e < hi:
                 sides[r["recommendation"]][i] += 1
     totals = [o + u for o, u in zip(sides["OVER"], sides["UNDER"], strict=True)]
-    return charts.grouped_bar_chart(
+    return bar_charts.grouped_bar_chart(
         labels,
         sides,
         n=totals,

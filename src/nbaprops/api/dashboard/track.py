@@ -14,7 +14,9 @@ from typing import Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
-from nbaprops.api import charts
+from nbaprops.api.charts import bars as bar_charts
+from nbaprops.api.charts import lines as line_charts
+from nbaprops.api.charts import reliability as reliability_charts
 from nbaprops.api.dashboard.render import cached, error_page, page
 from nbaprops.api.deps import AppSettings, Snap, SnapCon
 from nbaprops.core.errors import NbapropsError
@@ -56,7 +58,7 @@ def running_clv(daily: list[dict[str, Any]]) -> list[tuple[date, float]]:
 
 def roi_chart(daily: list[dict[str, Any]], kind: str) -> str:
     n_bets = sum(d["bets"] for d in daily)
-    return charts.line_chart(
+    return line_charts.line_chart(
         cumulative_roi(daily),
         title=f"Cumulative ROI, {kind} lines",
         y_label="ROI",
@@ -76,19 +78,19 @@ def track_charts(record: dict[str, Any]) -> dict[str, str]:
     """The track-record charts of ``read.track.track_record``'s output, as inline SVG."""
     daily = record["daily"]
     out = {"roi": roi_chart(daily, record["line_kind"])}
-    rolling = charts.rolling_hit_rate(
+    rolling = line_charts.rolling_hit_rate(
         [(b["date"], b["won"]) for b in record["bets"]],
         window=ROLLING_WINDOW,
         min_bets=ROLLING_MIN,
     )
-    out["rolling"] = charts.band_chart(
+    out["rolling"] = line_charts.band_chart(
         rolling,
         title=f"Rolling hit rate, last {ROLLING_WINDOW} bets",
         n=len(record["bets"]),
         note=f"drawn once {ROLLING_MIN} bets are in the window; Wilson 95% band",
     )
     monthly = record["monthly"]
-    out["mae"] = charts.grouped_bar_chart(
+    out["mae"] = bar_charts.grouped_bar_chart(
         [m["month"] for m in monthly],
         {
             "model MAE": [m["model_mae"] for m in monthly],
@@ -98,14 +100,14 @@ def track_charts(record: dict[str, Any]) -> dict[str, str]:
         title="MAE against the line's, by month",
         y_label="points",
     )
-    out["reliability"] = charts.reliability_chart(
+    out["reliability"] = reliability_charts.reliability_chart(
         record["reliability"],
         title="Calibration of P(over)",
         note="pushes excluded; circle area grows with N",
     )
-    out["edge"] = charts.interval_bar_chart(record["by_edge"], title="Hit rate by |edge|")
+    out["edge"] = bar_charts.interval_bar_chart(record["by_edge"], title="Hit rate by |edge|")
     clv = running_clv(daily)
-    out["clv"] = charts.line_chart(
+    out["clv"] = line_charts.line_chart(
         {"mean CLV": clv},
         title="Closing line value, running mean",
         y_label="points",
