@@ -10,7 +10,7 @@ per date, under a permissive policy so the ledger is long: ``ev_margin`` 0 (sett
 spec) and ``picks_min_record_bets`` 0. Then the snapshot the API reads is published and
 the writer closed. Measured, each the median (and worst) of ``--repeats`` (default 5):
 
-- the query: ``nbaprops.api.queries.bets(con, start, end, None, max_days=10**6,
+- the query: ``nbaprops.read.picks.bets(con, start, end, None, max_days=10**6,
   unit_share=...)`` on a read-only connection (the function the CLI and ``/bets``
   share), and its SQL part ``bet_rows`` alone;
 - the CLI as a user runs it: ``nbaprops bets --start S --end E --db DB --json`` as a
@@ -184,9 +184,9 @@ def measure(db: Path, args: argparse.Namespace) -> dict[str, Any]:
     from typer.testing import CliRunner
 
     from nbaprops.api.app import create_app
-    from nbaprops.api.queries import bets
     from nbaprops.cli.main import app as cli_app
     from nbaprops.grading.report import bet_rows
+    from nbaprops.read.picks import bets
 
     settings = bench_settings(db)
     start, end = args.start, args.end
@@ -313,7 +313,7 @@ def main() -> None:
         f"{led['pending']} pending) on {led['dates']} dates from {led['systems']} systems "
         f"{led['by_system']}; {led['json_bytes']:,} bytes of JSON"
     )
-    print(_line("queries.bets (read-only connection)", out["query"]))
+    print(_line("read.picks.bets (read-only connection)", out["query"]))
     print(_line("  of which bet_rows (SQL)", out["query_bet_rows"]))
     cli = out["cli"]
     one = cli["system"]

@@ -18,13 +18,15 @@ with warnings.catch_warnings():  # starlette's note about httpx versions, not ou
     warnings.simplefilter("ignore")
     from fastapi.testclient import TestClient
 
-from nbaprops.api import queries as q
-from nbaprops.api.app import Predictions, create_app
+from nbaprops.api.app import create_app
 from nbaprops.api.cache import SnapshotCache, accepts_gzip
 from nbaprops.api.reader import SnapshotReader
+from nbaprops.api.schemas import Predictions
 from nbaprops.core.db import connect
 from nbaprops.core.settings import Settings
 from nbaprops.pipeline.snapshot import publish_snapshot
+from nbaprops.read import params as q
+from nbaprops.read.predictions import predictions as read_predictions
 from tests.api.conftest import copy_served
 from tests.api.served import DAY
 
@@ -50,7 +52,7 @@ def oracle(settings: Settings, query: str) -> tuple[int, bytes]:
         date: str | None = None, system: str | None = None, alias: str | None = None
     ) -> dict[str, Any]:
         with reader.cursor() as (con, _):
-            return q.predictions(con, q.optional_day(date), system, alias)
+            return read_predictions(con, q.optional_day(date), system, alias)
 
     try:
         with TestClient(app) as c:
@@ -105,7 +107,7 @@ def q_detail(settings: Settings, query: str) -> str:
     reader = SnapshotReader(settings.db)
     try:
         with reader.cursor() as (con, _):
-            q.predictions(
+            read_predictions(
                 con, q.optional_day(params.get("date")), params.get("system"), params.get("alias")
             )
     except q.BadRequestError as exc:

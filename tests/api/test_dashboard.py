@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from nbaprops.api.dashboard import cumulative_roi, running_clv
+from nbaprops.api.dashboard.track import cumulative_roi, running_clv
 from nbaprops.core.db import connect
 from nbaprops.core.settings import Settings
 from nbaprops.pipeline.snapshot import publish_snapshot

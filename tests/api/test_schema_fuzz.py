@@ -83,12 +83,12 @@ def test_the_fuzzer_counts_an_unhandled_exception_as_a_server_error(
     served: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The zero above is not vacuous: an endpoint that raises is seen and counted."""
-    from nbaprops.api import queries
+    from nbaprops.read import registry
 
     def broken(*_: object, **__: object) -> None:
         raise RuntimeError("the registry could not be read")
 
-    monkeypatch.setattr(queries, "models", broken)
+    monkeypatch.setattr(registry, "models", broken)
     seen = fuzz(create_app(served), examples=3, only={"GET /models", "GET /health"})
     assert set(seen.statuses) == {"GET /models", "GET /health"}
     assert seen.statuses["GET /models"][500] > 0

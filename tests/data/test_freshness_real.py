@@ -13,13 +13,14 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from nbaprops.api import queries as q
 from nbaprops.cli.main import app
 from nbaprops.core.db import connect
 from nbaprops.core.settings import Settings
 from nbaprops.pipeline.daily import bootstrap_champion, predict_job
 from nbaprops.pipeline.jobs import Progress
 from nbaprops.predictions.picks import BET
+from nbaprops.read.picks import picks as read_picks
+from nbaprops.read.status import health as read_health
 from nbaprops.warehouse import freshness
 from nbaprops.warehouse.migrate import migrate
 
@@ -80,8 +81,8 @@ def test_allow_stale_records_the_override_on_every_row_and_bets_nothing(
         audited = con.execute(
             "SELECT detail FROM pipeline.audit_log WHERE action = 'allow_stale'"
         ).fetchall()
-        health = q.health(con, "w", "snapshot", served)
-        verdict = q.picks(con, served, AFTER_THE_DATA)["verdict"]
+        health = read_health(con, "w", "snapshot", served)
+        verdict = read_picks(con, served, AFTER_THE_DATA)["verdict"]
     assert result.stale_override == "box_scores stale (latest 2025-06-22)"
     assert len(rows) > 100
     assert (rows["stale_override"] == result.stale_override).all()

@@ -16,7 +16,13 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from nbaprops.api import charts
+from nbaprops.api.charts import bars as bar_charts
+from nbaprops.api.charts import common as chart_common
+from nbaprops.api.charts import lines as line_charts
+from nbaprops.api.charts import reliability as reliability_charts
+from nbaprops.api.charts import sparkline as sparklines
+from nbaprops.api.charts import svg as chart_svg
+from nbaprops.api.charts import ticks as chart_ticks
 from nbaprops.core.metrics import (
     BREAK_EVEN_110,
     outcome_stats,
@@ -99,25 +105,25 @@ def dates(n: int, start: date = date(2024, 10, 22)) -> list[date]:
     ],
 )
 def test_nice_ticks_are_round_and_cover_the_range(lo, hi, max_ticks, expected):
-    assert charts.nice_ticks(lo, hi, max_ticks) == pytest.approx(expected, abs=1e-12)
+    assert chart_ticks.nice_ticks(lo, hi, max_ticks) == pytest.approx(expected, abs=1e-12)
 
 
 def test_nice_ticks_print_exactly():
     # No float noise such as 0.30000000000000004: each tick is the double nearest its decimal.
-    assert [repr(t) for t in charts.nice_ticks(0.0, 1.0, 11)] == [
+    assert [repr(t) for t in chart_ticks.nice_ticks(0.0, 1.0, 11)] == [
         "0.0", "0.1", "0.2", "0.3", "0.4", "0.5", "0.6", "0.7", "0.8", "0.9", "1.0"
     ]  # fmt: skip
 
 
 def test_nice_ticks_degenerate_input():
-    assert charts.nice_ticks(math.nan, 1.0) == []
-    assert charts.nice_ticks(0.0, math.inf) == []
-    flat = charts.nice_ticks(5.0, 5.0)
+    assert chart_ticks.nice_ticks(math.nan, 1.0) == []
+    assert chart_ticks.nice_ticks(0.0, math.inf) == []
+    flat = chart_ticks.nice_ticks(5.0, 5.0)
     assert flat[0] < 5.0 < flat[-1]
-    zero = charts.nice_ticks(0.0, 0.0)
+    zero = chart_ticks.nice_ticks(0.0, 0.0)
     assert zero[0] < 0.0 < zero[-1]
-    assert charts.nice_ticks(1.0, 0.0, 6) == charts.nice_ticks(0.0, 1.0, 6)
-    assert charts.nice_ticks(-1.0, 2.0, 2) == [-2.0, 0.0, 2.0]  # two cannot straddle 0
+    assert chart_ticks.nice_ticks(1.0, 0.0, 6) == chart_ticks.nice_ticks(0.0, 1.0, 6)
+    assert chart_ticks.nice_ticks(-1.0, 2.0, 2) == [-2.0, 0.0, 2.0]  # two cannot straddle 0
 
 
 @settings(max_examples=300, deadline=None)
@@ -130,7 +136,7 @@ def test_nice_ticks_properties(lo, width, max_ticks):
     # Keep the range wide enough relative to |lo| that float spacing cannot blur the steps.
     assume(width > 1e-4 * max(1.0, abs(lo)))
     hi = lo + width
-    ticks = charts.nice_ticks(lo, hi, max_ticks)
+    ticks = chart_ticks.nice_ticks(lo, hi, max_ticks)
     assert 2 <= len(ticks) <= max(max_ticks, 3)
     slack = 1e-8 * (ticks[-1] - ticks[0])  # float rounding, far below a pixel
     assert ticks[0] <= lo + slack
@@ -142,27 +148,27 @@ def test_nice_ticks_properties(lo, width, max_ticks):
 
 
 def test_date_ticks_pick_calendar_steps():
-    season = charts.date_ticks(date(2024, 10, 22), date(2025, 4, 13), 5)
+    season = chart_ticks.date_ticks(date(2024, 10, 22), date(2025, 4, 13), 5)
     assert season == [date(2024, 11, 1), date(2025, 1, 1), date(2025, 3, 1)]
 
-    week = charts.date_ticks(date(2025, 1, 1), date(2025, 1, 5), 5)
+    week = chart_ticks.date_ticks(date(2025, 1, 1), date(2025, 1, 5), 5)
     assert week == [date(2025, 1, d) for d in range(1, 6)]
 
-    month = charts.date_ticks(date(2025, 1, 1), date(2025, 1, 31), 5)
+    month = chart_ticks.date_ticks(date(2025, 1, 1), date(2025, 1, 31), 5)
     assert all(d.weekday() == 0 for d in month)  # Mondays
     assert 3 <= len(month) <= 5
 
-    decade = charts.date_ticks(date(2001, 3, 1), date(2024, 6, 1), 5)
+    decade = chart_ticks.date_ticks(date(2001, 3, 1), date(2024, 6, 1), 5)
     assert all((d.month, d.day) == (1, 1) for d in decade)
     assert len(decade) <= 5
 
-    twelve_days = charts.date_ticks(date(2025, 1, 1), date(2025, 1, 12), 5)
+    twelve_days = chart_ticks.date_ticks(date(2025, 1, 1), date(2025, 1, 12), 5)
     assert twelve_days == [date(2025, 1, d) for d in (1, 4, 7, 10)]
 
-    one = charts.date_ticks(date(2025, 2, 3), date(2025, 2, 3), 5)
+    one = chart_ticks.date_ticks(date(2025, 2, 3), date(2025, 2, 3), 5)
     assert one == [date(2025, 2, 3)]
     # Two ticks cannot fit in nine days at a weekly step: one Monday, never none.
-    assert charts.date_ticks(date(2025, 1, 1), date(2025, 1, 9), 1) == [date(2025, 1, 6)]
+    assert chart_ticks.date_ticks(date(2025, 1, 1), date(2025, 1, 9), 1) == [date(2025, 1, 6)]
 
 
 # --- line chart -------------------------------------------------------------------------
@@ -177,7 +183,7 @@ def roi_series() -> dict[str, list[tuple[date, float]]]:
 
 
 def test_line_chart_draws_each_series_with_its_points():
-    svg = charts.line_chart(
+    svg = line_charts.line_chart(
         roi_series(),
         title="Cumulative ROI",
         y_label="ROI",
@@ -209,7 +215,7 @@ def test_line_chart_draws_each_series_with_its_points():
 
 
 def test_line_chart_maps_values_onto_its_own_axis():
-    svg = charts.line_chart(roi_series(), title="ROI", y_format="percent")
+    svg = line_charts.line_chart(roi_series(), title="ROI", y_format="percent")
     root = parse(svg)
     consensus = points(find(root, "polyline", "series")[0])
     y0, y2 = y_of(root, 0.0), y_of(root, 0.02)
@@ -220,11 +226,11 @@ def test_line_chart_maps_values_onto_its_own_axis():
 
 
 def test_line_chart_is_responsive_and_accessible():
-    root = parse(charts.line_chart(roi_series(), title="Cumulative ROI", y_label="ROI"))
+    root = parse(line_charts.line_chart(roi_series(), title="Cumulative ROI", y_label="ROI"))
     assert root.get("width") == "100%"
     assert root.get("height") is None
     width, height = view_box(root)
-    assert width == charts.DEFAULT_WIDTH
+    assert width == chart_common.DEFAULT_WIDTH
     assert height > 100
     assert root.get("role") == "img"
     assert root.get("aria-label") == "Cumulative ROI"
@@ -236,16 +242,16 @@ def test_line_chart_is_responsive_and_accessible():
 
 def test_text_is_readable_and_inside_the_view_box_at_phone_width():
     svgs = [
-        charts.line_chart(roi_series(), title="ROI", y_label="ROI", y_format="percent"),
-        charts.band_chart(rolling_points(), title="Rolling hit rate"),
-        charts.grouped_bar_chart(
+        line_charts.line_chart(roi_series(), title="ROI", y_label="ROI", y_format="percent"),
+        line_charts.band_chart(rolling_points(), title="Rolling hit rate"),
+        bar_charts.grouped_bar_chart(
             [f"2024-{m:02d}" for m in range(1, 13)],
             {"model": [4.8] * 12, "line": [4.9] * 12},
             n=[12_345] * 12,
             title="MAE by month",
         ),
-        charts.interval_bar_chart(edge_bars(), title="Hit rate by edge"),
-        charts.reliability_chart(reliability_input(), title="Calibration"),
+        bar_charts.interval_bar_chart(edge_bars(), title="Hit rate by edge"),
+        reliability_charts.reliability_chart(reliability_input(), title="Calibration"),
     ]
     for svg in svgs:
         root = parse(svg)
@@ -255,7 +261,7 @@ def test_text_is_readable_and_inside_the_view_box_at_phone_width():
             if node.get("transform"):
                 continue
             x = float(node.get("x"))
-            half = len(node.text or "") * float(node.get("font-size")) * charts.CHAR_WIDTH / 2
+            half = len(node.text or "") * float(node.get("font-size")) * chart_common.CHAR_WIDTH / 2
             anchor = node.get("text-anchor", "start")
             left = {"start": x, "middle": x - half, "end": x - 2 * half}[anchor]
             right = left + 2 * half
@@ -278,32 +284,32 @@ def test_line_chart_skips_non_finite_and_unusable_points():
             (days[5], np.float64(4.0)),
         ]
     }
-    root = parse(charts.line_chart(series, title="t"))
+    root = parse(line_charts.line_chart(series, title="t"))
     assert len(points(find(root, "polyline", "series")[0])) == 3
     assert "3 points" in all_text(root)
 
 
 def test_line_chart_accepts_iso_strings_datetimes_and_numbers():
-    by_string = charts.line_chart({"a": [("2025-01-02", 1.0), ("2025-01-01", 2.0)]}, title="t")
-    by_date = charts.line_chart(
+    by_string = line_charts.line_chart({"a": [("2025-01-02", 1.0), ("2025-01-01", 2.0)]}, title="t")
+    by_date = line_charts.line_chart(
         {"a": [(date(2025, 1, 1), 2.0), (date(2025, 1, 2), 1.0)]}, title="t"
     )
     # Unsorted ISO strings are sorted by date and drawn exactly like dates.
     assert by_string == by_date
-    dt64 = charts.line_chart(
+    dt64 = line_charts.line_chart(
         {"a": [(np.datetime64("2025-01-01"), 2.0), (np.datetime64("2025-01-02"), 1.0)]},
         title="t",
     )
     assert dt64 == by_date
 
-    numeric = parse(charts.line_chart({"a": [(1, 1.0), (10, 2.0)]}, title="t", x_label="game"))
+    numeric = parse(line_charts.line_chart({"a": [(1, 1.0), (10, 2.0)]}, title="t", x_label="game"))
     xs = [x for x, _ in points(find(numeric, "polyline", "series")[0])]
     assert xs[0] < xs[1]
     assert "game" in all_text(numeric)
 
 
 def test_line_chart_empty_series_in_legend_and_reference_line():
-    svg = charts.line_chart(
+    svg = line_charts.line_chart(
         {"CLV": [(d, 0.01 * i) for i, d in enumerate(dates(5))], "Other": []},
         title="Closing line value",
         reference=0.0,
@@ -329,7 +335,7 @@ def test_line_chart_empty_series_in_legend_and_reference_line():
     ],
 )
 def test_line_chart_without_data_says_so(series):
-    assert_is_no_data(charts.line_chart(series, title="Cumulative ROI"))
+    assert_is_no_data(line_charts.line_chart(series, title="Cumulative ROI"))
 
 
 # --- band chart and rolling hit rate ----------------------------------------------------
@@ -341,7 +347,9 @@ def rolling_points() -> list[tuple[date, float, float, float]]:
 
 
 def test_band_chart_draws_band_line_and_break_even():
-    svg = charts.band_chart(rolling_points(), title="Rolling hit rate", n=1360, note="last 200")
+    svg = line_charts.band_chart(
+        rolling_points(), title="Rolling hit rate", n=1360, note="last 200"
+    )
     root = parse(svg)
     line = points(find(root, "polyline", "series")[0])
     band = find(root, "polygon", "band")
@@ -368,12 +376,12 @@ def test_band_chart_draws_band_line_and_break_even():
 
 def test_band_chart_band_gap_for_missing_interval_and_no_data():
     pts = [*rolling_points()[:2], (date(2024, 10, 24), 0.55, None, math.nan)]
-    root = parse(charts.band_chart(pts, title="t"))
+    root = parse(line_charts.band_chart(pts, title="t"))
     assert len(points(find(root, "polyline", "series")[0])) == 3
     outline = find(root, "polygon", "band")[0].get("points").split()
     assert len(outline) == 4
-    assert_is_no_data(charts.band_chart([], title="t"))
-    assert_is_no_data(charts.band_chart([(date(2025, 1, 1), math.nan, 0.4, 0.6)], title="t"))
+    assert_is_no_data(line_charts.band_chart([], title="t"))
+    assert_is_no_data(line_charts.band_chart([(date(2025, 1, 1), math.nan, 0.4, 0.6)], title="t"))
 
 
 def test_rolling_hit_rate_window_and_wilson_interval():
@@ -381,7 +389,7 @@ def test_rolling_hit_rate_window_and_wilson_interval():
     won = [True, False, True, True, False, True]
     bets = [(d, w) for d, w in zip(days, won, strict=True)]
     bets.insert(2, (days[1], None))  # a push: skipped
-    out = charts.rolling_hit_rate(bets, window=4, min_bets=3)
+    out = line_charts.rolling_hit_rate(bets, window=4, min_bets=3)
     assert [row[0] for row in out] == days[2:]
     assert [row[4] for row in out] == [3, 4, 4, 4]
     assert [row[1] for row in out] == pytest.approx([2 / 3, 3 / 4, 2 / 4, 3 / 4])
@@ -392,19 +400,19 @@ def test_rolling_hit_rate_window_and_wilson_interval():
 def test_rolling_hit_rate_one_point_per_day_after_its_last_bet():
     day1, day2 = date(2025, 1, 1), date(2025, 1, 2)
     bets = [(day2, 1), (day1, 0), (day1, 1), (day2, 1), (day1, np.nan)]
-    out = charts.rolling_hit_rate(bets, window=10, min_bets=1)
+    out = line_charts.rolling_hit_rate(bets, window=10, min_bets=1)
     assert [(row[0], row[4]) for row in out] == [(day1, 2), (day2, 4)]
     assert out[0][1] == pytest.approx(0.5)
     assert out[1][1] == pytest.approx(0.75)
     # The output feeds band_chart directly (the fifth element is ignored there).
-    assert len(points(find(parse(charts.band_chart(out, title="t")), "polyline")[0])) == 2
+    assert len(points(find(parse(line_charts.band_chart(out, title="t")), "polyline")[0])) == 2
 
 
 # --- grouped bars -----------------------------------------------------------------------
 
 
 def test_grouped_bars_count_heights_and_n():
-    svg = charts.grouped_bar_chart(
+    svg = bar_charts.grouped_bar_chart(
         ["Jan", "Feb", "Mar"],
         {"model MAE": [4.0, 2.0, math.nan], "line MAE": [4.5, 1.0, 3.0]},
         n=[120, 1830, None],
@@ -440,7 +448,7 @@ def test_grouped_bars_count_heights_and_n():
 
 def test_grouped_bars_crowded_groups_use_compact_n_and_slanted_labels():
     groups = [f"2024-{m:02d}" for m in range(1, 13)]
-    svg = charts.grouped_bar_chart(
+    svg = bar_charts.grouped_bar_chart(
         groups, {"model": [4.8] * 12, "line": [4.9] * 12}, n=[12_345] * 12, title="MAE"
     )
     root = parse(svg)
@@ -452,7 +460,7 @@ def test_grouped_bars_crowded_groups_use_compact_n_and_slanted_labels():
 
 
 def test_grouped_bars_negative_values_hang_below_zero():
-    root = parse(charts.grouped_bar_chart(["a", "b"], {"gap": [0.3, -0.2]}, title="gap"))
+    root = parse(bar_charts.grouped_bar_chart(["a", "b"], {"gap": [0.3, -0.2]}, title="gap"))
     up, down = find(root, "rect", "bar")
     zero = y_of(root, 0.0)
     assert float(up.get("y")) + float(up.get("height")) == pytest.approx(zero, abs=0.01)
@@ -460,9 +468,9 @@ def test_grouped_bars_negative_values_hang_below_zero():
 
 
 def test_grouped_bars_without_data():
-    assert_is_no_data(charts.grouped_bar_chart([], {}, title="t"))
-    assert_is_no_data(charts.grouped_bar_chart(["a"], {"s": [math.nan]}, title="t"))
-    assert_is_no_data(charts.grouped_bar_chart(["a"], {"s": []}, title="t"))
+    assert_is_no_data(bar_charts.grouped_bar_chart([], {}, title="t"))
+    assert_is_no_data(bar_charts.grouped_bar_chart(["a"], {"s": [math.nan]}, title="t"))
+    assert_is_no_data(bar_charts.grouped_bar_chart(["a"], {"s": []}, title="t"))
 
 
 # --- interval bars ----------------------------------------------------------------------
@@ -477,7 +485,7 @@ def edge_bars() -> list[dict[str, object]]:
 
 
 def test_interval_bars_whiskers_n_and_break_even():
-    root = parse(charts.interval_bar_chart(edge_bars(), title="Hit rate by edge bucket"))
+    root = parse(bar_charts.interval_bar_chart(edge_bars(), title="Hit rate by edge bucket"))
     bars = find(root, "rect", "bar")
     assert len(bars) == 3
     tops = [float(b.get("y")) for b in bars]
@@ -503,7 +511,7 @@ def test_interval_bars_accept_group_stats_and_keep_empty_buckets():
         outcome_stats(["win", "win", "loss", "push"], label="0-1"),
         outcome_stats([], label="5+"),
     ]
-    root = parse(charts.interval_bar_chart(stats, title="t"))
+    root = parse(bar_charts.interval_bar_chart(stats, title="t"))
     assert len(find(root, "rect", "bar")) == 1
     assert len(find(root, "line", "whisker")) == 3
     text = all_text(root)
@@ -515,8 +523,8 @@ def test_interval_bars_accept_group_stats_and_keep_empty_buckets():
 
 
 def test_interval_bars_without_data():
-    assert_is_no_data(charts.interval_bar_chart([], title="t"))
-    assert_is_no_data(charts.interval_bar_chart([outcome_stats([], label="x")], title="t"))
+    assert_is_no_data(bar_charts.interval_bar_chart([], title="t"))
+    assert_is_no_data(bar_charts.interval_bar_chart([outcome_stats([], label="x")], title="t"))
 
 
 # --- reliability ------------------------------------------------------------------------
@@ -526,20 +534,20 @@ def reliability_input():
     rng = np.random.default_rng(7)
     p = rng.uniform(0, 1, 2000)
     y = rng.uniform(0, 1, 2000) < p
-    return charts.reliability_bins(p, y, n_bins=10)
+    return reliability_charts.reliability_bins(p, y, n_bins=10)
 
 
 def test_reliability_bins_reuse_core_metrics_and_drop_missing_rows():
     p = [0.05, 0.15, 0.15, 0.55, 0.95, math.nan, 0.5, None]
     y = [0, 1, 0, 1, True, 1, None, 0]
-    bins = charts.reliability_bins(p, y, n_bins=10)
+    bins = reliability_charts.reliability_bins(p, y, n_bins=10)
     expected = probability_metrics([0.05, 0.15, 0.15, 0.55, 0.95], [0, 1, 0, 1, 1], 10)
     assert bins == expected.reliability
     assert [b.n for b in bins] == [1, 2, 0, 0, 0, 1, 0, 0, 0, 1]
     with pytest.raises(ValueError, match="differ in length"):
-        charts.reliability_bins([0.5], [1, 0])
+        reliability_charts.reliability_bins([0.5], [1, 0])
     with pytest.raises(ValueError, match=r"\[0, 1\]"):
-        charts.reliability_bins([1.5], [1])
+        reliability_charts.reliability_bins([1.5], [1])
 
 
 def test_reliability_chart_points_sizes_and_diagonal():
@@ -549,7 +557,7 @@ def test_reliability_chart_points_sizes_and_diagonal():
         {"p_low": 0.7, "p_high": 0.8, "mean_p": 0.75, "observed_rate": math.nan, "n": 0},
         {"p_low": 0.8, "p_high": 0.9, "mean_p": 0.85, "observed_rate": 0.85, "n": 25},
     ]
-    root = parse(charts.reliability_chart(bins, title="Calibration of P(over)"))
+    root = parse(reliability_charts.reliability_chart(bins, title="Calibration of P(over)"))
     circles = find(root, "circle", "point")
     assert len(circles) == 3  # the empty bin is skipped
     (diagonal,) = find(root, "line", "diagonal")
@@ -581,23 +589,23 @@ def test_reliability_chart_points_sizes_and_diagonal():
 
 def test_reliability_chart_from_core_bins():
     bins = reliability_input()
-    root = parse(charts.reliability_chart(bins, title="t"))
+    root = parse(reliability_charts.reliability_chart(bins, title="t"))
     assert len(find(root, "circle", "point")) == sum(1 for b in bins if b.n > 0)
     assert f"N={sum(b.n for b in bins):,}" in all_text(root)
 
 
 def test_reliability_chart_without_data():
-    assert_is_no_data(charts.reliability_chart([], title="t"))
-    empty = charts.reliability_bins([], [])
+    assert_is_no_data(reliability_charts.reliability_chart([], title="t"))
+    empty = reliability_charts.reliability_bins([], [])
     assert len(empty) == 10
-    assert_is_no_data(charts.reliability_chart(empty, title="t"))
+    assert_is_no_data(reliability_charts.reliability_chart(empty, title="t"))
 
 
 # --- sparkline --------------------------------------------------------------------------
 
 
 def test_sparkline_draws_values_in_order():
-    root = parse(charts.sparkline([1, 3, None, 2, math.nan, 5], label="last 5"))
+    root = parse(sparklines.sparkline([1, 3, None, 2, math.nan, 5], label="last 5"))
     assert root.get("class") == "spark"
     assert root.get("width") == "100%"
     pts = points(find(root, "polyline")[0])
@@ -612,11 +620,11 @@ def test_sparkline_draws_values_in_order():
 
 
 def test_sparkline_flat_single_and_empty():
-    flat = points(find(parse(charts.sparkline([2, 2, 2])), "polyline")[0])
+    flat = points(find(parse(sparklines.sparkline([2, 2, 2])), "polyline")[0])
     assert len({y for _, y in flat}) == 1
-    single = points(find(parse(charts.sparkline([0.5])), "polyline")[0])
+    single = points(find(parse(sparklines.sparkline([0.5])), "polyline")[0])
     assert len(single) == 2  # a single value still shows as a short level line
-    empty = parse(charts.sparkline([math.nan, None]))
+    empty = parse(sparklines.sparkline([math.nan, None]))
     assert not find(empty, "polyline")
     assert "no data" in all_text(empty)
 
@@ -645,16 +653,16 @@ junk = st.one_of(
 )
 def test_any_input_gives_valid_svg_never_an_exception(series, band, values):
     outputs = [
-        charts.line_chart(series, title="t"),
-        charts.band_chart(band, title="t"),
-        charts.grouped_bar_chart([str(v) for v in values], {"a": values}, n=values, title="t"),
-        charts.interval_bar_chart(
+        line_charts.line_chart(series, title="t"),
+        line_charts.band_chart(band, title="t"),
+        bar_charts.grouped_bar_chart([str(v) for v in values], {"a": values}, n=values, title="t"),
+        bar_charts.interval_bar_chart(
             [{"label": v, "value": v, "low": v, "high": v, "n": v} for v in values], title="t"
         ),
-        charts.reliability_chart(
+        reliability_charts.reliability_chart(
             [{"mean_p": v, "observed_rate": v, "n": v} for v in values], title="t"
         ),
-        charts.sparkline(values),
+        sparklines.sparkline(values),
     ]
     for svg in outputs:
         root = parse(svg)
@@ -668,17 +676,17 @@ def test_any_input_gives_valid_svg_never_an_exception(series, band, values):
 
 def every_chart(label: str) -> list[str]:
     return [
-        charts.line_chart({label: [(date(2025, 1, 1), 1.0)]}, title=label, y_label=label),
-        charts.band_chart(rolling_points(), title=label, label=label, note=label),
-        charts.grouped_bar_chart([label], {label: [1.0]}, n=[3], title=label),
-        charts.interval_bar_chart(
+        line_charts.line_chart({label: [(date(2025, 1, 1), 1.0)]}, title=label, y_label=label),
+        line_charts.band_chart(rolling_points(), title=label, label=label, note=label),
+        bar_charts.grouped_bar_chart([label], {label: [1.0]}, n=[3], title=label),
+        bar_charts.interval_bar_chart(
             [{"label": label, "value": 0.5, "low": 0.4, "high": 0.6, "n": 9}], title=label
         ),
-        charts.reliability_chart(
+        reliability_charts.reliability_chart(
             [{"mean_p": 0.5, "observed_rate": 0.5, "n": 4}], title=label, note=label
         ),
-        charts.sparkline([1, 2], label=label),
-        charts.no_data_svg(label, label),
+        sparklines.sparkline([1, 2], label=label),
+        chart_svg.no_data_svg(label, label),
     ]
 
 
@@ -700,8 +708,14 @@ def test_xml_invalid_characters_are_dropped():
 
 
 def test_output_is_deterministic_and_self_contained():
-    first = [*every_chart("ROI"), charts.reliability_chart(reliability_input(), title="c")]
-    second = [*every_chart("ROI"), charts.reliability_chart(reliability_input(), title="c")]
+    first = [
+        *every_chart("ROI"),
+        reliability_charts.reliability_chart(reliability_input(), title="c"),
+    ]
+    second = [
+        *every_chart("ROI"),
+        reliability_charts.reliability_chart(reliability_input(), title="c"),
+    ]
     assert first == second
     for svg in first:
         assert not re.search(r"https?://(?!www\.w3\.org/2000/svg)", svg)
@@ -710,15 +724,28 @@ def test_output_is_deterministic_and_self_contained():
         assert not re.search(r'\swidth="\d+(px)?"\s[^>]*viewBox', svg.split(">", 1)[0])
 
 
-def test_charts_module_imports_only_core():
-    tree = ast.parse(inspect.getsource(charts))
-    imported = {
-        node.module
-        for node in ast.walk(tree)
-        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("nbaprops")
-    }
-    assert imported
-    assert all(m.startswith("nbaprops.core") for m in imported)
+def test_charts_modules_import_only_core_and_each_other():
+    families = (
+        bar_charts,
+        chart_common,
+        line_charts,
+        reliability_charts,
+        sparklines,
+        chart_svg,
+        chart_ticks,
+    )
+    imported = set()
+    for family in families:
+        tree = ast.parse(inspect.getsource(family))
+        imported |= {
+            node.module
+            for node in ast.walk(tree)
+            if isinstance(node, ast.ImportFrom)
+            and node.module
+            and node.module.startswith("nbaprops")
+        }
+    assert any(m.startswith("nbaprops.core") for m in imported)
+    assert all(m.startswith(("nbaprops.core", "nbaprops.api.charts.")) for m in imported)
 
 
 # --- stylesheet -------------------------------------------------------------------------
@@ -749,7 +776,7 @@ def test_stylesheet_ships_with_the_package_and_stays_offline():
 
 
 def test_grouped_bars_in_count_format_label_whole_numbers():
-    svg = charts.grouped_bar_chart(
+    svg = bar_charts.grouped_bar_chart(
         ["0-1", "1-2"],
         {"OVER": [2, 0], "UNDER": [12, 1500]},
         n=[14, 1500],

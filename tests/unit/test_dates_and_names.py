@@ -11,13 +11,13 @@ import duckdb
 import pytest
 from typer.testing import CliRunner, Result
 
-from nbaprops.api import queries as q
 from nbaprops.cli.common import parse_day
 from nbaprops.cli.main import app
 from nbaprops.core import time as clock
 from nbaprops.core.db import connect
 from nbaprops.core.errors import NbapropsError
 from nbaprops.core.time import parse_date, resolve_date
+from nbaprops.read import params as q
 from nbaprops.warehouse.migrate import migrate
 from nbaprops.warehouse.queries import closest_players, find_player
 

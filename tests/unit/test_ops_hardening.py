@@ -36,12 +36,12 @@ from nbaprops.pipeline.daily import (
     PHASES,
     DailyResult,
     PublishFailedError,
-    phase_history,
     run_daily,
     unstarted_runs,
     unstarted_runs_path,
 )
 from nbaprops.pipeline.snapshot import snapshot_path
+from nbaprops.read.status import phase_history
 from nbaprops.warehouse.migrate import migrate
 from tests.holder import holding
 
@@ -275,7 +275,7 @@ def test_run_daily_on_the_command_line_exits_1_when_its_publish_fails(
     settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(daily, "_run_daily", completed_run)
-    monkeypatch.setattr("nbaprops.api.queries.picks", lambda *_: {"picks": []})
+    monkeypatch.setattr("nbaprops.read.picks.picks", lambda *_: {"picks": []})
     _copy_fails(monkeypatch, settings.db)
     out = invoke("run", "daily", "--date", str(DAY), "--db", str(settings.db), "--json")
     line = one_error_line(out, "snapshot for the API (w.snapshot.duckdb) was not published")
@@ -419,7 +419,7 @@ def test_a_65_kb_parameter_is_never_echoed_whole(settings: Settings, url: str) -
 
 
 def test_an_echo_is_cut_to_100_characters_with_its_length() -> None:
-    from nbaprops.api.queries import clip_echoes
+    from nbaprops.read.params import clip_echoes
 
     value = "y" * 5_000
     clipped = clip_echoes(f"unknown system {value!r} (known: a, b)", [value])

@@ -301,7 +301,7 @@ def test_predict_and_the_daily_run_post_the_picks_once_each(
 
     monkeypatch.setattr(daily, "predict_job", _fake_predict)
     monkeypatch.setattr(daily, "aliased_models_exist", lambda con: True)
-    from nbaprops.api import queries  # the run's printout of the (empty) slate
+    from nbaprops.read import picks as queries  # the run's printout of the (empty) slate
 
     monkeypatch.setattr(queries, "picks", lambda con, settings, day: {"picks": []})
     monkeypatch.setenv("NBAPROPS_PICKS_WEBHOOK_URL", hook.url)

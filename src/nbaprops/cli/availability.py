@@ -52,7 +52,7 @@ def availability(
     minutes), or as of ``--as-of``, with the publication time of the report used: the
     latest report published by then that lists the game. Statuses the gate blocks are
     flagged; a player of the game absent from the report is not listed."""
-    from nbaprops.api.queries import availability as availability_query
+    from nbaprops.read.availability import availability as availability_query
 
     the_day = parse_day(date, "--date")
     moment = parse_as_of(as_of, the_day)

@@ -317,7 +317,7 @@ def player_cell(pick: dict[str, Any]) -> str:
 
 
 def print_picks(payload: dict[str, Any], watchlist: int = 10) -> None:
-    """The champion's picks as ``queries.picks`` gives them (the API's /picks): its
+    """The champion's picks as ``read.picks.picks`` gives them (the API's /picks): its
     record first, then the bets with their stakes before and after the caps, then the
     top of the watchlist with the reason each is not staked."""
     day, system = payload["date"], payload["system"] or "champion"
@@ -391,7 +391,7 @@ def print_picks(payload: dict[str, Any], watchlist: int = 10) -> None:
 def picks(day: DateOpt, db: DbOpt = None, as_json: JsonOpt = False) -> None:
     """The champion's picks of a date as recommended: bets with their record and capped
     stakes, the watchlist with its reasons, results once graded."""
-    from nbaprops.api.queries import picks as picks_query
+    from nbaprops.read.picks import picks as picks_query
 
     the_day = parse_day(day, "--date")
     settings = settings_for(db)
@@ -417,8 +417,8 @@ def bets(
 ) -> None:
     """The ledger: every bet as placed with its result, running units and bankrolls at
     flat and recommended stakes, maximum drawdown, and a summary per system."""
-    from nbaprops.api.queries import BadRequestError, NotFoundError
-    from nbaprops.api.queries import bets as bets_query
+    from nbaprops.read.params import BadRequestError, NotFoundError
+    from nbaprops.read.picks import bets as bets_query
 
     first, last = parse_period(start, end)
     settings = settings_for(db)
@@ -519,8 +519,8 @@ def run_daily_cmd(
     ``--log-json``: one JSON line per phase on stderr (``{run_id, phase, state, rows,
     seconds, error}``; a run that cannot start: phase ``start``, FAILED). With a picks
     webhook set, the champion's picks are POSTed after the predict phase."""
-    from nbaprops.api.queries import picks as picks_query
     from nbaprops.pipeline.daily import PublishFailedError, record_unstarted_run, run_daily
+    from nbaprops.read.picks import picks as picks_query
 
     settings = _with_format(settings_for(db, data_dir), fmt)
     the_day = parse_day(day, "--date") if day else settings.default_date

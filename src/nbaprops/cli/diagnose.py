@@ -97,9 +97,9 @@ def diagnose(
     Diagnoses one graded date (--date) or every date of a range (--start/--end), stores
     one row per date and system, raises the alerts and posts new ones to the webhook.
     """
-    from nbaprops.api.queries import check_system
     from nbaprops.monitoring.diagnostics import diagnose_range
     from nbaprops.pipeline.daily import deliver_alerts
+    from nbaprops.read.params import check_system
 
     if day is not None and (start or end):
         raise NbapropsError("give --date, or --start and --end, not both")
@@ -147,7 +147,7 @@ def alerts(
     as_json: JsonOpt = False,
 ) -> None:
     """Stored alerts (diagnostics, grading) since a date."""
-    from nbaprops.api.queries import alerts as alerts_query
+    from nbaprops.read.monitoring import alerts as alerts_query
 
     settings = settings_for(db)
     if not settings.db.exists():

@@ -433,7 +433,8 @@ def status(
         if market is not None:
             _check_market(con, market)
         from nbaprops.monitoring.diagnostics import latest_diagnostics  # heavy: lazily
-        from nbaprops.pipeline.daily import phase_history, unstarted_runs
+        from nbaprops.pipeline.daily import unstarted_runs
+        from nbaprops.read.status import phase_history
 
         result = warehouse_status(con, unmatched, market, settings)
         phases = (

@@ -31,8 +31,8 @@ def model_list(
     as_json: JsonOpt = False,
 ) -> None:
     """Every registered version with its aliases, provenance and walk-forward figures."""
-    from nbaprops.api.queries import check_system
     from nbaprops.models.registry import list_versions
+    from nbaprops.read.params import check_system
 
     with connect(settings_for(db).db, read_only=True) as con:
         check_system(con, system)
@@ -90,10 +90,10 @@ def model_promote(
     as_json: JsonOpt = False,
 ) -> None:
     """Point an alias at a version; champion must pass the gate (or --force --reason)."""
-    from nbaprops.api.queries import check_alias, check_system
     from nbaprops.experiments.registry import set_status
     from nbaprops.models.registry import get_version, promote
     from nbaprops.pipeline.jobs import audit
+    from nbaprops.read.params import check_alias, check_system
 
     number = version.removeprefix("v")
     if not number.isdigit():
@@ -164,8 +164,8 @@ def model_history(
     as_json: JsonOpt = False,
 ) -> None:
     """Every alias change and refused promotion of a system: who, when, why."""
-    from nbaprops.api.queries import check_system
     from nbaprops.models.registry import alias_history
+    from nbaprops.read.params import check_system
 
     with connect(settings_for(db).db, read_only=True) as con:
         check_system(con, system)

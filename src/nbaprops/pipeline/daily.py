@@ -81,8 +81,6 @@ from nbaprops.pipeline.snapshot import (
 )
 from nbaprops.predictions.breakout import (
     BreakoutWrite,
-    active_breakout,
-    flag_picks,
     predict_breakout_date,
     shadow_model,
 )
@@ -94,26 +92,14 @@ from nbaprops.predictions.daily import (
     refuse_stale,
     version_feature_set,
 )
-from nbaprops.predictions.signal import SlateSignal, slate_signal, store_signal
-from nbaprops.predictions.store import PICK_TABLE_COLUMNS, active_predictions
+from nbaprops.predictions.signal import SlateSignal, store_signal
+from nbaprops.read.picks import champion_picks, picks_system
+from nbaprops.read.predictions import date_signals
+from nbaprops.read.status import FETCH_PHASE, PHASES, START_PHASE
 from nbaprops.systems.breakout import SYSTEM_ID as BREAKOUT_SYSTEM
 from nbaprops.systems.breakout import BreakoutRules
 
 T = TypeVar("T")
-PHASES = (
-    "ingest",
-    "grade",
-    "diagnose",
-    "bootstrap",
-    "predict",
-    "breakout_shadow",
-    "signal",
-    "publish",
-)
-# The first phase of a live run (``run daily --live``): fetch the date's sources, ingest them.
-FETCH_PHASE = "fetch"
-# The phase a run that could not open the warehouse records in the sidecar file.
-START_PHASE = "start"
 UNSTARTED_SUFFIX = ".unstarted-runs.jsonl"
 # The model a warehouse without any registered model starts from (fast, near the best).
 DEFAULT_CHAMPION = "xgboost"
@@ -401,53 +387,6 @@ def signal_job(
         store_signal(con, day, system_id, version, sig)
         out[label] = sig
     return out
-
-
-def date_signals(
-    con: duckdb.DuckDBPyConnection, settings: Settings, day: date
-) -> dict[str, tuple[str, int, SlateSignal]]:
-    """The slate signal of every active model of the date, by ``system@alias`` (read only)."""
-    rows = active_predictions(con, day)
-    out: dict[str, tuple[str, int, SlateSignal]] = {}
-    for (system_id, version), group in rows.groupby(["system_id", "model_version"]):
-        sig = slate_signal(group[~group["in_sample"]], settings)
-        alias = group["alias"].dropna()
-        label = f"{system_id}@{alias.iloc[0]}" if len(alias) else f"{system_id}@v{version}"
-        out[label] = (str(system_id), int(version), sig)
-    return out
-
-
-def picks_system(con: duckdb.DuckDBPyConnection, settings: Settings) -> str | None:
-    """The system whose champion drives picks: the configured one, else the champion
-    promoted most recently (several systems may each have a champion)."""
-    if settings.picks_system:
-        return settings.picks_system
-    row = con.execute(
-        "SELECT system_id FROM models.alias WHERE alias = 'champion' "
-        "ORDER BY set_at DESC, system_id LIMIT 1"
-    ).fetchone()
-    return None if row is None else str(row[0])
-
-
-def champion_picks(con: duckdb.DuckDBPyConnection, settings: Settings, day: date) -> pd.DataFrame:
-    """The stored picks of the picks system's champion on ``day`` (bets first), with
-    player names, the breakout shadow's observation and, once graded, each bet's result."""
-    system_id = picks_system(con, settings)
-    if system_id is None:
-        return pd.DataFrame(columns=[*PICK_TABLE_COLUMNS, "observation"])
-    picks = con.execute(
-        """
-        SELECT k.*, coalesce(pl.player_name, CAST(k.player_id AS VARCHAR)) AS player_name,
-               g.result, g.actual_points, g.profit_units, g.profit_share
-        FROM predictions.pick k
-        LEFT JOIN core.player pl USING (player_id)
-        LEFT JOIN grading.bet_grade g USING (pick_id)
-        WHERE k.game_date = ? AND k.is_active AND k.system_id = ? AND k.alias = 'champion'
-        ORDER BY k.rank
-        """,
-        [day, system_id],
-    ).df()
-    return flag_picks(picks, active_breakout(con, day))  # the shadow's note, read-time
 
 
 class PublishFailedError(SnapshotPublishError):
@@ -977,79 +916,3 @@ def aliased_models_exist(con: duckdb.DuckDBPyConnection) -> bool:
         "SELECT count(*) FROM models.alias WHERE system_id <> ?", [BREAKOUT_SYSTEM]
     ).fetchone()
     return bool(row and row[0])
-
-
-def phase_history(
-    con: duckdb.DuckDBPyConnection,
-    days: int = 14,
-    unstarted: list[dict[str, Any]] | None = None,
-) -> list[dict[str, Any]]:
-    """Phase records of the last ``days`` run dates: the latest run of each date, all
-    its phases together (a run is as recent as its latest record). ``unstarted``: the
-    sidecar's records not yet folded in (``unstarted_runs``), each a run of its own."""
-    frame = con.execute(
-        """
-        WITH runs AS (
-            SELECT run_id, run_date,
-                   max(greatest(coalesce(created_at, started_at, finished_at),
-                                coalesce(started_at, created_at, finished_at),
-                                coalesce(finished_at, started_at, created_at))) AS seen
-            FROM pipeline.phase_run GROUP BY run_id, run_date
-        ), latest AS (
-            SELECT run_id, run_date, seen FROM runs
-            QUALIFY row_number() OVER (PARTITION BY run_date
-                                       ORDER BY seen DESC NULLS LAST, run_id) = 1
-        )
-        SELECT p.run_id, p.run_date, p.phase, p.status, p.rows, p.started_at,
-               p.finished_at, p.error, l.seen
-        FROM pipeline.phase_run p JOIN latest l USING (run_id, run_date)
-        WHERE p.run_date >= (SELECT max(run_date) FROM pipeline.phase_run) - CAST(? AS INTEGER)
-        """,
-        [days - 1],
-    ).df()
-    rows = [_plain_phase(r) for r in frame.to_dict("records")]
-    seen = {r["run_date"]: r.pop("seen") for r in rows}
-    for record in unstarted or []:
-        when = record.get("finished_at") or record.get("started_at")
-        earlier = seen.get(record["run_date"])
-        if earlier is not None and (when is None or pd.Timestamp(earlier) > pd.Timestamp(when)):
-            continue  # a later run of the date took the warehouse
-        rows = [r for r in rows if r["run_date"] != record["run_date"]]
-        seen[record["run_date"]] = when
-        rows.append(
-            {
-                "run_id": record["run_id"],
-                "run_date": record["run_date"],
-                "phase": record.get("phase", START_PHASE),
-                "status": record.get("status", "FAILED"),
-                "rows": None,
-                "started_at": record.get("started_at"),
-                "finished_at": record.get("finished_at"),
-                "error": record["error"],
-            }
-        )
-    order = [START_PHASE, FETCH_PHASE, *PHASES]
-    rows.sort(
-        key=lambda r: (
-            r["run_date"],
-            -(order.index(r["phase"]) if r["phase"] in order else len(order)),
-        ),
-        reverse=True,
-    )
-    return rows
-
-
-def _plain_phase(r: dict[str, Any]) -> dict[str, Any]:
-    row: dict[str, Any] = {}
-    for k, v in r.items():
-        if v is None or (not isinstance(v, str) and pd.isna(v)):
-            row[k] = None
-        elif k == "rows":
-            row[k] = int(v)
-        elif k == "run_date":
-            row[k] = pd.Timestamp(v).date().isoformat()
-        elif isinstance(v, pd.Timestamp):
-            row[k] = v.isoformat()
-        else:
-            row[k] = str(v)
-    return row

@@ -1,0 +1,87 @@
+"""A player's last games (points, minutes, the pre-tip line) and the active predictions
+of their last predicted dates, with grades and the bets placed on them.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import duckdb
+
+from nbaprops.core.db import records
+from nbaprops.read.params import NotFoundError
+
+PLAYER_GAMES = 20  # games (and prediction dates) a player page shows
+
+
+def player(
+    con: duckdb.DuckDBPyConnection,
+    player_id: int,
+    until: date | None = None,
+    n_games: int = PLAYER_GAMES,
+) -> dict[str, Any]:
+    """A player's last games up to ``until`` (default: all; points, minutes, the
+    pre-tip line) and the active predictions of their last predicted dates up to it,
+    with their grades."""
+    row = con.execute(
+        "SELECT player_id, player_name FROM core.player WHERE player_id = ?", [player_id]
+    ).fetchone()
+    if row is None:
+        raise NotFoundError(f"no player with id {player_id}")
+    games = records(
+        con.execute(
+            """
+            WITH g AS (
+                SELECT game_id, game_date, season, season_type, team, opponent, home, starter,
+                       minutes, points
+                FROM core.player_game
+                WHERE player_id = $player AND ($until IS NULL OR game_date <= $until)
+                ORDER BY game_date DESC LIMIT $n
+            ),
+            l AS (
+                SELECT game_id, line_kind, line, n_books
+                FROM core.points_line
+                WHERE player_id = $player AND game_id IN (SELECT game_id FROM g)
+                QUALIFY row_number() OVER (
+                    PARTITION BY game_id ORDER BY line_kind = 'sportsbook' DESC) = 1
+            )
+            SELECT g.*, l.line_kind, l.line, l.n_books
+            FROM g LEFT JOIN l USING (game_id) ORDER BY g.game_date DESC
+            """,
+            {"player": player_id, "n": n_games, "until": until},
+        ).df()
+    )
+    preds = records(
+        con.execute(
+            """
+            SELECT p.game_date, p.game_id, p.system_id, p.model_version, p.alias,
+                   p.line_source, p.line_kind, p.line, p.estimated_line, p.median, p.p_over,
+                   p.edge AS edge_points, p.recommendation, p.bet_book, p.bet_line,
+                   p.bet_price, g.actual_points, g.direction_vs_consensus, g.clv_line,
+                   k.status AS pick_status, k.side AS bet_side, k.bet_book AS bet_placed_book,
+                   k.bet_line AS bet_placed_line, k.bet_price AS bet_placed_price,
+                   bg.result AS bet_result, bg.profit_units AS bet_profit_units
+            FROM predictions.prediction p
+            LEFT JOIN grading.grade g USING (prediction_id)
+            LEFT JOIN predictions.pick k
+              ON k.prediction_id = p.prediction_id AND k.is_active AND k.status = 'BET'
+            LEFT JOIN grading.bet_grade bg ON bg.pick_id = k.pick_id
+            WHERE p.player_id = $player AND p.is_active
+              AND p.game_date IN (
+                  SELECT DISTINCT game_date FROM predictions.prediction
+                  WHERE player_id = $player AND is_active
+                    AND ($until IS NULL OR game_date <= $until)
+                  ORDER BY game_date DESC LIMIT $n)
+            ORDER BY p.game_date DESC, p.system_id, p.alias
+            """,
+            {"player": player_id, "n": n_games, "until": until},
+        ).df()
+    )
+    return {
+        "until": until,
+        "player_id": int(row[0]),
+        "player_name": str(row[1]),
+        "games": games,
+        "predictions": preds,
+    }
