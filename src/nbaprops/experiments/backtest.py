@@ -22,6 +22,8 @@ import pandas as pd
 
 from nbaprops.core import metrics as m
 from nbaprops.core import odds
+from nbaprops.core.alarms import leakage_alarms
+from nbaprops.core.bankroll import STAKINGS, simulate_bankroll
 from nbaprops.core.errors import NbapropsError
 from nbaprops.core.settings import Settings, get_settings
 from nbaprops.experiments.folds import Fold, FoldPlan, plan_folds, window_start
@@ -596,8 +598,8 @@ def bankrolls(lined: pd.DataFrame, kelly_fraction: float) -> dict[str, Any]:
         p_lose = np.where(over, rows["p_under"], rows["p_over"])
         if prices == "best":
             p_win, p_lose = _p_win_at_bet(lined, p_win, p_lose)
-        for staking in m.STAKINGS:
-            out[f"{staking}_{prices}"] = m.simulate_bankroll(
+        for staking in STAKINGS:
+            out[f"{staking}_{prices}"] = simulate_bankroll(
                 rows["game_date"],
                 outcome,
                 price,
@@ -765,7 +767,7 @@ def summarize(
         sportsbook = by_kind.get("sportsbook", {})
         lined_mae = sportsbook.get("points", {}).get("model_mae")
         bet = sportsbook.get("betting", {})
-        alarms = m.leakage_alarms(
+        alarms = leakage_alarms(
             lined_mae,
             bet.get("hit_rate"),
             int(bet.get("n_bets") or 0),

@@ -18,6 +18,8 @@ import pandas as pd
 
 from nbaprops.core import metrics as m
 from nbaprops.core import odds
+from nbaprops.core.bankroll import ledger
+from nbaprops.core.market_compare import versus_market
 
 
 def _finite(value: Any) -> Any:
@@ -48,7 +50,7 @@ def market_figures(played: pd.DataFrame) -> dict[str, Any] | None:
     de-vig to exactly that under every method)."""
     decided = played[played["actual"] != played["line"]]
     pickem = (decided["line_kind"] == "dfs").to_numpy()
-    market = m.versus_market(
+    market = versus_market(
         decided["p_over"],
         np.where(pickem, odds.FLAT_PRICE, decided["over_price"]),
         np.where(pickem, odds.FLAT_PRICE, decided["under_price"]),
@@ -253,7 +255,7 @@ def bets_figures(picks: pd.DataFrame, start: float = 100.0) -> dict[str, Any]:
     outcome, per_unit = m.graded_as_placed(
         bets["actual"], bets["side"], bets["played"], bets["bet_line"], bets["bet_price"]
     )
-    _, summary = m.ledger(
+    _, summary = ledger(
         bets["game_date"], outcome, per_unit, bets["stake_flat"], bets["stake_kelly"], start=start
     )
     per_date = bets.groupby("game_date")["stake_kelly"].sum()
@@ -300,7 +302,7 @@ def ledger_of(bets: pd.DataFrame, start: float = 100.0) -> tuple[pd.DataFrame, d
     as pending and move nothing. The summary is ``metrics.ledger``'s over graded bets."""
     graded = bets["result"].notna().to_numpy()
     outcome = bets["result"].map(_LEDGER_OUTCOME).fillna(m.PASS).to_numpy(dtype=object)
-    running, summary = m.ledger(
+    running, summary = ledger(
         bets["game_date"],
         outcome,
         bets["profit_per_unit"].where(graded, 0.0),
