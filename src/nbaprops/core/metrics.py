@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, fields, is_dataclass
+from dataclasses import dataclass
 from itertools import pairwise
 from typing import Any, cast
 
@@ -29,6 +29,7 @@ from nbaprops.core.odds import (
 from nbaprops.core.odds import (
     as_output as _as_output,
 )
+from nbaprops.core.values import json_safe
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -69,27 +70,12 @@ BETTING_COLUMNS = (
 )
 
 
-def _jsonable(value: Any) -> Any:
-    """Plain Python for json.dumps(allow_nan=False): NaN/inf have no JSON spelling."""
-    if is_dataclass(value) and not isinstance(value, type):
-        return {f.name: _jsonable(getattr(value, f.name)) for f in fields(value)}
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple | np.ndarray):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
-
-
 class Record:
     """Mixin giving result dataclasses a JSON-ready dict."""
 
     def to_dict(self) -> dict[str, Any]:
         """Fields as plain Python; non-finite floats become None."""
-        return cast(dict[str, Any], _jsonable(self))
+        return cast(dict[str, Any], json_safe(self))
 
 
 def float_array(values: npt.ArrayLike, name: str) -> FloatArray:

@@ -22,6 +22,7 @@ import pandas as pd
 
 from nbaprops.core.db import records, transaction
 from nbaprops.core.errors import NbapropsError
+from nbaprops.core.values import finite_or_none
 from nbaprops.experiments.backtest import SCORED_COLUMNS, BacktestResult
 from nbaprops.experiments.spec import ExperimentSpec
 
@@ -176,13 +177,6 @@ def fail_run(con: duckdb.DuckDBPyConnection, run_id: str, error: str) -> None:
         _event(con, run_id, "failed", error)
 
 
-def _finite_or_none(value: Any) -> float | None:
-    if value is None or isinstance(value, bool):
-        return None
-    value = float(value)
-    return value if math.isfinite(value) else None
-
-
 def metric_rows(summary: dict[str, Any]) -> list[tuple[str, str, str, float | None, int | None]]:
     """(system, rows, metric, value, n) for every figure of a backtest summary."""
     out: list[tuple[str, str, str, float | None, int | None]] = []
@@ -216,13 +210,13 @@ def metric_rows(summary: dict[str, Any]) -> list[tuple[str, str, str, float | No
                         system,
                         kind,
                         "roi_best",
-                        _finite_or_none(best.get("roi_actual")),
+                        finite_or_none(best.get("roi_actual")),
                         best.get("n_bets"),
                     )
                 )
             clv = block.get("clv", {})
             if clv.get("n"):
-                out.append((system, kind, "clv_line", _finite_or_none(clv.get("line")), clv["n"]))
+                out.append((system, kind, "clv_line", finite_or_none(clv.get("line")), clv["n"]))
             prob = block.get("probability", {})
             add(system, kind, prob, prob.get("n"), ("brier", "log_loss", "ece"))
             if "n" in prob:

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from nbaprops.core import metrics as m
+from nbaprops.core.values import json_safe
 from nbaprops.experiments.backtest import PASS_SIDE, BacktestResult
 
 
@@ -453,7 +454,7 @@ def write_report(result: BacktestResult, folder: Path) -> dict[str, Any]:
         "timings": {k: round(v, 2) for k, v in result.timings.items()},
         "folds": result.folds.to_dict("records"),
     }
-    (folder / "report.json").write_text(json.dumps(m._jsonable(payload), indent=2, allow_nan=False))
+    (folder / "report.json").write_text(json.dumps(json_safe(payload), indent=2, allow_nan=False))
     (folder / "report.md").write_text(_markdown(result, tables))
     preds = result.predictions.copy()
     preds["game_date"] = pd.to_datetime(preds["game_date"])

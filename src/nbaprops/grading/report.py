@@ -20,13 +20,7 @@ from nbaprops.core import metrics as m
 from nbaprops.core import odds
 from nbaprops.core.bankroll import ledger
 from nbaprops.core.market_compare import versus_market
-
-
-def _finite(value: Any) -> Any:
-    if value is None:
-        return None
-    value = float(value)
-    return None if np.isnan(value) else value
+from nbaprops.core.values import finite_or_none
 
 
 def best_price_frame(rows: pd.DataFrame) -> pd.DataFrame:
@@ -80,12 +74,12 @@ def side_figures(
             {
                 "side": side,
                 "bets": int(g.get("n", 0)),
-                "hit_rate": _finite(g.get("hit_rate")),
-                "ci_low": _finite(g.get("ci_low")),
-                "ci_high": _finite(g.get("ci_high")),
-                "roi_consensus": _finite(g.get(roi)),
-                "roi_best": _finite(b.get(roi)),
-                "clv_line": _finite(clv_line),
+                "hit_rate": finite_or_none(g.get("hit_rate")),
+                "ci_low": finite_or_none(g.get("ci_low")),
+                "ci_high": finite_or_none(g.get("ci_high")),
+                "roi_consensus": finite_or_none(g.get(roi)),
+                "roi_best": finite_or_none(b.get(roi)),
+                "clv_line": finite_or_none(clv_line),
                 "clv_n": int(clv_n),
             }
         )
@@ -115,21 +109,21 @@ def system_figures(rows: pd.DataFrame) -> list[dict[str, Any]]:
                 "system": str(system),
                 "line_kind": str(kind),
                 "n": points.n,
-                "model_mae": _finite(points.model_mae),
-                "line_mae": _finite(points.line_mae),
+                "model_mae": finite_or_none(points.model_mae),
+                "line_mae": finite_or_none(points.line_mae),
                 "bets": at_consensus.n_bets,
-                "hit_rate": _finite(at_consensus.hit_rate),
-                "ci_low": _finite(at_consensus.ci_low),
-                "ci_high": _finite(at_consensus.ci_high),
+                "hit_rate": finite_or_none(at_consensus.hit_rate),
+                "ci_low": finite_or_none(at_consensus.ci_low),
+                "ci_high": finite_or_none(at_consensus.ci_high),
                 "pushes": at_consensus.pushes,
                 "voids": int((~group["played"]).sum()),
-                "roi_consensus": _finite(
+                "roi_consensus": finite_or_none(
                     at_consensus.roi_actual if kind == "sportsbook" else at_consensus.roi_flat
                 ),
-                "roi_best": _finite(
+                "roi_best": finite_or_none(
                     at_best.roi_actual if kind == "sportsbook" else at_best.roi_flat
                 ),
-                "clv_line": _finite(clv.mean()) if clv.notna().any() else None,
+                "clv_line": finite_or_none(clv.mean()) if clv.notna().any() else None,
                 "clv_n": int(clv.notna().sum()),
                 "market": market,
                 "ev_reliability": ev_reliability_figures(group)
@@ -157,8 +151,8 @@ def estimated_figures(rows: pd.DataFrame) -> list[dict[str, Any]]:
             {
                 "system": str(system),
                 "n": points.n,
-                "model_mae": _finite(points.model_mae),
-                "estimated_line_mae": _finite(points.line_mae),
+                "model_mae": finite_or_none(points.model_mae),
+                "estimated_line_mae": finite_or_none(points.line_mae),
             }
         )
     return out

@@ -14,19 +14,18 @@ row, raise the alerts); each family is computed in its own module: ``market``
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
 import duckdb
-import numpy as np
 import pandas as pd
 
 from nbaprops.core.db import transaction
 from nbaprops.core.errors import NbapropsError
 from nbaprops.core.settings import Settings
+from nbaprops.core.values import json_safe
 from nbaprops.models.registry import ModelVersion, get_version, reference_rows
 from nbaprops.monitoring.alerts import raise_alert
 from nbaprops.monitoring.diagnostics.attribution import (
@@ -402,14 +401,6 @@ def latest_diagnostics(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
         """
     ).df()
     return [
-        {k: (list(v) if k == "conditions" else _clean(v)) for k, v in r.items()}
+        {k: (list(v) if k == "conditions" else json_safe(v)) for k, v in r.items()}
         for r in frame.to_dict("records")
     ]
-
-
-def _clean(value: Any) -> Any:
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    if isinstance(value, np.integer):
-        return int(value)
-    return value
