@@ -11,13 +11,9 @@ import pytest
 
 from nbaprops.core.settings import Settings
 from nbaprops.monitoring.alerts import post_alerts
-from nbaprops.monitoring.diagnostics import (
-    attribute,
-    baseline_of,
-    conditions_of,
-    market_sharpness,
-    model_drift,
-)
+from nbaprops.monitoring.diagnostics.attribution import attribute, baseline_of, conditions_of
+from nbaprops.monitoring.diagnostics.market import market_sharpness
+from nbaprops.monitoring.diagnostics.model import model_drift
 from tests.webhook import Receiver, receiving
 
 SETTINGS = Settings()

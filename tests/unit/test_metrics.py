@@ -11,6 +11,9 @@ import pandas as pd
 import pytest
 
 from nbaprops.core import metrics as m
+from nbaprops.core.alarms import leakage_alarms
+from nbaprops.core.bankroll import ledger, simulate_bankroll
+from nbaprops.core.market_compare import versus_market
 from nbaprops.core.metrics import (
     BREAK_EVEN_110,
     american_to_decimal,
@@ -20,13 +23,10 @@ from nbaprops.core.metrics import (
     expected_value,
     grade_bets,
     implied_probability,
-    leakage_alarms,
     lined_point_metrics,
     no_vig_probabilities,
     point_metrics,
     probability_metrics,
-    simulate_bankroll,
-    versus_market,
     wilson_interval,
 )
 
@@ -514,7 +514,7 @@ def test_the_ledger_runs_units_and_bankrolls_bet_by_bet_and_never_stakes_past_th
     None
 ):
     days = ["2024-03-01", "2024-03-01", "2024-03-02"]
-    running, summary = m.ledger(
+    running, summary = ledger(
         days, ["win", "loss", "push"], [0.9, -1.0, 0.0], [1, 1, 1], [0.02, 0.01, 0.05]
     )
     assert running["running_units"].tolist() == pytest.approx([0.9, -0.1, -0.1])
@@ -525,7 +525,7 @@ def test_the_ledger_runs_units_and_bankrolls_bet_by_bet_and_never_stakes_past_th
     assert summary.roi == pytest.approx(-0.05)  # per decided bet
     assert summary.max_drawdown_flat == pytest.approx(1.0 / 100.9)
     # stakes of a date adding to more than the bankroll are scaled down to all of it
-    _, ruined = m.ledger(["d", "d"], ["loss", "loss"], [-1.0, -1.0], [1, 1], [0.8, 0.8])
+    _, ruined = ledger(["d", "d"], ["loss", "loss"], [-1.0, -1.0], [1, 1], [0.8, 0.8])
     assert ruined.final_kelly == pytest.approx(0.0)
     assert ruined.max_drawdown_kelly == pytest.approx(1.0)
 

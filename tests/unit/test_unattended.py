@@ -21,12 +21,10 @@ from nbaprops.core.db import connect
 from nbaprops.core.errors import NbapropsError, StaleDataError, WarehouseBusyError
 from nbaprops.core.settings import Settings
 from nbaprops.monitoring.alerts import raise_alert
-from nbaprops.monitoring.diagnostics import (
-    _should_raise,
-    conditions_of,
-    market_sharpness,
-    model_drift,
-)
+from nbaprops.monitoring.diagnostics import _should_raise
+from nbaprops.monitoring.diagnostics.attribution import conditions_of
+from nbaprops.monitoring.diagnostics.market import market_sharpness
+from nbaprops.monitoring.diagnostics.model import model_drift
 from nbaprops.monitoring.picks_webhook import picks_payload
 from nbaprops.pipeline.daily import deliver_picks
 from nbaprops.predictions.daily import PredictResult

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, time
+from datetime import date, datetime, time
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
@@ -10,8 +10,14 @@ import pandas as pd
 import typer
 from rich.table import Table
 
-from nbaprops.cli.common import DbOpt, JsonOpt, console, emit_json, parse_day, settings_for
-from nbaprops.core.db import connect
+from nbaprops.cli.common import (
+    DbOpt,
+    JsonOpt,
+    console,
+    parse_day,
+    query_and_print,
+    settings_for,
+)
 from nbaprops.core.errors import NbapropsError
 
 EASTERN = ZoneInfo("America/New_York")
@@ -57,13 +63,15 @@ def availability(
     the_day = parse_day(date, "--date")
     moment = parse_as_of(as_of, the_day)
     settings = settings_for(db)
-    if not settings.db.exists():
-        raise NbapropsError(f"no warehouse at {settings.db}; run `nbaprops ingest` first")
-    with connect(settings.db, read_only=True) as con:
-        payload = availability_query(con, settings, the_day, team=team, as_of=moment)
-    if as_json:
-        emit_json(payload)
-        return
+    query_and_print(
+        settings,
+        lambda con: availability_query(con, settings, the_day, team=team, as_of=moment),
+        lambda payload: _print_games(payload, the_day, moment),
+        as_json=as_json,
+    )
+
+
+def _print_games(payload: dict[str, Any], the_day: date, moment: datetime | None) -> None:
     if not payload["games"]:
         console.print(f"no games on {the_day}")
         return

@@ -21,11 +21,11 @@ from nbaprops.cli.common import (
     emit_json,
     open_writable,
     parse_day,
+    query_and_print,
     rich_progress,
     settings_for,
     user_errors,
 )
-from nbaprops.core.db import connect
 from nbaprops.core.errors import NbapropsError
 from nbaprops.core.settings import Settings
 
@@ -348,14 +348,15 @@ def report(start: StartOpt, end: EndOpt, db: DbOpt = None, as_json: JsonOpt = Fa
     from nbaprops.grading.breakout import breakout_report
 
     first, last = _range(start, end)
-    settings = settings_for(db)
-    if not settings.db.exists():
-        raise NbapropsError(f"no warehouse at {settings.db}; run `nbaprops ingest` first")
-    with connect(settings.db, read_only=True) as con:
-        out = breakout_report(con, first, last)
-    if as_json:
-        emit_json(out)
-        return
+    query_and_print(
+        settings_for(db),
+        lambda con: breakout_report(con, first, last),
+        lambda out: _print_report(first, last, out),
+        as_json=as_json,
+    )
+
+
+def _print_report(first: date, last: date, out: dict[str, Any]) -> None:
     if not out["n"]:
         console.print(f"no graded shadow rows between {first} and {last}")
         return

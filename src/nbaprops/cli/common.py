@@ -65,6 +65,7 @@ LogJsonOpt = Annotated[
 ]
 
 F = TypeVar("F", bound=Callable[..., Any])
+T = TypeVar("T")
 
 
 def print_error(message: str) -> None:
@@ -336,6 +337,31 @@ def open_writable(settings: Settings) -> Iterator[duckdb.DuckDBPyConnection]:
 
 def emit_json(payload: Any) -> None:
     sys.stdout.write(json.dumps(payload, indent=2, default=str) + "\n")
+
+
+def _as_is(result: Any) -> Any:
+    return result
+
+
+def query_and_print(
+    settings: Settings,
+    compute: Callable[[duckdb.DuckDBPyConnection], T],
+    show: Callable[[T], None],
+    *,
+    as_json: bool,
+    payload: Callable[[T], Any] = _as_is,
+) -> T:
+    """The skeleton of a command that reads the warehouse: open ``settings.db`` read-only
+    (no file there is one ``error:`` line, exit 1, like every ``NbapropsError`` under
+    ``user_errors``), ``compute`` on it, close it, then print ``payload(result)`` as JSON
+    with ``--json`` or ``show(result)`` (tables) without. Returns the result."""
+    with connect(settings.db, read_only=True) as con:
+        result = compute(con)
+    if as_json:
+        emit_json(payload(result))
+    else:
+        show(result)
+    return result
 
 
 SetOpt = Annotated[str, typer.Option("--set", help="Feature set, e.g. points_v1.")]

@@ -25,6 +25,7 @@ from nbaprops.cli.common import (
     open_writable,
     parse_day,
     parse_period,
+    query_and_print,
     rich_progress,
     settings_for,
     user_errors,
@@ -395,14 +396,12 @@ def picks(day: DateOpt, db: DbOpt = None, as_json: JsonOpt = False) -> None:
 
     the_day = parse_day(day, "--date")
     settings = settings_for(db)
-    if not settings.db.exists():
-        raise NbapropsError(f"no warehouse at {settings.db}; run `nbaprops ingest` first")
-    with connect(settings.db, read_only=True) as con:
-        payload = picks_query(con, settings, the_day)  # the API's /picks, same function
-    if as_json:
-        emit_json(payload)
-    else:
-        print_picks(payload)
+    query_and_print(
+        settings,
+        lambda con: picks_query(con, settings, the_day),  # the API's /picks, same function
+        print_picks,
+        as_json=as_json,
+    )
 
 
 def bets(

@@ -15,11 +15,11 @@ from nbaprops.cli.common import (
     emit_json,
     open_writable,
     parse_day,
+    query_and_print,
     rich_progress,
     settings_for,
     user_errors,
 )
-from nbaprops.core.db import connect
 from nbaprops.core.errors import NbapropsError
 
 
@@ -149,15 +149,16 @@ def alerts(
     """Stored alerts (diagnostics, grading) since a date."""
     from nbaprops.read.monitoring import alerts as alerts_query
 
-    settings = settings_for(db)
-    if not settings.db.exists():
-        raise NbapropsError(f"no warehouse at {settings.db}; run `nbaprops ingest` first")
-    with connect(settings.db, read_only=True) as con:  # the API's /alerts, same function
-        found = alerts_query(con, parse_day(since, "--since") if since else None)
-    first, rows = found["since"], found["alerts"]
-    if as_json:
-        emit_json(rows)
-        return
-    if not rows:
-        console.print(f"no alerts since {first}")
-    print_alerts(rows)
+    def show(found: dict[str, Any]) -> None:
+        if not found["alerts"]:
+            console.print(f"no alerts since {found['since']}")
+        print_alerts(found["alerts"])
+
+    query_and_print(
+        settings_for(db),
+        # the API's /alerts, same function
+        lambda con: alerts_query(con, parse_day(since, "--since") if since else None),
+        show,
+        as_json=as_json,
+        payload=lambda found: found["alerts"],
+    )

@@ -17,6 +17,7 @@ from nbaprops.cli.common import (
     emit_json,
     err_console,
     parse_optional_day,
+    query_and_print,
     rich_progress,
     settings_for,
     user_errors,
@@ -228,11 +229,16 @@ def experiment_list(
     """Recorded runs, newest first, with the primary system's MAE and hit rate and N."""
     from nbaprops.experiments.registry import list_runs
 
-    with connect(settings_for(db).db, read_only=True) as con:
-        rows = list_runs(con, status=status, tag=tag, limit=limit)
-    if as_json:
-        emit_json({"runs": rows})
-        return
+    query_and_print(
+        settings_for(db),
+        lambda con: list_runs(con, status=status, tag=tag, limit=limit),
+        _print_runs,
+        as_json=as_json,
+        payload=lambda rows: {"runs": rows},
+    )
+
+
+def _print_runs(rows: list[dict[str, Any]]) -> None:
     t = Table(title=f"Experiment runs ({len(rows)})")
     for col in (
         "id",
@@ -273,11 +279,12 @@ def experiment_show(
     """Everything recorded about one run: config, periods, figures, artefacts, events."""
     from nbaprops.experiments.registry import get_run
 
-    with connect(settings_for(db).db, read_only=True) as con:
-        run = get_run(con, experiment_id)
-    if as_json:
-        emit_json(run)
-        return
+    query_and_print(
+        settings_for(db), lambda con: get_run(con, experiment_id), _print_run, as_json=as_json
+    )
+
+
+def _print_run(run: dict[str, Any]) -> None:
     for key in (
         "experiment_id",
         "name",
@@ -334,11 +341,19 @@ def experiment_best(
     """Finished runs on one evaluation window, ranked by a metric, with N beside it."""
     from nbaprops.experiments.registry import best_runs
 
-    with connect(settings_for(db).db, read_only=True) as con:
-        window, rows = best_runs(con, metric, eval_window=eval_window, lines=lines, limit=limit)
-    if as_json:
-        emit_json({"metric": metric, "eval_window": window, "runs": rows})
-        return
+    def show(found: tuple[str, list[dict[str, Any]]]) -> None:
+        _print_best(metric, lines, *found)
+
+    query_and_print(
+        settings_for(db),
+        lambda con: best_runs(con, metric, eval_window=eval_window, lines=lines, limit=limit),
+        show,
+        as_json=as_json,
+        payload=lambda found: {"metric": metric, "eval_window": found[0], "runs": found[1]},
+    )
+
+
+def _print_best(metric: str, lines: str, window: str, rows: list[dict[str, Any]]) -> None:
     t = Table(title=f"Best by {metric} on {window} ({rows[0]['rows'] if rows else lines} rows)")
     for col in ("rank", "id", "name", "mode", "status", metric, "N", "model"):
         t.add_column(col, justify="right" if col in (metric, "N", "rank") else "left")

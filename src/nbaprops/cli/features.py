@@ -455,17 +455,13 @@ def features_completeness(
     from nbaprops.features.catalog import get_feature_set
     from nbaprops.features.checks import completeness
     from nbaprops.features.state import STATE_SEASON_TYPES
+    from nbaprops.warehouse.queries import schedule_span
 
     fs = get_feature_set(feature_set)
     day = parse_day(date, "--date")
     settings = settings_for(db)
     with connect(settings.db, read_only=True) as con:
-        games = con.execute(
-            "SELECT count(*) FILTER (game_date = ?), min(game_date), max(game_date) "
-            "FROM core.game WHERE season_type IN (SELECT unnest(?))",
-            [day, list(STATE_SEASON_TYPES)],
-        ).fetchone()
-        n_games, first_game, last_game = games if games else (0, None, None)
+        n_games, first_game, last_game = schedule_span(con, day, STATE_SEASON_TYPES)
         result = completeness(con, day, fs)
     if n_games == 0:
         span = (

@@ -35,7 +35,13 @@ from nbaprops.cli.serve import serve
 from nbaprops.core.db import connect
 from nbaprops.core.errors import NbapropsError
 from nbaprops.pipeline import jobs
-from nbaprops.warehouse.migrate import current_version, migrate
+from nbaprops.warehouse.migrate import (
+    current_version,
+    has_diagnostics,
+    has_phase_records,
+    migrate,
+)
+from nbaprops.warehouse.queries import known_markets
 from nbaprops.warehouse.status import Status, warehouse_status
 
 app = typer.Typer(
@@ -438,9 +444,11 @@ def status(
 
         result = warehouse_status(con, unmatched, market, settings)
         phases = (
-            phase_history(con, unstarted=unstarted_runs(settings.db)) if _has_phases(con) else []
+            phase_history(con, unstarted=unstarted_runs(settings.db))
+            if has_phase_records(con)
+            else []
         )
-        diagnostics = latest_diagnostics(con) if current_version(con) >= 9 else []
+        diagnostics = latest_diagnostics(con) if has_diagnostics(con) else []
     if as_json:
         emit_json({**result.to_dict(), "phases": phases, "diagnostics": diagnostics})
     else:
@@ -466,10 +474,6 @@ def print_latest_diagnostics(rows: list[dict[str, Any]]) -> None:
             ", ".join(r["conditions"]) or "-",
         )
     console.print(t)
-
-
-def _has_phases(con: duckdb.DuckDBPyConnection) -> bool:
-    return current_version(con) >= 7
 
 
 def print_phases(phases: list[dict[str, Any]]) -> None:
@@ -501,12 +505,7 @@ def print_phases(phases: list[dict[str, Any]]) -> None:
 
 
 def _check_market(con: duckdb.DuckDBPyConnection, market: str) -> None:
-    known = [
-        r[0]
-        for r in con.execute(
-            "SELECT DISTINCT market FROM core.prop_line_snapshot ORDER BY 1"
-        ).fetchall()
-    ]
+    known = known_markets(con)
     if market not in known:
         raise NbapropsError(
             f"no prop quotes for market {market!r} in the warehouse; "

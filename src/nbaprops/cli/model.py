@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
+import duckdb
 import typer
 from rich.table import Table
 
@@ -13,10 +14,14 @@ from nbaprops.cli.common import (
     console,
     emit_json,
     print_error,
+    query_and_print,
     settings_for,
     user_errors,
 )
 from nbaprops.core.db import connect
+
+if TYPE_CHECKING:
+    from nbaprops.models.registry import ModelVersion
 
 model_app = typer.Typer(
     help="Registered model versions, their aliases and promotions.", no_args_is_help=True
@@ -34,12 +39,20 @@ def model_list(
     from nbaprops.models.registry import list_versions
     from nbaprops.read.params import check_system
 
-    with connect(settings_for(db).db, read_only=True) as con:
+    def compute(con: duckdb.DuckDBPyConnection) -> list[ModelVersion]:
         check_system(con, system)
-        versions = list_versions(con, system)
-    if as_json:
-        emit_json({"versions": [v.to_dict() for v in versions]})
-        return
+        return list_versions(con, system)
+
+    query_and_print(
+        settings_for(db),
+        compute,
+        _print_versions,
+        as_json=as_json,
+        payload=lambda versions: {"versions": [v.to_dict() for v in versions]},
+    )
+
+
+def _print_versions(versions: list[ModelVersion]) -> None:
     t = Table(title=f"Model registry ({len(versions)} versions)")
     for col in (
         "model",
@@ -167,12 +180,20 @@ def model_history(
     from nbaprops.models.registry import alias_history
     from nbaprops.read.params import check_system
 
-    with connect(settings_for(db).db, read_only=True) as con:
+    def compute(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
         check_system(con, system)
-        events = alias_history(con, system)
-    if as_json:
-        emit_json({"system": system, "events": events})
-        return
+        return alias_history(con, system)
+
+    query_and_print(
+        settings_for(db),
+        compute,
+        lambda events: _print_history(system, events),
+        as_json=as_json,
+        payload=lambda events: {"system": system, "events": events},
+    )
+
+
+def _print_history(system: str, events: list[dict[str, Any]]) -> None:
     t = Table(title=f"{system}: alias history ({len(events)} events)")
     for col in ("when", "alias", "version", "was", "action", "who", "reason", "gate"):
         t.add_column(col, overflow="fold")

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import math
 import re
+import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any, cast
 
@@ -122,6 +123,40 @@ def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConne
     con.execute("COMMIT")
 
 
+def unique_name(prefix: str) -> str:
+    """A temporary table's or registered frame's name no other query on the connection
+    uses at the same time: ``prefix`` plus a random suffix (letters, digits, ``_`` only,
+    so it can be spelled into SQL where a name cannot be bound)."""
+    return f"{prefix}_{uuid.uuid4().hex[:16]}"
+
+
+@contextmanager
+def temp_table(con: duckdb.DuckDBPyConnection, prefix: str) -> Iterator[str]:
+    """A unique name for a temporary table the block creates; the table is dropped when
+    the block ends, however it ends (a failed drop after a failed block, e.g. in an
+    aborted transaction, never hides the block's own error)."""
+    name = unique_name(prefix)
+    try:
+        yield name
+    except BaseException:
+        with suppress(duckdb.Error):
+            con.execute(f"DROP TABLE IF EXISTS {name}")
+        raise
+    con.execute(f"DROP TABLE IF EXISTS {name}")
+
+
+@contextmanager
+def registered(con: duckdb.DuckDBPyConnection, prefix: str, frame: Any) -> Iterator[str]:
+    """``frame`` (a pandas frame or an Arrow table) registered under a unique name for the
+    block, unregistered after it."""
+    name = unique_name(prefix)
+    con.register(name, frame)
+    try:
+        yield name
+    finally:
+        con.unregister(name)
+
+
 def _plain(value: Any) -> Any:
     """A value DuckDB returned through pandas, as plain JSON-able Python."""
     if isinstance(value, pd.Timestamp):
@@ -158,13 +193,15 @@ def upsert_grades(
     counts one more regrade. Returns the keys whose grade changed. ``table`` and the
     column names are the caller's constants, never user input."""
     columns = list(frame.columns)
-    con.register("_grades", frame)
-    try:
+    # Only identifiers are spelled into this SQL (the caller's table and column constants,
+    # the frame's generated name); the changed keys are bound.
+    with registered(con, "_grades", frame) as grades:
         differs = " OR ".join(f"g.{c} IS DISTINCT FROM n.{c}" for c in watched)
         changed = [
             str(r[0])
             for r in con.execute(
-                f"SELECT g.{key} FROM {table} g JOIN _grades n USING ({key}) WHERE {differs}"
+                f"SELECT g.{key} FROM {table} g JOIN {grades} n USING ({key}) "  # noqa: S608
+                f"WHERE {differs}"
             ).fetchall()
         ]
         counter = columns[-1]
@@ -174,12 +211,10 @@ def upsert_grades(
             SELECT n.* EXCLUDE ({counter}),
                    coalesce(g.{counter}, 0)
                    + CASE WHEN n.{key} IN (SELECT unnest($ids)) THEN 1 ELSE 0 END
-            FROM _grades n LEFT JOIN {table} g USING ({key})
+            FROM {grades} n LEFT JOIN {table} g USING ({key})
             ON CONFLICT ({key}) DO UPDATE SET
             {", ".join(f"{c} = excluded.{c}" for c in columns if c != key)}
-            """,
+            """,  # noqa: S608
             {"ids": changed},
         )
-    finally:
-        con.unregister("_grades")
     return changed

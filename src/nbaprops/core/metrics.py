@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, fields, is_dataclass
+from dataclasses import dataclass
 from itertools import pairwise
 from typing import Any, cast
 
@@ -18,19 +18,18 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from nbaprops.core.devig import devig
 from nbaprops.core.odds import (
     FLAT_PRICE,
     american_to_decimal,
     expected_value,
     expected_value_with_push,
     implied_probability,
-    kelly_stake,
     no_vig_probabilities,
 )
 from nbaprops.core.odds import (
     as_output as _as_output,
 )
+from nbaprops.core.values import json_safe
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -59,11 +58,6 @@ BREAK_EVEN_110 = 110.0 / 210.0
 LOG_LOSS_CLIP = 1e-6
 DEFAULT_EDGE_BUCKETS = (0.0, 1.0, 2.0, 3.0, 5.0, math.inf)
 
-LEAKAGE_MAE_FLOOR = 4.5
-LEAKAGE_HIT_RATE = 0.58
-LEAKAGE_MIN_BETS = 1000
-LEAKAGE_R2 = 0.6
-
 BETTING_COLUMNS = (
     "actual",
     "line",
@@ -76,30 +70,15 @@ BETTING_COLUMNS = (
 )
 
 
-def _jsonable(value: Any) -> Any:
-    """Plain Python for json.dumps(allow_nan=False): NaN/inf have no JSON spelling."""
-    if is_dataclass(value) and not isinstance(value, type):
-        return {f.name: _jsonable(getattr(value, f.name)) for f in fields(value)}
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple | np.ndarray):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
-
-
-class _Record:
+class Record:
     """Mixin giving result dataclasses a JSON-ready dict."""
 
     def to_dict(self) -> dict[str, Any]:
         """Fields as plain Python; non-finite floats become None."""
-        return cast(dict[str, Any], _jsonable(self))
+        return cast(dict[str, Any], json_safe(self))
 
 
-def _floats(values: npt.ArrayLike, name: str) -> FloatArray:
+def float_array(values: npt.ArrayLike, name: str) -> FloatArray:
     """A 1-D float array; None/pd.NA become NaN so missing values are visible, not errors."""
     raw = np.asarray(values)
     if raw.ndim > 1:
@@ -110,7 +89,7 @@ def _floats(values: npt.ArrayLike, name: str) -> FloatArray:
     return series.to_numpy(dtype=float, na_value=np.nan)
 
 
-def _same_length(**arrays: np.ndarray) -> int:
+def same_length(**arrays: np.ndarray) -> int:
     lengths = {name: len(a) for name, a in arrays.items()}
     if len(set(lengths.values())) > 1:
         raise ValueError(f"arrays differ in length: {lengths}")
@@ -121,7 +100,7 @@ def _same_length(**arrays: np.ndarray) -> int:
 
 
 @dataclass(frozen=True)
-class PointMetrics(_Record):
+class PointMetrics(Record):
     """Error of point predictions; ``bias`` > 0 means the model predicts too many points."""
 
     n: int
@@ -133,7 +112,7 @@ class PointMetrics(_Record):
 
 
 @dataclass(frozen=True)
-class LinedPointMetrics(_Record):
+class LinedPointMetrics(Record):
     """Model and line scored on exactly the same rows, so the gap is like for like."""
 
     n: int
@@ -163,9 +142,9 @@ def point_metrics(actual: npt.ArrayLike, predicted: npt.ArrayLike) -> PointMetri
 
     R² is NaN with fewer than two rows or constant actuals, where it has no meaning.
     """
-    a = _floats(actual, "actual")
-    p = _floats(predicted, "predicted")
-    _same_length(actual=a, predicted=p)
+    a = float_array(actual, "actual")
+    p = float_array(predicted, "predicted")
+    same_length(actual=a, predicted=p)
     keep = np.isfinite(a) & np.isfinite(p)
     a, p = a[keep], p[keep]
     mae, rmse, bias = _errors(a, p)
@@ -187,10 +166,10 @@ def lined_point_metrics(
     A row missing any of the three is dropped from both sides; comparing a model on
     all players with a line on lined players only would flatter whichever had easier rows.
     """
-    a = _floats(actual, "actual")
-    p = _floats(predicted, "predicted")
-    ln = _floats(line, "line")
-    _same_length(actual=a, predicted=p, line=ln)
+    a = float_array(actual, "actual")
+    p = float_array(predicted, "predicted")
+    ln = float_array(line, "line")
+    same_length(actual=a, predicted=p, line=ln)
     keep = np.isfinite(a) & np.isfinite(p) & np.isfinite(ln)
     a, p, ln = a[keep], p[keep], ln[keep]
     model_mae, model_rmse, model_bias = _errors(a, p)
@@ -245,10 +224,10 @@ def grade_bets(
     a win or loss. A placed bet on a player who played but has no line raises:
     it cannot be graded and must not vanish.
     """
-    a = _floats(actual, "actual")
-    ln = _floats(line, "line")
+    a = float_array(actual, "actual")
+    ln = float_array(line, "line")
     s = _sides(side)
-    n = _same_length(actual=a, line=ln, side=s)
+    n = same_length(actual=a, line=ln, side=s)
     not_played = _not_played(played, n)
 
     is_pass = s == "PASS"
@@ -304,9 +283,9 @@ def closing_line_value(
     bet's own line (NaN otherwise, and for unpriced or unbet rows).
     """
     s = _sides(side)
-    bl, bp = _floats(bet_line, "bet_line"), _floats(bet_price, "bet_price")
-    cl = _floats(close_line, "close_line")
-    co, cu = _floats(close_over_price, "close_over_price"), _floats(close_under_price, "cu")
+    bl, bp = float_array(bet_line, "bet_line"), float_array(bet_price, "bet_price")
+    cl = float_array(close_line, "close_line")
+    co, cu = float_array(close_over_price, "close_over_price"), float_array(close_under_price, "cu")
     over, under = s == OVER, s == UNDER
     clv_line = np.where(over, cl - bl, np.where(under, bl - cl, np.nan))
     p_over, p_under = no_vig_probabilities(co, cu)
@@ -328,9 +307,9 @@ def as_placed(
     shopping chose one, else the consensus line and its price on the side taken, else the
     conventional -110 (DFS boards, books without prices)."""
     s = _sides(side)
-    ln, bl = _floats(line, "line"), _floats(bet_line, "bet_line")
-    op, up = _floats(over_price, "over_price"), _floats(under_price, "under_price")
-    bp = _floats(bet_price, "bet_price")
+    ln, bl = float_array(line, "line"), float_array(bet_line, "bet_line")
+    op, up = float_array(over_price, "over_price"), float_array(under_price, "under_price")
+    bp = float_array(bet_price, "bet_price")
     consensus = np.where(s == OVER, op, np.where(s == UNDER, up, np.nan))
     price = np.where(np.isfinite(bp), bp, np.where(np.isfinite(consensus), consensus, FLAT_PRICE))
     return np.where(np.isfinite(bl), bl, ln), price
@@ -347,7 +326,7 @@ def graded_as_placed(
     (``as_placed``): a win pays decimal - 1, a loss costs 1, a push or void returns the
     stake, a pass is no bet."""
     outcome = grade_bets(actual, line, side, played)
-    price_ = _floats(price, "price")
+    price_ = float_array(price, "price")
     safe = np.where(np.isfinite(price_), price_, FLAT_PRICE)
     return outcome, np.asarray(bet_profit(outcome, safe), dtype=float).reshape(-1)
 
@@ -387,7 +366,7 @@ def wilson_interval(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
 
 
 @dataclass(frozen=True)
-class GroupStats(_Record):
+class GroupStats(Record):
     """One row of a breakdown table; ``n`` = wins + losses, the hit-rate denominator."""
 
     label: str
@@ -405,7 +384,7 @@ class GroupStats(_Record):
 
 
 @dataclass(frozen=True)
-class BettingSummary(_Record):
+class BettingSummary(Record):
     """Hit rate and ROI of graded recommendations, with their N, interval and line source.
 
     ROI denominators are decided bets (wins + losses): pushes and voids return the
@@ -514,8 +493,8 @@ def betting_summary(
 
     outcome = grade_bets(frame["actual"], frame["line"], frame["side"], frame["played"])
     side = _sides(frame["side"])
-    over_price = _floats(frame["over_price"], "over_price")
-    under_price = _floats(frame["under_price"], "under_price")
+    over_price = float_array(frame["over_price"], "over_price")
+    under_price = float_array(frame["under_price"], "under_price")
     price = np.where(side == OVER, over_price, np.where(side == UNDER, under_price, np.nan))
     profit_actual = np.asarray(bet_profit(outcome, price), dtype=float)
     decided = (outcome == WIN) | (outcome == LOSS)
@@ -527,7 +506,7 @@ def betting_summary(
         for s in SIDES
     )
 
-    abs_edge = np.abs(_floats(frame["edge"], "edge"))
+    abs_edge = np.abs(float_array(frame["edge"], "edge"))
     is_bet = outcome != PASS
     in_any = np.zeros(len(frame), dtype=bool)
     by_edge = []
@@ -566,7 +545,7 @@ def betting_summary(
 
 
 @dataclass(frozen=True)
-class ReliabilityBin(_Record):
+class ReliabilityBin(Record):
     """One equal-width bin of a reliability diagram; empty bins keep the axis fixed."""
 
     p_low: float
@@ -577,7 +556,7 @@ class ReliabilityBin(_Record):
 
 
 @dataclass(frozen=True)
-class ProbabilityMetrics(_Record):
+class ProbabilityMetrics(Record):
     """Brier, log loss and ECE of P(over); edge is never scored here, only probabilities."""
 
     n: int
@@ -591,9 +570,9 @@ def _checked_probabilities(
     p: npt.ArrayLike, outcome: npt.ArrayLike
 ) -> tuple[FloatArray, FloatArray]:
     """Refuse NaN, out-of-range p and non-binary outcomes: the caller owns exclusions."""
-    pr = _floats(p, "p")
-    y = _floats(outcome, "outcome")
-    _same_length(p=pr, outcome=y)
+    pr = float_array(p, "p")
+    y = float_array(outcome, "outcome")
+    same_length(p=pr, outcome=y)
     if np.any(~np.isfinite(pr)) or np.any(~np.isfinite(y)):
         raise ValueError(
             "p and outcome must have no NaN; drop pushes, voids and unpriced rows first"
@@ -658,50 +637,6 @@ def brier_skill(p: npt.ArrayLike, outcome: npt.ArrayLike, base_rate: float) -> f
     return 1.0 - float(np.mean((pr - y) ** 2)) / reference
 
 
-# --- leakage tripwire -------------------------------------------------------------------
-
-_LEAK_CAUSES = (
-    "likely causes: a rolling window that includes the same game, season stats computed "
-    "over future games, odds snapshots taken after tip-off, or random instead of "
-    "date-grouped splits"
-)
-
-
-def _or_nan(value: float | None) -> float:
-    return math.nan if value is None else float(value)
-
-
-def leakage_alarms(
-    lined_mae: float | None, hit_rate: float | None, n_bets: int, r2: float | None
-) -> list[str]:
-    """Loud warnings for figures too good to be honest; an empty list means none tripped.
-
-    Honest references: the line's own MAE is ~4.9-5.0 and sustained hit rates sit near
-    53%. ``hit_rate`` is a fraction (0.58, not 58); a value above 1 raises. None or
-    NaN means "not measured" and trips nothing.
-    """
-    mae, rate, r_squared = _or_nan(lined_mae), _or_nan(hit_rate), _or_nan(r2)
-    if rate > 1 or rate < 0:
-        raise ValueError(f"hit_rate must be a fraction in [0, 1], got {hit_rate}")
-    alarms = []
-    if mae < LEAKAGE_MAE_FLOOR:
-        alarms.append(
-            f"LEAKAGE ALARM: points MAE {mae:.2f} on lined players is below "
-            f"{LEAKAGE_MAE_FLOOR} (the line itself scores ~4.9-5.0); {_LEAK_CAUSES}."
-        )
-    if rate > LEAKAGE_HIT_RATE and n_bets >= LEAKAGE_MIN_BETS:
-        alarms.append(
-            f"LEAKAGE ALARM: hit rate {rate:.1%} over {n_bets:,} bets exceeds "
-            f"{LEAKAGE_HIT_RATE:.0%} (honest systems sit near 53%); {_LEAK_CAUSES}."
-        )
-    if r_squared > LEAKAGE_R2:
-        alarms.append(
-            f"LEAKAGE ALARM: R² {r_squared:.2f} on single-game points exceeds {LEAKAGE_R2} "
-            f"(single games are too noisy for that); {_LEAK_CAUSES}."
-        )
-    return alarms
-
-
 def ece_noise_floor(p: npt.ArrayLike, n_bins: int = 10) -> float:
     """ECE a perfectly calibrated forecast would still show at this N, on average.
 
@@ -710,7 +645,7 @@ def ece_noise_floor(p: npt.ArrayLike, n_bins: int = 10) -> float:
     weighting by bin size gives the floor. An ECE near it is indistinguishable from
     perfect calibration; report both (figures carry their N).
     """
-    pr = _floats(p, "p")
+    pr = float_array(p, "p")
     if len(pr) == 0:
         return math.nan
     idx = np.clip(np.floor(pr * n_bins).astype(int), 0, n_bins - 1)
@@ -730,9 +665,9 @@ def ece_noise_floor(p: npt.ArrayLike, n_bins: int = 10) -> float:
 def roc_auc(score: npt.ArrayLike, outcome: npt.ArrayLike) -> float:
     """Area under the ROC curve: P(a random positive scores above a random negative),
     ties counted half (the Mann-Whitney statistic); NaN without both classes."""
-    s = _floats(score, "score")
-    y = _floats(outcome, "outcome")
-    _same_length(score=s, outcome=y)
+    s = float_array(score, "score")
+    y = float_array(outcome, "outcome")
+    same_length(score=s, outcome=y)
     if np.any(~np.isfinite(s)) or np.any((y != 0) & (y != 1)):
         raise ValueError("score must be finite and outcome 0 or 1")
     n_pos = int(y.sum())
@@ -745,169 +680,6 @@ def roc_auc(score: npt.ArrayLike, outcome: npt.ArrayLike) -> float:
     return float((ranks[y == 1].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
 
 
-# --- the market as a forecaster -----------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class VersusMarket(_Record):
-    """A system's P(over) against the market's own (its de-vigged consensus prices at
-    decision time) on exactly the same rows: both priced, decided (no push or void).
-
-    ``brier_diff`` is system − market (negative: the system is better); its interval
-    comes from resampling whole dates (rows of a date share news and line moves)."""
-
-    n: int
-    n_dates: int
-    method: str
-    brier: float
-    brier_market: float
-    brier_diff: float
-    brier_diff_low: float
-    brier_diff_high: float
-    log_loss: float
-    log_loss_market: float
-    ece: float
-    ece_market: float
-    worse_than_market: bool
-
-
-def versus_market(
-    p_over: npt.ArrayLike,
-    over_price: npt.ArrayLike,
-    under_price: npt.ArrayLike,
-    outcome: npt.ArrayLike,
-    dates: npt.ArrayLike,
-    *,
-    method: str = "multiplicative",
-    n_boot: int = 1000,
-    seed: int = 0,
-) -> VersusMarket | None:
-    """Score a system's P(over) and the market's on the rows where both exist.
-
-    Rows with a missing price on either side, a missing probability or outcome are
-    left out of both; None when nothing is left. ``outcome`` is 1 for over, 0 for
-    under (pushes and voids dropped by the caller or passed as NaN)."""
-    p = np.asarray(p_over, dtype=float)
-    over = np.asarray(over_price, dtype=float)
-    under = np.asarray(under_price, dtype=float)
-    y = np.asarray(outcome, dtype=float)
-    days = np.asarray(dates)
-    market = np.full(len(p), np.nan)
-    priced = np.isfinite(over) & np.isfinite(under)
-    if priced.any():
-        market[priced] = np.asarray(devig(over[priced], under[priced], method)[0], dtype=float)
-    keep = np.isfinite(p) & np.isfinite(market) & np.isfinite(y)
-    if not keep.any():
-        return None
-    p, market, y, days = p[keep], market[keep], y[keep], days[keep]
-    ours = probability_metrics(p, y)
-    theirs = probability_metrics(market, y)
-    diff = (p - y) ** 2 - (market - y) ** 2
-    _, day_index = np.unique(days, return_inverse=True)
-    n_dates = int(day_index.max()) + 1
-    per_day_sum = np.bincount(day_index, weights=diff, minlength=n_dates)
-    per_day_n = np.bincount(day_index, minlength=n_dates).astype(float)
-    rng = np.random.default_rng(seed)
-    draws = rng.integers(0, n_dates, size=(n_boot, n_dates))
-    boot = per_day_sum[draws].sum(axis=1) / per_day_n[draws].sum(axis=1)
-    low, high = (float(v) for v in np.quantile(boot, [0.025, 0.975]))
-    mean_diff = float(diff.mean())
-    return VersusMarket(
-        n=int(keep.sum()),
-        n_dates=n_dates,
-        method=method,
-        brier=ours.brier,
-        brier_market=theirs.brier,
-        brier_diff=mean_diff,
-        brier_diff_low=low,
-        brier_diff_high=high,
-        log_loss=ours.log_loss,
-        log_loss_market=theirs.log_loss,
-        ece=ours.ece,
-        ece_market=theirs.ece,
-        worse_than_market=mean_diff > 0,
-    )
-
-
-# --- bankroll -----------------------------------------------------------------------------
-
-STAKINGS = ("flat", "kelly")
-
-
-@dataclass(frozen=True)
-class Bankroll(_Record):
-    """A bankroll betting every priced, decided-or-pushed bet in date order.
-
-    ``flat`` stakes ``flat_stake`` units a bet; ``kelly`` stakes the fraction of
-    fractional Kelly (from the bet's own P(win) and P(lose) and the price taken) of the
-    bankroll at the start of the bet's date, so bets of one date never size off each
-    other's results. A date's stakes never exceed the bankroll (scaled down if they
-    would). ``max_drawdown`` is the largest fall from a running peak, as a share of it."""
-
-    staking: str
-    n_bets: int
-    start: float
-    final: float
-    roi_on_start: float
-    max_drawdown: float
-    curve: tuple[tuple[str, float], ...]
-
-
-def simulate_bankroll(
-    dates: npt.ArrayLike,
-    outcome: npt.ArrayLike,
-    price: npt.ArrayLike,
-    p_win: npt.ArrayLike,
-    p_lose: npt.ArrayLike,
-    *,
-    staking: str,
-    kelly_fraction: float = 0.25,
-    start: float = 100.0,
-    flat_stake: float = 1.0,
-) -> Bankroll:
-    """Simulate one staking plan; rows without a price or not bet ('pass') are skipped."""
-    if staking not in STAKINGS:
-        raise ValueError(f"staking must be one of {STAKINGS}, got {staking!r}")
-    o = np.asarray(outcome, dtype=object)
-    pr = np.asarray(price, dtype=float)
-    pw = np.asarray(p_win, dtype=float)
-    pl = np.asarray(p_lose, dtype=float)
-    days = np.asarray(dates).astype(str)
-    bet = (o != PASS) & np.isfinite(pr)
-    if staking == "kelly":
-        bet &= np.isfinite(pw) & np.isfinite(pl)
-    o, pr, pw, pl, days = o[bet], pr[bet], pw[bet], pl[bet], days[bet]
-    per_unit = np.asarray(bet_profit(o, pr), dtype=float).reshape(-1)
-    share = (
-        np.asarray(kelly_stake(pw, pl, pr, kelly_fraction), dtype=float).reshape(-1)
-        if staking == "kelly"
-        else np.zeros(len(o))
-    )
-    bankroll, peak, drawdown = start, start, 0.0
-    curve = []
-    for day in sorted(set(days.tolist())):
-        on = days == day
-        stakes = share[on] * bankroll if staking == "kelly" else np.full(on.sum(), flat_stake)
-        total = float(stakes.sum())
-        if bankroll <= 0:
-            stakes = np.zeros_like(stakes)
-        elif total > bankroll:
-            stakes = stakes * (bankroll / total)
-        bankroll += float((stakes * per_unit[on]).sum())
-        peak = max(peak, bankroll)
-        drawdown = max(drawdown, (peak - bankroll) / peak if peak > 0 else 0.0)
-        curve.append((day, bankroll))
-    return Bankroll(
-        staking=staking,
-        n_bets=len(o),
-        start=start,
-        final=bankroll,
-        roi_on_start=(bankroll - start) / start,
-        max_drawdown=drawdown,
-        curve=tuple(curve),
-    )
-
-
 # --- expected value: claimed against realised ---------------------------------------------
 
 # Buckets of expected value per unit staked: <= 2%, 2-5%, 5-10%, > 10% (upper edges closed).
@@ -917,7 +689,7 @@ EV_BUCKET_LABELS = ("<=2%", "2-5%", "5-10%", ">10%")
 
 def ev_bucket(ev: npt.ArrayLike) -> npt.NDArray[np.object_]:
     """The EV bucket label of each value (None where the value is missing)."""
-    e = _floats(ev, "ev")
+    e = float_array(ev, "ev")
     index = np.searchsorted(np.asarray(EV_BUCKET_EDGES), e, side="left")
     index = np.clip(index, 0, len(EV_BUCKET_LABELS) - 1)
     labels = np.asarray(EV_BUCKET_LABELS, dtype=object)[index]
@@ -925,7 +697,7 @@ def ev_bucket(ev: npt.ArrayLike) -> npt.NDArray[np.object_]:
 
 
 @dataclass(frozen=True)
-class EvBucket(_Record):
+class EvBucket(Record):
     """Bets whose expected value fell in one bucket: what was claimed, what came back.
 
     ``n`` = wins + losses (pushes and voids return the stake and are counted apart);
@@ -976,11 +748,11 @@ def ev_reliability(
     """Claimed expected value against realised return, bucket by bucket (every bucket is
     listed, empty ones too, so tables line up). ``outcome`` and ``profit`` are the bets
     graded as placed (``graded_as_placed``); rows that are no bet ('pass') are ignored."""
-    e = _floats(ev, "ev")
+    e = float_array(ev, "ev")
     o = np.asarray(outcome, dtype=object).reshape(-1)
-    r = _floats(profit, "profit")
+    r = float_array(profit, "profit")
     days = np.asarray(dates).reshape(-1)
-    _same_length(ev=e, outcome=o, profit=r)
+    same_length(ev=e, outcome=o, profit=r)
     labels = ev_bucket(e)
     decided = (o == WIN) | (o == LOSS)
     out = []
@@ -1009,112 +781,3 @@ def ev_reliability(
             )
         )
     return tuple(out)
-
-
-# --- the ledger ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class LedgerSummary(_Record):
-    """A ledger of bets as placed: counts, hit rate with its interval, ROI per unit at the
-    prices taken, units won at the flat stakes, and the final bankrolls (``start`` units
-    at the start) at flat and at the recommended (capped fractional-Kelly) stakes, with
-    their largest falls from a running peak."""
-
-    n_bets: int
-    wins: int
-    losses: int
-    pushes: int
-    voids: int
-    hit_rate: float
-    ci_low: float
-    ci_high: float
-    roi: float
-    units: float
-    start: float
-    final_flat: float
-    final_kelly: float
-    max_drawdown_flat: float
-    max_drawdown_kelly: float
-    n_dates: int
-
-
-def _max_drawdown(path: FloatArray, start: float) -> float:
-    if path.size == 0:
-        return 0.0
-    values = np.concatenate([[start], path])
-    peak = np.maximum.accumulate(values)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        falls = np.where(peak > 0, (peak - values) / peak, 0.0)
-    return float(falls.max())
-
-
-def ledger(
-    dates: npt.ArrayLike,
-    outcome: npt.ArrayLike,
-    per_unit: npt.ArrayLike,
-    stake_units: npt.ArrayLike,
-    stake_share: npt.ArrayLike,
-    *,
-    start: float = 100.0,
-) -> tuple[pd.DataFrame, LedgerSummary]:
-    """Running figures of bets in the order given (sort by date first) and their summary.
-
-    ``per_unit`` is each bet's profit per unit staked at its own line and price;
-    ``stake_units`` the flat stake in units (1 unit = 1% of a 100-unit bankroll);
-    ``stake_share`` the recommended stake as a share of the bankroll, sized off the
-    bankroll at the start of the bet's date (bets of one date never size off each other's
-    results; a date's stakes never exceed the bankroll, scaled down if they would).
-    Returns per bet: profit in units, running units, running bankroll at flat
-    and at the recommended stakes."""
-    days = np.asarray(dates).reshape(-1).astype(str)
-    o = np.asarray(outcome, dtype=object).reshape(-1)
-    r = np.nan_to_num(_floats(per_unit, "per_unit"))
-    units = np.nan_to_num(_floats(stake_units, "stake_units"))
-    share = np.nan_to_num(_floats(stake_share, "stake_share"))
-    n = _same_length(dates=days, outcome=o, per_unit=r, stake_units=units, stake_share=share)
-    profit_units = units * r
-    running_units = np.cumsum(profit_units)
-    flat = start + running_units
-    kelly = np.empty(n)
-    bankroll, i = start, 0
-    while i < n:  # one run of equal dates at a time, stakes off the bankroll at its start
-        j = i + 1
-        while j < n and days[j] == days[i]:
-            j += 1
-        stakes = share[i:j] if bankroll > 0 else np.zeros(j - i)  # ruined: nothing to stake
-        total = float(stakes.sum())
-        if total > 1.0:  # a date never stakes more than the whole bankroll
-            stakes = stakes / total
-        kelly[i:j] = bankroll * (1.0 + np.cumsum(stakes * r[i:j]))
-        bankroll, i = float(kelly[j - 1]), j
-    wins, losses = int(np.sum(o == WIN)), int(np.sum(o == LOSS))
-    decided = (o == WIN) | (o == LOSS)
-    low, high = wilson_interval(wins, wins + losses)
-    running = pd.DataFrame(
-        {
-            "profit_units": profit_units,
-            "running_units": running_units,
-            "bankroll_flat": flat,
-            "bankroll_kelly": kelly,
-        }
-    )
-    summary = LedgerSummary(
-        n_bets=n,
-        wins=wins,
-        losses=losses,
-        pushes=int(np.sum(o == PUSH)),
-        voids=int(np.sum(o == VOID)),
-        hit_rate=wins / (wins + losses) if wins + losses else math.nan,
-        ci_low=low,
-        ci_high=high,
-        roi=float(r[decided].mean()) if decided.any() else math.nan,
-        units=float(running_units[-1]) if n else 0.0,
-        start=start,
-        final_flat=float(flat[-1]) if n else start,
-        final_kelly=float(kelly[-1]) if n else start,
-        max_drawdown_flat=_max_drawdown(flat, start),
-        max_drawdown_kelly=_max_drawdown(kelly, start),
-        n_dates=len(set(days.tolist())),
-    )
-    return running, summary

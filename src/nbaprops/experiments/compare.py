@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
 
 from nbaprops.core import metrics as m
+from nbaprops.core.values import json_safe
 
 _KEY = ["player_id", "game_date"]
 
@@ -36,10 +37,7 @@ class ComparedFigure:
     n_b: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        for key, value in self.__dict__.items():
-            out[key] = None if isinstance(value, float) and not math.isfinite(value) else value
-        return out
+        return cast(dict[str, Any], json_safe(self.__dict__))
 
 
 def _ratio(w: np.ndarray, num: np.ndarray, den: np.ndarray) -> np.ndarray:

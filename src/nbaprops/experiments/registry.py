@@ -9,7 +9,6 @@ Rows are never deleted: ``experiments.run_event`` keeps every status change.
 from __future__ import annotations
 
 import json
-import math
 import subprocess
 import uuid
 from dataclasses import dataclass
@@ -20,8 +19,9 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from nbaprops.core.db import records, transaction
+from nbaprops.core.db import records, registered, transaction
 from nbaprops.core.errors import NbapropsError
+from nbaprops.core.values import finite_or_none
 from nbaprops.experiments.backtest import SCORED_COLUMNS, BacktestResult
 from nbaprops.experiments.report import ALL
 from nbaprops.experiments.spec import ExperimentSpec
@@ -177,13 +177,6 @@ def fail_run(con: duckdb.DuckDBPyConnection, run_id: str, error: str) -> None:
         _event(con, run_id, "failed", error)
 
 
-def _finite_or_none(value: Any) -> float | None:
-    if value is None or isinstance(value, bool):
-        return None
-    value = float(value)
-    return value if math.isfinite(value) else None
-
-
 def metric_rows(metrics: pd.DataFrame) -> list[tuple[str, str, str, float | None, int | None]]:
     """(system, rows, metric, value, n) for the registry, read from the run's long metrics
     table (``report.metrics_table``): a figure over both sides under its own name, a
@@ -193,10 +186,10 @@ def metric_rows(metrics: pd.DataFrame) -> list[tuple[str, str, str, float | None
     for row in metrics.itertuples(index=False):
         name = row.metric if row.side == ALL else f"{row.metric}.{row.side}"
         n = None if pd.isna(row.n) else int(row.n)
-        out.append((row.system, row.line_kind, name, _finite_or_none(row.value), n))
+        out.append((row.system, row.line_kind, name, finite_or_none(row.value), n))
         prefix = "" if (row.metric == "hit_rate" and row.side == ALL) else f"{name}."
         for end in ("ci_low", "ci_high"):
-            value = _finite_or_none(getattr(row, end))
+            value = finite_or_none(getattr(row, end))
             if value is not None:
                 out.append((row.system, row.line_kind, f"{prefix}{end}", value, n))
     return out
@@ -221,19 +214,16 @@ def complete_run(
     preds["game_date"] = pd.to_datetime(preds["game_date"])
     metrics = metric_rows(result.metrics)
     with transaction(con):
-        con.register("_run_predictions", preds)
-        try:
-            con.execute(
-                "INSERT INTO experiments.prediction (experiment_id, "
-                + ", ".join(_PREDICTION_COLUMNS)
-                + ") SELECT experiment_id, "
-                + ", ".join(
-                    "game_date::DATE" if c == "game_date" else c for c in _PREDICTION_COLUMNS
-                )
-                + " FROM _run_predictions"
+        with registered(con, "_run_predictions", preds) as frame:
+            columns = ", ".join(_PREDICTION_COLUMNS)
+            selected = ", ".join(
+                "game_date::DATE" if c == "game_date" else c for c in _PREDICTION_COLUMNS
             )
-        finally:
-            con.unregister("_run_predictions")
+            # identifiers only: a fixed column list and a registered frame's unique name
+            con.execute(
+                f"INSERT INTO experiments.prediction (experiment_id, {columns}) "  # noqa: S608
+                f"SELECT experiment_id, {selected} FROM {frame}"
+            )
         con.executemany(
             "INSERT INTO experiments.run_metric VALUES (?, ?, ?, ?, ?, ?)",
             [(run_id, *row) for row in metrics],
@@ -429,6 +419,7 @@ def best_runs(
     rows_kind, name, n_name, higher = RANKABLE[metric]
     rows_key = "all" if rows_kind == "all" else lines
     order = "DESC" if higher else "ASC"
+    # the sort direction is one of two keywords; every value is bound
     frame = con.execute(
         f"""
         SELECT r.experiment_id, r.name, r.mode, r.status, r.primary_system, r.model_version,
@@ -441,7 +432,7 @@ def best_runs(
         WHERE r.eval_window = ? AND r.status IN ('completed', 'promoted')
         ORDER BY v.value {order} NULLS LAST, r.created_at
         LIMIT ?
-        """,
+        """,  # noqa: S608
         [rows_key, name, rows_key, n_name, window, limit],
     ).df()
     ranked = records(frame)

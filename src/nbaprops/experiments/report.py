@@ -20,7 +20,10 @@ import pandas as pd
 
 from nbaprops.core import metrics as m
 from nbaprops.core import odds
+from nbaprops.core.alarms import leakage_alarms
+from nbaprops.core.bankroll import STAKINGS, simulate_bankroll
 from nbaprops.core.settings import Settings
+from nbaprops.core.values import json_safe
 from nbaprops.experiments.spec import BASELINE, ExperimentSpec
 from nbaprops.grading.report import (
     best_price_frame,
@@ -482,7 +485,7 @@ def write_report(result: BacktestResult, folder: Path) -> dict[str, Any]:
         "timings": {k: round(v, 2) for k, v in result.timings.items()},
         "folds": result.folds.to_dict("records"),
     }
-    (folder / "report.json").write_text(json.dumps(m._jsonable(payload), indent=2, allow_nan=False))
+    (folder / "report.json").write_text(json.dumps(json_safe(payload), indent=2, allow_nan=False))
     (folder / "report.md").write_text(_markdown(result, tables))
     preds = result.predictions.copy()
     preds["game_date"] = pd.to_datetime(preds["game_date"])
@@ -542,8 +545,8 @@ def bankrolls(lined: pd.DataFrame, kelly_fraction: float) -> dict[str, Any]:
         p_lose = np.where(over, rows["p_under"], rows["p_over"])
         if prices == "best":
             p_win, p_lose = _p_win_at_bet(lined, p_win, p_lose)
-        for staking in m.STAKINGS:
-            out[f"{staking}_{prices}"] = m.simulate_bankroll(
+        for staking in STAKINGS:
+            out[f"{staking}_{prices}"] = simulate_bankroll(
                 rows["game_date"],
                 outcome,
                 price,
@@ -709,7 +712,7 @@ def summarize(
         sportsbook = by_kind.get("sportsbook", {})
         lined_mae = sportsbook.get("points", {}).get("model_mae")
         bet = sportsbook.get("betting", {})
-        alarms = m.leakage_alarms(
+        alarms = leakage_alarms(
             lined_mae,
             bet.get("hit_rate"),
             int(bet.get("n_bets") or 0),

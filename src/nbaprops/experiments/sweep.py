@@ -32,6 +32,7 @@ from nbaprops.core.errors import (
     WarehouseDamagedError,
 )
 from nbaprops.core.settings import Settings
+from nbaprops.core.values import finite_or_none
 from nbaprops.experiments.backtest import (
     BacktestFrames,
     BacktestResult,
@@ -531,13 +532,6 @@ def _run_on_dask(
 # --- ranking ----------------------------------------------------------------------------
 
 
-def _number(value: Any) -> float | None:
-    if value is None:
-        return None
-    number = float(value)
-    return None if math.isnan(number) else number
-
-
 def _count(value: Any) -> int | None:
     return None if value is None else int(value)
 
@@ -550,12 +544,12 @@ def figures(result: BacktestResult) -> dict[str, float | int | None]:
     betting = book.get("betting", {})
     probability = book.get("probability", {})
     return {
-        "mae": _number(rows.get("mae")),
+        "mae": finite_or_none(rows.get("mae")),
         "n_rows": _count(rows.get("n")),
-        "hit_rate": _number(betting.get("hit_rate")),
-        "roi": _number(betting.get("roi_actual")),
+        "hit_rate": finite_or_none(betting.get("hit_rate")),
+        "roi": finite_or_none(betting.get("roi_actual")),
         "n_bets": _count(betting.get("n_bets")),
-        "brier": _number(probability.get("brier")),
+        "brier": finite_or_none(probability.get("brier")),
         "n_graded": _count(probability.get("n")),
     }
 

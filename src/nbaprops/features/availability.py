@@ -39,6 +39,7 @@ def availability_ctes(lines: str) -> str:
     """CTEs (each ending with a comma) that define ``av``, ``bd`` and ``lm`` keyed by
     ``_row`` over the spine ``s``; ``$minutes`` and ``$as_of`` are bound parameters."""
     decision = decision_time_sql("$minutes", "CAST($as_of AS TIMESTAMPTZ)")
+    # SQL fragments from this package's constants; $minutes and $as_of bound
     return f"""
     dec AS (
         SELECT s._row, s.player_id, s.game_id, s.game_date, s.team, s.opponent,
@@ -192,7 +193,7 @@ def availability_ctes(lines: str) -> str:
               GROUP BY _row) o ON o._row = l._row
         GROUP BY l._row
     ),
-    """
+    """  # noqa: S608
 
 
 # Catalog groups whose features read ``av``, ``bd`` or ``lm``.

@@ -9,6 +9,7 @@ table they read is rebuilt.
 from __future__ import annotations
 
 import hashlib
+from typing import Any
 
 import duckdb
 
@@ -20,12 +21,12 @@ STATE_SEASON_TYPES = ("regular", "playoffs")
 # Breakout: a game at least this many points above the player's season average before it.
 BREAKOUT_MARGIN = 10.0
 
-PLAYER_STATE_SQL = f"""
+PLAYER_STATE_SQL = """
 CREATE OR REPLACE TABLE features.player_state AS
 WITH tseq AS (
     SELECT game_id, team,
            row_number() OVER (PARTITION BY team ORDER BY game_date, game_id) AS team_seq
-    FROM core.team_game WHERE season_type IN {STATE_SEASON_TYPES}
+    FROM core.team_game WHERE season_type IN (SELECT unnest($types))
 ),
 pg AS (
     SELECT p.*, tg.minutes AS team_minutes, tg.points AS team_points, tseq.team_seq,
@@ -34,7 +35,7 @@ pg AS (
     FROM core.player_game p
     LEFT JOIN core.team_game tg ON tg.game_id = p.game_id AND tg.team = p.team
     LEFT JOIN tseq ON tseq.game_id = p.game_id AND tseq.team = p.team
-    WHERE p.season_type IN {STATE_SEASON_TYPES}
+    WHERE p.season_type IN (SELECT unnest($types))
 ),
 g AS (
     SELECT *,
@@ -65,7 +66,7 @@ s AS (
                OVER (PARTITION BY player_id ORDER BY game_date ROWS UNBOUNDED PRECEDING)
                AS played_run,
            CASE WHEN season_games_before >= 3
-                 AND points >= season_avg_before + {BREAKOUT_MARGIN} THEN game_date END
+                 AND points >= season_avg_before + $margin THEN game_date END
                AS breakout_date
     FROM g
 )
@@ -116,7 +117,7 @@ WINDOW w3 AS (PARTITION BY player_id ORDER BY game_date ROWS BETWEEN 2 PRECEDING
 ORDER BY player_id, game_date
 """
 
-TEAM_STATE_SQL = f"""
+TEAM_STATE_SQL = """
 CREATE OR REPLACE TABLE features.team_state AS
 SELECT team, game_date, game_id, season,
        avg(pace) OVER t10 AS pace_10,
@@ -129,7 +130,7 @@ SELECT team, game_date, game_id, season,
        first_value(game_date) OVER t10 AS first_date_10,
        count(*) OVER t10 AS n_games_10
 FROM core.team_game
-WHERE season_type IN {STATE_SEASON_TYPES}
+WHERE season_type IN (SELECT unnest($types))
 WINDOW t10 AS (PARTITION BY team ORDER BY game_date ROWS BETWEEN 9 PRECEDING AND CURRENT ROW),
        t15 AS (PARTITION BY team ORDER BY game_date ROWS BETWEEN 14 PRECEDING AND CURRENT ROW),
        ts AS (PARTITION BY team, season ORDER BY game_date ROWS UNBOUNDED PRECEDING)
@@ -137,12 +138,12 @@ ORDER BY team, game_date
 """
 
 # Rotation players (>= 3 of the team's previous 5 games at >= 15 minutes) missing from a game.
-TEAM_ABSENCE_SQL = f"""
+TEAM_ABSENCE_SQL = """
 CREATE OR REPLACE TABLE features.team_absence AS
 WITH tg AS (
     SELECT team, game_id, game_date,
            row_number() OVER (PARTITION BY team ORDER BY game_date) AS seq
-    FROM core.team_game WHERE season_type IN {STATE_SEASON_TYPES}
+    FROM core.team_game WHERE season_type IN (SELECT unnest($types))
 ),
 prev AS (
     SELECT t.team, t.game_id, t.game_date, p.game_id AS prev_game_id
@@ -215,8 +216,30 @@ def core_fingerprint(con: duckdb.DuckDBPyConnection) -> str:
     return str(row[0][0]) if row else ""
 
 
-# Changes whenever a state definition changes, so code changes rebuild the states too.
-STATE_DEFINITION_HASH = hashlib.sha256("\n".join(STATE_TABLES.values()).encode()).hexdigest()[:16]
+# The values the state SQL binds ($types, $margin); each statement gets those it names.
+STATE_PARAMETERS: dict[str, Any] = {
+    "types": list(STATE_SEASON_TYPES),
+    "margin": BREAKOUT_MARGIN,
+}
+
+
+def _parameters(sql: str) -> dict[str, Any]:
+    return {k: v for k, v in STATE_PARAMETERS.items() if f"${k}" in sql}
+
+
+def _spelled(sql: str) -> str:
+    """The definition with its bound values written in, as the hash reads it: the same
+    text as when the values were pasted into the SQL, so binding them rebuilt nothing."""
+    return sql.replace("IN (SELECT unnest($types))", f"IN {STATE_SEASON_TYPES}").replace(
+        "$margin", str(BREAKOUT_MARGIN)
+    )
+
+
+# Changes whenever a state definition or a bound value changes, so code changes rebuild
+# the states too.
+STATE_DEFINITION_HASH = hashlib.sha256(
+    "\n".join(_spelled(sql) for sql in STATE_TABLES.values()).encode()
+).hexdigest()[:16]
 
 
 def state_fingerprint(con: duckdb.DuckDBPyConnection) -> str:
@@ -243,7 +266,7 @@ def refresh_state(con: duckdb.DuckDBPyConnection, *, force: bool = False) -> boo
         return False
     with transaction(con):
         for sql in STATE_TABLES.values():
-            con.execute(sql)
+            con.execute(sql, _parameters(sql))
         con.execute(
             "CREATE TABLE IF NOT EXISTS features.state_build "
             "(fingerprint VARCHAR, built_at TIMESTAMPTZ)"

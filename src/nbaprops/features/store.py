@@ -14,7 +14,7 @@ from datetime import date
 import duckdb
 import pandas as pd
 
-from nbaprops.core.db import transaction
+from nbaprops.core.db import registered, transaction
 from nbaprops.features.catalog import FeatureSet
 from nbaprops.features.frame import build_frame, ensure_state, training_spine
 from nbaprops.features.state import STATE_SEASON_TYPES, state_fingerprint
@@ -111,19 +111,17 @@ def _write(
     days: list[date],
     fingerprint: str,
 ) -> int:
-    con.register("_frame_df", frame)
-    try:
-        with transaction(con):
-            con.execute(f"CREATE TABLE IF NOT EXISTS {table} AS SELECT * FROM _frame_df LIMIT 0")
-            con.execute(f"DELETE FROM {table} WHERE game_date IN (SELECT unnest(?))", [days])
-            con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM _frame_df")
-            counts = frame.groupby(pd.to_datetime(frame["game_date"]).dt.date).size()
-            con.executemany(
-                "INSERT INTO features.frame_build VALUES (?, ?, ?, ?, now())",
-                [[feature_set.key, d, fingerprint, int(counts.get(d, 0))] for d in days],
-            )
-    finally:
-        con.unregister("_frame_df")
+    # ``table`` is frame_table(feature_set) (a catalog key), ``view`` a generated name:
+    # identifiers cannot be bound; the dates are.
+    with registered(con, "_frame_df", frame) as view, transaction(con):
+        con.execute(f"CREATE TABLE IF NOT EXISTS {table} AS SELECT * FROM {view} LIMIT 0")  # noqa: S608
+        con.execute(f"DELETE FROM {table} WHERE game_date IN (SELECT unnest(?))", [days])  # noqa: S608
+        con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM {view}")  # noqa: S608
+        counts = frame.groupby(pd.to_datetime(frame["game_date"]).dt.date).size()
+        con.executemany(
+            "INSERT INTO features.frame_build VALUES (?, ?, ?, ?, now())",
+            [[feature_set.key, d, fingerprint, int(counts.get(d, 0))] for d in days],
+        )
     return len(frame)
 
 
@@ -135,7 +133,8 @@ def load_frame(
 ) -> pd.DataFrame:
     """The materialised training frame for [start, end] (build it first)."""
     return con.execute(
-        f"SELECT * FROM {frame_table(feature_set)} "
+        # the catalog's own table name (cannot be bound); the dates are bound
+        f"SELECT * FROM {frame_table(feature_set)} "  # noqa: S608
         "WHERE (CAST(? AS DATE) IS NULL OR game_date >= ?) "
         "AND (CAST(? AS DATE) IS NULL OR game_date <= ?) "
         "ORDER BY game_date, game_id, player_id",

@@ -18,13 +18,9 @@ import pandas as pd
 
 from nbaprops.core import metrics as m
 from nbaprops.core import odds
-
-
-def _finite(value: Any) -> Any:
-    if value is None:
-        return None
-    value = float(value)
-    return None if np.isnan(value) else value
+from nbaprops.core.bankroll import ledger
+from nbaprops.core.market_compare import versus_market
+from nbaprops.core.values import finite_or_none
 
 
 def best_price_frame(rows: pd.DataFrame) -> pd.DataFrame:
@@ -48,7 +44,7 @@ def market_figures(played: pd.DataFrame) -> dict[str, Any] | None:
     de-vig to exactly that under every method)."""
     decided = played[played["actual"] != played["line"]]
     pickem = (decided["line_kind"] == "dfs").to_numpy()
-    market = m.versus_market(
+    market = versus_market(
         decided["p_over"],
         np.where(pickem, odds.FLAT_PRICE, decided["over_price"]),
         np.where(pickem, odds.FLAT_PRICE, decided["under_price"]),
@@ -78,12 +74,12 @@ def side_figures(
             {
                 "side": side,
                 "bets": int(g.get("n", 0)),
-                "hit_rate": _finite(g.get("hit_rate")),
-                "ci_low": _finite(g.get("ci_low")),
-                "ci_high": _finite(g.get("ci_high")),
-                "roi_consensus": _finite(g.get(roi)),
-                "roi_best": _finite(b.get(roi)),
-                "clv_line": _finite(clv_line),
+                "hit_rate": finite_or_none(g.get("hit_rate")),
+                "ci_low": finite_or_none(g.get("ci_low")),
+                "ci_high": finite_or_none(g.get("ci_high")),
+                "roi_consensus": finite_or_none(g.get(roi)),
+                "roi_best": finite_or_none(b.get(roi)),
+                "clv_line": finite_or_none(clv_line),
                 "clv_n": int(clv_n),
             }
         )
@@ -113,21 +109,21 @@ def system_figures(rows: pd.DataFrame) -> list[dict[str, Any]]:
                 "system": str(system),
                 "line_kind": str(kind),
                 "n": points.n,
-                "model_mae": _finite(points.model_mae),
-                "line_mae": _finite(points.line_mae),
+                "model_mae": finite_or_none(points.model_mae),
+                "line_mae": finite_or_none(points.line_mae),
                 "bets": at_consensus.n_bets,
-                "hit_rate": _finite(at_consensus.hit_rate),
-                "ci_low": _finite(at_consensus.ci_low),
-                "ci_high": _finite(at_consensus.ci_high),
+                "hit_rate": finite_or_none(at_consensus.hit_rate),
+                "ci_low": finite_or_none(at_consensus.ci_low),
+                "ci_high": finite_or_none(at_consensus.ci_high),
                 "pushes": at_consensus.pushes,
                 "voids": int((~group["played"]).sum()),
-                "roi_consensus": _finite(
+                "roi_consensus": finite_or_none(
                     at_consensus.roi_actual if kind == "sportsbook" else at_consensus.roi_flat
                 ),
-                "roi_best": _finite(
+                "roi_best": finite_or_none(
                     at_best.roi_actual if kind == "sportsbook" else at_best.roi_flat
                 ),
-                "clv_line": _finite(clv.mean()) if clv.notna().any() else None,
+                "clv_line": finite_or_none(clv.mean()) if clv.notna().any() else None,
                 "clv_n": int(clv.notna().sum()),
                 "market": market,
                 "ev_reliability": ev_reliability_figures(group)
@@ -155,8 +151,8 @@ def estimated_figures(rows: pd.DataFrame) -> list[dict[str, Any]]:
             {
                 "system": str(system),
                 "n": points.n,
-                "model_mae": _finite(points.model_mae),
-                "estimated_line_mae": _finite(points.line_mae),
+                "model_mae": finite_or_none(points.model_mae),
+                "estimated_line_mae": finite_or_none(points.line_mae),
             }
         )
     return out
@@ -253,7 +249,7 @@ def bets_figures(picks: pd.DataFrame, start: float = 100.0) -> dict[str, Any]:
     outcome, per_unit = m.graded_as_placed(
         bets["actual"], bets["side"], bets["played"], bets["bet_line"], bets["bet_price"]
     )
-    _, summary = m.ledger(
+    _, summary = ledger(
         bets["game_date"], outcome, per_unit, bets["stake_flat"], bets["stake_kelly"], start=start
     )
     per_date = bets.groupby("game_date")["stake_kelly"].sum()
@@ -300,7 +296,7 @@ def ledger_of(bets: pd.DataFrame, start: float = 100.0) -> tuple[pd.DataFrame, d
     as pending and move nothing. The summary is ``metrics.ledger``'s over graded bets."""
     graded = bets["result"].notna().to_numpy()
     outcome = bets["result"].map(_LEDGER_OUTCOME).fillna(m.PASS).to_numpy(dtype=object)
-    running, summary = m.ledger(
+    running, summary = ledger(
         bets["game_date"],
         outcome,
         bets["profit_per_unit"].where(graded, 0.0),

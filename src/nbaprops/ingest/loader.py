@@ -41,6 +41,7 @@ import re
 import shutil
 import zlib
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -418,24 +419,25 @@ def _typed_expr(col: Col, present: set[str]) -> str:
     return f"TRY_CAST({raw} AS {SQL_TYPES[col.type]})"
 
 
-def _sql_number(value: float) -> str:
-    """A finite number as a SQL literal (limits are numbers, never pasted text)."""
+def _finite(value: float) -> float:
     number = float(value)
     if not math.isfinite(number):
         raise ValueError(f"not a finite number: {value!r}")
-    return f"({number!r})"
+    return number
 
 
-def _limit_values(limits: IngestLimits) -> dict[str, str]:
-    """The ``{placeholder}`` values checks may use besides their columns."""
-    return {
-        "price_min": _sql_number(limits.price_min),
-        "price_max": _sql_number(limits.price_max),
-    }
+# The ``{placeholder}`` values checks may use besides their columns: bound parameters.
+_LIMIT_PLACEHOLDERS = {"price_min": "$price_min", "price_max": "$price_max"}
 
 
-def _reason_expr(source: Source, present: set[str], limits: IngestLimits | None = None) -> str:
-    values = _limit_values(limits or IngestLimits())
+def _limit_params(limits: IngestLimits, sql: str) -> dict[str, float]:
+    """The limits a query's checks name, as values to bind (finite numbers only)."""
+    values = {"price_min": limits.price_min, "price_max": limits.price_max}
+    return {k: _finite(v) for k, v in values.items() if _LIMIT_PLACEHOLDERS[k] in sql}
+
+
+def _reason_expr(source: Source, present: set[str]) -> str:
+    values = _LIMIT_PLACEHOLDERS
     whens = []
     for col in source.columns:
         if col.src not in present:
@@ -565,17 +567,17 @@ def _type_staged(
     typed = ", ".join(f"{_typed_expr(c, present)} AS {c.dst}" for c in source.columns)
     vhash = _vhash_expr(source, "")
     con.execute("DROP TABLE IF EXISTS _typed")
-    con.execute(
-        f"""
+    # expressions built from the format's own column definitions; the limits are bound
+    sql = f"""
         CREATE TEMP TABLE _typed AS
         WITH t0 AS (SELECT s._line, {typed} FROM _stage s),
         t1 AS (
-            SELECT t.*, {_reason_expr(source, present, limits)} AS _reason
+            SELECT t.*, {_reason_expr(source, present)} AS _reason
             FROM t0 t JOIN _stage s USING (_line)
         )
         SELECT *, {vhash} AS _vhash FROM t1
-        """
-    )
+        """  # noqa: S608
+    con.execute(sql, _limit_params(limits or IngestLimits(), sql))
 
 
 def _season_expr(source: Source, prefix: str) -> str | None:
@@ -616,12 +618,13 @@ def _check_replacement(
     ids = ", ".join("?" for _ in old_ids)
     key_match = " AND ".join(f"t.{k} IS NOT DISTINCT FROM r.{k}" for k in source.key)
     counted = con.execute(
+        # the format's table, key and column expressions (Source constants); values bound
         f"""
         SELECT count(*),
                count(*) FILTER (WHERE NOT EXISTS (
                    SELECT 1 FROM _typed t WHERE t._reason IS NULL AND {key_match}))
         FROM {source.raw_table} r WHERE r._file_id IN ({ids})
-        """,
+        """,  # noqa: S608
         old_ids,
     ).fetchone()
     assert counted is not None
@@ -635,7 +638,8 @@ def _check_replacement(
         old = {
             int(s)
             for (s,) in con.execute(
-                f"SELECT DISTINCT {season} FROM {source.raw_table} WHERE _file_id IN ({ids})",
+                # the format's table, key and column expressions (Source constants); values bound
+                f"SELECT DISTINCT {season} FROM {source.raw_table} WHERE _file_id IN ({ids})",  # noqa: S608
                 old_ids,
             ).fetchall()
             if s is not None
@@ -643,7 +647,8 @@ def _check_replacement(
         new = {
             int(s)
             for (s,) in con.execute(
-                f"SELECT DISTINCT {season} FROM _typed WHERE _reason IS NULL"
+                # the format's table, key and column expressions (Source constants); values bound
+                f"SELECT DISTINCT {season} FROM _typed WHERE _reason IS NULL"  # noqa: S608
             ).fetchall()
             if s is not None
         }
@@ -654,11 +659,13 @@ def _check_replacement(
             moved = f"{word} {before} → {after}"
     elif day is not None:
         old_span = con.execute(
-            f"SELECT min({day}), max({day}) FROM {source.raw_table} WHERE _file_id IN ({ids})",
+            # the format's table, key and column expressions (Source constants); values bound
+            f"SELECT min({day}), max({day}) FROM {source.raw_table} WHERE _file_id IN ({ids})",  # noqa: S608
             old_ids,
         ).fetchone()
         new_span = con.execute(
-            f"SELECT min({day}), max({day}) FROM _typed WHERE _reason IS NULL"
+            # the format's table, key and column expressions (Source constants); values bound
+            f"SELECT min({day}), max({day}) FROM _typed WHERE _reason IS NULL"  # noqa: S608
         ).fetchone()
         assert old_span is not None
         assert new_span is not None
@@ -697,6 +704,7 @@ def _load_staged(
     # Classify good rows: new, exact duplicate (unchanged), or conflicting duplicate.
     con.execute("DROP TABLE IF EXISTS _classified")
     con.execute(
+        # the format's table, key and column expressions (Source constants); values bound
         f"""
         CREATE TEMP TABLE _classified AS
         WITH ranked AS (
@@ -720,15 +728,16 @@ def _load_staged(
         )
         SELECT t.*, e._other_path, e._other_line, e._all_same FROM ranked t
         LEFT JOIN existing e USING (_line)
-        """
+        """  # noqa: S608
     )
     con.execute(
+        # the format's table, key and column expressions (Source constants); values bound
         f"""
         INSERT INTO {source.raw_table} ({", ".join(cols)}, _file_id, _line)
         SELECT {", ".join(cols)}, ?, _line FROM _classified
         WHERE _rn = 1 AND _other_path IS NULL
         ORDER BY _line
-        """,
+        """,  # noqa: S608
         [file_id],
     )
     con.execute(
@@ -834,52 +843,58 @@ def load_file(
     check_header(source, path, header)
     # Staging only fills temp tables, so it runs before the transaction: a failed fast
     # read must not abort the transaction that writes.
-    if _stage_fast(con, path, header, text):
-        malformed: list[tuple[int, str, str]] = []
-    else:
-        malformed = _stage_exact(con, header, text)
-    del text
-    _type_staged(con, source, header, limits)
-    if replaced and not replace:
-        try:
+    try:
+        if _stage_fast(con, path, header, text):
+            malformed: list[tuple[int, str, str]] = []
+        else:
+            malformed = _stage_exact(con, header, text)
+        del text
+        _type_staged(con, source, header, limits)
+        if replaced and not replace:
             _check_replacement(con, source, spath, replaced, limits)
-        except ReplaceRefusedError:
+        archived = _archive(data, file_id, path, archive_dir)
+        counts = _Counts()
+        with transaction(con):
+            for old in replaced:
+                # the format's table, key and column expressions (Source constants); values bound
+                con.execute(f"DELETE FROM {source.raw_table} WHERE _file_id = ?", [old])  # noqa: S608
+                con.execute(
+                    "DELETE FROM raw.quarantine WHERE file_id = ? AND path = ?", [old, spath]
+                )
+                con.execute(
+                    "UPDATE raw.file SET is_current = false, superseded_at = now() "
+                    "WHERE file_id = ? AND path = ?",
+                    [old, spath],
+                )
+            _load_staged(con, source, file_id, spath, counts)
+            for line, reason, record in malformed:
+                con.execute(
+                    "INSERT INTO raw.quarantine VALUES (?, ?, ?, ?, ?, ?, now())",
+                    [file_id, spath, source.name, line, reason, record],
+                )
+            counts.rows += len(malformed)
+            counts.quarantined += len(malformed)
+            con.execute(
+                "INSERT INTO raw.file VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, now(), true, NULL)",
+                [
+                    file_id,
+                    spath,
+                    source.name,
+                    len(data),
+                    counts.rows,
+                    counts.loaded,
+                    counts.quarantined,
+                    counts.unchanged,
+                    archived,
+                ],
+            )
+            con.execute("INSERT INTO raw.change_log VALUES (?, now())", [source.name])
+    except BaseException:
+        # the staged temp tables go with a failed load (a failed drop, e.g. in an aborted
+        # transaction, never hides the load's own error); a finished load drops them itself
+        with suppress(duckdb.Error):
             _drop_temp(con)
-            raise
-    archived = _archive(data, file_id, path, archive_dir)
-    counts = _Counts()
-    with transaction(con):
-        for old in replaced:
-            con.execute(f"DELETE FROM {source.raw_table} WHERE _file_id = ?", [old])
-            con.execute("DELETE FROM raw.quarantine WHERE file_id = ? AND path = ?", [old, spath])
-            con.execute(
-                "UPDATE raw.file SET is_current = false, superseded_at = now() "
-                "WHERE file_id = ? AND path = ?",
-                [old, spath],
-            )
-        _load_staged(con, source, file_id, spath, counts)
-        for line, reason, record in malformed:
-            con.execute(
-                "INSERT INTO raw.quarantine VALUES (?, ?, ?, ?, ?, ?, now())",
-                [file_id, spath, source.name, line, reason, record],
-            )
-        counts.rows += len(malformed)
-        counts.quarantined += len(malformed)
-        con.execute(
-            "INSERT INTO raw.file VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, now(), true, NULL)",
-            [
-                file_id,
-                spath,
-                source.name,
-                len(data),
-                counts.rows,
-                counts.loaded,
-                counts.quarantined,
-                counts.unchanged,
-                archived,
-            ],
-        )
-        con.execute("INSERT INTO raw.change_log VALUES (?, now())", [source.name])
+        raise
     return FileResult(
         spath,
         source.name,

@@ -39,6 +39,7 @@ from nbaprops.core import metrics as m
 from nbaprops.core.db import records, transaction
 from nbaprops.core.errors import NbapropsError
 from nbaprops.core.settings import get_settings
+from nbaprops.core.values import json_safe
 from nbaprops.features.catalog import FEATURE_SETS, FEATURES, FeatureSet
 from nbaprops.models.calibration import Calibration
 from nbaprops.systems import FeatureSetMismatchError, load_system
@@ -423,16 +424,8 @@ class GateResult:
         return {
             "passed": self.passed,
             "checks": [asdict(c) for c in self.checks],
-            "figures": _finite(self.figures),
+            "figures": json_safe(self.figures),
         }
-
-
-def _finite(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
 
 
 def _lined_figures(rows: pd.DataFrame) -> dict[str, Any]:

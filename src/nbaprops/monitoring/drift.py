@@ -24,6 +24,7 @@ from scipy import stats
 
 from nbaprops.core import metrics as m
 from nbaprops.core.errors import NbapropsError
+from nbaprops.core.values import finite_or_none
 from nbaprops.features.catalog import FeatureSet
 from nbaprops.features.checks import (
     KS_ALPHA,
@@ -51,10 +52,6 @@ class Period:
 
 def psi_level(psi: float) -> str:
     return "major" if psi >= PSI_MAJOR else "moderate" if psi >= PSI_MODERATE else "stable"
-
-
-def _finite(value: float | None) -> float | None:
-    return None if value is None or not math.isfinite(value) else float(value)
 
 
 @dataclass(frozen=True)
@@ -176,7 +173,7 @@ def quantity_drift(
 
 def _interval(k: int, n: int) -> tuple[float | None, float | None]:
     low, high = m.wilson_interval(k, n)
-    return _finite(low), _finite(high)
+    return finite_or_none(low), finite_or_none(high)
 
 
 def over_share(system: str, reference: pd.Series, current: pd.Series) -> OverShare:

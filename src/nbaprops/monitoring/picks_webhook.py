@@ -16,7 +16,6 @@ fail the run.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
@@ -24,6 +23,7 @@ from typing import Any
 
 import pandas as pd
 
+from nbaprops.core.values import json_safe
 from nbaprops.monitoring.alerts import post_json
 
 FORMATS = ("json", "slack")
@@ -64,18 +64,6 @@ class PicksDelivery:
         }
 
 
-def _plain(value: Any) -> Any:
-    if value is None:
-        return None
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    if hasattr(value, "item"):  # numpy scalars
-        value = value.item()
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    return value
-
-
 def bet_rows(picks: pd.DataFrame, unit_share: float) -> list[dict[str, Any]]:
     """The bets among ``picks`` (stored champion picks), in rank order, as plain dicts
     with the stake in units."""
@@ -84,8 +72,8 @@ def bet_rows(picks: pd.DataFrame, unit_share: float) -> list[dict[str, Any]]:
     bets = picks[picks["status"] == "BET"].sort_values("rank")
     out = []
     for row in bets.to_dict("records"):
-        bet = {k: _plain(row.get(k)) for k in BET_FIELDS}
-        stake = _plain(row.get("stake_kelly"))
+        bet = {k: json_safe(row.get(k)) for k in BET_FIELDS}
+        stake = json_safe(row.get("stake_kelly"))
         bet["stake_units"] = None if stake is None else round(float(stake) / unit_share, 2)
         out.append(bet)
     return out

@@ -329,7 +329,8 @@ def last_loaded_date(con: duckdb.DuckDBPyConnection, season: str) -> date | None
     newest = []
     for table in ("raw.nba_player_log", "raw.nba_team_log"):
         row = con.execute(
-            f"SELECT max(r.game_date) FROM {table} r "
+            # one of the two raw tables above (a table name cannot be bound)
+            f"SELECT max(r.game_date) FROM {table} r "  # noqa: S608
             "JOIN raw.file f ON f.file_id = r._file_id AND f.is_current "
             "WHERE right(r.season_id, 4) = ?",
             [start],

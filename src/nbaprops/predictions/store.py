@@ -20,7 +20,7 @@ import numpy.typing as npt
 import pandas as pd
 import pyarrow as pa
 
-from nbaprops.core.db import transaction
+from nbaprops.core.db import registered, transaction
 from nbaprops.predictions.picks import PICK_COLUMNS
 from nbaprops.predictions.scoring import ESTIMATE_METHOD, ESTIMATED, NO_LINE, PASS_SIDE
 
@@ -98,7 +98,8 @@ def active_count(
     """Active rows of one model and alias on ``day`` in ``table`` (predictions or picks;
     a constant, never user input)."""
     row = con.execute(
-        f"SELECT count(*) FROM {table} WHERE game_date = ? AND system_id = ? "
+        # ``table`` is one of the two constants (a table name cannot be bound)
+        f"SELECT count(*) FROM {table} WHERE game_date = ? AND system_id = ? "  # noqa: S608
         "AND alias IS NOT DISTINCT FROM ? AND is_active",
         [day, system_id, alias],
     ).fetchall()  # whole: a half-read result blocks a later register on this connection
@@ -183,8 +184,8 @@ def supersede(
             "batch_id": pa.array([b[2] for b in batches], pa.string()),
         }
     )
-    con.register("_superseding", keys)
-    try:
+    # the caller's table and id column constants and a generated name; the date is bound
+    with registered(con, "_superseding", keys) as superseding:
         con.execute(
             f"""
             UPDATE {table} AS old
@@ -193,15 +194,13 @@ def supersede(
                     (SELECT n.{id_column} FROM {table} n
                      WHERE n.batch_id = k.batch_id AND n.player_id = old.player_id),
                     k.batch_id)
-            FROM _superseding k
+            FROM {superseding} k
             WHERE old.game_date = $day AND old.system_id = k.system_id
               AND old.alias IS NOT DISTINCT FROM k.alias AND old.is_active
               AND old.batch_id <> k.batch_id
-            """,
+            """,  # noqa: S608
             {"day": day},
         )
-    finally:
-        con.unregister("_superseding")
 
 
 def write_batch(
@@ -237,14 +236,12 @@ def write_batch(
         frame["availability_report_utc"] = pd.NaT
     frame = frame[list(PREDICTION_COLUMNS)]
     with nullcontext() if within else transaction(con):
-        con.register("_new_predictions", frame)
-        try:
+        with registered(con, "_new_predictions", frame) as new:
             con.execute(
-                f"INSERT INTO predictions.prediction ({', '.join(PREDICTION_COLUMNS)}) "
-                f"SELECT {', '.join(PREDICTION_COLUMNS)} FROM _new_predictions"
+                # the column constants and a generated name (identifiers cannot be bound)
+                f"INSERT INTO predictions.prediction ({', '.join(PREDICTION_COLUMNS)}) "  # noqa: S608
+                f"SELECT {', '.join(PREDICTION_COLUMNS)} FROM {new}"
             )
-        finally:
-            con.unregister("_new_predictions")
         superseded = 0
         if existing:
             supersede(
@@ -389,14 +386,12 @@ def write_pick_batches(
                     for c in PICK_TABLE_COLUMNS
                 }
             )
-            con.register("_new_picks", table)
-            try:
+            with registered(con, "_new_picks", table) as new:
                 con.execute(
-                    f"INSERT INTO predictions.pick ({', '.join(PICK_TABLE_COLUMNS)}) "
-                    f"SELECT {', '.join(PICK_TABLE_COLUMNS)} FROM _new_picks"
+                    # the column constants and a generated name (identifiers cannot be bound)
+                    f"INSERT INTO predictions.pick ({', '.join(PICK_TABLE_COLUMNS)}) "  # noqa: S608
+                    f"SELECT {', '.join(PICK_TABLE_COLUMNS)} FROM {new}"
                 )
-            finally:
-                con.unregister("_new_picks")
         if superseding:
             supersede(con, "predictions.pick", "pick_id", day, superseding)
     return out

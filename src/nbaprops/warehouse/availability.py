@@ -113,6 +113,7 @@ def build_availability(con: duckdb.DuckDBPyConnection) -> None:
     if fuzzy:
         con.executemany("INSERT INTO _av_resolved VALUES (?, ?, ?, ?, ?)", fuzzy)
     con.execute(
+        # SQL fragments from this module's constants (status ranks, a CTE name); values bound
         f"""
         DELETE FROM core.availability;
         INSERT INTO core.availability
@@ -125,10 +126,9 @@ def build_availability(con: duckdb.DuckDBPyConnection) -> None:
         LEFT JOIN core.game g ON g.game_date = a.game_date AND g.home_team = a.home
         LEFT JOIN _av_resolved r ON r.player = a.player
              AND r.team IS NOT DISTINCT FROM a.team AND r.game_date = a.game_date;
-        """
+        """  # noqa: S608
     )
-    for table in ("_av", "_av_keys", "_av_resolved", "_name_map"):
-        con.execute(f"DROP TABLE IF EXISTS {table}")
+    # the scratch tables are dropped by transforms.rebuild, which runs this build
 
 
 def decision_time_sql(minutes: str, as_of: str) -> str:
@@ -145,13 +145,14 @@ def report_at_sql(games: str) -> str:
     (game_id, decided), the latest report published at or before ``decided`` that lists
     the game
     (``report_time_utc`` NULL when none had by then)."""
+    # SQL fragments from this module's constants (status ranks, a CTE name); values bound
     return f"""
         SELECT q.game_id, q.decided, max(a.report_time_utc) AS report_time_utc
         FROM {games} q
         LEFT JOIN core.availability a
           ON a.game_id = q.game_id AND a.report_time_utc <= q.decided
         GROUP BY q.game_id, q.decided
-    """
+    """  # noqa: S608
 
 
 def statuses_at(
@@ -174,6 +175,7 @@ def statuses_at(
         else decision_time_sql("$minutes", "CAST($as_of AS TIMESTAMPTZ)")
     )
     frame = con.execute(
+        # SQL fragments from this module's constants (status ranks, a CTE name); values bound
         f"""
         WITH games AS (
             SELECT gt.game_id, gt.game_date, gt.tip_off_utc, {decided} AS decided
@@ -187,7 +189,7 @@ def statuses_at(
         LEFT JOIN core.availability a
           ON a.game_id = g.game_id AND a.report_time_utc = r.report_time_utc
         ORDER BY g.tip_off_utc, g.game_id, a.team, a.player
-        """,
+        """,  # noqa: S608
         {"first": first, "last": last}
         | ({"at": at} if at is not None else {"minutes": int(minutes_before_tip), "as_of": as_of}),
     ).df()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import duckdb
 
@@ -14,18 +15,22 @@ class Contract:
     columns: tuple[str, ...]
     accepted: tuple[str, ...] = ()
 
-    def violation_sql(self) -> str:
+    def violation_sql(self) -> tuple[str, list[Any]]:
+        """The query counting violating rows, and the values it binds. Only the
+        contract's own table and column names (constants below) are spelled into it."""
         cols = ", ".join(self.columns)
         if self.kind == "unique":
             return (
-                f"SELECT count(*) FROM (SELECT {cols} FROM {self.table} "
+                f"SELECT count(*) FROM (SELECT {cols} FROM {self.table} "  # noqa: S608
                 f"GROUP BY {cols} HAVING count(*) > 1)"
-            )
+            ), []
         if self.kind == "not_null":
             cond = " OR ".join(f"{c} IS NULL" for c in self.columns)
-            return f"SELECT count(*) FROM {self.table} WHERE {cond}"
-        values = ", ".join("'" + v.replace("'", "''") + "'" for v in self.accepted)
-        return f"SELECT count(*) FROM {self.table} WHERE {self.columns[0]} NOT IN ({values})"
+            return f"SELECT count(*) FROM {self.table} WHERE {cond}", []  # noqa: S608
+        return (
+            f"SELECT count(*) FROM {self.table} "  # noqa: S608
+            f"WHERE {self.columns[0]} NOT IN (SELECT unnest(?))"
+        ), [list(self.accepted)]
 
 
 @dataclass(frozen=True)
@@ -83,7 +88,8 @@ def check_contracts(con: duckdb.DuckDBPyConnection) -> list[Violation]:
     """Every contract that fails, with how many rows break it."""
     found = []
     for contract in CONTRACTS:
-        row = con.execute(contract.violation_sql()).fetchone()
+        sql, params = contract.violation_sql()
+        row = con.execute(sql, params).fetchone()
         n = int(row[0]) if row else 0
         if n:
             found.append(Violation(contract, n))

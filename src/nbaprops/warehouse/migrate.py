@@ -41,6 +41,40 @@ def current_version(con: duckdb.DuckDBPyConnection) -> int:
     return int(row[0]) if row else 0
 
 
+def has_migration(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    """True when the migration called ``name`` (its file without number and ``.sql``,
+    e.g. ``daily_operations``) has been applied to this warehouse."""
+    versions = [m.version for m in available_migrations() if m.name == name]
+    if not versions:
+        raise ValueError(f"no migration named {name!r}")
+    return current_version(con) >= versions[0]
+
+
+def has_core_tables(con: duckdb.DuckDBPyConnection) -> bool:
+    """The core tables (games, box scores, prop lines) exist."""
+    return has_migration(con, "core_tables")
+
+
+def has_registries(con: duckdb.DuckDBPyConnection) -> bool:
+    """The model and experiment registries (``models.version``, ``models.alias``) exist."""
+    return has_migration(con, "registries")
+
+
+def has_phase_records(con: duckdb.DuckDBPyConnection) -> bool:
+    """The daily run's phase records (``pipeline.phase_run``) exist."""
+    return has_migration(con, "daily_operations")
+
+
+def has_diagnostics(con: duckdb.DuckDBPyConnection) -> bool:
+    """The daily diagnostics (``monitoring.diagnostic``) exist."""
+    return has_migration(con, "diagnostics")
+
+
+def has_availability(con: duckdb.DuckDBPyConnection) -> bool:
+    """The injury-report tables (``core.availability``, ``core.game_tip``) exist."""
+    return has_migration(con, "availability")
+
+
 def migrate(con: duckdb.DuckDBPyConnection) -> list[Migration]:
     """Apply pending migrations, each in its own transaction; return those applied."""
     con.execute(

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import difflib
+from collections.abc import Sequence
+from datetime import date
 
 import duckdb
 
@@ -58,3 +60,21 @@ def closest_players(con: duckdb.DuckDBPyConnection, name: str, n: int = 3) -> li
     close = [k for score, k in ranked if score >= max(0.75, best - 0.05)]
     picked = list(dict.fromkeys([*close, *whole]))[:n]
     return [by_norm[k] for k in picked]
+
+
+def known_markets(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Every market the warehouse holds prop quotes for, sorted."""
+    rows = con.execute("SELECT DISTINCT market FROM core.prop_line_snapshot ORDER BY 1")
+    return [r[0] for r in rows.fetchall()]
+
+
+def schedule_span(
+    con: duckdb.DuckDBPyConnection, day: date, season_types: Sequence[str]
+) -> tuple[int, date | None, date | None]:
+    """Games of ``season_types`` on ``day``, and the first and last date of such games."""
+    row = con.execute(
+        "SELECT count(*) FILTER (game_date = ?), min(game_date), max(game_date) "
+        "FROM core.game WHERE season_type IN (SELECT unnest(?))",
+        [day, list(season_types)],
+    ).fetchone()
+    return (int(row[0]), row[1], row[2]) if row else (0, None, None)

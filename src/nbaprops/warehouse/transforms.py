@@ -18,7 +18,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from nbaprops.core.db import transaction
+from nbaprops.core.db import registered, transaction
 from nbaprops.core.markets import MARKETS, QUOTE_OUTLIER_GAP
 from nbaprops.core.names import normalize_name
 from nbaprops.core.settings import Settings
@@ -100,13 +100,14 @@ def _register_names(con: duckdb.DuckDBPyConnection, sql_distinct_names: str) -> 
         {"name": names, "name_norm": [normalize_name(n) for n in names]}, dtype="string"
     )
     con.execute("DROP TABLE IF EXISTS _name_map")
-    con.register("_name_map_df", frame)
-    con.execute("CREATE TEMP TABLE _name_map AS SELECT * FROM _name_map_df")
-    con.unregister("_name_map_df")
+    with registered(con, "_name_map_df", frame) as view:
+        # a generated name (identifiers cannot be bound)
+        con.execute(f"CREATE TEMP TABLE _name_map AS SELECT * FROM {view}")  # noqa: S608
 
 
 def build_team_game(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(
+        # SQL fragments and table names from this module's constants; values bound
         f"""
         DELETE FROM core.team_game;
         INSERT INTO core.team_game
@@ -130,12 +131,13 @@ def build_team_game(con: duckdb.DuckDBPyConnection) -> None:
                100 * b.pts / nullif(b.poss, 0)
         FROM t a JOIN t b ON a.game_id = b.game_id AND a.team_id <> b.team_id
         WHERE a.poss > 0 AND b.poss > 0
-        """
+        """  # noqa: S608
     )
 
 
 def build_game(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(
+        # SQL fragments and table names from this module's constants; values bound
         f"""
         DELETE FROM core.game;
         INSERT INTO core.game
@@ -170,7 +172,7 @@ def build_game(con: duckdb.DuckDBPyConnection) -> None:
             WHERE s.game_id NOT IN (SELECT game_id FROM final)
         )
         SELECT * FROM final UNION ALL SELECT * FROM playoff_box UNION ALL SELECT * FROM sched
-        """
+        """  # noqa: S608
     )
 
 
@@ -188,6 +190,7 @@ def build_player_game(con: duckdb.DuckDBPyConnection) -> None:
     schedule knows; a row of an unknown game goes to ``core.box_score_quarantine``."""
     opp = "trim(regexp_extract(r.matchup, '(vs\\.|@)\\s*(\\w+)\\s*$', 2))"
     con.execute(
+        # SQL fragments and table names from this module's constants; values bound
         f"""
         CREATE OR REPLACE TEMP TABLE _box_rows AS
         WITH logs AS (
@@ -211,9 +214,10 @@ def build_player_game(con: duckdb.DuckDBPyConnection) -> None:
             FROM raw.nba_playoff_box r JOIN raw.file f ON f.file_id = r._file_id AND f.is_current
         )
         SELECT * FROM logs UNION ALL SELECT * FROM box
-        """
+        """  # noqa: S608
     )
     con.execute(
+        # SQL fragments and table names from this module's constants; values bound
         f"""
         DELETE FROM core.player_game;
         INSERT INTO core.player_game
@@ -232,7 +236,7 @@ def build_player_game(con: duckdb.DuckDBPyConnection) -> None:
         WHERE st IN ('regular', 'playoffs', 'playin')
           AND game_id NOT IN (SELECT game_id FROM {_KNOWN_GAMES});
         DROP TABLE _box_rows;
-        """
+        """  # noqa: S608
     )
 
 
@@ -294,6 +298,7 @@ def build_prop_line_snapshot(
     current = "JOIN raw.file f ON f.file_id = r._file_id AND f.is_current"
     con.execute("DROP TABLE IF EXISTS _quotes")
     con.execute(
+        # SQL fragments and table names from this module's constants; values bound
         f"""
         CREATE TEMP TABLE _quotes AS
         SELECT 'odds_api_props' AS source, 'sportsbook' AS line_kind, r.book,
@@ -328,7 +333,7 @@ def build_prop_line_snapshot(
                NULL, NULL, r.line, r.over_price, r.under_price, r.snapshot_time, r._file_id,
                r._line
         FROM raw.generic_prop_line r {current}
-        """
+        """  # noqa: S608
     )
     _register_names(con, "SELECT DISTINCT player FROM _quotes")
     # 1. the game: teams + US/Eastern date (feeds with only a UTC date may be a day late)
@@ -430,6 +435,7 @@ def _place_quotes(con: duckdb.DuckDBPyConnection, rules: QuoteRules) -> None:
     """
     con.execute("DROP TABLE IF EXISTS _placed")
     con.execute(
+        # SQL fragments and table names from this module's constants; values bound
         f"""
         CREATE TEMP TABLE _placed AS
         WITH q0 AS (
@@ -497,10 +503,11 @@ def _place_quotes(con: duckdb.DuckDBPyConnection, rules: QuoteRules) -> None:
                     WHEN q.seen_date > q.resolved_date THEN 'after_tip'
                     ELSE 'unplaceable' END AS placement
         FROM q
-        """,
+        """,  # noqa: S608
         {"min_two_way": rules.min_two_way},
     )
     con.execute(
+        # SQL fragments and table names from this module's constants; values bound
         f"""
         DELETE FROM core.prop_line_snapshot;
         INSERT INTO core.prop_line_snapshot
@@ -530,7 +537,7 @@ def _place_quotes(con: duckdb.DuckDBPyConnection, rules: QuoteRules) -> None:
                END,
                q.file_id, q.file_line
         FROM _placed q WHERE q.placement IN ('unplaceable', 'thin_margin');
-        """,
+        """,  # noqa: S608
         {"min_two_way": rules.min_two_way},
     )
     con.execute("DROP TABLE IF EXISTS _placed")
@@ -562,6 +569,7 @@ def _book_lines_sql(where: str) -> str:
     median: it stays on record but is never the best price, the consensus price or
     shopped.
     """
+    # SQL fragments and table names from this module's constants; values bound
     return f"""
         WITH pre AS (
             SELECT * FROM core.prop_line_snapshot WHERE NOT after_tipoff AND {where}
@@ -615,7 +623,7 @@ def _book_lines_sql(where: str) -> str:
                coalesce(n_under >= 3 AND abs({_implied("under_price")} - median_under)
                         > {QUOTE_OUTLIER_GAP}, false) AS under_outlier
         FROM peers
-"""
+"""  # noqa: S608
 
 
 def _median_price(side: str) -> str:
@@ -626,6 +634,7 @@ def _median_price(side: str) -> str:
 def _consensus_sql(books: str, ctes: str = "") -> str:
     """The consensus of ``books`` (a table or CTE of book lines) per player-game-market;
     ``ctes`` are extra leading common table expressions (ending with a comma)."""
+    # SQL fragments and table names from this module's constants; values bound
     return f"""
         WITH {ctes} kinds AS (
             SELECT *, min(CASE line_kind WHEN 'sportsbook' THEN 0 ELSE 1 END)
@@ -678,16 +687,18 @@ def _consensus_sql(books: str, ctes: str = "") -> str:
         FROM consensus c
         JOIN snap s USING (market, game_date, player_name_norm)
         LEFT JOIN prices p USING (market, game_date, player_name_norm)
-"""
+"""  # noqa: S608
 
 
 def build_prop_line(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(
-        "DELETE FROM core.prop_line_book; INSERT INTO core.prop_line_book "
+        # SQL fragments and table names from this module's constants; values bound
+        "DELETE FROM core.prop_line_book; INSERT INTO core.prop_line_book "  # noqa: S608
         + _book_lines_sql("true")
     )
     con.execute(
-        "DELETE FROM core.prop_line; INSERT INTO core.prop_line "
+        # SQL fragments and table names from this module's constants; values bound
+        "DELETE FROM core.prop_line; INSERT INTO core.prop_line "  # noqa: S608
         + _consensus_sql("core.prop_line_book")
     )
 
@@ -802,6 +813,29 @@ def stale_tables(
     return stale
 
 
+# Scratch tables the builders create on the connection (each build runs in its own
+# transaction: a failed build's are rolled back with it, a finished build's are dropped
+# before it commits).
+_SCRATCH_TABLES = (
+    "_name_map",
+    "_box_rows",
+    "_quotes",
+    "_q2",
+    "_qkeys",
+    "_resolved",
+    "_placed",
+    "_av",
+    "_av_keys",
+    "_av_resolved",
+)
+
+
+def _drop_scratch(con: duckdb.DuckDBPyConnection) -> None:
+    for name in _SCRATCH_TABLES:
+        # a name from the fixed tuple above (identifiers cannot be bound)
+        con.execute(f"DROP TABLE IF EXISTS {name}")
+
+
 def rebuild(
     con: duckdb.DuckDBPyConnection,
     changed: set[str] | None = None,
@@ -826,7 +860,9 @@ def rebuild(
                 table.build(con, rules)
             else:
                 table.build(con)
-            count = con.execute(f"SELECT count(*) FROM {table.name}").fetchone()
+            _drop_scratch(con)
+            # SQL fragments and table names from this module's constants; values bound
+            count = con.execute(f"SELECT count(*) FROM {table.name}").fetchone()  # noqa: S608
             n_rows = int(count[0]) if count else 0
             seconds = time.perf_counter() - started
             con.execute(

@@ -1,0 +1,406 @@
+"""Daily diagnostics: did the market get sharper, the model drift, or the data go bad?
+
+One row per date and system (``monitoring.diagnostic``), computed from what the daily
+job stored: active out-of-sample predictions, their grades, grading completeness,
+phase records, the model registry (each version's training end and walk-forward
+reference rows) and the warehouse's own box scores, games and line snapshots.
+
+The run lives here (read the inputs once, diagnose each date and system, store the
+row, raise the alerts); each family is computed in its own module: ``market``
+(market sharpness), ``model`` (model drift), ``data`` (data quality) and
+``attribution`` (the primary cause and the alert conditions).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from nbaprops.core.db import transaction
+from nbaprops.core.errors import NbapropsError
+from nbaprops.core.settings import Settings
+from nbaprops.core.values import json_safe
+from nbaprops.models.registry import ModelVersion, get_version, reference_rows
+from nbaprops.monitoring.alerts import raise_alert
+from nbaprops.monitoring.diagnostics.attribution import (
+    attribute,
+    baseline_of,
+    conditions_of,
+    quality_factors,
+)
+from nbaprops.monitoring.diagnostics.data import (
+    Season,
+    data_quality,
+    read_season,
+    recent_phase_failures,
+    season_of,
+)
+from nbaprops.monitoring.diagnostics.market import market_sharpness
+from nbaprops.monitoring.diagnostics.model import WINDOWS, model_drift
+
+LOOKBACK_DAYS = 37  # the 30-day window and the trailing baseline before the week
+REMIND_EVERY_DAYS = 7  # a persisting WARNING is raised again after this many days
+
+_PREDICTIONS_SQL = """
+SELECT p.system_id, p.game_date, p.model_version, p.line_source, p.line, p.median,
+       p.recommendation, p.n_defaulted, g.actual_points AS actual,
+       g.direction_vs_consensus AS result
+FROM predictions.prediction p LEFT JOIN grading.grade g USING (prediction_id)
+WHERE p.is_active AND NOT p.in_sample AND p.game_date BETWEEN ? AND ?
+"""
+
+
+@dataclass
+class Diagnostic:
+    game_date: date
+    system_id: str
+    model_version: int | None
+    market: dict[str, Any]
+    drift: dict[str, Any]
+    quality: dict[str, Any]
+    primary_cause: str
+    confidence: float
+    factors: list[dict[str, Any]]
+    conditions: list[str]
+    alerts: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["game_date"] = str(self.game_date)
+        return out
+
+
+def _previous(
+    con: duckdb.DuckDBPyConnection, system: str, day: date
+) -> tuple[date, dict[str, Any]] | None:
+    row = con.execute(
+        """
+        SELECT game_date, details FROM monitoring.diagnostic
+        WHERE system_id = ? AND game_date < ? ORDER BY game_date DESC LIMIT 1
+        """,
+        [system, day],
+    ).fetchone()
+    return None if row is None else (row[0], json.loads(row[1]))
+
+
+def _notable_changes(
+    previous: dict[str, Any] | None, market: dict[str, Any], drift: dict[str, Any]
+) -> list[str]:
+    if previous is None:
+        return []
+    out = []
+    pairs = (
+        ("market regime", previous["market"].get("market_regime"), market["market_regime"]),
+        ("sharpness", previous["market"].get("sharpness_status"), market["sharpness_status"]),
+        ("drift severity", previous["drift"].get("drift_severity"), drift["drift_severity"]),
+    )
+    for name, before, now in pairs:
+        if before is not None and now is not None and before != now:
+            out.append(f"{name} changed: {before} -> {now}")
+    return out
+
+
+def _mode_version(rows: pd.DataFrame) -> int | None:
+    if rows.empty:
+        return None
+    return int(rows["model_version"].mode().iloc[0])
+
+
+def _store(con: duckdb.DuckDBPyConnection, d: Diagnostic) -> None:
+    mk, dr, q = d.market, d.drift, d.quality
+    con.execute(
+        """
+        INSERT OR REPLACE INTO monitoring.diagnostic VALUES (
+            ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,
+            ?, ?, ?, ?, ?, ?, now())
+        """,
+        [
+            d.game_date,
+            d.system_id,
+            d.model_version,
+            mk["n_lined"],
+            mk["line_mae"],
+            mk["line_mae_7d"],
+            mk["model_beats_line_share"],
+            mk["model_beats_line_share_7d"],
+            mk["sharpness_score"],
+            mk["sharpness_status"],
+            mk["market_regime"],
+            dr["hit_rate_7d"],
+            dr["bets_7d"],
+            dr["hit_rate_14d"],
+            dr["bets_14d"],
+            dr["hit_rate_30d"],
+            dr["bets_30d"],
+            dr["mae_7d"],
+            dr["mean_signed_error_7d"],
+            dr["bias"],
+            dr["drift_score"],
+            dr["drift_severity"],
+            q["feature_completeness"],
+            q["defaulted_rate"],
+            q["days_since_box_score"],
+            q["days_since_line"],
+            [date.fromisoformat(x) for x in q["missing_dates"]],
+            len(q["phase_failures"]),
+            q["staleness_days"],
+            d.primary_cause,
+            d.confidence,
+            d.conditions,
+            json.dumps(
+                {
+                    "market": mk,
+                    "drift": dr,
+                    "quality": q,
+                    "factors": d.factors,
+                    "conditions": d.conditions,
+                    "primary_cause": d.primary_cause,
+                    "confidence": d.confidence,
+                },
+                default=str,
+            ),
+        ],
+    )
+
+
+class _VersionCache:
+    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+        self.con = con
+        self.versions: dict[tuple[str, int], ModelVersion | None] = {}
+        self.references: dict[tuple[str, int], pd.DataFrame | None] = {}
+
+    def version(self, system: str, number: int | None) -> ModelVersion | None:
+        if number is None:
+            return None
+        key = (system, number)
+        if key not in self.versions:
+            try:
+                self.versions[key] = get_version(self.con, system, number)
+            except NbapropsError:
+                self.versions[key] = None
+        return self.versions[key]
+
+    def reference(self, version: ModelVersion | None) -> pd.DataFrame | None:
+        if version is None:
+            return None
+        key = (version.system_id, version.version)
+        if key not in self.references:
+            try:
+                self.references[key] = reference_rows(version)
+            except (NbapropsError, OSError, ValueError):
+                self.references[key] = None
+        return self.references[key]
+
+
+def diagnose_range(
+    con: duckdb.DuckDBPyConnection,
+    settings: Settings,
+    first: date,
+    last: date,
+    *,
+    systems: Iterable[str] | None = None,
+    progress: Callable[[date], None] | None = None,
+) -> list[Diagnostic]:
+    """Diagnose every date of [first, last] with predictions (and any date with games
+    since a system's first prediction of the season), store the rows, raise the alerts."""
+    if last < first:
+        raise NbapropsError(f"--end {last} is before --start {first}")
+    rows = con.execute(_PREDICTIONS_SQL, [first - timedelta(days=LOOKBACK_DAYS), last]).df()
+    if systems is not None:
+        wanted = set(systems)
+        rows = rows[rows["system_id"].isin(wanted)]
+    rows["game_date"] = pd.to_datetime(rows["game_date"]).dt.date
+    seasons: dict[str, Season] = {}
+    cache = _VersionCache(con)
+    out: list[Diagnostic] = []
+    day = first
+    by_system = dict(list(rows.groupby("system_id")))
+    while day <= last:
+        season_key = season_of(con, day)
+        if season_key not in seasons:
+            season_end = con.execute(
+                "SELECT max(game_date) FROM core.game WHERE season = ?", [season_key]
+            ).fetchone()
+            seasons[season_key] = read_season(
+                con, season_key, min(last, season_end[0]), settings.alert_min_graded_share
+            )
+        season = seasons[season_key]
+        failures = recent_phase_failures(con, day)
+        for system, srows in sorted(by_system.items()):
+            start = season.first_prediction.get(system)
+            has_games = day in set(season.game_dates)
+            day_rows = srows[srows["game_date"] == day]
+            if day_rows.empty and not (has_games and start is not None and start <= day):
+                continue
+            d = _diagnose_one(con, settings, day, system, srows, season, failures, cache)
+            out.append(d)
+        if progress is not None:
+            progress(day)
+        day += timedelta(days=1)
+    return out
+
+
+def _diagnose_one(
+    con: duckdb.DuckDBPyConnection,
+    settings: Settings,
+    day: date,
+    system: str,
+    srows: pd.DataFrame,
+    season: Season,
+    failures: list[dict[str, Any]],
+    cache: _VersionCache,
+) -> Diagnostic:
+    def window(days: int) -> pd.DataFrame:
+        return srows[
+            (srows["game_date"] > day - timedelta(days=days)) & (srows["game_date"] <= day)
+        ]
+
+    day_rows = srows[srows["game_date"] == day]
+    windows = {w: window(w) for w in WINDOWS}
+    number = _mode_version(day_rows) if len(day_rows) else _mode_version(windows[30])
+    version = cache.version(system, number)
+    market = market_sharpness(day_rows, windows[7])
+    drift = model_drift(windows, cache.reference(version))
+    quality = data_quality(day, system, day_rows, season, version, failures, settings)
+    qfactors = quality_factors(quality, day, settings)
+    trailing = srows[
+        (srows["game_date"] > day - timedelta(days=37))
+        & (srows["game_date"] <= day - timedelta(days=7))
+    ]
+    baseline = baseline_of(cache.reference(version), trailing)
+    cause, confidence, factors = attribute(market, drift, baseline, qfactors, settings)
+    conditions = conditions_of(market, drift, quality, settings)
+    diag = Diagnostic(
+        game_date=day,
+        system_id=system,
+        model_version=number,
+        market=market,
+        drift=drift,
+        quality=quality,
+        primary_cause=cause,
+        confidence=float(confidence),
+        factors=factors,
+        conditions=[c[1] for c in conditions],
+    )
+    previous = _previous(con, system, day)
+    with transaction(con):
+        for severity, code, message in conditions:
+            if not _should_raise(con, previous, severity, code, system, day):
+                continue
+            diag.alerts.append(
+                raise_alert(
+                    con,
+                    severity,
+                    f"diagnose:{code}",
+                    f"{system} on {day}: {message} [cause: {cause}, confidence "
+                    f"{confidence:.2f}; {_n_text(drift)}]",
+                    game_date=day,
+                    system_id=system,
+                )
+            )
+        for change in _notable_changes(None if previous is None else previous[1], market, drift):
+            if not _already(con, "diagnose:change", system, day, change):
+                diag.alerts.append(
+                    raise_alert(
+                        con,
+                        "INFO",
+                        "diagnose:change",
+                        f"{system} on {day}: {change} [{_n_text(drift)}]",
+                        game_date=day,
+                        system_id=system,
+                    )
+                )
+        _store(con, diag)
+    return diag
+
+
+def _n_text(drift: dict[str, Any]) -> str:
+    return (
+        f"N = {drift.get('bets_7d', 0)} graded bets over 7 days, "
+        f"{drift.get('bets_30d', 0)} over 30 days"
+    )
+
+
+def _already(
+    con: duckdb.DuckDBPyConnection, source: str, system: str, day: date, text: str | None = None
+) -> bool:
+    row = con.execute(
+        """
+        SELECT count(*) FROM monitoring.alert
+        WHERE source = ? AND system_id = ? AND game_date = ?
+          AND (CAST(? AS VARCHAR) IS NULL OR contains(message, ?))
+        """,
+        [source, system, day, text, text],
+    ).fetchone()
+    return bool(row and row[0])
+
+
+def _should_raise(
+    con: duckdb.DuckDBPyConnection,
+    previous: tuple[date, dict[str, Any]] | None,
+    severity: str,
+    code: str,
+    system: str,
+    day: date,
+) -> bool:
+    """CRITICAL every date it holds; a WARNING (or INFO) when it starts (it did not hold
+    on the previous diagnosed date), when its severity changed (an INFO on a few bets
+    becoming a WARNING once N is enough), and again every ``REMIND_EVERY_DAYS`` while it
+    persists. Never twice for the same date, system and condition (rediagnosing is
+    idempotent)."""
+    source = f"diagnose:{code}"
+    if _already(con, source, system, day):
+        return False
+    if severity == "CRITICAL" or previous is None:
+        return True
+    _, prev = previous
+    if code not in prev.get("conditions", []):
+        return True
+    # the last alert before this date (a rediagnosis of an earlier date must not compare
+    # against alerts raised for later dates)
+    last = con.execute(
+        "SELECT game_date, severity FROM monitoring.alert WHERE source = ? AND system_id = ? "
+        "AND game_date < ? ORDER BY game_date DESC, raised_at DESC LIMIT 1",
+        [source, system, day],
+    ).fetchone()
+    if last is None or last[0] is None or last[1] != severity:
+        return True
+    return (day - last[0]).days >= REMIND_EVERY_DAYS
+
+
+def diagnose_date(
+    con: duckdb.DuckDBPyConnection, settings: Settings, day: date
+) -> list[Diagnostic]:
+    return diagnose_range(con, settings, day, day)
+
+
+def stored_diagnostics(con: duckdb.DuckDBPyConnection, first: date, last: date) -> pd.DataFrame:
+    return con.execute(
+        "SELECT * EXCLUDE (details) FROM monitoring.diagnostic "
+        "WHERE game_date BETWEEN ? AND ? ORDER BY game_date, system_id",
+        [first, last],
+    ).df()
+
+
+def latest_diagnostics(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
+    """Each system's most recent diagnosis: date, cause, confidence, active conditions."""
+    frame = con.execute(
+        """
+        SELECT CAST(game_date AS VARCHAR) AS game_date, system_id, model_version,
+               primary_cause, confidence, conditions, hit_rate_7d, bets_7d,
+               model_beats_line_share_7d, drift_score, len(missing_dates) AS n_missing_dates
+        FROM monitoring.diagnostic
+        QUALIFY row_number() OVER (PARTITION BY system_id ORDER BY game_date DESC) = 1
+        ORDER BY system_id
+        """
+    ).df()
+    return [
+        {k: (list(v) if k == "conditions" else json_safe(v)) for k, v in r.items()}
+        for r in frame.to_dict("records")
+    ]

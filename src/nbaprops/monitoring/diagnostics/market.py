@@ -1,0 +1,74 @@
+"""Diagnostics of the market (did the line get sharper?).
+
+**Market sharpness** (lined, played player-games): the line's MAE against actual points
+by line tier (< 12, 12–20, > 20), the share of player-games where the model's median was
+strictly closer to the result than the line, and a 0–100 score, the mean of
+
+- ``a = clip((6.5 - line MAE 7d) / (6.5 - 4.0), 0, 1)`` (a line that misses by less is
+  sharper), and
+- ``b = clip((0.55 - model-beats-line share 7d) / 0.20, 0, 1)`` (a model that beats it
+  less often faces a sharper line),
+
+with a status dull < 30 ≤ normal < 60 ≤ sharp < 80 ≤ razor_sharp; the market regime is
+TIGHT when the 7-day line MAE is < 4.5, LOOSE when ≥ 6.5, else NORMAL.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from nbaprops.monitoring.diagnostics.common import lined_played, rounded, status_of
+
+TIERS = (("lt12", -math.inf, 12.0), ("12to20", 12.0, 20.0), ("gt20", 20.0, math.inf))
+REGIME_TIGHT = 4.5
+REGIME_LOOSE = 6.5
+SHARP_MAE_HIGH, SHARP_MAE_LOW = 6.5, 4.0
+SHARP_BEAT_HIGH, SHARP_BEAT_SPAN = 0.55, 0.20
+SHARPNESS_STATUS = ((30.0, "dull"), (60.0, "normal"), (80.0, "sharp"), (math.inf, "razor_sharp"))
+
+
+def beats_line(rows: pd.DataFrame) -> float | None:
+    if rows.empty:
+        return None
+    model = (rows["actual"] - rows["median"]).abs()
+    line = (rows["actual"] - rows["line"]).abs()
+    return float((model < line).mean())
+
+
+def market_sharpness(day_rows: pd.DataFrame, week_rows: pd.DataFrame) -> dict[str, Any]:
+    day_lined, week_lined = lined_played(day_rows), lined_played(week_rows)
+    tiers = {}
+    for name, low, high in TIERS:
+        t = day_lined[(day_lined["line"] >= low) & (day_lined["line"] < high)]
+        tiers[name] = {
+            "n": len(t),
+            "line_mae": rounded((t["actual"] - t["line"]).abs().mean()) if len(t) else None,
+        }
+    mae_7 = (week_lined["actual"] - week_lined["line"]).abs().mean() if len(week_lined) else None
+    beat_7 = beats_line(week_lined)
+    score = None
+    if mae_7 is not None and beat_7 is not None:
+        a = np.clip((SHARP_MAE_HIGH - mae_7) / (SHARP_MAE_HIGH - SHARP_MAE_LOW), 0, 1)
+        b = np.clip((SHARP_BEAT_HIGH - beat_7) / SHARP_BEAT_SPAN, 0, 1)
+        score = float(100 * (a + b) / 2)
+    regime = None
+    if mae_7 is not None:
+        regime = "TIGHT" if mae_7 < REGIME_TIGHT else "LOOSE" if mae_7 >= REGIME_LOOSE else "NORMAL"
+    return {
+        "n_lined": len(day_lined),
+        "line_mae": rounded((day_lined["actual"] - day_lined["line"]).abs().mean())
+        if len(day_lined)
+        else None,
+        "line_mae_by_tier": tiers,
+        "model_beats_line_share": rounded(beats_line(day_lined)),
+        "n_lined_7d": len(week_lined),
+        "line_mae_7d": rounded(mae_7),
+        "model_beats_line_share_7d": rounded(beat_7),
+        "sharpness_score": rounded(score),
+        "sharpness_status": status_of(score, SHARPNESS_STATUS),
+        "market_regime": regime,
+    }
