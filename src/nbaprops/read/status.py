@@ -18,7 +18,12 @@ from nbaprops.core.settings import Settings
 from nbaprops.read.convert import scalar
 from nbaprops.read.params import NotFoundError, scrub
 from nbaprops.warehouse.freshness import report as freshness_report
-from nbaprops.warehouse.migrate import current_version
+from nbaprops.warehouse.migrate import (
+    current_version,
+    has_core_tables,
+    has_phase_records,
+    has_registries,
+)
 
 # The phases of the daily run, in order (``pipeline.daily`` runs them; the phase records
 # are read here).
@@ -123,7 +128,6 @@ def health(
     """The warehouse's name (never its path), how fresh it is, the last phase records
     and the model version behind each alias. ``status`` is ``stale`` when ``predict``
     would refuse the latest predicted date (``warehouse.freshness``), else ``ok``."""
-    version = current_version(con)
     freshness = {
         "last_box_score_date": scalar(con, "SELECT max(game_date) FROM core.player_game"),
         "last_line_snapshot": scalar(con, "SELECT max(snapshot_time) FROM core.prop_line_snapshot"),
@@ -132,13 +136,13 @@ def health(
     }
     phases: list[dict[str, Any]] = []
     models: list[dict[str, Any]] = []
-    if version >= 7:
+    if has_phase_records(con):
         freshness["last_prediction_date"] = scalar(
             con, "SELECT max(game_date) FROM predictions.prediction WHERE is_active"
         )
         freshness["last_graded_date"] = scalar(con, "SELECT max(game_date) FROM grading.grade")
         phases = scrub(phase_history(con))
-    if version >= 5:
+    if has_registries(con):
         models = records(
             con.execute(
                 "SELECT system_id, alias, version, set_at FROM models.alias "
@@ -146,7 +150,7 @@ def health(
             ).df()
         )
     status = "ok"
-    if version >= 3:  # the core tables exist
+    if has_core_tables(con):
         fresh = freshness_report(con, settings or Settings())
         freshness["as_of"] = fresh.day
         freshness["state"] = fresh.state
@@ -159,7 +163,7 @@ def health(
         "status": status,
         "warehouse": warehouse,
         "source": source,
-        "schema_version": version,
+        "schema_version": current_version(con),
         "freshness": freshness,
         "phases": phases,
         "models": models,
