@@ -79,9 +79,9 @@ def original(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     folder.mkdir()
     monkeypatch.chdir(folder)
     settings = Settings(db=Path("w.duckdb"))  # relative, as data/nbaprops.duckdb is
-    with connect(settings.db) as con:
+    with connect(settings.paths.db) as con:
         migrate(con)
-        register(con, settings.resolved_artifacts_dir())
+        register(con, settings.paths.resolved_artifacts_dir())
     return folder
 
 
@@ -218,7 +218,7 @@ def test_a_warehouse_registered_before_the_migration_serves_after_it_from_a_copy
     db = Path("data/nbaprops.duckdb")  # the default settings, relative to the cwd
     with connect(db) as con:
         migrate_before(con, MIGRATION.version)
-        version, _ = register(con, Settings(db=db).resolved_artifacts_dir())
+        version, _ = register(con, Settings(db=db).paths.resolved_artifacts_dir())
         leaf = Path(version.artefact_dir).name
         # what the code before 016 stored: the folder as the working directory saw it
         con.execute(

@@ -734,9 +734,11 @@ def _error(request: Request, detail: str, status: int) -> JSONResponse:
 
 
 def create_app(settings: Settings, *, reader: SnapshotReader | None = None) -> FastAPI:
-    """The API over ``settings.db``'s published snapshot; nothing here writes."""
-    reader = reader or SnapshotReader(settings.db)
-    token = (settings.api_token.get_secret_value().strip() if settings.api_token else "") or None
+    """The API over ``settings.paths.db``'s published snapshot; nothing here writes."""
+    reader = reader or SnapshotReader(settings.paths.db)
+    token = (
+        settings.api.api_token.get_secret_value().strip() if settings.api.api_token else ""
+    ) or None
     app = FastAPI(
         title="nbaprops",
         summary="Honest NBA player-points prop predictions (read-only).",
@@ -843,7 +845,7 @@ def create_app(settings: Settings, *, reader: SnapshotReader | None = None) -> F
             q.parse_day(start, "start"),
             q.parse_day(end, "end"),
             system,
-            unit_share=settings.unit_share,
+            unit_share=settings.betting.unit_share,
         )
 
     @app.get("/signal", response_model=Signals, responses=ERRORS)

@@ -442,7 +442,7 @@ def add_dashboard(app: FastAPI, reader: SnapshotReader, settings: Settings) -> N
             return error(request, exc, "track")
         try:
             ledgers = q.bets(
-                con, record["start"], record["end"], chosen, unit_share=settings.unit_share
+                con, record["start"], record["end"], chosen, unit_share=settings.betting.unit_share
             )["systems"]
         except q.NotFoundError:
             ledgers = []

@@ -467,14 +467,14 @@ def champion_record(con: duckdb.DuckDBPyConnection, system: str | None) -> dict[
 
 def _caps(settings: Settings) -> dict[str, Any]:
     return {
-        "bet_pct": 100.0 * settings.picks_max_bet_share,
-        "slate_pct": 100.0 * settings.picks_max_slate_share,
-        "red_multiplier": settings.picks_red_multiplier,
-        "per_game": settings.picks_max_per_game,
-        "per_team": settings.picks_max_per_team,
-        "per_day": settings.picks_max_per_day,
-        "min_record": settings.picks_min_record_bets,
-        "ev_margin_pct": 100.0 * settings.ev_margin,
+        "bet_pct": 100.0 * settings.picks.picks_max_bet_share,
+        "slate_pct": 100.0 * settings.picks.picks_max_slate_share,
+        "red_multiplier": settings.picks.picks_red_multiplier,
+        "per_game": settings.picks.picks_max_per_game,
+        "per_team": settings.picks.picks_max_per_team,
+        "per_day": settings.picks.picks_max_per_day,
+        "min_record": settings.picks.picks_min_record_bets,
+        "ev_margin_pct": 100.0 * settings.betting.ev_margin,
     }
 
 
@@ -508,8 +508,8 @@ def no_picks(settings: Settings, day: date, why: str | None = None) -> dict[str,
         "n_bets": 0,
         "n_watchlist": 0,
         "exposure_pct": 0.0,
-        "kelly_fraction": settings.kelly_fraction,
-        "unit_pct": 100.0 * settings.unit_share,
+        "kelly_fraction": settings.betting.kelly_fraction,
+        "unit_pct": 100.0 * settings.betting.unit_share,
         "caps": _caps(settings),
         "picks": [],
     }
@@ -524,7 +524,7 @@ def picks(
     day = day or latest_prediction_date(con)
     chosen = picks_frame(con, settings, day)
     system = picks_system(con, settings)
-    rows = [pick_out(r, settings.unit_share) for r in records(chosen)]
+    rows = [pick_out(r, settings.betting.unit_share) for r in records(chosen)]
     bets = [r for r in rows if r["status"] == "BET"]
     exposure = sum(r["stake_pct"] for r in bets)
     if not rows:
@@ -534,7 +534,7 @@ def picks(
     else:
         verdict = (
             f"{len(bets)} bet{'s' * (len(bets) > 1)}, {exposure:.2f}% of the bankroll staked "
-            f"(slate cap {100 * settings.picks_max_slate_share:g}%)"
+            f"(slate cap {100 * settings.picks.picks_max_slate_share:g}%)"
         )
     return {
         "date": day,
@@ -545,8 +545,8 @@ def picks(
         "n_bets": len(bets),
         "n_watchlist": len(rows) - len(bets),
         "exposure_pct": exposure,
-        "kelly_fraction": settings.kelly_fraction,
-        "unit_pct": 100.0 * settings.unit_share,
+        "kelly_fraction": settings.betting.kelly_fraction,
+        "unit_pct": 100.0 * settings.betting.unit_share,
         "caps": _caps(settings),
         "picks": rows,
     }
@@ -1016,7 +1016,7 @@ def availability(
         con,
         day,
         day,
-        minutes_before_tip=settings.decision_minutes_before_tip,
+        minutes_before_tip=settings.models.decision_minutes_before_tip,
         at=as_of,
     )
     games = records(
@@ -1028,7 +1028,7 @@ def availability(
             [day],
         ).df()
     )
-    blocked = set(settings.availability_block_statuses)
+    blocked = set(settings.picks.availability_block_statuses)
     wanted = team.upper() if team else None
     if wanted is not None:
         teams = [r[0] for r in con.execute("SELECT tricode FROM core.team ORDER BY 1").fetchall()]
@@ -1068,7 +1068,7 @@ def availability(
     return {
         "date": day.isoformat(),
         "as_of_utc": as_of.astimezone(UTC).isoformat() if as_of else None,
-        "decision_minutes_before_tip": settings.decision_minutes_before_tip,
+        "decision_minutes_before_tip": settings.models.decision_minutes_before_tip,
         "blocked_statuses": sorted(blocked),
         "games": out,
     }

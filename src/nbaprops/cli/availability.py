@@ -57,9 +57,9 @@ def availability(
     the_day = parse_day(date, "--date")
     moment = parse_as_of(as_of, the_day)
     settings = settings_for(db)
-    if not settings.db.exists():
-        raise NbapropsError(f"no warehouse at {settings.db}; run `nbaprops ingest` first")
-    with connect(settings.db, read_only=True) as con:
+    if not settings.paths.db.exists():
+        raise NbapropsError(f"no warehouse at {settings.paths.db}; run `nbaprops ingest` first")
+    with connect(settings.paths.db, read_only=True) as con:
         payload = availability_query(con, settings, the_day, team=team, as_of=moment)
     if as_json:
         emit_json(payload)

@@ -158,8 +158,8 @@ def run_breakout_spec(
             con,
             spec,
             rules=_rules(settings),
-            runs_dir=settings.runs_dir,
-            artifacts_root=settings.resolved_artifacts_dir(),
+            runs_dir=settings.paths.runs_dir,
+            artifacts_root=settings.paths.resolved_artifacts_dir(),
             record=record,
             register_model=register_model,
             on_plan=lambda n: progress.begin(f"{spec.name}: breakout folds", n),
@@ -233,8 +233,8 @@ def train(
                 con,
                 spec,
                 rules=_rules(settings),
-                runs_dir=settings.runs_dir,
-                artifacts_root=settings.resolved_artifacts_dir(),
+                runs_dir=settings.paths.runs_dir,
+                artifacts_root=settings.paths.resolved_artifacts_dir(),
                 on_plan=lambda n: progress.begin("breakout: train", n),
                 on_fold=progress.step,
             )
@@ -246,8 +246,8 @@ def train(
                 model.system_id,
                 model.version,
                 "shadow",
-                min_rows=settings.promotion_min_rows,
-                max_ece=settings.promotion_max_ece,
+                min_rows=settings.models.promotion_min_rows,
+                max_ece=settings.models.promotion_max_ece,
                 reason="breakout train",
             )
     if as_json:
@@ -349,9 +349,9 @@ def report(start: StartOpt, end: EndOpt, db: DbOpt = None, as_json: JsonOpt = Fa
 
     first, last = _range(start, end)
     settings = settings_for(db)
-    if not settings.db.exists():
-        raise NbapropsError(f"no warehouse at {settings.db}; run `nbaprops ingest` first")
-    with connect(settings.db, read_only=True) as con:
+    if not settings.paths.db.exists():
+        raise NbapropsError(f"no warehouse at {settings.paths.db}; run `nbaprops ingest` first")
+    with connect(settings.paths.db, read_only=True) as con:
         out = breakout_report(con, first, last)
     if as_json:
         emit_json(out)

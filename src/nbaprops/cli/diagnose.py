@@ -150,9 +150,9 @@ def alerts(
     from nbaprops.api.queries import alerts as alerts_query
 
     settings = settings_for(db)
-    if not settings.db.exists():
-        raise NbapropsError(f"no warehouse at {settings.db}; run `nbaprops ingest` first")
-    with connect(settings.db, read_only=True) as con:  # the API's /alerts, same function
+    if not settings.paths.db.exists():
+        raise NbapropsError(f"no warehouse at {settings.paths.db}; run `nbaprops ingest` first")
+    with connect(settings.paths.db, read_only=True) as con:  # the API's /alerts, same function
         found = alerts_query(con, parse_day(since, "--since") if since else None)
     first, rows = found["since"], found["alerts"]
     if as_json:

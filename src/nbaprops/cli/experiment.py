@@ -129,7 +129,7 @@ def experiment_run(
     )
     settings = settings_for(db)
     if dry_run:
-        with connect(settings.db, read_only=True) as con:
+        with connect(settings.paths.db, read_only=True) as con:
             plan = plan_spec(con, spec)
         fs = spec.resolved_feature_set
         feature_rows = [
@@ -166,7 +166,7 @@ def experiment_run(
             spec, settings, record=not no_registry, register_model=not no_model, as_json=as_json
         )
         return
-    with connect(settings.db) as con:
+    with connect(settings.paths.db) as con:
         migrate(con)
         with rich_progress(not as_json) as progress:
             outcome = run_experiment(
@@ -228,7 +228,7 @@ def experiment_list(
     """Recorded runs, newest first, with the primary system's MAE and hit rate and N."""
     from nbaprops.experiments.registry import list_runs
 
-    with connect(settings_for(db).db, read_only=True) as con:
+    with connect(settings_for(db).paths.db, read_only=True) as con:
         rows = list_runs(con, status=status, tag=tag, limit=limit)
     if as_json:
         emit_json({"runs": rows})
@@ -273,7 +273,7 @@ def experiment_show(
     """Everything recorded about one run: config, periods, figures, artefacts, events."""
     from nbaprops.experiments.registry import get_run
 
-    with connect(settings_for(db).db, read_only=True) as con:
+    with connect(settings_for(db).paths.db, read_only=True) as con:
         run = get_run(con, experiment_id)
     if as_json:
         emit_json(run)
@@ -334,7 +334,7 @@ def experiment_best(
     """Finished runs on one evaluation window, ranked by a metric, with N beside it."""
     from nbaprops.experiments.registry import best_runs
 
-    with connect(settings_for(db).db, read_only=True) as con:
+    with connect(settings_for(db).paths.db, read_only=True) as con:
         window, rows = best_runs(con, metric, eval_window=eval_window, lines=lines, limit=limit)
     if as_json:
         emit_json({"metric": metric, "eval_window": window, "runs": rows})
@@ -370,7 +370,7 @@ def experiment_compare(
     from nbaprops.experiments.compare import compare_predictions
     from nbaprops.experiments.registry import get_run, resolve_id, run_predictions
 
-    with connect(settings_for(db).db, read_only=True) as con:
+    with connect(settings_for(db).paths.db, read_only=True) as con:
         ids = [resolve_id(con, first), resolve_id(con, second)]
         runs = [get_run(con, i) for i in ids]
         for run in runs:
@@ -418,7 +418,7 @@ def experiment_archive(
     """Mark a finished run archived (kept, with its figures; it no longer competes)."""
     from nbaprops.experiments.registry import resolve_id, set_status
 
-    with connect(settings_for(db).db) as con:
+    with connect(settings_for(db).paths.db) as con:
         run_id = resolve_id(con, experiment_id)
         set_status(con, run_id, "archived", reason)
     console.print(f"experiment {run_id} archived")
@@ -470,8 +470,8 @@ def experiment_sweep(
                 console.print(r, highlight=False)
         return
     settings = settings_for(db)
-    n_workers = workers or settings.sweep_workers
-    with connect(settings.db) as con:
+    n_workers = workers or settings.models.sweep_workers
+    with connect(settings.paths.db) as con:
         migrate(con)
         with rich_progress(not as_json) as progress:
             progress.begin(f"{sweep.name}: {len(specs)} experiments", len(specs))

@@ -34,7 +34,7 @@ def model_list(
     from nbaprops.api.queries import check_system
     from nbaprops.models.registry import list_versions
 
-    with connect(settings_for(db).db, read_only=True) as con:
+    with connect(settings_for(db).paths.db, read_only=True) as con:
         check_system(con, system)
         versions = list_versions(con, system)
     if as_json:
@@ -100,7 +100,7 @@ def model_promote(
         print_error(f"version {version!r}: give a number such as 3 or v3")
         raise typer.Exit(1)
     settings = settings_for(db)
-    with connect(settings.db) as con:
+    with connect(settings.paths.db) as con:
         check_system(con, system)
         check_alias(alias)
         # A refusal is recorded, then raised as one error line (exit 1).
@@ -109,8 +109,8 @@ def model_promote(
             system,
             int(number),
             alias,
-            min_rows=settings.promotion_min_rows,
-            max_ece=settings.promotion_max_ece,
+            min_rows=settings.models.promotion_min_rows,
+            max_ece=settings.models.promotion_max_ece,
             force=force,
             reason=reason,
         )
@@ -167,7 +167,7 @@ def model_history(
     from nbaprops.api.queries import check_system
     from nbaprops.models.registry import alias_history
 
-    with connect(settings_for(db).db, read_only=True) as con:
+    with connect(settings_for(db).paths.db, read_only=True) as con:
         check_system(con, system)
         events = alias_history(con, system)
     if as_json:

@@ -481,7 +481,7 @@ def run_on_frames(
     """
     started = time.perf_counter()
     settings = settings or get_settings()
-    workers = settings.fit_workers if fit_workers is None else fit_workers
+    workers = settings.models.fit_workers if fit_workers is None else fit_workers
     plan = plan_on_frames(frames, spec)
     timings: dict[str, float] = {"frames_s": frames.seconds}
     if on_plan:
@@ -739,7 +739,7 @@ def summarize(
                 if len(chosen)
             }
             if kind == "sportsbook":
-                kind_entry["bankroll"] = bankrolls(lined, settings.kelly_fraction)
+                kind_entry["bankroll"] = bankrolls(lined, settings.betting.kelly_fraction)
             graded = lp[lp["actual"] != lp["line"]]
             if len(graded):
                 kind_entry["probability"] = m.probability_metrics(

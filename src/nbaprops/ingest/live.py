@@ -240,7 +240,9 @@ def fetch_gamelog_files(
             f"unknown season type {season_type!r}: use one of {', '.join(SEASON_TYPES)}"
         )
     settings = settings or get_settings()
-    transport = transport or HttpTransport.from_settings(settings, delay_s=settings.nba_api_delay_s)
+    transport = transport or HttpTransport.from_settings(
+        settings, delay_s=settings.http.nba_api_delay_s
+    )
     suffix = _SEASON_FILE_SUFFIX[season_type] + (f"_from_{since.isoformat()}" if since else "")
     targets = (
         (
@@ -347,9 +349,11 @@ def _gamelog_records(
 def odds_api_key(settings: Settings | None = None) -> str:
     """The Odds API key from the environment variable named by the settings."""
     settings = settings or get_settings()
-    key = os.environ.get(settings.odds_api_key_env, "").strip()
+    key = os.environ.get(settings.http.odds_api_key_env, "").strip()
     if not key:
-        raise LiveSourceError(f"The Odds API key not set: export {settings.odds_api_key_env}=...")
+        raise LiveSourceError(
+            f"The Odds API key not set: export {settings.http.odds_api_key_env}=..."
+        )
     return key
 
 
@@ -384,9 +388,11 @@ def fetch_odds_props(
     """
     settings = settings or get_settings()
     if not api_key:
-        raise LiveSourceError(f"The Odds API key not set: export {settings.odds_api_key_env}=...")
+        raise LiveSourceError(
+            f"The Odds API key not set: export {settings.http.odds_api_key_env}=..."
+        )
     transport = transport or HttpTransport.from_settings(settings, delay_s=ODDS_API_DELAY_S)
-    root = settings.odds_api_base_url.rstrip("/")
+    root = settings.http.odds_api_base_url.rstrip("/")
     prefix = (
         f"{root}/v4/historical/sports/{ODDS_SPORT}"
         if historical
@@ -424,7 +430,7 @@ def fetch_odds_props(
             raise LiveSourceError(f"{url}: unexpected event id {event_id!r}")
         params = {
             "apiKey": api_key,
-            "regions": settings.odds_api_regions,
+            "regions": settings.http.odds_api_regions,
             "markets": ",".join(markets),
             "oddsFormat": "american",
         }
@@ -493,7 +499,7 @@ def fetch_schedule(
     season, replaced by each fetch (a game is keyed by its id; a moved tip-off moves)."""
     settings = settings or get_settings()
     transport = transport or HttpTransport.from_settings(settings)
-    url = settings.nba_schedule_url
+    url = settings.http.nba_schedule_url
     payload, _ = transport.get_json(url, {}, {"Referer": "https://www.nba.com/"})
     season, rows, n_tbd, n_other = parse_schedule(payload, url)
     path = out_dir / "schedule" / f"nba_{season.replace('-', '_')}_schedule_live.csv.gz"
@@ -590,15 +596,17 @@ def fetch_game_lines(
     """
     settings = settings or get_settings()
     if not api_key:
-        raise LiveSourceError(f"The Odds API key not set: export {settings.odds_api_key_env}=...")
+        raise LiveSourceError(
+            f"The Odds API key not set: export {settings.http.odds_api_key_env}=..."
+        )
     transport = transport or HttpTransport.from_settings(settings, delay_s=ODDS_API_DELAY_S)
     stamp = (fetched_at or datetime.now(UTC)).astimezone(UTC).strftime("%H%M%SZ")
     responses_dir = out_dir / "odds_api" / "responses" / day.isoformat() / stamp
     start, end = eastern_day_bounds(day)
-    url = f"{settings.odds_api_base_url.rstrip('/')}/v4/sports/{ODDS_SPORT}/odds"
+    url = f"{settings.http.odds_api_base_url.rstrip('/')}/v4/sports/{ODDS_SPORT}/odds"
     params = {
         "apiKey": api_key,
-        "regions": settings.odds_api_regions,
+        "regions": settings.http.odds_api_regions,
         "markets": ",".join(GAME_LINE_MARKETS),
         "oddsFormat": "american",
         "commenceTimeFrom": _zulu(start),
@@ -821,8 +829,8 @@ def fetch_injury_reports(
 
     settings = settings or get_settings()
     transport = transport or HttpTransport(
-        retries=settings.http_retries,
-        timeout_s=settings.http_timeout_s,
+        retries=settings.http.http_retries,
+        timeout_s=settings.http.http_timeout_s,
         delay_s=INJURY_REPORT_DELAY_S,
     )
     now = now or datetime.now(UTC)

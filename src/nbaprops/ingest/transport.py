@@ -87,7 +87,9 @@ class HttpTransport:
     def from_settings(cls, settings: Settings, *, delay_s: float = 0.0) -> HttpTransport:
         """A transport using the configured retries and timeout."""
         return cls(
-            retries=settings.http_retries, timeout_s=settings.http_timeout_s, delay_s=delay_s
+            retries=settings.http.http_retries,
+            timeout_s=settings.http.http_timeout_s,
+            delay_s=delay_s,
         )
 
     def get_json(

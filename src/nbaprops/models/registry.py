@@ -73,13 +73,13 @@ def warehouse_artifacts_root(con: duckdb.DuckDBPyConnection) -> Path:
     (``Settings.resolved_artifacts_dir`` for the file actually open, whatever the
     working directory); an in-memory warehouse uses the settings' default."""
     settings = get_settings()
-    if settings.artifacts_dir is not None:
-        return settings.artifacts_dir.resolve()
+    if settings.paths.artifacts_dir is not None:
+        return settings.paths.artifacts_dir.resolve()
     row = con.execute(
         "SELECT path FROM duckdb_databases() WHERE database_name = current_database()"
     ).fetchone()
     if row is None or not row[0]:
-        return settings.resolved_artifacts_dir().resolve()
+        return settings.paths.resolved_artifacts_dir().resolve()
     return Path(str(row[0])).resolve().parent / "artifacts"
 
 

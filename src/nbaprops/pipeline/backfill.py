@@ -158,7 +158,7 @@ def backfill_walk_forward(
                 if train.empty:
                     raise NbapropsError(f"fold {fold.index}: no training rows in its window")
                 fits = fit_systems(
-                    spec, to_fit, train, fold.train_end, workers=settings.fit_workers
+                    spec, to_fit, train, fold.train_end, workers=settings.models.fit_workers
                 )
             for system_id in order:
                 version = versions[system_id]
@@ -181,7 +181,7 @@ def backfill_walk_forward(
                         train_rows=len(train),
                         code_commit=git.commit,
                         code_dirty=git.dirty,
-                        artifacts_root=settings.resolved_artifacts_dir(),
+                        artifacts_root=settings.paths.resolved_artifacts_dir(),
                     )
                     result.versions_registered += 1
                     models.append(
@@ -281,8 +281,8 @@ def backfill_with_aliases(
             day,
             models,
             settings=settings,
-            minutes_before_tip=settings.decision_minutes_before_tip,
-            ev_margin=settings.ev_margin,
+            minutes_before_tip=settings.models.decision_minutes_before_tip,
+            ev_margin=settings.betting.ev_margin,
             force=force,
             skip_completeness_check=True,
             freshness_gates=False,  # a replay: equal to the backtest's rows and picks
