@@ -228,13 +228,23 @@ def _drop_day_files(folder: Path, settings: Settings) -> list[Path]:
     paths = [
         f.path
         for f in live.fetch_gamelog_files(
-            "2023-24", "regular", folder, replay.nba_stats, settings, since=since, until=DAY
+            "2023-24",
+            "regular",
+            folder,
+            replay.nba_stats,
+            http=settings.http,
+            since=since,
+            until=DAY,
         )
     ]
     paths.append(
-        live.fetch_game_lines(DAY, folder, "recorded", _team_codes()[0], replay.odds, settings).path
+        live.fetch_game_lines(
+            DAY, folder, "recorded", _team_codes()[0], replay.odds, http=settings.http
+        ).path
     )
-    paths.append(live.fetch_odds_props(DAY, folder, "recorded", replay.odds, settings).path)
+    paths.append(
+        live.fetch_odds_props(DAY, folder, "recorded", replay.odds, http=settings.http).path
+    )
     return paths
 
 

@@ -180,7 +180,7 @@ def build_morning(data: Path, root: Path) -> Morning:
         bootstrap_champion(con, settings, YESTERDAY, progress=Progress())
         timings["bootstrap_s"] = time.perf_counter() - started
         live.fetch_schedule(
-            settings.paths.resolved_live_dir(), replay_transports().nba_cdn, settings
+            settings.paths.resolved_live_dir(), replay_transports().nba_cdn, http=settings.http
         )
         ingest_job(con, settings, data_dir=settings.paths.resolved_live_dir())
         predicted = predict_job(con, settings, YESTERDAY)

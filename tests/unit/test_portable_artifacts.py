@@ -135,9 +135,13 @@ def test_the_configured_artefact_root_wins_over_the_warehouse_folder(
     shutil.move(original / "artifacts", moved)
     monkeypatch.setenv("NBAPROPS_ARTIFACTS_DIR", str(moved))
     monkeypatch.chdir(tmp_path)
+    configured = Settings().paths.artifacts_dir  # the entry point reads it; domain code is given it
+    assert configured == moved
     with connect(original / "w.duckdb") as con:
-        assert warehouse_artifacts_root(con) == moved
-        assert Path(load_model(con, "breakout@shadow").version.artefact_dir).parent.parent == moved
+        assert warehouse_artifacts_root(con) == original / "artifacts"  # not configured: beside
+        assert warehouse_artifacts_root(con, configured) == moved
+        loaded = load_model(con, "breakout@shadow", artifacts_dir=configured)
+        assert Path(loaded.version.artefact_dir).parent.parent == moved
 
 
 def test_a_folder_outside_the_root_is_stored_absolute_and_still_found(

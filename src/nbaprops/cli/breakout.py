@@ -249,6 +249,7 @@ def train(
                 min_rows=settings.models.promotion_min_rows,
                 max_ece=settings.models.promotion_max_ece,
                 reason="breakout train",
+                artifacts_dir=settings.paths.artifacts_dir,
             )
     if as_json:
         emit_json({"model": model.ref, "shadow": shadow, "summary": outcome.evaluation.summary})
@@ -279,7 +280,7 @@ def predict(
     the_day = parse_day(day, "--date")
     settings = settings_for(db)
     with open_writable(settings) as con:
-        loaded = shadow_model(con)
+        loaded = shadow_model(con, artifacts_dir=settings.paths.artifacts_dir)
         if loaded is None:
             raise NbapropsError(
                 "no breakout@shadow model; run `nbaprops breakout train --end <date>` first"

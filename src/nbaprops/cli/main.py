@@ -254,7 +254,7 @@ def run(
     _check_data_dir(settings.paths.data_dir)
     with connect(settings.paths.db) as con, rich_progress(not as_json) as progress:
         result = jobs.ingest_job(con, settings, progress=progress)
-        status = warehouse_status(con)
+        status = warehouse_status(con, settings)
     if as_json:
         emit_json({"ingest": ingest_payload(result), "status": status.to_dict()})
     else:
@@ -308,7 +308,7 @@ def ingest_nba_api(
 
     settings = settings_for(db)
     live_dir = settings.paths.resolved_live_dir()
-    paths = fetch_nba_gamelogs(season, season_type, live_dir, settings=settings)
+    paths = fetch_nba_gamelogs(season, season_type, live_dir, http=settings.http)
     with connect(settings.paths.db) as con, rich_progress(not as_json) as progress:
         result = jobs.ingest_job(con, settings, data_dir=live_dir, progress=progress)
     if as_json:
@@ -336,7 +336,7 @@ def ingest_odds_api(
     day = parse_day(date, "--date")
     live_dir = settings.paths.resolved_live_dir()
     fetched = fetch_odds_props(
-        day, live_dir, odds_api_key(settings), settings=settings, historical=historical
+        day, live_dir, odds_api_key(settings.http), http=settings.http, historical=historical
     )
     with connect(settings.paths.db) as con, rich_progress(not as_json) as progress:
         result = jobs.ingest_job(con, settings, data_dir=live_dir, progress=progress)
@@ -386,7 +386,7 @@ def ingest_injuries(
     settings = settings_for(db)
     day = parse_day(date, "--date")
     live_dir = settings.paths.resolved_live_dir()
-    fetched = fetch_injury_reports(day, live_dir, settings=settings, every=every)
+    fetched = fetch_injury_reports(day, live_dir, http=settings.http, every=every)
     with connect(settings.paths.db) as con, rich_progress(not as_json) as progress:
         result = jobs.ingest_job(con, settings, data_dir=live_dir, progress=progress)
     if as_json:
@@ -435,7 +435,7 @@ def status(
         from nbaprops.monitoring.diagnostics import latest_diagnostics  # heavy: lazily
         from nbaprops.pipeline.daily import phase_history, unstarted_runs
 
-        result = warehouse_status(con, unmatched, market, settings)
+        result = warehouse_status(con, settings, unmatched, market)
         phases = (
             phase_history(con, unstarted=unstarted_runs(settings.paths.db))
             if _has_phases(con)

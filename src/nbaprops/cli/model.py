@@ -34,9 +34,10 @@ def model_list(
     from nbaprops.api.queries import check_system
     from nbaprops.models.registry import list_versions
 
-    with connect(settings_for(db).paths.db, read_only=True) as con:
+    settings = settings_for(db)
+    with connect(settings.paths.db, read_only=True) as con:
         check_system(con, system)
-        versions = list_versions(con, system)
+        versions = list_versions(con, system, artifacts_dir=settings.paths.artifacts_dir)
     if as_json:
         emit_json({"versions": [v.to_dict() for v in versions]})
         return
@@ -113,6 +114,7 @@ def model_promote(
             max_ece=settings.models.promotion_max_ece,
             force=force,
             reason=reason,
+            artifacts_dir=settings.paths.artifacts_dir,
         )
         audit(
             con,
@@ -123,14 +125,17 @@ def model_promote(
         )
         if alias == "champion":
             ref = f"{system}@v{change.version}"
+            artifacts = settings.paths.artifacts_dir
             set_status(
                 con,
-                get_version(con, system, change.version).experiment_id,
+                get_version(con, system, change.version, artifacts_dir=artifacts).experiment_id,
                 "promoted",
                 f"{ref} is champion ({change.action})",
             )
             if change.previous_version is not None:
-                old = get_version(con, system, change.previous_version).experiment_id
+                old = get_version(
+                    con, system, change.previous_version, artifacts_dir=artifacts
+                ).experiment_id
                 set_status(con, old, "completed", f"no longer champion: {ref} is")
     gate = None if change.gate is None else change.gate.to_dict()
     if as_json:
