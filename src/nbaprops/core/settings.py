@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, create_model
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -414,7 +414,7 @@ class Settings(BaseModel):
     api: Api
 
     def __init__(self, **values: Any) -> None:
-        if values and values.keys() <= GROUPS.keys():  # whole groups: pydantic's own path
+        if values and values.keys() <= GROUPS.keys():  # whole groups (replace, validation)
             super().__init__(**values)
             return
         _refuse_unknown(values)
@@ -424,14 +424,12 @@ class Settings(BaseModel):
         """Every setting by its flat name (what the constructor takes)."""
         return {name: value for group in GROUPS for name, value in getattr(self, group)}
 
-    def replace(self, **flat: Any) -> Settings:
+    def replace(self, **flat: Any) -> Self:
         """A copy with these flat settings changed (validated; the environment is not read)."""
         _refuse_unknown(flat)
         return type(self)(**_groups_of({**self.flat(), **flat}))
 
-    def model_copy(
-        self, *, update: Mapping[str, Any] | None = None, deep: bool = False
-    ) -> Settings:
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
         unknown = sorted(set(update or ()) - GROUPS.keys())
         if unknown:
             raise TypeError(
