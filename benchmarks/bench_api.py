@@ -81,7 +81,7 @@ def build_warehouse(root: Path) -> Path:
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     from tests.api.served import build
 
-    return build(root, get_settings().data_dir, "bench-api", log).db
+    return build(root, get_settings().paths.data_dir, "bench-api", log).paths.db
 
 
 # --- the server -----------------------------------------------------------------------

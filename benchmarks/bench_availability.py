@@ -124,8 +124,8 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    db = args.db or (DEFAULT_DB if DEFAULT_DB.exists() else get_settings().db)
-    data_dir = Path(args.data_dir or get_settings().data_dir)
+    db = args.db or (DEFAULT_DB if DEFAULT_DB.exists() else get_settings().paths.db)
+    data_dir = Path(args.data_dir or get_settings().paths.data_dir)
     out = run(db, data_dir, args.date, args.repeats)
     if args.json:
         print(json.dumps(out, indent=2))

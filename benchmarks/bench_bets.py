@@ -90,7 +90,7 @@ def figures(times: list[float], floor: float | None = FLOOR_BETS_S) -> dict[str,
 def ingest(path: Path) -> None:
     from nbaprops.pipeline.jobs import ingest_job
 
-    settings = Settings(data_dir=get_settings().data_dir, db=path)
+    settings = Settings(data_dir=get_settings().paths.data_dir, db=path)
     with connect(path) as con:
         result = ingest_job(con, settings)
         if result.report.failures:
@@ -111,7 +111,7 @@ def backfill(db: Path, settings: Settings, args: argparse.Namespace) -> dict[str
             "evaluation": {"start": args.start, "end": args.end},
             "retrain_every": args.retrain_every,
             "warmup_days": args.warmup_days,
-            "ev_margin": settings.ev_margin,
+            "ev_margin": settings.betting.ev_margin,
         }
     )
     with connect(db) as con:
@@ -156,9 +156,9 @@ def warehouse(args: argparse.Namespace) -> Iterator[tuple[Path, dict[str, Any]]]
             setup["source"] = str(source)
             setup["copy_s"] = round(time.perf_counter() - started, 1)
         else:
-            log(f"ingesting {get_settings().data_dir} into {db} ...")
+            log(f"ingesting {get_settings().paths.data_dir} into {db} ...")
             ingest(db)
-            setup["source"] = f"ingested {get_settings().data_dir}"
+            setup["source"] = f"ingested {get_settings().paths.data_dir}"
             setup["ingest_s"] = round(time.perf_counter() - started, 1)
         settings = bench_settings(db, root)
         log(
@@ -195,9 +195,11 @@ def measure(db: Path, args: argparse.Namespace) -> dict[str, Any]:
 
     # (1) the query function, on a read-only connection
     with connect(db, read_only=True) as con:
-        bets(con, start, end, None, max_days=10**6, unit_share=settings.unit_share)  # warm
+        bets(con, start, end, None, max_days=10**6, unit_share=settings.betting.unit_share)  # warm
         query_times, payload = timed(
-            lambda: bets(con, start, end, None, max_days=10**6, unit_share=settings.unit_share),
+            lambda: bets(
+                con, start, end, None, max_days=10**6, unit_share=settings.betting.unit_share
+            ),
             args.repeats,
         )
         rows_times, _ = timed(lambda: bet_rows(con, start, end), args.repeats)

@@ -151,7 +151,7 @@ def _register_all(
             train_rows=len(train),
             code_commit=None,
             code_dirty=None,
-            artifacts_root=settings.resolved_artifacts_dir(),
+            artifacts_root=settings.paths.resolved_artifacts_dir(),
         )
         # benchmark setup only: every system serves as its own champion
         con.execute(
@@ -228,13 +228,23 @@ def _drop_day_files(folder: Path, settings: Settings) -> list[Path]:
     paths = [
         f.path
         for f in live.fetch_gamelog_files(
-            "2023-24", "regular", folder, replay.nba_stats, settings, since=since, until=DAY
+            "2023-24",
+            "regular",
+            folder,
+            replay.nba_stats,
+            http=settings.http,
+            since=since,
+            until=DAY,
         )
     ]
     paths.append(
-        live.fetch_game_lines(DAY, folder, "recorded", _team_codes()[0], replay.odds, settings).path
+        live.fetch_game_lines(
+            DAY, folder, "recorded", _team_codes()[0], replay.odds, http=settings.http
+        ).path
     )
-    paths.append(live.fetch_odds_props(DAY, folder, "recorded", replay.odds, settings).path)
+    paths.append(
+        live.fetch_odds_props(DAY, folder, "recorded", replay.odds, http=settings.http).path
+    )
     return paths
 
 
@@ -256,23 +266,23 @@ def run_new_day(data: Path) -> dict[str, Any]:
         try:
             for variant in ("files", "live"):
                 root = Path(tmp) / variant
-                shutil.copytree(morning.data_dir, root / "data")
-                shutil.copytree(morning.resolved_live_dir(), root / "live")
+                shutil.copytree(morning.paths.data_dir, root / "data")
+                shutil.copytree(morning.paths.resolved_live_dir(), root / "live")
                 db = root / "nbaprops.duckdb"
-                shutil.copy(morning.db, db)
+                shutil.copy(morning.paths.db, db)
                 # a registered model's artefacts are found beside the warehouse
-                shutil.copytree(morning.resolved_artifacts_dir(), root / "artifacts")
+                shutil.copytree(morning.paths.resolved_artifacts_dir(), root / "artifacts")
                 settings = Settings(
                     data_dir=root / "data",
                     db=db,
-                    runs_dir=morning.runs_dir,
+                    runs_dir=morning.paths.runs_dir,
                     archive_dir=root / "archive",
                     live_dir=root / "live",
                     nba_api_delay_s=0,
                 )
                 live = variant == "live"
                 if not live:
-                    _drop_day_files(settings.data_dir, settings)
+                    _drop_day_files(settings.paths.data_dir, settings)
                 phases: dict[str, float] = {}
                 with connect(db) as con:
                     started = time.perf_counter()
@@ -438,12 +448,12 @@ def main() -> None:
     parser.add_argument("--data-dir", type=Path, default=None, help="the real data folder")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    data = args.data_dir or get_settings().data_dir
+    data = args.data_dir or get_settings().paths.data_dir
     new_day = None if args.skip_new_day else run_new_day(data)
     if args.new_day_only:
         _report_new_day(new_day, as_json=args.json)
         return
-    db = args.db or get_settings().db
+    db = args.db or get_settings().paths.db
     out = run(
         db,
         args.train_end,

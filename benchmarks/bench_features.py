@@ -43,7 +43,7 @@ def main() -> None:
     parser.add_argument("--db", type=Path, default=None)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    source = args.db or get_settings().db
+    source = args.db or get_settings().paths.db
     if not source.exists():
         raise SystemExit(f"no warehouse at {source}: run `nbaprops run` first")
     with tempfile.TemporaryDirectory() as tmp:

@@ -144,12 +144,12 @@ def main() -> None:
     parser.add_argument("--data-dir", type=Path, default=None)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    data_dir = args.data_dir or get_settings().data_dir
+    data_dir = args.data_dir or get_settings().paths.data_dir
     with tempfile.TemporaryDirectory() as tmp:
         memory = cli_peak_memory(Path(data_dir).resolve(), Path(tmp))
         folder = mirror(Path(data_dir), Path(tmp) / "data")
         settings = Settings(data_dir=folder, db=Path(tmp) / "bench.duckdb")
-        with connect(settings.db) as con:
+        with connect(settings.paths.db) as con:
             first, full_s = timed(con, settings)
             second, again_s = timed(con, settings)
             (folder / "prop_lines").mkdir()

@@ -38,7 +38,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    db = args.db or get_settings().db
+    db = args.db or get_settings().paths.db
     sweep = load_sweep(args.sweep)
     specs = expand(sweep)
     with connect(db, read_only=True) as con:

@@ -102,7 +102,7 @@ def main() -> None:
     parser.add_argument("--holdout", default="2024-03", help="holdout month, YYYY-MM")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    db = args.db or get_settings().db
+    db = args.db or get_settings().paths.db
     holdout = date.fromisoformat(f"{args.holdout}-01")
     started = time.perf_counter()
     train, test = _frames(db, holdout)

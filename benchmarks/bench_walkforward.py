@@ -364,7 +364,7 @@ def warehouse(db: Path | None, keep: Path | None) -> Iterator[tuple[Path, float]
 
     with tempfile.TemporaryDirectory() as tmp:
         path = keep or Path(tmp) / "nbaprops.duckdb"
-        settings = Settings(data_dir=get_settings().data_dir, db=path)
+        settings = Settings(data_dir=get_settings().paths.data_dir, db=path)
         started = time.perf_counter()
         with connect(path) as con:
             result = ingest_job(con, settings)
@@ -464,7 +464,7 @@ def main() -> None:
     _track_open_phases(rec)
     instrument(rec)
     _time_fits(rec)
-    workers = get_settings().fit_workers if args.fit_workers is None else args.fit_workers
+    workers = get_settings().models.fit_workers if args.fit_workers is None else args.fit_workers
     with warehouse(args.db, args.keep_db) as (db, ingest_s):
         started = time.perf_counter()
         frames = prepare(db, spec)

@@ -325,7 +325,7 @@ def build_warehouse(root: Path, data_dir: Path) -> Path:
     """A warehouse like the API tests' ``served`` fixture, from the real data; its path."""
     from tests.api.served import build
 
-    return build(root, data_dir, "api-fuzz").db
+    return build(root, data_dir, "api-fuzz").paths.db
 
 
 def default_examples() -> int:

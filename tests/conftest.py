@@ -70,10 +70,10 @@ def warehouse(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> Path:
     """A warehouse built from all of the real data, once per test session."""
     root = tmp_path_factory.mktemp("warehouse")
     settings = Settings(data_dir=data_dir, db=root / "nbaprops.duckdb")
-    with connect(settings.db) as con:
+    with connect(settings.paths.db) as con:
         result = ingest_job(con, settings)
     assert not result.report.failures, result.report.failures
-    return settings.db
+    return settings.paths.db
 
 
 @pytest.fixture

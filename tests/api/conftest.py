@@ -31,9 +31,9 @@ def served(warehouse: Path, tmp_path_factory: pytest.TempPathFactory) -> Setting
     root = tmp_path_factory.mktemp("api")
     shutil.copy(warehouse, root / "nbaprops.duckdb")
     settings = Settings(db=root / "nbaprops.duckdb", runs_dir=root / "runs", **PICK_SETTINGS)
-    with connect(settings.db) as con:
+    with connect(settings.paths.db) as con:
         result = prepare(con, settings)
-    assert result.snapshot == snapshot_path(settings.db).name
+    assert result.snapshot == snapshot_path(settings.paths.db).name
     assert len(result.picks) > 0
     return settings
 
@@ -46,6 +46,8 @@ def client(served: Settings) -> Iterator[TestClient]:
 
 def copy_served(served: Settings, root: Path, **extra: Any) -> Settings:
     """A private copy of the served warehouse and its snapshot, for tests that write."""
-    copy_warehouse(served.db, root / served.db.name)
-    shutil.copy(snapshot_path(served.db), root / snapshot_path(served.db).name)
-    return Settings(db=root / served.db.name, runs_dir=root / "runs", **{**PICK_SETTINGS, **extra})
+    copy_warehouse(served.paths.db, root / served.paths.db.name)
+    shutil.copy(snapshot_path(served.paths.db), root / snapshot_path(served.paths.db).name)
+    return Settings(
+        db=root / served.paths.db.name, runs_dir=root / "runs", **{**PICK_SETTINGS, **extra}
+    )

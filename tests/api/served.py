@@ -44,7 +44,7 @@ def prepare(
             "evaluation": {"start": FIRST, "end": LAST},
             "retrain_every": 7,
             "warmup_days": WARMUP_DAYS,
-            "ev_margin": settings.ev_margin,
+            "ev_margin": settings.betting.ev_margin,
         }
     )
     backfill_walk_forward(con, spec, settings)
@@ -65,7 +65,7 @@ def build(
         data_dir=data_dir, db=root / "nbaprops.duckdb", runs_dir=root / "runs", **PICK_SETTINGS
     )
     log(f"building a warehouse in {root} from {data_dir} ...")
-    with connect(settings.db) as con:
+    with connect(settings.paths.db) as con:
         result = ingest_job(con, settings)
         if result.report.failures:
             raise RuntimeError(f"ingest failed: {result.report.failures}")

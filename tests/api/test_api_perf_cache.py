@@ -44,7 +44,7 @@ QUERIES = (
 
 def oracle(settings: Settings, query: str) -> tuple[int, bytes]:
     """The uncached answer: FastAPI validating and serialising the query's dict."""
-    reader = SnapshotReader(settings.db)
+    reader = SnapshotReader(settings.paths.db)
     app = FastAPI()
 
     @app.get("/predictions", response_model=Predictions)
@@ -104,7 +104,7 @@ def test_errors_are_answered_as_before_and_never_cached(
 
 def q_detail(settings: Settings, query: str) -> str:
     params = dict(p.split("=") for p in query.lstrip("?").split("&"))
-    reader = SnapshotReader(settings.db)
+    reader = SnapshotReader(settings.paths.db)
     try:
         with reader.cursor() as (con, _):
             read_predictions(
@@ -127,7 +127,7 @@ def test_a_newly_published_snapshot_is_served_not_a_stale_entry(
         assert latest.content == dated.content  # DAY is the latest predicted date
         old_key = api.app.state.reader.snapshot_key()  # type: ignore[attr-defined]
         assert len(cache_of(api)) == 2
-        with connect(settings.db) as writer:
+        with connect(settings.paths.db) as writer:
             # every prediction of DAY retired: the default date falls back a day
             writer.execute(
                 "UPDATE predictions.prediction SET is_active = false WHERE game_date = ?",

@@ -64,7 +64,7 @@ def test_health_names_the_warehouse_not_its_path_and_reports_freshness(
     h = get(client, "/health")
     assert h["warehouse"] == "nbaprops.duckdb"
     assert h["source"] == "snapshot"
-    with connect(served.db, read_only=True) as con:
+    with connect(served.paths.db, read_only=True) as con:
         last_box = con.execute("SELECT max(game_date) FROM core.player_game").fetchone()[0]
     assert h["freshness"]["last_box_score_date"] == str(last_box)
     assert h["freshness"]["last_prediction_date"] == str(DAY)
@@ -81,7 +81,7 @@ def test_predictions_of_a_date_match_the_table_and_filter_by_system_and_alias(
     client: TestClient, served: Settings
 ) -> None:
     every = get(client, f"/predictions?date={DAY}")
-    with connect(served.db, read_only=True) as con:
+    with connect(served.paths.db, read_only=True) as con:
         counts = dict(
             con.execute(
                 "SELECT system_id, count(*) FROM predictions.prediction "
@@ -103,7 +103,7 @@ def test_predictions_of_a_date_match_the_table_and_filter_by_system_and_alias(
     # the calibrated value never exceeds the claim; the decision follows it
     assert all(p["ev_calibrated_pct"] <= p["ev_pct"] + 1e-9 for p in calls)
     for p in calls:
-        backed = p["ev_calibrated_pct"] > 100 * served.ev_margin
+        backed = p["ev_calibrated_pct"] > 100 * served.betting.ev_margin
         assert p["decision"] == (p["recommendation"] if backed else "PASS")
     assert {p["decision"] for p in calls} > {"PASS"}  # some calls are backed
     picked = [p for p in every["predictions"] if p["pick_status"] == "BET"]
@@ -118,7 +118,7 @@ def test_picks_and_signal_follow_the_champion(client: TestClient, served: Settin
     rows = picks["picks"]
     bets = [p for p in rows if p["status"] == "BET"]
     watch = [p for p in rows if p["status"] == "WATCHLIST"]
-    assert 0 < len(bets) <= served.picks_max_per_day
+    assert 0 < len(bets) <= served.picks.picks_max_per_day
     assert watch
     assert picks["n_bets"] == len(bets)
     assert picks["n_watchlist"] == len(watch)
@@ -126,26 +126,26 @@ def test_picks_and_signal_follow_the_champion(client: TestClient, served: Settin
     assert value == sorted(value, reverse=True)
     assert [p["rank"] for p in rows] == list(range(1, len(rows) + 1))
     for p in bets:
-        assert abs(p["edge_points"]) >= served.picks_min_edge
-        assert p["ev_calibrated_pct"] > 100 * served.ev_margin
+        assert abs(p["edge_points"]) >= served.picks.picks_min_edge
+        assert p["ev_calibrated_pct"] > 100 * served.betting.ev_margin
         assert p["ev_calibrated_pct"] <= p["ev_pct"] + 1e-9
-        assert 0 < p["stake_pct"] <= 100 * served.picks_max_bet_share + 1e-9
-        assert p["stake_units"] == pytest.approx(p["stake_pct"] / (100 * served.unit_share))
+        assert 0 < p["stake_pct"] <= 100 * served.picks.picks_max_bet_share + 1e-9
+        assert p["stake_units"] == pytest.approx(p["stake_pct"] / (100 * served.betting.unit_share))
         assert p["stake_pct"] <= p["stake_before_pct"] + 1e-9
         assert p["flat_units"] == 1.0
     exposure = sum(p["stake_pct"] for p in bets)
     assert picks["exposure_pct"] == pytest.approx(exposure)
-    assert exposure <= 100 * served.picks_max_slate_share + 1e-9
+    assert exposure <= 100 * served.picks.picks_max_slate_share + 1e-9
     assert all(p["stake_pct"] == 0 and p["reason"] for p in watch)
     teams = [p["team"] for p in bets]
-    assert max(teams.count(t) for t in teams) <= served.picks_max_per_team
+    assert max(teams.count(t) for t in teams) <= served.picks.picks_max_per_team
     assert len({p["player_id"] for p in bets}) == len(bets)
     record = picks["record"]
     assert record["system"] == "season_average"
     assert record["n"] > 100
     assert record["beats_break_even"] is (record["roi_pct"] > 0)
     assert ("does not beat" in record["statement"]) is (not record["beats_break_even"])
-    with connect(served.db, read_only=True) as con:
+    with connect(served.paths.db, read_only=True) as con:
         stored = con.execute(
             "SELECT player_id, status, stake_kelly FROM predictions.pick WHERE game_date = ? "
             "AND is_active AND alias = 'champion' ORDER BY rank",
@@ -157,7 +157,7 @@ def test_picks_and_signal_follow_the_champion(client: TestClient, served: Settin
     assert set(signals) == {"season_average@champion", "moving_average@challenger"}
     champion = signals["season_average@champion"]
     assert champion["n_games"] == 15
-    with connect(served.db, read_only=True) as con:
+    with connect(served.paths.db, read_only=True) as con:
         stored = con.execute(
             "SELECT signal, n_bets, n_high_edge FROM predictions.signal "
             "WHERE game_date = ? AND system_id = 'season_average'",
@@ -170,7 +170,7 @@ def test_picks_and_signal_follow_the_champion(client: TestClient, served: Settin
 def test_player_page_has_recent_games_lines_and_graded_predictions(
     client: TestClient, served: Settings
 ) -> None:
-    with connect(served.db, read_only=True) as con:
+    with connect(served.paths.db, read_only=True) as con:
         (player_id,) = con.execute(
             """
             SELECT p.player_id FROM predictions.prediction p
@@ -223,7 +223,7 @@ def test_player_page_has_recent_games_lines_and_graded_predictions(
 def test_grading_figures_equal_an_independent_count(client: TestClient, served: Settings) -> None:
     body = get(client, f"/grading?start={FIRST}&end={LAST}&system=season_average")
     (book,) = [s for s in body["systems"] if s["line_kind"] == "sportsbook"]
-    with connect(served.db, read_only=True) as con:
+    with connect(served.paths.db, read_only=True) as con:
         wins, bets, pushes = con.execute(
             """
             SELECT count(*) FILTER (WHERE g.direction_vs_consensus = 'right'),
@@ -254,7 +254,7 @@ def test_grading_figures_equal_an_independent_count(client: TestClient, served: 
     assert book["line_mae"] == pytest.approx(float(np.abs(actual - lined["line"]).mean()))
     assert {s["system"] for s in body["systems"]} == {"season_average"}
     # the market on the same decided, priced rows (de-vigged consensus at decision time)
-    with connect(served.db, read_only=True) as con:
+    with connect(served.paths.db, read_only=True) as con:
         priced = con.execute(
             """
             SELECT count(*) FROM predictions.prediction p JOIN grading.grade g
@@ -268,7 +268,7 @@ def test_grading_figures_equal_an_independent_count(client: TestClient, served: 
             [FIRST, LAST],
         ).fetchone()[0]
     # by side: each side's bets and wins counted apart in SQL, and the sides add up
-    with connect(served.db, read_only=True) as con:
+    with connect(served.paths.db, read_only=True) as con:
         sides = con.execute(
             """
             SELECT p.recommendation,
@@ -309,7 +309,7 @@ def test_experiments_models_diagnostics_and_alerts(client: TestClient, served: S
     assert aliased == {("season_average", ("champion",)), ("moving_average", ("challenger",))}
     assert all("artefact_dir" not in v for v in models["versions"])
     diag = get(client, "/diagnostics")
-    with connect(served.db, read_only=True) as con:
+    with connect(served.paths.db, read_only=True) as con:
         stored = con.execute(
             "SELECT game_date, system_id, primary_cause FROM monitoring.diagnostic "
             "WHERE game_date = (SELECT max(game_date) FROM monitoring.diagnostic) ORDER BY 2"
@@ -324,7 +324,7 @@ def test_experiments_models_diagnostics_and_alerts(client: TestClient, served: S
 
 
 def test_no_response_exposes_a_filesystem_path(client: TestClient, served: Settings) -> None:
-    folder = str(served.db.parent)
+    folder = str(served.paths.db.parent)
     run_id = get(client, "/experiments")["runs"][0]["experiment_id"]
     for url in (
         "/health",
@@ -429,7 +429,7 @@ def test_the_schema_is_served_with_every_endpoint(client: TestClient) -> None:
 
 def test_the_cli_and_the_api_agree_for_one_date(client: TestClient, served: Settings) -> None:
     runner = CliRunner()
-    db = str(served.db)
+    db = str(served.paths.db)
     out = runner.invoke(cli, ["picks", "--date", str(DAY), "--db", db, "--json"], env=PICK_ENV)
     assert out.exit_code == 0, out.output
     from_cli = json.loads(out.output)
@@ -454,7 +454,7 @@ def test_the_ledger_grades_each_bet_at_its_own_line_and_price(
     body = get(client, f"/bets?start={FIRST}&end={DAY}&system=season_average")
     (ledger,) = body["systems"]
     lines = ledger["bets"]
-    with connect(served.db, read_only=True) as con:
+    with connect(served.paths.db, read_only=True) as con:
         truth = con.execute(
             """
             SELECT b.pick_id, b.side, b.bet_line, b.bet_price, b.stake_kelly, pg.points
@@ -532,7 +532,7 @@ def test_the_daily_job_runs_while_the_api_serves_and_the_api_then_sees_it(
             job = subprocess.run(
                 [
                     *(str(exe), "run", "daily", "--date", str(NEXT), "--skip-ingest"),
-                    *("--db", str(settings.db), "--json"),
+                    *("--db", str(settings.paths.db), "--json"),
                 ],
                 capture_output=True,
                 text=True,
@@ -544,7 +544,7 @@ def test_the_daily_job_runs_while_the_api_serves_and_the_api_then_sees_it(
             stop.set()
             reader.join()
         assert job.returncode == 0, job.stderr
-        assert json.loads(job.stdout)["snapshot"] == snapshot_path(settings.db).name
+        assert json.loads(job.stdout)["snapshot"] == snapshot_path(settings.paths.db).name
         assert len(statuses) > 10
         assert set(statuses) == {200}
         # the API reopens the newly published snapshot on its next request
@@ -558,7 +558,7 @@ def test_the_daily_job_runs_while_the_api_serves_and_the_api_then_sees_it(
 def test_without_a_snapshot_every_request_is_503_naming_the_command_and_the_file_stays_free(
     served: Settings, tmp_path: Path
 ) -> None:
-    shutil.copy(served.db, tmp_path / "w.duckdb")
+    shutil.copy(served.paths.db, tmp_path / "w.duckdb")
     settings = Settings(db=tmp_path / "w.duckdb")
     api = TestClient(create_app(settings))
     detail = one_line_error(api, "/health", 503)
@@ -566,9 +566,9 @@ def test_without_a_snapshot_every_request_is_503_naming_the_command_and_the_file
     assert "`nbaprops db publish`" in detail
     assert str(tmp_path) not in detail
     # the API never opened the live warehouse: another process takes it read-write at once
-    with holding(settings.db):
+    with holding(settings.paths.db):
         assert "no snapshot" in one_line_error(api, "/picks", 503)
-    with connect(settings.db) as writer:
+    with connect(settings.paths.db) as writer:
         publish_snapshot(writer)
     assert get(api, "/health")["source"] == "snapshot"
 
@@ -577,10 +577,10 @@ def test_a_replaced_snapshot_is_read_afresh_not_from_duckdbs_instance_cache(
     served: Settings, tmp_path: Path
 ) -> None:
     settings = copy_served(served, tmp_path)
-    reader = SnapshotReader(settings.db)
+    reader = SnapshotReader(settings.paths.db)
     with reader.cursor() as (con, _):
         before = con.execute("SELECT count(*) FROM pipeline.audit_log").fetchone()[0]
-        with connect(settings.db) as writer:
+        with connect(settings.paths.db) as writer:
             writer.execute(
                 "INSERT INTO pipeline.audit_log (logged_at, actor, action, detail) "
                 "VALUES (now(), 'test', 'x', 'y')"
@@ -635,7 +635,7 @@ def test_every_request_needs_the_token_when_one_is_set(served: Settings) -> None
     assert not token_ok("abc", "Bearer abd")
     assert not token_ok("abc", "abc")  # the scheme is required
     assert token_ok("abc", "Bearer abc")
-    guarded = Settings(db=served.db, api_token="s3cret-token")
+    guarded = Settings(db=served.paths.db, api_token="s3cret-token")
     api = TestClient(create_app(guarded))
     assert api.get("/health").status_code == 401
     assert api.get("/openapi.json").status_code == 401
@@ -656,7 +656,7 @@ def test_a_failed_daily_run_still_publishes_so_the_api_shows_the_failure(
         raise RuntimeError("the slate could not be scored")
 
     monkeypatch.setattr(daily, "predict_job", broken)
-    with connect(settings.db) as con, pytest.raises(RuntimeError):
+    with connect(settings.paths.db) as con, pytest.raises(RuntimeError):
         daily.run_daily(con, settings, NEXT, skip_ingest=True)
     api = TestClient(create_app(settings))
     phases = {p["phase"]: p for p in get(api, "/health")["phases"] if p["run_date"] == str(NEXT)}

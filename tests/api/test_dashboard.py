@@ -31,7 +31,7 @@ def page(client: TestClient, url: str, status: int = 200) -> Page:
 
 
 def scalar(served: Settings, sql: str, params: list[Any]) -> Any:
-    with connect(served.db, read_only=True) as con:
+    with connect(served.paths.db, read_only=True) as con:
         return con.execute(sql, params).fetchone()[0]
 
 
@@ -194,7 +194,7 @@ def test_player_page_lists_the_last_20_games_with_points_lines_and_predictions(
     player_id = client.get(f"/picks?date={DAY}").json()["picks"][0]["player_id"]
     shown = page(client, f"/ui/players/{player_id}?date={DAY}")
     games = shown.tables["player-games"]
-    with connect(served.db, read_only=True) as con:
+    with connect(served.paths.db, read_only=True) as con:
         points = con.execute(
             "SELECT points FROM core.player_game WHERE player_id = ? AND game_date <= ? "
             "ORDER BY game_date DESC LIMIT 20",
@@ -302,7 +302,7 @@ def test_a_cached_page_is_rendered_afresh_once_a_new_snapshot_is_published(
         assert first.status_code == again.status_code == 200
         assert again.content == first.content
         before = len(read_page(first.text).tables["best-bets"])
-        with connect(settings.db) as writer:
+        with connect(settings.paths.db) as writer:
             # the champion's top bet of DAY is retired with its prediction; the page drops both
             writer.execute(
                 """

@@ -23,7 +23,7 @@ pytestmark = [pytest.mark.data, pytest.mark.slow]
 BLOCKED = ("Out", "Doubtful", "Questionable")
 # Permissive: many bets, so the gate has calls to block.
 LOOSE = Settings(ev_margin=0.0, picks_min_record_bets=0, picks_max_per_game=2)
-UNGATED = LOOSE.model_copy(update={"availability_block_statuses": ()})
+UNGATED = LOOSE.replace(availability_block_statuses=())
 SPEC = {
     "name": "spring-gate",
     "systems": ["season_average"],

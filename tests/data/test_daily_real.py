@@ -63,7 +63,7 @@ def copy_of(warehouse: Path, root: Path) -> Settings:
 def served(warehouse: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
     """A copy of the warehouse whose champion was bootstrapped before DAY."""
     settings = copy_of(warehouse, tmp_path_factory.mktemp("served"))
-    with connect(settings.db) as con:
+    with connect(settings.paths.db) as con:
         migrate(con)
         message = bootstrap_champion(con, settings, DAY, progress=Progress())
     assert "champion" in message
@@ -71,7 +71,7 @@ def served(warehouse: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterato
 
 
 def test_predict_writes_every_slate_player_with_line_provenance(served: Settings) -> None:
-    with connect(served.db) as con:
+    with connect(served.paths.db) as con:
         result = predict_job(con, served, DAY)
         rows = con.execute(
             "SELECT * FROM predictions.prediction WHERE game_date = ? AND is_active", [DAY]
@@ -105,7 +105,7 @@ def test_predict_writes_every_slate_player_with_line_provenance(served: Settings
 
 
 def test_rerun_changes_nothing_and_force_supersedes_without_deleting(served: Settings) -> None:
-    with connect(served.db) as con:
+    with connect(served.paths.db) as con:
         predict_job(con, served, DAY)
         before = con.execute("SELECT count(*) FROM predictions.prediction").fetchone()[0]
         again = predict_job(con, served, DAY)
@@ -137,7 +137,7 @@ def test_rerun_changes_nothing_and_force_supersedes_without_deleting(served: Set
 
 
 def test_predict_refuses_dates_inside_the_training_window(served: Settings) -> None:
-    with connect(served.db) as con:
+    with connect(served.paths.db) as con:
         with pytest.raises(InSampleError, match="training window"):
             predict_job(con, served, DAY - timedelta(days=2))
         research = predict_job(con, served, DAY - timedelta(days=2), allow_in_sample=True)
@@ -157,8 +157,8 @@ def test_the_completeness_gate_refuses_an_incomplete_slate(
 ) -> None:
     """Box scores that never arrived: the lined players have no history to build from.
     (The freshness gate refuses such a date first; past it, the completeness gate.)"""
-    broken = copy_of(served.db, tmp_path / "broken")
-    with connect(broken.db) as con:
+    broken = copy_of(served.paths.db, tmp_path / "broken")
+    with connect(broken.paths.db) as con:
         con.execute("DELETE FROM core.player_game WHERE game_date < ?", [DAY])
         refresh_state(con, force=True)
         n = con.execute("SELECT count(*) FROM predictions.prediction").fetchone()[0]
@@ -185,7 +185,7 @@ def test_the_completeness_gate_refuses_an_incomplete_slate(
 
 
 def test_grading_is_idempotent_and_logs_box_score_corrections(served: Settings) -> None:
-    with connect(served.db) as con:
+    with connect(served.paths.db) as con:
         predict_job(con, served, DAY)
         first = grade_date(con, DAY)
         grades = con.execute(
@@ -234,7 +234,7 @@ def test_grading_is_idempotent_and_logs_box_score_corrections(served: Settings) 
 
 def test_signal_and_picks_follow_the_rules(served: Settings) -> None:
     runner = CliRunner()
-    db = str(served.db)
+    db = str(served.paths.db)
     out = runner.invoke(app, ["predict", "--date", str(DAY), "--db", db, "--json"])
     assert out.exit_code == 0, out.output
     out = runner.invoke(app, ["signal", "--date", str(DAY), "--db", db, "--json"])
@@ -263,9 +263,9 @@ def test_signal_and_picks_follow_the_rules(served: Settings) -> None:
     assert (watch["stake_pct"] == 0).all()
     bets = picks[picks["status"] == "BET"]
     # the default rule stakes only what the record backs
-    assert (bets["ev_calibrated_pct"] > 100 * served.ev_margin).all()
-    assert (bets["record"].map(lambda r: r["n"]) >= served.picks_min_record_bets).all()
-    assert bets["stake_pct"].sum() <= 100 * served.picks_max_slate_share + 1e-9
+    assert (bets["ev_calibrated_pct"] > 100 * served.betting.ev_margin).all()
+    assert (bets["record"].map(lambda r: r["n"]) >= served.picks.picks_min_record_bets).all()
+    assert bets["stake_pct"].sum() <= 100 * served.picks.picks_max_slate_share + 1e-9
     assert payload["verdict"].startswith("no bets today") is bets.empty
     assert payload["record"]["n"] > 100
 
@@ -276,7 +276,7 @@ def test_a_pick_is_graded_at_its_own_line_and_price_not_the_consensus(
     """Real picks shopped to another line: graded as placed they can lose where the call
     was right against the consensus (2024-04-12's top claim, Zion Williamson UNDER 25.5
     at +110 against a 26.5 consensus, scored 26)."""
-    with connect(served.db) as con:
+    with connect(served.paths.db) as con:
         predict_job(con, served, DAY)
         grade_date(con, DAY)
         rows = con.execute(
@@ -318,8 +318,8 @@ def test_predicting_a_past_date_reads_no_later_box_score_and_no_later_quote(
     time (a live run during the day's last snapshot: the moment it runs): the
     predictions do not move."""
     now = datetime(2024, 4, 12, 18, 59, 30, tzinfo=UTC)
-    changed = copy_of(served.db, tmp_path / "changed")
-    with connect(changed.db) as con:
+    changed = copy_of(served.paths.db, tmp_path / "changed")
+    with connect(changed.paths.db) as con:
         con.execute(
             "UPDATE core.player_game SET points = points * 10 + 7, minutes = minutes + 20 "
             "WHERE game_date >= ?",
@@ -341,7 +341,7 @@ def test_predicting_a_past_date_reads_no_later_box_score_and_no_later_quote(
             "ORDER BY player_id",
             [DAY],
         ).df()
-    with connect(served.db) as con:
+    with connect(served.paths.db) as con:
         predict_job(con, served, DAY, force=True, now=now)
         original = con.execute(
             "SELECT player_id, line, n_books, median, p_over, recommendation, bet_line, "
@@ -369,14 +369,14 @@ def check_caps(picks: pd.DataFrame, settings: Settings) -> int:
     slates = 0
     for _, slate in bets.groupby(["system", "game_date"]):
         slates += 1
-        assert slate["stake_kelly"].max() <= settings.picks_max_bet_share + 1e-12
-        assert slate["stake_kelly"].sum() <= settings.picks_max_slate_share + 1e-12
+        assert slate["stake_kelly"].max() <= settings.picks.picks_max_bet_share + 1e-12
+        assert slate["stake_kelly"].sum() <= settings.picks.picks_max_slate_share + 1e-12
         assert slate["player_id"].is_unique
-        assert slate.groupby("game_id").size().max() <= settings.picks_max_per_game
-        assert slate.groupby("team").size().max() <= settings.picks_max_per_team
-        assert len(slate) <= settings.picks_max_per_day
+        assert slate.groupby("game_id").size().max() <= settings.picks.picks_max_per_game
+        assert slate.groupby("team").size().max() <= settings.picks.picks_max_per_team
+        assert len(slate) <= settings.picks.picks_max_per_day
         red = (slate["slate_signal"] == "RED").to_numpy()
-        halved = slate["stake_kelly_before"].to_numpy() * settings.picks_red_multiplier
+        halved = slate["stake_kelly_before"].to_numpy() * settings.picks.picks_red_multiplier
         assert (slate["stake_kelly"].to_numpy()[red] <= halved[red] + 1e-12).all()
         assert (slate["stake_kelly"] <= slate["stake_kelly_before"] + 1e-12).all()
     return slates
@@ -385,11 +385,11 @@ def check_caps(picks: pd.DataFrame, settings: Settings) -> int:
 def test_a_backfill_equals_the_backtest_of_the_same_dates_and_models(
     warehouse: Path, tmp_path: Path
 ) -> None:
-    settings = copy_of(warehouse, tmp_path).model_copy(update=LOOSE)
+    settings = copy_of(warehouse, tmp_path).replace(**LOOSE)
     # the composites are systems like any other: registered, written and graded per fold
     systems = ["season_average", "moving_average", "catboost_full", "anchored", "ensemble"]
     spec = backfill_spec(date(2024, 3, 25), date(2024, 3, 31), ev_margin=0.0, systems=systems)
-    with connect(settings.db) as con:
+    with connect(settings.paths.db) as con:
         migrate(con)
         result = backfill_walk_forward(con, spec, settings)
         replayed = run_backtest(con, spec, settings=settings)
@@ -449,11 +449,7 @@ def test_a_backfill_equals_the_backtest_of_the_same_dates_and_models(
     reported = stored[pd.to_datetime(stored["game_date"]).dt.date >= spec.start]
     from_backfill = {r["system"]: r for r in system_figures(reported)}
     from_backtest = {r["system"]: r for r in system_figures(backtest[~backtest["warmup"]])}
-    assert (
-        from_backfill.keys()
-        == from_backtest.keys()
-        == set(systems)
-    )
+    assert from_backfill.keys() == from_backtest.keys() == set(systems)
     for system, figures in from_backtest.items():
         mine = from_backfill[system]
         for key in ("n", "bets", "pushes", "voids"):
@@ -475,7 +471,7 @@ from nbaprops.warehouse.migrate import migrate
 
 spec = build_spec(__SPEC__)
 settings = Settings(db=sys.argv[1], runs_dir=sys.argv[2])
-with connect(settings.db) as con:
+with connect(settings.paths.db) as con:
     migrate(con)
     backfill_walk_forward(con, spec, settings, on_date=lambda d: print(d, flush=True))
 """
@@ -489,7 +485,7 @@ def test_a_backfill_killed_with_sigkill_finishes_on_rerun_without_duplicates(
     script = CRASH_SCRIPT.replace("__SPEC__", repr(spec.model_dump(mode="python")))
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen(
-        [sys.executable, "-c", script, str(settings.db), str(tmp_path / "runs")],
+        [sys.executable, "-c", script, str(settings.paths.db), str(tmp_path / "runs")],
         stdout=subprocess.PIPE,
         text=True,
         env=env,
@@ -507,7 +503,7 @@ def test_a_backfill_killed_with_sigkill_finishes_on_rerun_without_duplicates(
             break
     proc.wait(timeout=120)
     assert proc.returncode == -signal.SIGKILL
-    with connect(settings.db) as con:
+    with connect(settings.paths.db) as con:
         partial = con.execute(
             "SELECT count(DISTINCT game_date) FROM predictions.prediction"
         ).fetchone()[0]
@@ -543,7 +539,16 @@ def test_run_daily_bootstraps_a_champion_and_records_every_phase(
     runner = CliRunner()
     out = runner.invoke(
         app,
-        ["run", "daily", "--date", str(DAY), "--db", str(settings.db), "--skip-ingest", "--json"],
+        [
+            "run",
+            "daily",
+            "--date",
+            str(DAY),
+            "--db",
+            str(settings.paths.db),
+            "--skip-ingest",
+            "--json",
+        ],
         env={"NBAPROPS_RUNS_DIR": str(tmp_path / "runs")},
     )
     assert out.exit_code == 0, out.output
@@ -553,22 +558,22 @@ def test_run_daily_bootstraps_a_champion_and_records_every_phase(
     assert payload["picks"]["picks"]  # the calls, each a bet or on the watchlist
     assert payload["picks"]["record"]["system"] == "xgboost"
     assert payload["signals"]
-    with connect(settings.db, read_only=True) as con:
+    with connect(settings.paths.db, read_only=True) as con:
         phases = con.execute(
             "SELECT phase, status, rows FROM pipeline.phase_run ORDER BY started_at"
         ).fetchall()
     assert [p[:2] for p in phases] == [(name, "COMPLETE") for name in PHASES]
     assert phases[PHASES.index("diagnose")][2] == 0  # nothing graded yet: nothing diagnosed
     assert phases[PHASES.index("bootstrap")][2] == 1  # its own phase: one version registered
-    status = runner.invoke(app, ["status", "--db", str(settings.db), "--json"])
+    status = runner.invoke(app, ["status", "--db", str(settings.paths.db), "--json"])
     assert status.exit_code == 0, status.output
     recorded = json.loads(status.output)["phases"]
     assert {(p["phase"], p["status"]) for p in recorded} >= {("predict", "COMPLETE")}
     # the next night grades the date before predicting the next one
-    with connect(settings.db) as con:
+    with connect(settings.paths.db) as con:
         nxt = run_daily(con, settings, DAY + timedelta(days=2), skip_ingest=True)
     assert [g.day for g in nxt.graded] == [DAY]
-    with connect(settings.db, read_only=True) as con:
+    with connect(settings.paths.db, read_only=True) as con:
         again = con.execute(
             "SELECT status, rows FROM pipeline.phase_run WHERE run_id = ? AND phase = 'bootstrap'",
             [nxt.run_id],

@@ -43,14 +43,14 @@ def backfilled(warehouse: Path, tmp_path_factory: pytest.TempPathFactory) -> Set
             "warmup_days": 0,
         }
     )
-    with connect(settings.db) as con:
+    with connect(settings.paths.db) as con:
         migrate(con)
         backfill_walk_forward(con, spec, settings)
     return settings
 
 
 def copy_settings(settings: Settings, root: Path) -> Settings:
-    copy_warehouse(settings.db, root / "nbaprops.duckdb")
+    copy_warehouse(settings.paths.db, root / "nbaprops.duckdb")
     return Settings(db=root / "nbaprops.duckdb", runs_dir=root / "runs")
 
 
@@ -58,7 +58,7 @@ def test_every_date_and_system_gets_one_stored_row_with_independently_checked_fi
     backfilled: Settings, tmp_path: Path
 ) -> None:
     settings = copy_settings(backfilled, tmp_path)
-    with connect(settings.db) as con:
+    with connect(settings.paths.db) as con:
         diagnostics = diagnose_range(con, settings, FIRST, LAST)
         stored = con.execute(
             "SELECT game_date, system_id, hit_rate_7d, bets_7d, line_mae, n_lined, "
@@ -127,7 +127,7 @@ def test_a_day_of_deleted_box_scores_is_pending_not_void_and_alerts_naming_the_d
     backfilled: Settings, tmp_path: Path
 ) -> None:
     settings = copy_settings(backfilled, tmp_path)
-    with connect(settings.db) as con:
+    with connect(settings.paths.db) as con:
         con.execute("DELETE FROM core.player_game WHERE game_date = ?", [BROKEN])
         con.execute("DELETE FROM grading.grade WHERE game_date = ?", [BROKEN])
         con.execute("DELETE FROM grading.completeness WHERE game_date = ?", [BROKEN])
@@ -167,7 +167,15 @@ def test_the_cli_stores_prints_and_posts_new_alerts_once(
     url, received = webhook
     settings = copy_settings(backfilled, tmp_path)
     monkeypatch.setenv("NBAPROPS_ALERT_WEBHOOK_URL", url)
-    args = ["diagnose", "--start", "2024-04-14", "--end", "2024-04-21", "--db", str(settings.db)]
+    args = [
+        "diagnose",
+        "--start",
+        "2024-04-14",
+        "--end",
+        "2024-04-21",
+        "--db",
+        str(settings.paths.db),
+    ]
     first = CliRunner().invoke(app, [*args, "--json"])
     assert first.exit_code == 0, first.output
     payload = json.loads(first.output)
@@ -176,7 +184,7 @@ def test_the_cli_stores_prints_and_posts_new_alerts_once(
     assert payload["webhook"]["ok"] is True
     assert len(received) == 1
     assert [a["message"] for a in received[0]["alerts"]] == [a["message"] for a in raised]
-    with connect(settings.db, read_only=True) as con:
+    with connect(settings.paths.db, read_only=True) as con:
         stored = con.execute(
             "SELECT count(*) FROM monitoring.alert WHERE source LIKE 'diagnose:%'"
         ).fetchone()
@@ -187,17 +195,19 @@ def test_the_cli_stores_prints_and_posts_new_alerts_once(
     assert again.exit_code == 0, again.output
     assert "Diagnostics" in again.output
     assert len(received) == 1
-    with connect(settings.db, read_only=True) as con:
+    with connect(settings.paths.db, read_only=True) as con:
         assert con.execute(
             "SELECT count(*) FROM monitoring.alert WHERE source LIKE 'diagnose:%'"
         ).fetchone() == (len(raised),)
         assert con.execute("SELECT count(*) FROM monitoring.diagnostic").fetchone() == rows
-    status = CliRunner().invoke(app, ["status", "--db", str(settings.db), "--json"])
+    status = CliRunner().invoke(app, ["status", "--db", str(settings.paths.db), "--json"])
     latest = json.loads(status.output)["diagnostics"]
     assert {(r["system_id"], r["game_date"]) for r in latest} == {
         (s, "2024-04-21") for s in SYSTEMS
     }
-    listed = CliRunner().invoke(app, ["alerts", "--since", "2000-01-01", "--db", str(settings.db)])
+    listed = CliRunner().invoke(
+        app, ["alerts", "--since", "2000-01-01", "--db", str(settings.paths.db)]
+    )
     assert listed.exit_code == 0
     assert raised[0]["message"].split(" [")[0] in listed.output.replace("\n", " ")
 
@@ -209,6 +219,6 @@ def test_diagnose_refuses_bad_input_in_one_line(backfilled: Settings) -> None:
         ["diagnose", "--start", "2024-04-20", "--end", "2024-04-10"],
         ["diagnose", "--date", "1990-01-01"],
     ):
-        result = CliRunner().invoke(app, [*args, "--db", str(backfilled.db)])
+        result = CliRunner().invoke(app, [*args, "--db", str(backfilled.paths.db)])
         assert result.exit_code != 0, args
         assert len(result.output.strip().splitlines()) == 1, (args, result.output)

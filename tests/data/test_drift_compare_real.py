@@ -169,7 +169,7 @@ def test_backtest_and_production_are_compared_on_identical_player_games_and_gaps
     paired: Settings, tmp_path: Path
 ) -> None:
     db = tmp_path / "gaps.duckdb"
-    db.write_bytes(paired.db.read_bytes())
+    db.write_bytes(paired.paths.db.read_bytes())
     active = (
         "SELECT prediction_id FROM predictions.prediction WHERE system_id = ? AND is_active "
         "AND game_date = ?"
@@ -308,7 +308,7 @@ def test_compare_production_without_a_covering_backtest_names_the_command(
             "--system",
             SYSTEM,
             "--db",
-            str(paired.db),
+            str(paired.paths.db),
         ],
     )
     assert out.exit_code == 1
@@ -334,13 +334,13 @@ def test_prediction_drift_reads_the_stored_predictions_of_each_period(
             "--png",
             str(png),
             "--db",
-            str(paired.db),
+            str(paired.paths.db),
             "--json",
         ],
     )
     assert out.exit_code == 0, out.output
     payload = json.loads(out.stdout)
-    with connect(paired.db, read_only=True) as con:
+    with connect(paired.paths.db, read_only=True) as con:
         counts = con.execute(
             """
             SELECT game_date <= DATE '2024-03-27' AS ref, count(*) AS n, count(p_over) AS lined,

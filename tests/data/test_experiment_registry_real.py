@@ -59,7 +59,7 @@ def lab(warehouse: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[S
 
 @pytest.fixture
 def con(lab: Settings) -> Iterator[duckdb.DuckDBPyConnection]:
-    with connect(lab.db) as c:
+    with connect(lab.paths.db) as c:
         from nbaprops.warehouse.migrate import migrate
 
         migrate(c)
@@ -72,7 +72,7 @@ def runs(lab: Settings) -> dict[str, RunOutcome]:
     from nbaprops.warehouse.migrate import migrate
 
     out = {}
-    with connect(lab.db) as c:
+    with connect(lab.paths.db) as c:
         migrate(c)
         out["full"] = run_experiment(c, spec_of("full-history"), settings=lab)
         out["season"] = run_experiment(
@@ -159,7 +159,7 @@ def test_best_ranks_only_runs_on_one_window_with_n_beside(
     runs: dict[str, RunOutcome], lab: Settings
 ) -> None:
     result = CliRunner().invoke(
-        app, ["experiment", "best", "--metric", "mae", "--db", str(lab.db), "--json"]
+        app, ["experiment", "best", "--metric", "mae", "--db", str(lab.paths.db), "--json"]
     )
     assert result.exit_code == 0, result.output
     payload = json.loads(result.stdout)
@@ -181,7 +181,15 @@ def test_compare_pairs_exactly_the_same_player_games(
     a, b = runs["full"], runs["season"]
     result = CliRunner().invoke(
         app,
-        ["experiment", "compare", str(a.run_id)[:8], str(b.run_id), "--db", str(lab.db), "--json"],
+        [
+            "experiment",
+            "compare",
+            str(a.run_id)[:8],
+            str(b.run_id),
+            "--db",
+            str(lab.paths.db),
+            "--json",
+        ],
     )
     assert result.exit_code == 0, result.output
     out = json.loads(result.stdout)
@@ -339,7 +347,7 @@ def test_a_dry_run_trains_and_records_nothing(
     spec_file = Path(__file__).parents[2] / "experiments" / "catboost_rolling56_halflife60.yaml"
     result = CliRunner().invoke(
         app,
-        ["experiment", "run", str(spec_file), "--dry-run", "--db", str(lab.db), "--json"],
+        ["experiment", "run", str(spec_file), "--dry-run", "--db", str(lab.paths.db), "--json"],
     )
     assert result.exit_code == 0, result.output
     out = json.loads(result.stdout)
@@ -349,7 +357,7 @@ def test_a_dry_run_trains_and_records_nothing(
     assert len(out["plan"]) >= 10
     assert {f["name"] for f in out["features"]} == set(catalog.FEATURE_SETS["points_v1"].features)
     assert all("default" in f for f in out["features"])
-    with connect(lab.db, read_only=True) as check:
+    with connect(lab.paths.db, read_only=True) as check:
         assert check.execute("SELECT count(*) FROM experiments.run").fetchone() == runs_before
 
 
@@ -362,7 +370,7 @@ def test_each_run_is_mirrored_to_mlflow_when_a_tracking_uri_is_set(
     assert not outcome.warnings
     run = reg.get_run(con, str(outcome.run_id))
     assert run["mlflow_run_id"]
-    client = MlflowClient(tracking_uri=lab.mlflow_tracking_uri)
+    client = MlflowClient(tracking_uri=lab.models.mlflow_tracking_uri)
     logged = client.get_run(run["mlflow_run_id"])
     assert logged.info.status == "FINISHED"
     assert logged.data.tags["nbaprops.experiment_id"] == outcome.run_id
@@ -391,7 +399,16 @@ def test_a_sweep_on_a_two_worker_local_cluster_records_every_run(
     )
     result = CliRunner().invoke(
         app,
-        ["experiment", "sweep", str(sweep_file), "--workers", "2", "--db", str(lab.db), "--json"],
+        [
+            "experiment",
+            "sweep",
+            str(sweep_file),
+            "--workers",
+            "2",
+            "--db",
+            str(lab.paths.db),
+            "--json",
+        ],
     )
     assert result.exit_code == 0, result.output
     out = json.loads(result.stdout)
@@ -399,7 +416,7 @@ def test_a_sweep_on_a_two_worker_local_cluster_records_every_run(
     assert len(out["runs"]) == 4
     maes = [r["mae"] for r in out["runs"]]
     assert maes == sorted(maes)
-    with connect(lab.db, read_only=True) as check:
+    with connect(lab.paths.db, read_only=True) as check:
         recorded = check.execute(
             "SELECT r.name, r.status, r.config_hash, count(p.player_id) AS rows, "
             "max(CASE WHEN m.metric = 'mae' AND m.row_set = 'all' "
@@ -424,7 +441,7 @@ def test_cli_promotion_and_archive_move_run_statuses_and_archived_runs_stop_comp
     season = runs["season"]
     assert season.model is not None
     cli = CliRunner()
-    db = ["--db", str(lab.db)]
+    db = ["--db", str(lab.paths.db)]
     version = str(season.model.version)
     promoted = cli.invoke(
         app, ["model", "promote", "catboost_full", version, "--alias", "challenger", *db]

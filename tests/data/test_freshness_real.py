@@ -38,7 +38,7 @@ def served(warehouse: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     root = tmp_path_factory.mktemp("fresh")
     shutil.copy(warehouse, root / "nbaprops.duckdb")
     settings = Settings(db=root / "nbaprops.duckdb", runs_dir=root / "runs")
-    with connect(settings.db) as con:
+    with connect(settings.paths.db) as con:
         migrate(con)
         assert "champion" in bootstrap_champion(con, settings, TRAINED_BEFORE, progress=Progress())
     return settings
@@ -48,7 +48,7 @@ def test_a_date_after_the_data_ends_is_refused_with_exit_2_naming_the_box_score_
     served: Settings,
 ) -> None:
     out = CliRunner().invoke(
-        app, ["predict", "--date", str(AFTER_THE_DATA), "--db", str(served.db)]
+        app, ["predict", "--date", str(AFTER_THE_DATA), "--db", str(served.paths.db)]
     )
     assert out.exit_code == 2, out.output
     text = " ".join(out.output.split())
@@ -57,7 +57,7 @@ def test_a_date_after_the_data_ends_is_refused_with_exit_2_naming_the_box_score_
         in text
     )
     assert "nbaprops ingest nba-api --season 2025-26" in text
-    with connect(served.db, read_only=True) as con:
+    with connect(served.paths.db, read_only=True) as con:
         n = con.execute(
             "SELECT count(*) FROM predictions.prediction WHERE game_date = ?", [AFTER_THE_DATA]
         ).fetchone()
@@ -67,7 +67,7 @@ def test_a_date_after_the_data_ends_is_refused_with_exit_2_naming_the_box_score_
 def test_allow_stale_records_the_override_on_every_row_and_bets_nothing(
     served: Settings,
 ) -> None:
-    with connect(served.db) as con:
+    with connect(served.paths.db) as con:
         result = predict_job(con, served, AFTER_THE_DATA, allow_stale=True)
         rows = con.execute(
             "SELECT stale_override, line_source FROM predictions.prediction "
@@ -97,7 +97,7 @@ def test_allow_stale_records_the_override_on_every_row_and_bets_nothing(
 
 
 def test_a_traded_player_is_flagged_and_never_bet(served: Settings) -> None:
-    with connect(served.db) as con:
+    with connect(served.paths.db) as con:
         assert freshness.check_date(con, OPENING_NIGHT, served).state == "ok"  # a season start
         result = predict_job(con, served, OPENING_NIGHT, skip_completeness_check=True)
         rows = con.execute(
@@ -122,7 +122,7 @@ def test_a_traded_player_is_flagged_and_never_bet(served: Settings) -> None:
 
 
 def test_historical_dates_pass_the_gates(served: Settings) -> None:
-    with connect(served.db, read_only=True) as con:
+    with connect(served.paths.db, read_only=True) as con:
         for day in (date(2024, 4, 12), date(2024, 4, 20), date(2024, 5, 22), date(2025, 2, 20)):
             assert freshness.check_date(con, day, served).refusals == [], day
 
@@ -134,7 +134,7 @@ def test_a_date_without_games_says_so_everywhere(served: Settings) -> None:
         "2024-04-12 and 2024-04-14)"
     )
     for command in ("predict", "picks", "signal"):
-        out = runner.invoke(app, [command, "--date", "2024-04-13", "--db", str(served.db)])
+        out = runner.invoke(app, [command, "--date", "2024-04-13", "--db", str(served.paths.db)])
         assert out.exit_code == 1, (command, out.output)
         assert expected in " ".join(out.output.split()), command
         assert "nbaprops predict --date 2024-04-13" not in out.output

@@ -13,14 +13,14 @@ from nbaprops.pipeline.jobs import ingest_job
 
 
 def player_games(settings: Settings) -> list[tuple[str, int]]:
-    with connect(settings.db, read_only=True) as con:
+    with connect(settings.paths.db, read_only=True) as con:
         return con.execute(
             "SELECT season_id, count(*) FROM raw.nba_player_log GROUP BY 1 ORDER BY 1"
         ).fetchall()
 
 
 def core_rows(settings: Settings) -> int:
-    with connect(settings.db, read_only=True) as con:
+    with connect(settings.paths.db, read_only=True) as con:
         result = con.execute("SELECT count(*) FROM core.player_game").fetchone()
     assert result is not None
     return int(result[0])
@@ -38,13 +38,13 @@ def test_a_real_season_file_overwritten_by_another_season_is_refused_until_repla
     for name in ("nba_games_2022_23.csv.gz", "nba_games_2023_24.csv.gz"):
         shutil.copy(data_dir / "nba_api" / "team_logs" / name, teams / name)
     settings = Settings(data_dir=tmp_path / "data", db=tmp_path / "w.duckdb")
-    with connect(settings.db) as con:
+    with connect(settings.paths.db) as con:
         assert {r.status for r in ingest_job(con, settings).report.results} == {"loaded"}
     assert player_games(settings) == [("22023", 26_401)]
     assert core_rows(settings) == 26_401
 
     shutil.copy(real / "player_logs_2022-23.csv.gz", target)
-    with connect(settings.db) as con:
+    with connect(settings.paths.db) as con:
         refused = ingest_job(con, settings).report
     (failure,) = refused.failures
     assert failure.path == str(target)
@@ -55,7 +55,7 @@ def test_a_real_season_file_overwritten_by_another_season_is_refused_until_repla
     assert player_games(settings) == [("22023", 26_401)]
     assert core_rows(settings) == 26_401
 
-    with connect(settings.db) as con:
+    with connect(settings.paths.db) as con:
         accepted = ingest_job(con, settings, replace=True).report
     assert sorted(r.status for r in accepted.results) == ["replaced", "unchanged", "unchanged"]
     assert player_games(settings) == [("22022", 25_895)]

@@ -102,7 +102,7 @@ def test_a_backfill_registers_and_serves_the_same_anchor_daily(
     root = tmp_path_factory.mktemp("market")
     shutil.copy(warehouse, root / "nbaprops.duckdb")
     settings = Settings(data_dir=data_dir, db=root / "nbaprops.duckdb", runs_dir=root / "runs")
-    with connect(settings.db) as con:
+    with connect(settings.paths.db) as con:
         backfill_walk_forward(con, spec, settings)
         stored = con.execute(
             "SELECT p.player_id, p.game_date, p.median, p.p_over FROM predictions.prediction p "

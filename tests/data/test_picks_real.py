@@ -50,25 +50,27 @@ def test_the_caps_hold_on_every_real_slate_of_spring_2024(spring: BacktestResult
     bets = picks[picks["status"] == "BET"]
     slates = bets.groupby(["system", "game_date"])
     assert slates.ngroups > 100  # both systems bet on most of the ~70 slates
-    assert slates["stake_kelly"].max().max() <= LOOSE.picks_max_bet_share + 1e-12
-    assert slates["stake_kelly"].sum().max() <= LOOSE.picks_max_slate_share + 1e-12
+    assert slates["stake_kelly"].max().max() <= LOOSE.picks.picks_max_bet_share + 1e-12
+    assert slates["stake_kelly"].sum().max() <= LOOSE.picks.picks_max_slate_share + 1e-12
     assert slates["player_id"].agg(lambda p: p.is_unique).all()
     assert bets.groupby(["system", "game_date", "game_id"]).size().max() == 1
-    assert bets.groupby(["system", "game_date", "team"]).size().max() <= LOOSE.picks_max_per_team
-    assert slates.size().max() <= LOOSE.picks_max_per_day
+    assert (
+        bets.groupby(["system", "game_date", "team"]).size().max() <= LOOSE.picks.picks_max_per_team
+    )
+    assert slates.size().max() <= LOOSE.picks.picks_max_per_day
     # RED slates stake half (then the caps); the slate cap binds somewhere and scales
     red = bets[bets["slate_signal"] == "RED"]
     assert len(red) > 0
     assert (red["stake_kelly"] <= 0.5 * red["stake_kelly_before"] + 1e-12).all()
     scaled = bets[bets["capped_by"].str.contains("slate cap")]
     assert scaled.groupby(["system", "game_date"])["stake_kelly"].sum().to_numpy() == (
-        pytest.approx(LOOSE.picks_max_slate_share)
+        pytest.approx(LOOSE.picks.picks_max_slate_share)
     )
     # nothing staked off the watchlist; a bet's value and edge clear the bar
     watch = picks[picks["status"] == "WATCHLIST"]
     assert (watch["stake_kelly"] == 0).all()
-    assert (bets["ev_calibrated"] > LOOSE.ev_margin).all()
-    assert (bets["edge"].abs() >= LOOSE.picks_min_edge).all()
+    assert (bets["ev_calibrated"] > LOOSE.betting.ev_margin).all()
+    assert (bets["edge"].abs() >= LOOSE.picks.picks_min_edge).all()
 
 
 def test_the_report_measures_the_rule_before_and_after_on_the_same_slates(
@@ -78,9 +80,9 @@ def test_the_report_measures_the_rule_before_and_after_on_the_same_slates(
         figures = entry["lines"]["sportsbook"]["picks"]
         before, after = figures["before"], figures["after"]
         # before: uncapped stakes on raw EV, a slate stakes far more than the cap allows
-        assert before["max_exposure"] > LOOSE.picks_max_slate_share
-        assert after["max_exposure"] <= LOOSE.picks_max_slate_share + 1e-12
-        assert after["max_stake"] <= LOOSE.picks_max_bet_share + 1e-12
+        assert before["max_exposure"] > LOOSE.picks.picks_max_slate_share
+        assert after["max_exposure"] <= LOOSE.picks.picks_max_slate_share + 1e-12
+        assert after["max_stake"] <= LOOSE.picks.picks_max_bet_share + 1e-12
         # the figures are the bets graded as placed, recounted here
         picks = spring.picks
         mine = picks[

@@ -35,7 +35,7 @@ def served(warehouse: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("served")
     shutil.copy(warehouse, root / "nbaprops.duckdb")
     settings = Settings(db=root / "nbaprops.duckdb", runs_dir=root / "runs")
-    with connect(settings.db) as con:
+    with connect(settings.paths.db) as con:
         migrate(con)
         message = bootstrap_champion(con, settings, DAY, progress=Progress())
     assert "champion" in message

@@ -78,7 +78,7 @@ def test_an_absurd_book_on_the_brunson_slate_changes_no_line_and_no_pick(
         mine = tmp_path / "mine" / "prop_lines"
         mine.mkdir(parents=True)
         (mine / "absurd.csv").write_text("\n".join([HEADER, *ABSURD]) + "\n")
-        result = ingest_job(con, settings.model_copy(update={"data_dir": tmp_path / "mine"}))
+        result = ingest_job(con, settings.replace(data_dir=tmp_path / "mine"))
         (loaded,) = result.report.results
         quarantined = con.execute(
             "SELECT line, reason FROM raw.quarantine WHERE path LIKE '%absurd.csv' ORDER BY line"

@@ -170,7 +170,7 @@ def test_the_2025_26_schedule_is_in_the_game_table_with_tipoff_times(
 def test_status_reports_tables_sources_and_match_rates(
     real_con: duckdb.DuckDBPyConnection,
 ) -> None:
-    status = warehouse_status(real_con)
+    status = warehouse_status(real_con, Settings())
     assert status.tables["core.player_game"] > 260_000
     assert set(status.files_by_source) >= {
         "nba_player_logs",

@@ -171,7 +171,7 @@ def build_morning(data: Path, root: Path) -> Morning:
         live_dir=root / "live",
         nba_api_delay_s=0,
     )
-    with connect(settings.db) as con:
+    with connect(settings.paths.db) as con:
         built = ingest_job(con, settings)
         if built.report.failures:
             raise RuntimeError(f"the morning's ingest failed: {built.report.failures}")
@@ -179,8 +179,10 @@ def build_morning(data: Path, root: Path) -> Morning:
         started = time.perf_counter()
         bootstrap_champion(con, settings, YESTERDAY, progress=Progress())
         timings["bootstrap_s"] = time.perf_counter() - started
-        live.fetch_schedule(settings.resolved_live_dir(), replay_transports().nba_cdn, settings)
-        ingest_job(con, settings, data_dir=settings.resolved_live_dir())
+        live.fetch_schedule(
+            settings.paths.resolved_live_dir(), replay_transports().nba_cdn, http=settings.http
+        )
+        ingest_job(con, settings, data_dir=settings.paths.resolved_live_dir())
         predicted = predict_job(con, settings, YESTERDAY)
     n = sum(w.written for w in predicted.writes)
     return Morning(root, folder, settings, n, timings)

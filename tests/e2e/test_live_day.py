@@ -42,7 +42,7 @@ SECRET = "sk-recorded-day-0001"
 def morning(data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Morning:
     """The warehouse of the morning of DAY, after the night before's run."""
     built = build_morning(data_dir, tmp_path_factory.mktemp("recorded_day"))
-    with connect(built.settings.db) as con:
+    with connect(built.settings.paths.db) as con:
         newest = con.execute("SELECT max(game_date) FROM raw.nba_player_log").fetchone()
     assert newest == (YESTERDAY.replace(day=10),)  # the night before is not in yet
     assert built.yesterday_predictions > 100
@@ -63,8 +63,8 @@ def test_run_daily_live_on_a_recorded_day_fetches_grades_predicts_posts_and_publ
     url, received = webhook
     settings = morning.settings
     monkeypatch.setenv("ODDS_API_KEY", SECRET)
-    monkeypatch.setenv("NBAPROPS_LIVE_DIR", str(settings.resolved_live_dir()))
-    monkeypatch.setenv("NBAPROPS_RUNS_DIR", str(settings.runs_dir))
+    monkeypatch.setenv("NBAPROPS_LIVE_DIR", str(settings.paths.resolved_live_dir()))
+    monkeypatch.setenv("NBAPROPS_RUNS_DIR", str(settings.paths.runs_dir))
     monkeypatch.setenv("NBAPROPS_NBA_API_DELAY_S", "0")
     monkeypatch.setenv("NBAPROPS_PICKS_WEBHOOK_URL", url)
     monkeypatch.delenv("NBAPROPS_ALERT_WEBHOOK_URL", raising=False)
@@ -75,7 +75,7 @@ def test_run_daily_live_on_a_recorded_day_fetches_grades_predicts_posts_and_publ
         return made[-1]
 
     monkeypatch.setattr(fetch_module, "default_transports", recorded)
-    snapshot = snapshot_path(settings.db)
+    snapshot = snapshot_path(settings.paths.db)
     before = snapshot.stat().st_mtime_ns if snapshot.exists() else None
 
     result = CliRunner().invoke(
@@ -88,7 +88,7 @@ def test_run_daily_live_on_a_recorded_day_fetches_grades_predicts_posts_and_publ
             DAY.isoformat(),
             "--log-json",
             "--db",
-            str(settings.db),
+            str(settings.paths.db),
             "--data-dir",
             str(morning.data_dir),
         ],
@@ -121,7 +121,7 @@ def test_run_daily_live_on_a_recorded_day_fetches_grades_predicts_posts_and_publ
     assert len({r["run_id"] for r in records}) == 1
     by_phase = {r["phase"]: r for r in records}
 
-    with connect(settings.db, read_only=True) as con:
+    with connect(settings.paths.db, read_only=True) as con:
         phases = dict(
             con.execute(
                 "SELECT phase, status FROM pipeline.phase_run WHERE run_id = ?",

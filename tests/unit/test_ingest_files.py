@@ -394,7 +394,7 @@ def test_after_a_partial_change_later_unchanged_runs_rebuild_nothing(tmp_path: P
     data = tmp_path / "data"
     write_logs(data, "player_logs_2023-24.csv.gz", [row(player_id=1)])
     settings = Settings(data_dir=data, db=tmp_path / "w.duckdb")
-    with connect(settings.db) as con:
+    with connect(settings.paths.db) as con:
         first = ingest_job(con, settings)
         assert [b.table for b in first.builds] == [t.name for t in CORE_TABLES]
         (data / "prop_lines").mkdir()

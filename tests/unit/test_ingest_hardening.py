@@ -481,7 +481,7 @@ def test_a_data_folder_with_only_an_unreadable_folder_names_it(
     _deny(monkeypatch, data / "nba_api")
     settings = Settings(data_dir=data, db=tmp_path / "w.duckdb")
     try:
-        with connect(settings.db) as con, pytest.raises(DataNotFoundError) as err:
+        with connect(settings.paths.db) as con, pytest.raises(DataNotFoundError) as err:
             ingest_job(con, settings)
     finally:
         os.chmod(data / "nba_api", 0o755)

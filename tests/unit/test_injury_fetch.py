@@ -19,7 +19,7 @@ import requests
 
 from nbaprops.core.db import connect
 from nbaprops.core.errors import LiveSourceError
-from nbaprops.core.settings import Settings
+from nbaprops.core.settings import Http, Settings
 from nbaprops.core.time import EASTERN
 from nbaprops.ingest.injury_pdf import CSV_COLUMNS, REPORT_BASE_URL
 from nbaprops.ingest.live import fetch_injury_reports
@@ -61,7 +61,7 @@ def test_the_latest_report_of_a_past_day_is_found_walking_back_and_written(
 ) -> None:
     transport = PdfReplay(pdfs)
     got = fetch_injury_reports(
-        MARCH_12, tmp_path, transport, Settings(), now=datetime(2024, 3, 14, tzinfo=UTC)
+        MARCH_12, tmp_path, transport, http=Http(), now=datetime(2024, 3, 14, tzinfo=UTC)
     )
 
     asked = [u.rsplit("_", 1)[-1] for u in transport.requests]
@@ -82,7 +82,12 @@ def test_the_latest_report_of_a_past_day_is_found_walking_back_and_written(
 def test_every_report_of_the_day_with_every(tmp_path: Path, pdfs: dict[str, bytes]) -> None:
     transport = PdfReplay(pdfs)
     got = fetch_injury_reports(
-        MARCH_12, tmp_path, transport, Settings(), now=datetime(2024, 3, 14, tzinfo=UTC), every=True
+        MARCH_12,
+        tmp_path,
+        transport,
+        http=Http(),
+        now=datetime(2024, 3, 14, tzinfo=UTC),
+        every=True,
     )
     assert len(transport.requests) == 24
     assert [r.url for r in got.reports] == [REPORT_BASE_URL + SIX_PM]
@@ -93,7 +98,7 @@ def test_only_reports_due_by_now_are_asked_for(tmp_path: Path, pdfs: dict[str, b
     transport = PdfReplay(pdfs)
     at_six = datetime(2024, 3, 12, 18, 20, tzinfo=EASTERN)  # the 06PM report is due at 18:30
     with pytest.raises(LiveSourceError) as caught:
-        fetch_injury_reports(MARCH_12, tmp_path, transport, Settings(), now=at_six)
+        fetch_injury_reports(MARCH_12, tmp_path, transport, http=Http(), now=at_six)
     assert transport.requests[0].endswith("_05PM.pdf")
     assert REPORT_BASE_URL + SIX_PM not in transport.requests
     assert str(caught.value) == (
@@ -108,7 +113,7 @@ def test_a_day_before_its_first_report_asks_nothing(tmp_path: Path) -> None:
     just_after_midnight = datetime(2024, 3, 13, 0, 20, tzinfo=EASTERN)
     with pytest.raises(LiveSourceError) as caught:
         fetch_injury_reports(
-            date(2024, 3, 13), tmp_path, transport, Settings(), now=just_after_midnight
+            date(2024, 3, 13), tmp_path, transport, http=Http(), now=just_after_midnight
         )
     assert str(caught.value) == (
         "injury report 2024-03-13: no report published yet (the first is due at "
@@ -122,7 +127,7 @@ def test_an_unreadable_pdf_is_kept_and_named_and_an_older_report_used(
 ) -> None:
     files = {**pdfs, REPORT_BASE_URL + "Injury-Report_2024-03-12_07PM.pdf": b"<html>oops</html>"}
     got = fetch_injury_reports(
-        MARCH_12, tmp_path, PdfReplay(files), Settings(), now=datetime(2024, 3, 14, tzinfo=UTC)
+        MARCH_12, tmp_path, PdfReplay(files), http=Http(), now=datetime(2024, 3, 14, tzinfo=UTC)
     )
     assert [r.url for r in got.reports] == [REPORT_BASE_URL + SIX_PM]
     (line,) = got.unreadable
@@ -138,7 +143,7 @@ def test_a_server_failure_is_not_taken_for_not_published(tmp_path: Path) -> None
 
     with pytest.raises(HttpStatusError, match="HTTP 503"):
         fetch_injury_reports(
-            MARCH_12, tmp_path, Down(), Settings(), now=datetime(2024, 3, 14, tzinfo=UTC)
+            MARCH_12, tmp_path, Down(), http=Http(), now=datetime(2024, 3, 14, tzinfo=UTC)
         )
 
 

@@ -18,7 +18,7 @@ import requests
 
 from nbaprops.core.db import connect
 from nbaprops.core.errors import LiveSourceError
-from nbaprops.core.settings import Settings
+from nbaprops.core.settings import Http
 from nbaprops.ingest import sources
 from nbaprops.ingest.live import (
     DEFAULT_MARKETS,
@@ -95,7 +95,7 @@ def test_nba_client_writes_player_logs_the_file_loader_reads(
     tmp_path: Path, con: duckdb.DuckDBPyConnection
 ) -> None:
     transport = Replay(nba_route)
-    player_path, _ = fetch_nba_gamelogs("2024-25", "regular", tmp_path, transport, Settings())
+    player_path, _ = fetch_nba_gamelogs("2024-25", "regular", tmp_path, transport, http=Http())
 
     assert player_path == tmp_path / "nba_api/player_logs/player_logs_2024-25.csv.gz"
     assert header_of(player_path) == PLAYER_HEADER
@@ -116,7 +116,7 @@ def test_nba_client_keeps_game_ids_zero_padded_and_drops_api_only_columns(
     tmp_path: Path,
 ) -> None:
     player_path, _ = fetch_nba_gamelogs(
-        "2024-25", "regular", tmp_path, Replay(nba_route), Settings()
+        "2024-25", "regular", tmp_path, Replay(nba_route), http=Http()
     )
     with gzip.open(player_path, "rt", encoding="utf-8") as handle:
         text = handle.read()
@@ -132,7 +132,9 @@ def test_nba_client_keeps_game_ids_zero_padded_and_drops_api_only_columns(
 def test_nba_client_writes_team_logs_the_file_loader_reads(
     tmp_path: Path, con: duckdb.DuckDBPyConnection
 ) -> None:
-    _, team_path = fetch_nba_gamelogs("2024-25", "regular", tmp_path, Replay(nba_route), Settings())
+    _, team_path = fetch_nba_gamelogs(
+        "2024-25", "regular", tmp_path, Replay(nba_route), http=Http()
+    )
 
     assert team_path == tmp_path / "nba_api/team_logs/nba_games_2024_25.csv.gz"
     assert header_of(team_path) == TEAM_HEADER
@@ -147,7 +149,7 @@ def test_nba_client_writes_team_logs_the_file_loader_reads(
 
 def test_nba_client_asks_stats_nba_com_what_nba_api_would(tmp_path: Path) -> None:
     transport = Replay(nba_route)
-    fetch_nba_gamelogs("2024-25", "playoffs", tmp_path, transport, Settings())
+    fetch_nba_gamelogs("2024-25", "playoffs", tmp_path, transport, http=Http())
 
     assert [r.params["PlayerOrTeam"] for r in transport.requests] == ["P", "T"]
     for request in transport.requests:
@@ -165,10 +167,10 @@ def test_refetching_unchanged_logs_is_an_unchanged_file_for_the_loader(
     tmp_path: Path, con: duckdb.DuckDBPyConnection
 ) -> None:
     player_path, _ = fetch_nba_gamelogs(
-        "2024-25", "regular", tmp_path, Replay(nba_route), Settings()
+        "2024-25", "regular", tmp_path, Replay(nba_route), http=Http()
     )
     load_file(con, sources.NBA_PLAYER_LOGS, player_path)
-    fetch_nba_gamelogs("2024-25", "regular", tmp_path, Replay(nba_route), Settings())
+    fetch_nba_gamelogs("2024-25", "regular", tmp_path, Replay(nba_route), http=Http())
 
     assert load_file(con, sources.NBA_PLAYER_LOGS, player_path).status == "unchanged"
     assert not list(player_path.parent.glob("*.part"))
@@ -183,7 +185,7 @@ def test_odds_client_writes_the_same_format_the_file_loader_reads(
         tmp_path,
         SECRET,
         transport,
-        Settings(),
+        http=Http(),
         markets=("player_points", "player_rebounds"),
         fetched_at=datetime(2024, 3, 10, 20, 5, 9, tzinfo=UTC),
     )
@@ -212,7 +214,7 @@ def test_odds_client_asks_for_the_eastern_day_in_utc_and_each_events_markets(
     tmp_path: Path,
 ) -> None:
     transport = Replay(odds_route)
-    fetch_odds_props(ODDS_DAY, tmp_path, SECRET, transport, Settings())
+    fetch_odds_props(ODDS_DAY, tmp_path, SECRET, transport, http=Http())
 
     events, *odds = transport.requests
     assert events.url == "https://api.the-odds-api.com/v4/sports/basketball_nba/events"
@@ -238,7 +240,7 @@ def test_odds_client_asks_for_the_eastern_day_in_utc_and_each_events_markets(
 def test_odds_client_keeps_every_raw_response_as_received(tmp_path: Path) -> None:
     at = datetime(2024, 3, 10, 16, 0, tzinfo=UTC)
     result = fetch_odds_props(
-        ODDS_DAY, tmp_path, SECRET, Replay(odds_route), Settings(), fetched_at=at
+        ODDS_DAY, tmp_path, SECRET, Replay(odds_route), http=Http(), fetched_at=at
     )
 
     kept = tmp_path / "odds_api/responses/2024-03-10/160000Z"
@@ -262,7 +264,7 @@ def test_odds_client_skips_events_outside_the_eastern_day(tmp_path: Path) -> Non
         return payload
 
     transport = Replay(route)
-    result = fetch_odds_props(ODDS_DAY, tmp_path, SECRET, transport, Settings())
+    result = fetch_odds_props(ODDS_DAY, tmp_path, SECRET, transport, http=Http())
 
     assert result.n_events == 2
     assert not any("next0day" in r.url for r in transport.requests)
@@ -277,7 +279,7 @@ def test_historical_odds_use_snapshot_endpoints_before_the_first_tipoff(
         tmp_path,
         SECRET,
         transport,
-        Settings(),
+        http=Http(),
         markets=("player_points", "player_rebounds"),
         historical=True,
     )
@@ -295,7 +297,7 @@ def test_a_day_without_games_writes_an_empty_file_that_still_loads(
     tmp_path: Path, con: duckdb.DuckDBPyConnection
 ) -> None:
     result = fetch_odds_props(
-        ODDS_DAY, tmp_path, SECRET, Replay(lambda url, params: []), Settings()
+        ODDS_DAY, tmp_path, SECRET, Replay(lambda url, params: []), http=Http()
     )
 
     assert (result.n_events, result.n_rows) == (0, 0)
@@ -306,16 +308,16 @@ def test_a_day_without_games_writes_an_empty_file_that_still_loads(
 def test_missing_odds_api_key_is_a_readable_error(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("ODDS_API_KEY", raising=False)
     with pytest.raises(LiveSourceError, match=r"^The Odds API key not set: export ODDS_API_KEY="):
-        odds_api_key(Settings())
+        odds_api_key(Http())
 
     monkeypatch.setenv("MY_ODDS_KEY", SECRET)
-    assert odds_api_key(Settings(odds_api_key_env="MY_ODDS_KEY")) == SECRET
+    assert odds_api_key(Http(odds_api_key_env="MY_ODDS_KEY")) == SECRET
 
 
 def test_an_empty_api_key_is_refused_before_any_request(tmp_path: Path) -> None:
     transport = Replay(odds_route)
     with pytest.raises(LiveSourceError, match="key not set"):
-        fetch_odds_props(ODDS_DAY, tmp_path, "", transport, Settings())
+        fetch_odds_props(ODDS_DAY, tmp_path, "", transport, http=Http())
     assert transport.requests == []
 
 
@@ -422,7 +424,7 @@ def test_a_second_fetch_of_the_day_keeps_the_first_and_loads_beside_it(
     """Each fetch is its own file: re-fetching tonight's props never replaces (and so is
     never refused as dropping) the quotes an earlier fetch saw."""
     first, second = (
-        fetch_odds_props(ODDS_DAY, tmp_path, SECRET, Replay(odds_route), Settings(), fetched_at=at)
+        fetch_odds_props(ODDS_DAY, tmp_path, SECRET, Replay(odds_route), http=Http(), fetched_at=at)
         for at in (
             datetime(2024, 3, 10, 15, 0, tzinfo=UTC),
             datetime(2024, 3, 10, 22, 30, tzinfo=UTC),

@@ -20,7 +20,7 @@ from typer.testing import CliRunner
 from nbaprops.cli.main import app
 from nbaprops.core.db import connect
 from nbaprops.core.errors import LiveSourceError
-from nbaprops.core.settings import Settings
+from nbaprops.core.settings import Http, Settings
 from nbaprops.ingest import sources
 from nbaprops.ingest.live import (
     GAME_LINE_COLUMNS,
@@ -128,7 +128,7 @@ def header_of(path: Path) -> list[str]:
 def test_the_schedule_writer_produces_the_schedule_file_the_loader_reads(
     tmp_path: Path, con: duckdb.DuckDBPyConnection
 ) -> None:
-    got = fetch_schedule(tmp_path, Replay(schedule_route), Settings())
+    got = fetch_schedule(tmp_path, Replay(schedule_route), http=Http())
 
     assert got.path == tmp_path / "schedule/nba_2023_24_schedule_live.csv.gz"
     assert header_of(got.path) == list(SCHEDULE_COLUMNS)
@@ -172,7 +172,7 @@ def test_the_game_lines_writer_takes_the_books_median_in_the_closing_line_format
         SECRET,
         CODES,
         transport,
-        Settings(),
+        http=Http(),
         season_types={("mil", "lac"): "Regular Season"},
         fetched_at=AT,
     )
@@ -203,7 +203,7 @@ def test_play_in_box_scores_are_fetched_and_load_with_their_season_type(
     tmp_path: Path, con: duckdb.DuckDBPyConnection
 ) -> None:
     transport = Replay(nba_route)
-    files = fetch_gamelog_files("2023-24", "playin", tmp_path, transport, Settings())
+    files = fetch_gamelog_files("2023-24", "playin", tmp_path, transport, http=Http())
 
     assert {r.params["SeasonType"] for r in transport.requests} == {"PlayIn"}
     player, team = (f.path for f in files)
@@ -220,7 +220,12 @@ def test_play_in_box_scores_are_fetched_and_load_with_their_season_type(
 
 def test_an_empty_play_in_writes_no_file(tmp_path: Path) -> None:
     files = fetch_gamelog_files(
-        "2023-24", "playin", tmp_path, Replay(nba_route_before_play_in), Settings(), skip_empty=True
+        "2023-24",
+        "playin",
+        tmp_path,
+        Replay(nba_route_before_play_in),
+        http=Http(),
+        skip_empty=True,
     )
     assert files == []
     assert not (tmp_path / "nba_api").exists()

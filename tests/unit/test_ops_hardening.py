@@ -101,18 +101,18 @@ def test_without_a_snapshot_the_api_answers_503_saying_how_to_publish_and_never_
     settings: Settings,
 ) -> None:
     api = TestClient(create_app(settings))
-    with holding(settings.db):  # a writer holds the file: the API must not care
+    with holding(settings.paths.db):  # a writer holds the file: the API must not care
         response = api.get("/health")
         assert response.status_code == 503
         detail = response.json()["detail"]
         assert "no snapshot of w.duckdb is published yet" in detail
         assert "`nbaprops db publish`" in detail
         assert "\n" not in detail
-        assert str(settings.db.parent) not in detail
+        assert str(settings.paths.db.parent) not in detail
     # the API still has not opened the warehouse: a writer can take it at once
-    with connect(settings.db) as con:
+    with connect(settings.paths.db) as con:
         con.execute("SELECT 1")
-    assert invoke("db", "publish", "--db", str(settings.db)).exit_code == 0
+    assert invoke("db", "publish", "--db", str(settings.paths.db)).exit_code == 0
     health = api.get("/health")
     assert health.status_code == 200
     assert health.json()["source"] == "snapshot"
@@ -146,18 +146,18 @@ def test_a_command_that_only_reads_publishes_nothing(db: Path) -> None:
 def test_a_run_that_cannot_take_the_warehouse_records_why_and_the_next_run_folds_it_in(
     settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    with holding(settings.db) as holder_pid:
-        out = invoke("run", "daily", "--date", str(DAY), "--db", str(settings.db), "--json")
+    with holding(settings.paths.db) as holder_pid:
+        out = invoke("run", "daily", "--date", str(DAY), "--db", str(settings.paths.db), "--json")
         line = one_error_line(
             out, f"the daily run of {DAY} did not start", "another nbaprops", exit_code=3
         )  # 3: another run holds the lock (a timer retries it)
         assert f"(PID {holder_pid})" in line
         assert "`nbaprops status`" in line
-    pending = unstarted_runs(settings.db)
+    pending = unstarted_runs(settings.paths.db)
     assert [(r["run_date"], r["phase"], r["status"]) for r in pending] == [
         (str(DAY), "start", "FAILED")
     ]
-    status = invoke("status", "--db", str(settings.db), "--json")
+    status = invoke("status", "--db", str(settings.paths.db), "--json")
     phases = json.loads(status.output)["phases"]
     assert [(p["run_date"], p["phase"], p["status"]) for p in phases] == [
         (str(DAY), "start", "FAILED")
@@ -165,27 +165,27 @@ def test_a_run_that_cannot_take_the_warehouse_records_why_and_the_next_run_folds
     assert "another nbaprops process is using" in phases[0]["error"]
 
     monkeypatch.setattr(daily, "_run_daily", completed_run)
-    with connect(settings.db) as con:
+    with connect(settings.paths.db) as con:
         result = run_daily(con, settings, DAY)
         folded = con.execute(
             "SELECT status, error FROM pipeline.phase_run WHERE phase = 'start'"
         ).fetchall()
         alerts = con.execute("SELECT severity, message FROM monitoring.alert").fetchall()
         history = phase_history(con)
-    assert result.snapshot == snapshot_path(settings.db).name
+    assert result.snapshot == snapshot_path(settings.paths.db).name
     assert folded == [("FAILED", pending[0]["error"])]
     assert [a[0] for a in alerts] == ["WARNING"]
     assert f"the daily run of {DAY} could not start" in alerts[0][1]
-    assert unstarted_runs(settings.db) == []  # folded once, never twice
+    assert unstarted_runs(settings.paths.db) == []  # folded once, never twice
     # the later run of the date is the one status shows, all its phases together
     assert [(p["phase"], p["status"]) for p in history] == [(p, "COMPLETE") for p in PHASES]
 
 
 def test_the_sidecar_survives_a_line_cut_by_a_crash(settings: Settings) -> None:
-    daily.record_unstarted_run(settings.db, DAY, "busy")
-    with unstarted_runs_path(settings.db).open("a") as handle:
+    daily.record_unstarted_run(settings.paths.db, DAY, "busy")
+    with unstarted_runs_path(settings.paths.db).open("a") as handle:
         handle.write('{"run_id": "x", "run_da')
-    assert [r["error"] for r in unstarted_runs(settings.db)] == ["busy"]
+    assert [r["error"] for r in unstarted_runs(settings.paths.db)] == ["busy"]
 
 
 # --- 7. a full disk is one line ---------------------------------------------------------
@@ -251,8 +251,8 @@ def test_a_failed_publish_fails_the_run_with_a_phase_record_and_an_alert(
     settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(daily, "_run_daily", completed_run)
-    _copy_fails(monkeypatch, settings.db)
-    with connect(settings.db) as con:
+    _copy_fails(monkeypatch, settings.paths.db)
+    with connect(settings.paths.db) as con:
         with pytest.raises(PublishFailedError) as raised:
             run_daily(con, settings, DAY)
         phases = dict(
@@ -267,8 +267,8 @@ def test_a_failed_publish_fails_the_run_with_a_phase_record_and_an_alert(
     assert "was not published" in publish[0]
     assert [(a[0], a[1]) for a in alerts] == [("CRITICAL", "publish")]
     assert raised.value.result.alerts[-1]["severity"] == "CRITICAL"
-    assert f"no space left on the filesystem of {settings.db} (" in str(raised.value)
-    assert not snapshot_path(settings.db).exists()
+    assert f"no space left on the filesystem of {settings.paths.db} (" in str(raised.value)
+    assert not snapshot_path(settings.paths.db).exists()
 
 
 def test_run_daily_on_the_command_line_exits_1_when_its_publish_fails(
@@ -276,8 +276,8 @@ def test_run_daily_on_the_command_line_exits_1_when_its_publish_fails(
 ) -> None:
     monkeypatch.setattr(daily, "_run_daily", completed_run)
     monkeypatch.setattr("nbaprops.read.picks.picks", lambda *_: {"picks": []})
-    _copy_fails(monkeypatch, settings.db)
-    out = invoke("run", "daily", "--date", str(DAY), "--db", str(settings.db), "--json")
+    _copy_fails(monkeypatch, settings.paths.db)
+    out = invoke("run", "daily", "--date", str(DAY), "--db", str(settings.paths.db), "--json")
     line = one_error_line(out, "snapshot for the API (w.snapshot.duckdb) was not published")
     assert "no space left on the filesystem of" in line
     assert "`nbaprops db publish`" in line
@@ -324,7 +324,7 @@ KILLED_RUN = textwrap.dedent(
 
     daily._run_daily = killed_in_predict
     settings = Settings(db=sys.argv[1], runs_dir=sys.argv[2])
-    with connect(settings.db) as con:
+    with connect(settings.paths.db) as con:
         daily.run_daily(con, settings, date.fromisoformat(sys.argv[3]))
     """
 )
@@ -334,10 +334,17 @@ def test_a_killed_runs_phases_and_bootstrap_are_abandoned_by_the_next_run_and_st
     settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(daily, "_run_daily", completed_run)
-    with connect(settings.db) as con:
+    with connect(settings.paths.db) as con:
         run_daily(con, settings, DAY)  # an earlier run of the date, complete
     proc = subprocess.Popen(
-        [sys.executable, "-c", KILLED_RUN, str(settings.db), str(settings.runs_dir), str(DAY)],
+        [
+            sys.executable,
+            "-c",
+            KILLED_RUN,
+            str(settings.paths.db),
+            str(settings.paths.runs_dir),
+            str(DAY),
+        ],
         stdout=subprocess.PIPE,
         text=True,
     )
@@ -347,7 +354,7 @@ def test_a_killed_runs_phases_and_bootstrap_are_abandoned_by_the_next_run_and_st
     proc.wait()
 
     # before anyone notices: status shows the killed run's phases, not a mix of two runs
-    status = invoke("status", "--db", str(settings.db), "--json")
+    status = invoke("status", "--db", str(settings.paths.db), "--json")
     shown = [(p["phase"], p["status"]) for p in json.loads(status.output)["phases"]]
     assert shown == [
         ("ingest", "COMPLETE"),
@@ -359,7 +366,7 @@ def test_a_killed_runs_phases_and_bootstrap_are_abandoned_by_the_next_run_and_st
         ("publish", "EXPECTED"),
     ]
 
-    with connect(settings.db) as con:
+    with connect(settings.paths.db) as con:
         latest = run_daily(con, settings, DAY)
         dead = con.execute(
             "SELECT phase, status, finished_at IS NOT NULL, error FROM pipeline.phase_run "
@@ -407,7 +414,7 @@ def test_a_killed_runs_phases_and_bootstrap_are_abandoned_by_the_next_run_and_st
     ],
 )
 def test_a_65_kb_parameter_is_never_echoed_whole(settings: Settings, url: str) -> None:
-    with connect(settings.db) as con:
+    with connect(settings.paths.db) as con:
         snapshot.publish_snapshot(con)
     api = TestClient(create_app(settings))
     value = "x" * 65_000

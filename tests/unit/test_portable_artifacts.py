@@ -79,9 +79,9 @@ def original(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     folder.mkdir()
     monkeypatch.chdir(folder)
     settings = Settings(db=Path("w.duckdb"))  # relative, as data/nbaprops.duckdb is
-    with connect(settings.db) as con:
+    with connect(settings.paths.db) as con:
         migrate(con)
-        register(con, settings.resolved_artifacts_dir())
+        register(con, settings.paths.resolved_artifacts_dir())
     return folder
 
 
@@ -135,9 +135,13 @@ def test_the_configured_artefact_root_wins_over_the_warehouse_folder(
     shutil.move(original / "artifacts", moved)
     monkeypatch.setenv("NBAPROPS_ARTIFACTS_DIR", str(moved))
     monkeypatch.chdir(tmp_path)
+    configured = Settings().paths.artifacts_dir  # the entry point reads it; domain code is given it
+    assert configured == moved
     with connect(original / "w.duckdb") as con:
-        assert warehouse_artifacts_root(con) == moved
-        assert Path(load_model(con, "breakout@shadow").version.artefact_dir).parent.parent == moved
+        assert warehouse_artifacts_root(con) == original / "artifacts"  # not configured: beside
+        assert warehouse_artifacts_root(con, configured) == moved
+        loaded = load_model(con, "breakout@shadow", artifacts_dir=configured)
+        assert Path(loaded.version.artefact_dir).parent.parent == moved
 
 
 def test_a_folder_outside_the_root_is_stored_absolute_and_still_found(
@@ -218,7 +222,7 @@ def test_a_warehouse_registered_before_the_migration_serves_after_it_from_a_copy
     db = Path("data/nbaprops.duckdb")  # the default settings, relative to the cwd
     with connect(db) as con:
         migrate_before(con, MIGRATION.version)
-        version, _ = register(con, Settings(db=db).resolved_artifacts_dir())
+        version, _ = register(con, Settings(db=db).paths.resolved_artifacts_dir())
         leaf = Path(version.artefact_dir).name
         # what the code before 016 stored: the folder as the working directory saw it
         con.execute(

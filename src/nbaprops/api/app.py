@@ -71,9 +71,11 @@ class TokenGuard:
 
 
 def create_app(settings: Settings, *, reader: SnapshotReader | None = None) -> FastAPI:
-    """The API over ``settings.db``'s published snapshot; nothing here writes."""
-    reader = reader or SnapshotReader(settings.db)
-    token = (settings.api_token.get_secret_value().strip() if settings.api_token else "") or None
+    """The API over ``settings.paths.db``'s published snapshot; nothing here writes."""
+    reader = reader or SnapshotReader(settings.paths.db)
+    token = (
+        settings.api.api_token.get_secret_value().strip() if settings.api.api_token else ""
+    ) or None
     app = FastAPI(
         title="nbaprops",
         summary="Honest NBA player-points prop predictions (read-only).",

@@ -154,7 +154,7 @@ def backtest(
     first, last = parse_period(start, end)
     settings = settings_for(db)
     if decision_minutes is None:
-        decision_minutes = settings.decision_minutes_before_tip
+        decision_minutes = settings.models.decision_minutes_before_tip
     spec = build_spec(
         {
             "name": name,
@@ -174,13 +174,13 @@ def backtest(
         },
         names=FLAG_NAMES,
     )
-    runs_root = out or settings.runs_dir
+    runs_root = out or settings.paths.runs_dir
     if not plan_only:
         origin = "--out" if out else "NBAPROPS_RUNS_DIR"
         if runs_root.exists() and not runs_root.is_dir():
             raise NbapropsError(f"{origin} {runs_root} is a file; give a folder for run folders")
         writable_folder(runs_root, f"run folders under {runs_root}")
-    with connect(settings.db, read_only=True) as con:
+    with connect(settings.paths.db, read_only=True) as con:
         plan = plan_spec(con, spec)
         if plan_only:
             if as_json:

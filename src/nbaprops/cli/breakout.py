@@ -158,8 +158,9 @@ def run_breakout_spec(
             con,
             spec,
             rules=_rules(settings),
-            runs_dir=settings.runs_dir,
-            artifacts_root=settings.resolved_artifacts_dir(),
+            runs_dir=settings.paths.runs_dir,
+            artifacts_root=settings.paths.resolved_artifacts_dir(),
+            artifacts_dir=settings.paths.artifacts_dir,
             record=record,
             register_model=register_model,
             on_plan=lambda n: progress.begin(f"{spec.name}: breakout folds", n),
@@ -233,8 +234,9 @@ def train(
                 con,
                 spec,
                 rules=_rules(settings),
-                runs_dir=settings.runs_dir,
-                artifacts_root=settings.resolved_artifacts_dir(),
+                runs_dir=settings.paths.runs_dir,
+                artifacts_root=settings.paths.resolved_artifacts_dir(),
+                artifacts_dir=settings.paths.artifacts_dir,
                 on_plan=lambda n: progress.begin("breakout: train", n),
                 on_fold=progress.step,
             )
@@ -246,9 +248,10 @@ def train(
                 model.system_id,
                 model.version,
                 "shadow",
-                min_rows=settings.promotion_min_rows,
-                max_ece=settings.promotion_max_ece,
+                min_rows=settings.models.promotion_min_rows,
+                max_ece=settings.models.promotion_max_ece,
                 reason="breakout train",
+                artifacts_dir=settings.paths.artifacts_dir,
             )
     if as_json:
         emit_json({"model": model.ref, "shadow": shadow, "summary": outcome.evaluation.summary})
@@ -279,7 +282,7 @@ def predict(
     the_day = parse_day(day, "--date")
     settings = settings_for(db)
     with open_writable(settings) as con:
-        loaded = shadow_model(con)
+        loaded = shadow_model(con, artifacts_dir=settings.paths.artifacts_dir)
         if loaded is None:
             raise NbapropsError(
                 "no breakout@shadow model; run `nbaprops breakout train --end <date>` first"

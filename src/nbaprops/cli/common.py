@@ -67,6 +67,10 @@ LogJsonOpt = Annotated[
 F = TypeVar("F", bound=Callable[..., Any])
 T = TypeVar("T")
 
+# The date the demo commands use without --date (`run daily`, README's main job): 15 games
+# with real sportsbook lines in the shared data, so the main job works on a fresh machine.
+DEMO_DATE = date_type(2024, 4, 12)
+
 
 def print_error(message: str) -> None:
     """The one ``error: ...`` line on stderr (never wrapped, never read as markup)."""
@@ -222,7 +226,7 @@ def _publish_after(db: Path | None, before: FileState | None, *, failed: bool) -
 
 def _warehouse_path(db: Any) -> Path | None:
     try:
-        return settings_for(db if isinstance(db, Path) else None).db
+        return settings_for(db if isinstance(db, Path) else None).paths.db
     except Exception:  # settings themselves are broken: name no file rather than fail here
         return None
 
@@ -321,16 +325,16 @@ def open_writable(settings: Settings) -> Iterator[duckdb.DuckDBPyConnection]:
     from nbaprops.pipeline.snapshot import publish_error, publish_snapshot
     from nbaprops.warehouse.migrate import migrate
 
-    if not settings.db.exists():
-        raise NbapropsError(f"no warehouse at {settings.db}; run `nbaprops ingest` first")
-    con = connect(settings.db)
+    if not settings.paths.db.exists():
+        raise NbapropsError(f"no warehouse at {settings.paths.db}; run `nbaprops ingest` first")
+    con = connect(settings.paths.db)
     try:
         migrate(con)
         yield con
         try:
             publish_snapshot(con)
         except (OSError, duckdb.Error) as exc:
-            raise publish_error(settings.db, exc) from None
+            raise publish_error(settings.paths.db, exc) from None
     finally:
         con.close()
 
@@ -351,11 +355,11 @@ def query_and_print(
     as_json: bool,
     payload: Callable[[T], Any] = _as_is,
 ) -> T:
-    """The skeleton of a command that reads the warehouse: open ``settings.db`` read-only
+    """The skeleton of a command that reads the warehouse: open ``settings.paths.db`` read-only
     (no file there is one ``error:`` line, exit 1, like every ``NbapropsError`` under
     ``user_errors``), ``compute`` on it, close it, then print ``payload(result)`` as JSON
     with ``--json`` or ``show(result)`` (tables) without. Returns the result."""
-    with connect(settings.db, read_only=True) as con:
+    with connect(settings.paths.db, read_only=True) as con:
         result = compute(con)
     if as_json:
         emit_json(payload(result))

@@ -11,6 +11,7 @@ import typer
 from rich.table import Table
 
 from nbaprops.cli.common import (
+    DEMO_DATE,
     DataDirOpt,
     DbOpt,
     JsonOpt,
@@ -197,7 +198,7 @@ def _with_format(settings: Any, fmt: str | None) -> Any:
         return settings
     if fmt not in ("json", "slack"):
         raise NbapropsError(f"--format: expected json or slack, got {fmt!r}")
-    return settings.model_copy(update={"picks_webhook_format": fmt})
+    return settings.replace(picks_webhook_format=fmt)
 
 
 def _print_picks_delivery(delivery: Any) -> None:
@@ -421,16 +422,16 @@ def bets(
 
     first, last = parse_period(start, end)
     settings = settings_for(db)
-    if not settings.db.exists():
-        raise NbapropsError(f"no warehouse at {settings.db}; run `nbaprops ingest` first")
+    if not settings.paths.db.exists():
+        raise NbapropsError(f"no warehouse at {settings.paths.db}; run `nbaprops ingest` first")
     if csv is not None:
         writable_folder(csv.parent if str(csv.parent) else Path("."), "the ledger CSV")
         if csv.is_dir():
             raise NbapropsError(f"--csv {csv} is a folder; give a file name")
-    with connect(settings.db, read_only=True) as con:
+    with connect(settings.paths.db, read_only=True) as con:
         try:
             payload = bets_query(
-                con, first, last, system, max_days=10**6, unit_share=settings.unit_share
+                con, first, last, system, max_days=10**6, unit_share=settings.betting.unit_share
             )
         except (BadRequestError, NotFoundError) as exc:
             raise NbapropsError(str(exc)) from None
@@ -485,7 +486,9 @@ def bets(
 def run_daily_cmd(
     day: Annotated[
         str | None,
-        typer.Option("--date", help="Game date (default: NBAPROPS_DEFAULT_DATE, which has lines)."),
+        typer.Option(
+            "--date", help=f"Game date (default: {DEMO_DATE}, the demo date, which has real lines)."
+        ),
     ] = None,
     force: ForceOpt = False,
     skip_completeness_check: Annotated[
@@ -522,13 +525,13 @@ def run_daily_cmd(
     from nbaprops.read.picks import picks as picks_query
 
     settings = _with_format(settings_for(db, data_dir), fmt)
-    the_day = parse_day(day, "--date") if day else settings.default_date
-    settings.db.parent.mkdir(parents=True, exist_ok=True)
+    the_day = parse_day(day, "--date") if day else DEMO_DATE
+    settings.paths.db.parent.mkdir(parents=True, exist_ok=True)
     failure: PublishFailedError | None = None
     try:
-        con = connect(settings.db)
+        con = connect(settings.paths.db)
     except WarehouseBusyError as exc:
-        recorded = record_unstarted_run(settings.db, the_day, str(exc))
+        recorded = record_unstarted_run(settings.paths.db, the_day, str(exc))
         where = f"recorded in {recorded.name}" if recorded else "not recorded (sidecar unwritable)"
         message = (
             f"the daily run of {the_day} did not start: {exc} ({where}; `nbaprops status` shows it)"
@@ -668,8 +671,8 @@ def backfill_predictions(
                     "retrain_every": retrain_every,
                     "warmup_days": warmup_days,
                     "seed": seed,
-                    "ev_margin": settings.ev_margin,
-                    "decision_minutes": settings.decision_minutes_before_tip,
+                    "ev_margin": settings.betting.ev_margin,
+                    "decision_minutes": settings.models.decision_minutes_before_tip,
                 }
             )
             result = backfill_walk_forward(

@@ -130,7 +130,7 @@ def experiment_run(
     )
     settings = settings_for(db)
     if dry_run:
-        with connect(settings.db, read_only=True) as con:
+        with connect(settings.paths.db, read_only=True) as con:
             plan = plan_spec(con, spec)
         fs = spec.resolved_feature_set
         feature_rows = [
@@ -167,7 +167,7 @@ def experiment_run(
             spec, settings, record=not no_registry, register_model=not no_model, as_json=as_json
         )
         return
-    with connect(settings.db) as con:
+    with connect(settings.paths.db) as con:
         migrate(con)
         with rich_progress(not as_json) as progress:
             outcome = run_experiment(
@@ -385,7 +385,7 @@ def experiment_compare(
     from nbaprops.experiments.compare import compare_predictions
     from nbaprops.experiments.registry import get_run, resolve_id, run_predictions
 
-    with connect(settings_for(db).db, read_only=True) as con:
+    with connect(settings_for(db).paths.db, read_only=True) as con:
         ids = [resolve_id(con, first), resolve_id(con, second)]
         runs = [get_run(con, i) for i in ids]
         for run in runs:
@@ -433,7 +433,7 @@ def experiment_archive(
     """Mark a finished run archived (kept, with its figures; it no longer competes)."""
     from nbaprops.experiments.registry import resolve_id, set_status
 
-    with connect(settings_for(db).db) as con:
+    with connect(settings_for(db).paths.db) as con:
         run_id = resolve_id(con, experiment_id)
         set_status(con, run_id, "archived", reason)
     console.print(f"experiment {run_id} archived")
@@ -485,8 +485,8 @@ def experiment_sweep(
                 console.print(r, highlight=False)
         return
     settings = settings_for(db)
-    n_workers = workers or settings.sweep_workers
-    with connect(settings.db) as con:
+    n_workers = workers or settings.models.sweep_workers
+    with connect(settings.paths.db) as con:
         migrate(con)
         with rich_progress(not as_json) as progress:
             progress.begin(f"{sweep.name}: {len(specs)} experiments", len(specs))

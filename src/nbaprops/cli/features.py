@@ -88,7 +88,7 @@ def features_show(
     fs = get_feature_set(feature_set)
     day = parse_day(date, "--date")
     settings = settings_for(db)
-    with connect(settings.db, read_only=True) as con:
+    with connect(settings.paths.db, read_only=True) as con:
         player_id, name = find_player(con, player)
         spine = serving_spine(con, day)
         spine = spine[spine["player_id"] == player_id]
@@ -150,7 +150,7 @@ def features_validate(
     fs = get_feature_set(feature_set)
     ref_range, cur_range = parse_range(reference, "--reference"), parse_range(current, "--current")
     settings = settings_for(db)
-    with connect(settings.db, read_only=True) as con:
+    with connect(settings.paths.db, read_only=True) as con:
         ref = period_frame(con, *ref_range, fs, "--reference")
         cur = period_frame(con, *cur_range, fs, "--current")
     report = drift_report(ref, cur, fs.features)
@@ -193,7 +193,7 @@ def features_build(
     fs = get_feature_set(feature_set)
     first, last = parse_optional_period(start, end)
     settings = settings_for(db)
-    with connect(settings.db) as con, rich_progress(not as_json) as progress:
+    with connect(settings.paths.db) as con, rich_progress(not as_json) as progress:
         result = materialize_job(con, fs, first, last, progress)
     if as_json:
         emit_json(vars(result))
@@ -218,7 +218,7 @@ def features_coverage(
 
     fs = get_feature_set(feature_set)
     settings = settings_for(db)
-    with connect(settings.db, read_only=True) as con:
+    with connect(settings.paths.db, read_only=True) as con:
         spine = training_spine(con)
         seasons = sorted(spine["season"].dropna().unique())
         spine = spine[spine["season"] == season]
@@ -295,7 +295,7 @@ def features_importance(
     fs = get_feature_set(feature_set)
     settings = settings_for(db)
     model = make_system(system, random_state=seed)
-    with connect(settings.db, read_only=True) as con:
+    with connect(settings.paths.db, read_only=True) as con:
         spine = training_spine(con, None, last)
         if spine.empty:
             raise NbapropsError(f"no player-games up to {last}")
@@ -375,7 +375,7 @@ def features_frame(
         )
     _check_frame_out(out)
     settings = settings_for(db)
-    with connect(settings.db, read_only=True) as con:
+    with connect(settings.paths.db, read_only=True) as con:
         spine = training_spine(con, first, last)
         if spine.empty:
             raise NbapropsError(f"no player-games between {first} and {last}; nothing written")
@@ -460,7 +460,7 @@ def features_completeness(
     fs = get_feature_set(feature_set)
     day = parse_day(date, "--date")
     settings = settings_for(db)
-    with connect(settings.db, read_only=True) as con:
+    with connect(settings.paths.db, read_only=True) as con:
         n_games, first_game, last_game = schedule_span(con, day, STATE_SEASON_TYPES)
         result = completeness(con, day, fs)
     if n_games == 0:

@@ -36,8 +36,8 @@ def fetch(
 
     the_day = parse_day(day, "--date")
     settings = settings_for(db)
-    settings.db.parent.mkdir(parents=True, exist_ok=True)
-    with connect(settings.db) as con, rich_progress(not as_json) as progress:
+    settings.paths.db.parent.mkdir(parents=True, exist_ok=True)
+    with connect(settings.paths.db) as con, rich_progress(not as_json) as progress:
         report = fetch_date(con, settings, the_day, progress=progress)
     if as_json:
         emit_json(report.to_dict())

@@ -257,10 +257,10 @@ def run(
     if ctx.invoked_subcommand is not None:
         return
     settings = settings_for(db, data_dir)
-    _check_data_dir(settings.data_dir)
-    with connect(settings.db) as con, rich_progress(not as_json) as progress:
+    _check_data_dir(settings.paths.data_dir)
+    with connect(settings.paths.db) as con, rich_progress(not as_json) as progress:
         result = jobs.ingest_job(con, settings, progress=progress)
-        status = warehouse_status(con)
+        status = warehouse_status(con, settings)
     if as_json:
         emit_json({"ingest": ingest_payload(result), "status": status.to_dict()})
     else:
@@ -289,8 +289,8 @@ def ingest(
     if ctx.invoked_subcommand is not None:
         return
     settings = settings_for(db, data_dir)
-    _check_data_dir(settings.data_dir)
-    with connect(settings.db) as con, rich_progress(not as_json) as progress:
+    _check_data_dir(settings.paths.data_dir)
+    with connect(settings.paths.db) as con, rich_progress(not as_json) as progress:
         result = jobs.ingest_job(con, settings, progress=progress, replace=replace)
     if as_json:
         emit_json(ingest_payload(result))
@@ -313,9 +313,9 @@ def ingest_nba_api(
     from nbaprops.ingest.live import fetch_nba_gamelogs
 
     settings = settings_for(db)
-    live_dir = settings.resolved_live_dir()
-    paths = fetch_nba_gamelogs(season, season_type, live_dir, settings=settings)
-    with connect(settings.db) as con, rich_progress(not as_json) as progress:
+    live_dir = settings.paths.resolved_live_dir()
+    paths = fetch_nba_gamelogs(season, season_type, live_dir, http=settings.http)
+    with connect(settings.paths.db) as con, rich_progress(not as_json) as progress:
         result = jobs.ingest_job(con, settings, data_dir=live_dir, progress=progress)
     if as_json:
         emit_json({"fetched": [str(p) for p in paths], "ingest": ingest_payload(result)})
@@ -340,11 +340,11 @@ def ingest_odds_api(
 
     settings = settings_for(db)
     day = parse_day(date, "--date")
-    live_dir = settings.resolved_live_dir()
+    live_dir = settings.paths.resolved_live_dir()
     fetched = fetch_odds_props(
-        day, live_dir, odds_api_key(settings), settings=settings, historical=historical
+        day, live_dir, odds_api_key(settings.http), http=settings.http, historical=historical
     )
-    with connect(settings.db) as con, rich_progress(not as_json) as progress:
+    with connect(settings.paths.db) as con, rich_progress(not as_json) as progress:
         result = jobs.ingest_job(con, settings, data_dir=live_dir, progress=progress)
     if as_json:
         emit_json({"fetched": vars(fetched), "ingest": ingest_payload(result)})
@@ -391,9 +391,9 @@ def ingest_injuries(
 
     settings = settings_for(db)
     day = parse_day(date, "--date")
-    live_dir = settings.resolved_live_dir()
-    fetched = fetch_injury_reports(day, live_dir, settings=settings, every=every)
-    with connect(settings.db) as con, rich_progress(not as_json) as progress:
+    live_dir = settings.paths.resolved_live_dir()
+    fetched = fetch_injury_reports(day, live_dir, http=settings.http, every=every)
+    with connect(settings.paths.db) as con, rich_progress(not as_json) as progress:
         result = jobs.ingest_job(con, settings, data_dir=live_dir, progress=progress)
     if as_json:
         emit_json(
@@ -433,18 +433,18 @@ def status(
 ) -> None:
     """Row counts per core table, files and quarantine per source, player-match rates."""
     settings = settings_for(db)
-    if not settings.db.exists():
-        raise NbapropsError(f"no warehouse at {settings.db}; run `nbaprops ingest` first")
-    with connect(settings.db, read_only=True) as con:
+    if not settings.paths.db.exists():
+        raise NbapropsError(f"no warehouse at {settings.paths.db}; run `nbaprops ingest` first")
+    with connect(settings.paths.db, read_only=True) as con:
         if market is not None:
             _check_market(con, market)
         from nbaprops.monitoring.diagnostics import latest_diagnostics  # heavy: lazily
         from nbaprops.pipeline.daily import unstarted_runs
         from nbaprops.read.status import phase_history
 
-        result = warehouse_status(con, unmatched, market, settings)
+        result = warehouse_status(con, settings, unmatched, market)
         phases = (
-            phase_history(con, unstarted=unstarted_runs(settings.db))
+            phase_history(con, unstarted=unstarted_runs(settings.paths.db))
             if has_phase_records(con)
             else []
         )
@@ -518,7 +518,7 @@ def _check_market(con: duckdb.DuckDBPyConnection, market: str) -> None:
 def db_migrate(db: DbOpt = None, as_json: JsonOpt = False) -> None:
     """Apply pending schema migrations (idempotent)."""
     settings = settings_for(db)
-    with connect(settings.db) as con:
+    with connect(settings.paths.db) as con:
         applied = migrate(con)
         version = current_version(con)
     if as_json:
@@ -538,7 +538,7 @@ def db_rebuild(
 ) -> None:
     """Rebuild core tables whose raw inputs changed (all with --force)."""
     settings = settings_for(db)
-    with connect(settings.db) as con:
+    with connect(settings.paths.db) as con:
         builds = jobs.rebuild_job(con, settings, force=force)
     if as_json:
         emit_json([vars(b) for b in builds])
@@ -554,13 +554,13 @@ def db_publish(db: DbOpt = None, as_json: JsonOpt = False) -> None:
     from nbaprops.pipeline.snapshot import publish_error, publish_snapshot
 
     settings = settings_for(db)
-    if not settings.db.exists():
-        raise NbapropsError(f"no warehouse at {settings.db}; run `nbaprops ingest` first")
-    with connect(settings.db) as con:
+    if not settings.paths.db.exists():
+        raise NbapropsError(f"no warehouse at {settings.paths.db}; run `nbaprops ingest` first")
+    with connect(settings.paths.db) as con:
         try:
             published = publish_snapshot(con)
         except (OSError, duckdb.Error) as exc:
-            raise publish_error(settings.db, exc) from None
+            raise publish_error(settings.paths.db, exc) from None
     if as_json:
         emit_json({"snapshot": None if published is None else published.name})
     else:

@@ -39,12 +39,14 @@ def model_list(
     from nbaprops.models.registry import list_versions
     from nbaprops.read.params import check_system
 
+    settings = settings_for(db)
+
     def compute(con: duckdb.DuckDBPyConnection) -> list[ModelVersion]:
         check_system(con, system)
-        return list_versions(con, system)
+        return list_versions(con, system, artifacts_dir=settings.paths.artifacts_dir)
 
     query_and_print(
-        settings_for(db),
+        settings,
         compute,
         _print_versions,
         as_json=as_json,
@@ -113,7 +115,7 @@ def model_promote(
         print_error(f"version {version!r}: give a number such as 3 or v3")
         raise typer.Exit(1)
     settings = settings_for(db)
-    with connect(settings.db) as con:
+    with connect(settings.paths.db) as con:
         check_system(con, system)
         check_alias(alias)
         # A refusal is recorded, then raised as one error line (exit 1).
@@ -122,10 +124,11 @@ def model_promote(
             system,
             int(number),
             alias,
-            min_rows=settings.promotion_min_rows,
-            max_ece=settings.promotion_max_ece,
+            min_rows=settings.models.promotion_min_rows,
+            max_ece=settings.models.promotion_max_ece,
             force=force,
             reason=reason,
+            artifacts_dir=settings.paths.artifacts_dir,
         )
         audit(
             con,
@@ -136,14 +139,17 @@ def model_promote(
         )
         if alias == "champion":
             ref = f"{system}@v{change.version}"
+            artifacts = settings.paths.artifacts_dir
             set_status(
                 con,
-                get_version(con, system, change.version).experiment_id,
+                get_version(con, system, change.version, artifacts_dir=artifacts).experiment_id,
                 "promoted",
                 f"{ref} is champion ({change.action})",
             )
             if change.previous_version is not None:
-                old = get_version(con, system, change.previous_version).experiment_id
+                old = get_version(
+                    con, system, change.previous_version, artifacts_dir=artifacts
+                ).experiment_id
                 set_status(con, old, "completed", f"no longer champion: {ref} is")
     gate = None if change.gate is None else change.gate.to_dict()
     if as_json:

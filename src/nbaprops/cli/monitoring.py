@@ -39,9 +39,9 @@ def _num(value: float | None, spec: str = ".3f") -> str:
 
 def _existing_warehouse(db: Path | None) -> Path:
     settings = settings_for(db)
-    if not settings.db.exists():
-        raise NbapropsError(f"no warehouse at {settings.db}; run `nbaprops ingest` first")
-    return settings.db
+    if not settings.paths.db.exists():
+        raise NbapropsError(f"no warehouse at {settings.paths.db}; run `nbaprops ingest` first")
+    return settings.paths.db
 
 
 def _png_path(png: Path | None, default: Path) -> Path:
@@ -87,7 +87,7 @@ def drift(
     settings = settings_for(db)
     path = _png_path(
         png,
-        settings.runs_dir
+        settings.paths.runs_dir
         / "drift"
         / f"drift_{ref.start}_{ref.end}_vs_{cur.start}_{cur.end}_{fs.key}.png",
     )

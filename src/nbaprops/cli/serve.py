@@ -29,7 +29,7 @@ def check_bind(host: str, settings: Settings) -> None:
     """Binding anything but loopback needs NBAPROPS_API_TOKEN: refuse to start without."""
     if is_loopback(host):
         return
-    token = settings.api_token.get_secret_value() if settings.api_token else ""
+    token = settings.api.api_token.get_secret_value() if settings.api.api_token else ""
     if not token.strip():
         raise NbapropsError(
             f"refusing to serve on {host} without an API token: set NBAPROPS_API_TOKEN "
@@ -56,15 +56,15 @@ def serve(
     from nbaprops.api.app import create_app
 
     app = create_app(settings) if workers == 1 else None  # workers build their own
-    auth = "token required" if settings.api_token else "no token: loopback only"
+    auth = "token required" if settings.api.api_token else "no token: loopback only"
     console.print(
-        f"serving {settings.db.name} on http://{host}:{port} ({auth}); "
+        f"serving {settings.paths.db.name} on http://{host}:{port} ({auth}); "
         "dashboard at /, OpenAPI schema at /openapi.json"
         + (f"; {workers} workers" if workers > 1 else ""),
         highlight=False,
     )
     if app is None:  # worker processes build their app from the environment
-        os.environ["NBAPROPS_DB"] = str(settings.db.resolve())
+        os.environ["NBAPROPS_DB"] = str(settings.paths.db.resolve())
         uvicorn.run(
             "nbaprops.api.app:app_from_environment",
             factory=True,

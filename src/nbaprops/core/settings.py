@@ -1,26 +1,32 @@
-"""Settings read from the environment (prefix ``NBAPROPS_``) and CLI options."""
+"""Settings read from the environment (prefix ``NBAPROPS_``) and CLI options, in groups.
+
+Every setting keeps its flat name: the variable ``NBAPROPS_<NAME>`` sets it and
+``Settings(name=...)`` overrides it, but code reads it through its group, e.g.
+``settings.betting.kelly_fraction`` or ``settings.paths.db``.  The groups are frozen
+models; the environment is read in one place, :class:`Settings`'s constructor (and
+:func:`get_settings`), which only the entry points (CLI, API app factory, scripts)
+call.  Domain code receives the settings, or one group, as a parameter.
+"""
 
 from __future__ import annotations
 
-from datetime import date
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal, Self
 
-from pydantic import Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, create_model
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # A prediction's decision time: tip-off minus this many minutes (settings and specs).
 DEFAULT_DECISION_MINUTES = 30
 
 
-class Settings(BaseSettings):
-    """Where data lives and how live sources are reached.
+class _Group(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
 
-    Every value can be overridden by an environment variable ``NBAPROPS_<NAME>``;
-    the CLI's ``--db`` and ``--data-dir`` options win over both.
-    """
 
-    model_config = SettingsConfigDict(env_prefix="NBAPROPS_", extra="ignore")
+class Paths(_Group):
+    """Where data, runs and artefacts live."""
 
     data_dir: Path = Field(
         default=Path("../shared/data"),
@@ -35,6 +41,30 @@ class Settings(BaseSettings):
         default=None,
         description="Where live fetches write their raw files (default: beside the db, live/).",
     )
+    aliases_file: Path | None = Field(
+        default=None, description="Extra player aliases CSV (book_name,nba_name) merged in."
+    )
+    runs_dir: Path = Field(
+        default=Path("runs"), description="Where backtest / experiment run folders go."
+    )
+    artifacts_dir: Path | None = Field(
+        default=None,
+        description="Where registered model artefacts go (default: beside the db, artifacts/).",
+    )
+
+    def resolved_artifacts_dir(self) -> Path:
+        return self.artifacts_dir or self.db.parent / "artifacts"
+
+    def resolved_archive_dir(self) -> Path:
+        return self.archive_dir or self.db.parent / "archive"
+
+    def resolved_live_dir(self) -> Path:
+        return self.live_dir or self.db.parent / "live"
+
+
+class Http(_Group):
+    """How live sources (The Odds API, nba_api, the NBA's schedule) are reached."""
+
     odds_api_key_env: str = Field(
         default="ODDS_API_KEY", description="Name of the env variable holding The Odds API key."
     )
@@ -47,10 +77,11 @@ class Settings(BaseSettings):
     )
     http_retries: int = 3
     http_timeout_s: float = 30.0
-    aliases_file: Path | None = Field(
-        default=None, description="Extra player aliases CSV (book_name,nba_name) merged in."
-    )
-    # --- what the loader lets in (nbaprops.ingest.limits.IngestLimits) -------------------
+
+
+class Ingest(_Group):
+    """What the loader lets in (nbaprops.ingest.limits.IngestLimits, the quote floor)."""
+
     ingest_price_min: float = Field(
         default=-10000.0,
         lt=-100,
@@ -83,15 +114,32 @@ class Settings(BaseSettings):
         description="A changed file may drop at most this share of its earlier rows (and "
         "keep their season) unless ingest is given --replace.",
     )
-
-    runs_dir: Path = Field(
-        default=Path("runs"), description="Where backtest / experiment run folders go."
+    quote_min_two_way: float = Field(
+        default=0.95,
+        gt=0,
+        le=1.0,
+        description=(
+            "Floor on a prop quote's two implied probabilities summed (vig included): a "
+            "pair under it is quarantined (no real book pays out more than it takes in)."
+        ),
     )
 
-    artifacts_dir: Path | None = Field(
-        default=None,
-        description="Where registered model artefacts go (default: beside the db, artifacts/).",
+
+class Models(_Group):
+    """How systems are timed, fitted, tracked and promoted."""
+
+    decision_minutes_before_tip: int = Field(
+        default=DEFAULT_DECISION_MINUTES,
+        ge=0,
+        description="A prediction uses only quotes seen this many minutes before tip-off.",
     )
+    fit_workers: int = Field(
+        default=2,
+        ge=1,
+        description="Systems a walk-forward fold fits side by side (same predictions, "
+        "less wall time; 1 fits them one after another).",
+    )
+    sweep_workers: int = Field(default=2, ge=1, description="Local Dask workers of a sweep.")
     mlflow_tracking_uri: str | None = Field(
         default=None,
         description="When set, every experiment run is also logged to this MLflow tracking URI.",
@@ -104,19 +152,11 @@ class Settings(BaseSettings):
     promotion_max_ece: float = Field(
         default=0.03, gt=0, description="Largest ECE of P(over) a champion may have."
     )
-    sweep_workers: int = Field(default=2, ge=1, description="Local Dask workers of a sweep.")
-    fit_workers: int = Field(
-        default=2,
-        ge=1,
-        description="Systems a walk-forward fold fits side by side (same predictions, "
-        "less wall time; 1 fits them one after another).",
-    )
-    decision_minutes_before_tip: int = Field(
-        default=DEFAULT_DECISION_MINUTES,
-        ge=0,
-        description="A prediction uses only quotes seen this many minutes before tip-off.",
-    )
-    # --- freshness gates: predict refuses a date whose data is stale (issue 23) ---------
+
+
+class Freshness(_Group):
+    """Freshness gates: predict refuses a date whose data is stale (issue 23)."""
+
     freshness_max_box_score_age_days: int = Field(
         default=3,
         ge=0,
@@ -132,11 +172,10 @@ class Settings(BaseSettings):
         "prop-line snapshot is older than this many hours, or whose slate has no real line.",
     )
 
-    default_date: date = Field(
-        default=date(2024, 4, 12),
-        description="The date `run daily` predicts without --date: 15 games with real "
-        "sportsbook lines in the shared data, so the main job works on a fresh machine.",
-    )
+
+class Betting(_Group):
+    """When a side is bet, and the size of a stake (the Kelly fraction, one unit)."""
+
     ev_margin: float = Field(
         default=0.02,
         ge=0,
@@ -144,7 +183,18 @@ class Settings(BaseSettings):
         description="Call a side only when its expected value per unit exceeds this; bet "
         "it only when its calibrated expected value does too.",
     )
-    # --- the slate signal (per system per date) and best bets --------------------------
+    kelly_fraction: float = Field(
+        default=0.25, gt=0, le=1, description="Fraction of the Kelly stake a pick shows."
+    )
+    unit_share: float = Field(
+        default=0.01, gt=0, le=1, description="One unit (a flat stake), share of bankroll."
+    )
+
+
+class Picks(_Group):
+    """The slate signal (per system per date), which bets become best bets, and the caps on
+    their stakes."""
+
     signal_min_games: int = Field(
         default=4, ge=0, description="RED when the slate has this many games or fewer."
     )
@@ -171,24 +221,16 @@ class Settings(BaseSettings):
         description="The system whose champion drives picks (default: the latest champion).",
     )
     picks_max_per_day: int = Field(default=10, ge=1, description="Most best bets per date.")
-    availability_block_statuses: tuple[str, ...] = Field(
-        default=("Out", "Doubtful", "Questionable"),
-        description="Injury-report statuses at decision time that are never bet (the gate); "
-        'env as JSON, e.g. \'["Out", "Doubtful"]\'.',
-    )
     picks_max_per_team: int = Field(default=2, ge=1, description="Most best bets per team.")
+    picks_max_per_game: int = Field(default=2, ge=1, description="Most bets per game.")
     picks_min_edge: float = Field(
         default=1.0, ge=0, description="Least |median - line| for a best bet."
     )
-    picks_max_per_game: int = Field(default=2, ge=1, description="Most bets per game.")
     picks_min_record_bets: int = Field(
         default=100,
         ge=0,
         description="Comparable graded bets (same line kind, side, calibrated-EV bucket) a "
         "pick needs before it is staked; fewer: watchlist.",
-    )
-    kelly_fraction: float = Field(
-        default=0.25, gt=0, le=1, description="Fraction of the Kelly stake a pick shows."
     )
     picks_max_bet_share: float = Field(
         default=0.02, gt=0, le=1, description="Largest stake of one bet, share of bankroll."
@@ -199,22 +241,19 @@ class Settings(BaseSettings):
         le=1,
         description="Largest total stake of one slate, share of bankroll (scaled down).",
     )
-    quote_min_two_way: float = Field(
-        default=0.95,
-        gt=0,
-        le=1.0,
-        description=(
-            "Floor on a prop quote's two implied probabilities summed (vig included): a "
-            "pair under it is quarantined (no real book pays out more than it takes in)."
-        ),
-    )
     picks_red_multiplier: float = Field(
         default=0.5, ge=0, le=1, description="Stakes on a RED slate are multiplied by this."
     )
-    unit_share: float = Field(
-        default=0.01, gt=0, le=1, description="One unit (a flat stake), share of bankroll."
+    availability_block_statuses: tuple[str, ...] = Field(
+        default=("Out", "Doubtful", "Questionable"),
+        description="Injury-report statuses at decision time that are never bet (the gate); "
+        'env as JSON, e.g. \'["Out", "Doubtful"]\'.',
     )
-    # --- the breakout classifier (shadow) ---------------------------------------------
+
+
+class Breakout(_Group):
+    """The breakout classifier (shadow)."""
+
     breakout_min_season_avg: float = Field(
         default=6.0, ge=0, description="Role players: pre-game season average at least this."
     )
@@ -234,7 +273,11 @@ class Settings(BaseSettings):
         default=0.5, gt=0, lt=1, description="Breakout risk score of a MEDIUM-risk player."
     )
 
-    # --- diagnostics and alerts (nbaprops diagnose, the daily run's diagnose phase) -------
+
+class Alerts(_Group):
+    """Diagnostics and alerts (nbaprops diagnose, the daily run's diagnose phase) and the
+    webhooks that carry alerts and picks out."""
+
     retrain_cadence_days: int = Field(
         default=7, ge=1, description="How often the champion is meant to be retrained."
     )
@@ -282,24 +325,121 @@ class Settings(BaseSettings):
     )
     picks_webhook_timeout_s: float = Field(default=5.0, gt=0)
 
-    # --- the HTTP API (nbaprops serve) ------------------------------------------------
+
+class Api(_Group):
+    """The HTTP API (nbaprops serve)."""
+
     api_token: SecretStr | None = Field(
         default=None,
         description="Bearer token every API request must carry; required to bind a "
         "non-loopback address.",
     )
 
-    def resolved_artifacts_dir(self) -> Path:
-        return self.artifacts_dir or self.db.parent / "artifacts"
 
-    def resolved_archive_dir(self) -> Path:
-        return self.archive_dir or self.db.parent / "archive"
+# Each group's attribute on Settings, in the order the groups are documented.
+GROUPS: dict[str, type[_Group]] = {
+    "paths": Paths,
+    "http": Http,
+    "ingest": Ingest,
+    "models": Models,
+    "freshness": Freshness,
+    "betting": Betting,
+    "picks": Picks,
+    "breakout": Breakout,
+    "alerts": Alerts,
+    "api": Api,
+}
 
-    def resolved_live_dir(self) -> Path:
-        return self.live_dir or self.db.parent / "live"
+# Flat setting name (NBAPROPS_<NAME> upper-cased) -> the group that holds it.
+GROUP_OF: dict[str, str] = {
+    name: group for group, model in GROUPS.items() for name in model.model_fields
+}
+
+
+def _flat_fields() -> dict[str, Any]:
+    return {
+        name: (info.annotation, info)
+        for model in GROUPS.values()
+        for name, info in model.model_fields.items()
+    }
+
+
+class _FlatBase(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="NBAPROPS_", extra="ignore")
+
+
+# Every setting in one flat model: the environment is read and each value validated here,
+# so a validation error names the setting, and so its variable NBAPROPS_<NAME>.  It is
+# called "Settings" because that is the name its errors show a user.
+_Environment: type[BaseSettings] = create_model(  # type: ignore[call-overload]
+    "Settings", __base__=_FlatBase, __module__=__name__, **_flat_fields()
+)
+
+
+def _refuse_unknown(flat: dict[str, Any]) -> None:
+    unknown = sorted(set(flat) - GROUP_OF.keys())
+    if unknown:
+        raise TypeError(f"unknown setting(s) {', '.join(unknown)}")
+
+
+def _groups_of(flat: dict[str, Any]) -> dict[str, _Group]:
+    """Each group built (and validated) from its flat values."""
+    return {
+        group: model.model_validate({name: flat[name] for name in model.model_fields})
+        for group, model in GROUPS.items()
+    }
+
+
+class Settings(BaseModel):
+    """Where data lives, how live sources are reached, and the betting, picks, alert and
+    breakout rules: one frozen group each (see :data:`GROUPS`).
+
+    ``Settings(**flat)`` reads every ``NBAPROPS_<NAME>`` environment variable; keyword
+    values by flat name (``db=...``, ``kelly_fraction=0.1``) win over them, and the CLI's
+    ``--db`` and ``--data-dir`` options win over both.  :meth:`replace` returns a copy with
+    some flat values changed without reading the environment again.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    paths: Paths
+    http: Http
+    ingest: Ingest
+    models: Models
+    freshness: Freshness
+    betting: Betting
+    picks: Picks
+    breakout: Breakout
+    alerts: Alerts
+    api: Api
+
+    def __init__(self, **values: Any) -> None:
+        if values and values.keys() <= GROUPS.keys():  # whole groups (replace, validation)
+            super().__init__(**values)
+            return
+        _refuse_unknown(values)
+        super().__init__(**_groups_of(_Environment(**values).model_dump()))
+
+    def flat(self) -> dict[str, Any]:
+        """Every setting by its flat name (what the constructor takes)."""
+        return {name: value for group in GROUPS for name, value in getattr(self, group)}
+
+    def replace(self, **flat: Any) -> Self:
+        """A copy with these flat settings changed (validated; the environment is not read)."""
+        _refuse_unknown(flat)
+        return type(self)(**_groups_of({**self.flat(), **flat}))
+
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
+        unknown = sorted(set(update or ()) - GROUPS.keys())
+        if unknown:
+            raise TypeError(
+                f"Settings.model_copy cannot set {', '.join(unknown)}: use "
+                "Settings.replace(name=value) for a flat setting"
+            )
+        return super().model_copy(update=update, deep=deep)
 
 
 def get_settings(**overrides: object) -> Settings:
-    """Settings from the environment, with non-None overrides applied."""
+    """Settings from the environment, with non-None overrides applied (entry points only)."""
     values = {k: v for k, v in overrides.items() if v is not None}
-    return Settings(**values)  # type: ignore[arg-type]
+    return Settings(**values)

@@ -376,7 +376,7 @@ def run_on_frames(
     daily job's do (the caller's, command-line overrides included).
     """
     started = time.perf_counter()
-    workers = settings.fit_workers if fit_workers is None else fit_workers
+    workers = settings.models.fit_workers if fit_workers is None else fit_workers
     plan = plan_on_frames(frames, spec)
     if on_plan:
         on_plan(len(plan.folds))

@@ -430,6 +430,7 @@ def register_breakout(
     mode: str,
     train_end: date,
     artifacts_root: Path,
+    artifacts_dir: Path | None = None,
 ) -> ModelVersion:
     """Fit the classifier up to ``train_end`` and register it as a ``breakout`` version.
 
@@ -461,6 +462,7 @@ def register_breakout(
         code_commit=git.commit,
         code_dirty=git.dirty,
         artifacts_root=artifacts_root,
+        artifacts_dir=artifacts_dir,
     )
 
 
@@ -471,6 +473,7 @@ def run_breakout_experiment(
     rules: BreakoutRules,
     runs_dir: Path,
     artifacts_root: Path,
+    artifacts_dir: Path | None = None,
     record: bool = True,
     register_model: bool = True,
     on_plan: Callable[[int], None] | None = None,
@@ -500,6 +503,7 @@ def run_breakout_experiment(
                     mode=spec.mode,
                     train_end=spec.final_train_end,
                     artifacts_root=artifacts_root,
+                    artifacts_dir=artifacts_dir,
                 )
             artefacts = {"report": str(folder)}
             if version is not None:

@@ -686,7 +686,7 @@ def summarize(
                 if len(chosen)
             }
             if kind == "sportsbook":
-                kind_entry["bankroll"] = bankrolls(lined, settings.kelly_fraction)
+                kind_entry["bankroll"] = bankrolls(lined, settings.betting.kelly_fraction)
             graded = lp[lp["actual"] != lp["line"]]
             if len(graded):
                 kind_entry["probability"] = m.probability_metrics(

@@ -64,9 +64,9 @@ def _mlflow(
 ) -> str:
     from nbaprops.experiments.tracking import log_run
 
-    assert settings.mlflow_tracking_uri is not None
+    assert settings.models.mlflow_tracking_uri is not None
     return log_run(
-        settings.mlflow_tracking_uri,
+        settings.models.mlflow_tracking_uri,
         experiment="nbaprops",
         run_name=spec.name,
         params=spec.resolved(),
@@ -93,14 +93,14 @@ def finish_run(
 ) -> RunOutcome:
     """Write the report, register the model, record the figures, log to MLflow."""
     spec = result.spec
-    folder = run_dir(settings.runs_dir, re.sub(r"[^A-Za-z0-9_.-]", "_", spec.name))
+    folder = run_dir(settings.paths.runs_dir, re.sub(r"[^A-Za-z0-9_.-]", "_", spec.name))
     write_report(result, folder)
     artefacts = {"report": str(folder)}
     warnings: list[str] = []
     version = None
     if con is not None and run_id is not None:
         if register_model and frames is not None:
-            final = final_model(frames, spec, result, settings.fit_workers)
+            final = final_model(frames, spec, result, settings.models.fit_workers)
             git = reg.git_state()
             version = register_version(
                 con,
@@ -117,7 +117,8 @@ def finish_run(
                 train_rows=final.train_rows,
                 code_commit=git.commit,
                 code_dirty=git.dirty,
-                artifacts_root=settings.resolved_artifacts_dir(),
+                artifacts_root=settings.paths.resolved_artifacts_dir(),
+                artifacts_dir=settings.paths.artifacts_dir,
             )
             artefacts["model"] = version.artefact_dir
         training_rows = version.train_rows if version is not None else None
@@ -129,7 +130,7 @@ def finish_run(
             artefacts=artefacts,
             model_version=None if version is None else version.version,
         )
-        if settings.mlflow_tracking_uri:
+        if settings.models.mlflow_tracking_uri:
             try:
                 reg.set_mlflow_run(con, run_id, _mlflow(settings, run_id, spec, result, folder))
             except NbapropsError as exc:

@@ -47,9 +47,9 @@ class IngestLimits:
     @classmethod
     def from_settings(cls, settings: Settings) -> IngestLimits:
         return cls(
-            price_min=float(settings.ingest_price_min),
-            price_max=float(settings.ingest_price_max),
-            max_decompressed_bytes=int(settings.ingest_max_decompressed_bytes),
-            max_compression_ratio=float(settings.ingest_max_compression_ratio),
-            max_replace_loss=float(settings.ingest_max_replace_loss),
+            price_min=float(settings.ingest.ingest_price_min),
+            price_max=float(settings.ingest.ingest_price_max),
+            max_decompressed_bytes=int(settings.ingest.ingest_max_decompressed_bytes),
+            max_compression_ratio=float(settings.ingest.ingest_max_compression_ratio),
+            max_replace_loss=float(settings.ingest.ingest_max_replace_loss),
         )

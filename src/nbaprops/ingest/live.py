@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from nbaprops.core.errors import LiveSourceError, NbapropsError
-from nbaprops.core.settings import Settings, get_settings
+from nbaprops.core.settings import Http
 from nbaprops.core.time import EASTERN, eastern_date, season_of
 from nbaprops.ingest.transport import FileTransport, HttpStatusError, HttpTransport, Transport
 
@@ -207,14 +207,15 @@ def fetch_nba_gamelogs(
     season_type: str,
     out_dir: Path,
     transport: Transport | None = None,
-    settings: Settings | None = None,
+    *,
+    http: Http,
 ) -> list[Path]:
     """Fetch a season's player and team game logs from stats.nba.com.
 
     Writes ``nba_api/player_logs/player_logs_<season>[_playoffs|_playin].csv.gz`` and
     ``nba_api/team_logs/nba_games_<yyyy_yy>[_playoffs|_playin].csv.gz`` under ``out_dir``.
     """
-    written = fetch_gamelog_files(season, season_type, out_dir, transport, settings)
+    written = fetch_gamelog_files(season, season_type, out_dir, transport, http=http)
     return [f.path for f in written]
 
 
@@ -223,8 +224,8 @@ def fetch_gamelog_files(
     season_type: str,
     out_dir: Path,
     transport: Transport | None = None,
-    settings: Settings | None = None,
     *,
+    http: Http,
     since: date | None = None,
     until: date | None = None,
     skip_empty: bool = False,
@@ -239,8 +240,7 @@ def fetch_gamelog_files(
         raise NbapropsError(
             f"unknown season type {season_type!r}: use one of {', '.join(SEASON_TYPES)}"
         )
-    settings = settings or get_settings()
-    transport = transport or HttpTransport.from_settings(settings, delay_s=settings.nba_api_delay_s)
+    transport = transport or HttpTransport.from_settings(http, delay_s=http.nba_api_delay_s)
     suffix = _SEASON_FILE_SUFFIX[season_type] + (f"_from_{since.isoformat()}" if since else "")
     targets = (
         (
@@ -344,12 +344,11 @@ def _gamelog_records(
     return records
 
 
-def odds_api_key(settings: Settings | None = None) -> str:
-    """The Odds API key from the environment variable named by the settings."""
-    settings = settings or get_settings()
-    key = os.environ.get(settings.odds_api_key_env, "").strip()
+def odds_api_key(http: Http) -> str:
+    """The Odds API key from the environment variable the settings name."""
+    key = os.environ.get(http.odds_api_key_env, "").strip()
     if not key:
-        raise LiveSourceError(f"The Odds API key not set: export {settings.odds_api_key_env}=...")
+        raise LiveSourceError(f"The Odds API key not set: export {http.odds_api_key_env}=...")
     return key
 
 
@@ -365,10 +364,10 @@ def fetch_odds_props(
     out_dir: Path,
     api_key: str,
     transport: Transport | None = None,
-    settings: Settings | None = None,
     markets: Sequence[str] = DEFAULT_MARKETS,
     historical: bool = False,
     *,
+    http: Http,
     snapshot_time: datetime | None = None,
     fetched_at: datetime | None = None,
 ) -> OddsFetchResult:
@@ -382,11 +381,10 @@ def fetch_odds_props(
     ``historical`` reads the paid snapshot endpoints at ``snapshot_time``
     (default: two hours before the day's first tip-off).
     """
-    settings = settings or get_settings()
     if not api_key:
-        raise LiveSourceError(f"The Odds API key not set: export {settings.odds_api_key_env}=...")
-    transport = transport or HttpTransport.from_settings(settings, delay_s=ODDS_API_DELAY_S)
-    root = settings.odds_api_base_url.rstrip("/")
+        raise LiveSourceError(f"The Odds API key not set: export {http.odds_api_key_env}=...")
+    transport = transport or HttpTransport.from_settings(http, delay_s=ODDS_API_DELAY_S)
+    root = http.odds_api_base_url.rstrip("/")
     prefix = (
         f"{root}/v4/historical/sports/{ODDS_SPORT}"
         if historical
@@ -424,7 +422,7 @@ def fetch_odds_props(
             raise LiveSourceError(f"{url}: unexpected event id {event_id!r}")
         params = {
             "apiKey": api_key,
-            "regions": settings.odds_api_regions,
+            "regions": http.odds_api_regions,
             "markets": ",".join(markets),
             "oddsFormat": "american",
         }
@@ -486,14 +484,14 @@ def flatten_event_odds(event: Any, url: str = "event odds") -> list[list[Any]]:
 def fetch_schedule(
     out_dir: Path,
     transport: Transport | None = None,
-    settings: Settings | None = None,
+    *,
+    http: Http,
 ) -> ScheduleFetchResult:
     """Fetch the season's schedule (the NBA's public ``scheduleLeagueV2`` JSON) with
     tip-off times, into ``schedule/nba_<yyyy>_<yy>_schedule_live.csv.gz``: one file per
     season, replaced by each fetch (a game is keyed by its id; a moved tip-off moves)."""
-    settings = settings or get_settings()
-    transport = transport or HttpTransport.from_settings(settings)
-    url = settings.nba_schedule_url
+    transport = transport or HttpTransport.from_settings(http)
+    url = http.nba_schedule_url
     payload, _ = transport.get_json(url, {}, {"Referer": "https://www.nba.com/"})
     season, rows, n_tbd, n_other = parse_schedule(payload, url)
     path = out_dir / "schedule" / f"nba_{season.replace('-', '_')}_schedule_live.csv.gz"
@@ -575,8 +573,8 @@ def fetch_game_lines(
     api_key: str,
     team_codes: Mapping[str, str],
     transport: Transport | None = None,
-    settings: Settings | None = None,
     *,
+    http: Http,
     season_types: Mapping[tuple[str, str], str] | None = None,
     fetched_at: datetime | None = None,
 ) -> GameLinesFetchResult:
@@ -588,17 +586,16 @@ def fetch_game_lines(
     ``season_types`` maps (away, home) codes to a schedule season type, which fills the
     ``regular`` / ``playoffs`` columns (unknown: left empty).
     """
-    settings = settings or get_settings()
     if not api_key:
-        raise LiveSourceError(f"The Odds API key not set: export {settings.odds_api_key_env}=...")
-    transport = transport or HttpTransport.from_settings(settings, delay_s=ODDS_API_DELAY_S)
+        raise LiveSourceError(f"The Odds API key not set: export {http.odds_api_key_env}=...")
+    transport = transport or HttpTransport.from_settings(http, delay_s=ODDS_API_DELAY_S)
     stamp = (fetched_at or datetime.now(UTC)).astimezone(UTC).strftime("%H%M%SZ")
     responses_dir = out_dir / "odds_api" / "responses" / day.isoformat() / stamp
     start, end = eastern_day_bounds(day)
-    url = f"{settings.odds_api_base_url.rstrip('/')}/v4/sports/{ODDS_SPORT}/odds"
+    url = f"{http.odds_api_base_url.rstrip('/')}/v4/sports/{ODDS_SPORT}/odds"
     params = {
         "apiKey": api_key,
-        "regions": settings.odds_api_regions,
+        "regions": http.odds_api_regions,
         "markets": ",".join(GAME_LINE_MARKETS),
         "oddsFormat": "american",
         "commenceTimeFrom": _zulu(start),
@@ -800,9 +797,9 @@ def fetch_injury_reports(
     day: date,
     live_dir: Path,
     transport: FileTransport | None = None,
-    settings: Settings | None = None,
     now: datetime | None = None,
     *,
+    http: Http,
     every: bool = False,
 ) -> InjuryFetchResult:
     """The official injury report(s) of the US/Eastern ``day`` due by ``now``: the latest
@@ -819,10 +816,9 @@ def fetch_injury_reports(
         source_file_of,
     )
 
-    settings = settings or get_settings()
     transport = transport or HttpTransport(
-        retries=settings.http_retries,
-        timeout_s=settings.http_timeout_s,
+        retries=http.http_retries,
+        timeout_s=http.http_timeout_s,
         delay_s=INJURY_REPORT_DELAY_S,
     )
     now = now or datetime.now(UTC)

@@ -13,7 +13,7 @@ from typing import Any, Protocol
 import requests
 
 from nbaprops.core.errors import LiveSourceError
-from nbaprops.core.settings import Settings
+from nbaprops.core.settings import Http
 
 # Statuses worth another try: rate limiting and server-side failures.
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
@@ -84,11 +84,9 @@ class HttpTransport:
         self._last_request_at: float | None = None
 
     @classmethod
-    def from_settings(cls, settings: Settings, *, delay_s: float = 0.0) -> HttpTransport:
+    def from_settings(cls, http: Http, *, delay_s: float = 0.0) -> HttpTransport:
         """A transport using the configured retries and timeout."""
-        return cls(
-            retries=settings.http_retries, timeout_s=settings.http_timeout_s, delay_s=delay_s
-        )
+        return cls(retries=http.http_retries, timeout_s=http.http_timeout_s, delay_s=delay_s)
 
     def get_json(
         self,

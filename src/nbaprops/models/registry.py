@@ -38,7 +38,7 @@ import pandas as pd
 from nbaprops.core import metrics as m
 from nbaprops.core.db import records, transaction
 from nbaprops.core.errors import NbapropsError
-from nbaprops.core.settings import get_settings
+from nbaprops.core.settings import Paths
 from nbaprops.core.values import json_safe
 from nbaprops.features.catalog import FEATURE_SETS, FEATURES, FeatureSet
 from nbaprops.models.calibration import Calibration
@@ -68,19 +68,22 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def warehouse_artifacts_root(con: duckdb.DuckDBPyConnection) -> Path:
-    """The artefact root of the warehouse ``con`` has open (absolute):
-    ``NBAPROPS_ARTIFACTS_DIR`` when set, else ``artifacts/`` beside the warehouse file
-    (``Settings.resolved_artifacts_dir`` for the file actually open, whatever the
-    working directory); an in-memory warehouse uses the settings' default."""
-    settings = get_settings()
-    if settings.artifacts_dir is not None:
-        return settings.artifacts_dir.resolve()
+def warehouse_artifacts_root(
+    con: duckdb.DuckDBPyConnection, artifacts_dir: Path | None = None
+) -> Path:
+    """The artefact root of the warehouse ``con`` has open (absolute): ``artifacts_dir``
+    (the setting ``NBAPROPS_ARTIFACTS_DIR``, ``settings.paths.artifacts_dir``) when given,
+    else ``artifacts/`` beside the warehouse file (``Paths.resolved_artifacts_dir`` for
+    the file actually open, whatever the working directory); an in-memory warehouse uses
+    the default path's ``artifacts/``. Every registry function that resolves an artefact
+    takes ``artifacts_dir`` and passes it here."""
+    if artifacts_dir is not None:
+        return artifacts_dir.resolve()
     row = con.execute(
         "SELECT path FROM duckdb_databases() WHERE database_name = current_database()"
     ).fetchone()
     if row is None or not row[0]:
-        return settings.resolved_artifacts_dir().resolve()
+        return Paths().resolved_artifacts_dir().resolve()
     return Path(str(row[0])).resolve().parent / "artifacts"
 
 
@@ -177,8 +180,11 @@ def register_version(
     code_commit: str | None,
     code_dirty: bool | None,
     artifacts_root: Path,
+    artifacts_dir: Path | None = None,
 ) -> ModelVersion:
-    """Save the artefacts, then record the version; a failed record removes them."""
+    """Save the artefacts, then record the version; a failed record removes them.
+    ``artifacts_root``: where the files go; ``artifacts_dir``: the configured root they
+    are recorded relative to (``warehouse_artifacts_root``)."""
     provenance = system.fitted_
     row = con.execute(
         "SELECT coalesce(max(version), 0) + 1 FROM models.version WHERE system_id = ?",
@@ -233,14 +239,14 @@ def register_version(
                     eval_window,
                     json.dumps(metrics, sort_keys=True, default=str),
                     json.dumps(calibration_meta, sort_keys=True),
-                    stored_artefact_dir(folder, warehouse_artifacts_root(con)),
+                    stored_artefact_dir(folder, warehouse_artifacts_root(con, artifacts_dir)),
                     _sha256(folder / MODEL_FILE),
                 ],
             )
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise
-    return get_version(con, system.system_id, version)
+    return get_version(con, system.system_id, version, artifacts_dir=artifacts_dir)
 
 
 def _version_from_row(row: dict[str, Any], aliases: tuple[str, ...], root: Path) -> ModelVersion:
@@ -290,7 +296,10 @@ def _aliases(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, int], tuple[str,
 
 
 def list_versions(
-    con: duckdb.DuckDBPyConnection, system_id: str | None = None
+    con: duckdb.DuckDBPyConnection,
+    system_id: str | None = None,
+    *,
+    artifacts_dir: Path | None = None,
 ) -> list[ModelVersion]:
     """Every registered version (of one system), newest first, with its aliases."""
     rows = con.execute(
@@ -299,15 +308,25 @@ def list_versions(
         [system_id, system_id],
     ).df()
     aliases = _aliases(con)
-    root = warehouse_artifacts_root(con)
+    root = warehouse_artifacts_root(con, artifacts_dir)
     return [
         _version_from_row(row, aliases.get((row["system_id"], int(row["version"])), ()), root)
         for row in rows.to_dict("records")
     ]
 
 
-def get_version(con: duckdb.DuckDBPyConnection, system_id: str, version: int) -> ModelVersion:
-    found = [v for v in list_versions(con, system_id) if v.version == version]
+def get_version(
+    con: duckdb.DuckDBPyConnection,
+    system_id: str,
+    version: int,
+    *,
+    artifacts_dir: Path | None = None,
+) -> ModelVersion:
+    found = [
+        v
+        for v in list_versions(con, system_id, artifacts_dir=artifacts_dir)
+        if v.version == version
+    ]
     if not found:
         raise NbapropsError(
             f"no registered version {version} of {system_id}; see `nbaprops model list`"
@@ -322,7 +341,9 @@ def alias_version(con: duckdb.DuckDBPyConnection, system_id: str, alias: str) ->
     return None if row is None else int(row[0])
 
 
-def resolve(con: duckdb.DuckDBPyConnection, ref: str) -> ModelVersion:
+def resolve(
+    con: duckdb.DuckDBPyConnection, ref: str, *, artifacts_dir: Path | None = None
+) -> ModelVersion:
     """``system@champion``, ``system@v3`` or ``system@3``: one version, unambiguously."""
     system_id, sep, which = ref.strip().partition("@")
     if not sep or not system_id or not which:
@@ -331,13 +352,13 @@ def resolve(con: duckdb.DuckDBPyConnection, ref: str) -> ModelVersion:
         version = alias_version(con, system_id, which)
         if version is None:
             raise NbapropsError(f"{system_id} has no {which}; see `nbaprops model list`")
-        return get_version(con, system_id, version)
+        return get_version(con, system_id, version, artifacts_dir=artifacts_dir)
     digits = which.removeprefix("v")
     if not digits.isdigit():
         raise NbapropsError(
             f"model reference {ref!r}: after @ give an alias ({', '.join(ALIASES)}) or vN"
         )
-    return get_version(con, system_id, int(digits))
+    return get_version(con, system_id, int(digits), artifacts_dir=artifacts_dir)
 
 
 def check_feature_binding(version: ModelVersion) -> None:
@@ -363,10 +384,13 @@ def check_feature_binding(version: ModelVersion) -> None:
         )
 
 
-def load_model(con: duckdb.DuckDBPyConnection, ref: str) -> LoadedModel:
+def load_model(
+    con: duckdb.DuckDBPyConnection, ref: str, *, artifacts_dir: Path | None = None
+) -> LoadedModel:
     """Load a version to serve it; a skewed feature set or a missing or altered artefact
-    is an error, never a silent fallback."""
-    version = resolve(con, ref)
+    is an error, never a silent fallback. ``artifacts_dir``: the configured artefact root
+    (``settings.paths.artifacts_dir``; None: beside the warehouse)."""
+    version = resolve(con, ref, artifacts_dir=artifacts_dir)
     check_feature_binding(version)
     folder = Path(version.artefact_dir)
     model_path = folder / MODEL_FILE
@@ -610,6 +634,7 @@ def promote(
     force: bool = False,
     reason: str | None = None,
     who: str | None = None,
+    artifacts_dir: Path | None = None,
 ) -> AliasChange:
     """Point ``alias`` at a version; ``champion`` must pass the gate unless forced.
 
@@ -621,7 +646,7 @@ def promote(
     if force and not (reason and reason.strip()):
         raise NbapropsError('--force needs --reason "why the gate is overridden"')
     who = who or actor()
-    candidate = get_version(con, system_id, version)
+    candidate = get_version(con, system_id, version, artifacts_dir=artifacts_dir)
     previous = alias_version(con, system_id, alias)
     if previous == version:
         raise NbapropsError(f"{candidate.ref} is already {system_id}@{alias}")
@@ -640,7 +665,11 @@ def promote(
         )
     gate = None
     if alias == "champion":
-        champion = None if previous is None else get_version(con, system_id, previous)
+        champion = (
+            None
+            if previous is None
+            else get_version(con, system_id, previous, artifacts_dir=artifacts_dir)
+        )
         gate = promotion_gate(candidate, champion, min_rows=min_rows, max_ece=max_ece)
     passed = gate is None or gate.passed
     action = "promoted" if passed else ("forced" if force else "refused")

@@ -127,7 +127,11 @@ class WarehouseSink:
             version = _fold_version(self.con, self.run_id, system_id, fold.train_end)
             if version is None:
                 continue
-            loaded = load_model(self.con, f"{system_id}@v{version}")
+            loaded = load_model(
+                self.con,
+                f"{system_id}@v{version}",
+                artifacts_dir=self.settings.paths.artifacts_dir,
+            )
             self.result.versions_reused += 1
             models[system_id] = ScoringModel(
                 system_id,
@@ -161,7 +165,8 @@ class WarehouseSink:
             train_rows=len(train),
             code_commit=self.git.commit,
             code_dirty=self.git.dirty,
-            artifacts_root=self.settings.resolved_artifacts_dir(),
+            artifacts_root=self.settings.paths.resolved_artifacts_dir(),
+            artifacts_dir=self.settings.paths.artifacts_dir,
         )
         self.result.versions_registered += 1
         return ScoringModel(
@@ -240,7 +245,7 @@ def backfill_walk_forward(
             frames.evaluation,
             frames.books,
             spec,
-            FitPolicy(spec, settings.fit_workers),
+            FitPolicy(spec, settings.models.fit_workers),
             sink,
         )
         reg.complete_backfill(con, run_id, _summary(result), len(plan.folds))
@@ -273,7 +278,7 @@ def backfill_with_aliases(
     on_date: Callable[[str], None] | None = None,
 ) -> BackfillResult:
     """Predict each finished date in [start, end] with today's aliased models."""
-    models: list[ServingModel] = aliased_models(con)
+    models: list[ServingModel] = aliased_models(con, artifacts_dir=settings.paths.artifacts_dir)
     audit(con, "backfill", "predictions_with_aliases", f"{start}..{end} force={force}")
     dates = eval_game_dates(con, start, end)
     result = BackfillResult(None)
@@ -285,8 +290,8 @@ def backfill_with_aliases(
             day,
             models,
             settings=settings,
-            minutes_before_tip=settings.decision_minutes_before_tip,
-            ev_margin=settings.ev_margin,
+            minutes_before_tip=settings.models.decision_minutes_before_tip,
+            ev_margin=settings.betting.ev_margin,
             force=force,
             skip_completeness_check=True,
             freshness_gates=False,  # a replay: equal to the backtest's rows and picks

@@ -238,7 +238,7 @@ def bootstrap_champion(
             "training": {"start": day - timedelta(days=BOOTSTRAP_HISTORY_DAYS)},
             "retrain_every": 14,
             "warmup_days": 14,
-            "decision_minutes": settings.decision_minutes_before_tip,
+            "decision_minutes": settings.models.decision_minutes_before_tip,
             "tags": ["bootstrap"],
         }
     )
@@ -252,13 +252,23 @@ def bootstrap_champion(
     if outcome.model is None:
         raise NbapropsError("the default champion could not be registered")
     version = outcome.model
-    gate = {"min_rows": settings.promotion_min_rows, "max_ece": settings.promotion_max_ece}
+    gate = {
+        "min_rows": settings.models.promotion_min_rows,
+        "max_ece": settings.models.promotion_max_ece,
+    }
     ref = (version.system_id, version.version, "champion")
     try:
-        promote(con, *ref, **gate)
+        promote(con, *ref, **gate, artifacts_dir=settings.paths.artifacts_dir)
         how = "promoted through the gate"
     except PromotionRefusedError as exc:
-        promote(con, *ref, **gate, force=True, reason=f"bootstrap: no champion existed ({exc})")
+        promote(
+            con,
+            *ref,
+            **gate,
+            force=True,
+            reason=f"bootstrap: no champion existed ({exc})",
+            artifacts_dir=settings.paths.artifacts_dir,
+        )
         how = "forced (the gate's refusal is recorded)"
     message = (
         f"no registered model: trained {version.ref} on data up to {version.train_end} "
@@ -337,10 +347,10 @@ def predict_job(
     result = predict_date(
         con,
         day,
-        aliased_models(con),
+        aliased_models(con, artifacts_dir=settings.paths.artifacts_dir),
         settings=settings,
-        minutes_before_tip=settings.decision_minutes_before_tip,
-        ev_margin=settings.ev_margin,
+        minutes_before_tip=settings.models.decision_minutes_before_tip,
+        ev_margin=settings.betting.ev_margin,
         as_of=live_as_of(day, now),
         force=force,
         skip_completeness_check=skip_completeness_check,
@@ -635,7 +645,7 @@ def _parse_records(text: str) -> list[dict[str, Any]]:
 def fold_unstarted_runs(con: duckdb.DuckDBPyConnection, settings: Settings) -> int:
     """Move the sidecar's records into ``pipeline.phase_run`` (a WARNING alert each),
     then empty the sidecar; returns how many were folded."""
-    db = connection_file(con) or settings.db
+    db = connection_file(con) or settings.paths.db
     path = unstarted_runs_path(db)
     if not path.exists():
         return 0
@@ -804,29 +814,29 @@ def deliver_picks(
     """POST the champion's stored picks of ``day`` (or "No bets today") to the picks
     webhook (``monitoring.picks_webhook``); None when no URL is set. A failed delivery
     is audited (success false) and returned, never raised: it never fails the run."""
-    if not settings.picks_webhook_url:
+    if not settings.alerts.picks_webhook_url:
         return None
-    fmt = fmt or settings.picks_webhook_format
+    fmt = fmt or settings.alerts.picks_webhook_format
     n_bets = 0
     try:
         picks = champion_picks(con, settings, day)
         unchanged = bool(predicted is not None and predicted.unchanged)
         system = picks_system(con, settings)
         payload = picks_payload(
-            day, system, picks, unit_share=settings.unit_share, unchanged=unchanged, fmt=fmt
+            day, system, picks, unit_share=settings.betting.unit_share, unchanged=unchanged, fmt=fmt
         )
         n_bets = int((picks["status"] == "BET").sum()) if "status" in picks else 0
         delivery = post_picks(
-            settings.picks_webhook_url,
+            settings.alerts.picks_webhook_url,
             payload,
             fmt=fmt,
             n_bets=n_bets,
-            timeout_s=settings.picks_webhook_timeout_s,
+            timeout_s=settings.alerts.picks_webhook_timeout_s,
             opener=opener,
         )
     except Exception as exc:  # the picks are stored; telling someone must not fail the run
         error = f"{type(exc).__name__}: {exc}"[:300]
-        delivery = PicksDelivery(settings.picks_webhook_url, n_bets, fmt, False, None, error)
+        delivery = PicksDelivery(settings.alerts.picks_webhook_url, n_bets, fmt, False, None, error)
     what = f"{day}: {n_bets} bet(s) as {fmt}" if n_bets else f"{day}: no bets today, as {fmt}"
     if delivery.ok:
         audit(con, "notify", "picks_webhook", f"{what}: delivered (HTTP {delivery.status})")
@@ -843,9 +853,11 @@ def deliver_picks(
 
 def deliver_alerts(settings: Settings, alerts: list[dict[str, Any]]) -> Delivery | None:
     """POST new alerts to the configured webhook (none configured, or none new: None)."""
-    if not settings.alert_webhook_url or not alerts:
+    if not settings.alerts.alert_webhook_url or not alerts:
         return None
-    return post_alerts(settings.alert_webhook_url, alerts, settings.alert_webhook_timeout_s)
+    return post_alerts(
+        settings.alerts.alert_webhook_url, alerts, settings.alerts.alert_webhook_timeout_s
+    )
 
 
 @dataclass(frozen=True)
@@ -864,7 +876,7 @@ def breakout_shadow_job(
         grade_breakout_date(con, past)
         for past in ungraded_breakout_dates(con, day, GRADE_LOOKBACK_DAYS)
     ]
-    loaded = shadow_model(con)
+    loaded = shadow_model(con, artifacts_dir=settings.paths.artifacts_dir)
     if loaded is None:
         return BreakoutShadow(graded, None)
     write = predict_breakout_date(

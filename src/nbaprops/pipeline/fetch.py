@@ -4,7 +4,7 @@
 the last loaded date (regular season, play-in, playoffs), the date's game lines
 (spreads and totals: implied team totals), its player props from The Odds API and the
 latest official injury report published by then (the league's PDF, as an availability
-CSV), writes each in its public file format under ``settings.live_dir``, and runs the
+CSV), writes each in its public file format under ``settings.paths.live_dir``, and runs the
 normal ingest job on that folder, so fetched data is archived, quarantined and
 loaded idempotently exactly like files a user copied in.
 
@@ -51,12 +51,12 @@ class Transports:
 def default_transports(settings: Settings) -> Transports:
     """Real HTTP with the configured timeout and retries (exponential backoff)."""
     return Transports(
-        nba_stats=HttpTransport.from_settings(settings, delay_s=settings.nba_api_delay_s),
-        nba_cdn=HttpTransport.from_settings(settings),
-        odds=HttpTransport.from_settings(settings, delay_s=live.ODDS_API_DELAY_S),
+        nba_stats=HttpTransport.from_settings(settings.http, delay_s=settings.http.nba_api_delay_s),
+        nba_cdn=HttpTransport.from_settings(settings.http),
+        odds=HttpTransport.from_settings(settings.http, delay_s=live.ODDS_API_DELAY_S),
         nba_injury=HttpTransport(
-            retries=settings.http_retries,
-            timeout_s=settings.http_timeout_s,
+            retries=settings.http.http_retries,
+            timeout_s=settings.http.http_timeout_s,
             delay_s=live.INJURY_REPORT_DELAY_S,
         ),
     )
@@ -187,14 +187,14 @@ def fetch_date(
     folder, then ingest that folder into the warehouse behind ``con``."""
     transports = transports or default_transports(settings)
     fetched_at = fetched_at or datetime.now(UTC)
-    live_dir = settings.resolved_live_dir()
+    live_dir = settings.paths.resolved_live_dir()
     migrate(con)
     key = _odds_key(settings)
     credits: dict[str, int | None] = {"used": None, "remaining": None}
     season_types: dict[tuple[str, str], str] = {}
 
     def schedule() -> SourceOutcome:
-        got = live.fetch_schedule(live_dir, transports.nba_cdn, settings)
+        got = live.fetch_schedule(live_dir, transports.nba_cdn, http=settings.http)
         season_types.update(_season_types_on(got.path, day, _team_codes()[1]))
         left_out = [
             f"{n} {what} left out"
@@ -220,7 +220,7 @@ def fetch_date(
                 season_type,
                 live_dir,
                 transports.nba_stats,
-                settings,
+                http=settings.http,
                 since=since,
                 until=day,
                 skip_empty=True,
@@ -247,7 +247,7 @@ def fetch_date(
             key or "",
             _team_codes()[0],
             transports.odds,
-            settings,
+            http=settings.http,
             season_types=season_types,
             fetched_at=fetched_at,
         )
@@ -264,7 +264,7 @@ def fetch_date(
 
     def prop_lines() -> SourceOutcome:
         got = live.fetch_odds_props(
-            day, live_dir, key or "", transports.odds, settings, fetched_at=fetched_at
+            day, live_dir, key or "", transports.odds, http=settings.http, fetched_at=fetched_at
         )
         _note_credits(credits, got.requests_used, got.requests_remaining)
         return SourceOutcome(
@@ -277,7 +277,7 @@ def fetch_date(
 
     def injury_report() -> SourceOutcome:
         got = live.fetch_injury_reports(
-            day, live_dir, transports.nba_injury, settings, now=fetched_at
+            day, live_dir, transports.nba_injury, now=fetched_at, http=settings.http
         )
         latest = got.reports[0]
         return SourceOutcome(
@@ -288,7 +288,7 @@ def fetch_date(
             tuple(str(r.csv_path) for r in got.reports),
         )
 
-    missing_key = f"The Odds API key not set: export {settings.odds_api_key_env}=..."
+    missing_key = f"The Odds API key not set: export {settings.http.odds_api_key_env}=..."
     outcomes = [
         _attempt("schedule", schedule),
         _attempt("box scores", box_scores),
@@ -363,7 +363,7 @@ def _one_line(text: str) -> str:
 
 def _odds_key(settings: Settings) -> str | None:
     try:
-        return live.odds_api_key(settings)
+        return live.odds_api_key(settings.http)
     except LiveSourceError:
         return None
 

@@ -57,7 +57,7 @@ def ingest_job(
     ``replace`` accepts changed files that drop many earlier rows or change season.
     """
     progress = progress or Progress()
-    folder = Path(data_dir or settings.data_dir)
+    folder = Path(data_dir or settings.paths.data_dir)
     if not folder.is_dir():
         raise DataNotFoundError(
             f"data folder not found: {folder} (set NBAPROPS_DATA_DIR or pass --data-dir)"
@@ -74,7 +74,7 @@ def ingest_job(
     results = ingest_files(
         con,
         found.files,
-        settings.resolved_archive_dir(),
+        settings.paths.resolved_archive_dir(),
         on_file,
         limits=IngestLimits.from_settings(settings),
         replace=replace,
@@ -165,7 +165,7 @@ def rebuild_job(
     progress.begin("build core tables", 0)
     builds = rebuild(
         con,
-        aliases_file=settings.aliases_file,
+        aliases_file=settings.paths.aliases_file,
         force=force,
         on_table=progress.step,
         rules=QuoteRules.from_settings(settings),

@@ -12,6 +12,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 
 import duckdb
 import numpy as np
@@ -75,11 +76,14 @@ def score_breakout(
     return rows
 
 
-def shadow_model(con: duckdb.DuckDBPyConnection) -> LoadedModel | None:
-    """The breakout version under the ``shadow`` alias (skew guard and checksum), if any."""
+def shadow_model(
+    con: duckdb.DuckDBPyConnection, *, artifacts_dir: Path | None = None
+) -> LoadedModel | None:
+    """The breakout version under the ``shadow`` alias (skew guard and checksum), if any;
+    ``artifacts_dir``: the configured artefact root (None: beside the warehouse)."""
     if alias_version(con, SYSTEM_ID, SHADOW_ALIAS) is None:
         return None
-    return load_model(con, f"{SYSTEM_ID}@{SHADOW_ALIAS}")
+    return load_model(con, f"{SYSTEM_ID}@{SHADOW_ALIAS}", artifacts_dir=artifacts_dir)
 
 
 @dataclass(frozen=True)

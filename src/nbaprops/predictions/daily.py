@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from pathlib import Path
 
 import duckdb
 import numpy as np
@@ -90,15 +91,20 @@ def version_feature_set(version: ModelVersion) -> FeatureSet:
     )
 
 
-def aliased_models(con: duckdb.DuckDBPyConnection) -> list[ServingModel]:
+def aliased_models(
+    con: duckdb.DuckDBPyConnection, *, artifacts_dir: Path | None = None
+) -> list[ServingModel]:
     """Every points model version that has an alias, loaded (skew guard and checksum
-    included); the breakout classifier's shadow is scored by ``predictions.breakout``."""
+    included); the breakout classifier's shadow is scored by ``predictions.breakout``.
+    ``artifacts_dir``: the configured artefact root (None: beside the warehouse)."""
     rows = con.execute(
         "SELECT system_id, alias FROM models.alias WHERE system_id <> ? "
         "ORDER BY system_id, list_position(?, alias)",
         [BREAKOUT_SYSTEM, list(ALIASES)],
     ).fetchall()
-    return [ServingModel(load_model(con, f"{s}@{a}"), a) for s, a in rows]
+    return [
+        ServingModel(load_model(con, f"{s}@{a}", artifacts_dir=artifacts_dir), a) for s, a in rows
+    ]
 
 
 @dataclass(frozen=True)

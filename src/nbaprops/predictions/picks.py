@@ -111,18 +111,18 @@ class PickPolicy:
     @classmethod
     def from_settings(cls, settings: Settings) -> PickPolicy:
         return cls(
-            margin=settings.ev_margin,
-            min_edge=settings.picks_min_edge,
-            min_record=settings.picks_min_record_bets,
-            kelly_fraction=settings.kelly_fraction,
-            max_bet=settings.picks_max_bet_share,
-            max_slate=settings.picks_max_slate_share,
-            red_multiplier=settings.picks_red_multiplier,
-            max_per_game=settings.picks_max_per_game,
-            max_per_team=settings.picks_max_per_team,
-            max_per_day=settings.picks_max_per_day,
-            unit=settings.unit_share,
-            blocked_statuses=tuple(settings.availability_block_statuses),
+            margin=settings.betting.ev_margin,
+            min_edge=settings.picks.picks_min_edge,
+            min_record=settings.picks.picks_min_record_bets,
+            kelly_fraction=settings.betting.kelly_fraction,
+            max_bet=settings.picks.picks_max_bet_share,
+            max_slate=settings.picks.picks_max_slate_share,
+            red_multiplier=settings.picks.picks_red_multiplier,
+            max_per_game=settings.picks.picks_max_per_game,
+            max_per_team=settings.picks.picks_max_per_team,
+            max_per_day=settings.picks.picks_max_per_day,
+            unit=settings.betting.unit_share,
+            blocked_statuses=tuple(settings.picks.availability_block_statuses),
         )
 
     def before_calibration(self) -> PickPolicy:

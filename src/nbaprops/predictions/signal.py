@@ -48,26 +48,26 @@ def slate_signal(rows: pd.DataFrame, settings: Settings) -> SlateSignal:
     n_bets = int(bets.sum())
     n_over = int((side == OVER).sum())
     over_share = n_over / n_bets if n_bets else float("nan")
-    high = bets & (np.abs(rows["edge"].to_numpy(dtype=float)) >= settings.high_edge_points)
+    high = bets & (np.abs(rows["edge"].to_numpy(dtype=float)) >= settings.picks.high_edge_points)
     n_high = int(high.sum())
     n_games = int(rows["game_id"].nunique())
     if n_bets == 0:
         skew = "BALANCED"
-    elif over_share < settings.skew_under_share:
+    elif over_share < settings.picks.skew_under_share:
         skew = "UNDER_HEAVY"
-    elif over_share > settings.skew_over_share:
+    elif over_share > settings.picks.skew_over_share:
         skew = "OVER_HEAVY"
     else:
         skew = "BALANCED"
     red, yellow = [], []
-    if n_games <= settings.signal_min_games:
-        red.append(f"{n_games} games on the slate (<= {settings.signal_min_games})")
-    if n_bets and over_share < settings.signal_red_over_share:
-        red.append(f"{over_share:.0%} OVER (< {settings.signal_red_over_share:.0%})")
-    if n_high < settings.signal_min_high_edge:
-        yellow.append(f"{n_high} high-edge bets (< {settings.signal_min_high_edge})")
-    if n_bets and over_share > settings.signal_yellow_over_share:
-        yellow.append(f"{over_share:.0%} OVER (> {settings.signal_yellow_over_share:.0%})")
+    if n_games <= settings.picks.signal_min_games:
+        red.append(f"{n_games} games on the slate (<= {settings.picks.signal_min_games})")
+    if n_bets and over_share < settings.picks.signal_red_over_share:
+        red.append(f"{over_share:.0%} OVER (< {settings.picks.signal_red_over_share:.0%})")
+    if n_high < settings.picks.signal_min_high_edge:
+        yellow.append(f"{n_high} high-edge bets (< {settings.picks.signal_min_high_edge})")
+    if n_bets and over_share > settings.picks.signal_yellow_over_share:
+        yellow.append(f"{over_share:.0%} OVER (> {settings.picks.signal_yellow_over_share:.0%})")
     signal = RED if red else YELLOW if yellow else GREEN
     reasons = "; ".join(red or yellow) or "a full slate without a lean"
     return SlateSignal(n_games, n_bets, over_share, n_high, skew, signal, reasons)

@@ -33,7 +33,7 @@ def availability(
         con,
         day,
         day,
-        minutes_before_tip=settings.decision_minutes_before_tip,
+        minutes_before_tip=settings.models.decision_minutes_before_tip,
         at=as_of,
     )
     games = records(
@@ -45,7 +45,7 @@ def availability(
             [day],
         ).df()
     )
-    blocked = set(settings.availability_block_statuses)
+    blocked = set(settings.picks.availability_block_statuses)
     wanted = team.upper() if team else None
     if wanted is not None:
         teams = [r[0] for r in con.execute("SELECT tricode FROM core.team ORDER BY 1").fetchall()]
@@ -85,7 +85,7 @@ def availability(
     return {
         "date": day.isoformat(),
         "as_of_utc": as_of.astimezone(UTC).isoformat() if as_of else None,
-        "decision_minutes_before_tip": settings.decision_minutes_before_tip,
+        "decision_minutes_before_tip": settings.models.decision_minutes_before_tip,
         "blocked_statuses": sorted(blocked),
         "games": out,
     }

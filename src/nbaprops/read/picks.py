@@ -29,8 +29,8 @@ from nbaprops.warehouse.freshness import missing_predictions_message
 def picks_system(con: duckdb.DuckDBPyConnection, settings: Settings) -> str | None:
     """The system whose champion drives picks: the configured one, else the champion
     promoted most recently (several systems may each have a champion)."""
-    if settings.picks_system:
-        return settings.picks_system
+    if settings.picks.picks_system:
+        return settings.picks.picks_system
     row = con.execute(
         "SELECT system_id FROM models.alias WHERE alias = 'champion' "
         "ORDER BY set_at DESC, system_id LIMIT 1"
@@ -197,14 +197,14 @@ def champion_record(con: duckdb.DuckDBPyConnection, system: str | None) -> dict[
 
 def _caps(settings: Settings) -> dict[str, Any]:
     return {
-        "bet_pct": 100.0 * settings.picks_max_bet_share,
-        "slate_pct": 100.0 * settings.picks_max_slate_share,
-        "red_multiplier": settings.picks_red_multiplier,
-        "per_game": settings.picks_max_per_game,
-        "per_team": settings.picks_max_per_team,
-        "per_day": settings.picks_max_per_day,
-        "min_record": settings.picks_min_record_bets,
-        "ev_margin_pct": 100.0 * settings.ev_margin,
+        "bet_pct": 100.0 * settings.picks.picks_max_bet_share,
+        "slate_pct": 100.0 * settings.picks.picks_max_slate_share,
+        "red_multiplier": settings.picks.picks_red_multiplier,
+        "per_game": settings.picks.picks_max_per_game,
+        "per_team": settings.picks.picks_max_per_team,
+        "per_day": settings.picks.picks_max_per_day,
+        "min_record": settings.picks.picks_min_record_bets,
+        "ev_margin_pct": 100.0 * settings.betting.ev_margin,
     }
 
 
@@ -238,8 +238,8 @@ def no_picks(settings: Settings, day: date, why: str | None = None) -> dict[str,
         "n_bets": 0,
         "n_watchlist": 0,
         "exposure_pct": 0.0,
-        "kelly_fraction": settings.kelly_fraction,
-        "unit_pct": 100.0 * settings.unit_share,
+        "kelly_fraction": settings.betting.kelly_fraction,
+        "unit_pct": 100.0 * settings.betting.unit_share,
         "caps": _caps(settings),
         "picks": [],
     }
@@ -254,7 +254,7 @@ def picks(
     day = day or latest_prediction_date(con)
     chosen = picks_frame(con, settings, day)
     system = picks_system(con, settings)
-    rows = [pick_out(r, settings.unit_share) for r in records(chosen)]
+    rows = [pick_out(r, settings.betting.unit_share) for r in records(chosen)]
     bets = [r for r in rows if r["status"] == "BET"]
     exposure = sum(r["stake_pct"] for r in bets)
     if not rows:
@@ -264,7 +264,7 @@ def picks(
     else:
         verdict = (
             f"{len(bets)} bet{'s' * (len(bets) > 1)}, {exposure:.2f}% of the bankroll staked "
-            f"(slate cap {100 * settings.picks_max_slate_share:g}%)"
+            f"(slate cap {100 * settings.picks.picks_max_slate_share:g}%)"
         )
     return {
         "date": day,
@@ -275,8 +275,8 @@ def picks(
         "n_bets": len(bets),
         "n_watchlist": len(rows) - len(bets),
         "exposure_pct": exposure,
-        "kelly_fraction": settings.kelly_fraction,
-        "unit_pct": 100.0 * settings.unit_share,
+        "kelly_fraction": settings.betting.kelly_fraction,
+        "unit_pct": 100.0 * settings.betting.unit_share,
         "caps": _caps(settings),
         "picks": rows,
     }

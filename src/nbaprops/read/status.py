@@ -123,7 +123,7 @@ def health(
     con: duckdb.DuckDBPyConnection,
     warehouse: str,
     source: str,
-    settings: Settings | None = None,
+    settings: Settings,
 ) -> dict[str, Any]:
     """The warehouse's name (never its path), how fresh it is, the last phase records
     and the model version behind each alias. ``status`` is ``stale`` when ``predict``
@@ -151,7 +151,7 @@ def health(
         )
     status = "ok"
     if has_core_tables(con):
-        fresh = freshness_report(con, settings or Settings())
+        fresh = freshness_report(con, settings)
         freshness["as_of"] = fresh.day
         freshness["state"] = fresh.state
         freshness["sources"] = [

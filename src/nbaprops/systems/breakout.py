@@ -79,12 +79,12 @@ class BreakoutRules:
     @classmethod
     def from_settings(cls, settings: Settings) -> BreakoutRules:
         return cls(
-            min_avg=settings.breakout_min_season_avg,
-            max_avg=settings.breakout_max_season_avg,
-            min_season_games=settings.breakout_min_season_games,
-            multiplier=settings.breakout_multiplier,
-            high=settings.breakout_high,
-            medium=settings.breakout_medium,
+            min_avg=settings.breakout.breakout_min_season_avg,
+            max_avg=settings.breakout.breakout_max_season_avg,
+            min_season_games=settings.breakout.breakout_min_season_games,
+            multiplier=settings.breakout.breakout_multiplier,
+            high=settings.breakout.breakout_high,
+            medium=settings.breakout.breakout_medium,
         )
 
     def category(self, score: npt.ArrayLike) -> npt.NDArray[np.object_]:

@@ -313,14 +313,14 @@ def check_date(
         live,
         n_games,
         (
-            box_scores(con, day, settings.freshness_max_box_score_age_days),
+            box_scores(con, day, settings.freshness.freshness_max_box_score_age_days),
             schedule(con, day),
             prop_lines(
                 con,
                 day,
                 n_games=n_games,
                 live=live,
-                max_age_hours=settings.freshness_max_line_age_hours,
+                max_age_hours=settings.freshness.freshness_max_line_age_hours,
                 now=now,
             ),
             game_lines(con, day, n_games),

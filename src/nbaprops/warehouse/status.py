@@ -171,9 +171,9 @@ def availability_match(con: duckdb.DuckDBPyConnection, limit: int = 10) -> dict:
 
 def warehouse_status(
     con: duckdb.DuckDBPyConnection,
+    settings: Settings,
     unmatched_limit: int = 50,
     market: str | None = None,
-    settings: Settings | None = None,
 ) -> Status:
     tables = {}
     for name in CORE_TABLE_NAMES:
@@ -237,5 +237,5 @@ def warehouse_status(
         outlier_prices_by_market=outliers,
         unknown_game_box_scores_by_source=unknown_game,
         availability=availability_match(con, unmatched_limit),
-        freshness=report(con, settings or Settings(), today_eastern()).to_dict(),
+        freshness=report(con, settings, today_eastern()).to_dict(),
     )

@@ -39,7 +39,7 @@ class QuoteRules:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> QuoteRules:
-        return cls(min_two_way=settings.quote_min_two_way)
+        return cls(min_two_way=settings.ingest.quote_min_two_way)
 
 
 _SEASON_TYPES = (

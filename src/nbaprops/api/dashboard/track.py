@@ -166,7 +166,7 @@ def track(
         return error_page(request, exc, "track")
     try:
         ledgers = read_picks.bets(
-            con, record["start"], record["end"], chosen, unit_share=settings.unit_share
+            con, record["start"], record["end"], chosen, unit_share=settings.betting.unit_share
         )["systems"]
     except read_params.NotFoundError:
         ledgers = []

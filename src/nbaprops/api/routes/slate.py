@@ -108,7 +108,7 @@ def bets(
         read_params.parse_day(start, "start"),
         read_params.parse_day(end, "end"),
         system,
-        unit_share=settings.unit_share,
+        unit_share=settings.betting.unit_share,
     )
 
 

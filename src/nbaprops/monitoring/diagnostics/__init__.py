@@ -17,6 +17,7 @@ import json
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -170,8 +171,9 @@ def _store(con: duckdb.DuckDBPyConnection, d: Diagnostic) -> None:
 
 
 class _VersionCache:
-    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+    def __init__(self, con: duckdb.DuckDBPyConnection, artifacts_dir: Path | None) -> None:
         self.con = con
+        self.artifacts_dir = artifacts_dir
         self.versions: dict[tuple[str, int], ModelVersion | None] = {}
         self.references: dict[tuple[str, int], pd.DataFrame | None] = {}
 
@@ -181,7 +183,9 @@ class _VersionCache:
         key = (system, number)
         if key not in self.versions:
             try:
-                self.versions[key] = get_version(self.con, system, number)
+                self.versions[key] = get_version(
+                    self.con, system, number, artifacts_dir=self.artifacts_dir
+                )
             except NbapropsError:
                 self.versions[key] = None
         return self.versions[key]
@@ -217,7 +221,7 @@ def diagnose_range(
         rows = rows[rows["system_id"].isin(wanted)]
     rows["game_date"] = pd.to_datetime(rows["game_date"]).dt.date
     seasons: dict[str, Season] = {}
-    cache = _VersionCache(con)
+    cache = _VersionCache(con, settings.paths.artifacts_dir)
     out: list[Diagnostic] = []
     day = first
     by_system = dict(list(rows.groupby("system_id")))
@@ -228,7 +232,7 @@ def diagnose_range(
                 "SELECT max(game_date) FROM core.game WHERE season = ?", [season_key]
             ).fetchone()
             seasons[season_key] = read_season(
-                con, season_key, min(last, season_end[0]), settings.alert_min_graded_share
+                con, season_key, min(last, season_end[0]), settings.alerts.alert_min_graded_share
             )
         season = seasons[season_key]
         failures = recent_phase_failures(con, day)

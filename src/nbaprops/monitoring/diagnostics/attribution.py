@@ -57,7 +57,8 @@ def quality_factors(q: dict[str, Any], day: date, settings: Settings) -> list[di
             {
                 "factor": "model_staleness",
                 "value": q["staleness_days"],
-                "threshold": settings.alert_stale_factor * settings.retrain_cadence_days,
+                "threshold": settings.alerts.alert_stale_factor
+                * settings.alerts.retrain_cadence_days,
             }
         )
     return factors
@@ -111,11 +112,11 @@ def attribute(
     beat, n_lined = market["model_beats_line_share_7d"], market["n_lined_7d"]
     score = drift["drift_score"]
     degraded = []
-    if hit is not None and hit < settings.alert_warn_hit_rate:
+    if hit is not None and hit < settings.alerts.alert_warn_hit_rate:
         degraded.append({"factor": "hit_rate_7d", "value": hit, "n": n_bets})
-    if beat is not None and beat < settings.alert_warn_beat_share:
+    if beat is not None and beat < settings.alerts.alert_warn_beat_share:
         degraded.append({"factor": "model_beats_line_share_7d", "value": beat, "n": n_lined})
-    if score is not None and score >= settings.alert_warn_drift:
+    if score is not None and score >= settings.alerts.alert_warn_drift:
         degraded.append({"factor": "drift_score", "value": score})
     factors += degraded
     serious_quality = [
@@ -127,18 +128,18 @@ def attribute(
         return "data_quality", min(0.95, 0.6 + 0.1 * len(serious_quality)), factors
     if not degraded:
         return "none", round(min(1.0, n_lined / 300), 3), factors
-    if score is not None and score >= settings.alert_warn_drift:
+    if score is not None and score >= settings.alerts.alert_warn_drift:
         return "model_drift", round(min(0.95, 0.5 + score / 200), 3), factors
     z = []
     if hit is not None and n_bets:
-        z_hit = _z_below(settings.alert_warn_hit_rate, hit, n_bets)
+        z_hit = _z_below(settings.alerts.alert_warn_hit_rate, hit, n_bets)
         factors.append({"factor": "hit_rate_z_below_break_even", "value": round(z_hit, 3)})
         z.append(z_hit)
     if beat is not None and n_lined:
         expected = (
             baseline["beats_line_share"]
             if baseline and baseline["beats_line_share"] is not None
-            else settings.alert_warn_beat_share
+            else settings.alerts.alert_warn_beat_share
         )
         z_beat = _z_below(expected, beat, n_lined)
         factors.append(
@@ -150,7 +151,7 @@ def attribute(
         )
         z.append(z_beat)
     worst = max(z) if z else 0.0
-    if n_bets < settings.alert_min_bets or worst < 1.96:
+    if n_bets < settings.alerts.alert_min_bets or worst < 1.96:
         return "sample_size", round(1 - max(worst, 0.0) / 1.96 / 2, 3), factors
     model_now, line_now = drift["mae_7d"], market["line_mae_7d"]
     if baseline is None or model_now is None or line_now is None:
@@ -184,25 +185,25 @@ def conditions_of(
     out = []
     beat, hit, n = market["model_beats_line_share_7d"], drift["hit_rate_7d"], drift["bets_7d"]
     hit_text = "n/a" if hit is None else f"{hit:.1%} on {n} bets"
-    if n < settings.alert_min_bets:
+    if n < settings.alerts.alert_min_bets:
         hit = None  # a hit rate on a handful of bets is no evidence either way
     if (
         beat is not None
         and hit is not None
-        and beat < settings.alert_critical_beat_share
-        and hit < settings.alert_critical_hit_rate
+        and beat < settings.alerts.alert_critical_beat_share
+        and hit < settings.alerts.alert_critical_hit_rate
     ):
         out.append(
             (
                 "CRITICAL",
                 "beats_line_and_hit_rate",
                 f"model beat the line on {beat:.1%} of player-games over 7 days "
-                f"(< {settings.alert_critical_beat_share:.0%}) and hit {hit_text} "
-                f"(< {settings.alert_critical_hit_rate:.0%})",
+                f"(< {settings.alerts.alert_critical_beat_share:.0%}) and hit {hit_text} "
+                f"(< {settings.alerts.alert_critical_hit_rate:.0%})",
             )
         )
     score = drift["drift_score"]
-    if score is not None and score >= settings.alert_warn_drift:
+    if score is not None and score >= settings.alerts.alert_warn_drift:
         out.append(
             (
                 "WARNING",
@@ -210,21 +211,21 @@ def conditions_of(
                 f"drift score {score:.0f} ({drift['drift_severity']}) vs reference",
             )
         )
-    if beat is not None and beat < settings.alert_warn_beat_share:
+    if beat is not None and beat < settings.alerts.alert_warn_beat_share:
         out.append(
             (
                 "WARNING",
                 "beats_line",
                 f"model beat the line on {beat:.1%} of player-games over 7 days "
-                f"(< {settings.alert_warn_beat_share:.0%})",
+                f"(< {settings.alerts.alert_warn_beat_share:.0%})",
             )
         )
-    if hit is not None and hit < settings.alert_warn_hit_rate:
+    if hit is not None and hit < settings.alerts.alert_warn_hit_rate:
         out.append(
             (
                 "WARNING",
                 "hit_rate_7d",
-                f"7-day hit rate {hit_text} (< {settings.alert_warn_hit_rate:.1%})",
+                f"7-day hit rate {hit_text} (< {settings.alerts.alert_warn_hit_rate:.1%})",
             )
         )
     if quality["dates_without_grading"]:
@@ -233,8 +234,8 @@ def conditions_of(
             (
                 "WARNING",
                 "graded_completeness",
-                f"graded below {settings.alert_min_graded_share:.0%} on {len(dates)} date(s): "
-                + ", ".join(dates[-10:]),
+                f"graded below {settings.alerts.alert_min_graded_share:.0%} "
+                f"on {len(dates)} date(s): " + ", ".join(dates[-10:]),
             )
         )
     missing = sorted(
@@ -262,7 +263,7 @@ def conditions_of(
                 "WARNING",
                 "stale_model",
                 f"model trained to {quality['train_end']}: {quality['staleness_days']} days old "
-                f"(> {settings.alert_stale_factor:g} x "
+                f"(> {settings.alerts.alert_stale_factor:g} x "
                 f"{quality['retrain_cadence_days']}-day cadence)",
             )
         )
@@ -297,10 +298,10 @@ def _gated(
         return condition
     days = PERFORMANCE_WINDOWS[code]
     message = f"{message}; N = {n} graded bets over {days} days"
-    if n < settings.alert_min_graded_bets and severity != "INFO":
+    if n < settings.alerts.alert_min_graded_bets and severity != "INFO":
         severity = "INFO"
         message += (
-            f" (fewer than the {settings.alert_min_graded_bets} a warning needs, "
+            f" (fewer than the {settings.alerts.alert_min_graded_bets} a warning needs, "
             "so INFO: not yet evidence)"
         )
     return severity, code, message

@@ -173,7 +173,7 @@ def data_quality(
     missing = sorted(set(no_predictions) | set(no_grading) | set(no_box))
     before = [d for d in season.game_dates if start is None or d < start]
     staleness = None if version is None else (day - version.train_end).days
-    cadence = settings.retrain_cadence_days
+    cadence = settings.alerts.retrain_cadence_days
     return {
         "n_predictions": n,
         "feature_completeness": rounded(completeness),
@@ -190,6 +190,6 @@ def data_quality(
         "phase_failures": phase_failures,
         "staleness_days": staleness,
         "retrain_cadence_days": cadence,
-        "stale": staleness is not None and staleness > settings.alert_stale_factor * cadence,
+        "stale": staleness is not None and staleness > settings.alerts.alert_stale_factor * cadence,
         "train_end": None if version is None else str(version.train_end),
     }
