@@ -371,7 +371,7 @@ class _FlatBase(BaseSettings):
 # Every setting in one flat model: the environment is read and each value validated here,
 # so a validation error names the setting, and so its variable NBAPROPS_<NAME>.  It is
 # called "Settings" because that is the name its errors show a user.
-_Environment: type[BaseSettings] = create_model(  # type: ignore[call-overload]
+_Environment: type[BaseSettings] = create_model(
     "Settings", __base__=_FlatBase, __module__=__name__, **_flat_fields()
 )
 

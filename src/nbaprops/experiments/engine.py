@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
-from typing import Protocol
+from typing import Protocol, cast
 
 import numpy as np
 import pandas as pd
@@ -274,7 +274,8 @@ def run_walk_forward(
                 models[system_id] = sink.add_model(fold, system_id, fitted, calibration, rows.train)
         ordered = [models[s] for s in spec.run_systems]
         test = rows.test if sink.sees_outcomes else rows.test.drop(columns=list(OUTCOME_COLUMNS))
-        for day, day_rows in test.groupby("game_date", sort=True):
+        for key, day_rows in test.groupby("game_date", sort=True):
+            day = cast(date, key)
             pending = sink.pending(day, ordered)
             scored = None
             if pending:

@@ -183,15 +183,19 @@ def metric_rows(metrics: pd.DataFrame) -> list[tuple[str, str, str, float | None
     side's as ``name.side``; an interval's ends as ``ci_low`` / ``ci_high`` for the hit
     rate over both sides (as always), ``name.ci_low`` / ``name.ci_high`` otherwise."""
     out: list[tuple[str, str, str, float | None, int | None]] = []
-    for row in metrics.itertuples(index=False):
-        name = row.metric if row.side == ALL else f"{row.metric}.{row.side}"
-        n = None if pd.isna(row.n) else int(row.n)
-        out.append((row.system, row.line_kind, name, finite_or_none(row.value), n))
-        prefix = "" if (row.metric == "hit_rate" and row.side == ALL) else f"{name}."
+    for row in metrics.to_dict("records"):
+        system, kind, metric, side = (
+            str(row[k]) for k in ("system", "line_kind", "metric", "side")
+        )
+        name = metric if side == ALL else f"{metric}.{side}"
+        count = finite_or_none(row["n"])
+        n = None if count is None else int(count)
+        out.append((system, kind, name, finite_or_none(row["value"]), n))
+        prefix = "" if (metric == "hit_rate" and side == ALL) else f"{name}."
         for end in ("ci_low", "ci_high"):
-            value = finite_or_none(getattr(row, end))
+            value = finite_or_none(row[end])
             if value is not None:
-                out.append((row.system, row.line_kind, f"{prefix}{end}", value, n))
+                out.append((system, kind, f"{prefix}{end}", value, n))
     return out
 
 

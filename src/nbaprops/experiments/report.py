@@ -623,7 +623,7 @@ def picks_before_calibration(
             keyed = rows.set_index("player_id")
             picks["actual"] = keyed["actual"].reindex(picks["player_id"]).to_numpy(dtype=float)
             picks["played"] = ~np.isnan(picks["actual"].to_numpy())
-            parts.append(picks.assign(system=system_id))
+            parts.append(picks.assign(system=str(system_id)))
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
 
 
@@ -832,4 +832,4 @@ def metrics_table(summary: dict[str, Any]) -> pd.DataFrame:
 def metric_records(metrics: pd.DataFrame) -> list[dict[str, Any]]:
     """The long metrics table as JSON-ready records (NaN as None)."""
     clean = metrics.astype(object).where(metrics.notna(), None)
-    return [dict(r) for r in clean.to_dict("records")]
+    return [{str(k): v for k, v in r.items()} for r in clean.to_dict("records")]

@@ -104,7 +104,7 @@ def date_signals(
         sig = slate_signal(group[~group["in_sample"]], settings)
         alias = group["alias"].dropna()
         label = f"{system_id}@{alias.iloc[0]}" if len(alias) else f"{system_id}@v{version}"
-        out[label] = (str(system_id), int(version), sig)
+        out[label] = (str(system_id), int(str(version)), sig)
     return out
 
 

@@ -71,7 +71,7 @@ def phase_history(
         """,
         [days - 1],
     ).df()
-    rows = [_plain_phase(r) for r in frame.to_dict("records")]
+    rows = [_plain_phase({str(k): v for k, v in r.items()}) for r in frame.to_dict("records")]
     seen = {r["run_date"]: r.pop("seen") for r in rows}
     for record in unstarted or []:
         when = record.get("finished_at") or record.get("started_at")

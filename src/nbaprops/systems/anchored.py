@@ -53,15 +53,13 @@ class AnchoredSystem(CompositeSystem):
         self.base = base
         self.devig_method = devig_method
         self.random_state = random_state
-
-    @property
-    def members(self) -> tuple[str, ...]:
-        return (self.base,)
+        self.members = (base,)
 
     def __setstate__(self, state: dict[str, object]) -> None:
         """Artefacts saved before composites held ``members_`` kept ``base_model_``."""
         if "base_model_" in state and "members_" not in state:
             state["members_"] = {str(state["base"]): state.pop("base_model_")}
+        state.setdefault("members", (str(state["base"]),))
         self.__dict__.update(state)
 
     @property

@@ -28,7 +28,8 @@ def recent_versions(
 ) -> list[dict[str, Any]]:
     """Per system, every aliased version and the ``keep`` newest (a weekly backfill
     registers a version per fold; the rest are one link away)."""
-    out, seen = [], {}
+    out: list[dict[str, Any]] = []
+    seen: dict[str, int] = {}
     for v in sorted(versions, key=lambda v: (v["system_id"], -int(v["version"]))):
         rank = seen.get(v["system_id"], 0)
         seen[v["system_id"]] = rank + 1
