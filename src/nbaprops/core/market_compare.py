@@ -7,11 +7,12 @@ computed on exactly the rows where both forecasts exist.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 import numpy.typing as npt
 
-from nbaprops.core.devig import devig
+from nbaprops.core.devig import Method, devig
 from nbaprops.core.metrics import Record, probability_metrics
 
 
@@ -62,7 +63,9 @@ def versus_market(
     market = np.full(len(p), np.nan)
     priced = np.isfinite(over) & np.isfinite(under)
     if priced.any():
-        market[priced] = np.asarray(devig(over[priced], under[priced], method)[0], dtype=float)
+        market[priced] = np.asarray(
+            devig(over[priced], under[priced], cast(Method, method))[0], dtype=float
+        )
     keep = np.isfinite(p) & np.isfinite(market) & np.isfinite(y)
     if not keep.any():
         return None

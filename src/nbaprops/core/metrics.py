@@ -693,7 +693,9 @@ def ev_bucket(ev: npt.ArrayLike) -> npt.NDArray[np.object_]:
     index = np.searchsorted(np.asarray(EV_BUCKET_EDGES), e, side="left")
     index = np.clip(index, 0, len(EV_BUCKET_LABELS) - 1)
     labels = np.asarray(EV_BUCKET_LABELS, dtype=object)[index]
-    return np.where(np.isfinite(e), labels, None)
+    # numpy's stubs reject None as a branch; an object array takes it at run time
+    out = np.where(np.isfinite(e), labels, None)  # type: ignore[call-overload]
+    return cast(npt.NDArray[np.object_], out)
 
 
 @dataclass(frozen=True)

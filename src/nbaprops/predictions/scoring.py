@@ -14,13 +14,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
 
 from nbaprops.core import odds
-from nbaprops.core.devig import market_p_over
+from nbaprops.core.devig import Method, market_p_over
 from nbaprops.core.metrics import OVER, UNDER
 from nbaprops.models.calibration import Calibration
 from nbaprops.systems.base import PredictionSystem, PredictiveDistribution
@@ -154,7 +154,7 @@ def score_rows(
     under_price = np.where(dfs, np.nan, rows["under_price"].to_numpy(dtype=float))
     anchor = calibration.anchor
     p_market = market_p_over(
-        over_price, under_price, "multiplicative" if anchor is None else anchor.method
+        over_price, under_price, "multiplicative" if anchor is None else cast(Method, anchor.method)
     )
     p_over_dist, p_over, p_under, p_push = calibration.probabilities(
         dist.cdf, safe_line, p_market, safe_line
@@ -183,8 +183,11 @@ def score_rows(
     ev = np.where(shopped, np.where(side == OVER, ev_o, np.where(side == UNDER, ev_u, np.nan)), ev)
     is_over, is_under = side == OVER, side == UNDER
     consensus_price = np.where(is_over, over_price, np.where(is_under, under_price, np.nan))
+    # numpy's stubs reject None as a branch; an object array takes it at run time
     bet_book = np.where(
-        shopped & is_over, shop["over_book"], np.where(shopped & is_under, shop["under_book"], None)
+        shopped & is_over,
+        shop["over_book"],
+        np.where(shopped & is_under, shop["under_book"], None),  # type: ignore[call-overload]
     )
     bet_line = np.where(
         shopped & is_over,
@@ -241,7 +244,7 @@ def score_rows(
             "ev_calibrated": ev_calibrated,
             "decision": decision,
             "p_win": np.where(has_line & np.isin(side, (OVER, UNDER)), p_win, np.nan),
-            "bet_book": np.where(has_line, bet_book, None),
+            "bet_book": np.where(has_line, bet_book, None),  # type: ignore[call-overload]
             "bet_line": np.where(has_line, bet_line, np.nan),
             "bet_price": np.where(has_line, bet_price, np.nan),
             "confidence": confidence_tier(side, ev),

@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar, Self, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -161,7 +161,7 @@ class Provenance:
     details: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        return _jsonable(asdict(self))
+        return cast(dict[str, Any], _jsonable(asdict(self)))
 
 
 def _jsonable(value: Any) -> Any:
@@ -392,7 +392,10 @@ class PredictionSystem(Persisted, ABC):
             )
         self.feature_set_ = key
         self.feature_columns_ = columns
-        details = (self._fit(X, target) if weight is None else self._fit(X, target, weight)) or {}
+        if weight is None:
+            details = self._fit(X, target) or {}
+        else:  # only a system declaring supports_sample_weight gets here (checked above)
+            details = self._fit(X, target, weight) or {}  # type: ignore[call-arg]
         self.fitted_ = self._provenance(X, key, columns, details)
         return self
 
