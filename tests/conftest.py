@@ -1,12 +1,22 @@
-"""Shared fixtures: no network, the real data folder, one real warehouse per session."""
+"""Shared fixtures: no network, the real data folder, one real warehouse per session.
+
+Under pytest-xdist (``scripts/test`` runs ``-n 2 --dist loadfile``) the real warehouse is
+still built once per session: the first worker to need it builds it, under a file lock,
+in the session's temporary folder that every worker shares; each worker then works on its
+own copy (a file copy, about a second). The ``loadfile`` scheduler keeps every module on
+one worker (its module-scoped fixtures are built once) and the API package whole (its
+package-scoped warehouse is built once)."""
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pytest
@@ -65,15 +75,59 @@ def data_dir() -> Path:
     return path
 
 
-@pytest.fixture(scope="session")
-def warehouse(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> Path:
-    """A warehouse built from all of the real data, once per test session."""
-    root = tmp_path_factory.mktemp("warehouse")
-    settings = Settings(data_dir=data_dir, db=root / "nbaprops.duckdb")
+def xdist_worker() -> str | None:
+    """This process's pytest-xdist worker id (``gw0``, ...), or None outside xdist."""
+    return os.environ.get("PYTEST_XDIST_WORKER")
+
+
+@contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    """An exclusive lock on ``path`` (created if missing), held for the block."""
+    with path.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def built_once(
+    tmp_path_factory: pytest.TempPathFactory, name: str, build: Callable[[Path], None]
+) -> Path:
+    """The folder ``name`` that ``build`` filled, once per test session: under xdist in the
+    session's temporary folder all workers share, built by the first worker to ask while
+    the others wait on a file lock (a build that failed is retried, and fails again)."""
+    base = tmp_path_factory.getbasetemp()
+    shared = base.parent if xdist_worker() else base
+    folder = shared / f"built-{name}"
+    with _locked(shared / f"built-{name}.lock"):
+        done = shared / f"built-{name}.done"
+        if not done.exists():
+            shutil.rmtree(folder, ignore_errors=True)
+            folder.mkdir()
+            build(folder)
+            done.touch()
+    return folder
+
+
+def _ingest_all(data_dir: Path, db: Path) -> None:
+    settings = Settings(data_dir=data_dir, db=db)
     with connect(settings.paths.db) as con:
         result = ingest_job(con, settings)
     assert not result.report.failures, result.report.failures
-    return settings.paths.db
+
+
+@pytest.fixture(scope="session")
+def warehouse(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> Path:
+    """A warehouse built from all of the real data, once per test session (this worker's
+    own copy of it under xdist)."""
+    built = built_once(
+        tmp_path_factory, "warehouse", lambda root: _ingest_all(data_dir, root / "nbaprops.duckdb")
+    )
+    if not xdist_worker():
+        return built / "nbaprops.duckdb"
+    root = tmp_path_factory.mktemp("warehouse")
+    return copy_warehouse(built / "nbaprops.duckdb", root / "nbaprops.duckdb")
 
 
 @pytest.fixture
@@ -87,3 +141,20 @@ def empty_con(tmp_path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
     with connect(tmp_path / "w.duckdb") as con:
         migrate(con)
         yield con
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """``--dist loadfile``, with the API package kept on one worker: its warehouse (a
+    package-scoped fixture, about half a minute to prepare) is then prepared once."""
+    if config.getoption("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadFileScheduling
+
+    class LoadFileApiWhole(LoadFileScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            if nodeid.startswith("tests/api/"):
+                return "tests/api"
+            return super()._split_scope(nodeid)
+
+    return LoadFileApiWhole(config, log)
