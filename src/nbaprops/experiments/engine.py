@@ -192,15 +192,17 @@ class FitPolicy:
                     have.update({s: futures[s].result() for s in plain})
             else:
                 have.update({s: self.fit_one(s, train, train_end) for s in plain})
-            for system_id in order:
-                if system_id in have:
-                    continue
-                composite = new_system(self.spec, system_id)
-                assert isinstance(composite, CompositeSystem)
-                record = None
-                if composite.needs_record and history is not None and before is not None:
-                    record = {m: history.graded_before(m, before) for m in composite.members}
-                have[system_id] = composite.compose(have, record)
+        # composites outside the one-thread BLAS limit, as the walk-forward always composed
+        # them (an ensemble's LAD weights move in their last bits with the thread count)
+        for system_id in order:
+            if system_id in have:
+                continue
+            composite = new_system(self.spec, system_id)
+            assert isinstance(composite, CompositeSystem)
+            record = None
+            if composite.needs_record and history is not None and before is not None:
+                record = {m: history.graded_before(m, before) for m in composite.members}
+            have[system_id] = composite.compose(have, record)
         return {s: have[s] for s in system_ids}
 
 
