@@ -15,6 +15,16 @@ new rounds instead of boosting from scratch, and a ``refit_full`` refit continue
 previous full-window booster for the new rounds scaled as a cold refit scales them.
 Without a previous fit, with other features, or with a window too short to hold out a
 tail, the fit is cold, exactly as without the option.
+
+Measured (issue 25; catboost_full and xgboost, 2024-03-01..2024-04-14, weekly refits,
+``warm_start_rounds=100``, seeds 7 and 8 warm, 7, 8 and 9 cold): MAE, Brier, ECE, hit
+rate and ROI moved from the cold runs by about as much as they move between cold seeds
+(xgboost's seed-7 hit rate and ROI just below the cold seeds' range), the predictions
+differ from the cold ones by as much as cold seeds differ from each other, and the run
+took 2.2-2.5x less CPU. It stays off by default: a continued booster may add only a few
+rounds a fold (xgboost added 1 to 3 in bench_walkforward: early stopping on a tail it
+already fits), so over a whole season each fold's model would stay mostly the first
+fold's; check a full season before relying on it.
 """
 
 from __future__ import annotations
