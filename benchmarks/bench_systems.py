@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from nbaprops.core.db import connect
-from nbaprops.core.settings import get_settings
+from nbaprops.core.settings import Settings
 from nbaprops.features.catalog import POINTS_V1
 from nbaprops.features.frame import build_frame, training_spine
 from nbaprops.systems import (
@@ -67,6 +67,7 @@ def _quality(train: pd.DataFrame, test: pd.DataFrame) -> dict[str, dict[str, Any
     y = test["points"].to_numpy()
     lined = test["has_line"].to_numpy() == 1
     dists: dict[str, PredictiveDistribution] = {}
+    fitted: dict[str, PredictionSystem] = {}
     fit_s: dict[str, float] = {}
     for system_id in MEMBER_SYSTEM_IDS:
         system = make_system(system_id)
@@ -74,10 +75,11 @@ def _quality(train: pd.DataFrame, test: pd.DataFrame) -> dict[str, dict[str, Any
         started = time.perf_counter()
         system.fit(train, train["points"])
         fit_s[system_id] = time.perf_counter() - started
+        fitted[system_id] = system
         dists[system_id] = system.predict_dist(test)
     members = tuple(s for s in MEMBER_SYSTEM_IDS if s != BASELINE_ID)
-    ensemble = EnsembleSystem(members=members).fit(pd.DataFrame(), [])
-    dists["ensemble"] = ensemble.predict_dist_from_members(dists)
+    ensemble = EnsembleSystem(members=members).compose(fitted)  # no record: equal weights
+    dists["ensemble"] = ensemble.predict_dist_from(dists)
     floor = float(np.mean(np.abs(dists[BASELINE_ID].median - y)))
     out: dict[str, dict[str, Any]] = {}
     for system_id, dist in dists.items():
@@ -102,7 +104,7 @@ def main() -> None:
     parser.add_argument("--holdout", default="2024-03", help="holdout month, YYYY-MM")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    db = args.db or get_settings().paths.db
+    db = args.db or Settings().paths.db
     holdout = date.fromisoformat(f"{args.holdout}-01")
     started = time.perf_counter()
     train, test = _frames(db, holdout)

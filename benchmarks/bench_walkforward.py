@@ -7,17 +7,21 @@ times it from outside: the functions the backtest calls are wrapped in this proc
 are subtracted), so the phases of a fold add up to its wall time.
 
 Phases per system and fold:
-  fit          ``fit_system`` (boosted systems split further: ``fit.matrix`` frame to
-               float32, ``fit.train_es`` early-stopped training on the head,
+  fit          ``FitPolicy.fit_one`` (boosted systems split further: ``fit.matrix`` frame
+               to float32, ``fit.train_es`` early-stopped training on the head,
                ``fit.tail_predict`` predicting the tail, ``fit.shape`` residual shape,
-               ``fit.refit`` the full-window refit); the ensemble's stacker fit
+               ``fit.refit`` the full-window refit; ``_warm`` when continuing the
+               previous fold's booster, ``warm_start_rounds``); a composite's ``compose`` (the
+               ensemble's stacker weights)
   calibration  ``calibration_before`` (history concat + PIT/Platt fit), ``history`` the
-               ensemble's out-of-fold member rows
-  predict      ``predict_dist`` (``predict.model`` the booster's own predict)
+               ensemble's out-of-fold member rows (``oof_member_frame``)
+  predict      ``predict_dist`` (``predict.model`` the booster's own predict), or a
+               composite's ``predict_dist_from`` its members' distributions
   score        ``score_rows`` (probabilities, EV, line shopping)
 and shared: ``score.date`` (``score_date`` identity frames and concat), ``score.replay``
-(per-date grouping and book filtering), ``fold.grading`` (outcomes joined, per-system
-split), ``fold.other`` (the rest of the fold: windows, history, fold rows).
+(each date's book quotes, the sink keeping the date's rows), ``fold.grading`` (the
+memory sink's ``end_fold``: outcomes joined, picks replayed, per-system split),
+``fold.other`` (the rest of the fold: fold rows, per-date grouping, dependency order).
 Frame building (``prepare_frames``: states, training frame, serving slates) runs once.
 
 Without ``--db`` a warehouse is ingested from the real data (NBAPROPS_DATA_DIR) into a
@@ -59,15 +63,18 @@ from typing import Any
 import nbaprops.experiments.backtest as bt
 from nbaprops.core.db import connect
 from nbaprops.core.errors import NotReadyError
-from nbaprops.core.settings import Settings, get_settings
+from nbaprops.core.settings import Settings
+from nbaprops.experiments import engine
 from nbaprops.experiments.folds import FoldPlan
 from nbaprops.experiments.spec import ExperimentSpec, build_spec
 from nbaprops.predictions import scoring
 from nbaprops.predictions.history import InMemoryHistory
-from nbaprops.systems import SYSTEM_IDS
+from nbaprops.systems import SYSTEM_IDS, ensemble
+from nbaprops.systems.anchored import AnchoredSystem
 from nbaprops.systems.base import PredictionSystem
 from nbaprops.systems.boosting import BoostedSystem
 from nbaprops.systems.catboost_full import CatBoostSystem
+from nbaprops.systems.composite import CompositeSystem
 from nbaprops.systems.ensemble import EnsembleSystem
 from nbaprops.systems.fitting import ResidualShape
 from nbaprops.systems.xgboost_system import XGBoostSystem
@@ -172,23 +179,28 @@ def instrument(rec: Recorder) -> None:
     rec.wrap(bt, "build_frame", "frames.train_frame", lambda a: FRAMES)
     rec.wrap(bt, "eval_frame", "frames.eval_slates", lambda a: FRAMES)
 
-    # The fold: which fold is running, and its shared bookkeeping.
+    # The fold: the sink is asked for its existing models when a fold starts, and grades
+    # the fold's rows (outcomes joined, picks replayed, split per system) when it ends.
     def set_fold(args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
         rec.fold = args[1].index
         rec.system = None
 
-    rec.wrap(bt, "_predict_fold", "fold.grading", lambda a: SHARED, before=set_fold)
-    rec.wrap(bt, "replay_dates", "score.replay", lambda a: SHARED)
-    rec.wrap(bt, "score_date", "score.date", lambda a: SHARED)
+    rec.wrap(bt.MemorySink, "existing", "fold.other", lambda a: SHARED, before=set_fold)
+    rec.wrap(bt.MemorySink, "end_fold", "fold.grading", lambda a: SHARED)
+    rec.wrap(engine, "day_books", "score.replay", lambda a: SHARED)
+    rec.wrap(bt.MemorySink, "write_day", "score.replay", lambda a: SHARED)
+    rec.wrap(engine, "score_date", "score.date", lambda a: SHARED)
 
     # Fitting.
     def fitting(args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
         rec.system = args[1]
 
-    rec.wrap(bt, "fit_system", "fit", lambda a: a[1], before=fitting)
-    rec.wrap(bt, "make_system", "fit.make", lambda a: a[0], before=lambda a, k: fitting((0, *a), k))
-    rec.wrap(EnsembleSystem, "fit", "fit", lambda a: "ensemble")
-    rec.wrap(bt, "_oof_member_frame", "history.oof_frame", lambda a: "ensemble")
+    rec.wrap(engine.FitPolicy, "fit_one", "fit", lambda a: a[1], before=fitting)
+    rec.wrap(
+        engine, "make_system", "fit.make", lambda a: a[0], before=lambda a, k: fitting((0, *a), k)
+    )
+    rec.wrap(CompositeSystem, "compose", "fit", lambda a: a[0].system_id)
+    rec.wrap(ensemble, "oof_member_frame", "history.oof_frame", lambda a: "ensemble")
     rec.wrap(BoostedSystem, "_matrix", lambda a: _in_fit(rec, "matrix"), lambda a: a[0].system_id)
     rec.wrap(ResidualShape, "fit", lambda a: _in_fit(rec, "shape"))
     for cls in (CatBoostSystem, XGBoostSystem):
@@ -199,29 +211,21 @@ def instrument(rec: Recorder) -> None:
     def calibrating(args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
         rec.system = args[1]
 
-    rec.wrap(bt, "calibration_before", "calibration", lambda a: a[1], before=calibrating)
+    rec.wrap(engine, "calibration_before", "calibration", lambda a: a[1], before=calibrating)
     rec.wrap(InMemoryHistory, "graded_before", "history")  # for whom: calibration or stack
 
     # Predicting and scoring (score_rows follows the predict of the same system).
-    def predicting(system_id: str) -> Callable[[tuple[Any, ...], dict[str, Any]], None]:
-        def set_system(args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
-            rec.system = system_id if system_id else args[0].system_id
+    def predicting(args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+        rec.system = args[0].system_id
 
-        return set_system
-
-    rec.wrap(PredictionSystem, "predict_dist", "predict", lambda a: a[0].system_id, predicting(""))
-    rec.wrap(
-        EnsembleSystem,
-        "predict_dist_from_members",
-        "predict",
-        lambda a: "ensemble",
-        predicting("ensemble"),
-    )
+    rec.wrap(PredictionSystem, "predict_dist", "predict", lambda a: a[0].system_id, predicting)
+    for composite in (EnsembleSystem, AnchoredSystem):  # from members' distributions
+        rec.wrap(composite, "predict_dist_from", "predict", lambda a: a[0].system_id, predicting)
     rec.wrap(scoring, "score_rows", "score", lambda a: rec.system)
 
 
 def _in_fit(rec: Recorder, fit_phase: str, other: str | None = None) -> str:
-    """A fit sub-phase inside ``fit_system``, else ``other`` (e.g. the booster's predict)."""
+    """A fit sub-phase inside ``FitPolicy.fit_one``, else ``other`` (e.g. the booster's predict)."""
     inside = any(key == "fit" for key in _open_phases(rec))
     if inside:
         return f"fit.{fit_phase}"
@@ -236,12 +240,15 @@ def _wrap_train(rec: Recorder, cls: type[BoostedSystem]) -> None:
     """Time each boosted training and keep its rows, requested and trained rounds."""
     original = cls._train
 
-    def timed(self: Any, x: Any, y: Any, weight: Any, valid: Any, rounds: int | None) -> Any:
+    def timed(
+        self: Any, x: Any, y: Any, weight: Any, valid: Any, rounds: int | None, init: Any = None
+    ) -> Any:
         kind = "train_es" if valid is not None else ("refit" if rounds else "train_full")
+        kind = kind if init is None else f"{kind}_warm"  # continuing the previous fold's fit
         started, cpu_started = time.perf_counter(), time.process_time()
         with rec.timer(self.system_id, f"fit.{kind}"):
-            model, used = original(self, x, y, weight, valid, rounds)
-        trained = _trained_rounds(self, model, used, valid)
+            model, used = original(self, x, y, weight, valid, rounds, init)
+        trained = _trained_rounds(self, model, used, valid, init)
         with rec.lock:
             rec.trainings.append(
                 {
@@ -250,8 +257,12 @@ def _wrap_train(rec: Recorder, cls: type[BoostedSystem]) -> None:
                     "kind": kind,
                     "rows": len(x),
                     "tail_rows": 0 if valid is None else len(valid[0]),
+                    "init_rounds": _rounds_of(init),
                     "max_rounds": int(
-                        rounds or getattr(self, "iterations", 0) or self.n_estimators
+                        rounds
+                        or (self.warm_start_rounds if init is not None else None)
+                        or getattr(self, "iterations", 0)
+                        or self.n_estimators
                     ),
                     "best_rounds": int(used),
                     "trained_rounds": int(trained),
@@ -264,17 +275,28 @@ def _wrap_train(rec: Recorder, cls: type[BoostedSystem]) -> None:
     cls._train = timed  # type: ignore[method-assign]
 
 
-def _trained_rounds(system: Any, model: Any, used: int, valid: Any) -> int:
-    """Rounds actually boosted: early stopping trains ``early_stopping_rounds`` past the best."""
+def _trained_rounds(system: Any, model: Any, used: int, valid: Any, init: Any) -> int:
+    """Rounds the model holds once boosted (a warm start's own rounds included): early
+    stopping trains ``early_stopping_rounds`` past the best."""
     if valid is None:
         return used
+    before = _rounds_of(init)
     evals = getattr(model, "evals_result_", None)
-    if evals:  # CatBoost keeps the whole curve even with use_best_model
+    if evals:  # CatBoost keeps the whole curve (of the new rounds) even with use_best_model
         curve = next(iter(evals.get("validation", {}).values()), [])
         if curve:
-            return len(curve)
-    cap = getattr(system, "iterations", None) or system.n_estimators
-    return min(used + system.early_stopping_rounds, cap)
+            return before + len(curve)
+    cap = system.warm_start_rounds if init is not None else None
+    cap = cap or getattr(system, "iterations", None) or system.n_estimators
+    return min(used + system.early_stopping_rounds, before + cap)
+
+
+def _rounds_of(init: Any) -> int:
+    """The rounds of a booster a warm start continues (0 for none)."""
+    if init is None:
+        return 0
+    count = getattr(init, "tree_count_", None)
+    return int(count) if count is not None else int(init.num_boosted_rounds())
 
 
 def _track_open_phases(rec: Recorder) -> None:
@@ -297,7 +319,7 @@ def _track_open_phases(rec: Recorder) -> None:
 
 def _time_fits(rec: Recorder) -> None:
     """The wall time of each fold's fits, however many run side by side."""
-    original = bt.fit_systems
+    original = engine.FitPolicy.fit
 
     def timed(*args: Any, **kwargs: Any) -> Any:
         started = time.perf_counter()
@@ -306,7 +328,7 @@ def _time_fits(rec: Recorder) -> None:
         finally:
             rec.fits_wall[rec.fold] += time.perf_counter() - started
 
-    bt.fit_systems = timed
+    engine.FitPolicy.fit = timed  # type: ignore[method-assign]
 
 
 def make_spec(args: argparse.Namespace) -> ExperimentSpec:
@@ -355,7 +377,7 @@ def first_folds(frames: bt.BacktestFrames, n: int | None) -> bt.BacktestFrames:
 
 
 @contextlib.contextmanager
-def warehouse(db: Path | None, keep: Path | None) -> Iterator[tuple[Path, float]]:
+def warehouse(db: Path | None, keep: Path | None, base: Settings) -> Iterator[tuple[Path, float]]:
     """The given warehouse, or one ingested from the real data into a temporary folder."""
     if db is not None:
         yield db, 0.0
@@ -364,7 +386,7 @@ def warehouse(db: Path | None, keep: Path | None) -> Iterator[tuple[Path, float]
 
     with tempfile.TemporaryDirectory() as tmp:
         path = keep or Path(tmp) / "nbaprops.duckdb"
-        settings = Settings(data_dir=get_settings().paths.data_dir, db=path)
+        settings = base.replace(db=path)
         started = time.perf_counter()
         with connect(path) as con:
             result = ingest_job(con, settings)
@@ -458,14 +480,15 @@ def main() -> None:
     args = parser.parse_args()
     args.start, args.end = date.fromisoformat(args.start), date.fromisoformat(args.end)
     spec = make_spec(args)
-    systems = list(spec.run_systems)
+    systems = engine.dependency_order(spec.run_systems, spec)  # members fitted for composites too
 
     rec = Recorder()
     _track_open_phases(rec)
     instrument(rec)
     _time_fits(rec)
-    workers = get_settings().models.fit_workers if args.fit_workers is None else args.fit_workers
-    with warehouse(args.db, args.keep_db) as (db, ingest_s):
+    settings = Settings()  # the environment's settings, read once here
+    workers = settings.models.fit_workers if args.fit_workers is None else args.fit_workers
+    with warehouse(args.db, args.keep_db, settings) as (db, ingest_s):
         started = time.perf_counter()
         frames = prepare(db, spec)
         frames_s = time.perf_counter() - started
@@ -476,7 +499,7 @@ def main() -> None:
     started = time.perf_counter()
     if profile:
         profile.enable()
-    result = bt.run_on_frames(frames, spec, fit_workers=workers)
+    result = bt.run_on_frames(frames, spec, settings=settings, fit_workers=workers)
     if profile:
         profile.disable()
     walk_s = time.perf_counter() - started
@@ -517,7 +540,7 @@ def main() -> None:
         "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"),
         "folds_run": len(folds),
         "folds_in_plan": all_folds,
-        "train_rows_last_fold": len(bt.rows_in(frames.train, None, folds_end)),
+        "train_rows_last_fold": len(engine.rows_in(frames.train, None, folds_end)),
         "eval_rows": len(frames.evaluation),
         "ingest_s": round(ingest_s, 1),
         "frames_s": round(frames_s, 2),
@@ -587,11 +610,16 @@ def print_figures(f: dict[str, Any]) -> None:
             f" (fits {fold['fits_wall_s']} s)"
         )
         print(f"      {parts}")
-    print("\nboosted trainings: fold system kind rows(tail) best/trained/max rounds, s, CPU s")
+    print(
+        "\nboosted trainings: fold system kind rows(tail) best/trained/max new rounds"
+        " (warm: best and trained count the rounds continued from), s, CPU s"
+    )
     for t in f["boosted_trainings"]:
         print(
             f"  {t['fold']:>2} {t['system']:16s} {t['kind']:10s} {t['rows']:>7}({t['tail_rows']})"
-            f"  {t['best_rounds']}/{t['trained_rounds']}/{t['max_rounds']}  {t['seconds']:.1f}"
+            f"  {t['best_rounds']}/{t['trained_rounds']}/{t['max_rounds']}"
+            + (f" (warm from {t['init_rounds']})" if t["init_rounds"] else "")
+            + f"  {t['seconds']:.1f}"
             f"  {t['cpu_s']:.1f}"
         )
 

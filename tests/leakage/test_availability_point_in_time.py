@@ -432,3 +432,12 @@ def test_a_line_quoted_after_decision_time_never_moves_line_features(
     moved_by = moved["line_move_since_open"] - baseline["line_move_since_open"]
     assert (moved_by[quoted] > 0).all()
     assert (moved_by[quoted] == 5.0).mean() > 0.9  # the median +5 (books with alt lines aside)
+
+
+def test_the_frame_is_the_same_every_time_it_is_built(
+    con: duckdb.DuckDBPyConnection, spine: pd.DataFrame, baseline: pd.DataFrame
+) -> None:
+    """A book quoting two lines at one snapshot time once made the line-move features
+    depend on the order rows came back in: rebuilding the frame must change nothing."""
+    for _ in range(3):
+        assert_same(baseline, frame_of(con, spine))

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Protocol, cast
 
@@ -36,6 +36,7 @@ from nbaprops.models.calibration import Calibration
 from nbaprops.predictions.history import GradedHistory, calibration_before
 from nbaprops.predictions.scoring import ScoringModel, score_date
 from nbaprops.systems.base import PredictionSystem
+from nbaprops.systems.boosting import BoostedSystem
 from nbaprops.systems.composite import CompositeSystem
 from nbaprops.systems.factory import make_system, system_class
 
@@ -145,16 +146,31 @@ class FitPolicy:
     leaves and XGBoost's absolute-error leaf refresh run on one thread) and release the
     GIL, which lets another fit use it. BLAS runs one thread per fit either way (a
     thread-count-dependent sum would otherwise move the last bits of a LAD fit).
+
+    Warm starts: the policy keeps each plain system's latest fit (``previous``) and
+    hands it to the same system's next fit, which continues it only when the spec's
+    parameters ask for it (a boosted system's ``warm_start_rounds``); every other fit
+    ignores it, so without that parameter the fits are those of a cold walk-forward.
     """
 
     spec: ExperimentSpec
     workers: int = 1
+    # each plain system's latest fit (the previous fold's), for warm starts
+    previous: dict[str, PredictionSystem] = field(default_factory=dict, compare=False, repr=False)
 
-    def fit_one(self, system_id: str, train: pd.DataFrame, train_end: date) -> PredictionSystem:
+    def fit_one(
+        self,
+        system_id: str,
+        train: pd.DataFrame,
+        train_end: date,
+        previous: PredictionSystem | None = None,
+    ) -> PredictionSystem:
         """One plain system fitted on ``train`` (the one fitting rule of every fold and of
-        the model a run registers)."""
+        the model a run registers); ``previous``: a fit to warm-start from, if it asks."""
         spec = self.spec
         system = new_system(spec, system_id)
+        if previous is not None and isinstance(system, BoostedSystem):
+            system.warm_from(previous)
         weights = None
         if spec.recency.enabled and system.supports_sample_weight:
             weights = recency_weights(train["game_date"], train_end, spec.recency.half_life_days)
@@ -188,10 +204,16 @@ class FitPolicy:
         with threadpool_limits(limits=1, user_api="blas"):
             if self.workers > 1 and len(plain) > 1:
                 with ThreadPoolExecutor(min(self.workers, len(plain)), "nbaprops-fit") as pool:
-                    futures = {s: pool.submit(self.fit_one, s, train, train_end) for s in plain}
+                    futures = {
+                        s: pool.submit(self.fit_one, s, train, train_end, self.previous.get(s))
+                        for s in plain
+                    }
                     have.update({s: futures[s].result() for s in plain})
             else:
-                have.update({s: self.fit_one(s, train, train_end) for s in plain})
+                have.update(
+                    {s: self.fit_one(s, train, train_end, self.previous.get(s)) for s in plain}
+                )
+            self.previous.update({s: have[s] for s in plain})
         # composites outside the one-thread BLAS limit, as the walk-forward always composed
         # them (an ensemble's LAD weights move in their last bits with the thread count)
         for system_id in order:

@@ -174,7 +174,7 @@ def availability_ctes(lines: str) -> str:
         LEFT JOIN board_team bo ON bo.team = d.opponent AND bo.game_date = d.game_date
     ),
     lq AS (
-        SELECT d._row, q.book, q.line, q.snapshot_time,
+        SELECT d._row, q.book, q.line, q.over_price, q.under_price, q.snapshot_time,
                min(q.snapshot_time) OVER (PARTITION BY d._row) AS first_time
         FROM dec d JOIN core.prop_line_snapshot q
           ON q.player_id = d.player_id AND q.game_date = d.game_date
@@ -183,7 +183,10 @@ def availability_ctes(lines: str) -> str:
     ),
     lq_last AS (
         SELECT * FROM lq
-        QUALIFY row_number() OVER (PARTITION BY _row, book ORDER BY snapshot_time DESC) = 1
+        -- a book quoting two lines at one time: the lower, so the choice never varies
+        QUALIFY row_number() OVER (
+            PARTITION BY _row, book ORDER BY snapshot_time DESC, line, over_price, under_price
+        ) = 1
     ),
     lm AS (
         SELECT l._row, median(l.line) - any_value(o.open_line) AS move,

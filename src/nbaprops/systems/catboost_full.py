@@ -15,7 +15,13 @@ if TYPE_CHECKING:
 
 
 class CatBoostSystem(BoostedSystem["CatBoostRegressor"]):
-    """CatBoost on all earlier history (MAE or median-quantile loss)."""
+    """CatBoost on all earlier history (MAE or median-quantile loss).
+
+    ``warm_start_rounds`` (default None: every fold boosts from scratch): in a
+    walk-forward, continue the previous fold's booster (CatBoost ``init_model``) for at
+    most this many new rounds, early-stopped on the tail as a cold fit is
+    (``boosting``'s warm starts).
+    """
 
     system_id: ClassVar[str] = "catboost_full"
     fit_cost: ClassVar[float] = 10.0
@@ -33,6 +39,7 @@ class CatBoostSystem(BoostedSystem["CatBoostRegressor"]):
         refit_full: bool = False,
         thread_count: int = 2,
         random_state: int = 0,
+        warm_start_rounds: int | None = None,
     ) -> None:
         self.loss_function = loss_function
         self.iterations = iterations
@@ -44,6 +51,7 @@ class CatBoostSystem(BoostedSystem["CatBoostRegressor"]):
         self.refit_full = refit_full
         self.thread_count = thread_count
         self.random_state = random_state
+        self.warm_start_rounds = warm_start_rounds
 
     def _train(
         self,
@@ -52,6 +60,7 @@ class CatBoostSystem(BoostedSystem["CatBoostRegressor"]):
         weight: FloatArray | None,
         valid: tuple[npt.NDArray[np.float32], FloatArray] | None,
         rounds: int | None,
+        init: CatBoostRegressor | None = None,
     ) -> tuple[CatBoostRegressor, int]:
         from catboost import CatBoostRegressor, Pool
 
@@ -60,7 +69,7 @@ class CatBoostSystem(BoostedSystem["CatBoostRegressor"]):
         model = CatBoostRegressor(
             loss_function=self.loss_function,
             eval_metric="MAE",
-            iterations=rounds or self.iterations,
+            iterations=rounds or (self.iterations if init is None else self.warm_start_rounds),
             learning_rate=self.learning_rate,
             depth=self.depth,
             border_count=self.border_count,
@@ -71,10 +80,11 @@ class CatBoostSystem(BoostedSystem["CatBoostRegressor"]):
         )
         train = Pool(x, label=y, weight=weight)
         if valid is None:
-            model.fit(train)
+            model.fit(train, init_model=init)
             return model, model.tree_count_
         model.fit(
             train,
+            init_model=init,
             eval_set=Pool(valid[0], label=valid[1]),
             early_stopping_rounds=self.early_stopping_rounds,
             use_best_model=True,

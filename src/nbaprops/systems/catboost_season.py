@@ -19,7 +19,8 @@ class CatBoostSeasonSystem(CatBoostSystem):
     latest season with ``current_season_only``; early in a season it is widened to
     the most recent ``min_rows`` rows so a new season still has enough to learn from.
     A small window makes the refit cheap and the end-of-window slice precious, hence
-    ``refit_full`` and a lower learning rate by default.
+    ``refit_full`` and a lower learning rate by default. ``warm_start_rounds`` as for
+    ``catboost_full`` (the refit then continues the previous fold's refit).
     """
 
     system_id: ClassVar[str] = "catboost_season"
@@ -41,6 +42,7 @@ class CatBoostSeasonSystem(CatBoostSystem):
         refit_full: bool = True,
         thread_count: int = 2,
         random_state: int = 0,
+        warm_start_rounds: int | None = None,
     ) -> None:
         super().__init__(
             loss_function=loss_function,
@@ -53,6 +55,7 @@ class CatBoostSeasonSystem(CatBoostSystem):
             refit_full=refit_full,
             thread_count=thread_count,
             random_state=random_state,
+            warm_start_rounds=warm_start_rounds,
         )
         self.window_days = window_days
         self.current_season_only = current_season_only

@@ -15,7 +15,13 @@ if TYPE_CHECKING:
 
 
 class XGBoostSystem(BoostedSystem["xgb.Booster"]):
-    """XGBoost (hist, 2 threads) with an absolute-error or median-quantile objective."""
+    """XGBoost (hist, 2 threads) with an absolute-error or median-quantile objective.
+
+    ``warm_start_rounds`` (default None: every fold boosts from scratch): in a
+    walk-forward, continue the previous fold's booster (XGBoost ``xgb_model``) for at
+    most this many new rounds, early-stopped on the tail as a cold fit is
+    (``boosting``'s warm starts).
+    """
 
     system_id: ClassVar[str] = "xgboost"
     fit_cost: ClassVar[float] = 7.0
@@ -36,6 +42,7 @@ class XGBoostSystem(BoostedSystem["xgb.Booster"]):
         refit_full: bool = False,
         n_jobs: int = 2,
         random_state: int = 0,
+        warm_start_rounds: int | None = None,
     ) -> None:
         self.objective = objective
         self.n_estimators = n_estimators
@@ -50,6 +57,7 @@ class XGBoostSystem(BoostedSystem["xgb.Booster"]):
         self.refit_full = refit_full
         self.n_jobs = n_jobs
         self.random_state = random_state
+        self.warm_start_rounds = warm_start_rounds
 
     def _train(
         self,
@@ -58,6 +66,7 @@ class XGBoostSystem(BoostedSystem["xgb.Booster"]):
         weight: FloatArray | None,
         valid: tuple[npt.NDArray[np.float32], FloatArray] | None,
         rounds: int | None,
+        init: xgb.Booster | None = None,
     ) -> tuple[xgb.Booster, int]:
         import xgboost as xgb
 
@@ -79,14 +88,16 @@ class XGBoostSystem(BoostedSystem["xgb.Booster"]):
         if self.objective == "reg:quantileerror":
             params["quantile_alpha"] = 0.5
         dtrain = xgb.QuantileDMatrix(x, label=y, weight=weight, max_bin=self.max_bin)
+        most = self.n_estimators if init is None else self.warm_start_rounds
         if valid is None:
-            booster = xgb.train(params, dtrain, num_boost_round=rounds or self.n_estimators)
+            booster = xgb.train(params, dtrain, num_boost_round=rounds or most, xgb_model=init)
             return booster, booster.num_boosted_rounds()
         dvalid = xgb.DMatrix(valid[0], label=valid[1])
         booster = xgb.train(
             params,
             dtrain,
-            num_boost_round=self.n_estimators,
+            num_boost_round=most,
+            xgb_model=init,
             evals=[(dvalid, "tail")],
             early_stopping_rounds=self.early_stopping_rounds,
             verbose_eval=False,
