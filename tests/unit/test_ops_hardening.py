@@ -306,13 +306,13 @@ KILLED_RUN = textwrap.dedent(
     from nbaprops.experiments.spec import build_spec
     from nbaprops.pipeline import daily
 
-    def killed_in_predict(con, settings, day, run_id, **_):
+    def killed_in_bootstrap(con, settings, day, run_id, **_):
         for name in daily.PHASES:
             daily._phase(con, run_id, day, name, "EXPECTED")
         for name in ("ingest", "grade", "diagnose"):
             with daily.phase(con, run_id, day, name):
                 pass
-        daily._phase(con, run_id, day, "predict", "RUNNING")
+        daily._phase(con, run_id, day, "bootstrap", "RUNNING")
         spec = build_spec({
             "name": "default_champion", "hypothesis": "bootstrap", "systems": ["xgboost"],
             "evaluation": {"start": day - timedelta(days=28), "end": day - timedelta(days=1)},
@@ -322,7 +322,7 @@ KILLED_RUN = textwrap.dedent(
         print("ready", flush=True)
         time.sleep(120)
 
-    daily._run_daily = killed_in_predict
+    daily._run_daily = killed_in_bootstrap
     settings = Settings(db=sys.argv[1], runs_dir=sys.argv[2])
     with connect(settings.paths.db) as con:
         daily.run_daily(con, settings, date.fromisoformat(sys.argv[3]))
@@ -360,7 +360,8 @@ def test_a_killed_runs_phases_and_bootstrap_are_abandoned_by_the_next_run_and_st
         ("ingest", "COMPLETE"),
         ("grade", "COMPLETE"),
         ("diagnose", "COMPLETE"),
-        ("predict", "RUNNING"),
+        ("bootstrap", "RUNNING"),
+        ("predict", "EXPECTED"),
         ("breakout_shadow", "EXPECTED"),
         ("signal", "EXPECTED"),
         ("publish", "EXPECTED"),
@@ -386,7 +387,7 @@ def test_a_killed_runs_phases_and_bootstrap_are_abandoned_by_the_next_run_and_st
             "SELECT count(*) FROM pipeline.phase_run WHERE status IN ('RUNNING', 'EXPECTED')"
         ).fetchone()
     abandoned = {p: (s, noticed, e) for p, s, noticed, e in dead if s == "ABANDONED"}
-    assert set(abandoned) == {"predict", "breakout_shadow", "signal", "publish"}
+    assert set(abandoned) == {"bootstrap", "predict", "breakout_shadow", "signal", "publish"}
     for _, noticed, error in abandoned.values():
         assert noticed
         assert f"PID {proc.pid}" in error
