@@ -6,12 +6,13 @@ elsewhere; these stay as they were in ``api/queries.py``).
 
 from __future__ import annotations
 
-import math
 from datetime import date
 from typing import Any
 
 import duckdb
 import pandas as pd
+
+from nbaprops.core.values import finite_or_none
 
 
 def scalar(con: duckdb.DuckDBPyConnection, sql: str) -> Any:
@@ -20,10 +21,8 @@ def scalar(con: duckdb.DuckDBPyConnection, sql: str) -> Any:
 
 
 def num(value: Any) -> float | None:
-    if value is None:
-        return None
-    value = float(value)
-    return None if math.isnan(value) else value
+    """A figure read back for JSON (``core.values.finite_or_none``: NaN and inf as None)."""
+    return finite_or_none(value)
 
 
 def pct(value: Any) -> float | None:

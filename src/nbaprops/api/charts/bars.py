@@ -19,8 +19,8 @@ from nbaprops.api.charts.common import (
     count_text,
     esc,
     field_of,
-    finite_or_none,
     fmt,
+    plottable,
     text_width,
     value_text,
 )
@@ -164,7 +164,7 @@ def grouped_bar_chart(
     labels = [str(g) for g in groups]
     names = [str(s) for s in series]
     values = [
-        [finite_or_none(v) for v in (list(vals) + [None] * len(labels))[: len(labels)]]
+        [plottable(v) for v in (list(vals) + [None] * len(labels))[: len(labels)]]
         for vals in series.values()
     ]
     finite = [v for row in values for v in row if v is not None]
@@ -241,9 +241,9 @@ def interval_bar_chart(
         items.append(
             (
                 str(field_of(bar, "label") if field_of(bar, "label") is not None else ""),
-                finite_or_none(field_of(bar, "value", "hit_rate")),
-                finite_or_none(field_of(bar, "low", "ci_low")),
-                finite_or_none(field_of(bar, "high", "ci_high")),
+                plottable(field_of(bar, "value", "hit_rate")),
+                plottable(field_of(bar, "low", "ci_low")),
+                plottable(field_of(bar, "high", "ci_high")),
                 as_count(field_of(bar, "n")),
             )
         )

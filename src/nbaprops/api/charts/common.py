@@ -6,10 +6,11 @@ fitting, finite values).
 from __future__ import annotations
 
 import html
-import math
 import re
 from collections.abc import Mapping
 from typing import Any, Literal
+
+from nbaprops.core.values import finite_or_none
 
 YFormat = Literal["number", "percent", "count"]
 
@@ -95,15 +96,17 @@ def fmt(value: float) -> str:
     return "0" if text in ("-0", "") else text
 
 
-def finite_or_none(value: Any) -> float | None:
-    """The value as a plottable float, or None (None, NaN, inf, pd.NA, text, |v| > 1e15)."""
-    if value is None or isinstance(value, str):
+def plottable(value: Any) -> float | None:
+    """The value as a plottable float, or None: ``core.values.finite_or_none`` (None, NaN,
+    inf), and also text, anything not a number (pd.NA) and |v| > 1e15. A bool plots as
+    0 or 1 (an outcome)."""
+    if isinstance(value, str):
         return None
     try:
-        number = float(value)
+        number = finite_or_none(float(value) if isinstance(value, bool) else value)
     except (TypeError, ValueError, OverflowError):
         return None
-    return number if math.isfinite(number) and abs(number) <= MAX_ABS else None
+    return number if number is not None and abs(number) <= MAX_ABS else None
 
 
 def text_width(text: str, size: float) -> float:
@@ -169,7 +172,7 @@ def compact_count(n: int) -> str:
 
 
 def as_count(value: Any) -> int | None:
-    number = finite_or_none(value)
+    number = plottable(value)
     return None if number is None or number < 0 else round(number)
 
 

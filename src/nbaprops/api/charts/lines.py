@@ -21,8 +21,8 @@ from nbaprops.api.charts.common import (
     YFormat,
     count_text,
     esc,
-    finite_or_none,
     fmt,
+    plottable,
     text_width,
     value_text,
 )
@@ -65,14 +65,14 @@ def _parse_xy(points: Any, kind: str | None) -> tuple[_Parsed, str | None, list[
         except (TypeError, ValueError):
             continue
         coord = x_coord(x_raw)
-        y = finite_or_none(y_raw)
+        y = plottable(y_raw)
         if coord is None or y is None:
             continue
         if kind is None:
             kind = coord[0]
         elif coord[0] != kind:
             continue
-        extras = [math.nan if (f := finite_or_none(v)) is None else f for v in extra]
+        extras = [math.nan if (f := plottable(v)) is None else f for v in extra]
         rows.append((coord[1], y, extras))
     rows.sort(key=lambda r: r[0])
     return [(x, y) for x, y, _ in rows], kind, [e for _, _, e in rows]
@@ -343,7 +343,7 @@ def rolling_hit_rate(
         except (TypeError, IndexError, KeyError):
             continue
         coord = x_coord(x_raw)
-        won = finite_or_none(won_raw) if not isinstance(won_raw, bool) else float(won_raw)
+        won = plottable(won_raw) if not isinstance(won_raw, bool) else float(won_raw)
         if coord is None or won is None:
             continue
         rows.append((coord[1], i, x_raw, 1 if won else 0))

@@ -21,8 +21,8 @@ from nbaprops.api.charts.common import (
     count_text,
     esc,
     field_of,
-    finite_or_none,
     fmt,
+    plottable,
     value_text,
 )
 from nbaprops.api.charts.svg import (
@@ -53,8 +53,8 @@ def reliability_bins(
     probability) are dropped first; the rest must be valid (p in [0, 1], outcome 0
     or 1; booleans are fine), or ``probability_metrics`` raises ValueError.
     """
-    ps = [finite_or_none(v) for v in np.asarray(p, dtype=object).reshape(-1)]
-    ys = [finite_or_none(v) for v in np.asarray(outcome, dtype=object).reshape(-1)]
+    ps = [plottable(v) for v in np.asarray(p, dtype=object).reshape(-1)]
+    ys = [plottable(v) for v in np.asarray(outcome, dtype=object).reshape(-1)]
     if len(ps) != len(ys):
         raise ValueError(f"p and outcome differ in length: {len(ps)} vs {len(ys)}")
     keep = [(a, b) for a, b in zip(ps, ys, strict=True) if a is not None and b is not None]
@@ -83,8 +83,8 @@ def reliability_chart(
     """
     points = []
     for b in bins or ():
-        mean_p = finite_or_none(field_of(b, "mean_p"))
-        observed = finite_or_none(field_of(b, "observed_rate"))
+        mean_p = plottable(field_of(b, "mean_p"))
+        observed = plottable(field_of(b, "observed_rate"))
         count = as_count(field_of(b, "n"))
         if mean_p is None or observed is None or not count:
             continue
@@ -93,8 +93,8 @@ def reliability_chart(
                 mean_p,
                 observed,
                 count,
-                finite_or_none(field_of(b, "p_low")),
-                finite_or_none(field_of(b, "p_high")),
+                plottable(field_of(b, "p_low")),
+                plottable(field_of(b, "p_high")),
             )
         )
     if not points:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from nbaprops.api.charts.common import PALETTE, YFormat, finite_or_none, fmt, value_text
+from nbaprops.api.charts.common import PALETTE, YFormat, fmt, plottable, value_text
 from nbaprops.api.charts.svg import Scale, Svg, points_attr
 
 
@@ -24,7 +24,7 @@ def sparkline(
     last point is marked; ``reference`` draws a faint horizontal line (e.g. 0 or
     break-even) when it is inside the range. The aria-label carries the numbers.
     """
-    ys = [v for v in (finite_or_none(v) for v in values or ()) if v is not None]
+    ys = [v for v in (plottable(v) for v in values or ()) if v is not None]
     if not ys:
         svg = Svg("spark", width, height, f"{label}: no data", f"{label}: no data", "")
         svg.text(width / 2, height / 2 + 3, "no data", size=8, anchor="middle", cls="nodata")

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from nbaprops.api.charts.common import DATE_STEPS, MONTHS, TICK_STEPS, YFormat, finite_or_none
+from nbaprops.api.charts.common import DATE_STEPS, MONTHS, TICK_STEPS, YFormat, plottable
 
 
 def nice_ticks(lo: float, hi: float, max_ticks: int = 6) -> list[float]:
@@ -160,7 +160,7 @@ def x_coord(value: Any) -> tuple[str, float] | None:
         return None
     if isinstance(value, bool):
         return None
-    number = finite_or_none(value)
+    number = plottable(value)
     return None if number is None else ("number", number)
 
 
