@@ -234,7 +234,7 @@ def test_bankrolls_flat_and_kelly_follow_the_bets_at_both_prices(
 def test_kelly_at_the_best_price_stakes_on_the_probability_at_the_shopped_line(
     result: BacktestResult,
 ) -> None:
-    from nbaprops.experiments.backtest import _p_win_at_bet
+    from nbaprops.experiments.report import _p_win_at_bet
 
     preds = result.predictions
     bets = preds[

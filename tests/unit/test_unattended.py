@@ -140,7 +140,7 @@ def empty_db(tmp_path: Path) -> Path:
 def test_run_daily_logs_one_json_line_per_phase_and_a_failed_phase_exits_1(
     empty_db: Path,
 ) -> None:
-    # an empty warehouse: the predict phase fails (no games to bootstrap a champion on)
+    # an empty warehouse: the bootstrap phase fails (no games to bootstrap a champion on)
     args = ["run", "daily", "--date", "2024-03-01", "--skip-ingest", "--db", str(empty_db)]
     done = _cli(*args, "--log-json")
     assert done.returncode == 1, done.stderr
@@ -149,7 +149,7 @@ def test_run_daily_logs_one_json_line_per_phase_and_a_failed_phase_exits_1(
         ("ingest", "COMPLETE"),
         ("grade", "COMPLETE"),
         ("diagnose", "COMPLETE"),
-        ("predict", "FAILED"),
+        ("bootstrap", "FAILED"),
         ("publish", "COMPLETE"),
     ]
     for r in lines:
