@@ -13,8 +13,8 @@ Phases per system and fold:
                ``fit.refit`` the full-window refit; ``_warm`` when continuing the
                previous fold's booster, ``warm_start_rounds``); a composite's ``compose`` (the
                ensemble's stacker weights)
-  calibration  ``calibration_before`` (history concat + PIT/Platt fit), ``history`` the
-               ensemble's out-of-fold member rows (``oof_member_frame``)
+  calibration  ``calibration_of`` (PIT/Platt fit on the graded rows), ``history`` the
+               graded rows read and the ensemble's out-of-fold member rows
   predict      ``predict_dist`` (``predict.model`` the booster's own predict), or a
                composite's ``predict_dist_from`` its members' distributions
   score        ``score_rows`` (probabilities, EV, line shopping)
@@ -209,9 +209,9 @@ def instrument(rec: Recorder) -> None:
 
     # Calibration and the history it reads.
     def calibrating(args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
-        rec.system = args[1]
+        rec.system = args[0].system_id
 
-    rec.wrap(engine, "calibration_before", "calibration", lambda a: a[1], before=calibrating)
+    rec.wrap(engine, "calibration_of", "calibration", lambda a: a[0].system_id, before=calibrating)
     rec.wrap(InMemoryHistory, "graded_before", "history")  # for whom: calibration or stack
 
     # Predicting and scoring (score_rows follows the predict of the same system).

@@ -264,6 +264,7 @@ class MemorySink:
         system_id: str,
         fitted: PredictionSystem,
         calibration: Calibration,
+        graded: pd.DataFrame,
         train: pd.DataFrame,
     ) -> ScoringModel:
         return ScoringModel(system_id, fitted, calibration, train_end=fold.train_end)

@@ -33,7 +33,7 @@ from nbaprops.core.errors import NbapropsError
 from nbaprops.experiments.folds import Fold, FoldPlan
 from nbaprops.experiments.spec import ExperimentSpec
 from nbaprops.models.calibration import Calibration
-from nbaprops.predictions.history import GradedHistory, calibration_before
+from nbaprops.predictions.history import GradedHistory, calibration_of
 from nbaprops.predictions.scoring import ScoringModel, score_date
 from nbaprops.systems.base import PredictionSystem
 from nbaprops.systems.boosting import BoostedSystem
@@ -213,7 +213,10 @@ class FitPolicy:
                 have.update(
                     {s: self.fit_one(s, train, train_end, self.previous.get(s)) for s in plain}
                 )
-            self.previous.update({s: have[s] for s in plain})
+            # kept only where a warm start will read it (no other fit outlives its fold)
+            self.previous.update(
+                {s: have[s] for s in plain if getattr(have[s], "warm_start_rounds", None)}
+            )
         # composites outside the one-thread BLAS limit, as the walk-forward always composed
         # them (an ensemble's LAD weights move in their last bits with the thread count)
         for system_id in order:
@@ -245,9 +248,11 @@ class Sink(Protocol):
         system_id: str,
         fitted: PredictionSystem,
         calibration: Calibration,
+        graded: pd.DataFrame,
         train: pd.DataFrame,
     ) -> ScoringModel:
-        """A new fit of the fold, calibrated: kept (and registered, for the warehouse)."""
+        """A new fit of the fold, calibrated on ``graded`` (its rows graded before the fold):
+        kept (and registered with those rows, for the warehouse)."""
         ...
 
     def pending(self, day: date, models: Sequence[ScoringModel]) -> list[ScoringModel]:
@@ -294,8 +299,11 @@ def run_walk_forward(
             )
             for system_id in todo:
                 fitted = fits[system_id]
-                calibration = calibration_before(sink.history, system_id, fold.test_start, fitted)
-                models[system_id] = sink.add_model(fold, system_id, fitted, calibration, rows.train)
+                graded = sink.history.graded_before(system_id, fold.test_start)
+                calibration = calibration_of(fitted, graded)
+                models[system_id] = sink.add_model(
+                    fold, system_id, fitted, calibration, graded, rows.train
+                )
         ordered = [models[s] for s in spec.run_systems]
         test = rows.test if sink.sees_outcomes else rows.test.drop(columns=list(OUTCOME_COLUMNS))
         for key, day_rows in test.groupby("game_date", sort=True):

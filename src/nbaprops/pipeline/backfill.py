@@ -148,13 +148,14 @@ class WarehouseSink:
         system_id: str,
         fitted: PredictionSystem,
         calibration: Calibration,
+        graded: pd.DataFrame,
         train: pd.DataFrame,
     ) -> ScoringModel:
         registered = register_version(
             self.con,
             system=fitted,
             calibration=calibration,
-            oos=self.history.graded_before(system_id, fold.test_start),
+            oos=graded,
             experiment_id=self.run_id,
             mode=self.spec.mode,
             feature_set=self.spec.resolved_feature_set,
