@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 # Feed market keys (The Odds API keys and short names) -> our market names.
 MARKETS: dict[str, str] = {
     "player_points": "points",
@@ -64,3 +66,107 @@ def line_band_checks(market_expr: str, line_expr: str) -> tuple[tuple[str, str],
             )
         )
     return tuple(checks)
+
+
+# -- the market catalog: what a market *is*, declared once -------------------------------
+#
+# Every stage reads a market from here: the box-score columns its outcome sums, the
+# family of its predictive distribution, whether a line may be estimated when no book
+# posted one, the feature set its models are trained on, and the features that play the
+# roles a system needs (its season average, its recent spread).
+
+CONTINUOUS = "continuous"  # many distinct values: residual quantiles around a point
+COUNT = "count"  # small counts: a discrete (negative binomial) distribution
+
+
+@dataclass(frozen=True)
+class Market:
+    """One prop market as data (``MARKET_CATALOG``); nothing else is per market."""
+
+    name: str
+    title: str
+    stats: tuple[str, ...]  # core.player_game columns whose sum is the outcome
+    family: str  # CONTINUOUS or COUNT
+    feature_set: str  # the default feature set key its models train on
+    estimated_line: bool = False  # a row without a posted line gets an estimated one
+    zero_inflated: bool = False  # COUNT: a zero-inflated negative binomial
+    max_count: int = 0  # COUNT: the support is 0 .. max_count (the rest of the mass on it)
+
+    @property
+    def label(self) -> str:
+        """The frame column holding the outcome (the market's name)."""
+        return self.name
+
+    @property
+    def label_sql(self) -> str:
+        """SQL over core.player_game giving the outcome (a sum of box-score columns)."""
+        return " + ".join(f"CAST({s} AS DOUBLE)" for s in self.stats)
+
+    @property
+    def prefix(self) -> str:
+        """How its own history features are named (``<prefix>_avg_season``, …)."""
+        return self.name
+
+    @property
+    def season_avg_feature(self) -> str:
+        return f"{self.prefix}_avg_season"
+
+    @property
+    def std_feature(self) -> str:
+        return f"{self.prefix}_std_last_10"
+
+    @property
+    def is_count(self) -> bool:
+        return self.family == COUNT
+
+    @property
+    def components(self) -> tuple[str, ...]:
+        """The single-stat markets a combo sums (empty for a single-stat market)."""
+        if len(self.stats) < 2:
+            return ()
+        by_stat = {m.stats[0]: m.name for m in MARKET_CATALOG.values() if len(m.stats) == 1}
+        return tuple(by_stat[s] for s in self.stats)
+
+
+MARKET_CATALOG: dict[str, Market] = {
+    m.name: m
+    for m in (
+        Market("points", "Points", ("points",), CONTINUOUS, "points_v1", estimated_line=True),
+        Market("rebounds", "Rebounds", ("reb",), COUNT, "rebounds_v1", max_count=40),
+        Market("assists", "Assists", ("ast",), COUNT, "assists_v1", max_count=35),
+        Market(
+            "threes", "Threes made", ("fg3m",), COUNT, "threes_v1", zero_inflated=True, max_count=20
+        ),
+        Market(
+            "pra", "Points + rebounds + assists", ("points", "reb", "ast"), CONTINUOUS, "pra_v1"
+        ),
+        Market("pr", "Points + rebounds", ("points", "reb"), CONTINUOUS, "pr_v1"),
+        Market("pa", "Points + assists", ("points", "ast"), CONTINUOUS, "pa_v1"),
+        Market("ra", "Rebounds + assists", ("reb", "ast"), COUNT, "ra_v1", max_count=60),
+    )
+}
+MARKET_NAMES: tuple[str, ...] = tuple(MARKET_CATALOG)
+DEFAULT_MARKET = "points"
+
+
+def get_market(name: str) -> Market:
+    """The market called ``name`` (or a feed key for it); one clear error listing the known."""
+    from nbaprops.core.errors import NbapropsError
+
+    key = MARKETS.get(str(name).strip().lower(), str(name).strip().lower())
+    try:
+        return MARKET_CATALOG[key]
+    except KeyError:
+        raise NbapropsError(
+            f"unknown market {name!r}: use one of {', '.join(MARKET_NAMES)} (or all)"
+        ) from None
+
+
+def parse_markets(text: str | None) -> tuple[Market, ...]:
+    """``all``, one market, or a comma-separated list, in catalog order, without repeats."""
+    if text is None or not str(text).strip():
+        return (MARKET_CATALOG[DEFAULT_MARKET],)
+    if str(text).strip().lower() == "all":
+        return tuple(MARKET_CATALOG.values())
+    wanted = {get_market(part).name for part in str(text).split(",") if part.strip()}
+    return tuple(m for m in MARKET_CATALOG.values() if m.name in wanted)
