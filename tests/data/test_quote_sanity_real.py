@@ -21,7 +21,7 @@ from nbaprops.core.db import connect
 from nbaprops.core.settings import Settings
 from nbaprops.pipeline.daily import bootstrap_champion, predict_job
 from nbaprops.pipeline.jobs import Progress, ingest_job
-from nbaprops.warehouse.lines import points_lines_at_decision
+from nbaprops.warehouse.lines import lines_at_decision
 from nbaprops.warehouse.migrate import migrate
 
 pytestmark = [pytest.mark.data, pytest.mark.slow]
@@ -71,7 +71,7 @@ def test_an_absurd_book_on_the_brunson_slate_changes_no_line_and_no_pick(
         migrate(con)
         bootstrap_champion(con, settings, DAY, progress=Progress())
         line_before = brunson(con)
-        lines_before = points_lines_at_decision(con, DAY, DAY, minutes_before_tip=30)
+        lines_before = lines_at_decision(con, DAY, DAY, minutes_before_tip=30)
         predict_job(con, settings, DAY)
         picks_before = con.execute(PICK, [DAY]).fetchall()
 
@@ -92,7 +92,7 @@ def test_an_absurd_book_on_the_brunson_slate_changes_no_line_and_no_pick(
             [DAY],
         ).fetchall()
         line_after = brunson(con)
-        lines_after = points_lines_at_decision(con, DAY, DAY, minutes_before_tip=30)
+        lines_after = lines_at_decision(con, DAY, DAY, minutes_before_tip=30)
         predict_job(con, settings, DAY, force=True)
         picks_after = con.execute(PICK, [DAY]).fetchall()
         books_taken = {

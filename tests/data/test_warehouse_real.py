@@ -281,7 +281,7 @@ def test_decision_lines_at_tip_off_are_the_points_line_view(
 
     import numpy as np
 
-    from nbaprops.warehouse.lines import points_lines_at_decision
+    from nbaprops.warehouse.lines import lines_at_decision
 
     first, last = date(2024, 3, 1), date(2024, 5, 24)
     view = real_con.execute(
@@ -289,7 +289,7 @@ def test_decision_lines_at_tip_off_are_the_points_line_view(
         "FROM core.points_line WHERE game_date BETWEEN ? AND ? ORDER BY 1, 2",
         [first, last],
     ).df()
-    decided = points_lines_at_decision(real_con, first, last, minutes_before_tip=0)
+    decided = lines_at_decision(real_con, first, last, minutes_before_tip=0)
     mine = decided.points.sort_values(["player_id", "game_date"]).reset_index(drop=True)
     assert len(mine) == len(view) > 3_000
     assert (mine["line"].to_numpy() == view["line"].to_numpy()).all()

@@ -21,13 +21,14 @@ import pandas as pd
 
 from nbaprops.core import metrics as m
 from nbaprops.core.errors import NbapropsError
+from nbaprops.core.markets import get_market
 from nbaprops.core.settings import Settings
 from nbaprops.experiments.engine import FitPolicy, FoldRows, rows_in, run_walk_forward
 from nbaprops.experiments.folds import Fold, FoldPlan, plan_folds, window_start
 from nbaprops.experiments.report import metrics_table, summarize
 from nbaprops.experiments.spec import ExperimentSpec
 from nbaprops.features.catalog import FeatureSet
-from nbaprops.features.frame import build_frame, ensure_state, training_spine
+from nbaprops.features.frame import build_frame, ensure_state, market_lines, training_spine
 from nbaprops.models.calibration import Calibration
 from nbaprops.predictions.history import InMemoryHistory, calibration_of
 from nbaprops.predictions.picks import PickPolicy, select_picks
@@ -149,18 +150,23 @@ def eval_frame(
     *,
     minutes_before_tip: int,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The daily job's slates of every date, with outcomes joined for grading only."""
+    """The daily job's slates of every date, with outcomes joined for grading only (the
+    feature set's market: its outcome, its closing line)."""
+    market = get_market(feature_set.market)
     slate = build_slate(con, dates, feature_set, minutes_before_tip=minutes_before_tip)
     outcomes = con.execute(
-        "SELECT player_id, game_date, CAST(points AS DOUBLE) AS actual, minutes AS actual_minutes "
-        "FROM core.player_game WHERE game_date BETWEEN ? AND ?",
+        # the outcome's SQL comes from the market catalog; values bound
+        f"SELECT player_id, game_date, {market.label_sql} AS actual, "  # noqa: S608
+        "minutes AS actual_minutes FROM core.player_game WHERE game_date BETWEEN ? AND ?",
         [min(dates), max(dates)],
     ).df()
     outcomes["game_date"] = pd.to_datetime(outcomes["game_date"]).dt.date
     frame = slate.frame.merge(outcomes, on=["player_id", "game_date"], how="left")
     closing = con.execute(
-        "SELECT player_id, game_date, line AS closing_line, over_price AS closing_over_price, "
-        "under_price AS closing_under_price FROM core.points_line WHERE game_date BETWEEN ? AND ?",
+        # the lines' FROM item comes from the market catalog; values bound
+        "SELECT player_id, game_date, line AS closing_line, over_price AS closing_over_price, "  # noqa: S608
+        f"under_price AS closing_under_price FROM {market_lines(market.name)} "
+        "WHERE game_date BETWEEN ? AND ?",
         [min(dates), max(dates)],
     ).df()
     closing["game_date"] = pd.to_datetime(closing["game_date"]).dt.date

@@ -174,7 +174,8 @@ class FitPolicy:
         weights = None
         if spec.recency.enabled and system.supports_sample_weight:
             weights = recency_weights(train["game_date"], train_end, spec.recency.half_life_days)
-        return system.fit(train, train["points"].to_numpy(dtype=float), sample_weight=weights)
+        label = spec.market.label
+        return system.fit(train, train[label].to_numpy(dtype=float), sample_weight=weights)
 
     def fit(
         self,

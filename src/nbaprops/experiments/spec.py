@@ -19,6 +19,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from nbaprops.core.errors import NbapropsError
+from nbaprops.core.markets import Market, get_market
 from nbaprops.core.settings import DEFAULT_DECISION_MINUTES
 from nbaprops.features.catalog import (
     FEATURE_SETS,
@@ -157,6 +158,15 @@ class ExperimentSpec(_Strict):
                 "a custom feature list needs mode: experimental (research only, never "
                 "promotable); mode: shared uses the registered feature_set exactly"
             )
+        market = self.market
+        if market.name != "points":
+            points_only = [s for s in self.run_systems if not system_class(s).any_market]
+            if points_only:
+                others = [s for s in SYSTEM_IDS if system_class(s).any_market]
+                raise ValueError(
+                    f"{', '.join(points_only)} predict points only; for {market.name} use "
+                    f"{', '.join(others)}"
+                )
         if self.mode == "experimental":
             if not self.features:
                 raise ValueError("mode: experimental needs a features list")
@@ -165,7 +175,9 @@ class ExperimentSpec(_Strict):
                 raise ValueError(f"unknown features: {', '.join(missing)}")
             for system_id in self.run_systems:
                 needs = [
-                    f for f in system_class(system_id).required_features if f not in self.features
+                    f
+                    for f in system_class(system_id).required_for(market)
+                    if f not in self.features
                 ]
                 if needs:
                     raise ValueError(
@@ -263,8 +275,14 @@ class ExperimentSpec(_Strict):
             return base
         assert self.features is not None
         return experimental_feature_set(
-            tuple(self.features), f"experimental features of {self.name}"
+            tuple(self.features), f"experimental features of {self.name}", base.market
         )
+
+    @property
+    def market(self) -> Market:
+        """The market its systems predict: the feature set's (an experimental list takes
+        the market of the set it names)."""
+        return get_market(FEATURE_SETS[self.feature_set].market)
 
     @property
     def history_start(self) -> date | None:

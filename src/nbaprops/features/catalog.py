@@ -703,6 +703,7 @@ class FeatureSet:
     version: int
     features: tuple[str, ...]
     description: str
+    market: str = "points"  # the market whose outcome its models predict (core.markets)
 
     @property
     def key(self) -> str:
@@ -800,13 +801,29 @@ POINTS_V3 = FeatureSet(
 FEATURE_SETS = {fs.key: fs for fs in (POINTS_V1, POINTS_V2, POINTS_V3, BREAKOUT_V1)}
 
 
-def experimental_feature_set(features: tuple[str, ...], description: str) -> FeatureSet:
-    """A set over custom catalog features, keyed on the feature list alone: experiments
-    over the same list share frames, and a version trained on it is served with it."""
+def experimental_feature_set(
+    features: tuple[str, ...], description: str, market: str = "points"
+) -> FeatureSet:
+    """A set over custom catalog features, keyed on the feature list alone (and its market,
+    when not points): experiments over the same list share frames, and a version trained
+    on it is served with it."""
     digest = hashlib.sha256(json.dumps(list(features)).encode()).hexdigest()[:8]
+    name = f"experimental_{digest}" if market == "points" else f"experimental_{market}_{digest}"
     return FeatureSet(
-        name=f"experimental_{digest}", version=0, features=tuple(features), description=description
+        name=name, version=0, features=tuple(features), description=description, market=market
     )
+
+
+def market_of_key(key: str) -> str:
+    """The market a feature set key predicts: a registered set's, an experimental set's
+    (named ``experimental_<market>_<digest>``), else points."""
+    known = FEATURE_SETS.get(key)
+    if known is not None:
+        return known.market
+    parts = key.split("_")
+    if len(parts) == 3 and parts[0] == "experimental":
+        return parts[1]
+    return "points"
 
 
 def get_feature_set(key: str) -> FeatureSet:

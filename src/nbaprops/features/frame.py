@@ -18,6 +18,7 @@ import pandas as pd
 
 from nbaprops.core.db import registered, temp_table
 from nbaprops.core.errors import NotReadyError
+from nbaprops.core.markets import MARKET_CATALOG, MARKET_NAMES
 from nbaprops.core.settings import DEFAULT_DECISION_MINUTES
 from nbaprops.features import availability
 from nbaprops.features.catalog import FeatureSet, get_feature_set
@@ -33,7 +34,9 @@ SPINE_COLUMNS = (
     "season",
     "season_type",
 )
-LABEL_COLUMNS = ("points", "minutes")
+# The outcome of every market (``core.markets``: its name, the sum of its box-score
+# columns) and the minutes played.
+LABEL_COLUMNS = (*MARKET_NAMES, "minutes")
 # Serving spine: a rotation player appeared in >= this many of his team's last 10 games ...
 ROTATION_MIN_GAMES = 5
 # ... averaging at least this many minutes in them.
@@ -61,11 +64,13 @@ def training_spine(
     end: date | None = None,
     season_types: tuple[str, ...] = STATE_SEASON_TYPES,
 ) -> pd.DataFrame:
-    """Historical player-games in [start, end] with their labels (points, minutes)."""
+    """Historical player-games in [start, end] with their labels (every market's outcome,
+    minutes)."""
+    labels = ", ".join(f"{m.label_sql} AS {m.label}" for m in MARKET_CATALOG.values())
     return con.execute(
         # catalog SQL, column constants and generated table names; values bound
         f"""
-        SELECT {", ".join(SPINE_COLUMNS)}, CAST(points AS DOUBLE) AS points, minutes
+        SELECT {", ".join(SPINE_COLUMNS)}, {labels}, minutes
         FROM core.player_game
         WHERE season_type IN (SELECT unnest(?))
           AND (CAST(? AS DATE) IS NULL OR game_date >= ?)
@@ -97,12 +102,24 @@ def serving_spine(
         return _serving_spine(con, day, min_games, min_minutes, source)
 
 
+def market_lines(market: str) -> str:
+    """A market's pre-tip lines as a FROM item: core.points_line, or core.market_line at
+    that market (a catalog name, so nothing typed by a user reaches the SQL)."""
+    if market == "points":
+        return "core.points_line"
+    name = MARKET_CATALOG[market].name
+    # a catalog name, never user text
+    return f"(SELECT * FROM core.market_line WHERE market = '{name}')"  # noqa: S608
+
+
 @contextmanager
-def _lines_table(con: duckdb.DuckDBPyConnection, lines: pd.DataFrame | None) -> Iterator[str]:
-    """The points lines a frame reads: core.points_line, or given decision-time lines
-    held in a temporary table for the duration of one query."""
+def _lines_table(
+    con: duckdb.DuckDBPyConnection, lines: pd.DataFrame | None, market: str = "points"
+) -> Iterator[str]:
+    """The lines a frame reads: its market's pre-tip lines (``market_lines``), or given
+    decision-time lines held in a temporary table for the duration of one query."""
     if lines is None:
-        yield "core.points_line"
+        yield market_lines(market)
         return
     frame = lines[["player_id", "game_date", "game_id", "line"]].copy()
     frame["game_date"] = pd.to_datetime(frame["game_date"]).dt.date
@@ -309,7 +326,7 @@ def build_frame(
                 "CAST(season AS VARCHAR) AS season, "
                 f"CAST(season_type AS VARCHAR) AS season_type FROM {view}"
             )
-        with _lines_table(con, lines) as source:
+        with _lines_table(con, lines, fs.market) as source:
             sql = _feature_sql(fs, with_flags, source, spine_table)
             params: dict[str, Any] = {"types": list(STATE_SEASON_TYPES)}
             params |= {f"default_{i}": float(f.default) for i, f in enumerate(fs.definitions())}

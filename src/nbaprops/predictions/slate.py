@@ -14,10 +14,11 @@ from datetime import date, datetime
 import duckdb
 import pandas as pd
 
+from nbaprops.core.markets import get_market
 from nbaprops.features.catalog import FeatureSet
 from nbaprops.features.frame import build_frame, serving_spine
 from nbaprops.warehouse.availability import player_statuses, statuses_at
-from nbaprops.warehouse.lines import points_lines_at_decision
+from nbaprops.warehouse.lines import lines_at_decision
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,8 @@ def with_availability(
 ) -> pd.DataFrame:
     """Serving rows with each player's injury-report status at decision time (the gate
     reads it whatever the feature set) and when that report was published."""
+    if frame.empty:
+        return frame.assign(availability_status=None, availability_report_utc=None)
     days = frame["game_date"]
     entries = statuses_at(
         con, min(days), max(days), minutes_before_tip=minutes_before_tip, as_of=as_of
@@ -79,9 +82,17 @@ def build_slate(
     minutes_before_tip: int,
     as_of: datetime | None = None,
 ) -> Slate:
-    """The slates of ``dates`` (one per date, concatenated) for one feature set."""
-    lines = points_lines_at_decision(
-        con, min(dates), max(dates), minutes_before_tip=minutes_before_tip, as_of=as_of
+    """The slates of ``dates`` (one per date, concatenated) for one feature set, in its
+    market: that market's lines. A market that declares no estimated line (every market
+    but points) keeps only its lined rows: a threes row without a threes line is no row."""
+    market = get_market(feature_set.market)
+    lines = lines_at_decision(
+        con,
+        min(dates),
+        max(dates),
+        minutes_before_tip=minutes_before_tip,
+        as_of=as_of,
+        market=market.name,
     )
     spines = [serving_spine(con, d, lines=lines.on(d).points) for d in dates]
     spines = [s for s in spines if not s.empty]
@@ -99,5 +110,7 @@ def build_slate(
     )
     frame["game_date"] = pd.to_datetime(frame["game_date"]).dt.date
     frame = with_lines(frame, lines.points)
+    if not market.estimated_line:
+        frame = frame[frame["line"].notna().to_numpy()].reset_index(drop=True)
     frame = with_availability(con, frame, minutes_before_tip=minutes_before_tip, as_of=as_of)
     return Slate(frame, lines.books, minutes_before_tip, as_of)

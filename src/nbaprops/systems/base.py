@@ -26,7 +26,8 @@ import numpy.typing as npt
 import pandas as pd
 
 from nbaprops.core.errors import NbapropsError
-from nbaprops.features.catalog import FEATURE_SETS, FEATURES, FeatureSet
+from nbaprops.core.markets import DEFAULT_MARKET, Market, get_market
+from nbaprops.features.catalog import FEATURE_SETS, FEATURES, FeatureSet, market_of_key
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -209,6 +210,14 @@ def _frame_feature_set(X: pd.DataFrame, columns: list[str]) -> str:
     return "custom"
 
 
+def market_feature(name: str, market: Market) -> str:
+    """The feature of ``market`` in the role the points feature ``name`` plays
+    (``points_avg_season`` -> ``rebounds_avg_season``); other features are shared."""
+    if market.name == DEFAULT_MARKET or not name.startswith("points_"):
+        return name
+    return f"{market.prefix}_{name.removeprefix('points_')}"
+
+
 def frame_dates(X: pd.DataFrame) -> pd.Series:
     if "game_date" not in X.columns:
         raise ValueError("frame lacks the key column game_date")
@@ -342,7 +351,10 @@ class PredictionSystem(Persisted, ABC):
         if isinstance(system_id, str):  # a concrete system names itself
             _CLASSES[system_id] = cls
 
+    # Named for points; a system that predicts any market (``any_market``) reads each
+    # one's own features in the same roles (``market_feature``: points_X -> <market>_X).
     required_features: ClassVar[tuple[str, ...]] = ()
+    any_market: ClassVar[bool] = False
     # How its P(over) meets the line (``predictions.history.calibration_kind``): its own
     # distribution, the market's price, or anchored to the market.
     calibration_kind: ClassVar[str] = "distribution"
@@ -353,6 +365,21 @@ class PredictionSystem(Persisted, ABC):
     fit_cost: ClassVar[float] = 1.0
 
     feature_columns_: list[str]
+    market_: str
+
+    @classmethod
+    def required_for(cls, market: Market) -> tuple[str, ...]:
+        """The features it needs to predict ``market``."""
+        return tuple(market_feature(f, market) for f in cls.required_features)
+
+    @property
+    def market(self) -> Market:
+        """The market it was fitted to predict (its feature set's; points before a fit)."""
+        return get_market(getattr(self, "market_", DEFAULT_MARKET))
+
+    def feature(self, name: str) -> str:
+        """The fitted market's feature in the role ``name`` plays for points."""
+        return market_feature(name, self.market)
 
     def fit(
         self,
@@ -370,7 +397,11 @@ class PredictionSystem(Persisted, ABC):
         columns = frame_feature_columns(X)
         if not columns:
             raise ValueError("frame has no catalog feature columns")
-        missing = [f for f in self.required_features if f not in columns]
+        key = _frame_feature_set(X, columns)
+        market = get_market(market_of_key(key))
+        if market.name != DEFAULT_MARKET and not self.any_market:
+            raise NbapropsError(f"{self.system_id} predicts points only, not {market.name}")
+        missing = [f for f in self.required_for(market) if f not in columns]
         if missing:
             raise FeatureSetMismatchError(
                 f"{self.system_id} needs features the frame lacks: {', '.join(missing)}"
@@ -382,7 +413,6 @@ class PredictionSystem(Persisted, ABC):
             raise ValueError(f"{self.system_id}: cannot fit on an empty frame")
         if not np.isfinite(target).all():
             raise ValueError("y must be finite (drop unplayed games before fitting)")
-        key = _frame_feature_set(X, columns)
         known = FEATURE_SETS.get(key)
         if known is not None and set(known.features) != set(columns):
             raise FeatureSetMismatchError(
@@ -392,6 +422,7 @@ class PredictionSystem(Persisted, ABC):
             )
         self.feature_set_ = key
         self.feature_columns_ = columns
+        self.market_ = market.name
         if weight is None:
             details = self._fit(X, target) or {}
         else:  # only a system declaring supports_sample_weight gets here (checked above)

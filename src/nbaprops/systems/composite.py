@@ -71,6 +71,7 @@ class CompositeSystem(PredictionSystem):
         self.members_ = members
         self.feature_set_ = first.feature_set_
         self.feature_columns_ = list(first.feature_columns_)
+        self.market_ = first.market.name
         self.fitted_ = self._compose(members, record or {})
         return self
 
