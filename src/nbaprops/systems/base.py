@@ -54,17 +54,25 @@ def _floats(values: npt.ArrayLike, n: int, name: str) -> FloatArray:
 
 @dataclass(frozen=True)
 class PredictiveDistribution:
-    """Per-row predictive distribution of points, held as 19 quantiles (0.05 … 0.95).
+    """Per-row predictive distribution, held as 19 quantiles (0.05 … 0.95) and, for a
+    count market, also as its probability mass function.
 
-    Between quantiles the CDF is linear (uniform density); beyond 0.05 and 0.95 it
-    has exponential tails whose scale matches the neighbouring quantile gap, so the
-    density is continuous at the outer quantiles. Points are never negative: any
-    left-tail mass below 0 sits at exactly 0 (a scoreless night).
+    Continuous (``pmf`` None): between quantiles the CDF is linear (uniform density);
+    beyond 0.05 and 0.95 it has exponential tails whose scale matches the neighbouring
+    quantile gap, so the density is continuous at the outer quantiles. Points are never
+    negative: any left-tail mass below 0 sits at exactly 0 (a scoreless night).
+
+    Discrete (``pmf`` an n x (K+1) array over the counts 0 … K, each row summing to 1,
+    mass beyond K already put on K): the CDF is the exact step function
+    P(X <= floor(x)), so a half line's P(over) and a whole line's P(push) are exact;
+    the quantiles are the discrete ones (the smallest count whose CDF reaches the level)
+    and the median is the 0.5 quantile. Build it with ``from_pmf``.
     """
 
     mean: FloatArray
     median: FloatArray
     quantiles: FloatArray
+    pmf: FloatArray | None = None
 
     def __post_init__(self) -> None:
         q = np.array(self.quantiles, dtype=np.float64)
@@ -79,7 +87,17 @@ class PredictiveDistribution:
             raise ValueError("quantiles must be non-decreasing per row")
         if not np.allclose(median, q[:, MEDIAN_INDEX]):
             raise ValueError("median must equal the 0.5 quantile")
-        for arr in (q, mean, median):
+        arrays = [q, mean, median]
+        if self.pmf is not None:
+            pmf = np.array(self.pmf, dtype=np.float64)
+            _check_pmf(pmf, n)
+            cum = _cumulative(pmf)
+            if not np.array_equal(q, _discrete_quantiles(cum)):
+                raise ValueError("quantiles must be the discrete quantiles of the pmf")
+            arrays += [pmf, cum]
+            object.__setattr__(self, "pmf", pmf)
+            object.__setattr__(self, "_cum", cum)
+        for arr in arrays:
             arr.setflags(write=False)
         object.__setattr__(self, "quantiles", q)
         object.__setattr__(self, "mean", mean)
@@ -97,18 +115,74 @@ class PredictiveDistribution:
         mu = _mean_of(q) if mean is None else np.clip(_floats(mean, len(q), "mean"), 0.0, None)
         return cls(mean=mu, median=q[:, MEDIAN_INDEX].copy(), quantiles=q)
 
+    @classmethod
+    def from_pmf(
+        cls, pmf: npt.ArrayLike, mean: npt.ArrayLike | None = None
+    ) -> PredictiveDistribution:
+        """A discrete distribution from its mass over 0 … K (one row per prediction).
+
+        Rows are renormalised to sum to 1 (they must already sum to 1 within 1e-6).
+        The mean defaults to sum k·pmf(k); a caller may pass the mean of the model the
+        pmf was truncated from (mass beyond K moved onto K), which is what a point model
+        predicted.
+        """
+        p = np.array(pmf, dtype=np.float64)
+        if p.ndim != 2 or p.shape[1] < 1:
+            raise ValueError(f"pmf must be n x (K+1), got {p.shape}")
+        _check_pmf(p, p.shape[0])
+        p /= p.sum(axis=1, keepdims=True)
+        cum = _cumulative(p)
+        q = _discrete_quantiles(cum)
+        mu = p @ np.arange(p.shape[1], dtype=np.float64) if mean is None else mean
+        mu = _floats(mu, len(p), "mean").copy()
+        if not np.isfinite(mu).all():
+            raise ValueError("a predictive distribution must be finite")
+        return cls._derived(mu, q[:, MEDIAN_INDEX].copy(), q, p, cum)
+
+    @classmethod
+    def _derived(
+        cls, mean: FloatArray, median: FloatArray, q: FloatArray, pmf: FloatArray, cum: FloatArray
+    ) -> PredictiveDistribution:
+        """A discrete distribution from parts derived from a checked pmf (no re-checking:
+        at 100,000 rows the checks would double the cost of building it)."""
+        dist = object.__new__(cls)
+        for name, arr in (
+            ("mean", mean),
+            ("median", median),
+            ("quantiles", q),
+            ("pmf", pmf),
+            ("_cum", cum),
+        ):
+            arr.setflags(write=False)
+            object.__setattr__(dist, name, arr)
+        return dist
+
+    @property
+    def is_discrete(self) -> bool:
+        """Whether the distribution is a pmf over counts (a count market)."""
+        return self.pmf is not None
+
     def __len__(self) -> int:
         return int(self.quantiles.shape[0])
 
     def take(self, rows: npt.ArrayLike) -> PredictiveDistribution:
         """The distribution of a subset of rows (index array or boolean mask)."""
         idx = np.asarray(rows)
+        if self.pmf is not None:
+            cum: FloatArray = self.__dict__["_cum"]
+            return self._derived(
+                self.mean[idx], self.median[idx], self.quantiles[idx], self.pmf[idx], cum[idx]
+            )
         return PredictiveDistribution(
-            mean=self.mean[idx], median=self.median[idx], quantiles=self.quantiles[idx]
+            mean=self.mean[idx],
+            median=self.median[idx],
+            quantiles=self.quantiles[idx],
         )
 
     def cdf(self, x: npt.ArrayLike) -> FloatArray:
         """P(points <= x) per row; ``x`` is a scalar or one value per row."""
+        if self.pmf is not None:
+            return self._step_cdf(_floats(x, len(self), "x"))
         q = self.quantiles
         n = len(self)
         xs = _floats(x, n, "x")
@@ -129,9 +203,77 @@ class PredictiveDistribution:
         out[ok & (xs < 0)] = 0.0
         return out
 
+    def _step_cdf(self, xs: FloatArray) -> FloatArray:
+        """P(X <= floor(x)): 0 below 0, 1 at or beyond K, NaN where x is NaN.
+
+        ``floor`` forgives 1e-9 of float error below a whole number (3 - 1e-12 is 3).
+        """
+        cum: FloatArray = self.__dict__["_cum"]
+        out = np.full(len(xs), np.nan)
+        ok = np.isfinite(xs)
+        top = cum.shape[1] - 1
+        k = np.floor(np.where(ok, xs, 0.0) + 1e-9)
+        out[ok & (k < 0)] = 0.0
+        out[ok & (k >= top)] = 1.0
+        inside = np.flatnonzero(ok & (k >= 0) & (k < top))
+        out[inside] = cum[inside, k[inside].astype(np.intp)]
+        return out
+
     def prob_over(self, lines: npt.ArrayLike) -> FloatArray:
         """P(points > line) per row (NaN where the line is NaN)."""
         return 1.0 - self.cdf(lines)
+
+    def prob_push(self, lines: npt.ArrayLike) -> FloatArray:
+        """P(outcome == line) per row: the mass at a whole line, 0 on a half line.
+
+        A continuous distribution has no atoms: 0 everywhere (NaN where the line is NaN).
+        On a discrete one a whole line at or beyond K gets the mass on K, which holds
+        the whole tail.
+        """
+        xs = _floats(lines, len(self), "lines")
+        ok = np.isfinite(xs)
+        out = np.where(ok, 0.0, np.nan)
+        if self.pmf is None:
+            return out
+        k = np.round(np.where(ok, xs, 0.5))
+        whole = ok & np.isclose(xs, k) & (k >= 0)
+        rows = np.flatnonzero(whole)
+        cols = np.minimum(k[rows], self.pmf.shape[1] - 1).astype(np.intp)
+        out[rows] = self.pmf[rows, cols]
+        return out
+
+
+def _check_pmf(pmf: FloatArray, n: int) -> None:
+    if pmf.ndim != 2 or pmf.shape[0] != n or pmf.shape[1] < 1:
+        raise ValueError(f"pmf must be {n} x (K+1), got {pmf.shape}")
+    if not np.isfinite(pmf).all() or (pmf < 0).any():
+        raise ValueError("a pmf must be finite and non-negative")
+    if not np.allclose(pmf.sum(axis=1), 1.0, rtol=0.0, atol=1e-6):
+        raise ValueError("each pmf row must sum to 1 (within 1e-6)")
+
+
+def _cumulative(pmf: FloatArray) -> FloatArray:
+    """P(X <= k) for k = 0 … K: capped at 1, exactly 1 at K."""
+    cum = np.minimum(np.cumsum(pmf, axis=1), 1.0)
+    cum[:, -1] = 1.0
+    return cum
+
+
+# Float error a discrete quantile forgives: P(X <= k) this close below a level reaches it.
+_QUANTILE_TOLERANCE = 1e-12
+
+
+def _discrete_quantiles(cum: FloatArray) -> FloatArray:
+    """The smallest k with P(X <= k) >= level, per row and level (``cum`` is P(X <= k)).
+
+    That k counts the cells still below the level; each cell's count of levels it has
+    reached, histogrammed per row and summed up to a level, gives those counts at once.
+    """
+    n, n_levels = cum.shape[0], len(QUANTILES)
+    reached = np.searchsorted(_LEVELS - _QUANTILE_TOLERANCE, cum, side="right")
+    reached += (np.arange(n) * (n_levels + 1))[:, None]
+    hist = np.bincount(reached.ravel(), minlength=n * (n_levels + 1)).reshape(n, n_levels + 1)
+    return np.cumsum(hist, axis=1)[:, :n_levels].astype(np.float64)
 
 
 def _mean_of(q: FloatArray) -> FloatArray:

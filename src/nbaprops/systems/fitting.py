@@ -4,20 +4,24 @@
   simple systems estimate the median (lines are set at the median) without an LP.
 - ``ResidualShape``: the spread of points around a system's point prediction,
   learned from residuals, so every point system gets an honest distribution.
+- ``CountShape``: the count analogue for small-count markets (rebounds, assists,
+  threes): a negative binomial (zero-inflated for threes) around the predicted mean,
+  its dispersion fitted by maximum likelihood, giving a pmf-backed distribution.
 - ``temporal_tail``: the end-of-window slice used for early stopping and for
   residuals (never a random split: invariant 3).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
 from nbaprops.features.catalog import FEATURES
-from nbaprops.systems.base import MEDIAN_INDEX, QUANTILES, FloatArray
+from nbaprops.systems.base import MEDIAN_INDEX, QUANTILES, FloatArray, PredictiveDistribution
 
 _LEVELS = np.asarray(QUANTILES)
 
@@ -249,3 +253,253 @@ def pinball_loss(y: FloatArray, quantiles: FloatArray) -> float:
     """Mean pinball loss over the 19 levels (what a good quantile set minimises)."""
     diff = y[:, None] - quantiles
     return float(np.mean(np.maximum(_LEVELS * diff, (_LEVELS - 1.0) * diff)))
+
+
+# Smallest predicted mean a count distribution takes (a prediction of 0 or below still
+# leaves some chance of a count) and the largest (keeps the pmf recurrence finite).
+MIN_COUNT_MEAN = 0.05
+MAX_COUNT_MEAN = 1_000.0
+# Smallest dispersion: at the floor the negative binomial is a Poisson to 6 digits.
+MIN_ALPHA = 1e-6
+MAX_ALPHA = 50.0
+MAX_ZERO_SHARE = 0.5
+# How steeply the dispersion may fall or rise with the mean (alpha ∝ mean^slope):
+# -1 is a variance proportional to the mean (NB1), 0 a constant alpha (NB2).
+SLOPE_BOUNDS = (-2.0, 1.0)
+
+
+@dataclass(frozen=True)
+class CountShape:
+    """A negative binomial around a predicted mean, for a count market.
+
+    The point model predicts the mean mu of each count; the shape supplies the rest.
+    Negative binomial NB(m, alpha): mean m, variance m + alpha·m², so alpha -> 0 is a
+    Poisson. Zero-inflated (ZINB, threes): P(0) = pi + (1 - pi)·NB(0; m),
+    P(k) = (1 - pi)·NB(k; m) for k > 0, with the NB part's mean m = mu / (1 - pi), so
+    the ZINB's mean is still exactly mu and the point prediction keeps its meaning.
+
+    The dispersion may vary with the mean: alpha(mu) = alpha·(mu / ref_mean)^slope
+    (``slope`` 0: one alpha). alpha, slope and pi are fitted by maximum likelihood on
+    (prediction, outcome) pairs the predicting model did not train on. ``dist`` returns
+    the pmf over 0 … max_count with the mass beyond max_count put on max_count.
+    """
+
+    alpha: float  # the dispersion at ref_mean
+    pi: float  # the zero-inflation share (0 unless zero_inflated)
+    max_count: int
+    zero_inflated: bool
+    slope: float = 0.0  # d log alpha / d log mu
+    ref_mean: float = 1.0  # where alpha is quoted (the median fitted mean)
+    n: int = 0  # rows fitted on
+    log_likelihood: float = float("nan")  # total log-likelihood at the fit
+
+    def __post_init__(self) -> None:
+        if not MIN_ALPHA <= self.alpha <= MAX_ALPHA:
+            raise ValueError(f"alpha {self.alpha} outside [{MIN_ALPHA}, {MAX_ALPHA}]")
+        if not 0.0 <= self.pi <= MAX_ZERO_SHARE or (self.pi > 0 and not self.zero_inflated):
+            raise ValueError(f"zero share {self.pi} needs zero_inflated and [0, 0.5]")
+        if not SLOPE_BOUNDS[0] <= self.slope <= SLOPE_BOUNDS[1] or self.ref_mean <= 0:
+            raise ValueError(f"slope {self.slope} / ref_mean {self.ref_mean} out of range")
+        if self.max_count < 1:
+            raise ValueError("max_count must be at least 1")
+
+    @classmethod
+    def fit(
+        cls,
+        mean_pred: npt.ArrayLike,
+        y: npt.ArrayLike,
+        *,
+        zero_inflated: bool,
+        max_count: int,
+        vary_alpha: bool = True,
+    ) -> CountShape:
+        """Maximum-likelihood alpha (with ``vary_alpha`` its slope in the mean, and with
+        ``zero_inflated`` pi) given predicted means.
+
+        Means are clipped to [MIN_COUNT_MEAN, MAX_COUNT_MEAN]; outcomes must be
+        non-negative whole numbers. With no rows the shape is a Poisson.
+        """
+        from scipy.optimize import minimize, minimize_scalar
+
+        mu, counts = _count_pairs(mean_pred, y)
+        if len(mu) == 0:
+            return cls(MIN_ALPHA, 0.0, max_count, zero_inflated)
+        ref = float(np.median(mu))
+        const = _log_factorial_sum(counts)
+        lo, hi = np.log(MIN_ALPHA), np.log(MAX_ALPHA)
+        res = minimize_scalar(
+            lambda t: -_loglik(mu, counts, np.exp(t), 0.0, const),
+            bounds=(lo, hi),
+            method="bounded",
+            options={"xatol": 1e-5},
+        )
+        alpha = float(np.exp(res.x))
+        if _loglik(mu, counts, MIN_ALPHA, 0.0, const) >= _loglik(mu, counts, alpha, 0.0, const):
+            alpha = MIN_ALPHA  # Poisson data lands on the floor
+        slope, pi = 0.0, 0.0
+        if vary_alpha or zero_inflated:
+            log_ratio = np.log(mu / ref)
+
+            def nll(v: FloatArray) -> float:
+                a = np.clip(np.exp(v[0] + v[1] * log_ratio), MIN_ALPHA, MAX_ALPHA)
+                return -_loglik(mu, counts, a, float(v[2]), const) / len(mu)
+
+            res = minimize(
+                nll,
+                np.array([np.log(max(alpha, 1e-3)), 0.0, 0.02 if zero_inflated else 0.0]),
+                method="L-BFGS-B",
+                bounds=[
+                    (lo, hi),
+                    SLOPE_BOUNDS if vary_alpha else (0.0, 0.0),
+                    (0.0, MAX_ZERO_SHARE if zero_inflated else 0.0),
+                ],
+                options={"ftol": 1e-12, "gtol": 1e-9},
+            )
+            if -res.fun * len(mu) > _loglik(mu, counts, alpha, 0.0, const):
+                alpha = float(np.clip(np.exp(res.x[0]), MIN_ALPHA, MAX_ALPHA))
+                slope, pi = float(res.x[1]), float(res.x[2])
+        shape = cls(alpha, pi, max_count, zero_inflated, slope=slope, ref_mean=ref, n=len(mu))
+        ll = _loglik(mu, counts, shape.alphas(mu), pi, const)
+        return replace(shape, log_likelihood=ll)
+
+    def alphas(self, mean_pred: npt.ArrayLike) -> FloatArray:
+        """The dispersion at each (clipped) predicted mean."""
+        mu = _count_means(mean_pred)
+        if self.slope == 0.0:
+            return np.full(len(mu), self.alpha)
+        return np.clip(self.alpha * (mu / self.ref_mean) ** self.slope, MIN_ALPHA, MAX_ALPHA)
+
+    def log_pmf(self, mean_pred: npt.ArrayLike, y: npt.ArrayLike) -> FloatArray:
+        """log P(Y = y) per row under the untruncated (ZI)NB (for held-out scoring)."""
+        mu, counts = _count_pairs(mean_pred, y)
+        return _log_pmf(mu, counts, self.alphas(mu), self.pi)
+
+    def pmf(self, mean_pred: npt.ArrayLike) -> FloatArray:
+        """P(X = k) for k = 0 … max_count per row (the tail beyond on max_count)."""
+        mu = _count_means(mean_pred)
+        alpha, pi, top = self.alphas(mu), self.pi, self.max_count
+        m = mu / (1.0 - pi)  # the NB part's mean: the ZINB's mean stays mu
+        am = alpha * m
+        scaled = m / (1.0 + am)
+        # NB(0) = (1 + alpha·m)^(-1/alpha); NB(k) / NB(k-1) = (1 + (k-1)·alpha) / k · scaled
+        out = np.empty((len(m), top + 1))
+        out[:, 0] = np.exp(-np.log1p(am) / alpha)
+        ks = np.arange(top, dtype=np.float64)
+        if self.slope == 0.0:
+            np.multiply(
+                scaled[:, None], ((1.0 + self.alpha * ks) / (ks + 1.0))[None, :], out=out[:, 1:]
+            )
+        else:
+            np.multiply(alpha[:, None], ks[None, :], out=out[:, 1:])
+            out[:, 1:] += 1.0
+            out[:, 1:] *= scaled[:, None] / (ks + 1.0)[None, :]
+        np.cumprod(out[:, 1:], axis=1, out=out[:, 1:])
+        out[:, 1:] *= out[:, [0]]
+        if pi > 0.0:
+            out *= 1.0 - pi
+            out[:, 0] += pi
+        out[:, top] = np.maximum(1.0 - out[:, :top].sum(axis=1), 0.0)
+        return out
+
+    def dist(self, mean_pred: npt.ArrayLike) -> PredictiveDistribution:
+        """The discrete predictive distribution per row.
+
+        Its ``mean`` is the clipped predicted mean (the untruncated (ZI)NB's mean, the
+        point prediction), not the truncated pmf's (smaller by the mass beyond
+        max_count times its excess, negligible at the catalog's max_count).
+        """
+        return PredictiveDistribution.from_pmf(self.pmf(mean_pred), mean=_count_means(mean_pred))
+
+    def to_dict(self) -> dict[str, Any]:
+        """The fitted parameters for the provenance."""
+        return {
+            "family": "zinb" if self.zero_inflated else "nb",
+            "alpha": round(self.alpha, 6),
+            "slope": round(self.slope, 6),
+            "ref_mean": round(self.ref_mean, 6),
+            "pi": round(self.pi, 6),
+            "max_count": self.max_count,
+            "n": self.n,
+            "log_likelihood": round(self.log_likelihood, 3)
+            if np.isfinite(self.log_likelihood)
+            else None,
+        }
+
+
+def _count_means(mean_pred: npt.ArrayLike) -> FloatArray:
+    mu = np.asarray(mean_pred, dtype=np.float64).reshape(-1)
+    if not np.isfinite(mu).all():
+        raise ValueError("predicted means must be finite")
+    return np.clip(mu, MIN_COUNT_MEAN, MAX_COUNT_MEAN)
+
+
+def _count_pairs(mean_pred: npt.ArrayLike, y: npt.ArrayLike) -> tuple[FloatArray, FloatArray]:
+    mu = _count_means(mean_pred)
+    counts = np.asarray(y, dtype=np.float64).reshape(-1)
+    if len(counts) != len(mu):
+        raise ValueError(f"{len(counts)} outcomes for {len(mu)} predicted means")
+    if not np.isfinite(counts).all() or (counts < 0).any() or (counts != np.round(counts)).any():
+        raise ValueError("outcomes must be non-negative whole numbers")
+    return mu, counts
+
+
+def _log_factorial_sum(counts: FloatArray) -> float:
+    from scipy.special import gammaln
+
+    return float(np.sum(gammaln(counts + 1.0)))
+
+
+def _rising(counts: FloatArray, alpha: FloatArray | float) -> FloatArray:
+    """sum_{j<y} log(1 + j·alpha) per row, = log Γ(y + 1/alpha) - log Γ(1/alpha) + y·log alpha.
+
+    One alpha: the product form, from a table (exact as alpha -> 0, the Poisson limit).
+    """
+    ys = counts.astype(np.intp)
+    top = int(ys.max(initial=0))
+    if np.ndim(alpha) == 0:
+        table = np.concatenate([[0.0], np.cumsum(np.log1p(float(alpha) * np.arange(top)))])
+        return np.asarray(table[ys], dtype=np.float64)
+    from scipy.special import gammaln
+
+    a = np.asarray(alpha, dtype=np.float64)
+    r = 1.0 / a  # per-row alphas: the gamma-function form (absolute error < 1e-8 at the floor)
+    return np.asarray(gammaln(counts + r) - gammaln(r) + counts * np.log(a), dtype=np.float64)
+
+
+def _nb_terms(
+    mu: FloatArray, counts: FloatArray, alpha: FloatArray | float, pi: float
+) -> FloatArray:
+    """log NB(y; m = mu / (1 - pi), alpha) + log y! per row:
+    sum_{j<y} log(1 + j·alpha) - log(1 + alpha·m)/alpha + y·(log m - log(1 + alpha·m))."""
+    m = mu / (1.0 - pi)
+    log1p_am = np.log1p(alpha * m)
+    return np.asarray(
+        _rising(counts, alpha) - log1p_am / alpha + counts * (np.log(m) - log1p_am),
+        dtype=np.float64,
+    )
+
+
+def _zero_inflate(nb: FloatArray, counts: FloatArray, pi: float) -> FloatArray:
+    if pi <= 0.0:
+        return nb
+    zero = counts == 0
+    out = np.asarray(np.log1p(-pi) + nb, dtype=np.float64)
+    out[zero] = np.log(pi + (1.0 - pi) * np.exp(nb[zero]))
+    return out
+
+
+def _log_pmf(
+    mu: FloatArray, counts: FloatArray, alpha: FloatArray | float, pi: float
+) -> FloatArray:
+    """log ZINB(y; mean mu, alpha, pi) per row (pi = 0: the NB)."""
+    from scipy.special import gammaln
+
+    nb = _nb_terms(mu, counts, alpha, pi) - gammaln(counts + 1.0)
+    return _zero_inflate(nb, counts, pi)
+
+
+def _loglik(
+    mu: FloatArray, counts: FloatArray, alpha: FloatArray | float, pi: float, const: float
+) -> float:
+    """Total log-likelihood (``const`` = sum log y!, the same for every parameter)."""
+    return float(_zero_inflate(_nb_terms(mu, counts, alpha, pi), counts, pi).sum() - const)
