@@ -7,7 +7,8 @@ only rows published by then:
 - ``av``: the latest injury report at or before decision time that lists the game
   (``warehouse.availability``): his own status, and the recent minutes, usage share and
   points share of his teammates and of the opponent's players listed OUT or DOUBTFUL
-  (the "vacated" role) and, separately, QUESTIONABLE; his status for his team's
+  (the "vacated" role; also their rebounds and assists shares, for the other markets)
+  and, separately, QUESTIONABLE; his status for his team's
   previous game; whether a rim protector of the opponent (>= 1.5 blocks a game over
   his last 10) is OUT or DOUBTFUL.
 - ``bd``: the board, the market's own availability signal: players of each team who
@@ -56,7 +57,8 @@ def availability_ctes(lines: str) -> str:
           ON a.game_id = r.game_id AND a.report_time_utc = r.report_time_utc
     ),
     entries AS (
-        SELECT e.*, st.min_avg_10, st.used_share_10, st.pts_share_10, st.blk_avg_10
+        SELECT e.*, st.min_avg_10, st.used_share_10, st.pts_share_10, st.blk_avg_10,
+               st.reb_share_10, st.ast_share_10
         FROM entries0 e ASOF LEFT JOIN features.player_state st
           ON st.player_id = e.player_id AND st.game_date < e.game_date
     ),
@@ -69,7 +71,9 @@ def availability_ctes(lines: str) -> str:
                sum(used_share_10) FILTER (WHERE status_rank = {DOUBT_RANK}) AS q_used,
                sum(pts_share_10) FILTER (WHERE status_rank = {DOUBT_RANK}) AS q_pts,
                max(CASE WHEN status_rank >= {ABSENT_RANK}
-                         AND blk_avg_10 >= {RIM_PROTECTOR_BLOCKS} THEN 1 ELSE 0 END) AS rim_out
+                         AND blk_avg_10 >= {RIM_PROTECTOR_BLOCKS} THEN 1 ELSE 0 END) AS rim_out,
+               sum(reb_share_10) FILTER (WHERE status_rank >= {ABSENT_RANK}) AS out_reb,
+               sum(ast_share_10) FILTER (WHERE status_rank >= {ABSENT_RANK}) AS out_ast
         FROM entries GROUP BY ALL
     ),
     own AS (
@@ -79,7 +83,9 @@ def availability_ctes(lines: str) -> str:
                sum(e.pts_share_10) FILTER (WHERE e.status_rank >= {ABSENT_RANK}) AS out_pts,
                sum(e.min_avg_10) FILTER (WHERE e.status_rank = {DOUBT_RANK}) AS q_min,
                sum(e.used_share_10) FILTER (WHERE e.status_rank = {DOUBT_RANK}) AS q_used,
-               sum(e.pts_share_10) FILTER (WHERE e.status_rank = {DOUBT_RANK}) AS q_pts
+               sum(e.pts_share_10) FILTER (WHERE e.status_rank = {DOUBT_RANK}) AS q_pts,
+               sum(e.reb_share_10) FILTER (WHERE e.status_rank >= {ABSENT_RANK}) AS out_reb,
+               sum(e.ast_share_10) FILTER (WHERE e.status_rank >= {ABSENT_RANK}) AS out_ast
         FROM dec d JOIN entries e
           ON e.game_id = d.game_id AND e.decided = d.decided AND e.player_id = d.player_id
         GROUP BY d._row
@@ -116,7 +122,9 @@ def availability_ctes(lines: str) -> str:
                t.q_pts - coalesce(o.q_pts, 0) AS q_pts,
                op.out_min AS opp_out_min, op.out_used AS opp_out_used,
                op.out_pts AS opp_out_pts, op.rim_out AS opp_rim_out,
-               ps.has_report AS prev_has_report, ps.rank AS prev_rank
+               ps.has_report AS prev_has_report, ps.rank AS prev_rank,
+               t.out_reb - coalesce(o.out_reb, 0) AS out_reb,
+               t.out_ast - coalesce(o.out_ast, 0) AS out_ast
         FROM dec d
         LEFT JOIN rep r ON r.game_id = d.game_id AND r.decided = d.decided
         LEFT JOIN own o ON o._row = d._row

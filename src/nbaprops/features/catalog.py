@@ -11,7 +11,8 @@ A feature's ``sql`` is an expression over the as-of joined history aliases that
 - ``ta`` rotation players missing from his team's previous game
 - ``ls`` his record against his points lines after his last lined game before the date
 - ``h2h`` his games against this opponent in the 365 days before the date
-- ``gl`` the game's closing line; ``pl`` his consensus points line for the game (pre-tip)
+- ``gl`` the game's closing line; ``pl`` his consensus line for the game (pre-tip) in the
+  frame's market (points unless the frame is built for another market)
 - ``av`` / ``bd`` / ``lm`` the injury report, the board and his quotes as published by the
   row's decision time (``nbaprops.features.availability``)
 
@@ -26,7 +27,15 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from dataclasses import dataclass
+
+from nbaprops.core.markets import MARKET_CATALOG, Market
+from nbaprops.features.state import (
+    allowed_column,
+    market_state_column,
+    state_markets,
+)
 
 GROUPS = (
     "player_history",
@@ -690,7 +699,192 @@ CATALOG_AVAILABILITY: tuple[Feature, ...] = (
     ),
 )
 
-CATALOG = CATALOG + CATALOG_V2_ADDITIONS + CATALOG_BREAKOUT_RESEARCH + CATALOG_AVAILABILITY
+# Vacated rebounds and assists for the other markets (the same rule as the points share).
+CATALOG_AVAILABILITY_MARKETS: tuple[Feature, ...] = (
+    Feature(
+        "vacated_rebounds_share",
+        "availability",
+        _KNOWN.format("coalesce(av.out_reb, 0)"),
+        0.0,
+        "Share of the team's rebounds over their last 10 games of teammates listed OUT or "
+        "DOUBTFUL at decision time, summed.",
+        required=False,
+    ),
+    Feature(
+        "vacated_assists_share",
+        "availability",
+        _KNOWN.format("coalesce(av.out_ast, 0)"),
+        0.0,
+        "Share of the team's assists over their last 10 games of teammates listed OUT or "
+        "DOUBTFUL at decision time, summed.",
+        required=False,
+    ),
+)
+
+
+# -- every other market (issue 26): its own history, generated from the market catalog ---
+#
+# Defaults per box-score stat for a player without the history (a debut): about three
+# quarters of the league mean per player-game (2021-22 on), as 8.0 is for points; a combo
+# sums its stats' (its spread adds in quadrature). ``allowed`` is a team game's league mean.
+
+
+@dataclass(frozen=True)
+class _StatDefaults:
+    avg: float  # per game
+    std: float  # standard deviation over 10 games
+    per_minute: float
+    allowed: float  # what a team's opponent puts up per game
+
+
+_STAT_DEFAULTS: dict[str, _StatDefaults] = {
+    "points": _StatDefaults(8.0, 5.0, 0.42, 112.0),
+    "reb": _StatDefaults(3.0, 2.0, 0.18, 44.0),
+    "ast": _StatDefaults(2.0, 1.5, 0.10, 25.5),
+    "fg3m": _StatDefaults(1.0, 1.0, 0.05, 12.7),
+}
+
+
+def _market_defaults(market: Market) -> _StatDefaults:
+    parts = [_STAT_DEFAULTS[s] for s in market.stats]
+    return _StatDefaults(
+        avg=round(sum(p.avg for p in parts), 2),
+        std=round(math.sqrt(sum(p.std**2 for p in parts)), 2),
+        per_minute=round(sum(p.per_minute for p in parts), 3),
+        allowed=round(sum(p.allowed for p in parts), 1),
+    )
+
+
+def market_features(market: Market) -> tuple[Feature, ...]:
+    """A market's own history and line features (``<market>_avg_last_10``, ...)."""
+    m, title, d = market.prefix, market.title.lower(), _market_defaults(market)
+
+    def col(kind: str) -> str:
+        return f"ps.{market_state_column(market, kind)}"
+
+    season = f"CASE WHEN {_SAME_SEASON} THEN {col('season_avg')} END"
+    allowed = " + ".join(f"os.{allowed_column(s)}" for s in market.stats)
+    windows = tuple(
+        Feature(
+            f"{m}_avg_last_{n}",
+            "player_history",
+            col(f"avg_{n}"),
+            d.avg,
+            f"Mean {title} over his last {n} games (any season).",
+        )
+        for n in (3, 5, 10, 20)
+    )
+    return (
+        *windows,
+        Feature(
+            market.season_avg_feature,
+            "player_history",
+            season,
+            d.avg,
+            f"Season-to-date mean {title}; in a season's first game it falls back to his "
+            "last-10 mean from earlier games (counted as defaulted), else the default.",
+            required=False,
+            fallback=col("avg_10"),
+        ),
+        Feature(
+            market.std_feature,
+            "player_history",
+            col("std_10"),
+            d.std,
+            f"Standard deviation of {title} over his last 10 games.",
+        ),
+        Feature(
+            f"{m}_per_minute_last_10",
+            "player_history",
+            col("per_min_10"),
+            d.per_minute,
+            f"{market.title} per minute over his last 10 games (sum over sum).",
+        ),
+        Feature(
+            f"opponent_{m}_allowed_last_10",
+            "opponent",
+            allowed,
+            d.allowed,
+            f"{market.title} the opponent's opponents put up per game over its last 10 games.",
+        ),
+        Feature(
+            f"{m}_line",
+            "market",
+            "pl.line",
+            d.avg,
+            f"Consensus main {title} line from quotes before tip-off (falls back to his "
+            "season mean).",
+            required=False,
+            fallback=f"coalesce({season}, {col('avg_10')})",
+        ),
+        Feature(
+            f"has_{m}_line",
+            "market",
+            "CASE WHEN pl.line IS NULL THEN 0 ELSE 1 END",
+            0.0,
+            f"1 when a real {title} line was quoted before tip-off.",
+        ),
+        Feature(
+            f"{m}_line_minus_season_avg",
+            "market",
+            f"pl.line - {season}",
+            0.0,
+            f"{market.title} line minus his season mean.",
+            required=False,
+        ),
+    )
+
+
+# Market-specific detail beyond the generated history, keyed by market name.
+CATALOG_MARKET_EXTRAS: dict[str, tuple[Feature, ...]] = {
+    "rebounds": (
+        Feature(
+            "oreb_avg_last_10",
+            "player_history",
+            "ps.oreb_avg_10",
+            0.75,
+            "Mean offensive rebounds over his last 10 games.",
+        ),
+        Feature(
+            "dreb_avg_last_10",
+            "player_history",
+            "ps.dreb_avg_10",
+            2.25,
+            "Mean defensive rebounds over his last 10 games.",
+        ),
+    ),
+    "threes": (
+        Feature(
+            "fg3a_avg_last_10",
+            "player_history",
+            "ps.fg3a_avg_10",
+            2.5,
+            "Mean three-point attempts over his last 10 games.",
+        ),
+        Feature(
+            "fg3_pct_last_20",
+            "player_history",
+            "ps.fg3_pct_20",
+            0.35,
+            "Three-point percentage over his last 20 games (made over attempted; the league "
+            "rate, 0.35, when he attempted none).",
+            required=False,
+        ),
+    ),
+}
+
+CATALOG_MARKETS: tuple[Feature, ...] = tuple(
+    f for m in state_markets() for f in market_features(m)
+) + tuple(f for extras in CATALOG_MARKET_EXTRAS.values() for f in extras)
+
+CATALOG = (
+    CATALOG
+    + CATALOG_V2_ADDITIONS
+    + CATALOG_BREAKOUT_RESEARCH
+    + CATALOG_AVAILABILITY
+    + CATALOG_AVAILABILITY_MARKETS
+    + CATALOG_MARKETS
+)
 
 FEATURES = {f.name: f for f in CATALOG}
 
@@ -798,7 +992,72 @@ POINTS_V3 = FeatureSet(
     "roles of teammates and opponents), the board, and line movement and book disagreement.",
 )
 
-FEATURE_SETS = {fs.key: fs for fs in (POINTS_V1, POINTS_V2, POINTS_V3, BREAKOUT_V1)}
+# What every other market's set shares with points_v3: the context that reads neither
+# points history nor the points lines (minutes, usage, rest, team, opponent, game,
+# experience and availability at decision time; not the points board or line moves).
+MARKET_CONTEXT: tuple[str, ...] = (
+    "minutes_avg_last_3",
+    "minutes_avg_last_10",
+    "minutes_avg_last_20",
+    "minutes_std_last_10",
+    "minutes_trend_3_vs_10",
+    "last_game_minutes",
+    "season_games_played",
+    "career_games",
+    "usage_proxy_last_10",
+    "fga_per_minute_last_10",
+    "fta_per_minute_last_10",
+    "fg3a_per_minute_last_10",
+    "days_rest",
+    "back_to_back",
+    "games_last_7_days",
+    "minutes_last_7_days",
+    "rest_advantage",
+    "team_pace_last_10",
+    "team_off_rating_last_10",
+    "team_win_pct",
+    "games_since_team_change",
+    "dnp_rate_last_10",
+    "teammates_out_minutes",
+    "opponent_def_rating",
+    "opponent_def_rating_last_15",
+    "opponent_pace_last_10",
+    "home_away",
+    "playoff_game",
+    "game_total",
+    "team_spread",
+    "implied_team_total",
+    *(f.name for f in CATALOG_AVAILABILITY if f.group == "availability"),
+    *(f.name for f in CATALOG_AVAILABILITY_MARKETS),
+)
+
+
+def market_feature_set(market: Market) -> FeatureSet:
+    """``<market>_v1``: its own history and line, each component's recent and season form
+    (a combo), its market-specific detail, then the shared context."""
+    own = tuple(f.name for f in market_features(market))
+    parts = tuple(
+        name
+        for c in market.components
+        for name in (f"{c}_avg_last_10", MARKET_CATALOG[c].season_avg_feature)
+    )
+    extras = tuple(f.name for f in CATALOG_MARKET_EXTRAS.get(market.name, ()))
+    return FeatureSet(
+        market.name,
+        1,
+        own + parts + extras + MARKET_CONTEXT,
+        f"{market.title}: its own history and line, "
+        + ("each component's last-10 and season means, " if parts else "")
+        + "and the context points_v3 has that reads neither points history nor points lines.",
+        market=market.name,
+    )
+
+
+MARKET_FEATURE_SETS: tuple[FeatureSet, ...] = tuple(market_feature_set(m) for m in state_markets())
+
+FEATURE_SETS = {
+    fs.key: fs for fs in (POINTS_V1, POINTS_V2, POINTS_V3, BREAKOUT_V1, *MARKET_FEATURE_SETS)
+}
 
 
 def experimental_feature_set(

@@ -14,6 +14,7 @@ from typing import Any
 import duckdb
 
 from nbaprops.core.db import transaction
+from nbaprops.core.markets import DEFAULT_MARKET, MARKET_CATALOG, Market
 
 # Season types whose box scores the states read (preseason and play-in have no player rows).
 STATE_SEASON_TYPES = ("regular", "playoffs")
@@ -21,7 +22,74 @@ STATE_SEASON_TYPES = ("regular", "playoffs")
 # Breakout: a game at least this many points above the player's season average before it.
 BREAKOUT_MARGIN = 10.0
 
-PLAYER_STATE_SQL = """
+# Every market's own history, as columns ``<market>_<kind>`` over its outcome (the sum of
+# its box-score stats): the same windows and point-in-time rule as points. Points keeps its
+# hand-written ``pts_*`` columns below (frozen), so it is not generated.
+MARKET_STATE_KINDS: dict[str, str] = {
+    "avg_3": "avg({x}) OVER w3",
+    "avg_5": "avg({x}) OVER w5",
+    "avg_10": "avg({x}) OVER w10",
+    "avg_20": "avg({x}) OVER w20",
+    "season_avg": "avg({x}) OVER ws",
+    "std_10": "stddev_samp({x}) OVER w10",
+    "per_min_10": "sum({x}) OVER w10 / nullif(sum(minutes) OVER w10, 0)",
+}
+
+
+def state_markets() -> tuple[Market, ...]:
+    """The markets whose history columns are generated (all but points)."""
+    return tuple(m for m in MARKET_CATALOG.values() if m.name != DEFAULT_MARKET)
+
+
+def market_state_column(market: Market, kind: str) -> str:
+    """The player_state column holding ``kind`` (a ``MARKET_STATE_KINDS`` key) of a market."""
+    if kind not in MARKET_STATE_KINDS:
+        raise KeyError(f"unknown market state column kind {kind!r}")
+    return f"{market.name}_{kind}"
+
+
+def _market_columns() -> str:
+    return "".join(
+        f",\n       {template.format(x=m.label_sql)} AS {market_state_column(m, kind)}"
+        for m in state_markets()
+        for kind, template in MARKET_STATE_KINDS.items()
+    )
+
+
+# What a team's opponent put up against it, per box-score stat a market sums (the team_game
+# expression of each stat over the alias ``{t}``): ``allowed_<stat>_10`` in team_state, the
+# mean over the team's last 10 games.
+TEAM_STAT_SQL: dict[str, str] = {
+    "points": "{t}.points",
+    "reb": "{t}.oreb + {t}.dreb",
+    "ast": "{t}.ast",
+    "fg3m": "{t}.fg3m",
+}
+
+
+def market_stats() -> tuple[str, ...]:
+    """Every box-score stat some market sums, in catalog order."""
+    return tuple(dict.fromkeys(s for m in MARKET_CATALOG.values() for s in m.stats))
+
+
+def allowed_column(stat: str) -> str:
+    """The team_state column: the mean ``stat`` its opponents scored over its last 10 games."""
+    return f"allowed_{stat}_10"
+
+
+def _allowed_sums() -> str:
+    return ", ".join(f"sum({TEAM_STAT_SQL[s].format(t='b')}) AS opp_{s}" for s in market_stats())
+
+
+def _allowed_columns() -> str:
+    return "".join(
+        f",\n       avg(o.opp_{s}) OVER t10 AS {allowed_column(s)}" for s in market_stats()
+    )
+
+
+PLAYER_STATE_SQL = (
+    # generated columns from the market catalog (no user text)
+    f"""
 CREATE OR REPLACE TABLE features.player_state AS
 WITH tseq AS (
     SELECT game_id, team,
@@ -30,6 +98,7 @@ WITH tseq AS (
 ),
 pg AS (
     SELECT p.*, tg.minutes AS team_minutes, tg.points AS team_points, tseq.team_seq,
+           tg.oreb + tg.dreb AS team_reb, tg.ast AS team_ast,
            p.fga + 0.44 * p.fta + coalesce(p.tov, 0) AS used,
            tg.fga + 0.44 * tg.fta + coalesce(tg.tov, 0) AS team_used
     FROM core.player_game p
@@ -107,7 +176,15 @@ SELECT player_id, game_date, game_id, season, team, minutes, points,
            AS career_minutes,
        row_number() OVER (PARTITION BY player_id, stint ORDER BY game_date) AS stint_games,
        max(breakout_date) OVER (
-           PARTITION BY player_id ORDER BY game_date ROWS UNBOUNDED PRECEDING) AS last_breakout
+           PARTITION BY player_id ORDER BY game_date ROWS UNBOUNDED PRECEDING) AS last_breakout,
+       -- the other markets: rebounding and three-point detail, and his share of his teams'
+       -- rebounds and assists over his last 10 games (what his absence vacates)
+       avg(oreb) OVER w10 AS oreb_avg_10,
+       avg(dreb) OVER w10 AS dreb_avg_10,
+       avg(fg3a) OVER w10 AS fg3a_avg_10,
+       sum(fg3m) OVER w20 / nullif(sum(fg3a) OVER w20, 0) AS fg3_pct_20,
+       sum(reb) OVER w10 / nullif(sum(team_reb) OVER w10, 0) AS reb_share_10,
+       sum(ast) OVER w10 / nullif(sum(team_ast) OVER w10, 0) AS ast_share_10{_market_columns()}
 FROM s
 WINDOW w3 AS (PARTITION BY player_id ORDER BY game_date ROWS BETWEEN 2 PRECEDING AND CURRENT ROW),
        w5 AS (PARTITION BY player_id ORDER BY game_date ROWS BETWEEN 4 PRECEDING AND CURRENT ROW),
@@ -115,10 +192,20 @@ WINDOW w3 AS (PARTITION BY player_id ORDER BY game_date ROWS BETWEEN 2 PRECEDING
        w20 AS (PARTITION BY player_id ORDER BY game_date ROWS BETWEEN 19 PRECEDING AND CURRENT ROW),
        ws AS (PARTITION BY player_id, season ORDER BY game_date ROWS UNBOUNDED PRECEDING)
 ORDER BY player_id, game_date
-"""
+"""  # noqa: S608
+)
 
-TEAM_STATE_SQL = """
+TEAM_STATE_SQL = (
+    # generated columns from the market catalog (no user text)
+    f"""
 CREATE OR REPLACE TABLE features.team_state AS
+WITH o AS (
+    -- per team game: what the other team of the game put up against it
+    SELECT a.game_id, a.team, {_allowed_sums()}
+    FROM core.team_game a
+    JOIN core.team_game b ON b.game_id = a.game_id AND b.team <> a.team
+    GROUP BY a.game_id, a.team
+)
 SELECT team, game_date, game_id, season,
        avg(pace) OVER t10 AS pace_10,
        avg(pace) OVER t15 AS pace_15,
@@ -128,14 +215,16 @@ SELECT team, game_date, game_id, season,
        avg(CASE WHEN won THEN 1.0 ELSE 0.0 END) OVER ts AS win_pct_season,
        count(*) OVER ts AS season_games,
        first_value(game_date) OVER t10 AS first_date_10,
-       count(*) OVER t10 AS n_games_10
+       count(*) OVER t10 AS n_games_10{_allowed_columns()}
 FROM core.team_game
+LEFT JOIN o USING (game_id, team)
 WHERE season_type IN (SELECT unnest($types))
 WINDOW t10 AS (PARTITION BY team ORDER BY game_date ROWS BETWEEN 9 PRECEDING AND CURRENT ROW),
        t15 AS (PARTITION BY team ORDER BY game_date ROWS BETWEEN 14 PRECEDING AND CURRENT ROW),
        ts AS (PARTITION BY team, season ORDER BY game_date ROWS UNBOUNDED PRECEDING)
 ORDER BY team, game_date
-"""
+"""  # noqa: S608
+)
 
 # Rotation players (>= 3 of the team's previous 5 games at >= 15 minutes) missing from a game.
 TEAM_ABSENCE_SQL = """
