@@ -1075,12 +1075,12 @@ def experimental_feature_set(
 
 def market_of_key(key: str) -> str:
     """The market a feature set key predicts: a registered set's, an experimental set's
-    (named ``experimental_<market>_<digest>``), else points."""
+    (keyed ``experimental_<market>_<digest>_v0``), else points."""
     known = FEATURE_SETS.get(key)
     if known is not None:
         return known.market
-    parts = key.split("_")
-    if len(parts) == 3 and parts[0] == "experimental":
+    parts = key.split("_")  # experimental_<market>_<digest>_v0
+    if len(parts) == 4 and parts[0] == "experimental":
         return parts[1]
     return "points"
 

@@ -35,6 +35,7 @@ from nbaprops.systems.composite import CompositeSystem
 class AnchoredSystem(CompositeSystem):
     system_id: ClassVar[str] = "anchored"
     calibration_kind: ClassVar[str] = "anchored"
+    any_market: ClassVar[bool] = True  # whatever its base predicts
 
     def __init__(
         self,

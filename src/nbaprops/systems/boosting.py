@@ -43,7 +43,7 @@ from nbaprops.systems.base import (
     PredictiveDistribution,
     frame_dates,
 )
-from nbaprops.systems.fitting import ResidualShape, column, temporal_tail
+from nbaprops.systems.fitting import CountShape, ResidualShape, column, temporal_tail
 
 _STD_FEATURE = "points_std_last_10"
 # Below this many tail rows the residual shape is fitted in-sample instead.
@@ -60,6 +60,7 @@ class BoostedSystem(PredictionSystem, Generic[ModelT]):
     refit_full: bool
     warm_start_rounds: int | None
     model_: ModelT  # the fitted booster
+    shape_: ResidualShape | CountShape
     head_model_: ModelT  # the booster of the head alone (kept for a warm start)
     head_rounds_: int
 
@@ -89,7 +90,24 @@ class BoostedSystem(PredictionSystem, Generic[ModelT]):
         return np.asarray(self.features(X).to_numpy(dtype=np.float32))
 
     def _std(self, X: pd.DataFrame) -> FloatArray | None:
-        return column(X, _STD_FEATURE) if _STD_FEATURE in self.feature_columns_ else None
+        name = self.feature(_STD_FEATURE)
+        return column(X, name) if name in self.feature_columns_ else None
+
+    @property
+    def mean_objective(self) -> bool:
+        """A count market's booster learns the mean (its negative binomial's centre); a
+        continuous market's, the median (lines are set at the median)."""
+        return self.market.is_count
+
+    def _spread(self, point: FloatArray, y: FloatArray, std: FloatArray | None) -> None:
+        """The distribution around the point: residual quantiles, or for a count market
+        a negative binomial around the mean."""
+        if self.market.is_count:
+            self.shape_ = CountShape.fit(
+                point, y, zero_inflated=self.market.zero_inflated, max_count=self.market.max_count
+            )
+        else:
+            self.shape_ = ResidualShape.fit(point, y, std)
 
     supports_sample_weight: ClassVar[bool] = True
 
@@ -139,7 +157,7 @@ class BoostedSystem(PredictionSystem, Generic[ModelT]):
                 details["warm_started_from"] = previous.fitted_.train_end
                 details["warm_rounds"] = int(rounds - previous.head_rounds_)
             held = np.clip(self._raw_predict(model, x[tail]), 0.0, None)
-            self.shape_ = ResidualShape.fit(held, target[tail], None if std is None else std[tail])
+            self._spread(held, target[tail], None if std is None else std[tail])
             if self.warm_start_rounds:  # what the next fold's warm start continues
                 self.head_model_, self.head_rounds_ = model, int(rounds)
             if self.refit_full and previous is None:
@@ -152,7 +170,7 @@ class BoostedSystem(PredictionSystem, Generic[ModelT]):
         else:
             model, rounds = self._train(x, target, w, None, None)
             fitted = np.clip(self._raw_predict(model, x), 0.0, None)
-            self.shape_ = ResidualShape.fit(fitted, target, std)
+            self._spread(fitted, target, std)
             stopped_on = "none (window too short)"
         self.model_ = model
         return {
@@ -160,10 +178,17 @@ class BoostedSystem(PredictionSystem, Generic[ModelT]):
             "train_rows": len(rows),
             "early_stopping_slice": stopped_on,
             "window_start": str(dates.min().date()),
-            "player_std_weight": self.shape_.player_weight,
+            **self._shape_details(),
             **details,
         }
 
+    def _shape_details(self) -> dict[str, Any]:
+        if isinstance(self.shape_, CountShape):
+            return {"count_shape": self.shape_.to_dict()}
+        return {"player_std_weight": self.shape_.player_weight}
+
     def _predict_dist(self, X: pd.DataFrame) -> PredictiveDistribution:
         point = np.clip(self._raw_predict(self.model_, self._matrix(X)), 0.0, None)
+        if isinstance(self.shape_, CountShape):
+            return self.shape_.dist(point)
         return PredictiveDistribution.from_quantiles(self.shape_.quantiles(point, self._std(X)))

@@ -25,6 +25,7 @@ class CatBoostSystem(BoostedSystem["CatBoostRegressor"]):
 
     system_id: ClassVar[str] = "catboost_full"
     fit_cost: ClassVar[float] = 10.0
+    any_market: ClassVar[bool] = True
     libraries: ClassVar[tuple[str, ...]] = ("catboost",)
 
     def __init__(
@@ -67,8 +68,9 @@ class CatBoostSystem(BoostedSystem["CatBoostRegressor"]):
         if self.loss_function not in ("MAE", "Quantile:alpha=0.5", "Quantile"):
             raise ValueError(f"catboost loss must be a median loss, not {self.loss_function!r}")
         model = CatBoostRegressor(
-            loss_function=self.loss_function,
-            eval_metric="MAE",
+            # a count market learns the mean its negative binomial is centred on
+            loss_function="RMSE" if self.mean_objective else self.loss_function,
+            eval_metric="RMSE" if self.mean_objective else "MAE",
             iterations=rounds or (self.iterations if init is None else self.warm_start_rounds),
             learning_rate=self.learning_rate,
             depth=self.depth,

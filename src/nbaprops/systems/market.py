@@ -20,13 +20,15 @@ import pandas as pd
 from nbaprops.core.devig import METHODS
 from nbaprops.core.errors import NbapropsError
 from nbaprops.systems.base import FloatArray, PredictionSystem, PredictiveDistribution
-from nbaprops.systems.fitting import ResidualShape, column
+from nbaprops.systems.fitting import CountShape, ResidualShape, column
 
 
 class MarketSystem(PredictionSystem):
     system_id: ClassVar[str] = "market"
     required_features: ClassVar[tuple[str, ...]] = ("points_avg_season", "points_std_last_10")
     calibration_kind: ClassVar[str] = "market"
+    any_market: ClassVar[bool] = True
+    shape_: ResidualShape | CountShape
 
     def __init__(self, devig_method: str = "multiplicative", random_state: int = 0) -> None:
         if devig_method not in METHODS:
@@ -37,14 +39,24 @@ class MarketSystem(PredictionSystem):
         self.random_state = random_state
 
     def _fit(self, X: pd.DataFrame, y: FloatArray) -> dict[str, Any]:
-        pred = column(X, "points_avg_season")
-        self.shape_ = ResidualShape.fit(pred, y, column(X, "points_std_last_10"))
+        pred = column(X, self.feature("points_avg_season"))
+        if self.market.is_count:
+            self.shape_ = CountShape.fit(
+                pred,
+                y,
+                zero_inflated=self.market.zero_inflated,
+                max_count=self.market.max_count,
+            )
+            return {"devig_method": self.devig_method, "count_shape": self.shape_.to_dict()}
+        self.shape_ = ResidualShape.fit(pred, y, column(X, self.feature("points_std_last_10")))
         return {"devig_method": self.devig_method, "player_std_weight": self.shape_.player_weight}
 
     def _predict_dist(self, X: pd.DataFrame) -> PredictiveDistribution:
-        centre = column(X, "points_avg_season").clip(0.0)
+        centre = column(X, self.feature("points_avg_season")).clip(0.0)
         if "line" in X.columns:
             line = X["line"].to_numpy(dtype=float)
             centre = np.where(np.isfinite(line), line, centre)
-        q = self.shape_.quantiles(centre, column(X, "points_std_last_10"))
+        if isinstance(self.shape_, CountShape):
+            return self.shape_.dist(centre)
+        q = self.shape_.quantiles(centre, column(X, self.feature("points_std_last_10")))
         return PredictiveDistribution.from_quantiles(q, mean=centre)
