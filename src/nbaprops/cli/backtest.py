@@ -12,7 +12,6 @@ from rich.table import Table
 from nbaprops.cli.common import (
     DbOpt,
     JsonOpt,
-    SetOpt,
     console,
     emit_json,
     err_console,
@@ -134,7 +133,19 @@ def backtest(
         list[str] | None,
         typer.Option(help="A system parameter, SYSTEM.NAME=VALUE (repeatable)."),
     ] = None,
-    feature_set: SetOpt = "points_v1",
+    feature_set: Annotated[
+        str | None,
+        typer.Option("--set", help="Feature set (default: the market's, e.g. points_v1)."),
+    ] = None,
+    market: Annotated[
+        str,
+        typer.Option(
+            "--market",
+            "--markets",
+            help="Market(s): points (default), rebounds, assists, threes, pra, pr, pa, ra; "
+            "a comma-separated list, or all (each reported apart).",
+        ),
+    ] = "points",
     plan_only: Annotated[
         bool, typer.Option("--plan-only", help="Print the fold plan and stop.")
     ] = False,
@@ -146,70 +157,134 @@ def backtest(
     as_json: JsonOpt = False,
 ) -> None:
     """Walk-forward backtest: the daily job replayed, with honest metrics and a report."""
+    from nbaprops.core.markets import parse_markets
     from nbaprops.experiments import report
     from nbaprops.experiments.backtest import plan_spec, run_backtest
     from nbaprops.experiments.report import run_dir, write_report
     from nbaprops.experiments.spec import build_spec
 
     first, last = parse_period(start, end)
+    markets = parse_markets(market)
+    if feature_set is not None and len(markets) > 1:
+        raise NbapropsError("--set names one market's feature set; give it with one --market")
+    if feature_set is not None:
+        from nbaprops.features.catalog import FEATURE_SETS
+
+        named = FEATURE_SETS.get(feature_set)
+        if named is not None and named.market != markets[0].name:
+            raise NbapropsError(
+                f"--set {feature_set} predicts {named.market}, not {markets[0].name}; "
+                f"for {markets[0].name} use --set {markets[0].feature_set}"
+            )
     settings = settings_for(db)
     if decision_minutes is None:
         decision_minutes = settings.models.decision_minutes_before_tip
-    spec = build_spec(
-        {
-            "name": name,
-            "systems": parse_systems(systems),
-            "system_params": parse_params(param),
-            "evaluation": {"start": first, "end": last},
-            "training": {"start": parse_optional_day(history_start, "--history-start")},
-            "window": {"kind": window, "days": window_days},
-            "recency": {"enabled": half_life is not None, "half_life_days": half_life or 60.0},
-            "retrain_every": retrain_every,
-            "gap_days": gap_days,
-            "warmup_days": warmup_days,
-            "feature_set": feature_set,
-            "ev_margin": ev_margin,
-            "seed": seed,
-            "decision_minutes": decision_minutes,
-        },
-        names=FLAG_NAMES,
-    )
+    specs = [
+        build_spec(
+            {
+                "name": name if len(markets) == 1 else f"{name}-{m.name}",
+                "systems": parse_systems(systems),
+                "system_params": parse_params(param),
+                "evaluation": {"start": first, "end": last},
+                "training": {"start": parse_optional_day(history_start, "--history-start")},
+                "window": {"kind": window, "days": window_days},
+                "recency": {"enabled": half_life is not None, "half_life_days": half_life or 60.0},
+                "retrain_every": retrain_every,
+                "gap_days": gap_days,
+                "warmup_days": warmup_days,
+                "feature_set": feature_set or m.feature_set,
+                "ev_margin": ev_margin,
+                "seed": seed,
+                "decision_minutes": decision_minutes,
+            },
+            names=FLAG_NAMES,
+        )
+        for m in markets
+    ]
     runs_root = out or settings.paths.runs_dir
     if not plan_only:
         origin = "--out" if out else "NBAPROPS_RUNS_DIR"
         if runs_root.exists() and not runs_root.is_dir():
             raise NbapropsError(f"{origin} {runs_root} is a file; give a folder for run folders")
         writable_folder(runs_root, f"run folders under {runs_root}")
+    outputs: list[dict[str, Any]] = []
+    results: list[BacktestResult] = []
     with connect(settings.paths.db, read_only=True) as con:
-        plan = plan_spec(con, spec)
+        plans = [plan_spec(con, spec) for spec in specs]
         if plan_only:
             if as_json:
-                emit_json({"spec": spec.resolved(), "plan": plan.describe()})
+                emit_json(
+                    [
+                        {"spec": sp.resolved(), "plan": p.describe()}
+                        for sp, p in zip(specs, plans, strict=True)
+                    ]
+                    if len(specs) > 1
+                    else {"spec": specs[0].resolved(), "plan": plans[0].describe()}
+                )
             else:
-                print_plan(plan, spec)
+                for sp, p in zip(specs, plans, strict=True):
+                    print_plan(p, sp)
             return
-        with rich_progress(not as_json) as progress:
-            result = run_backtest(
-                con,
-                spec,
-                settings=settings,
-                on_plan=lambda n: progress.begin("walk-forward folds", n),
-                on_fold=progress.step,
-            )
-    folder = run_dir(runs_root, name)
-    payload = write_report(result, folder)
+        for spec in specs:
+            with rich_progress(not as_json) as progress:
+                label = "walk-forward folds" + (f" ({spec.market.name})" if len(specs) > 1 else "")
+                result = run_backtest(
+                    con,
+                    spec,
+                    settings=settings,
+                    on_plan=lambda n, label=label: progress.begin(label, n),
+                    on_fold=progress.step,
+                )
+            folder = run_dir(runs_root, spec.name)
+            payload = write_report(result, folder)
+            results.append(result)
+            if as_json:
+                outputs.append(
+                    {
+                        "market": spec.market.name,
+                        "folder": str(folder),
+                        "tables": payload["tables"],
+                        "metrics": report.metric_records(result.metrics),
+                        "alarms": result.summary.get("alarms", {}),
+                        "timings": payload["timings"],
+                    }
+                )
+            else:
+                print_backtest(result, folder)
+    together = report.portfolio(results, settings) if len(results) > 1 else []
     if as_json:
-        emit_json(
-            {
-                "folder": str(folder),
-                "tables": payload["tables"],
-                "metrics": report.metric_records(result.metrics),
-                "alarms": result.summary.get("alarms", {}),
-                "timings": payload["timings"],
-            }
-        )
+        if len(outputs) == 1:
+            emit_json(outputs[0])
+        else:
+            emit_json({"markets": outputs, "portfolio": together})
         return
-    print_backtest(result, folder)
+    if together:
+        print_portfolio(together)
+
+
+def print_portfolio(rows: list[dict[str, Any]]) -> None:
+    """Every market's bets together, a player's second bet of a night dropped."""
+    t = Table(
+        title="All markets together: one bet per player per date across markets "
+        "(NBAPROPS_PICKS_MAX_MARKETS_PER_PLAYER); bets graded as placed"
+    )
+    for col in ("system", "markets", "bets", "dropped", "hit rate [95% CI]", "ROI", "Kelly final"):
+        t.add_column(col, justify="left" if col in ("system", "markets") else "right")
+    for r in rows:
+        t.add_row(
+            r["system"],
+            r["markets"],
+            f"{r['n_bets'] - r['voids']:,}",
+            f"{r['dropped_across_markets']:,}",
+            f"{_pct(r['hit_rate'])} [{_pct(r['ci_low'])}, {_pct(r['ci_high'])}]",
+            _pct(r["roi"]),
+            f"{r['final_kelly']:.1f}",
+        )
+    console.print(t)
+
+
+def _pct(v: float | None) -> str:
+    return "—" if v is None or math.isnan(v) else f"{100 * v:.1f}%"
 
 
 def print_backtest(result: BacktestResult, folder: Path) -> None:
@@ -217,7 +292,8 @@ def print_backtest(result: BacktestResult, folder: Path) -> None:
     from nbaprops.experiments.report import summary_tables
 
     tables = summary_tables(result)
-    t = Table(title="Points: every predicted player-game that was played")
+    market = result.spec.market
+    t = Table(title=f"{market.title}: every predicted player-game that was played")
     for col in ("system", "N", "voids", "MAE", "bias", "R²", "baseline MAE", "vs baseline"):
         t.add_column(col, justify="left" if col == "system" else "right")
     for r in tables["points"]:
@@ -232,7 +308,9 @@ def print_backtest(result: BacktestResult, folder: Path) -> None:
             f"{100 * r['improvement']:+.1f}%" if r["improvement"] is not None else "—",
         )
     console.print(t)
-    t = Table(title="Real lines: model vs the line on the same rows; bets at real prices")
+    t = Table(
+        title=f"{market.title}, real lines: model vs the line on the same rows; bets at real prices"
+    )
     for col in (
         "system",
         "lines",

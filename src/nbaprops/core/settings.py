@@ -223,6 +223,12 @@ class Picks(_Group):
     picks_max_per_day: int = Field(default=10, ge=1, description="Most best bets per date.")
     picks_max_per_team: int = Field(default=2, ge=1, description="Most best bets per team.")
     picks_max_per_game: int = Field(default=2, ge=1, description="Most bets per game.")
+    picks_max_markets_per_player: int = Field(
+        default=1,
+        ge=1,
+        description="Most bets on one player on one date across markets (a PRA bet and a "
+        "points bet on the same night are one correlated bet).",
+    )
     picks_min_edge: float = Field(
         default=1.0, ge=0, description="Least |median - line| for a best bet."
     )

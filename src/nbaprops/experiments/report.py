@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -21,7 +22,7 @@ import pandas as pd
 from nbaprops.core import metrics as m
 from nbaprops.core import odds
 from nbaprops.core.alarms import leakage_alarms
-from nbaprops.core.bankroll import STAKINGS, simulate_bankroll
+from nbaprops.core.bankroll import STAKINGS, ledger, simulate_bankroll
 from nbaprops.core.settings import Settings
 from nbaprops.core.values import json_safe
 from nbaprops.experiments.spec import BASELINE, ExperimentSpec
@@ -33,7 +34,7 @@ from nbaprops.grading.report import (
     side_figures,
 )
 from nbaprops.models.calibration import EvCalibration
-from nbaprops.predictions.picks import PickPolicy, select_picks
+from nbaprops.predictions.picks import BET, PickPolicy, cap_across_markets, select_picks
 from nbaprops.predictions.scoring import PASS_SIDE
 from nbaprops.predictions.signal import GREEN, RED, YELLOW, slate_signal
 
@@ -255,7 +256,7 @@ def picks_markdown(summary: dict[str, Any]) -> list[str]:
 def _markdown(result: BacktestResult, tables: dict[str, list[dict[str, Any]]]) -> str:
     spec = result.spec
     out = [
-        f"# Backtest `{spec.name}`: {spec.start} → {spec.end}",
+        f"# Backtest `{spec.name}`: {spec.market.title.lower()}, {spec.start} → {spec.end}",
         "",
         f"Walk-forward, {spec.window.kind} window"
         + (f" of {spec.window.days} days" if spec.window.days else "")
@@ -477,6 +478,7 @@ def write_report(result: BacktestResult, folder: Path) -> dict[str, Any]:
     table), folds.csv and the plots."""
     tables = summary_tables(result)
     payload = {
+        "market": result.spec.market.name,
         "spec": result.spec.resolved(),
         "plan": result.plan.describe(),
         "summary": result.summary,
@@ -833,3 +835,47 @@ def metric_records(metrics: pd.DataFrame) -> list[dict[str, Any]]:
     """The long metrics table as JSON-ready records (NaN as None)."""
     clean = metrics.astype(object).where(metrics.notna(), None)
     return [{str(k): v for k, v in r.items()} for r in clean.to_dict("records")]
+
+
+def portfolio(results: Sequence[BacktestResult], settings: Settings) -> list[dict[str, Any]]:
+    """The bets of several markets' runs taken together, per system, once the exposure
+    rule across markets has turned a player's second bet of a night into a watchlist
+    pick (``predictions.picks.cap_across_markets``): what a user following every market
+    would have staked. Each market's own figures stay in its own report."""
+    parts = [
+        r.picks.assign(market=r.spec.market.name)
+        for r in results
+        if len(r.picks) and "status" in r.picks.columns
+    ]
+    if not parts:
+        return []
+    picks = pd.concat(parts, ignore_index=True)
+    picks = picks[~picks["warmup"].astype(bool)]
+    capped = cap_across_markets(picks, PickPolicy.from_settings(settings))
+    rows: list[dict[str, Any]] = []
+    for system_id, mine in capped.groupby("system", sort=True):
+        before = mine[mine["status"] == BET]
+        bets = before.sort_values("game_date", kind="stable")
+        # a pick holds its bet as placed: the line and price taken
+        outcome, per_unit = m.graded_as_placed(
+            bets["actual"], bets["side"], bets["played"], bets["bet_line"], bets["bet_price"]
+        )
+        _, summary = ledger(
+            bets["game_date"].astype(str),
+            outcome,
+            per_unit,
+            bets["stake_flat"],
+            bets["stake_kelly"],
+        )
+        dropped = int(
+            (mine["reason"].astype(str).str.contains("across markets", regex=False)).sum()
+        )
+        rows.append(
+            {
+                "system": str(system_id),
+                "markets": ", ".join(sorted(bets["market"].unique())),
+                "dropped_across_markets": dropped,
+                **summary.to_dict(),
+            }
+        )
+    return rows

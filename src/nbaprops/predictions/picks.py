@@ -103,6 +103,7 @@ class PickPolicy:
     max_per_game: int = 2
     max_per_team: int = 2
     max_per_day: int = 10
+    max_markets_per_player: int = 1
     unit: float = 0.01
     calibrated: bool = True
     # injury-report statuses at decision time never bet (the availability gate)
@@ -121,6 +122,7 @@ class PickPolicy:
             max_per_game=settings.picks.picks_max_per_game,
             max_per_team=settings.picks.picks_max_per_team,
             max_per_day=settings.picks.picks_max_per_day,
+            max_markets_per_player=settings.picks.picks_max_markets_per_player,
             unit=settings.betting.unit_share,
             blocked_statuses=tuple(settings.picks.availability_block_statuses),
         )
@@ -306,4 +308,36 @@ def select_picks(
     }
     out = pd.DataFrame({c: np.asarray(columns[c])[ranked] for c in PICK_COLUMNS})
     out["rank"] = np.arange(1, n + 1)
+    return out
+
+
+def cap_across_markets(picks: pd.DataFrame, policy: PickPolicy) -> pd.DataFrame:
+    """Picks of several markets (a ``market`` column) with the exposure rule across them:
+    a player's bets of one system on one date in different markets are correlated (PRA
+    holds his points), so at most ``policy.max_markets_per_player`` of them stay bets,
+    the highest calibrated EV first; the others join the watchlist with their reason
+    and no stake. Each market's own limits were applied by ``select_picks``."""
+    if picks.empty:
+        return picks
+    out = picks.reset_index(drop=True).copy()
+    bets = out[out["status"] == BET]
+    value = bets["ev_calibrated"].astype(float).fillna(-np.inf)
+    ranked = bets.assign(_value=value).sort_values(
+        ["_value", "market"], ascending=[False, True], kind="stable"
+    )
+    seen = ranked.groupby(["system", "game_date", "player_id"], sort=False).cumcount()
+    dropped = ranked.index[(seen >= policy.max_markets_per_player).to_numpy()]
+    if len(dropped):
+        kept = ranked[(seen < policy.max_markets_per_player).to_numpy()]
+        first = kept.groupby(["system", "game_date", "player_id"])["market"].agg(", ".join)
+        keys = pd.MultiIndex.from_frame(out.loc[dropped, ["system", "game_date", "player_id"]])
+        held = first.reindex(keys).to_numpy()
+        out.loc[dropped, "status"] = WATCHLIST
+        out.loc[dropped, "reason"] = [
+            f"already a bet on this player tonight ({m}): one bet per player per date "
+            "across markets"
+            for m in held
+        ]
+        for col in ("stake_flat", "stake_kelly_before", "stake_kelly"):
+            out.loc[dropped, col] = 0.0
     return out
