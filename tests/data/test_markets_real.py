@@ -1,0 +1,142 @@
+"""Every market on the real data: outcomes, decision-time lines, slates without estimated
+lines, and a count market's walk-forward pricing whole and half lines exactly."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pytest
+
+from nbaprops.core.db import connect
+from nbaprops.core.devig import market_p_over
+from nbaprops.core.markets import MARKET_CATALOG, get_market
+from nbaprops.core.settings import Settings
+from nbaprops.experiments.backtest import BacktestResult, run_backtest
+from nbaprops.experiments.spec import build_spec
+from nbaprops.features.catalog import get_feature_set
+from nbaprops.features.frame import training_spine
+from nbaprops.predictions.slate import build_slate
+from nbaprops.warehouse.lines import lines_at_decision
+
+DAY = date(2024, 4, 12)
+
+
+def test_every_market_s_outcome_is_the_sum_of_its_box_score_columns(
+    real_con: duckdb.DuckDBPyConnection,
+) -> None:
+    spine = training_spine(real_con, date(2024, 3, 1), date(2024, 3, 3))
+    box = real_con.execute(
+        "SELECT player_id, game_date, points, reb, ast, fg3m FROM core.player_game "
+        "WHERE game_date BETWEEN '2024-03-01' AND '2024-03-03'"
+    ).df()
+    box["game_date"] = pd.to_datetime(box["game_date"])
+    spine["game_date"] = pd.to_datetime(spine["game_date"])
+    both = spine.merge(box, on=["player_id", "game_date"], suffixes=("", "_box"))
+    assert len(both) == len(spine) > 300
+    np.testing.assert_array_equal(both["rebounds"], both["reb"])
+    np.testing.assert_array_equal(both["threes"], both["fg3m"])
+    np.testing.assert_array_equal(both["pra"], both["points_box"] + both["reb"] + both["ast"])
+    np.testing.assert_array_equal(both["ra"], both["reb"] + both["ast"])
+
+
+@pytest.mark.parametrize("market", ["rebounds", "threes", "pra"])
+def test_a_market_s_lines_at_tip_are_its_pre_tip_consensus(
+    real_con: duckdb.DuckDBPyConnection, market: str
+) -> None:
+    first, last = date(2024, 3, 10), date(2024, 3, 16)
+    lines = lines_at_decision(real_con, first, last, minutes_before_tip=0, market=market)
+    core = real_con.execute(
+        "SELECT player_id, game_date, line, n_books FROM core.market_line "
+        "WHERE market = ? AND game_date BETWEEN ? AND ?",
+        [market, first, last],
+    ).df()
+    core["game_date"] = pd.to_datetime(core["game_date"]).dt.date
+    got = lines.points.set_index(["player_id", "game_date"]).sort_index()
+    want = core.set_index(["player_id", "game_date"]).sort_index()
+    assert len(got) == len(want) > 300
+    np.testing.assert_array_equal(got["line"], want["line"])
+    # the books' quotes behind them are of that market only (their lines sit near it)
+    books = lines.books.merge(lines.points, on=["player_id", "game_date"])
+    assert (np.abs(books["book_line"] - books["line"]) <= 3).mean() > 0.99
+    assert lines.market == market
+
+
+def test_a_market_without_an_estimated_line_has_no_unlined_row(
+    real_con: duckdb.DuckDBPyConnection,
+) -> None:
+    threes = build_slate(real_con, [DAY], get_feature_set("threes_v1"), minutes_before_tip=30)
+    points = build_slate(real_con, [DAY], get_feature_set("points_v1"), minutes_before_tip=30)
+    assert len(threes.frame) > 50
+    assert threes.frame["line"].notna().all()
+    lined = lines_at_decision(real_con, DAY, DAY, minutes_before_tip=30, market="threes")
+    assert set(threes.frame["player_id"]) == set(lined.points["player_id"])
+    # points keeps its rotation players without a line (their line is estimated)
+    assert points.frame["line"].isna().sum() > 20
+    assert not get_market("threes").estimated_line
+
+
+@pytest.fixture(scope="module")
+def rebounds(warehouse: Path) -> BacktestResult:
+    spec = build_spec(
+        {
+            "name": "rebounds",
+            "systems": ["anchored", "market"],
+            "system_params": {"anchored": {"base": "season_average"}},
+            "feature_set": "rebounds_v1",
+            "evaluation": {"start": date(2024, 3, 18), "end": date(2024, 3, 31)},
+            "retrain_every": 7,
+            "warmup_days": 7,
+        }
+    )
+    with connect(warehouse, read_only=True) as con:
+        return run_backtest(con, spec, settings=Settings())
+
+
+def test_a_count_market_s_probabilities_are_exact_on_whole_and_half_lines(
+    rebounds: BacktestResult,
+) -> None:
+    rows = rebounds.predictions
+    assert set(rows["system"]) == {"season_average", "anchored", "market"}
+    assert rows["line"].notna().all()
+    total = rows["p_over"] + rows["p_under"] + rows["p_push"]
+    np.testing.assert_allclose(total, 1.0, atol=1e-9)
+    half = (rows["line"] % 1 != 0).to_numpy()
+    assert half.sum() > 500
+    assert (rows.loc[half, "p_push"] == 0).all()
+    # a discrete distribution: every model's median is a whole number of rebounds (the
+    # market's and the anchored point start from the line instead)
+    np.testing.assert_array_equal(rows["median_model"], np.round(rows["median_model"]))
+    whole = rows["p_push"] > 0
+    assert whole.sum() == (~half).sum()
+    # the outcome graded is rebounds, not points
+    played = rows[rows["played"]]
+    assert played["actual"].max() < 30
+    market = rows[(rows["system"] == "market") & half]
+    fair = market_p_over(market["over_price"], market["under_price"])
+    np.testing.assert_allclose(market["p_over"], fair)
+
+
+def test_a_count_market_s_season_average_is_calibrated_out_of_sample(
+    rebounds: BacktestResult,
+) -> None:
+    rows = rebounds.predictions
+    rows = rows[(rows["system"] == "season_average") & rows["played"]]
+    over = (rows["actual"] > rows["line"]).to_numpy(dtype=float)
+    p = rows["p_over_dist"].to_numpy(dtype=float)
+    assert len(rows) > 500
+    # the negative binomial's P(over) before any calibration is on average right, and
+    # about as sharp as a coin against lines the books set (a season average is a floor,
+    # not a model: on these two weeks its Brier was 0.261)
+    assert abs(p.mean() - over.mean()) < 0.05
+    assert np.mean((p - over) ** 2) < 0.27
+    # its probabilities rise with what happened: overs had the higher P(over)
+    assert p[over == 1].mean() > p[over == 0].mean() + 0.03
+
+
+def test_the_catalog_has_a_feature_set_per_market_predicting_that_market() -> None:
+    for market in MARKET_CATALOG.values():
+        assert get_feature_set(market.feature_set).market == market.name

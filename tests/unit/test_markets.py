@@ -1,0 +1,114 @@
+"""Markets are data: one catalog, one clear error for an unknown market, and the systems
+that predict any market read each market's own features in the roles points plays."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from typer.testing import CliRunner
+
+from nbaprops.cli.main import app
+from nbaprops.core.errors import NbapropsError
+from nbaprops.core.markets import (
+    MARKET_CATALOG,
+    MARKET_NAMES,
+    MARKETS,
+    get_market,
+    parse_markets,
+)
+from nbaprops.experiments.spec import build_spec
+from nbaprops.features.catalog import experimental_feature_set, market_of_key
+from nbaprops.systems.base import market_feature
+from nbaprops.systems.factory import system_class
+
+runner = CliRunner()
+
+
+def test_every_feed_key_names_a_catalogued_market() -> None:
+    assert set(MARKETS.values()) == set(MARKET_NAMES)
+    assert get_market("player_threes").name == "threes"
+    assert get_market(" PRA ").name == "pra"
+
+
+def test_an_unknown_market_lists_the_known_ones() -> None:
+    with pytest.raises(NbapropsError) as err:
+        get_market("steals")
+    for name in MARKET_NAMES:
+        assert name in str(err.value)
+    with pytest.raises(NbapropsError, match="unknown market 'blocks'"):
+        parse_markets("points,blocks")
+
+
+def test_parse_markets_keeps_catalog_order_without_repeats() -> None:
+    assert [m.name for m in parse_markets("threes,points,threes")] == ["points", "threes"]
+    assert [m.name for m in parse_markets("all")] == list(MARKET_NAMES)
+    assert [m.name for m in parse_markets(None)] == ["points"]
+
+
+def test_only_points_declares_an_estimated_line_and_combos_sum_their_components() -> None:
+    assert [m.name for m in MARKET_CATALOG.values() if m.estimated_line] == ["points"]
+    assert get_market("pra").components == ("points", "rebounds", "assists")
+    assert get_market("ra").components == ("rebounds", "assists")
+    assert get_market("threes").components == ()
+    assert get_market("pa").label_sql == "CAST(points AS DOUBLE) + CAST(ast AS DOUBLE)"
+    counts = {m.name for m in MARKET_CATALOG.values() if m.is_count}
+    assert counts == {"rebounds", "assists", "threes", "ra"}
+    assert all(m.max_count > 0 for m in MARKET_CATALOG.values() if m.is_count)
+
+
+def test_a_points_role_maps_to_the_market_s_own_feature() -> None:
+    rebounds = get_market("rebounds")
+    assert market_feature("points_avg_season", rebounds) == "rebounds_avg_season"
+    assert market_feature("points_std_last_10", get_market("pra")) == "pra_std_last_10"
+    assert market_feature("minutes_avg_last_10", rebounds) == "minutes_avg_last_10"
+    assert market_feature("points_avg_season", get_market("points")) == "points_avg_season"
+    assert system_class("season_average").required_for(rebounds) == (
+        "rebounds_avg_season",
+        "rebounds_std_last_10",
+    )
+
+
+def test_an_experimental_set_keeps_its_market_in_its_key() -> None:
+    fs = experimental_feature_set(("minutes_avg_last_10",), "x", "threes")
+    assert fs.market == "threes"
+    assert market_of_key(fs.key) == "threes"
+    assert market_of_key(experimental_feature_set(("minutes_avg_last_10",), "x").key) == "points"
+
+
+def _spec(feature_set: str, systems: list[str]) -> dict[str, object]:
+    return {
+        "name": "m",
+        "systems": systems,
+        "feature_set": feature_set,
+        "evaluation": {"start": date(2024, 3, 1), "end": date(2024, 3, 10)},
+    }
+
+
+def test_a_points_only_system_is_refused_for_another_market() -> None:
+    with pytest.raises(NbapropsError, match="matchup predict points only; for rebounds use"):
+        build_spec(_spec("rebounds_v1", ["catboost_full", "matchup"]))
+    spec = build_spec(_spec("rebounds_v1", ["catboost_full", "anchored", "market"]))
+    assert spec.market.name == "rebounds"
+    assert build_spec(_spec("points_v1", ["matchup"])).market.name == "points"
+
+
+def test_the_cli_refuses_an_unknown_market_naming_the_known_ones() -> None:
+    result = runner.invoke(app, ["backtest", "--market", "steals", "--plan-only"])
+    assert result.exit_code == 1
+    line = result.stderr.strip().splitlines()
+    assert len(line) == 1
+    assert line[0].startswith("error: unknown market 'steals'")
+    assert "rebounds" in line[0]
+    assert "threes" in line[0]
+
+
+def test_the_cli_refuses_a_feature_set_of_another_market() -> None:
+    result = runner.invoke(
+        app, ["backtest", "--market", "threes", "--set", "points_v1", "--plan-only"]
+    )
+    assert result.exit_code == 1
+    assert "predicts points, not threes" in result.stderr
+    result = runner.invoke(app, ["backtest", "--markets", "all", "--set", "points_v1"])
+    assert result.exit_code == 1
+    assert "give it with one --market" in result.stderr
