@@ -12,7 +12,7 @@ import typer
 import yaml
 from rich.table import Table
 
-from nbaprops.cli.common import JsonOpt, console, emit_json, settings_for, user_errors
+from nbaprops.cli.common import DbOpt, JsonOpt, console, emit_json, settings_for, user_errors
 from nbaprops.core.errors import NbapropsError
 from nbaprops.core.settings import Slips
 from nbaprops.core.slips import (
@@ -103,10 +103,10 @@ def payouts_payload(table: PayoutTable) -> dict[str, Any]:
 
 @slips_app.command("payouts")
 @user_errors
-def payouts(as_json: JsonOpt = False) -> None:
+def payouts(db: DbOpt = None, as_json: JsonOpt = False) -> None:
     """Each slip type's payouts and its break-even: the per-leg P at which the slip's EV is
     0 (legs independent, each with that P)."""
-    table = load_payout_table(settings_for().slips)
+    table = load_payout_table(settings_for(db).slips)
     payload = payouts_payload(table)
     if as_json:
         emit_json(payload)
@@ -165,12 +165,13 @@ def price(
             help="Within-game latent correlation (default NBAPROPS_SLIPS_GAME_CORRELATION).",
         ),
     ] = None,
+    db: DbOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """A slip's expected value per unit staked, P(every leg hits) and the distribution of
     hits, from its legs' probabilities. A leg that cannot be priced, two legs of one
     player, or (with --same-game refuse) two legs of one game: refused, exit 1."""
-    settings = settings_for().slips
+    settings = settings_for(db).slips
     table = load_payout_table(settings)
     the_type = _slip_type(table, slip_type or settings.slips_default_type)
     policy = same_game or settings.slips_same_game
