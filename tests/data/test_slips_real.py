@@ -10,12 +10,14 @@ import pytest
 
 from nbaprops.core.markets import get_market
 from nbaprops.core.slips import (
+    DEFAULT_GAME_CORRELATION,
     PUSH,
     VOID,
     WIN,
     break_even,
     grade_leg,
     grade_slip,
+    latent_correlation,
     standard_payout_table,
     suggest_legs,
 )
@@ -113,3 +115,31 @@ def test_real_dfs_slips_keep_one_leg_per_player_and_grade_from_the_box_scores(
                 assert graded.profit == pytest.approx(graded.payout - 1.0)
     assert n_slips >= 6
     assert reduced >= 1  # the real lines include pushes (integer lines) and players who sat
+
+
+def test_the_default_within_game_correlation_is_the_one_measured_on_the_real_dfs_lines(
+    real_con: duckdb.DuckDBPyConnection,
+) -> None:
+    """Every pair of 2024-25 DFS legs of different players of one game (points, rebounds,
+    assists; pushes and players who sat left out): the latent correlation of their
+    over-hits is small, and the default sits on it."""
+    stat = " ".join(f"WHEN '{m}' THEN {_stat(m, 'g')}" for m in MARKETS)
+    pairs = real_con.sql(
+        f"""
+        WITH legs AS (
+            SELECT l.game_id, l.player_id, l.line, CASE l.market {stat} END AS actual
+              FROM core.prop_line l
+              JOIN core.player_game g
+                ON g.player_id = l.player_id AND g.game_id = l.game_id AND g.minutes > 0
+             WHERE l.line_kind = 'dfs' AND l.market IN ('points', 'rebounds', 'assists')
+        ), hits AS (
+            SELECT game_id, player_id, actual > line AS over FROM legs WHERE actual <> line
+        )
+        SELECT a.over AS a_over, b.over AS b_over
+          FROM hits a JOIN hits b ON a.game_id = b.game_id AND a.player_id < b.player_id
+        """
+    ).df()
+    assert len(pairs) > 100_000
+    rho = latent_correlation(pairs["a_over"].to_numpy(), pairs["b_over"].to_numpy())
+    assert 0.0 < rho < 0.05, rho  # measured 0.014
+    assert abs(rho - DEFAULT_GAME_CORRELATION) < 0.02

@@ -81,7 +81,7 @@ DOCUMENTED: dict[str, dict[str, Any]] = {
         "slips_payouts_file": None,
         "slips_default_type": "prizepicks_flex_6",
         "slips_same_game": "price",
-        "slips_game_correlation": 0.1,
+        "slips_game_correlation": 0.02,
         "slips_min_margin": 0.02,
         "slips_max_per_date": 3,
     },

@@ -20,6 +20,7 @@ from nbaprops.core.slips import (
     break_even,
     grade_leg,
     grade_slip,
+    latent_correlation,
     payout_table_from_mapping,
     slip_ev,
     standard_payout_table,
@@ -108,6 +109,16 @@ def test_positive_within_game_correlation_raises_p_all_hit_as_the_bivariate_norm
     # an over with an under of one game: negatively correlated, P(both) falls
     mixed = [two[0], Leg("p1", "g", 0.6, side="under")]
     assert slip_ev(mixed, slip_type, correlation=0.3).p_all_hit < independent - 0.02
+
+
+def test_the_latent_correlation_of_two_hit_indicators_recovers_the_copula_rho() -> None:
+    rng = np.random.default_rng(7)
+    z = rng.multivariate_normal([0, 0], [[1, 0.3], [0.3, 1]], size=200_000)
+    hits_a, hits_b = z[:, 0] < norm.ppf(0.6), z[:, 1] < norm.ppf(0.55)
+    assert latent_correlation(hits_a, hits_b) == pytest.approx(0.3, abs=0.01)
+    assert latent_correlation(hits_a, rng.random(200_000) < 0.5) == pytest.approx(0.0, abs=0.01)
+    with pytest.raises(ValueError, match="both outcomes"):
+        latent_correlation([True, True], [True, False])
 
 
 # -- refusals ------------------------------------------------------------------------------

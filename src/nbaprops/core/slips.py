@@ -39,7 +39,7 @@ import numpy as np
 import pandas as pd
 from numpy.polynomial.hermite_e import hermegauss
 from scipy.optimize import brentq
-from scipy.stats import norm
+from scipy.stats import multivariate_normal, norm
 
 POWER = "power"
 FLEX = "flex"
@@ -85,6 +85,14 @@ STANDARD_PAYOUTS: dict[str, dict[str, dict[int, dict[int, float]]]] = {
     },
 }
 MIN_LEGS, MAX_LEGS = 2, 8
+
+# The within-game latent correlation of two legs (NBAPROPS_SLIPS_GAME_CORRELATION's
+# default). Measured on the real 2024-25 DFS lines (points, rebounds, assists; 123,050
+# pairs of legs of different players of one game, pushes left out) with
+# :func:`latent_correlation` of their over-hits: 0.014 overall, 0.024 between opponents,
+# 0.002 between teammates (teammates' points -0.05, a scorer's points with a teammate's
+# assists +0.11); tests/data/test_slips_real.py keeps it measured.
+DEFAULT_GAME_CORRELATION = 0.02
 
 
 @dataclass(frozen=True)
@@ -258,6 +266,26 @@ def hit_distribution(
     return dist
 
 
+def latent_correlation(a: Sequence[bool] | np.ndarray, b: Sequence[bool] | np.ndarray) -> float:
+    """The Gaussian copula's correlation of two paired hit indicators (the tetrachoric
+    correlation): the rho whose bivariate normal gives the observed P(both hit) at the
+    observed marginal hit rates."""
+    x = np.asarray(a, dtype=float)
+    y = np.asarray(b, dtype=float)
+    if x.shape != y.shape or x.size < 2:
+        raise ValueError("latent_correlation needs two paired indicator arrays")
+    px, py, pxy = float(x.mean()), float(y.mean()), float((x * y).mean())
+    if not (0.0 < px < 1.0 and 0.0 < py < 1.0):
+        raise ValueError("latent_correlation needs both outcomes in each indicator")
+    zx, zy = float(norm.ppf(px)), float(norm.ppf(py))
+
+    def gap(rho: float) -> float:
+        cov = np.array([[1.0, rho], [rho, 1.0]])
+        return float(multivariate_normal(mean=np.zeros(2), cov=cov).cdf(np.array([zx, zy]))) - pxy
+
+    return float(brentq(gap, -0.999, 0.999, xtol=1e-8))
+
+
 def break_even(slip_type: SlipType) -> float:
     """The per-leg probability p at which the slip's EV is 0, every leg independent with
     the same p (the root of ``sum_k C(n,k) p^k (1-p)^(n-k) m_k - 1`` on (0, 1))."""
@@ -427,7 +455,7 @@ def slip_ev(
     slip_type: SlipType,
     *,
     same_game: SameGame = "price",
-    correlation: float = 0.1,
+    correlation: float = DEFAULT_GAME_CORRELATION,
     require_dfs: bool = True,
 ) -> SlipPrice:
     """The slip's expected value per unit staked from each leg's calibrated P(win), the
@@ -553,7 +581,7 @@ def suggest_legs(
     *,
     margin: float = 0.02,
     same_game: SameGame = "price",
-    correlation: float = 0.1,
+    correlation: float = DEFAULT_GAME_CORRELATION,
     max_slips: int = 3,
     require_dfs: bool = True,
 ) -> dict[str, SuggestedSlips]:
