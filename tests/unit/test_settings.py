@@ -77,6 +77,14 @@ DOCUMENTED: dict[str, dict[str, Any]] = {
         "picks_red_multiplier": 0.5,
         "availability_block_statuses": ("Out", "Doubtful", "Questionable"),
     },
+    "slips": {
+        "slips_payouts_file": None,
+        "slips_default_type": "prizepicks_flex_6",
+        "slips_same_game": "price",
+        "slips_game_correlation": 0.02,
+        "slips_min_margin": 0.02,
+        "slips_max_per_date": 3,
+    },
     "breakout": {
         "breakout_min_season_avg": 6.0,
         "breakout_max_season_avg": 20.0,
@@ -117,6 +125,8 @@ def _other_value(name: str, default: Any) -> tuple[str, Any]:
     """A valid value unlike the default: (the variable's text, the value it parses to)."""
     if name == "picks_webhook_format":
         return "slack", "slack"
+    if name == "slips_same_game":
+        return "refuse", "refuse"
     if name == "availability_block_statuses":
         return '["Out"]', ("Out",)
     if name == "api_token":

@@ -32,6 +32,7 @@ from nbaprops.cli.experiment import experiment_app
 from nbaprops.cli.features import features_app
 from nbaprops.cli.model import model_app
 from nbaprops.cli.serve import serve
+from nbaprops.cli.slips import slips_app
 from nbaprops.core.db import connect
 from nbaprops.core.errors import NbapropsError
 from nbaprops.pipeline import jobs
@@ -58,6 +59,7 @@ app.add_typer(features_app, name="features")
 app.add_typer(experiment_app, name="experiment")
 app.add_typer(model_app, name="model")
 app.add_typer(breakout_app, name="breakout")
+app.add_typer(slips_app, name="slips")
 app.command("backtest")(backtest)
 app.command("predict")(user_errors(daily.predict))
 app.command("grade")(user_errors(daily.grade))

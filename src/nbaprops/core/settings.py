@@ -257,6 +257,41 @@ class Picks(_Group):
     )
 
 
+class Slips(_Group):
+    """DFS pick'em slips (PrizePicks, Underdog): their payouts and how legs are priced
+    (nbaprops.core.slips)."""
+
+    slips_payouts_file: Path | None = Field(
+        default=None,
+        description="A JSON or YAML payout table replacing the built-in one (published "
+        "payouts as of 2025; docs/slips.md gives its shape).",
+    )
+    slips_default_type: str = Field(
+        default="prizepicks_flex_6",
+        description="The slip type `nbaprops slips` prices when --type is not given.",
+    )
+    slips_same_game: Literal["price", "refuse"] = Field(
+        default="price",
+        description="Legs of one game: price them through the within-game correlation, "
+        "or refuse them.",
+    )
+    slips_game_correlation: float = Field(
+        default=0.02,
+        ge=0,
+        lt=1,
+        description="Latent correlation of two legs of one game (Gaussian copula; an over "
+        "with an under gets its negative); measured 0.014 on the real 2024-25 DFS lines.",
+    )
+    slips_min_margin: float = Field(
+        default=0.02,
+        ge=0,
+        lt=1,
+        description="A leg is suggested only when its calibrated P clears the slip type's "
+        "break-even by this much.",
+    )
+    slips_max_per_date: int = Field(default=3, ge=1, description="Most slips suggested per date.")
+
+
 class Breakout(_Group):
     """The breakout classifier (shadow)."""
 
@@ -351,6 +386,7 @@ GROUPS: dict[str, type[_Group]] = {
     "freshness": Freshness,
     "betting": Betting,
     "picks": Picks,
+    "slips": Slips,
     "breakout": Breakout,
     "alerts": Alerts,
     "api": Api,
@@ -415,6 +451,7 @@ class Settings(BaseModel):
     freshness: Freshness
     betting: Betting
     picks: Picks
+    slips: Slips
     breakout: Breakout
     alerts: Alerts
     api: Api
