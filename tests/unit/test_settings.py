@@ -70,6 +70,7 @@ DOCUMENTED: dict[str, dict[str, Any]] = {
         "picks_max_per_day": 10,
         "picks_max_per_team": 2,
         "picks_max_per_game": 2,
+        "picks_max_markets_per_player": 1,
         "picks_min_edge": 1.0,
         "picks_min_record_bets": 100,
         "picks_max_bet_share": 0.02,
