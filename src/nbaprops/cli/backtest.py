@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -232,7 +233,7 @@ def backtest(
                     con,
                     spec,
                     settings=settings,
-                    on_plan=lambda n, label=label: progress.begin(label, n),
+                    on_plan=partial(progress.begin, label),
                     on_fold=progress.step,
                 )
             folder = run_dir(runs_root, spec.name)
