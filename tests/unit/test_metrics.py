@@ -543,3 +543,15 @@ def test_ev_reliability_puts_each_bet_in_its_claimed_bucket_with_its_own_return(
     assert (buckets["5-10%"].n, buckets["5-10%"].pushes) == (0, 1)  # a push is not decided
     assert buckets[">10%"].roi == pytest.approx(0.5)
     assert buckets[">10%"].roi_low <= 0.5 <= buckets[">10%"].roi_high
+
+
+def test_another_market_is_held_to_its_own_line_not_to_the_points_floor() -> None:
+    # rebounds: a 2.09 MAE against a 2.10 line is honest; 1.7 against 2.1 is not
+    assert leakage_alarms(2.09, 0.51, 1200, 0.45, market="rebounds", line_mae=2.10) == []
+    alarms = leakage_alarms(1.7, 0.51, 1200, 0.45, market="rebounds", line_mae=2.10)
+    assert len(alarms) == 1
+    assert "rebounds MAE 1.70" in alarms[0]
+    assert "the line's own (2.10)" in alarms[0]
+    assert len(leakage_alarms(6.0, 0.62, 1500, None, market="pra", line_mae=6.1)) == 1
+    # without the line's MAE nothing is measured, so nothing trips
+    assert leakage_alarms(1.0, None, 0, None, market="threes") == []

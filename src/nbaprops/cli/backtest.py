@@ -27,6 +27,7 @@ from nbaprops.core.db import connect
 from nbaprops.core.errors import NbapropsError
 
 if TYPE_CHECKING:
+    from nbaprops.core.settings import Settings
     from nbaprops.experiments.backtest import BacktestResult
     from nbaprops.experiments.folds import FoldPlan
     from nbaprops.experiments.spec import ExperimentSpec
@@ -253,14 +254,58 @@ def backtest(
             else:
                 print_backtest(result, folder)
     together = report.portfolio(results, settings) if len(results) > 1 else []
+    slips = dfs_slips(results, settings)
     if as_json:
-        if len(outputs) == 1:
+        if len(outputs) == 1 and not slips:
             emit_json(outputs[0])
         else:
-            emit_json({"markets": outputs, "portfolio": together})
+            emit_json({"markets": outputs, "portfolio": together, "dfs_slips": slips})
         return
     if together:
         print_portfolio(together)
+    if slips:
+        print_slips(slips)
+
+
+def dfs_slips(results: list[BacktestResult], settings: Settings) -> list[dict[str, Any]]:
+    """The DFS rows' slips replayed at the configured slip type (empty without DFS rows)."""
+    from nbaprops.cli.slips import load_payout_table
+    from nbaprops.experiments.slips_replay import replay_slips
+
+    conf = settings.slips
+    table = load_payout_table(conf)
+    return replay_slips(
+        results,
+        table.get(conf.slips_default_type),
+        table,
+        margin=conf.slips_min_margin,
+        same_game=conf.slips_same_game,
+        correlation=conf.slips_game_correlation,
+    )
+
+
+def print_slips(rows: list[dict[str, Any]]) -> None:
+    """DFS pick'em: slips of legs clearing the break-even, paid by the slip table."""
+    first = rows[0]
+    t = Table(
+        title=f"DFS pick'em slips ({first['slip_type']}, break-even "
+        f"{100 * first['break_even']:.1f}% per leg): legs whose calibrated P clears it, "
+        "at most one per player; paid by the slip table, never -110"
+    )
+    for col in ("system", "markets", "slips", "ROI", "units", "claimed EV", "legs", "leg hit rate"):
+        t.add_column(col, justify="left" if col in ("system", "markets") else "right")
+    for r in rows:
+        t.add_row(
+            r["system"],
+            r["markets"],
+            f"{r['slips']:,}",
+            _pct(r["roi"]),
+            f"{r['units']:+.1f}",
+            _pct(r["claimed_ev"]),
+            f"{r['legs']:,}",
+            f"{_pct(r['leg_hit_rate'])} [{_pct(r['leg_ci_low'])}, {_pct(r['leg_ci_high'])}]",
+        )
+    console.print(t)
 
 
 def print_portfolio(rows: list[dict[str, Any]]) -> None:

@@ -12,6 +12,9 @@ LEAKAGE_MAE_FLOOR = 4.5
 LEAKAGE_HIT_RATE = 0.58
 LEAKAGE_MIN_BETS = 1000
 LEAKAGE_R2 = 0.6
+# Another market has no published MAE reference: its model's MAE on lined rows may not
+# fall this far below the line's own MAE on the same rows (the market's best estimate).
+LEAKAGE_MAE_SHARE_OF_LINE = 0.9
 
 _LEAK_CAUSES = (
     "likely causes: a rolling window that includes the same game, season stats computed "
@@ -25,18 +28,40 @@ def _or_nan(value: float | None) -> float:
 
 
 def leakage_alarms(
-    lined_mae: float | None, hit_rate: float | None, n_bets: int, r2: float | None
+    lined_mae: float | None,
+    hit_rate: float | None,
+    n_bets: int,
+    r2: float | None,
+    *,
+    market: str = "points",
+    line_mae: float | None = None,
 ) -> list[str]:
     """Loud warnings for figures too good to be honest; an empty list means none tripped.
 
-    Honest references: the line's own MAE is ~4.9-5.0 and sustained hit rates sit near
-    53%. ``hit_rate`` is a fraction (0.58, not 58); a value above 1 raises. None or
-    NaN means "not measured" and trips nothing.
+    Honest references for points: the line's own MAE is ~4.9-5.0, single games hold
+    little R²; for every market sustained hit rates sit near 53%. Another market is held
+    to its own line: a model MAE under ``LEAKAGE_MAE_SHARE_OF_LINE`` of the line's MAE on
+    the same rows (``line_mae``) trips it. ``hit_rate`` is a fraction (0.58, not 58); a
+    value above 1 raises. None or NaN means "not measured" and trips nothing.
     """
     mae, rate, r_squared = _or_nan(lined_mae), _or_nan(hit_rate), _or_nan(r2)
     if rate > 1 or rate < 0:
         raise ValueError(f"hit_rate must be a fraction in [0, 1], got {hit_rate}")
     alarms = []
+    if market != "points":
+        floor = LEAKAGE_MAE_SHARE_OF_LINE * _or_nan(line_mae)
+        if mae < floor:
+            alarms.append(
+                f"LEAKAGE ALARM: {market} MAE {mae:.2f} on lined players is below "
+                f"{LEAKAGE_MAE_SHARE_OF_LINE:.0%} of the line's own ({_or_nan(line_mae):.2f}); "
+                f"{_LEAK_CAUSES}."
+            )
+        if rate > LEAKAGE_HIT_RATE and n_bets >= LEAKAGE_MIN_BETS:
+            alarms.append(
+                f"LEAKAGE ALARM: hit rate {rate:.1%} over {n_bets:,} bets exceeds "
+                f"{LEAKAGE_HIT_RATE:.0%} (honest systems sit near 53%); {_LEAK_CAUSES}."
+            )
+        return alarms
     if mae < LEAKAGE_MAE_FLOOR:
         alarms.append(
             f"LEAKAGE ALARM: points MAE {mae:.2f} on lined players is below "

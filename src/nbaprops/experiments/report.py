@@ -719,6 +719,8 @@ def summarize(
             bet.get("hit_rate"),
             int(bet.get("n_bets") or 0),
             entry["all_rows"].get("r2"),
+            market=spec.market.name,
+            line_mae=sportsbook.get("points", {}).get("line_mae"),
         )
         entry["alarms"] = alarms
         out["systems"][str(system_id)] = entry
