@@ -300,7 +300,8 @@ def features_importance(
         if spine.empty:
             raise NbapropsError(f"no player-games up to {last}")
         frame = build_frame(con, spine, fs)
-    model.fit(frame, frame["points"].to_numpy(dtype=float))
+    # the set's market's outcome (rebounds for rebounds_v1): the one the set's models learn
+    model.fit(frame, frame[fs.market].to_numpy(dtype=float))
     fitted = getattr(model, "model_", None)
     if fitted is None:
         raise NbapropsError(f"{system} is not a boosted system: it has no feature importance")
