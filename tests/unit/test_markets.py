@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 
+import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
@@ -19,6 +20,7 @@ from nbaprops.core.markets import (
 )
 from nbaprops.experiments.spec import build_spec
 from nbaprops.features.catalog import experimental_feature_set, market_of_key
+from nbaprops.predictions.picks import BET, WATCHLIST, PickPolicy, cap_across_markets
 from nbaprops.systems.base import market_feature
 from nbaprops.systems.factory import system_class
 
@@ -112,3 +114,58 @@ def test_the_cli_refuses_a_feature_set_of_another_market() -> None:
     result = runner.invoke(app, ["backtest", "--markets", "all", "--set", "points_v1"])
     assert result.exit_code == 1
     assert "give it with one --market" in result.stderr
+
+
+def _bets(rows: list[tuple[str, int, str, float, str]]) -> pd.DataFrame:
+    return pd.DataFrame(
+        [
+            {
+                "system": system,
+                "game_date": date(2024, 4, 12),
+                "player_id": player,
+                "market": market,
+                "ev_calibrated": ev,
+                "status": status,
+                "reason": "" if status == BET else "edge under 1",
+                "stake_flat": 1.0 if status == BET else 0.0,
+                "stake_kelly_before": 0.01 if status == BET else 0.0,
+                "stake_kelly": 0.01 if status == BET else 0.0,
+            }
+            for system, player, market, ev, status in rows
+        ]
+    )
+
+
+def test_one_bet_per_player_per_date_across_markets_keeps_the_best() -> None:
+    picks = _bets(
+        [
+            ("catboost_full", 1, "points", 0.04, BET),
+            ("catboost_full", 1, "pra", 0.06, BET),
+            ("catboost_full", 1, "rebounds", 0.05, BET),
+            ("catboost_full", 2, "points", 0.03, BET),
+            ("catboost_full", 2, "assists", 0.09, WATCHLIST),
+            ("anchored", 1, "points", 0.03, BET),
+        ]
+    )
+    out = cap_across_markets(picks, PickPolicy())
+    bets = out[out["status"] == BET]
+    assert sorted(zip(bets["system"], bets["player_id"], bets["market"], strict=True)) == [
+        ("anchored", 1, "points"),
+        ("catboost_full", 1, "pra"),
+        ("catboost_full", 2, "points"),
+    ]
+    dropped = out[
+        (out["player_id"] == 1) & (out["system"] == "catboost_full") & (out["status"] == WATCHLIST)
+    ]
+    assert set(dropped["market"]) == {"points", "rebounds"}
+    assert (dropped["stake_kelly"] == 0).all()
+    assert (
+        dropped["reason"]
+        .str.contains("already a bet on this player tonight (pra)", regex=False)
+        .all()
+    )
+    # a setting may allow two markets a player
+    two = cap_across_markets(picks, PickPolicy(max_markets_per_player=2))
+    assert int((two["status"] == BET).sum()) == 4
+    # the watchlist pick is left as it was
+    assert out.loc[4, "reason"] == "edge under 1"
