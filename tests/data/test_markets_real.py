@@ -209,3 +209,28 @@ def test_dfs_slips_are_paid_by_the_slip_table_from_the_box_scores(
             assert slip["payout"] == {5: 10.0, 4: 2.0, 3: 0.4}.get(hits, 0.0)
         assert slip["profit"] == pytest.approx(slip["payout"] - 1.0)
     assert base["units"] == pytest.approx(sum(s["profit"] for s in base["graded"]))
+
+
+def test_a_market_with_no_line_seen_at_decision_time_is_one_clear_error(
+    real_con: duckdb.DuckDBPyConnection,
+) -> None:
+    # the 2024-25 PRA quotes were all captured in the last half hour before tip-off
+    from nbaprops.core.errors import NbapropsError
+
+    spec = build_spec(
+        {
+            "name": "pra-late",
+            "systems": ["market"],
+            "feature_set": "pra_v1",
+            "evaluation": {"start": date(2024, 10, 25), "end": date(2024, 10, 28)},
+            "retrain_every": 7,
+            "warmup_days": 0,
+            "decision_minutes": 30,
+        }
+    )
+    with pytest.raises(NbapropsError, match="no pra line was seen 30 minutes before tip-off"):
+        run_backtest(real_con, spec, settings=Settings())
+    lines = lines_at_decision(
+        real_con, date(2024, 10, 25), date(2024, 10, 28), minutes_before_tip=0, market="pra"
+    )
+    assert len(lines.points) > 100

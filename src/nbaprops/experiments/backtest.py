@@ -398,6 +398,18 @@ def run_on_frames(
         sink,
         on_fold=on_fold,
     )
+    if not sink.scored:
+        market = spec.market
+        raise NbapropsError(
+            f"no {market.name} rows to score between {spec.start} and {spec.end}: "
+            + (
+                f"no {market.name} line was seen {spec.decision_minutes} minutes before "
+                "tip-off (a market without an estimated line has rows only where a line "
+                "was seen; --decision-minutes sets when)"
+                if not market.estimated_line
+                else "no serving rows on those dates"
+            )
+        )
     timings: dict[str, float] = {"frames_s": frames.seconds, **sink.timings}
     predictions = pd.concat(sink.scored, ignore_index=True)
     picked = [p for p in sink.picks if len(p)]
