@@ -6,7 +6,10 @@ the line's on the same rows, Brier minus the de-vigged market's with its paired 
 interval, ECE, CLV, and the bets by side with hit rate [95% CI] and ROI at the price
 taken (the book, line and price line shopping chose). DFS rows have no prices: their
 ROI is shown as "—" (their figures are slips, ``docs/slips.md``).
-Run: python scripts/markets_table.py RUN_FOLDER [RUN_FOLDER ...] [--systems a,b] [--json]
+``--half-lines`` instead prints each system's Brier minus the market's on half lines
+only (no push can play a part), with a 95% interval from 1,000 date-block bootstraps.
+Run: python scripts/markets_table.py RUN_FOLDER [RUN_FOLDER ...] [--systems a,b]
+     [--half-lines] [--json]
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import math
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 ORDER = ("season_average", "catboost_full", "anchored", "market")
@@ -107,13 +111,63 @@ def markdown(rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def half_lines(folder: Path, systems: tuple[str, ...]) -> list[dict[str, Any]]:
+    """Brier minus the market's on the played half-line rows both priced, paired, with a
+    date-block bootstrap interval (seed 7)."""
+    rng = np.random.default_rng(7)
+    market = _market(folder)
+    p = pd.read_parquet(folder / "predictions.parquet")
+    p = p[~p["warmup"] & p["played"] & p["line"].notna() & (p["line"] % 1 != 0)]
+    ref = p[p["system"] == "market"].set_index(["player_id", "game_date"])
+    out = []
+    for system in systems:
+        if system == "market":
+            continue
+        mine = p[p["system"] == system].set_index(["player_id", "game_date"])
+        common = mine.index.intersection(ref.index)
+        a, b = mine.loc[common], ref.loc[common]
+        y = (a["actual"] > a["line"]).to_numpy(dtype=float)
+        diff = (a["p_over"].to_numpy() - y) ** 2 - (b["p_over"].to_numpy() - y) ** 2
+        days = np.asarray([str(d) for d in common.get_level_values("game_date")])
+        unique = np.unique(days)
+        rows = {d: np.flatnonzero(days == d) for d in unique}
+        boots = [
+            diff[np.concatenate([rows[d] for d in rng.choice(unique, len(unique))])].mean()
+            for _ in range(1000)
+        ]
+        low, high = np.percentile(boots, [2.5, 97.5])
+        out.append(
+            {
+                "market": market,
+                "system": system,
+                "n": len(diff),
+                "brier_minus_market": float(diff.mean()),
+                "ci_low": float(low),
+                "ci_high": float(high),
+            }
+        )
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("folders", nargs="+", type=Path)
     parser.add_argument("--systems", default=",".join(ORDER))
+    parser.add_argument("--half-lines", action="store_true")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     systems = tuple(s.strip() for s in args.systems.split(",") if s.strip())
+    if args.half_lines:
+        found = [r for folder in args.folders for r in half_lines(folder, systems)]
+        if args.json:
+            print(json.dumps(found, indent=2))
+            return
+        for r in found:
+            print(
+                f"{r['market']:>9} {r['system']:>15} half lines, {r['n']:,} rows: Brier - market "
+                f"{r['brier_minus_market']:+.4f} [{r['ci_low']:+.4f}, {r['ci_high']:+.4f}]"
+            )
+        return
     rows = [r for folder in args.folders for r in rows_of(folder, systems)]
     if args.json:
         print(json.dumps(rows, indent=2, allow_nan=True))
