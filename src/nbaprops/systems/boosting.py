@@ -43,7 +43,15 @@ from nbaprops.systems.base import (
     PredictiveDistribution,
     frame_dates,
 )
-from nbaprops.systems.fitting import CountShape, ResidualShape, column, temporal_tail
+from nbaprops.systems.fitting import (
+    CountShape,
+    ResidualShape,
+    column,
+    fit_shape,
+    shape_details,
+    shape_dist,
+    temporal_tail,
+)
 
 _STD_FEATURE = "points_std_last_10"
 # Below this many tail rows the residual shape is fitted in-sample instead.
@@ -99,16 +107,6 @@ class BoostedSystem(PredictionSystem, Generic[ModelT]):
         continuous market's, the median (lines are set at the median)."""
         return self.market.is_count
 
-    def _spread(self, point: FloatArray, y: FloatArray, std: FloatArray | None) -> None:
-        """The distribution around the point: residual quantiles, or for a count market
-        a negative binomial around the mean."""
-        if self.market.is_count:
-            self.shape_ = CountShape.fit(
-                point, y, zero_inflated=self.market.zero_inflated, max_count=self.market.max_count
-            )
-        else:
-            self.shape_ = ResidualShape.fit(point, y, std)
-
     supports_sample_weight: ClassVar[bool] = True
 
     def warm_from(self, previous: PredictionSystem) -> None:
@@ -157,7 +155,9 @@ class BoostedSystem(PredictionSystem, Generic[ModelT]):
                 details["warm_started_from"] = previous.fitted_.train_end
                 details["warm_rounds"] = int(rounds - previous.head_rounds_)
             held = np.clip(self._raw_predict(model, x[tail]), 0.0, None)
-            self._spread(held, target[tail], None if std is None else std[tail])
+            self.shape_ = fit_shape(
+                self.market, held, target[tail], None if std is None else std[tail]
+            )
             if self.warm_start_rounds:  # what the next fold's warm start continues
                 self.head_model_, self.head_rounds_ = model, int(rounds)
             if self.refit_full and previous is None:
@@ -170,7 +170,7 @@ class BoostedSystem(PredictionSystem, Generic[ModelT]):
         else:
             model, rounds = self._train(x, target, w, None, None)
             fitted = np.clip(self._raw_predict(model, x), 0.0, None)
-            self._spread(fitted, target, std)
+            self.shape_ = fit_shape(self.market, fitted, target, std)
             stopped_on = "none (window too short)"
         self.model_ = model
         return {
@@ -178,17 +178,10 @@ class BoostedSystem(PredictionSystem, Generic[ModelT]):
             "train_rows": len(rows),
             "early_stopping_slice": stopped_on,
             "window_start": str(dates.min().date()),
-            **self._shape_details(),
+            **shape_details(self.shape_),
             **details,
         }
 
-    def _shape_details(self) -> dict[str, Any]:
-        if isinstance(self.shape_, CountShape):
-            return {"count_shape": self.shape_.to_dict()}
-        return {"player_std_weight": self.shape_.player_weight}
-
     def _predict_dist(self, X: pd.DataFrame) -> PredictiveDistribution:
         point = np.clip(self._raw_predict(self.model_, self._matrix(X)), 0.0, None)
-        if isinstance(self.shape_, CountShape):
-            return self.shape_.dist(point)
-        return PredictiveDistribution.from_quantiles(self.shape_.quantiles(point, self._std(X)))
+        return shape_dist(self.shape_, point, self._std(X))

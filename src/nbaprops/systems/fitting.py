@@ -20,6 +20,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from nbaprops.core.markets import Market
 from nbaprops.features.catalog import FEATURES
 from nbaprops.systems.base import MEDIAN_INDEX, QUANTILES, FloatArray, PredictiveDistribution
 
@@ -503,3 +504,35 @@ def _loglik(
 ) -> float:
     """Total log-likelihood (``const`` = sum log y!, the same for every parameter)."""
     return float(_zero_inflate(_nb_terms(mu, counts, alpha, pi), counts, pi).sum() - const)
+
+
+def fit_shape(
+    market: Market, point: FloatArray, y: FloatArray, player_std: FloatArray | None
+) -> ResidualShape | CountShape:
+    """The spread around a system's point for its market: residual quantiles, or for a
+    count market a negative binomial around the point (then a mean)."""
+    if market.is_count:
+        return CountShape.fit(
+            point, y, zero_inflated=market.zero_inflated, max_count=market.max_count
+        )
+    return ResidualShape.fit(point, y, player_std)
+
+
+def shape_details(shape: ResidualShape | CountShape) -> dict[str, Any]:
+    """What a fit records of its shape."""
+    if isinstance(shape, CountShape):
+        return {"count_shape": shape.to_dict()}
+    return {"player_std_weight": shape.player_weight}
+
+
+def shape_dist(
+    shape: ResidualShape | CountShape,
+    point: FloatArray,
+    player_std: FloatArray | None,
+    mean: FloatArray | None = None,
+) -> PredictiveDistribution:
+    """The distribution a shape gives around ``point`` (``mean``: a continuous shape's
+    mean when it is not the quantiles' own)."""
+    if isinstance(shape, CountShape):
+        return shape.dist(point)
+    return PredictiveDistribution.from_quantiles(shape.quantiles(point, player_std), mean=mean)

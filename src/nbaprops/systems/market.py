@@ -20,7 +20,14 @@ import pandas as pd
 from nbaprops.core.devig import METHODS
 from nbaprops.core.errors import NbapropsError
 from nbaprops.systems.base import FloatArray, PredictionSystem, PredictiveDistribution
-from nbaprops.systems.fitting import CountShape, ResidualShape, column
+from nbaprops.systems.fitting import (
+    CountShape,
+    ResidualShape,
+    column,
+    fit_shape,
+    shape_details,
+    shape_dist,
+)
 
 
 class MarketSystem(PredictionSystem):
@@ -40,23 +47,14 @@ class MarketSystem(PredictionSystem):
 
     def _fit(self, X: pd.DataFrame, y: FloatArray) -> dict[str, Any]:
         pred = column(X, self.feature("points_avg_season"))
-        if self.market.is_count:
-            self.shape_ = CountShape.fit(
-                pred,
-                y,
-                zero_inflated=self.market.zero_inflated,
-                max_count=self.market.max_count,
-            )
-            return {"devig_method": self.devig_method, "count_shape": self.shape_.to_dict()}
-        self.shape_ = ResidualShape.fit(pred, y, column(X, self.feature("points_std_last_10")))
-        return {"devig_method": self.devig_method, "player_std_weight": self.shape_.player_weight}
+        std = column(X, self.feature("points_std_last_10"))
+        self.shape_ = fit_shape(self.market, pred, y, std)
+        return {"devig_method": self.devig_method, **shape_details(self.shape_)}
 
     def _predict_dist(self, X: pd.DataFrame) -> PredictiveDistribution:
         centre = column(X, self.feature("points_avg_season")).clip(0.0)
         if "line" in X.columns:
             line = X["line"].to_numpy(dtype=float)
             centre = np.where(np.isfinite(line), line, centre)
-        if isinstance(self.shape_, CountShape):
-            return self.shape_.dist(centre)
-        q = self.shape_.quantiles(centre, column(X, self.feature("points_std_last_10")))
-        return PredictiveDistribution.from_quantiles(q, mean=centre)
+        std = column(X, self.feature("points_std_last_10"))
+        return shape_dist(self.shape_, centre, std, centre)

@@ -14,7 +14,14 @@ from typing import Any, ClassVar
 import pandas as pd
 
 from nbaprops.systems.base import FloatArray, PredictionSystem, PredictiveDistribution
-from nbaprops.systems.fitting import CountShape, ResidualShape, column
+from nbaprops.systems.fitting import (
+    CountShape,
+    ResidualShape,
+    column,
+    fit_shape,
+    shape_details,
+    shape_dist,
+)
 
 
 class SeasonAverageSystem(PredictionSystem):
@@ -28,20 +35,10 @@ class SeasonAverageSystem(PredictionSystem):
 
     def _fit(self, X: pd.DataFrame, y: FloatArray) -> dict[str, Any]:
         pred = column(X, self.feature("points_avg_season"))
-        if self.market.is_count:
-            self.shape_ = CountShape.fit(
-                pred,
-                y,
-                zero_inflated=self.market.zero_inflated,
-                max_count=self.market.max_count,
-            )
-            return {"count_shape": self.shape_.to_dict()}
-        self.shape_ = ResidualShape.fit(pred, y, column(X, self.feature("points_std_last_10")))
-        return {"player_std_weight": self.shape_.player_weight}
+        std = column(X, self.feature("points_std_last_10"))
+        self.shape_ = fit_shape(self.market, pred, y, std)
+        return shape_details(self.shape_)
 
     def _predict_dist(self, X: pd.DataFrame) -> PredictiveDistribution:
         pred = column(X, self.feature("points_avg_season")).clip(0.0)
-        if isinstance(self.shape_, CountShape):
-            return self.shape_.dist(pred)
-        q = self.shape_.quantiles(pred, column(X, self.feature("points_std_last_10")))
-        return PredictiveDistribution.from_quantiles(q, mean=pred)
+        return shape_dist(self.shape_, pred, column(X, self.feature("points_std_last_10")), pred)
