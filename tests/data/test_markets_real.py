@@ -234,3 +234,38 @@ def test_a_market_with_no_line_seen_at_decision_time_is_one_clear_error(
         real_con, date(2024, 10, 25), date(2024, 10, 28), minutes_before_tip=0, market="pra"
     )
     assert len(lines.points) > 100
+
+
+def test_the_markets_bets_together_keep_one_bet_per_player_per_night(
+    dfs: list[BacktestResult],
+) -> None:
+    from dataclasses import replace
+
+    from nbaprops.experiments.report import portfolio
+    from nbaprops.predictions.picks import BET, WATCHLIST, PickPolicy, cap_across_markets
+
+    # two weeks build no record, so no call is a bet yet: take every call the system
+    # claimed value on as a bet, in both markets, to put the rule across them to work
+    def as_bets(result: BacktestResult) -> BacktestResult:
+        picks = result.picks.copy()
+        picks["status"] = np.where(picks["ev_raw"] > 0, BET, WATCHLIST)
+        picks["reason"] = np.where(picks["status"] == BET, "", picks["reason"])
+        return replace(result, picks=picks)
+
+    results = [as_bets(r) for r in dfs]
+    picks = pd.concat(
+        [r.picks.assign(market=r.spec.market.name) for r in results], ignore_index=True
+    )
+    picks = picks[~picks["warmup"].astype(bool)]
+    nights = picks[picks["status"] == BET].groupby(["system", "game_date", "player_id"])
+    assert nights["market"].nunique().max() == 2  # a player was a bet in both markets
+    capped = cap_across_markets(picks, PickPolicy())
+    kept = capped[capped["status"] == BET].groupby(["system", "game_date", "player_id"])
+    assert kept.size().max() == 1
+    dropped = capped["reason"].str.contains("across markets", regex=False)
+    assert dropped.sum() == (nights.size() - 1).sum()
+    rows = {r["system"]: r for r in portfolio(results, Settings())}
+    for system, r in rows.items():
+        mine = capped[capped["system"] == system]
+        assert r["n_bets"] == int((mine["status"] == BET).sum())
+        assert r["dropped_across_markets"] == int(dropped[mine.index].sum())
