@@ -88,7 +88,7 @@ def _spec(feature_set: str, systems: list[str]) -> dict[str, object]:
 
 
 def test_a_points_only_system_is_refused_for_another_market() -> None:
-    with pytest.raises(NbapropsError, match="matchup predict points only; for rebounds use"):
+    with pytest.raises(NbapropsError, match="matchup predicts points only; for rebounds use"):
         build_spec(_spec("rebounds_v1", ["catboost_full", "matchup"]))
     spec = build_spec(_spec("rebounds_v1", ["catboost_full", "anchored", "market"]))
     assert spec.market.name == "rebounds"

@@ -163,8 +163,9 @@ class ExperimentSpec(_Strict):
             points_only = [s for s in self.run_systems if not system_class(s).any_market]
             if points_only:
                 others = [s for s in SYSTEM_IDS if system_class(s).any_market]
+                verb = "predicts" if len(points_only) == 1 else "predict"
                 raise ValueError(
-                    f"{', '.join(points_only)} predict points only; for {market.name} use "
+                    f"{', '.join(points_only)} {verb} points only; for {market.name} use "
                     f"{', '.join(others)}"
                 )
         if self.mode == "experimental":
