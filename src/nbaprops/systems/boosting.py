@@ -44,8 +44,7 @@ from nbaprops.systems.base import (
     frame_dates,
 )
 from nbaprops.systems.fitting import (
-    CountShape,
-    ResidualShape,
+    Shape,
     column,
     fit_shape,
     shape_details,
@@ -68,7 +67,7 @@ class BoostedSystem(PredictionSystem, Generic[ModelT]):
     refit_full: bool
     warm_start_rounds: int | None
     model_: ModelT  # the fitted booster
-    shape_: ResidualShape | CountShape
+    shape_: Shape
     head_model_: ModelT  # the booster of the head alone (kept for a warm start)
     head_rounds_: int
 

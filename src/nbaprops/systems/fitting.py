@@ -506,9 +506,13 @@ def _loglik(
     return float(_zero_inflate(_nb_terms(mu, counts, alpha, pi), counts, pi).sum() - const)
 
 
+# The spread a fitted system holds around its point (``fit_shape``).
+Shape = ResidualShape | CountShape
+
+
 def fit_shape(
     market: Market, point: FloatArray, y: FloatArray, player_std: FloatArray | None
-) -> ResidualShape | CountShape:
+) -> Shape:
     """The spread around a system's point for its market: residual quantiles, or for a
     count market a negative binomial around the point (then a mean)."""
     if market.is_count:
@@ -518,7 +522,7 @@ def fit_shape(
     return ResidualShape.fit(point, y, player_std)
 
 
-def shape_details(shape: ResidualShape | CountShape) -> dict[str, Any]:
+def shape_details(shape: Shape) -> dict[str, Any]:
     """What a fit records of its shape."""
     if isinstance(shape, CountShape):
         return {"count_shape": shape.to_dict()}
@@ -526,7 +530,7 @@ def shape_details(shape: ResidualShape | CountShape) -> dict[str, Any]:
 
 
 def shape_dist(
-    shape: ResidualShape | CountShape,
+    shape: Shape,
     point: FloatArray,
     player_std: FloatArray | None,
     mean: FloatArray | None = None,

@@ -21,8 +21,7 @@ from nbaprops.core.devig import METHODS
 from nbaprops.core.errors import NbapropsError
 from nbaprops.systems.base import FloatArray, PredictionSystem, PredictiveDistribution
 from nbaprops.systems.fitting import (
-    CountShape,
-    ResidualShape,
+    Shape,
     column,
     fit_shape,
     shape_details,
@@ -35,7 +34,7 @@ class MarketSystem(PredictionSystem):
     required_features: ClassVar[tuple[str, ...]] = ("points_avg_season", "points_std_last_10")
     calibration_kind: ClassVar[str] = "market"
     any_market: ClassVar[bool] = True
-    shape_: ResidualShape | CountShape
+    shape_: Shape
 
     def __init__(self, devig_method: str = "multiplicative", random_state: int = 0) -> None:
         if devig_method not in METHODS:

@@ -15,8 +15,7 @@ import pandas as pd
 
 from nbaprops.systems.base import FloatArray, PredictionSystem, PredictiveDistribution
 from nbaprops.systems.fitting import (
-    CountShape,
-    ResidualShape,
+    Shape,
     column,
     fit_shape,
     shape_details,
@@ -28,7 +27,7 @@ class SeasonAverageSystem(PredictionSystem):
     system_id: ClassVar[str] = "season_average"
     required_features: ClassVar[tuple[str, ...]] = ("points_avg_season", "points_std_last_10")
     any_market: ClassVar[bool] = True
-    shape_: ResidualShape | CountShape
+    shape_: Shape
 
     def __init__(self, random_state: int = 0) -> None:
         self.random_state = random_state
