@@ -256,8 +256,8 @@ def backtest(
     together = report.portfolio(results, settings) if len(results) > 1 else []
     slips = dfs_slips(results, settings)
     if as_json:
-        if len(outputs) == 1 and not slips:
-            emit_json(outputs[0])
+        if len(outputs) == 1:  # one market keeps the one-run shape, its slips beside
+            emit_json({**outputs[0], "dfs_slips": slips} if slips else outputs[0])
         else:
             emit_json({"markets": outputs, "portfolio": together, "dfs_slips": slips})
         return
