@@ -188,11 +188,12 @@ def upsert_grades(
     key: str,
     watched: tuple[str, ...],
 ) -> list[str]:
-    """Insert or update graded rows by ``key`` (``frame`` in the table's column order,
-    its last column the ``regraded`` counter); a row whose ``watched`` values changed
-    counts one more regrade. Returns the keys whose grade changed. ``table`` and the
-    column names are the caller's constants, never user input."""
+    """Insert or update graded rows by ``key`` (``frame``'s columns are the table's, one
+    of them the ``regraded`` counter); a row whose ``watched`` values changed counts one
+    more regrade. Returns the keys whose grade changed. ``table`` and the column names are
+    the caller's constants, never user input."""
     columns = list(frame.columns)
+    counter = "regraded"
     # Only identifiers are spelled into this SQL (the caller's table and column constants,
     # the frame's generated name); the changed keys are bound.
     with registered(con, "_grades", frame) as grades:
@@ -204,13 +205,16 @@ def upsert_grades(
                 f"WHERE {differs}"
             ).fetchall()
         ]
-        counter = columns[-1]
+        values = ", ".join(
+            f"coalesce(g.{c}, 0) + CASE WHEN n.{key} IN (SELECT unnest($ids)) THEN 1 ELSE 0 END"
+            if c == counter
+            else f"n.{c}"
+            for c in columns
+        )
         con.execute(
             f"""
-            INSERT INTO {table}
-            SELECT n.* EXCLUDE ({counter}),
-                   coalesce(g.{counter}, 0)
-                   + CASE WHEN n.{key} IN (SELECT unnest($ids)) THEN 1 ELSE 0 END
+            INSERT INTO {table} ({", ".join(columns)})
+            SELECT {values}
             FROM {grades} n LEFT JOIN {table} g USING ({key})
             ON CONFLICT ({key}) DO UPDATE SET
             {", ".join(f"{c} = excluded.{c}" for c in columns if c != key)}
