@@ -240,7 +240,7 @@ def test_run_daily_live_records_a_failed_injury_report_and_goes_on(
         return as_transports(ns)
 
     monkeypatch.setattr(fetch_module, "default_transports", transports)
-    monkeypatch.setattr(daily, "aliased_models_exist", lambda con: True)
+    monkeypatch.setattr(daily, "aliased_models_exist", lambda con, market=None: True)
     monkeypatch.setattr(
         daily, "predict_job", lambda *a, **k: SimpleNamespace(writes=[], picks=[], unchanged=False)
     )

@@ -431,7 +431,7 @@ def test_run_daily_live_runs_fetch_first_then_the_usual_phases(
 
     db, made = cli_env
     # the slate's own phases are tested elsewhere; here only their order and records count
-    monkeypatch.setattr(daily, "aliased_models_exist", lambda con: True)
+    monkeypatch.setattr(daily, "aliased_models_exist", lambda con, market=None: True)
     monkeypatch.setattr(
         daily,
         "predict_job",
@@ -479,7 +479,7 @@ def test_run_daily_live_records_a_failed_fetch_and_goes_on(
         "default_transports",
         lambda settings: as_transports(fakes(nba_cdn=LiveSourceError("cdn unreachable"))),
     )
-    monkeypatch.setattr(daily, "aliased_models_exist", lambda con: True)
+    monkeypatch.setattr(daily, "aliased_models_exist", lambda con, market=None: True)
     monkeypatch.setattr(
         daily,
         "predict_job",

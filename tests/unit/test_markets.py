@@ -123,8 +123,11 @@ def _bets(rows: list[tuple[str, int, str, float, str]]) -> pd.DataFrame:
                 "system": system,
                 "game_date": date(2024, 4, 12),
                 "player_id": player,
+                "game_id": f"g{player}",
+                "team": f"T{player}",
                 "market": market,
                 "ev_calibrated": ev,
+                "capped_by": "",
                 "status": status,
                 "reason": "" if status == BET else "edge under 1",
                 "stake_flat": 1.0 if status == BET else 0.0,
@@ -169,3 +172,30 @@ def test_one_bet_per_player_per_date_across_markets_keeps_the_best() -> None:
     assert int((two["status"] == BET).sum()) == 4
     # the watchlist pick is left as it was
     assert out.loc[4, "reason"] == "edge under 1"
+
+
+def test_the_dates_limits_and_slate_cap_hold_across_markets() -> None:
+    # 12 players, each one bet in points and one in rebounds at 1.5% each: every market's
+    # own slate cap (6%) and day limit (10) were met alone; together they are not
+    rows = [
+        ("xgboost", p, mk, 0.03 + p / 1000 + (mk == "points") / 100, BET)
+        for p in range(12)
+        for mk in ("points", "rebounds")
+    ]
+    picks = _bets(rows).assign(stake_kelly=0.015, stake_kelly_before=0.015)
+    out = cap_across_markets(picks, PickPolicy(max_per_day=10, max_slate=0.06))
+    bets = out[out["status"] == BET]
+    assert len(bets) == 10  # one per player (best EV: points), then the day's limit
+    assert set(bets["market"]) == {"points"}
+    assert sorted(bets["player_id"]) == list(range(2, 12))  # the highest EV kept
+    assert bets["stake_kelly"].sum() == pytest.approx(0.06)
+    assert bets["capped_by"].str.contains("slate cap 6% across markets").all()
+    late = out[(out["market"] == "points") & (out["player_id"] < 2)]
+    assert late["reason"].str.startswith("10 bets on this date already").all()
+    assert (out.loc[out["status"] != BET, "stake_kelly"] == 0).all()
+    # per game: two players of one game, the third bet of that game goes to the watchlist
+    same_game = _bets([("xgboost", p, "points", 0.05 - p / 100, BET) for p in range(3)])
+    same_game["game_id"] = "g0"
+    capped = cap_across_markets(same_game, PickPolicy(max_per_game=2))
+    assert list(capped["status"]) == [BET, BET, WATCHLIST]
+    assert capped.loc[2, "reason"].startswith("2 bets on this game already")

@@ -298,10 +298,10 @@ def test_predict_and_the_daily_run_post_the_picks_once_each(
     from nbaprops.pipeline import daily
 
     monkeypatch.setattr(daily, "predict_job", _fake_predict)
-    monkeypatch.setattr(daily, "aliased_models_exist", lambda con: True)
+    monkeypatch.setattr(daily, "aliased_models_exist", lambda con, market=None: True)
     from nbaprops.read import picks as queries  # the run's printout of the (empty) slate
 
-    monkeypatch.setattr(queries, "picks", lambda con, settings, day: {"picks": []})
+    monkeypatch.setattr(queries, "picks", lambda con, settings, day, market="points": {"picks": []})
     monkeypatch.setenv("NBAPROPS_PICKS_WEBHOOK_URL", hook.url)
     args = ["--date", "2024-03-01", "--db", str(empty_db), "--json"]
     done = CliRunner().invoke(app, ["predict", *args, "--format", "slack"])

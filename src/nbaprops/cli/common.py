@@ -56,6 +56,31 @@ DataDirOpt = Annotated[
     typer.Option("--data-dir", help="Folder of source files (default: $NBAPROPS_DATA_DIR)."),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
+# The daily product's markets: a comma list or ``all`` (None: every market with a model)
+MarketsOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--markets",
+        "--market",
+        help="Markets (points, rebounds, assists, threes, pra, pr, pa, ra; a comma list or "
+        "all). Default: every market with an aliased model (points on a new warehouse).",
+    ),
+]
+# One market to read (picks, bets, track)
+MarketOpt = Annotated[
+    str,
+    typer.Option("--market", help="The market (points, rebounds, ..., ra); default points."),
+]
+
+
+def markets_of(text: str | None) -> tuple[str, ...] | None:
+    """``--markets`` as market names in catalog order (None: not given); an unknown market
+    is one error line listing the known ones."""
+    from nbaprops.core.markets import parse_markets
+
+    return None if text is None else tuple(m.name for m in parse_markets(text))
+
+
 LogJsonOpt = Annotated[
     bool,
     typer.Option(

@@ -16,6 +16,8 @@ from nbaprops.cli.common import (
     DbOpt,
     JsonOpt,
     LogJsonOpt,
+    MarketOpt,
+    MarketsOpt,
     RunLockedError,
     console,
     emit_json,
@@ -23,6 +25,7 @@ from nbaprops.cli.common import (
     locked_as_run,
     log_json_line,
     logged_phase,
+    markets_of,
     open_writable,
     parse_day,
     parse_period,
@@ -71,9 +74,17 @@ def _fmt(value: Any, spec: str = "") -> str:
     return format(value, spec) if spec else str(value)
 
 
+def _ref(w: Any) -> str:
+    """``system@vN (alias)``, with the market when it is not points."""
+    market = getattr(w, "market", "points")
+    return f"{w.system_id}@v{w.model_version} ({w.alias}" + (
+        ")" if market == "points" else f", {market})"
+    )
+
+
 def print_predict(result: Any) -> None:
     for w in result.writes:
-        ref = f"{w.system_id}@v{w.model_version} ({w.alias})"
+        ref = _ref(w)
         if w.unchanged:
             console.print(
                 f"{ref}: {result.day} already predicted; nothing changed (--force supersedes)"
@@ -83,10 +94,13 @@ def print_predict(result: Any) -> None:
             console.print(f"{ref}: {w.written} predictions for {result.day}{extra}")
     for w in result.picks:
         if not w.unchanged:
+            market = getattr(w, "market", "points")
+            flag = "" if market == "points" else f" --market {market}"
             console.print(
-                f"{w.system_id}@v{w.model_version} ({w.alias}): {w.written} picks "
-                f"(`nbaprops picks --date {result.day}`)"
+                f"{_ref(w)}: {w.written} picks (`nbaprops picks --date {result.day}{flag}`)"
             )
+    for note in getattr(result, "notes", []):
+        console.print(note, highlight=False)
     console.print(
         f"slate: {result.n_spine} players, {result.complete_share:.0%} with every required "
         f"feature; quotes up to {result.decision_minutes} min before tip"
@@ -113,9 +127,11 @@ def predict_payload(result: Any) -> dict[str, Any]:
         "stale_override": getattr(result, "stale_override", None),
         "team_changes": {str(k): v for k, v in getattr(result, "team_changes", {}).items()},
         "unchanged": result.unchanged,
+        "notes": list(getattr(result, "notes", [])),
         "models": [
             {
                 "system": w.system_id,
+                "market": w.market,
                 "version": w.model_version,
                 "alias": w.alias,
                 "written": w.written,
@@ -127,6 +143,7 @@ def predict_payload(result: Any) -> dict[str, Any]:
         "picks": [
             {
                 "system": w.system_id,
+                "market": w.market,
                 "version": w.model_version,
                 "alias": w.alias,
                 "written": w.written,
@@ -153,12 +170,14 @@ def predict(
         ),
     ] = False,
     allow_stale: AllowStaleOpt = False,
+    markets: MarketsOpt = None,
     db: DbOpt = None,
     as_json: JsonOpt = False,
     log_json: LogJsonOpt = False,
     fmt: FormatOpt = None,
 ) -> None:
-    """Predict a date with every registered model that has an alias, and select each
+    """Predict a date with every registered model that has an alias (in ``--markets``;
+    the date's limits on bets hold across the markets predicted together), and select each
     model's picks (``nbaprops picks`` shows the champion's). With a picks webhook set
     (``NBAPROPS_PICKS_WEBHOOK_URL``) the champion's picks, or "No bets today", are
     POSTed; a failed delivery is a note and an audit line, never a failed command.
@@ -167,6 +186,7 @@ def predict(
     from nbaprops.pipeline.daily import deliver_picks, predict_job
 
     the_day = parse_day(day, "--date")
+    wanted = markets_of(markets)
     settings = _with_format(settings_for(db), fmt)
     with logged_phase(log_json, "predict") as record, locked_as_run(f"predict {the_day}"):
         with open_writable(settings) as con:
@@ -178,6 +198,7 @@ def predict(
                 skip_completeness_check=skip_completeness_check,
                 allow_in_sample=allow_in_sample,
                 allow_stale=allow_stale,
+                markets=wanted,
             )
             delivery = deliver_picks(con, settings, the_day, result)
         record["rows"] = sum(w.written for w in result.writes)
@@ -323,6 +344,9 @@ def print_picks(payload: dict[str, Any], watchlist: int = 10) -> None:
     record first, then the bets with their stakes before and after the caps, then the
     top of the watchlist with the reason each is not staked."""
     day, system = payload["date"], payload["system"] or "champion"
+    market = payload.get("market") or "points"
+    if market != "points":  # points keeps its titles; another market names itself
+        day = f"{day} [{market}]"
     record = payload.get("record")
     if record:
         console.print(record["statement"])
@@ -382,7 +406,7 @@ def print_picks(payload: dict[str, Any], watchlist: int = 10) -> None:
             console.print(f"observation: {p['player_name']} {p['side']}: {p['observation']}")
     caps = payload["caps"]
     console.print(
-        f"EV in percent per unit; edge in points; stakes in units (1u = {payload['unit_pct']:g}% "
+        f"EV in percent per unit; edge in {market}; stakes in units (1u = {payload['unit_pct']:g}% "
         f"of bankroll) at {payload['kelly_fraction']:g} Kelly on the calibrated EV, capped at "
         f"{caps['bet_pct']:g}% a bet and {caps['slate_pct']:g}% a slate, x"
         f"{caps['red_multiplier']:g} on a RED slate; a bet needs calibrated EV above "
@@ -390,16 +414,20 @@ def print_picks(payload: dict[str, Any], watchlist: int = 10) -> None:
     )
 
 
-def picks(day: DateOpt, db: DbOpt = None, as_json: JsonOpt = False) -> None:
-    """The champion's picks of a date as recommended: bets with their record and capped
-    stakes, the watchlist with its reasons, results once graded."""
+def picks(
+    day: DateOpt, market: MarketOpt = "points", db: DbOpt = None, as_json: JsonOpt = False
+) -> None:
+    """The champion's picks of a date in a market as recommended: bets with their record
+    and capped stakes, the watchlist with its reasons, results once graded."""
+    from nbaprops.core.markets import get_market
     from nbaprops.read.picks import picks as picks_query
 
     the_day = parse_day(day, "--date")
+    chosen = get_market(market).name
     settings = settings_for(db)
     query_and_print(
         settings,
-        lambda con: picks_query(con, settings, the_day),  # the API's /picks, same function
+        lambda con: picks_query(con, settings, the_day, chosen),  # the API's /picks
         print_picks,
         as_json=as_json,
     )
@@ -511,8 +539,10 @@ def run_daily_cmd(
             "game and prop lines), as the run's first phase.",
         ),
     ] = False,
+    markets: MarketsOpt = None,
 ) -> None:
-    """The daily job: ingest → rebuild → grade earlier dates → diagnose them → predict →
+    """The daily job (``--markets``: which markets; each without a model gets a default
+    champion trained first): ingest → rebuild → grade earlier dates → diagnose them → predict →
     signal → picks → publish the API's snapshot.
 
     A run that cannot open the warehouse (another process holds it) records why beside
@@ -522,10 +552,12 @@ def run_daily_cmd(
     seconds, error}``; a run that cannot start: phase ``start``, FAILED). With a picks
     webhook set, the champion's picks are POSTed after the predict phase."""
     from nbaprops.pipeline.daily import PublishFailedError, record_unstarted_run, run_daily
+    from nbaprops.read.picks import champion_markets
     from nbaprops.read.picks import picks as picks_query
 
     settings = _with_format(settings_for(db, data_dir), fmt)
     the_day = parse_day(day, "--date") if day else DEMO_DATE
+    wanted = markets_of(markets)
     settings.paths.db.parent.mkdir(parents=True, exist_ok=True)
     failure: PublishFailedError | None = None
     try:
@@ -557,21 +589,44 @@ def run_daily_cmd(
                 allow_stale=allow_stale,
                 on_phase=(lambda record: log_json_line(True, record)) if log_json else None,
                 live=live,
+                markets=wanted,
             )
         except PublishFailedError as exc:
             failure, result = exc, exc.result
-        picks_payload = picks_query(con, settings, the_day)
+        shown = wanted or tuple(champion_markets(con)) or ("points",)
+        payloads = {m: _picks_or_none(con, settings, the_day, m, picks_query) for m in shown}
     if live and not as_json:
         lines = ["fetch: failed (see the fetch phase)"]
         lines = result.fetched.lines() if result.fetched is not None else lines
         for line in lines:
             console.print(line, highlight=False, soft_wrap=True, markup=False)
-    _print_run(result, the_day, picks_payload, as_json=as_json)
+    _print_run(result, the_day, payloads, as_json=as_json)
     if failure is not None:
         raise failure
 
 
-def _print_run(result: Any, the_day: date, picks_payload: dict[str, Any], *, as_json: bool) -> None:
+def _picks_or_none(
+    con: Any, settings: Any, day: date, market: str, query: Any
+) -> dict[str, Any] | None:
+    """A market's picks payload; None where its champion predicted nothing that date
+    (e.g. no lines of the market tonight: the predict phase says so)."""
+    from nbaprops.read.params import NotFoundError
+
+    if market == "points":  # points keeps its one error when nothing was predicted
+        payload: dict[str, Any] = query(con, settings, day, market)
+        return payload
+    try:
+        payload = query(con, settings, day, market)
+    except NotFoundError:
+        return None
+    return payload
+
+
+def _print_run(
+    result: Any, the_day: date, payloads: dict[str, dict[str, Any] | None], *, as_json: bool
+) -> None:
+    shown = {m: p for m, p in payloads.items() if p is not None}
+    picks_payload = next(iter(shown.values()), None)
     if as_json:
         emit_json(
             {
@@ -582,6 +637,7 @@ def _print_run(result: Any, the_day: date, picks_payload: dict[str, Any], *, as_
                 "predict": None if result.predicted is None else predict_payload(result.predicted),
                 "signals": {k: v.to_dict() for k, v in result.signals.items()},
                 "picks": picks_payload,
+                "markets": shown,
                 "diagnostics": [d.to_dict() for d in result.diagnostics],
                 "alerts": result.alerts,
                 "webhook": None if result.delivery is None else result.delivery.to_dict(),
@@ -607,7 +663,8 @@ def _print_run(result: Any, the_day: date, picks_payload: dict[str, Any], *, as_
     if result.predicted is not None:
         print_predict(result.predicted)
     print_signals(the_day, result.signals)
-    print_picks(picks_payload)
+    for payload in shown.values():
+        print_picks(payload)
     if result.delivery is not None:
         state = "delivered" if result.delivery.ok else f"NOT delivered ({result.delivery.error})"
         console.print(f"webhook: {result.delivery.n_alerts} alert(s) {state}")

@@ -170,3 +170,14 @@ def parse_markets(text: str | None) -> tuple[Market, ...]:
         return tuple(MARKET_CATALOG.values())
     wanted = {get_market(part).name for part in str(text).split(",") if part.strip()}
     return tuple(m for m in MARKET_CATALOG.values() if m.name in wanted)
+
+
+def outcome_sql(market_column: str, table: str) -> str:
+    """SQL giving each row's outcome in its own market: ``market_column`` names the row's
+    market, ``table`` the core.player_game alias (``CAST(pg.points AS DOUBLE)`` for points,
+    exactly as before markets). Both are code constants, never user input."""
+    cases = " ".join(
+        f"WHEN '{m.name}' THEN " + " + ".join(f"CAST({table}.{s} AS DOUBLE)" for s in m.stats)
+        for m in MARKET_CATALOG.values()
+    )
+    return f"CASE {market_column} {cases} END"

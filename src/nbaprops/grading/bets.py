@@ -19,6 +19,7 @@ import pandas as pd
 
 from nbaprops.core import metrics as m
 from nbaprops.core.db import transaction, upsert_grades
+from nbaprops.core.markets import outcome_sql
 
 BET_GRADE_COLUMNS = (
     "pick_id",
@@ -33,6 +34,7 @@ BET_GRADE_COLUMNS = (
     "profit_share",
     "graded_at",
     "regraded",
+    "market",
 )
 # Outcome names of a bet as the ledger shows them.
 BET_RESULTS = {m.WIN: "WIN", m.LOSS: "LOSS", m.PUSH: "PUSH", m.VOID: "VOID"}
@@ -69,17 +71,20 @@ def grade_bet_rows(rows: pd.DataFrame, graded_at: pd.Timestamp) -> pd.DataFrame:
             "profit_share": per_unit * rows["stake_kelly"].to_numpy(dtype=float),
             "graded_at": graded_at,
             "regraded": 0,
+            "market": rows["market"].to_numpy() if "market" in rows else "points",
         }
     )
     return out[list(BET_GRADE_COLUMNS)]
 
 
 def _to_grade(con: duckdb.DuckDBPyConnection, day: date) -> pd.DataFrame:
+    """Each active bet of ``day`` with its outcome in its own market."""
     return con.execute(
-        """
-        SELECT b.pick_id, b.system_id, b.game_date, b.player_id, b.side, b.bet_line,
-               b.bet_price, b.stake_flat, b.stake_kelly,
-               CAST(pg.points AS DOUBLE) AS actual_points,
+        # the outcome expression is built from the market catalog's constants
+        f"""
+        SELECT b.pick_id, b.system_id, b.market, b.game_date, b.player_id, b.side,
+               b.bet_line, b.bet_price, b.stake_flat, b.stake_kelly,
+               {outcome_sql("b.market", "pg")} AS actual_points,
                g.status = 'final'
                  AND EXISTS (SELECT 1 FROM core.player_game x WHERE x.game_id = b.game_id)
                  AS final
@@ -89,7 +94,7 @@ def _to_grade(con: duckdb.DuckDBPyConnection, day: date) -> pd.DataFrame:
         LEFT JOIN core.game g ON g.game_id = b.game_id
         WHERE b.game_date = ? AND b.is_active
         ORDER BY b.pick_id
-        """,
+        """,  # noqa: S608
         [day],
     ).df()
 

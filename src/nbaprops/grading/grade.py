@@ -19,6 +19,7 @@ import pandas as pd
 
 from nbaprops.core import metrics as m
 from nbaprops.core.db import transaction, upsert_grades
+from nbaprops.core.markets import outcome_sql
 from nbaprops.core.odds import FLAT_PRICE
 from nbaprops.grading.bets import BetGradeResult, grade_bets_date
 from nbaprops.systems.base import MEDIAN_INDEX, PredictiveDistribution
@@ -45,6 +46,7 @@ GRADE_COLUMNS = (
     "pit",
     "graded_at",
     "regraded",
+    "market",
 )
 # The model's call against the consensus line: a direction, not a bet (bets are graded
 # at their own line and price in ``grading.bets``).
@@ -65,12 +67,15 @@ class GradeResult:
 
 
 def _to_grade(con: duckdb.DuckDBPyConnection, day: date) -> pd.DataFrame:
+    """Each active prediction of ``day`` with its outcome in its own market and that
+    market's closing consensus line."""
     return con.execute(
-        """
-        SELECT p.prediction_id, p.system_id, p.game_date, p.player_id, p.game_id,
+        # the outcome expression is built from the market catalog's constants
+        f"""
+        SELECT p.prediction_id, p.system_id, p.market, p.game_date, p.player_id, p.game_id,
                p.line_source, p.line, p.over_price, p.under_price, p.median, p.quantiles,
                p.recommendation, p.bet_line, p.bet_price,
-               CAST(pg.points AS DOUBLE) AS actual_points,
+               {outcome_sql("p.market", "pg")} AS actual_points,
                CAST(pg.minutes AS DOUBLE) AS actual_minutes,
                g.status AS game_status,
                EXISTS (SELECT 1 FROM core.player_game b WHERE b.game_id = p.game_id)
@@ -81,11 +86,12 @@ def _to_grade(con: duckdb.DuckDBPyConnection, day: date) -> pd.DataFrame:
         LEFT JOIN core.player_game pg
           ON pg.player_id = p.player_id AND pg.game_date = p.game_date
         LEFT JOIN core.game g ON g.game_id = p.game_id
-        LEFT JOIN core.points_line cl
-          ON cl.player_id = p.player_id AND cl.game_date = p.game_date
+        LEFT JOIN core.market_line cl
+          ON cl.market = p.market AND cl.player_id = p.player_id
+         AND cl.game_date = p.game_date
         WHERE p.game_date = ? AND p.is_active
         ORDER BY p.prediction_id
-        """,
+        """,  # noqa: S608
         [day],
     ).df()
 
@@ -148,6 +154,7 @@ def grade_rows(rows: pd.DataFrame, graded_at: pd.Timestamp) -> pd.DataFrame:
             "pit": pit,
             "graded_at": graded_at,
             "regraded": 0,
+            "market": rows.get("market", "points"),
         }
     )
     return out[list(GRADE_COLUMNS)]
@@ -199,7 +206,9 @@ def _completeness(con: duckdb.DuckDBPyConnection, day: date) -> pd.DataFrame:
     con.execute(
         """
         INSERT OR REPLACE INTO grading.completeness
-        SELECT p.game_date, p.system_id, count(*) AS predicted,
+            (game_date, system_id, market, predicted, graded, void, missing, graded_share,
+             computed_at)
+        SELECT p.game_date, p.system_id, p.market, count(*) AS predicted,
                count(*) FILTER (WHERE g.direction_vs_consensus IS NOT NULL
                                  AND g.direction_vs_consensus <> 'void') AS graded,
                count(*) FILTER (WHERE g.direction_vs_consensus = 'void') AS void,
@@ -209,10 +218,11 @@ def _completeness(con: duckdb.DuckDBPyConnection, day: date) -> pd.DataFrame:
         FROM predictions.prediction p
         LEFT JOIN grading.grade g USING (prediction_id)
         WHERE p.game_date = ? AND p.is_active AND NOT p.in_sample
-        GROUP BY p.game_date, p.system_id
+        GROUP BY p.game_date, p.system_id, p.market
         """,
         [day],
     )
     return con.execute(
-        "SELECT * FROM grading.completeness WHERE game_date = ? ORDER BY system_id", [day]
+        "SELECT * FROM grading.completeness WHERE game_date = ? ORDER BY system_id, market",
+        [day],
     ).df()

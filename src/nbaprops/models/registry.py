@@ -40,7 +40,7 @@ from nbaprops.core.db import records, transaction
 from nbaprops.core.errors import NbapropsError
 from nbaprops.core.settings import Paths
 from nbaprops.core.values import json_safe
-from nbaprops.features.catalog import FEATURE_SETS, FEATURES, FeatureSet
+from nbaprops.features.catalog import FEATURE_SETS, FEATURES, FeatureSet, market_of_key
 from nbaprops.models.calibration import Calibration
 from nbaprops.systems import FeatureSetMismatchError, load_system
 from nbaprops.systems.breakout import SYSTEM_ID as BREAKOUT_SYSTEM
@@ -146,11 +146,17 @@ class ModelVersion:
     def feature_set_key(self) -> str:
         return f"{self.feature_set}_v{self.feature_set_version}"
 
+    @property
+    def market(self) -> str:
+        """The market it predicts: its feature set's (``features.catalog``)."""
+        return market_of_key(self.feature_set_key)
+
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
         for key in ("train_start", "train_end"):
             out[key] = None if out[key] is None else str(out[key])
         out["ref"] = self.ref
+        out["market"] = self.market
         return out
 
 
@@ -334,24 +340,34 @@ def get_version(
     return found[0]
 
 
-def alias_version(con: duckdb.DuckDBPyConnection, system_id: str, alias: str) -> int | None:
+def alias_version(
+    con: duckdb.DuckDBPyConnection, system_id: str, alias: str, market: str = "points"
+) -> int | None:
+    """The version under ``system@alias`` in ``market`` (each market has its own aliases)."""
     row = con.execute(
-        "SELECT version FROM models.alias WHERE system_id = ? AND alias = ?", [system_id, alias]
+        "SELECT version FROM models.alias WHERE system_id = ? AND alias = ? AND market = ?",
+        [system_id, alias, market],
     ).fetchone()
     return None if row is None else int(row[0])
 
 
 def resolve(
-    con: duckdb.DuckDBPyConnection, ref: str, *, artifacts_dir: Path | None = None
+    con: duckdb.DuckDBPyConnection,
+    ref: str,
+    *,
+    market: str = "points",
+    artifacts_dir: Path | None = None,
 ) -> ModelVersion:
-    """``system@champion``, ``system@v3`` or ``system@3``: one version, unambiguously."""
+    """``system@champion``, ``system@v3`` or ``system@3``: one version, unambiguously (an
+    alias is ``market``'s; a version number names one version, whatever its market)."""
     system_id, sep, which = ref.strip().partition("@")
     if not sep or not system_id or not which:
         raise NbapropsError(f"model reference {ref!r}: expected SYSTEM@ALIAS or SYSTEM@vN")
     if which in ALIASES:
-        version = alias_version(con, system_id, which)
+        version = alias_version(con, system_id, which, market)
         if version is None:
-            raise NbapropsError(f"{system_id} has no {which}; see `nbaprops model list`")
+            where = "" if market == "points" else f" in market {market}"
+            raise NbapropsError(f"{system_id} has no {which}{where}; see `nbaprops model list`")
         return get_version(con, system_id, version, artifacts_dir=artifacts_dir)
     digits = which.removeprefix("v")
     if not digits.isdigit():
@@ -385,12 +401,17 @@ def check_feature_binding(version: ModelVersion) -> None:
 
 
 def load_model(
-    con: duckdb.DuckDBPyConnection, ref: str, *, artifacts_dir: Path | None = None
+    con: duckdb.DuckDBPyConnection,
+    ref: str,
+    *,
+    market: str = "points",
+    artifacts_dir: Path | None = None,
 ) -> LoadedModel:
     """Load a version to serve it; a skewed feature set or a missing or altered artefact
     is an error, never a silent fallback. ``artifacts_dir``: the configured artefact root
-    (``settings.paths.artifacts_dir``; None: beside the warehouse)."""
-    version = resolve(con, ref, artifacts_dir=artifacts_dir)
+    (``settings.paths.artifacts_dir``; None: beside the warehouse); ``market``: whose alias
+    an alias reference names."""
+    version = resolve(con, ref, market=market, artifacts_dir=artifacts_dir)
     check_feature_binding(version)
     folder = Path(version.artefact_dir)
     model_path = folder / MODEL_FILE
@@ -600,6 +621,7 @@ class AliasChange:
     previous_version: int | None
     action: str  # promoted | forced | refused
     gate: GateResult | None
+    market: str = "points"
 
 
 def _record_event(
@@ -609,7 +631,8 @@ def _record_event(
     reason: str | None,
 ) -> None:
     con.execute(
-        "INSERT INTO models.alias_event VALUES (?, ?, ?, ?, ?, ?, now(), ?, ?)",
+        "INSERT INTO models.alias_event (system_id, alias, version, previous_version, action, "
+        "actor, changed_at, reason, gate, market) VALUES (?, ?, ?, ?, ?, ?, now(), ?, ?, ?)",
         [
             change.system_id,
             change.alias,
@@ -619,6 +642,7 @@ def _record_event(
             who,
             reason,
             None if change.gate is None else json.dumps(change.gate.to_dict(), default=str),
+            change.market,
         ],
     )
 
@@ -647,16 +671,18 @@ def promote(
         raise NbapropsError('--force needs --reason "why the gate is overridden"')
     who = who or actor()
     candidate = get_version(con, system_id, version, artifacts_dir=artifacts_dir)
-    previous = alias_version(con, system_id, alias)
+    market = candidate.market  # each market has its own champion, challenger and shadow
+    previous = alias_version(con, system_id, alias, market)
     if previous == version:
-        raise NbapropsError(f"{candidate.ref} is already {system_id}@{alias}")
+        where = "" if market == "points" else f" ({market})"
+        raise NbapropsError(f"{candidate.ref} is already {system_id}@{alias}{where}")
     if system_id == BREAKOUT_SYSTEM and alias != "shadow":
         raise NbapropsError(
             f"{candidate.ref} is the breakout classifier: it serves only as a shadow "
             "(--alias shadow), never picks"
         )
     if candidate.mode != "shared":
-        change = AliasChange(system_id, alias, version, previous, "refused", None)
+        change = AliasChange(system_id, alias, version, previous, "refused", None, market)
         with transaction(con):
             _record_event(con, change, who, "experimental-mode model: never promotable")
         raise PromotionRefusedError(
@@ -673,13 +699,14 @@ def promote(
         gate = promotion_gate(candidate, champion, min_rows=min_rows, max_ece=max_ece)
     passed = gate is None or gate.passed
     action = "promoted" if passed else ("forced" if force else "refused")
-    change = AliasChange(system_id, alias, version, previous, action, gate)
+    change = AliasChange(system_id, alias, version, previous, action, gate, market)
     with transaction(con):
         _record_event(con, change, who, reason)
         if action != "refused":
             con.execute(
-                "INSERT OR REPLACE INTO models.alias VALUES (?, ?, ?, now())",
-                [system_id, alias, version],
+                "INSERT OR REPLACE INTO models.alias (system_id, market, alias, version, set_at) "
+                "VALUES (?, ?, ?, ?, now())",
+                [system_id, market, alias, version],
             )
     if action == "refused":
         assert gate is not None
@@ -694,8 +721,8 @@ def promote(
 def alias_history(con: duckdb.DuckDBPyConnection, system_id: str) -> list[dict[str, Any]]:
     """Every alias change and refusal of a system, oldest first."""
     frame = con.execute(
-        "SELECT alias, version, previous_version, action, actor, changed_at AS at, reason, "
-        "gate FROM models.alias_event WHERE system_id = ? ORDER BY changed_at, alias",
+        "SELECT alias, market, version, previous_version, action, actor, changed_at AS at, "
+        "reason, gate FROM models.alias_event WHERE system_id = ? ORDER BY changed_at, alias",
         [system_id],
     ).df()
     out = records(frame)

@@ -47,7 +47,7 @@ import os
 import socket
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -58,6 +58,7 @@ import duckdb
 import pandas as pd
 
 from nbaprops.core.errors import LiveSourceError, NbapropsError
+from nbaprops.core.markets import DEFAULT_MARKET, get_market
 from nbaprops.core.settings import Settings
 from nbaprops.experiments.runner import run_experiment
 from nbaprops.experiments.spec import build_spec
@@ -103,6 +104,9 @@ T = TypeVar("T")
 UNSTARTED_SUFFIX = ".unstarted-runs.jsonl"
 # The model a warehouse without any registered model starts from (fast, near the best).
 DEFAULT_CHAMPION = "xgboost"
+# ... in a market other than points (xgboost predicts points only; catboost_full
+# predicts every market, a count distribution where the market is a small count).
+DEFAULT_MARKET_CHAMPION = "catboost_full"
 # ... trained on this many days of history (two seasons: minutes, not a quarter hour).
 BOOTSTRAP_HISTORY_DAYS = 730
 # Dates a daily run looks back for predictions still ungraded (a missed night).
@@ -226,14 +230,23 @@ class DailyResult:
 
 
 def bootstrap_champion(
-    con: duckdb.DuckDBPyConnection, settings: Settings, day: date, *, progress: Progress
+    con: duckdb.DuckDBPyConnection,
+    settings: Settings,
+    day: date,
+    *,
+    progress: Progress,
+    market: str = DEFAULT_MARKET,
 ) -> str:
-    """Train, register and crown the default champion on data strictly before ``day``."""
+    """Train, register and crown the default champion of ``market`` on data strictly
+    before ``day``."""
+    points = market == DEFAULT_MARKET
     spec = build_spec(
         {
-            "name": "default_champion",
-            "hypothesis": "bootstrap: a warehouse without models gets a champion to start from",
-            "systems": [DEFAULT_CHAMPION],
+            "name": "default_champion" if points else f"default_champion_{market}",
+            "hypothesis": "bootstrap: a warehouse without models gets a champion to start from"
+            + ("" if points else f" ({market})"),
+            "systems": [DEFAULT_CHAMPION if points else DEFAULT_MARKET_CHAMPION],
+            "feature_set": get_market(market).feature_set,
             "evaluation": {"start": day - timedelta(days=28), "end": day - timedelta(days=1)},
             "training": {"start": day - timedelta(days=BOOTSTRAP_HISTORY_DAYS)},
             "retrain_every": 14,
@@ -246,11 +259,17 @@ def bootstrap_champion(
         con,
         spec,
         settings=settings,
-        on_plan=lambda n: progress.begin("train default champion", n),
+        on_plan=lambda n: progress.begin(
+            "train default champion" + ("" if points else f" ({market})"), n
+        ),
         on_fold=progress.step,
     )
     if outcome.model is None:
-        raise NbapropsError("the default champion could not be registered")
+        raise NbapropsError(
+            "the default champion"
+            + ("" if points else f" of {market}")
+            + " could not be registered"
+        )
     version = outcome.model
     gate = {
         "min_rows": settings.models.promotion_min_rows,
@@ -271,8 +290,9 @@ def bootstrap_champion(
         )
         how = "forced (the gate's refusal is recorded)"
     message = (
-        f"no registered model: trained {version.ref} on data up to {version.train_end} "
-        f"and made it champion, {how}"
+        ("no registered model" if points else f"no {market} model")
+        + f": trained {version.ref} on data up to {version.train_end} "
+        f"and made it {'' if points else market + ' '}champion, {how}"
     )
     audit(con, "daily", "bootstrap_champion", message)
     return message
@@ -341,13 +361,15 @@ def predict_job(
     allow_in_sample: bool = False,
     allow_stale: bool = False,
     now: datetime | None = None,
+    markets: Sequence[str] | None = None,
 ) -> PredictResult:
-    """Predict a date with every aliased model, and audit what was forced, skipped or
-    overridden (``allow_stale``) and which players were flagged for a team change."""
+    """Predict a date with every aliased model of ``markets`` (None: every market), and
+    audit what was forced, skipped or overridden (``allow_stale``) and which players were
+    flagged for a team change."""
     result = predict_date(
         con,
         day,
-        aliased_models(con, artifacts_dir=settings.paths.artifacts_dir),
+        aliased_models(con, artifacts_dir=settings.paths.artifacts_dir, markets=markets),
         settings=settings,
         minutes_before_tip=settings.models.decision_minutes_before_tip,
         ev_margin=settings.betting.ev_margin,
@@ -359,7 +381,9 @@ def predict_job(
         now=now,
     )
     for w in result.writes:
-        ref = f"{w.system_id}@v{w.model_version} ({w.alias})"
+        ref = f"{w.system_id}@v{w.model_version} ({w.alias}" + (
+            ")" if w.market == DEFAULT_MARKET else f", {w.market})"
+        )
         if w.unchanged:
             audit(con, "predict", "skip", f"{day} {ref}: already predicted; nothing changed")
         elif w.superseded:
@@ -423,8 +447,11 @@ def run_daily(
     on_message: Callable[[str], None] | None = None,
     on_phase: Callable[[dict[str, Any]], None] | None = None,
     live: bool = False,
+    markets: Sequence[str] | None = None,
 ) -> DailyResult:
-    """One day of operations; a failed phase is recorded and stops the run (``live``: a
+    """One day of operations on ``markets``, each of which gets a default champion when
+    it has no aliased model (None: every market with an aliased model, and a points
+    champion on a warehouse without any); a failed phase is recorded and stops the run (``live``: a
     ``fetch`` phase first, ``fetch_phase``, whose failure never stops it). Either way
     the run ends with its ``publish`` phase: the read-only snapshot the API reads (ADR
     0008), so a failed phase is visible there too. A failed publish is recorded FAILED,
@@ -452,6 +479,7 @@ def run_daily(
             now=now,
             on_message=on_message,
             live=live,
+            markets=None if markets is None else tuple(markets),
         )
     except Exception:
         publish_phase(con, settings, run_id, day)
@@ -697,6 +725,7 @@ def _run_daily(
     now: datetime | None,
     on_message: Callable[[str], None] | None,
     live: bool = False,
+    markets: tuple[str, ...] | None = None,
 ) -> DailyResult:
     progress = progress or Progress()
     started = datetime.now().astimezone()
@@ -726,14 +755,22 @@ def _run_daily(
         or []
     )
     with phase(con, run_id, day, "bootstrap") as counter:
-        # a warehouse without models gets a champion first (rows: versions registered)
-        if not aliased_models_exist(con):
+        # a market without models gets a champion first (rows: versions registered)
+        if markets is None:
+            missing = [] if aliased_models_exist(con, None) else [DEFAULT_MARKET]
+        else:
+            missing = [m for m in markets if not aliased_models_exist(con, m)]
+        if missing:
             # refused before minutes of training, not after
             refuse_stale(con, day, settings, allow_stale=allow_stale, now=now)
-            result.bootstrapped = bootstrap_champion(con, settings, day, progress=progress)
-            counter["rows"] = 1
+        for market in missing:
+            message = bootstrap_champion(con, settings, day, progress=progress, market=market)
+            result.bootstrapped = (
+                message if result.bootstrapped is None else f"{result.bootstrapped}\n{message}"
+            )
+            counter["rows"] += 1
             if on_message:
-                on_message(result.bootstrapped)
+                on_message(message)
     with phase(con, run_id, day, "predict") as counter:
         result.predicted = predict_job(
             con,
@@ -743,6 +780,7 @@ def _run_daily(
             skip_completeness_check=skip_completeness_check,
             allow_stale=allow_stale,
             now=now,
+            markets=markets,
         )
         counter["rows"] = sum(w.written for w in result.predicted.writes)
     result.picks_delivery = deliver_picks(con, settings, day, result.predicted)
@@ -923,8 +961,13 @@ def breakout_shadow_phase(
     )
 
 
-def aliased_models_exist(con: duckdb.DuckDBPyConnection) -> bool:
+def aliased_models_exist(
+    con: duckdb.DuckDBPyConnection, market: str | None = DEFAULT_MARKET
+) -> bool:
+    """Whether ``market`` (None: any market) has a model under an alias (the breakout
+    shadow aside)."""
     row = con.execute(
-        "SELECT count(*) FROM models.alias WHERE system_id <> ?", [BREAKOUT_SYSTEM]
+        "SELECT count(*) FROM models.alias WHERE system_id <> ? AND (? IS NULL OR market = ?)",
+        [BREAKOUT_SYSTEM, market, market],
     ).fetchone()
     return bool(row and row[0])

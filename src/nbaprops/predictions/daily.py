@@ -16,7 +16,7 @@ date's lines is not his latest box score's (flagged on his row), are never bet.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -26,12 +26,20 @@ import pandas as pd
 
 from nbaprops.core.db import transaction
 from nbaprops.core.errors import NbapropsError, StaleDataError
+from nbaprops.core.markets import MARKET_NAMES, get_market
 from nbaprops.core.settings import Settings
 from nbaprops.core.time import eastern_today, season_of
 from nbaprops.features.catalog import FeatureSet, experimental_feature_set, get_feature_set
 from nbaprops.models.calibration import EvCalibration
 from nbaprops.models.registry import ALIASES, LoadedModel, ModelVersion, load_model
-from nbaprops.predictions.picks import BET, WATCHLIST, PickPolicy, empty_picks, select_picks
+from nbaprops.predictions.picks import (
+    BET,
+    WATCHLIST,
+    PickPolicy,
+    cap_across_markets,
+    empty_picks,
+    select_picks,
+)
 from nbaprops.predictions.scoring import ScoringModel, score_date
 from nbaprops.predictions.signal import SIGNAL_INPUTS, slate_signal
 from nbaprops.predictions.slate import build_slate
@@ -87,23 +95,35 @@ def version_feature_set(version: ModelVersion) -> FeatureSet:
     if version.mode == "shared":
         return get_feature_set(version.feature_set_key)
     return experimental_feature_set(
-        tuple(version.feature_columns), f"experimental features of {version.ref}"
+        tuple(version.feature_columns), f"experimental features of {version.ref}", version.market
     )
 
 
 def aliased_models(
-    con: duckdb.DuckDBPyConnection, *, artifacts_dir: Path | None = None
+    con: duckdb.DuckDBPyConnection,
+    *,
+    artifacts_dir: Path | None = None,
+    markets: Sequence[str] | None = None,
 ) -> list[ServingModel]:
-    """Every points model version that has an alias, loaded (skew guard and checksum
-    included); the breakout classifier's shadow is scored by ``predictions.breakout``.
-    ``artifacts_dir``: the configured artefact root (None: beside the warehouse)."""
+    """Every model version that has an alias in one of ``markets`` (None: every market),
+    loaded (skew guard and checksum included); the breakout classifier's shadow is scored
+    by ``predictions.breakout``. ``artifacts_dir``: the configured artefact root (None:
+    beside the warehouse)."""
     rows = con.execute(
-        "SELECT system_id, alias FROM models.alias WHERE system_id <> ? "
-        "ORDER BY system_id, list_position(?, alias)",
-        [BREAKOUT_SYSTEM, list(ALIASES)],
+        "SELECT system_id, alias, market FROM models.alias WHERE system_id <> $breakout "
+        "AND ($markets IS NULL OR list_contains($markets, market)) "
+        "ORDER BY list_position($order, market) NULLS LAST, market, system_id, "
+        "list_position($aliases, alias)",
+        {
+            "breakout": BREAKOUT_SYSTEM,
+            "markets": None if markets is None else list(markets),
+            "order": list(MARKET_NAMES),
+            "aliases": list(ALIASES),
+        },
     ).fetchall()
     return [
-        ServingModel(load_model(con, f"{s}@{a}", artifacts_dir=artifacts_dir), a) for s, a in rows
+        ServingModel(load_model(con, f"{s}@{a}", market=mk, artifacts_dir=artifacts_dir), a)
+        for s, a, mk in rows
     ]
 
 
@@ -120,6 +140,7 @@ class PredictResult:
     picks: list[BatchWrite] = field(default_factory=list)  # each model's picks written
     stale_override: str | None = None  # what --allow-stale overrode (on every row)
     team_changes: dict[int, str] = field(default_factory=dict)  # player -> reason
+    notes: list[str] = field(default_factory=list)  # e.g. a market without lines tonight
 
     @property
     def unchanged(self) -> bool:
@@ -201,14 +222,22 @@ def predict_date(
         fs = version_feature_set(m.version)
         sets[fs.key] = fs
         by_set.setdefault(fs.key, []).append(m)
-    writes: list[BatchWrite] = []
-    pick_writes: list[BatchWrite] = []
     scored_all = []
+    parts: list[ModelDate] = []
+    notes: list[str] = []
     n_spine, complete = 0, float("nan")
     for key, group in by_set.items():
+        market = get_market(sets[key].market)
         slate = build_slate(
             con, [day], sets[key], minutes_before_tip=minutes_before_tip, as_of=as_of
         )
+        if slate.frame.empty and not market.estimated_line:
+            # a market without an estimated line predicts lined players only (issue 26)
+            notes.append(
+                f"no {market.name} lines on {day} by the decision time: no {market.name} "
+                "rows (a line is never estimated for this market)"
+            )
+            continue
         if slate.frame.empty:
             raise NbapropsError(
                 no_games_message(con, day)
@@ -236,27 +265,31 @@ def predict_date(
             flagged |= team_changes(con, day, zip(frame["player_id"], frame["team"], strict=True))
         scored["freshness_flag"] = [flagged.get(int(p)) for p in scored["player_id"]]
         scored["stale_override"] = stale_override
+        scored["market"] = market.name
         scored_all.append(scored)
-        parts = [
+        parts.extend(
             ModelDate(
                 scored[(scored["system"] == m.version.system_id) & (scored["alias"] == m.alias)],
                 m.scoring(),
                 m.version.train_end >= day,
             )
             for m in group
-        ]
-        for write, picked in write_models_date(
-            con,
-            day,
-            parts,
-            settings=settings,
-            as_of=as_of,
-            minutes_before_tip=minutes_before_tip,
-            completeness_skipped=skip_completeness_check,
-            force=force,
-        ):
-            writes.append(write)
-            pick_writes.append(picked)
+        )
+    writes: list[BatchWrite] = []
+    pick_writes: list[BatchWrite] = []
+    # every market of the date in one transaction: the date's limits hold across them
+    for write, picked in write_models_date(
+        con,
+        day,
+        parts,
+        settings=settings,
+        as_of=as_of,
+        minutes_before_tip=minutes_before_tip,
+        completeness_skipped=skip_completeness_check,
+        force=force,
+    ):
+        writes.append(write)
+        pick_writes.append(picked)
     scored = pd.concat(scored_all, ignore_index=True) if scored_all else pd.DataFrame()
     return PredictResult(
         day,
@@ -270,6 +303,7 @@ def predict_date(
         pick_writes,
         stale_override,
         flagged,
+        notes,
     )
 
 
@@ -333,6 +367,29 @@ def rank_picks(picks: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def cap_batches_across_markets(batches: Sequence[PickBatch], policy: PickPolicy) -> list[PickBatch]:
+    """The date's limits over the new picks of several markets, per alias (the bets a
+    user following every market of the champions places; ``cap_across_markets``). With one
+    market the batches are returned as they are: ``select_picks`` already applied them."""
+    fresh = {i for i, b in enumerate(batches) if b.force and len(b.picks)}
+    if len({batches[i].market for i in fresh}) < 2:
+        return list(batches)
+    frames = [
+        b.picks.assign(market=b.market, _batch=i, _alias=str(b.alias))
+        for i, b in enumerate(batches)
+        if i in fresh
+    ]
+    capped = cap_across_markets(pd.concat(frames, ignore_index=True), policy, by=("_alias",))
+    out = []
+    for i, b in enumerate(batches):
+        if i not in fresh:
+            out.append(b)
+            continue
+        mine = capped[capped["_batch"] == i].drop(columns=["market", "_batch", "_alias"])
+        out.append(replace(b, picks=rank_picks(mine.reset_index(drop=True))))
+    return out
+
+
 @dataclass(frozen=True)
 class ModelDate:
     """One model's scored rows of a date, ready to write."""
@@ -340,6 +397,11 @@ class ModelDate:
     scored: pd.DataFrame
     model: ScoringModel
     in_sample: bool = False
+
+    @property
+    def market(self) -> str:
+        """The market the model predicts (its fitted feature set's)."""
+        return self.model.model.market.name
 
 
 def write_models_date(
@@ -370,6 +432,7 @@ def write_models_date(
                 minutes_before_tip=minutes_before_tip,
                 in_sample=part.in_sample,
                 completeness_skipped=completeness_skipped,
+                market=part.market,
             )
             write = write_batch(
                 con,
@@ -380,13 +443,20 @@ def write_models_date(
                 day=day,
                 force=force,
                 within=True,
+                market=part.market,
             )
             writes.append(write)
             if write.unchanged:
-                if active_pick_count(con, day, model.system_id, alias):
-                    batches.append(PickBatch(model.system_id, version, alias, empty_picks(), False))
+                if active_pick_count(con, day, model.system_id, alias, part.market):
+                    batches.append(
+                        PickBatch(
+                            model.system_id, version, alias, empty_picks(), False, part.market
+                        )
+                    )
                     continue
-                rows = active_predictions(con, day, system_id=model.system_id, alias=alias)
+                rows = active_predictions(
+                    con, day, system_id=model.system_id, alias=alias, market=part.market
+                )
                 mine = rows["model_version"] == version
                 rows = rows[
                     mine & (rows["alias"].isna() if alias is None else rows["alias"] == alias)
@@ -394,6 +464,9 @@ def write_models_date(
             else:
                 rows = table.assign(prediction_id=list(write.ids))
             picks = picks_of_rows(rows, model.calibration.ev, settings)
-            batches.append(PickBatch(model.system_id, version, alias, picks, not write.unchanged))
+            batches.append(
+                PickBatch(model.system_id, version, alias, picks, not write.unchanged, part.market)
+            )
+        batches = cap_batches_across_markets(batches, PickPolicy.from_settings(settings))
         picked = write_pick_batches(con, day, batches, within=True)
     return list(zip(writes, picked, strict=True))

@@ -311,33 +311,70 @@ def select_picks(
     return out
 
 
-def cap_across_markets(picks: pd.DataFrame, policy: PickPolicy) -> pd.DataFrame:
-    """Picks of several markets (a ``market`` column) with the exposure rule across them:
-    a player's bets of one system on one date in different markets are correlated (PRA
-    holds his points), so at most ``policy.max_markets_per_player`` of them stay bets,
-    the highest calibrated EV first; the others join the watchlist with their reason
-    and no stake. Each market's own limits were applied by ``select_picks``."""
+def cap_across_markets(
+    picks: pd.DataFrame, policy: PickPolicy, by: tuple[str, ...] = ("system",)
+) -> pd.DataFrame:
+    """Picks of several markets (a ``market`` column) under the date's limits across them.
+
+    ``select_picks`` applied each market's limits to that market's slate alone; a user
+    following every market bets them all, so the same limits hold over their union, per
+    ``by`` (the backtest: a system; the daily job: the alias whose bets are placed) and
+    date, the highest calibrated EV first:
+
+    * a player's bets in different markets are correlated (PRA holds his points): at most
+      ``max_markets_per_player`` of them;
+    * at most ``max_per_game`` bets on a game, ``max_per_team`` on a team and
+      ``max_per_day`` on the date;
+    * the stakes together stay under the slate cap ``max_slate`` (scaled down together).
+
+    Bets past a limit join the watchlist with the reason and no stake."""
     if picks.empty:
         return picks
     out = picks.reset_index(drop=True).copy()
     bets = out[out["status"] == BET]
+    if bets.empty:
+        return out
     value = bets["ev_calibrated"].astype(float).fillna(-np.inf)
     ranked = bets.assign(_value=value).sort_values(
-        ["_value", "market"], ascending=[False, True], kind="stable"
+        ["_value", "market", "player_id"], ascending=[False, True, True], kind="stable"
     )
-    seen = ranked.groupby(["system", "game_date", "player_id"], sort=False).cumcount()
-    dropped = ranked.index[(seen >= policy.max_markets_per_player).to_numpy()]
-    if len(dropped):
-        kept = ranked[(seen < policy.max_markets_per_player).to_numpy()]
-        first = kept.groupby(["system", "game_date", "player_id"])["market"].agg(", ".join)
-        keys = pd.MultiIndex.from_frame(out.loc[dropped, ["system", "game_date", "player_id"]])
-        held = first.reindex(keys).to_numpy()
-        out.loc[dropped, "status"] = WATCHLIST
-        out.loc[dropped, "reason"] = [
-            f"already a bet on this player tonight ({m}): one bet per player per date "
-            "across markets"
-            for m in held
-        ]
+    limits = (
+        ("player_id", policy.max_markets_per_player, "already a bet on this player tonight"),
+        ("game_id", policy.max_per_game, f"{policy.max_per_game} bets on this game already"),
+        ("team", policy.max_per_team, f"{policy.max_per_team} bets on this team already"),
+        (None, policy.max_per_day, f"{policy.max_per_day} bets on this date already"),
+    )
+    counts: dict[tuple[object, ...], int] = {}
+    kept_markets: dict[tuple[object, ...], list[str]] = {}
+    dropped: dict[int, str] = {}
+    for i, row in zip(ranked.index, ranked.to_dict("records"), strict=True):
+        group = (*(row[c] for c in by), row["game_date"])
+        keys = [(*group, key, None if key is None else row[key]) for key, _, _ in limits]
+        for (key, limit, why), k in zip(limits, keys, strict=True):
+            if counts.get(k, 0) >= limit:
+                held = f" ({', '.join(kept_markets[k])})" if key == "player_id" else ""
+                dropped[i] = f"{why}{held}: the date's limits hold across markets"
+                break
+        else:
+            for k in keys:
+                counts[k] = counts.get(k, 0) + 1
+            kept_markets.setdefault(keys[0], []).append(str(row["market"]))
+    if dropped:
+        index = list(dropped)
+        out.loc[index, "status"] = WATCHLIST
+        out.loc[index, "reason"] = list(dropped.values())
         for col in ("stake_flat", "stake_kelly_before", "stake_kelly"):
-            out.loc[dropped, col] = 0.0
+            out.loc[index, col] = 0.0
+    is_bet = out["status"] == BET
+    groups = [*by, "game_date"]
+    total = out["stake_kelly"].where(is_bet, 0.0).groupby([out[c] for c in groups]).transform("sum")
+    over = is_bet & (total > policy.max_slate + 1e-12)
+    if over.any():
+        out.loc[over, "stake_kelly"] = out.loc[over, "stake_kelly"] * (
+            policy.max_slate / total[over]
+        )
+        note = f"slate cap {policy.max_slate:.0%} across markets"
+        out.loc[over, "capped_by"] = [
+            f"{c}; {note}" if c else note for c in out.loc[over, "capped_by"]
+        ]
     return out

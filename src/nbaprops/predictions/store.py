@@ -21,10 +21,11 @@ import pandas as pd
 import pyarrow as pa
 
 from nbaprops.core.db import registered, transaction
+from nbaprops.core.markets import DEFAULT_MARKET
 from nbaprops.predictions.picks import PICK_COLUMNS
 from nbaprops.predictions.scoring import ESTIMATE_METHOD, ESTIMATED, NO_LINE, PASS_SIDE
 
-# Columns of predictions.prediction (migrations 007, 011 and 015).
+# Columns of predictions.prediction (migrations 007, 011, 015, 018 and 020).
 PREDICTION_COLUMNS = (
     "prediction_id",
     "batch_id",
@@ -72,6 +73,7 @@ PREDICTION_COLUMNS = (
     "freshness_flag",
     "availability_status",
     "availability_report_utc",
+    "market",
 )
 
 
@@ -86,6 +88,7 @@ class BatchWrite:
     unchanged: bool  # active rows existed and nothing was forced: nothing written
     batch_id: str | None = None  # the rows written (None: nothing written)
     ids: tuple[str, ...] = ()  # the ids of the rows written, in the order given
+    market: str = DEFAULT_MARKET
 
 
 def active_count(
@@ -94,14 +97,15 @@ def active_count(
     system_id: str,
     alias: str | None,
     table: str = "predictions.prediction",
+    market: str = DEFAULT_MARKET,
 ) -> int:
-    """Active rows of one model and alias on ``day`` in ``table`` (predictions or picks;
-    a constant, never user input)."""
+    """Active rows of one model, alias and market on ``day`` in ``table`` (predictions or
+    picks; a constant, never user input)."""
     row = con.execute(
         # ``table`` is one of the two constants (a table name cannot be bound)
         f"SELECT count(*) FROM {table} WHERE game_date = ? AND system_id = ? "  # noqa: S608
-        "AND alias IS NOT DISTINCT FROM ? AND is_active",
-        [day, system_id, alias],
+        "AND alias IS NOT DISTINCT FROM ? AND market = ? AND is_active",
+        [day, system_id, alias, market],
     ).fetchall()  # whole: a half-read result blocks a later register on this connection
     return int(row[0][0]) if row else 0
 
@@ -113,11 +117,13 @@ def to_table_rows(
     minutes_before_tip: int,
     in_sample: bool,
     completeness_skipped: bool,
+    market: str = DEFAULT_MARKET,
 ) -> pd.DataFrame:
-    """``score_date(..., keep_quantiles=True)`` rows of one model as
+    """``score_date(..., keep_quantiles=True)`` rows of one model of ``market`` as
     predictions.prediction rows (ids and bookkeeping unset)."""
     out = pd.DataFrame(index=scored.index)
     out["system_id"] = scored["system"]
+    out["market"] = market
     out["model_version"] = scored["model_version"].astype("int64")
     out["alias"] = scored["alias"]
     for col in ("player_id", "game_id", "game_date", "team", "line_source"):
@@ -172,16 +178,18 @@ def supersede(
     table: str,
     id_column: str,
     day: date,
-    batches: list[tuple[str, str | None, str]],
+    batches: list[tuple[str, str | None, str, str]],
 ) -> None:
-    """Retire the active rows of ``day`` that each new batch (system, alias, batch id)
-    replaces: ``is_active = false`` and ``superseded_by`` the new row of the same player,
-    else the new batch. Nothing is deleted. ``table`` and ``id_column`` are constants."""
+    """Retire the active rows of ``day`` that each new batch (system, alias, batch id,
+    market) replaces: ``is_active = false`` and ``superseded_by`` the new row of the same
+    player, else the new batch. Nothing is deleted. ``table`` and ``id_column`` are
+    constants."""
     keys = pa.table(
         {
             "system_id": pa.array([b[0] for b in batches], pa.string()),
             "alias": pa.array([b[1] for b in batches], pa.string()),
             "batch_id": pa.array([b[2] for b in batches], pa.string()),
+            "market": pa.array([b[3] for b in batches], pa.string()),
         }
     )
     # the caller's table and id column constants and a generated name; the date is bound
@@ -196,7 +204,8 @@ def supersede(
                     k.batch_id)
             FROM {superseding} k
             WHERE old.game_date = $day AND old.system_id = k.system_id
-              AND old.alias IS NOT DISTINCT FROM k.alias AND old.is_active
+              AND old.alias IS NOT DISTINCT FROM k.alias AND old.market = k.market
+              AND old.is_active
               AND old.batch_id <> k.batch_id
             """,  # noqa: S608
             {"day": day},
@@ -213,16 +222,18 @@ def write_batch(
     day: date,
     force: bool,
     within: bool = False,
+    market: str = DEFAULT_MARKET,
 ) -> BatchWrite:
-    """Insert one model's rows for one date in one transaction, superseding when forced
-    (``within``: the caller already holds the transaction)."""
-    existing = active_count(con, day, system_id, alias)
+    """Insert one model's rows of one market for one date in one transaction, superseding
+    when forced (``within``: the caller already holds the transaction)."""
+    existing = active_count(con, day, system_id, alias, market=market)
     if existing and not force:
-        return BatchWrite(system_id, model_version, alias, day, 0, 0, True)
+        return BatchWrite(system_id, model_version, alias, day, 0, 0, True, market=market)
     batch_id = str(uuid.uuid4())
     frame = rows.copy()
     frame["prediction_id"] = [str(uuid.uuid4()) for _ in range(len(frame))]
     frame["batch_id"] = batch_id
+    frame["market"] = market
     frame["created_at"] = pd.Timestamp.now(tz="UTC")
     frame["is_active"] = True
     frame["superseded_by"] = None
@@ -245,7 +256,11 @@ def write_batch(
         superseded = 0
         if existing:
             supersede(
-                con, "predictions.prediction", "prediction_id", day, [(system_id, alias, batch_id)]
+                con,
+                "predictions.prediction",
+                "prediction_id",
+                day,
+                [(system_id, alias, batch_id, market)],
             )
             superseded = existing
     return BatchWrite(
@@ -258,6 +273,7 @@ def write_batch(
         False,
         batch_id,
         tuple(frame["prediction_id"]),
+        market,
     )
 
 
@@ -267,17 +283,19 @@ def active_predictions(
     *,
     system_id: str | None = None,
     alias: str | None = None,
+    market: str | None = None,
 ) -> pd.DataFrame:
-    """The active predictions of a date (optionally of one system and alias)."""
+    """The active predictions of a date (optionally of one system, alias and market)."""
     return con.execute(
         """
         SELECT * EXCLUDE (quantiles) FROM predictions.prediction
         WHERE game_date = $day AND is_active
           AND ($system IS NULL OR system_id = $system)
           AND ($alias IS NULL OR alias = $alias)
-        ORDER BY system_id, alias, player_id
+          AND ($market IS NULL OR market = $market)
+        ORDER BY system_id, alias, market, player_id
         """,
-        {"day": day, "system": system_id, "alias": alias},
+        {"day": day, "system": system_id, "alias": alias, "market": market},
     ).df()
 
 
@@ -287,7 +305,8 @@ PICK_TABLE_COLUMNS = (
     "pick_id",
     "batch_id",
     "system_id",
-    *(c for c in PICK_COLUMNS if c not in ("system", "decision_time")),
+    "market",
+    *(c for c in PICK_COLUMNS if c not in ("system", "decision_time", "market")),
     "decided_at",
     "created_at",
     "is_active",
@@ -296,9 +315,13 @@ PICK_TABLE_COLUMNS = (
 
 
 def active_pick_count(
-    con: duckdb.DuckDBPyConnection, day: date, system_id: str, alias: str | None
+    con: duckdb.DuckDBPyConnection,
+    day: date,
+    system_id: str,
+    alias: str | None,
+    market: str = DEFAULT_MARKET,
 ) -> int:
-    return active_count(con, day, system_id, alias, "predictions.pick")
+    return active_count(con, day, system_id, alias, "predictions.pick", market)
 
 
 @dataclass(frozen=True)
@@ -310,6 +333,7 @@ class PickBatch:
     alias: str | None
     picks: pd.DataFrame
     force: bool
+    market: str = DEFAULT_MARKET
 
 
 def _pick_columns(batch: PickBatch, batch_id: str) -> dict[str, npt.NDArray[np.generic] | pa.Array]:
@@ -322,6 +346,7 @@ def _pick_columns(batch: PickBatch, batch_id: str) -> dict[str, npt.NDArray[np.g
         "pick_id": np.array([str(uuid.uuid4()) for _ in range(n)], dtype=object),
         "batch_id": np.full(n, batch_id, dtype=object),
         "system_id": np.full(n, batch.system_id, dtype=object),
+        "market": np.full(n, batch.market, dtype=object),
         "model_version": np.full(n, int(batch.model_version), dtype="int64"),
         "alias": np.full(n, batch.alias, dtype=object),
         "decided_at": pa.array(decided, type=pa.timestamp("us", tz="UTC")),
@@ -344,9 +369,9 @@ def write_pick_batches(
     Like predictions: active picks of the same model, alias and date make a batch a no-op
     unless forced; forced, the new picks supersede them (kept, linked), never deleted."""
     existing = {
-        (system, alias): int(count)
-        for system, alias, count in con.execute(
-            "SELECT system_id, alias, count(*) FROM predictions.pick "
+        (system, alias, market): int(count)
+        for system, alias, market, count in con.execute(
+            "SELECT system_id, alias, market, count(*) FROM predictions.pick "
             "WHERE game_date = ? AND is_active GROUP BY ALL",
             [day],
         ).fetchall()
@@ -355,19 +380,29 @@ def write_pick_batches(
     out: list[BatchWrite] = []
     parts, batch_ids, superseding = [], [], []
     for b in batches:
-        had = existing.get((b.system_id, b.alias), 0)
+        had = existing.get((b.system_id, b.alias, b.market), 0)
         if had and not b.force:
-            out.append(BatchWrite(b.system_id, b.model_version, b.alias, day, 0, 0, True))
+            out.append(
+                BatchWrite(b.system_id, b.model_version, b.alias, day, 0, 0, True, market=b.market)
+            )
             continue
         batch_id = str(uuid.uuid4())
         batch_ids.append(batch_id)
         if had:
-            superseding.append((b.system_id, b.alias, batch_id))
+            superseding.append((b.system_id, b.alias, batch_id, b.market))
         if len(b.picks):
             parts.append(_pick_columns(b, batch_id))
         out.append(
             BatchWrite(
-                b.system_id, b.model_version, b.alias, day, len(b.picks), had, False, batch_id
+                b.system_id,
+                b.model_version,
+                b.alias,
+                day,
+                len(b.picks),
+                had,
+                False,
+                batch_id,
+                market=b.market,
             )
         )
     with nullcontext() if within else transaction(con):
@@ -407,7 +442,8 @@ def write_picks(
     day: date,
     force: bool,
     within: bool = False,
+    market: str = DEFAULT_MARKET,
 ) -> BatchWrite:
     """One model's picks of one date (``write_pick_batches`` with one batch)."""
-    batch = PickBatch(system_id, model_version, alias, picks, force)
+    batch = PickBatch(system_id, model_version, alias, picks, force, market)
     return write_pick_batches(con, day, [batch], within)[0]

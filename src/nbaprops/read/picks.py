@@ -15,6 +15,7 @@ import duckdb
 import pandas as pd
 
 from nbaprops.core.db import records
+from nbaprops.core.markets import DEFAULT_MARKET, MARKET_NAMES, get_market
 from nbaprops.core.metrics import BREAK_EVEN_110, wilson_interval
 from nbaprops.core.settings import Settings
 from nbaprops.grading.report import bet_rows, ledger_of
@@ -26,22 +27,44 @@ from nbaprops.read.status import latest_prediction_date
 from nbaprops.warehouse.freshness import missing_predictions_message
 
 
-def picks_system(con: duckdb.DuckDBPyConnection, settings: Settings) -> str | None:
-    """The system whose champion drives picks: the configured one, else the champion
-    promoted most recently (several systems may each have a champion)."""
-    if settings.picks.picks_system:
-        return settings.picks.picks_system
+def picks_system(
+    con: duckdb.DuckDBPyConnection, settings: Settings, market: str = DEFAULT_MARKET
+) -> str | None:
+    """The system whose champion drives ``market``'s picks: the configured one where it
+    has a champion in the market (points: always the configured one), else the market's
+    champion promoted most recently (several systems may each have a champion)."""
+    configured = settings.picks.picks_system
     row = con.execute(
-        "SELECT system_id FROM models.alias WHERE alias = 'champion' "
-        "ORDER BY set_at DESC, system_id LIMIT 1"
+        "SELECT system_id FROM models.alias WHERE alias = 'champion' AND market = ? "
+        "ORDER BY system_id = ? DESC, set_at DESC, system_id LIMIT 1",
+        [market, configured],
     ).fetchone()
+    if configured and (market == DEFAULT_MARKET or (row is not None and row[0] == configured)):
+        return configured
     return None if row is None else str(row[0])
 
 
-def champion_picks(con: duckdb.DuckDBPyConnection, settings: Settings, day: date) -> pd.DataFrame:
-    """The stored picks of the picks system's champion on ``day`` (bets first), with
-    player names, the breakout shadow's observation and, once graded, each bet's result."""
-    system_id = picks_system(con, settings)
+def champion_markets(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """The markets with a champion, in catalog order."""
+    have = {
+        r[0]
+        for r in con.execute(
+            "SELECT DISTINCT market FROM models.alias WHERE alias = 'champion'"
+        ).fetchall()
+    }
+    return [m for m in MARKET_NAMES if m in have]
+
+
+def champion_picks(
+    con: duckdb.DuckDBPyConnection,
+    settings: Settings,
+    day: date,
+    market: str = DEFAULT_MARKET,
+) -> pd.DataFrame:
+    """The stored picks of ``market``'s picks system's champion on ``day`` (bets first),
+    with player names, the breakout shadow's observation (points) and, once graded, each
+    bet's result."""
+    system_id = picks_system(con, settings, market)
     if system_id is None:
         return pd.DataFrame(columns=[*PICK_TABLE_COLUMNS, "observation"])
     picks = con.execute(
@@ -52,23 +75,33 @@ def champion_picks(con: duckdb.DuckDBPyConnection, settings: Settings, day: date
         LEFT JOIN core.player pl USING (player_id)
         LEFT JOIN grading.bet_grade g USING (pick_id)
         WHERE k.game_date = ? AND k.is_active AND k.system_id = ? AND k.alias = 'champion'
+          AND k.market = ?
         ORDER BY k.rank
         """,
-        [day, system_id],
+        [day, system_id, market],
     ).df()
+    if market != DEFAULT_MARKET:  # the breakout shadow watches points
+        return picks.assign(observation=None)
     return flag_picks(picks, active_breakout(con, day))  # the shadow's note, read-time
 
 
-def picks_frame(con: duckdb.DuckDBPyConnection, settings: Settings, day: date) -> pd.DataFrame:
-    """The champion's stored picks of a date; no champion predictions is NotFoundError."""
+def picks_frame(
+    con: duckdb.DuckDBPyConnection,
+    settings: Settings,
+    day: date,
+    market: str = DEFAULT_MARKET,
+) -> pd.DataFrame:
+    """The champion's stored picks of a date in ``market``; no champion predictions of
+    the market is NotFoundError."""
     found = con.execute(
         "SELECT count(*) FROM predictions.prediction "
-        "WHERE game_date = ? AND is_active AND alias = 'champion'",
-        [day],
+        "WHERE game_date = ? AND is_active AND alias = 'champion' AND market = ?",
+        [day, market],
     ).fetchone()
     if not found or not found[0]:
-        raise NotFoundError(missing_predictions_message(con, day, "champion predictions"))
-    return champion_picks(con, settings, day)
+        what = "champion predictions" + ("" if market == DEFAULT_MARKET else f" of {market}")
+        raise NotFoundError(missing_predictions_message(con, day, what))
+    return champion_picks(con, settings, day, market)
 
 
 def pick_out(row: dict[str, Any], unit_share: float) -> dict[str, Any]:
@@ -79,6 +112,7 @@ def pick_out(row: dict[str, Any], unit_share: float) -> dict[str, Any]:
         "status": row["status"],
         "reason": row["reason"] or None,
         "system_id": row["system_id"],
+        "market": row.get("market") or DEFAULT_MARKET,
         "model_version": int(row["model_version"]),
         "alias": row.get("alias"),
         "game_date": day_of(row["game_date"]),
@@ -123,7 +157,9 @@ def pick_out(row: dict[str, Any], unit_share: float) -> dict[str, Any]:
     }
 
 
-def champion_record(con: duckdb.DuckDBPyConnection, system: str | None) -> dict[str, Any] | None:
+def champion_record(
+    con: duckdb.DuckDBPyConnection, system: str | None, market: str = DEFAULT_MARKET
+) -> dict[str, Any] | None:
     """The champion's out-of-sample record at the prices taken, and whether it beats the
     break-even: the calls its version's walk-forward graded (what calibrates its EV and
     backs its picks), else the calls of the system graded in this warehouse."""
@@ -133,9 +169,9 @@ def champion_record(con: duckdb.DuckDBPyConnection, system: str | None) -> dict[
         """
         SELECT v.version, v.calibration FROM models.alias a
         JOIN models.version v ON v.system_id = a.system_id AND v.version = a.version
-        WHERE a.system_id = ? AND a.alias = 'champion'
+        WHERE a.system_id = ? AND a.alias = 'champion' AND a.market = ?
         """,
-        [system],
+        [system, market],
     ).fetchone()
     if row is None:
         return None
@@ -153,10 +189,10 @@ def champion_record(con: duckdb.DuckDBPyConnection, system: str | None) -> dict[
                    coalesce(sum(g.profit_best)
                             FILTER (g.direction_vs_consensus IN ('right', 'wrong')), 0)
             FROM predictions.prediction p JOIN grading.grade g USING (prediction_id)
-            WHERE p.system_id = ? AND p.is_active AND NOT p.in_sample
+            WHERE p.system_id = ? AND p.market = ? AND p.is_active AND NOT p.in_sample
               AND p.line_source = 'ACTUAL' AND p.recommendation IN ('OVER', 'UNDER')
             """,
-            [system],
+            [system, market],
         ).fetchone()
         n, wins, profit = (
             (int(graded[0]), int(graded[1]), float(graded[2])) if graded else (0, 0, 0.0)
@@ -181,6 +217,7 @@ def champion_record(con: duckdb.DuckDBPyConnection, system: str | None) -> dict[
         )
     return {
         "system": system,
+        "market": market,
         "version": version,
         "source": source,
         "n": n,
@@ -208,13 +245,16 @@ def _caps(settings: Settings) -> dict[str, Any]:
     }
 
 
-def _no_calls_verdict(con: duckdb.DuckDBPyConnection, day: date) -> str:
+def _no_calls_verdict(
+    con: duckdb.DuckDBPyConnection, day: date, market: str = DEFAULT_MARKET
+) -> str:
     """Why a slate with champion predictions has no call: only estimated lines (never
     bet; name the fetch), or no call beat the margin."""
     row = con.execute(
         "SELECT count(*), count(*) FILTER (line_source = 'ACTUAL') "
-        "FROM predictions.prediction WHERE game_date = ? AND is_active AND alias = 'champion'",
-        [day],
+        "FROM predictions.prediction WHERE game_date = ? AND is_active AND alias = 'champion' "
+        "AND market = ?",
+        [day, market],
     ).fetchone()
     n, actual = (int(row[0]), int(row[1])) if row else (0, 0)
     if n and not actual:
@@ -226,11 +266,14 @@ def _no_calls_verdict(con: duckdb.DuckDBPyConnection, day: date) -> str:
     return "no calls on this slate: no bets today"
 
 
-def no_picks(settings: Settings, day: date, why: str | None = None) -> dict[str, Any]:
+def no_picks(
+    settings: Settings, day: date, why: str | None = None, market: str = DEFAULT_MARKET
+) -> dict[str, Any]:
     """The picks payload of a date without champion predictions (the dashboard's);
     ``why`` is the real reason (``NotFoundError``'s line)."""
     return {
         "date": day,
+        "market": market,
         "system": None,
         "model_version": None,
         "record": None,
@@ -246,19 +289,23 @@ def no_picks(settings: Settings, day: date, why: str | None = None) -> dict[str,
 
 
 def picks(
-    con: duckdb.DuckDBPyConnection, settings: Settings, day: date | None = None
+    con: duckdb.DuckDBPyConnection,
+    settings: Settings,
+    day: date | None = None,
+    market: str = DEFAULT_MARKET,
 ) -> dict[str, Any]:
-    """The champion's picks of a date as recommended (bets first, then the watchlist with
-    each reason), with the champion's record, the caps and the slate's exposure; a past
-    date's bets carry their result."""
+    """The champion's picks of a date in ``market`` as recommended (bets first, then the
+    watchlist with each reason), with the champion's record, the caps and the slate's
+    exposure; a past date's bets carry their result."""
+    market = get_market(market).name
     day = day or latest_prediction_date(con)
-    chosen = picks_frame(con, settings, day)
-    system = picks_system(con, settings)
+    chosen = picks_frame(con, settings, day, market)
+    system = picks_system(con, settings, market)
     rows = [pick_out(r, settings.betting.unit_share) for r in records(chosen)]
     bets = [r for r in rows if r["status"] == "BET"]
     exposure = sum(r["stake_pct"] for r in bets)
     if not rows:
-        verdict = _no_calls_verdict(con, day)
+        verdict = _no_calls_verdict(con, day, market)
     elif not bets:
         verdict = f"no bets today: the record backs none of the {len(rows)} calls"
     else:
@@ -268,9 +315,10 @@ def picks(
         )
     return {
         "date": day,
+        "market": market,
         "system": system,
         "model_version": rows[0]["model_version"] if rows else None,
-        "record": champion_record(con, system),
+        "record": champion_record(con, system, market),
         "verdict": verdict,
         "n_bets": len(bets),
         "n_watchlist": len(rows) - len(bets),

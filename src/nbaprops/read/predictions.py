@@ -11,6 +11,7 @@ from typing import Any
 
 import duckdb
 
+from nbaprops.core.markets import DEFAULT_MARKET
 from nbaprops.core.settings import Settings
 from nbaprops.predictions.signal import SlateSignal, slate_signal
 from nbaprops.predictions.store import active_predictions
@@ -97,13 +98,17 @@ def predictions(
 def date_signals(
     con: duckdb.DuckDBPyConnection, settings: Settings, day: date
 ) -> dict[str, tuple[str, int, SlateSignal]]:
-    """The slate signal of every active model of the date, by ``system@alias`` (read only)."""
+    """The slate signal of every active model of the date, by ``system@alias`` (with its
+    market in brackets when not points; a version predicts one market) (read only)."""
     rows = active_predictions(con, day)
     out: dict[str, tuple[str, int, SlateSignal]] = {}
     for (system_id, version), group in rows.groupby(["system_id", "model_version"]):
         sig = slate_signal(group[~group["in_sample"]], settings)
         alias = group["alias"].dropna()
         label = f"{system_id}@{alias.iloc[0]}" if len(alias) else f"{system_id}@v{version}"
+        market = str(group["market"].iloc[0]) if "market" in group else DEFAULT_MARKET
+        if market != DEFAULT_MARKET:
+            label = f"{label} ({market})"
         out[label] = (str(system_id), int(str(version)), sig)
     return out
 
