@@ -4,6 +4,7 @@ that predict any market read each market's own features in the roles points play
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -103,6 +104,26 @@ def test_the_cli_refuses_an_unknown_market_naming_the_known_ones() -> None:
     assert line[0].startswith("error: unknown market 'steals'")
     assert "rebounds" in line[0]
     assert "threes" in line[0]
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["run", "daily", "--markets", "points,steals"],
+        ["predict", "--date", "2024-04-12", "--markets", "steals"],
+        ["picks", "--date", "2024-04-12", "--market", "steals"],
+    ],
+)
+def test_the_daily_commands_refuse_an_unknown_market_before_touching_the_warehouse(
+    argv: list[str], tmp_path: Path
+) -> None:
+    db = tmp_path / "never.duckdb"
+    result = runner.invoke(app, [*argv, "--db", str(db)])
+    assert result.exit_code == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert lines[0].startswith("error: unknown market 'steals': use one of points, rebounds")
+    assert not db.exists()  # refused before a warehouse was created or opened
 
 
 def test_the_cli_refuses_a_feature_set_of_another_market() -> None:

@@ -37,6 +37,7 @@ from nbaprops.cli.common import (
 )
 from nbaprops.core.db import connect
 from nbaprops.core.errors import NbapropsError, WarehouseBusyError
+from nbaprops.core.markets import get_market
 from nbaprops.warehouse.freshness import missing_predictions_message
 
 DateOpt = Annotated[str, typer.Option("--date", help="Game date, YYYY-MM-DD.")]
@@ -346,7 +347,7 @@ def print_picks(payload: dict[str, Any], watchlist: int = 10) -> None:
     day, system = payload["date"], payload["system"] or "champion"
     market = payload.get("market") or "points"
     if market != "points":  # points keeps its titles; another market names itself
-        day = f"{day} [{market}]"
+        day = f"{day} {get_market(market).title}"
     record = payload.get("record")
     if record:
         console.print(record["statement"])
@@ -419,7 +420,6 @@ def picks(
 ) -> None:
     """The champion's picks of a date in a market as recommended: bets with their record
     and capped stakes, the watchlist with its reasons, results once graded."""
-    from nbaprops.core.markets import get_market
     from nbaprops.read.picks import picks as picks_query
 
     the_day = parse_day(day, "--date")

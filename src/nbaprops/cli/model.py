@@ -58,6 +58,7 @@ def _print_versions(versions: list[ModelVersion]) -> None:
     t = Table(title=f"Model registry ({len(versions)} versions)")
     for col in (
         "model",
+        "market",
         "aliases",
         "mode",
         "features",
@@ -75,6 +76,7 @@ def _print_versions(versions: list[ModelVersion]) -> None:
         hit = fig.get("sportsbook.hit_rate")
         t.add_row(
             v.ref,
+            v.market,
             ", ".join(v.aliases) or "—",
             v.mode,
             v.feature_set_key,
@@ -201,13 +203,14 @@ def model_history(
 
 def _print_history(system: str, events: list[dict[str, Any]]) -> None:
     t = Table(title=f"{system}: alias history ({len(events)} events)")
-    for col in ("when", "alias", "version", "was", "action", "who", "reason", "gate"):
+    for col in ("when", "market", "alias", "version", "was", "action", "who", "reason", "gate"):
         t.add_column(col, overflow="fold")
     for e in events:
         gate = e["gate"]
         failed = [c["name"] for c in gate["checks"] if not c["passed"]] if gate else []
         t.add_row(
             e["at"][:19],
+            e.get("market") or "points",
             e["alias"],
             f"v{e['version']}",
             "—" if e["previous_version"] is None else f"v{e['previous_version']}",

@@ -1,0 +1,175 @@
+"""The daily product per market on the real data: a champion per market, stored rows,
+picks under the date's limits across markets, grading against each market's outcome."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from nbaprops.cli.main import app
+from nbaprops.core.db import connect
+from nbaprops.core.settings import Settings
+from nbaprops.grading.grade import grade_date
+from nbaprops.pipeline.daily import predict_job, run_daily
+from nbaprops.read.picks import champion_markets, picks
+from nbaprops.warehouse.migrate import migrate
+from tests.conftest import copy_warehouse
+
+pytestmark = [pytest.mark.data, pytest.mark.slow]
+
+DAY = date(2024, 4, 12)  # sportsbook lines of every market
+NO_REBOUNDS = date(2025, 3, 1)  # threes lines (the 2024-25 season), no rebounds line
+
+
+@pytest.fixture(scope="module")
+def served(warehouse: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
+    """A copy of the warehouse after `run daily --markets rebounds,threes` on DAY: each
+    market without a model gets its own default champion, then both are predicted."""
+    root = tmp_path_factory.mktemp("markets-daily")
+    copy_warehouse(warehouse, root / "nbaprops.duckdb")
+    settings = Settings(db=root / "nbaprops.duckdb", runs_dir=root / "runs")
+    with connect(settings.paths.db) as con:
+        migrate(con)
+        result = run_daily(con, settings, DAY, skip_ingest=True, markets=("rebounds", "threes"))
+    assert result.bootstrapped is not None
+    assert "rebounds champion" in result.bootstrapped
+    assert "threes champion" in result.bootstrapped
+    return settings
+
+
+def test_each_market_has_its_own_champion_and_its_own_lined_rows(served: Settings) -> None:
+    with connect(served.paths.db, read_only=True) as con:
+        aliases = con.execute(
+            "SELECT market, system_id, alias, version FROM models.alias ORDER BY market"
+        ).fetchall()
+        rows = con.execute(
+            "SELECT market, player_id, line_source, line, median FROM predictions.prediction "
+            "WHERE game_date = ? AND is_active",
+            [DAY],
+        ).df()
+        lines = con.execute(
+            "SELECT market, player_id, line FROM core.market_line WHERE game_date = ? "
+            "AND market IN ('rebounds', 'threes')",
+            [DAY],
+        ).df()
+    # one system, a champion in each market, two versions: a market's alias is its own
+    assert [(m, s, a) for m, s, a, _ in aliases] == [
+        ("rebounds", "catboost_full", "champion"),
+        ("threes", "catboost_full", "champion"),
+    ]
+    assert len({v for *_, v in aliases}) == 2
+    assert set(rows["market"]) == {"rebounds", "threes"}  # no points: not asked for
+    # neither market declares an estimated line: every row is a real line of its market
+    assert (rows["line_source"] == "ACTUAL").all()
+    for market in ("rebounds", "threes"):
+        mine = rows[rows["market"] == market]
+        posted = set(lines.loc[lines["market"] == market, "player_id"])
+        assert len(mine) > 50
+        assert set(mine["player_id"]) <= posted
+    threes = rows[rows["market"] == "threes"]
+    rebounds = rows[rows["market"] == "rebounds"]
+    # each market's model predicts its own stat, not points
+    assert threes["median"].max() < 6 < rebounds["median"].max() < 20
+    assert threes["line"].max() < 6
+
+
+def test_a_market_without_lines_on_a_date_has_no_rows_and_says_so(served: Settings) -> None:
+    with connect(served.paths.db) as con:
+        result = predict_job(con, served, NO_REBOUNDS, markets=("rebounds", "threes"))
+        stored = con.execute(
+            "SELECT market, count(*) FROM predictions.prediction WHERE game_date = ? "
+            "AND is_active GROUP BY market",
+            [NO_REBOUNDS],
+        ).fetchall()
+    assert [n for n in result.notes if n.startswith("no rebounds lines on 2025-03-01")]
+    assert dict(stored).keys() == {"threes"}
+    assert [w.market for w in result.writes] == ["threes"]
+
+
+def test_the_dates_bet_limits_hold_across_markets(served: Settings) -> None:
+    # a permissive policy (no record needed, no margin) so both markets have bets
+    loose = served.replace(
+        picks_min_record_bets=0, ev_margin=0.0, picks_min_edge=0.0, picks_max_per_day=12
+    )
+    with connect(served.paths.db) as con:
+        predict_job(con, loose, DAY, force=True, markets=("rebounds", "threes"))
+        picked = con.execute(
+            "SELECT market, player_id, game_id, team, status, reason, stake_kelly "
+            "FROM predictions.pick WHERE game_date = ? AND is_active AND alias = 'champion'",
+            [DAY],
+        ).df()
+    bets = picked[picked["status"] == "BET"]
+    # each market alone would bet up to 12; together the date's limits hold
+    assert len(bets) == 12
+    assert bets["player_id"].is_unique  # one bet per player per date across markets
+    assert bets.groupby("game_id").size().max() <= loose.picks.picks_max_per_game
+    assert bets.groupby("team").size().max() <= loose.picks.picks_max_per_team
+    assert bets["stake_kelly"].sum() <= loose.picks.picks_max_slate_share + 1e-9
+    held = picked[picked["reason"].str.endswith("the date's limits hold across markets")]
+    assert len(held) > 0
+    assert (held["status"] == "WATCHLIST").all()
+    assert (held["stake_kelly"] == 0).all()
+    # the rule was exercised: some players had a call in both markets
+    both = picked.groupby("player_id")["market"].nunique()
+    assert (both == 2).any()
+
+
+def test_grading_uses_each_markets_own_outcome_and_closing_line(served: Settings) -> None:
+    with connect(served.paths.db) as con:
+        grade_date(con, DAY)
+        graded = con.execute(
+            """
+            SELECT g.market, g.actual_points AS actual, g.closing_line, g.pit,
+                   pg.reb, pg.fg3m, cl.line AS close
+            FROM grading.grade g
+            JOIN predictions.prediction p USING (prediction_id)
+            JOIN core.player_game pg ON pg.player_id = g.player_id
+             AND pg.game_date = g.game_date
+            LEFT JOIN core.market_line cl ON cl.market = g.market
+             AND cl.player_id = g.player_id AND cl.game_date = g.game_date
+            WHERE g.game_date = ? AND p.is_active
+            """,
+            [DAY],
+        ).df()
+        completeness = con.execute(
+            "SELECT market, predicted, graded FROM grading.completeness WHERE game_date = ? "
+            "ORDER BY market",
+            [DAY],
+        ).fetchall()
+    assert set(graded["market"]) == {"rebounds", "threes"}
+    reb = graded[graded["market"] == "rebounds"]
+    threes = graded[graded["market"] == "threes"]
+    np.testing.assert_array_equal(reb["actual"], reb["reb"].astype(float))
+    np.testing.assert_array_equal(threes["actual"], threes["fg3m"].astype(float))
+    pd.testing.assert_series_equal(
+        graded["closing_line"], graded["close"], check_names=False, check_dtype=False
+    )
+    assert graded["pit"].between(0, 1).all()
+    assert [m for m, _, _ in completeness] == ["rebounds", "threes"]
+
+
+def test_picks_are_read_per_market(served: Settings) -> None:
+    with connect(served.paths.db, read_only=True) as con:
+        assert champion_markets(con) == ["rebounds", "threes"]
+        payload = picks(con, served, DAY, "threes")
+    assert payload["market"] == "threes"
+    assert payload["record"]["market"] == "threes"
+    assert payload["picks"]
+    assert {p["market"] for p in payload["picks"]} == {"threes"}
+    runner = CliRunner()
+    result = runner.invoke(
+        app, ["picks", "--date", str(DAY), "--market", "steals", "--db", str(served.paths.db)]
+    )
+    assert result.exit_code == 1
+    assert "unknown market 'steals': use one of points, rebounds" in result.output
+    result = runner.invoke(
+        app, ["picks", "--date", str(DAY), "--market", "rebounds", "--db", str(served.paths.db)]
+    )
+    assert result.exit_code == 0, result.output
+    assert f"{DAY} Rebounds" in result.output
