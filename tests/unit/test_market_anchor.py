@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from nbaprops.core import metrics as m
 from nbaprops.core.devig import devig, market_p_over
 from nbaprops.models.calibration import ANCHOR_PRIOR_ROWS, Calibration, MarketAnchor
 from nbaprops.predictions.scoring import score_rows
@@ -142,3 +143,26 @@ def test_a_book_line_off_the_consensus_is_priced_along_the_models_slope() -> Non
     higher = market.probabilities(dist.cdf, np.array([22.5]), np.array([0.55]), np.array([20.5]))
     assert at_line[1][0] == pytest.approx(0.55)
     assert higher[1][0] < 0.55  # a higher over line is less likely to go over
+
+
+def test_on_a_whole_line_the_push_takes_its_share_from_both_sides() -> None:
+    # rebounds around 5 with a real mass at exactly 5: a DFS pick'em (market 0.5) and a
+    # priced line (market 0.6); the anchor's P is P(over | decided), as the price is
+    pmf = np.array([[0.02, 0.05, 0.10, 0.15, 0.18, 0.18, 0.14, 0.09, 0.05, 0.03, 0.01]])
+    dist = PredictiveDistribution.from_pmf(pmf)
+    market = Calibration.market()
+    whole = np.array([5.0])
+    _, p_over, p_under, p_push = market.probabilities(dist.cdf, whole, np.array([0.5]), whole)
+    assert p_push[0] == pytest.approx(0.18)
+    assert p_over[0] == pytest.approx(p_under[0])  # a pick'em: no side favoured
+    assert p_over[0] + p_under[0] + p_push[0] == pytest.approx(1.0)
+    _, p_over, p_under, p_push = market.probabilities(dist.cdf, whole, np.array([0.6]), whole)
+    assert p_over[0] / (p_over[0] + p_under[0]) == pytest.approx(0.6)
+    # scored on decided rows, the market's P(over | decided) is its price again
+    assert m.decided_p_over(p_over, p_push)[0] == pytest.approx(0.6)
+    # a half line has no push: P(over) is the anchor's, bit for bit
+    half = np.array([5.5])
+    _, p_over, p_under, p_push = market.probabilities(dist.cdf, half, np.array([0.6]), half)
+    assert p_push[0] == 0.0
+    assert p_over[0] == MarketAnchor.market().p_over(np.array([0.4]), np.array([0.6]))[0]
+    assert m.decided_p_over(p_over, p_push)[0] == p_over[0]

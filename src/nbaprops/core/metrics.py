@@ -566,6 +566,18 @@ class ProbabilityMetrics(Record):
     reliability: tuple[ReliabilityBin, ...]
 
 
+def decided_p_over(p_over: npt.ArrayLike, p_push: npt.ArrayLike | None) -> FloatArray:
+    """P(over | the bet is decided): what a forecast of a decided row (no push) is scored
+    on, and what a de-vigged price is. On a whole line, P(over) / (1 - P(push)); where
+    P(push) is 0 or unknown (half lines), P(over) itself, bit for bit."""
+    p = np.asarray(p_over, dtype=float)
+    if p_push is None:
+        return p
+    push = np.nan_to_num(np.asarray(p_push, dtype=float))
+    whole = (push > 0) & (push < 1)
+    return np.where(whole, p / np.where(whole, 1.0 - push, 1.0), p)
+
+
 def _checked_probabilities(
     p: npt.ArrayLike, outcome: npt.ArrayLike
 ) -> tuple[FloatArray, FloatArray]:

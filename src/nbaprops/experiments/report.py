@@ -691,6 +691,12 @@ def summarize(
                 kind_entry["bankroll"] = bankrolls(lined, settings.betting.kelly_fraction)
             graded = lp[lp["actual"] != lp["line"]]
             if len(graded):
+                # a decided row is scored on P(over | decided) (the push's share removed
+                # on whole lines; half lines keep P(over) as it is)
+                graded = graded.assign(
+                    p_over=m.decided_p_over(graded["p_over"], graded.get("p_push")),
+                    p_push=0.0,  # removed once: market_figures sees decided P already
+                )
                 kind_entry["probability"] = m.probability_metrics(
                     graded["p_over"].to_numpy(), (graded["actual"] > graded["line"]).to_numpy()
                 ).to_dict()

@@ -45,7 +45,8 @@ def market_figures(played: pd.DataFrame) -> dict[str, Any] | None:
     decided = played[played["actual"] != played["line"]]
     pickem = (decided["line_kind"] == "dfs").to_numpy()
     market = versus_market(
-        decided["p_over"],
+        # P(over | decided), as the de-vigged price is (whole lines; half lines as they are)
+        m.decided_p_over(decided["p_over"], decided.get("p_push")),
         np.where(pickem, odds.FLAT_PRICE, decided["over_price"]),
         np.where(pickem, odds.FLAT_PRICE, decided["under_price"]),
         (decided["actual"] > decided["line"]).astype(float),

@@ -546,7 +546,14 @@ class Calibration:
                 at_consensus, _, _ = prob_over_under_push(cdf_at, consensus_line, self.pit)
                 same = np.isclose(np.asarray(lines, dtype=float), consensus_line)
                 at_consensus = np.where(same, p_over_dist, at_consensus)
-            p_over = np.minimum(self.anchor.p_over(p_over_dist, market, at_consensus), 1 - p_push)
+            # The anchor, like the de-vigged price it starts from, is P(over | decided): a
+            # book refunds a push, so its prices price the decided outcomes, and the
+            # anchor is fitted on decided rows. On a whole line the push takes its share
+            # from both sides (never from the under alone, which made every whole line
+            # an over at the market's own price).
+            decided = self.anchor.p_over(p_over_dist, market, at_consensus)
+            p_over = decided * (1.0 - p_push)
+            return p_over_dist, p_over, (1.0 - decided) * (1.0 - p_push), p_push
         p_under = np.clip(1.0 - p_over - p_push, 0.0, 1.0)
         return p_over_dist, p_over, p_under, p_push
 

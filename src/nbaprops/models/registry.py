@@ -494,8 +494,9 @@ def _lined_figures(rows: pd.DataFrame) -> dict[str, Any]:
         "ece": math.nan,
     }
     if graded.any():
+        decided = m.decided_p_over(played["p_over"], played.get("p_push"))
         probs = m.probability_metrics(
-            np.clip(played["p_over"].to_numpy(dtype=float)[graded], 0.0, 1.0),
+            np.clip(decided[graded], 0.0, 1.0),
             actual[graded] > line[graded],
         )
         out["ece"] = float(probs.ece)
