@@ -3,6 +3,7 @@ picks under the date's limits across markets, grading against each market's outc
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -16,7 +17,7 @@ from nbaprops.cli.main import app
 from nbaprops.core.db import connect
 from nbaprops.core.settings import Settings
 from nbaprops.grading.grade import grade_date
-from nbaprops.pipeline.daily import predict_job, run_daily
+from nbaprops.pipeline.daily import deliver_picks, predict_job, run_daily
 from nbaprops.read.picks import champion_markets, picks
 from nbaprops.warehouse.migrate import migrate
 from tests.conftest import copy_warehouse
@@ -173,3 +174,52 @@ def test_picks_are_read_per_market(served: Settings) -> None:
     )
     assert result.exit_code == 0, result.output
     assert f"{DAY} Rebounds" in result.output
+
+
+class _Posted:
+    """A stand-in for urlopen that keeps what was POSTed (tests never touch the net)."""
+
+    def __init__(self) -> None:
+        self.bodies: list[dict[str, object]] = []
+        self.status = 200
+
+    def __call__(self, request: object, timeout: float) -> _Posted:
+        self.bodies.append(json.loads(request.data))  # type: ignore[attr-defined]
+        return self
+
+    def __enter__(self) -> _Posted:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+def test_the_picks_webhook_carries_every_markets_bets(served: Settings) -> None:
+    loose = served.replace(
+        picks_min_record_bets=0,
+        ev_margin=0.0,
+        picks_min_edge=0.0,
+        picks_webhook_url="http://127.0.0.1:9/picks",
+    )
+    posted = _Posted()
+    with connect(served.paths.db) as con:
+        predicted = predict_job(con, loose, DAY, force=True, markets=("rebounds", "threes"))
+        delivery = deliver_picks(con, loose, DAY, predicted, opener=posted)
+        stored = con.execute(
+            "SELECT market, count(*) FROM predictions.bet WHERE game_date = ? AND is_active "
+            "AND alias = 'champion' GROUP BY market ORDER BY market",
+            [DAY],
+        ).fetchall()
+    assert delivery is not None
+    assert delivery.ok
+    (body,) = posted.bodies
+    sent = body["picks"]
+    assert isinstance(sent, list)
+    # the message holds exactly the stored bets of both markets, rebounds first
+    assert [(m, n) for m, n in stored] == [
+        (m, sum(p["market"] == m for p in sent)) for m in ("rebounds", "threes")
+    ]
+    assert [p["market"] for p in sent] == sorted(p["market"] for p in sent)
+    text = str(body["text"])
+    assert "catboost_full@champion (rebounds), catboost_full@champion (threes)" in text
+    assert any(" threes" in line for line in text.splitlines()[1:])

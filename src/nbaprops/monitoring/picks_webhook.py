@@ -23,6 +23,7 @@ from typing import Any
 
 import pandas as pd
 
+from nbaprops.core.markets import DEFAULT_MARKET, MARKET_NAMES
 from nbaprops.core.values import json_safe
 from nbaprops.monitoring.alerts import post_json
 
@@ -42,6 +43,7 @@ BET_FIELDS = (
     "record_n",
     "record_hit_rate",
     "slate_signal",
+    "market",
 )
 
 
@@ -69,14 +71,24 @@ def bet_rows(picks: pd.DataFrame, unit_share: float) -> list[dict[str, Any]]:
     with the stake in units."""
     if picks.empty or "status" not in picks:
         return []
-    bets = picks[picks["status"] == "BET"].sort_values("rank")
+    bets = picks[picks["status"] == "BET"]
+    order = ["market", "rank"] if "market" in bets else ["rank"]
+    bets = bets.sort_values(order, key=_market_order, kind="stable")
     out = []
     for row in bets.to_dict("records"):
         bet = {k: json_safe(row.get(k)) for k in BET_FIELDS}
+        bet["market"] = bet["market"] or DEFAULT_MARKET
         stake = json_safe(row.get("stake_kelly"))
         bet["stake_units"] = None if stake is None else round(float(stake) / unit_share, 2)
         out.append(bet)
     return out
+
+
+def _market_order(column: pd.Series) -> pd.Series:
+    """Markets in catalog order (points first); other sort keys as they are."""
+    if column.name != "market":
+        return column
+    return column.map({m: i for i, m in enumerate(MARKET_NAMES)})
 
 
 def _bet_text(b: dict[str, Any]) -> str:
@@ -85,8 +97,10 @@ def _bet_text(b: dict[str, Any]) -> str:
     ev = "" if b["ev_calibrated"] is None else f", EV {b['ev_calibrated']:+.1%}"
     p = "" if b["p_win"] is None else f", P(win) {b['p_win']:.1%}"
     stake = "" if b["stake_units"] is None else f", stake {b['stake_units']:.2f}u"
+    market = b.get("market") or DEFAULT_MARKET
+    what = "" if market == DEFAULT_MARKET else f" {market}"
     return (
-        f"{b['rank']}. {b['player_name']} ({b['team']}) {b['side']} {b['bet_line']:g}"
+        f"{b['rank']}. {b['player_name']} ({b['team']}) {b['side']} {b['bet_line']:g}{what}"
         f"{book}{price}{p}{ev}{stake}"
     )
 
@@ -105,7 +119,8 @@ def picks_payload(
         raise ValueError(f"unknown picks webhook format {fmt!r} (expected one of {FORMATS})")
     bets = bet_rows(picks, unit_share)
     n_watch = 0 if picks.empty or "status" not in picks else int((picks["status"] != "BET").sum())
-    who = f"{system}@champion" if system else "no champion"
+    # one system's champion, or several markets' ("x@champion (points), y@champion (...)")
+    who = (system if "@" in system else f"{system}@champion") if system else "no champion"
     if bets:
         head = f"nbaprops picks {day} ({who}): {len(bets)} bet(s)"
     else:

@@ -94,7 +94,7 @@ from nbaprops.predictions.daily import (
     version_feature_set,
 )
 from nbaprops.predictions.signal import SlateSignal, store_signal
-from nbaprops.read.picks import champion_picks, picks_system
+from nbaprops.read.picks import champion_markets, champion_picks, picks_system
 from nbaprops.read.predictions import date_signals
 from nbaprops.read.status import FETCH_PHASE, PHASES, START_PHASE
 from nbaprops.systems.breakout import SYSTEM_ID as BREAKOUT_SYSTEM
@@ -857,9 +857,17 @@ def deliver_picks(
     fmt = fmt or settings.alerts.picks_webhook_format
     n_bets = 0
     try:
-        picks = champion_picks(con, settings, day)
+        # every market's champion picks in one message (points alone: as before)
+        markets = champion_markets(con) or [DEFAULT_MARKET]
+        frames = [champion_picks(con, settings, day, m).assign(market=m) for m in markets]
+        picks = pd.concat([f for f in frames if len(f)] or frames[:1], ignore_index=True)
         unchanged = bool(predicted is not None and predicted.unchanged)
-        system = picks_system(con, settings)
+        systems = [(m, picks_system(con, settings, m)) for m in markets]
+        system = (
+            systems[0][1]
+            if len(systems) == 1
+            else ", ".join(f"{s}@champion ({m})" for m, s in systems if s is not None) or None
+        )
         payload = picks_payload(
             day, system, picks, unit_share=settings.betting.unit_share, unchanged=unchanged, fmt=fmt
         )
