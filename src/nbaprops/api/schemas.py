@@ -593,6 +593,7 @@ class ModelVersionOut(_Open):
     ref: str = _f("Reference to the version, system@vN.")
     aliases: list[str] = _f("Aliases it holds now: champion, challenger, shadow (or none).")
     feature_set: str = _f("Feature set name, e.g. points.")
+    market: str = _f("The market it predicts (its feature set's): points, rebounds, ...", "points")
     train_start: str | None = _f("First training date, YYYY-MM-DD; null: all history.")
     train_end: str = _f("Last training date, YYYY-MM-DD.")
     train_rows: int = _f("Rows it was trained on.")
