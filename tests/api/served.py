@@ -50,7 +50,9 @@ def prepare(
     backfill_walk_forward(con, spec, settings)
     for system, alias in SYSTEMS.items():
         con.execute(
-            "INSERT INTO models.alias SELECT system_id, ?, max(version), now() "
+            # columns by name: the alias is of the points market (migration 020)
+            "INSERT INTO models.alias (system_id, market, alias, version, set_at) "
+            "SELECT system_id, 'points', ?, max(version), now() "
             "FROM models.version WHERE system_id = ? GROUP BY ALL",
             [alias, system],
         )

@@ -82,7 +82,14 @@ def test_cached_bytes_are_the_uncached_response(
     assert first.json()["n"] == len(first.json()["predictions"]) > 0
     snapshot = client.app.state.reader.snapshot_key()  # type: ignore[attr-defined]
     params = dict(p.split("=") for p in query.lstrip("?").split("&") if p)
-    key = (snapshot, params.get("date"), params.get("system"), params.get("alias"))
+    # the cache keys the market too (by its name; default points)
+    key = (
+        snapshot,
+        params.get("date"),
+        params.get("system"),
+        params.get("alias"),
+        params.get("market", "points"),
+    )
     assert cache_of(client).get(key) is not None
     gz = client.get(f"/predictions{query}", headers={"Accept-Encoding": "gzip"})
     assert gz.headers["content-encoding"] == "gzip"

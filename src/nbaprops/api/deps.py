@@ -64,3 +64,9 @@ DateQ: Any = Query(
     description="Game date, YYYY-MM-DD, or today / yesterday / tomorrow (US/Eastern) "
     "(default: the latest predicted).",
 )
+MarketQ: Any = Query(
+    "points",
+    max_length=40,
+    description="The market: points, rebounds, assists, threes, pra, pr, pa or ra "
+    "(default points; one market per answer, never mixed).",
+)

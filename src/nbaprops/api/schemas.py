@@ -41,6 +41,7 @@ class AliasRecord(_Open):
     system_id: str = _f("System, e.g. xgboost.")
     alias: str = _f("champion, challenger or shadow.")
     version: int = _f("Registered version behind the alias.")
+    market: str = _f("The market the alias is of (a system has its aliases per market).")
 
 
 class SourceFreshness(BaseModel):
@@ -125,6 +126,7 @@ class Prediction(BaseModel):
 
 class Predictions(BaseModel):
     date: dt.date = _f("Game date, YYYY-MM-DD.")
+    market: str = _f("The market of every row (the market parameter; default points).")
     system: str | None = _f("The system filter, if any.")
     alias: str | None = _f("The alias filter, if any.")
     n: int = _f("Rows returned.")
@@ -185,6 +187,7 @@ class Pick(BaseModel):
     status: str = _f("BET (staked) or WATCHLIST (the record does not back it; no stake).")
     reason: str | None = _f("Why a watchlist pick is not staked.")
     system_id: str = _f("System whose pick it is.")
+    market: str = _f("The market the pick prices (points, rebounds, ...).")
     model_version: int = _f("Registered version.")
     alias: str | None = _f("champion, challenger, shadow; null for a backfill fit.")
     game_date: date = _f("Game date, YYYY-MM-DD.")
@@ -228,6 +231,7 @@ class Pick(BaseModel):
 
 class ChampionRecord(BaseModel):
     system: str = _f("The champion's system.")
+    market: str = _f("The market of the champion and its record.")
     version: int = _f("The champion's version.")
     source: str = _f("Which out-of-sample calls the record counts.")
     n: int = _f("Graded calls (wins + losses).")
@@ -254,6 +258,7 @@ class Caps(BaseModel):
 
 class Picks(BaseModel):
     date: dt.date = _f("Game date, YYYY-MM-DD.")
+    market: str = _f("The market of the picks (the market parameter; default points).")
     system: str | None = _f("System whose champion drives picks.")
     model_version: int | None = _f("The champion version that picked.")
     record: ChampionRecord | None = _f("The champion's record and whether it beats break-even.")
@@ -281,6 +286,7 @@ class Signal(BaseModel):
 
 class Signals(BaseModel):
     date: dt.date = _f("Game date, YYYY-MM-DD.")
+    market: str = _f("The market of the models signalled (the market parameter; default points).")
     signals: dict[str, Signal] = _f(
         "The slate signal of every model that predicted the date, keyed system@alias "
         "(system@vN for a version without an alias)."
@@ -316,6 +322,7 @@ class PlayerPrediction(_Open):
 
 class Player(BaseModel):
     until: date | None = _f("Games on or before this date.")
+    market: str = _f("The market of the predictions (the market parameter; default points).")
     player_id: int = _f("NBA player id.")
     player_name: str = _f("Player name.")
     games: list[PlayerGame] = _f("The player's last 20 games (on or before until), newest first.")
@@ -362,6 +369,7 @@ class SystemLedger(BaseModel):
 class Bets(BaseModel):
     start: date = _f("First date, YYYY-MM-DD.")
     end: date = _f("Last date, YYYY-MM-DD.")
+    market: str = _f("The market of the ledger (the market parameter; default points).")
     system: str | None = _f("The system filter, if any.")
     systems: list[SystemLedger] = _f("The ledger of each system with bets, by system.")
 
@@ -524,6 +532,10 @@ class Completeness(BaseModel):
 class Grading(BaseModel):
     start: date = _f("First date, YYYY-MM-DD.")
     end: date = _f("Last date, YYYY-MM-DD.")
+    market: str = _f(
+        "The market of every figure (the market parameter; default points; markets are "
+        "never mixed)."
+    )
     system: str | None = _f("The system filter, if any.")
     systems: list[SystemFigures] = _f(
         "Figures per system and real line kind (sportsbook and DFS apart)."
@@ -581,6 +593,7 @@ class ModelVersionOut(_Open):
     ref: str = _f("Reference to the version, system@vN.")
     aliases: list[str] = _f("Aliases it holds now: champion, challenger, shadow (or none).")
     feature_set: str = _f("Feature set name, e.g. points.")
+    market: str = _f("The market it predicts (its feature set's): points, rebounds, ...", "points")
     train_start: str | None = _f("First training date, YYYY-MM-DD; null: all history.")
     train_end: str = _f("Last training date, YYYY-MM-DD.")
     train_rows: int = _f("Rows it was trained on.")

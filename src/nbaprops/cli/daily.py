@@ -440,14 +440,17 @@ def bets(
     csv: Annotated[
         Path | None, typer.Option("--csv", help="Also write every ledger line to this CSV.")
     ] = None,
+    market: MarketOpt = "points",
     db: DbOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """The ledger: every bet as placed with its result, running units and bankrolls at
-    flat and recommended stakes, maximum drawdown, and a summary per system."""
-    from nbaprops.read.params import BadRequestError, NotFoundError
+    """The ledger of one market (default points): every bet as placed with its result,
+    running units and bankrolls at flat and recommended stakes, maximum drawdown, and a
+    summary per system."""
+    from nbaprops.read.params import BadRequestError, NotFoundError, check_market
     from nbaprops.read.picks import bets as bets_query
 
+    chosen = check_market(market)  # an unknown market: one error line, before anything
     first, last = parse_period(start, end)
     settings = settings_for(db)
     if not settings.paths.db.exists():
@@ -459,7 +462,13 @@ def bets(
     with connect(settings.paths.db, read_only=True) as con:
         try:
             payload = bets_query(
-                con, first, last, system, max_days=10**6, unit_share=settings.betting.unit_share
+                con,
+                first,
+                last,
+                system,
+                max_days=10**6,
+                unit_share=settings.betting.unit_share,
+                market=chosen,
             )
         except (BadRequestError, NotFoundError) as exc:
             raise NbapropsError(str(exc)) from None
@@ -478,7 +487,8 @@ def bets(
         emit_json(payload)
         return
     for s in payload["systems"]:
-        t = Table(title=f"Ledger {first}..{last}: {s['system']}")
+        of = "" if chosen == "points" else f" [{chosen}]"  # points keeps its title
+        t = Table(title=f"Ledger {first}..{last}{of}: {s['system']}")
         cols = ["date", "player", "bet", "EV cal.", "stake", "result", "units", "running"]
         cols += ["bankroll flat", "bankroll Kelly"]
         for col in cols:

@@ -20,6 +20,7 @@ from nbaprops.core import metrics as m
 from nbaprops.core import odds
 from nbaprops.core.bankroll import ledger
 from nbaprops.core.market_compare import versus_market
+from nbaprops.core.markets import DEFAULT_MARKET
 from nbaprops.core.values import finite_or_none
 
 
@@ -160,10 +161,14 @@ def estimated_figures(rows: pd.DataFrame) -> list[dict[str, Any]]:
 
 
 def graded_rows(
-    con: duckdb.DuckDBPyConnection, first: date, last: date, system: str | None = None
+    con: duckdb.DuckDBPyConnection,
+    first: date,
+    last: date,
+    system: str | None = None,
+    market: str = DEFAULT_MARKET,
 ) -> pd.DataFrame:
-    """Active, out-of-sample, graded predictions of [first, last] (of one system, or
-    all) in scoring vocabulary."""
+    """Active, out-of-sample, graded predictions of [first, last] in one market (default
+    points: figures never mix markets; of one system, or all) in scoring vocabulary."""
     frame = con.execute(
         """
         SELECT p.system_id AS system, p.model_version, p.alias, p.player_id, p.game_id,
@@ -177,9 +182,10 @@ def graded_rows(
         FROM predictions.prediction p JOIN grading.grade g USING (prediction_id)
         WHERE p.game_date BETWEEN ? AND ? AND p.is_active AND NOT p.in_sample
           AND (CAST(? AS VARCHAR) IS NULL OR p.system_id = ?)
+          AND p.market = ?
         ORDER BY p.system_id, p.game_date, p.player_id
         """,
-        [first, last, system, system],
+        [first, last, system, system, market],
     ).df()
     frame["side"] = frame["recommendation"].where(
         frame["recommendation"].isin(m.SIDES), m.PASS.upper()
@@ -187,22 +193,26 @@ def graded_rows(
     return frame
 
 
-def graded_summary(con: duckdb.DuckDBPyConnection, first: date, last: date) -> dict[str, Any]:
-    rows = graded_rows(con, first, last)
+def graded_summary(
+    con: duckdb.DuckDBPyConnection, first: date, last: date, market: str = DEFAULT_MARKET
+) -> dict[str, Any]:
+    """The graded figures of [first, last] in one market (default points), per system
+    and line kind, with each system's completeness and ledger of that market."""
+    rows = graded_rows(con, first, last, market=market)
     completeness = con.execute(
         """
         SELECT system_id, sum(predicted) AS predicted, sum(graded) AS graded,
                sum(void) AS void, sum(missing) AS missing
-        FROM grading.completeness WHERE game_date BETWEEN ? AND ? GROUP BY 1
+        FROM grading.completeness WHERE game_date BETWEEN ? AND ? AND market = ? GROUP BY 1
         """,
-        [first, last],
+        [first, last, market],
     ).df()
     share = {
         r.system_id: (r.graded + r.void) / r.predicted if r.predicted else None
         for r in completeness.itertuples()
     }
     systems = system_figures(rows) if len(rows) else []
-    bets = bet_rows(con, first, last)
+    bets = bet_rows(con, first, last, market=market)
     for entry in systems:
         entry["graded_share"] = share.get(entry["system"])
         mine = bets[
@@ -212,6 +222,7 @@ def graded_summary(con: duckdb.DuckDBPyConnection, first: date, last: date) -> d
     return {
         "start": str(first),
         "end": str(last),
+        "market": market,
         "systems": systems,
         "estimated_lines": estimated_figures(rows) if len(rows) else [],
         "completeness": completeness.to_dict("records"),
@@ -266,10 +277,14 @@ def bets_figures(picks: pd.DataFrame, start: float = 100.0) -> dict[str, Any]:
 
 
 def bet_rows(
-    con: duckdb.DuckDBPyConnection, first: date, last: date, system: str | None = None
+    con: duckdb.DuckDBPyConnection,
+    first: date,
+    last: date,
+    system: str | None = None,
+    market: str = DEFAULT_MARKET,
 ) -> pd.DataFrame:
-    """The active bets of [first, last] (of one system, or all) with their grades (NULL
-    until graded), in ledger order: system, date, rank."""
+    """The active bets of [first, last] in one market (default points; of one system, or
+    all) with their grades (NULL until graded), in ledger order: system, date, rank."""
     frame = con.execute(
         """
         SELECT b.* EXCLUDE (batch_id, created_at, is_active, superseded_by),
@@ -280,9 +295,10 @@ def bet_rows(
         LEFT JOIN grading.bet_grade g USING (pick_id)
         WHERE b.is_active AND b.game_date BETWEEN ? AND ?
           AND (CAST(? AS VARCHAR) IS NULL OR b.system_id = ?)
+          AND b.market = ?
         ORDER BY b.system_id, b.game_date, b.rank
         """,
-        [first, last, system, system],
+        [first, last, system, system, market],
     ).df()
     frame["game_date"] = pd.to_datetime(frame["game_date"]).dt.date
     return frame

@@ -10,6 +10,9 @@ and game_id when both sides carry it), restricted to the rows where both had a r
 line of the same kind; what each side has that the other lacks is listed separately,
 by reason, with its own figures. Every figure comes from ``grading.report.system_figures``
 and the paired differences from ``experiments.compare.compare_predictions``.
+
+Production is read in the points market only (``market = 'points'``, explicitly): the
+backtest it is compared with predicts points.
 """
 
 from __future__ import annotations
@@ -193,7 +196,7 @@ def production_rows(
 ) -> tuple[pd.DataFrame, int]:
     """Graded, active, out-of-sample predictions of ``system`` (one per player-game: the
     champion's, else a backfill's, else the newest version's) and how many were set aside."""
-    rows = graded_rows(con, start, end)
+    rows = graded_rows(con, start, end, market="points")  # points only (the backtest's)
     rows = rows[rows["system"] == system].copy()
     rows["game_date"] = pd.to_datetime(rows["game_date"]).dt.date
     rows["_order"] = [ALIAS_ORDER.get(a if isinstance(a, str) else None, 4) for a in rows["alias"]]
@@ -213,6 +216,7 @@ def production_context(
                bool_or(g.prediction_id IS NOT NULL) AS graded
         FROM predictions.prediction p LEFT JOIN grading.grade g USING (prediction_id)
         WHERE p.is_active AND p.system_id = ? AND p.game_date BETWEEN ? AND ?
+          AND p.market = 'points'
         GROUP BY ALL
         """,
         [system, start, end],

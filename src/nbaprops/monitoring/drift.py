@@ -6,6 +6,9 @@ normalised Wasserstein above, PSI always) on the store's frames of each period's
 player-games. The model's stored outputs (active, out-of-sample predictions: median,
 mean, P(over)) go through the same test, plus a KS test and the difference of means,
 and the share of OVER among its bets is compared with a two-proportion test.
+
+The stored outputs are read in the points market only (``market = 'points'``,
+explicitly): another market's outputs never enter the points figures.
 """
 
 from __future__ import annotations
@@ -216,6 +219,7 @@ def stored_predictions(
         SELECT system_id AS system, game_date, player_id, median, mean, p_over, recommendation
         FROM predictions.prediction
         WHERE is_active AND NOT in_sample AND game_date BETWEEN ? AND ?
+          AND market = 'points'
           AND (CAST(? AS VARCHAR[]) IS NULL OR list_contains(?, system_id))
         ORDER BY system_id, game_date, player_id
         """,

@@ -15,6 +15,7 @@ from typing import Any
 import duckdb
 
 from nbaprops.core.errors import NbapropsError
+from nbaprops.core.markets import DEFAULT_MARKET, get_market
 from nbaprops.core.time import DATE_WORDS, resolve_date
 from nbaprops.models.registry import ALIASES
 from nbaprops.systems.breakout import SYSTEM_ID as BREAKOUT_SYSTEM
@@ -103,6 +104,18 @@ def check_alias(alias: str | None) -> None:
             f"unknown alias {alias!r}{did_you_mean(alias, list(ALIASES))} "
             f"(one of: {', '.join(ALIASES)})"
         )
+
+
+def check_market(market: str | None) -> str:
+    """The market a request names, by its catalog name (None: points); an unknown one is
+    ``BadRequestError`` with the catalog's one line listing the known markets (a read
+    answers one market at a time: ``all`` is not one)."""
+    if market is None:
+        return DEFAULT_MARKET
+    try:
+        return get_market(market).name
+    except NbapropsError as exc:
+        raise BadRequestError(str(exc).removesuffix(" (or all)")) from None
 
 
 # --- echoed input stays short ------------------------------------------------------------

@@ -15,14 +15,20 @@ import duckdb
 import pandas as pd
 
 from nbaprops.core.db import records
-from nbaprops.core.markets import DEFAULT_MARKET, MARKET_NAMES, get_market
+from nbaprops.core.markets import DEFAULT_MARKET, MARKET_NAMES
 from nbaprops.core.metrics import BREAK_EVEN_110, wilson_interval
 from nbaprops.core.settings import Settings
 from nbaprops.grading.report import bet_rows, ledger_of
 from nbaprops.predictions.breakout import active_breakout, flag_picks
 from nbaprops.predictions.store import PICK_TABLE_COLUMNS
 from nbaprops.read.convert import day_of, num, pct
-from nbaprops.read.params import MAX_RANGE_DAYS, NotFoundError, check_period, check_system
+from nbaprops.read.params import (
+    MAX_RANGE_DAYS,
+    NotFoundError,
+    check_market,
+    check_period,
+    check_system,
+)
 from nbaprops.read.status import latest_prediction_date
 from nbaprops.warehouse.freshness import missing_predictions_message
 
@@ -50,6 +56,20 @@ def champion_markets(con: duckdb.DuckDBPyConnection) -> list[str]:
         r[0]
         for r in con.execute(
             "SELECT DISTINCT market FROM models.alias WHERE alias = 'champion'"
+        ).fetchall()
+    }
+    return [m for m in MARKET_NAMES if m in have]
+
+
+def champion_markets_on(con: duckdb.DuckDBPyConnection, day: date) -> list[str]:
+    """The markets with active champion predictions on ``day``, in catalog order (what
+    the dashboard's market switcher links to)."""
+    have = {
+        r[0]
+        for r in con.execute(
+            "SELECT DISTINCT market FROM predictions.prediction "
+            "WHERE game_date = ? AND is_active AND alias = 'champion'",
+            [day],
         ).fetchall()
     }
     return [m for m in MARKET_NAMES if m in have]
@@ -297,8 +317,8 @@ def picks(
     """The champion's picks of a date in ``market`` as recommended (bets first, then the
     watchlist with each reason), with the champion's record, the caps and the slate's
     exposure; a past date's bets carry their result."""
-    market = get_market(market).name
-    day = day or latest_prediction_date(con)
+    market = check_market(market)
+    day = day or latest_prediction_date(con, market)
     chosen = picks_frame(con, settings, day, market)
     system = picks_system(con, settings, market)
     rows = [pick_out(r, settings.betting.unit_share) for r in records(chosen)]
@@ -337,15 +357,19 @@ def bets(
     system: str | None = None,
     max_days: int = MAX_RANGE_DAYS,
     unit_share: float = 0.01,
+    market: str = DEFAULT_MARKET,
 ) -> dict[str, Any]:
-    """The ledger of [first, last]: every bet as placed with its result and, per system,
-    running units and bankrolls at flat and recommended stakes, and a summary (N, hit
-    rate with its interval, ROI at the prices taken, final bankrolls, drawdowns)."""
+    """The ledger of [first, last] in one market (default points; markets never share a
+    ledger): every bet as placed with its result and, per system, running units and
+    bankrolls at flat and recommended stakes, and a summary (N, hit rate with its
+    interval, ROI at the prices taken, final bankrolls, drawdowns)."""
+    market = check_market(market)
     check_period(first, last, max_days)
     check_system(con, system)
-    rows = bet_rows(con, first, last, system)
+    rows = bet_rows(con, first, last, system, market)
     if rows.empty:
         scope = f" of {system}" if system else ""
+        scope += "" if market == DEFAULT_MARKET else f" in {market}"
         raise NotFoundError(f"no bets{scope} in {first}..{last}")
     systems = []
     for system_id, mine in rows.groupby("system_id", sort=True):
@@ -373,4 +397,4 @@ def bets(
                 ],
             }
         )
-    return {"start": first, "end": last, "system": system, "systems": systems}
+    return {"start": first, "end": last, "market": market, "system": system, "systems": systems}

@@ -10,7 +10,8 @@ from typing import Any
 import duckdb
 
 from nbaprops.core.db import records
-from nbaprops.read.params import NotFoundError
+from nbaprops.core.markets import DEFAULT_MARKET
+from nbaprops.read.params import NotFoundError, check_market
 
 PLAYER_GAMES = 20  # games (and prediction dates) a player page shows
 
@@ -20,10 +21,12 @@ def player(
     player_id: int,
     until: date | None = None,
     n_games: int = PLAYER_GAMES,
+    market: str = DEFAULT_MARKET,
 ) -> dict[str, Any]:
     """A player's last games up to ``until`` (default: all; points, minutes, the
-    pre-tip line) and the active predictions of their last predicted dates up to it,
-    with their grades."""
+    pre-tip points line) and the active predictions of one market (default points) of
+    their last dates predicted in it up to ``until``, with their grades."""
+    market = check_market(market)
     row = con.execute(
         "SELECT player_id, player_name FROM core.player WHERE player_id = ?", [player_id]
     ).fetchone()
@@ -67,19 +70,20 @@ def player(
             LEFT JOIN predictions.pick k
               ON k.prediction_id = p.prediction_id AND k.is_active AND k.status = 'BET'
             LEFT JOIN grading.bet_grade bg ON bg.pick_id = k.pick_id
-            WHERE p.player_id = $player AND p.is_active
+            WHERE p.player_id = $player AND p.is_active AND p.market = $market
               AND p.game_date IN (
                   SELECT DISTINCT game_date FROM predictions.prediction
-                  WHERE player_id = $player AND is_active
+                  WHERE player_id = $player AND is_active AND market = $market
                     AND ($until IS NULL OR game_date <= $until)
                   ORDER BY game_date DESC LIMIT $n)
             ORDER BY p.game_date DESC, p.system_id, p.alias
             """,
-            {"player": player_id, "n": n_games, "until": until},
+            {"player": player_id, "n": n_games, "until": until, "market": market},
         ).df()
     )
     return {
         "until": until,
+        "market": market,
         "player_id": int(row[0]),
         "player_name": str(row[1]),
         "games": games,

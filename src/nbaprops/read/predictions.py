@@ -15,7 +15,7 @@ from nbaprops.core.markets import DEFAULT_MARKET
 from nbaprops.core.settings import Settings
 from nbaprops.predictions.signal import SlateSignal, slate_signal
 from nbaprops.predictions.store import active_predictions
-from nbaprops.read.params import NotFoundError, check_alias, check_system
+from nbaprops.read.params import NotFoundError, check_alias, check_market, check_system
 from nbaprops.read.status import latest_prediction_date
 from nbaprops.warehouse.freshness import missing_predictions_message
 
@@ -62,13 +62,16 @@ def predictions(
     day: date | None = None,
     system: str | None = None,
     alias: str | None = None,
+    market: str = DEFAULT_MARKET,
 ) -> dict[str, Any]:
-    """A date's active predictions (default: the latest predicted date), with names; once
-    graded, the call's direction against the consensus line and, where the call was
-    picked, the pick's status and the bet's result at its own line and price."""
+    """A date's active predictions of one market (default: points, on the latest date it
+    was predicted), with names; once graded, the call's direction against the consensus
+    line and, where the call was picked, the pick's status and the bet's result at its
+    own line and price."""
+    market = check_market(market)
     check_system(con, system)
     check_alias(alias)
-    day = day or latest_prediction_date(con)
+    day = day or latest_prediction_date(con, market)
     frame = con.execute(
         """
         SELECT p.player_id, coalesce(pl.player_name, CAST(p.player_id AS VARCHAR))
@@ -87,20 +90,29 @@ def predictions(
         WHERE p.game_date = $day AND p.is_active
           AND ($system IS NULL OR p.system_id = $system)
           AND ($alias IS NULL OR p.alias = $alias)
+          AND p.market = $market
         ORDER BY p.system_id, p.alias, p.player_id
         """,
-        {"day": day, "system": system, "alias": alias},
+        {"day": day, "system": system, "alias": alias, "market": market},
     ).fetchall()
     rows = [dict(zip(PREDICTION_COLUMNS, r, strict=True)) for r in frame]
-    return {"date": day, "system": system, "alias": alias, "n": len(rows), "predictions": rows}
+    return {
+        "date": day,
+        "market": market,
+        "system": system,
+        "alias": alias,
+        "n": len(rows),
+        "predictions": rows,
+    }
 
 
 def date_signals(
-    con: duckdb.DuckDBPyConnection, settings: Settings, day: date
+    con: duckdb.DuckDBPyConnection, settings: Settings, day: date, market: str | None = None
 ) -> dict[str, tuple[str, int, SlateSignal]]:
-    """The slate signal of every active model of the date, by ``system@alias`` (with its
-    market in brackets when not points; a version predicts one market) (read only)."""
-    rows = active_predictions(con, day)
+    """The slate signal of every active model of the date (of ``market``; None: of every
+    market), by ``system@alias`` (with its market in brackets when not points; a version
+    predicts one market) (read only)."""
+    rows = active_predictions(con, day, market=market)
     out: dict[str, tuple[str, int, SlateSignal]] = {}
     for (system_id, version), group in rows.groupby(["system_id", "model_version"]):
         sig = slate_signal(group[~group["in_sample"]], settings)
@@ -114,15 +126,22 @@ def date_signals(
 
 
 def signals(
-    con: duckdb.DuckDBPyConnection, settings: Settings, day: date | None = None
+    con: duckdb.DuckDBPyConnection,
+    settings: Settings,
+    day: date | None = None,
+    market: str = DEFAULT_MARKET,
 ) -> dict[str, Any]:
-    """The slate signal of every model that predicted a date (computed, not stored)."""
-    day = day or latest_prediction_date(con)
-    computed = date_signals(con, settings, day)
+    """The slate signal of every model that predicted a date in one market (default
+    points; computed, not stored)."""
+    market = check_market(market)
+    day = day or latest_prediction_date(con, market)
+    computed = date_signals(con, settings, day, market)
     if not computed:
-        raise NotFoundError(missing_predictions_message(con, day))
+        what = "predictions" if market == DEFAULT_MARKET else f"{market} predictions"
+        raise NotFoundError(missing_predictions_message(con, day, what))
     return {
         "date": day,
+        "market": market,
         "signals": {
             label: {"system_id": system_id, "model_version": version, **sig.to_dict()}
             for label, (system_id, version, sig) in computed.items()

@@ -14,6 +14,7 @@ import duckdb
 import pandas as pd
 
 from nbaprops.core.db import records
+from nbaprops.core.markets import DEFAULT_MARKET
 from nbaprops.core.settings import Settings
 from nbaprops.read.convert import scalar
 from nbaprops.read.params import NotFoundError, scrub
@@ -127,7 +128,8 @@ def health(
 ) -> dict[str, Any]:
     """The warehouse's name (never its path), how fresh it is, the last phase records
     and the model version behind each alias. ``status`` is ``stale`` when ``predict``
-    would refuse the latest predicted date (``warehouse.freshness``), else ``ok``."""
+    would refuse the latest predicted date (``warehouse.freshness``), else ``ok``. Each
+    alias is of one market (a system may hold a champion per market)."""
     freshness = {
         "last_box_score_date": scalar(con, "SELECT max(game_date) FROM core.player_game"),
         "last_line_snapshot": scalar(con, "SELECT max(snapshot_time) FROM core.prop_line_snapshot"),
@@ -145,8 +147,8 @@ def health(
     if has_registries(con):
         models = records(
             con.execute(
-                "SELECT system_id, alias, version, set_at FROM models.alias "
-                "ORDER BY system_id, alias"
+                "SELECT system_id, alias, version, set_at, market FROM models.alias "
+                "ORDER BY system_id, market <> 'points', market, alias"
             ).df()
         )
     status = "ok"
@@ -170,8 +172,20 @@ def health(
     }
 
 
-def latest_prediction_date(con: duckdb.DuckDBPyConnection) -> date:
-    day = scalar(con, "SELECT max(game_date) FROM predictions.prediction WHERE is_active")
+def latest_prediction_date(con: duckdb.DuckDBPyConnection, market: str | None = None) -> date:
+    """The latest date with active predictions (of ``market``; None: of any market)."""
+    if market is None:
+        day = scalar(con, "SELECT max(game_date) FROM predictions.prediction WHERE is_active")
+    else:
+        row = con.execute(
+            "SELECT max(game_date) FROM predictions.prediction WHERE is_active AND market = ?",
+            [market],
+        ).fetchone()
+        day = row[0] if row else None
     if day is None:
-        raise NotFoundError("no predictions yet; run `nbaprops run daily`")
+        if market in (None, DEFAULT_MARKET):
+            raise NotFoundError("no predictions yet; run `nbaprops run daily`")
+        raise NotFoundError(
+            f"no {market} predictions yet; run `nbaprops run daily --markets {market}`"
+        )
     return day

@@ -1,5 +1,7 @@
 """``/``, tonight: the slate's signals, the champion's picks, every prediction of the date
-filterable by system and team, the injury report, and two charts.
+filterable by system and team, the injury report, and two charts, of one market at a
+time (``?market=``, default points; the page names it and links every other market with
+champion predictions on the date).
 
 The route reads; ``champion_of`` and ``champion_kind`` (pure) say whose record the ROI
 chart draws, and ``tonight_view`` (pure) builds the page's context from the data read.
@@ -17,9 +19,10 @@ from fastapi.responses import HTMLResponse
 
 from nbaprops.api.charts import bars as bar_charts
 from nbaprops.api.dashboard.render import cached, error_page, page
-from nbaprops.api.dashboard.track import roi_chart
+from nbaprops.api.dashboard.track import market_links, roi_chart
 from nbaprops.api.deps import AppSettings, Snap, SnapCon
 from nbaprops.core.errors import NbapropsError
+from nbaprops.core.markets import DEFAULT_MARKET, MARKET_CATALOG
 from nbaprops.core.settings import Settings
 from nbaprops.models.registry import ALIASES
 from nbaprops.read import availability as read_availability
@@ -39,8 +42,9 @@ router = APIRouter()
 # --- view model ------------------------------------------------------------------------
 
 
-def edge_chart(rows: list[dict[str, Any]], system: str) -> str:
-    """Tonight's bets of one system by |edge| bucket and side (counts)."""
+def edge_chart(rows: list[dict[str, Any]], system: str, market: str = DEFAULT_MARKET) -> str:
+    """Tonight's bets of one system by |edge| bucket and side (counts), the edge in the
+    market's own unit."""
     edges = (0.0, 1.0, 2.0, 3.0, 5.0, math.inf)
     labels = [f"{lo:g}+" if math.isinf(hi) else f"{lo:g}-{hi:g}" for lo, hi in pairwise(edges)]
     sides: dict[str, list[int]] = {"OVER": [0] * len(labels), "UNDER": [0] * len(labels)}
@@ -57,7 +61,7 @@ def edge_chart(rows: list[dict[str, Any]], system: str) -> str:
         sides,
         n=totals,
         title=f"Tonight's calls by |edge|, {system}",
-        x_label="|edge| (points)",
+        x_label=f"|edge| ({market})",
         y_label="calls",
         y_format="count",
     )
@@ -92,11 +96,15 @@ def tonight_view(
     champion: str | None,
     kind: str | None = None,
     daily: list[dict[str, Any]] | None = None,
+    market: str = DEFAULT_MARKET,
+    markets: list[str] | None = None,
 ) -> dict[str, Any]:
-    """The home page's context from the date's predictions, signals (``computed``),
-    picks and injury report; ``daily`` is the champion's daily record on ``kind``
-    lines (the ROI chart), given when there is a champion."""
-    aliased = {k: v for k, v in computed.items() if k.rpartition("@")[2] in ALIASES}
+    """The home page's context from the date's predictions of one ``market``, signals
+    (``computed``), picks and injury report; ``daily`` is the champion's daily record on
+    ``kind`` lines (the ROI chart), given when there is a champion; ``markets`` are the
+    date's markets with champion predictions (the switcher)."""
+    # a label is system@alias, with " (market)" after it for a market other than points
+    aliased = {k: v for k, v in computed.items() if k.rpartition("@")[2].split(" ")[0] in ALIASES}
     signals = {
         "aliased": sorted(aliased.items()),
         "others": sorted((k, v) for k, v in computed.items() if k not in aliased),
@@ -115,7 +123,7 @@ def tonight_view(
     ]
     rows.sort(key=lambda p: (p["system_id"], -abs(p["edge_points"] or 0.0), p["player_name"]))
     chart_system = shown or champion or (systems[0] if systems else "")
-    home_charts = {"edge": edge_chart(everything, chart_system)}
+    home_charts = {"edge": edge_chart(everything, chart_system, market)}
     if champion:
         home_charts["roi"] = roi_chart(daily or [], kind or "sportsbook")
     counts = {
@@ -139,6 +147,10 @@ def tonight_view(
         "charts": home_charts,
         "champion": champion,
         "injuries": injuries,
+        "market": market,
+        "market_title": MARKET_CATALOG[market].title,
+        "unit": "pts" if market == DEFAULT_MARKET else market,
+        "markets": market_links(market, markets or []),
     }
 
 
@@ -152,34 +164,42 @@ def tonight(
     date: str | None = Query(None, max_length=40),
     system: str | None = Query(None, max_length=100),
     team: str | None = Query(None, max_length=10),
+    market: str | None = Query(None, max_length=40),
     snap: Snap = SnapCon,
     settings: Settings = AppSettings,
 ) -> HTMLResponse:
     con = snap.con
     try:
-        day = read_params.optional_day(date) or read_status.latest_prediction_date(con)
-        everything = read_predictions.predictions(con, day)["predictions"]
+        market = read_params.check_market(market or None)
+        day = read_params.optional_day(date) or read_status.latest_prediction_date(con, market)
+        everything = read_predictions.predictions(con, day, market=market)["predictions"]
         if not everything:
-            raise read_params.NotFoundError(missing_predictions_message(con, day))
+            what = "predictions" if market == DEFAULT_MARKET else f"{market} predictions"
+            raise read_params.NotFoundError(missing_predictions_message(con, day, what))
         if system not in (None, "", ALL):
             read_params.check_system(con, system)
     except NbapropsError as exc:
         return error_page(request, exc, "tonight")
     try:
-        computed = read_predictions.signals(con, settings, day)["signals"]
+        computed = read_predictions.signals(con, settings, day, market)["signals"]
     except read_params.NotFoundError:
         computed = {}
     try:
-        picks = read_picks.picks(con, settings, day)
+        picks = read_picks.picks(con, settings, day, market)
     except read_params.NotFoundError as exc:
-        picks = read_picks.no_picks(settings, day, str(exc))
+        picks = read_picks.no_picks(settings, day, str(exc), market)
     injuries = read_availability.availability(con, settings, day)
     champion = champion_of(picks, everything)
     kind, daily = None, None
     if champion:
         kind = champion_kind(everything, champion)
         daily = read_track.daily_record(
-            con, champion, kind, day - timedelta(days=HOME_DAYS), day - timedelta(days=1)
+            con,
+            champion,
+            kind,
+            day - timedelta(days=HOME_DAYS),
+            day - timedelta(days=1),
+            market,
         )
     view = tonight_view(
         day,
@@ -192,5 +212,7 @@ def tonight(
         champion=champion,
         kind=kind,
         daily=daily,
+        market=market,
+        markets=read_picks.champion_markets_on(con, day),
     )
     return page(request, "tonight.html", view)

@@ -1,4 +1,6 @@
-"""``/ui/track``: a system's track record on one kind of real line, with its charts.
+"""``/ui/track``: a system's track record in one market (``?market=``, default points;
+the page names it and links every market graded) on one kind of real line, with its
+charts.
 
 ``track_view`` (pure) turns ``read.track.track_record`` and the period's ledger into
 the page's context; ``cumulative_roi``, ``running_clv`` and ``roi_chart`` are shared
@@ -20,6 +22,7 @@ from nbaprops.api.charts import reliability as reliability_charts
 from nbaprops.api.dashboard.render import cached, error_page, page
 from nbaprops.api.deps import AppSettings, Snap, SnapCon
 from nbaprops.core.errors import NbapropsError
+from nbaprops.core.markets import DEFAULT_MARKET, MARKET_CATALOG, MARKET_NAMES
 from nbaprops.core.settings import Settings
 from nbaprops.read import params as read_params
 from nbaprops.read import picks as read_picks
@@ -77,6 +80,7 @@ def roi_chart(daily: list[dict[str, Any]], kind: str) -> str:
 def track_charts(record: dict[str, Any]) -> dict[str, str]:
     """The track-record charts of ``read.track.track_record``'s output, as inline SVG."""
     daily = record["daily"]
+    unit = record.get("market") or DEFAULT_MARKET  # MAE and CLV in the market's own unit
     out = {"roi": roi_chart(daily, record["line_kind"])}
     rolling = line_charts.rolling_hit_rate(
         [(b["date"], b["won"]) for b in record["bets"]],
@@ -98,7 +102,7 @@ def track_charts(record: dict[str, Any]) -> dict[str, str]:
         },
         n=[m["n"] for m in monthly],
         title="MAE against the line's, by month",
-        y_label="points",
+        y_label=unit,
     )
     out["reliability"] = reliability_charts.reliability_chart(
         record["reliability"],
@@ -110,7 +114,7 @@ def track_charts(record: dict[str, Any]) -> dict[str, str]:
     out["clv"] = line_charts.line_chart(
         {"mean CLV": clv},
         title="Closing line value, running mean",
-        y_label="points",
+        y_label=unit,
         n={"mean CLV": sum(d["clv_n"] for d in daily)},
         reference=0.0,
         reference_label="no value",
@@ -119,17 +123,36 @@ def track_charts(record: dict[str, Any]) -> dict[str, str]:
     return out
 
 
+def market_links(market: str, available: list[str]) -> list[dict[str, str]]:
+    """A page's market switcher: the ``available`` markets and the one shown, in catalog
+    order, each with its title (``current`` names the one shown)."""
+    shown = set(available) | {market}
+    return [
+        {"name": m, "title": MARKET_CATALOG[m].title, "current": "yes" if m == market else ""}
+        for m in MARKET_NAMES
+        if m in shown
+    ]
+
+
 def track_view(
-    systems: list[str], record: dict[str, Any], ledgers: list[dict[str, Any]]
+    systems: list[str],
+    record: dict[str, Any],
+    ledgers: list[dict[str, Any]],
+    markets: list[str] | None = None,
 ) -> dict[str, Any]:
-    """The track page's context: the record, its charts and the system's own ledger."""
+    """The track page's context: the record (of one market), its charts, the system's
+    own ledger and the market switcher (``markets``: the markets graded)."""
     mine = [x for x in ledgers if x["system"] == record["system"]]
+    market = record.get("market") or DEFAULT_MARKET
     return {
         "nav": "track",
         "systems": systems,
         "record": record,
         "charts": track_charts(record),
         "ledger": mine[0] if mine else None,
+        "market": market,
+        "market_title": MARKET_CATALOG[market].title,
+        "markets": market_links(market, markets or []),
     }
 
 
@@ -144,16 +167,19 @@ def track(
     kind: str | None = Query(None, max_length=20),
     start: str | None = Query(None, max_length=40),
     end: str | None = Query(None, max_length=40),
+    market: str | None = Query(None, max_length=40),
     snap: Snap = SnapCon,
     settings: Settings = AppSettings,
 ) -> HTMLResponse:
     con = snap.con
-    systems = read_track.graded_systems(con)
     try:
+        market = read_params.check_market(market or None)
+        systems = read_track.graded_systems(con, market)
         chosen = system or (systems[0] if systems else None)
         if chosen is None:
+            of = "" if market == DEFAULT_MARKET else f" in {market}"
             raise read_params.NotFoundError(
-                "nothing graded yet; run `nbaprops grade` after a slate"
+                f"nothing graded yet{of}; run `nbaprops grade` after a slate"
             )
         record = read_track.track_record(
             con,
@@ -161,13 +187,20 @@ def track(
             kind,
             read_params.optional_day(start, "start"),
             read_params.optional_day(end, "end"),
+            market=market,
         )
     except NbapropsError as exc:
         return error_page(request, exc, "track")
     try:
         ledgers = read_picks.bets(
-            con, record["start"], record["end"], chosen, unit_share=settings.betting.unit_share
+            con,
+            record["start"],
+            record["end"],
+            chosen,
+            unit_share=settings.betting.unit_share,
+            market=market,
         )["systems"]
     except read_params.NotFoundError:
         ledgers = []
-    return page(request, "track.html", track_view(systems, record, ledgers))
+    view = track_view(systems, record, ledgers, read_track.graded_markets(con))
+    return page(request, "track.html", view)

@@ -9,6 +9,9 @@ The run lives here (read the inputs once, diagnose each date and system, store t
 row, raise the alerts); each family is computed in its own module: ``market``
 (market sharpness), ``model`` (model drift), ``data`` (data quality) and
 ``attribution`` (the primary cause and the alert conditions).
+
+Diagnostics are of the points market only: every query reads ``market = 'points'``
+explicitly (another market's predictions and completeness never enter a figure here).
 """
 
 from __future__ import annotations
@@ -54,6 +57,7 @@ SELECT p.system_id, p.game_date, p.model_version, p.line_source, p.line, p.media
        g.direction_vs_consensus AS result
 FROM predictions.prediction p LEFT JOIN grading.grade g USING (prediction_id)
 WHERE p.is_active AND NOT p.in_sample AND p.game_date BETWEEN ? AND ?
+  AND p.market = 'points'
 """
 
 

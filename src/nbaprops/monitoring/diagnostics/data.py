@@ -76,13 +76,14 @@ def read_season(
         """
         SELECT DISTINCT system_id, game_date FROM predictions.prediction
         WHERE is_active AND NOT in_sample AND game_date BETWEEN ? AND ?
+          AND market = 'points' -- diagnostics are of points only
         """,
         [first_day, last],
     ).fetchall()
     graded = con.execute(
         """
         SELECT system_id, game_date FROM grading.completeness
-        WHERE game_date BETWEEN ? AND ? AND predicted > 0
+        WHERE game_date BETWEEN ? AND ? AND predicted > 0 AND market = 'points'
           AND (graded + void) / predicted >= ?
         """,
         [first_day, last, min_graded_share],
