@@ -38,6 +38,7 @@ from nbaprops.cli.common import (
 from nbaprops.core.db import connect
 from nbaprops.core.errors import NbapropsError, WarehouseBusyError
 from nbaprops.core.markets import get_market
+from nbaprops.read.params import check_market
 from nbaprops.warehouse.freshness import missing_predictions_message
 
 DateOpt = Annotated[str, typer.Option("--date", help="Game date, YYYY-MM-DD.")]
@@ -423,7 +424,7 @@ def picks(
     from nbaprops.read.picks import picks as picks_query
 
     the_day = parse_day(day, "--date")
-    chosen = get_market(market).name
+    chosen = check_market(market)  # one market: `all` is not one
     settings = settings_for(db)
     query_and_print(
         settings,
@@ -681,10 +682,10 @@ def _print_run(
     _print_picks_delivery(result.picks_delivery)
 
 
-def _backfill_summary(con: Any, first: date, last: date) -> dict[str, Any]:
+def _backfill_summary(con: Any, first: date, last: date, market: str = "points") -> dict[str, Any]:
     from nbaprops.grading.report import graded_summary
 
-    return graded_summary(con, first, last)
+    return graded_summary(con, first, last, market)
 
 
 @backfill_app.command("predictions")
@@ -708,15 +709,18 @@ def backfill_predictions(
         int, typer.Option(min=0, help="Warm-up folds before start that seed calibration.")
     ] = 21,
     seed: Annotated[int, typer.Option(help="Random seed of every model.")] = 7,
+    market: MarketOpt = "points",
     db: DbOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Predict every date of a past range, resumably (a re-run finishes what is missing)."""
+    """Predict every date of a past range in one market, resumably (a re-run finishes
+    what is missing); its figures are that market's."""
     from nbaprops.cli.backtest import parse_systems
     from nbaprops.experiments.spec import build_spec
     from nbaprops.pipeline.backfill import backfill_walk_forward, backfill_with_aliases
 
     first, last = parse_period(start, end)
+    chosen = get_market(check_market(market))  # one market: `all` is not one
     settings = settings_for(db)
     with open_writable(settings) as con, rich_progress(not as_json) as progress:
         if retrain_every is None:
@@ -728,12 +732,15 @@ def backfill_predictions(
                 force=force,
                 on_plan=lambda n: progress.begin("backfill dates", n),
                 on_date=progress.step,
+                markets=(chosen.name,),
             )
         else:
+            points = chosen.name == "points"
             spec = build_spec(
                 {
-                    "name": f"backfill-{first}-{last}",
+                    "name": f"backfill-{first}-{last}" + ("" if points else f"-{chosen.name}"),
                     "systems": parse_systems(systems),
+                    **({} if points else {"feature_set": chosen.feature_set}),
                     "evaluation": {"start": first, "end": last},
                     "retrain_every": retrain_every,
                     "warmup_days": warmup_days,
@@ -750,7 +757,7 @@ def backfill_predictions(
                 on_plan=lambda n: progress.begin("backfill dates", n),
                 on_date=progress.step,
             )
-        summary = _backfill_summary(con, first, last)
+        summary = _backfill_summary(con, first, last, chosen.name)
     payload = {
         "run_id": result.run_id,
         "dates_predicted": result.dates,

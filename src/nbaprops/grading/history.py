@@ -19,6 +19,7 @@ import pandas as pd
 class TableHistory:
     con: duckdb.DuckDBPyConnection
     experiment_id: str | None = None  # only versions registered by this run
+    market: str | None = None  # only this market's rows (None: any; a run has one)
 
     def graded_before(self, system_id: str, day: date) -> pd.DataFrame:
         frame = self.con.execute(
@@ -34,9 +35,15 @@ class TableHistory:
             WHERE p.system_id = $system AND p.game_date < $day AND p.is_active
               AND NOT p.in_sample
               AND ($experiment IS NULL OR v.experiment_id = $experiment)
+              AND ($market IS NULL OR p.market = $market)
             ORDER BY p.game_date, p.player_id
             """,
-            {"system": system_id, "day": day, "experiment": self.experiment_id},
+            {
+                "system": system_id,
+                "day": day,
+                "experiment": self.experiment_id,
+                "market": self.market,
+            },
         ).df()
         frame["game_date"] = pd.to_datetime(frame["game_date"]).dt.date
         return frame

@@ -118,7 +118,7 @@ class WarehouseSink:
     history: TableHistory = field(init=False)
 
     def __post_init__(self) -> None:
-        self.history = TableHistory(self.con, self.run_id)
+        self.history = TableHistory(self.con, self.run_id, self.spec.market.name)
         self.git = reg.git_state()
 
     def existing(self, fold: Fold, system_ids: Sequence[str]) -> dict[str, ScoringModel]:
@@ -277,9 +277,13 @@ def backfill_with_aliases(
     force: bool = False,
     on_plan: Callable[[int], None] | None = None,
     on_date: Callable[[str], None] | None = None,
+    markets: Sequence[str] | None = None,
 ) -> BackfillResult:
-    """Predict each finished date in [start, end] with today's aliased models."""
-    models: list[ServingModel] = aliased_models(con, artifacts_dir=settings.paths.artifacts_dir)
+    """Predict each finished date in [start, end] with today's aliased models (of
+    ``markets``; None: every market)."""
+    models: list[ServingModel] = aliased_models(
+        con, artifacts_dir=settings.paths.artifacts_dir, markets=markets
+    )
     audit(con, "backfill", "predictions_with_aliases", f"{start}..{end} force={force}")
     dates = eval_game_dates(con, start, end)
     result = BackfillResult(None)
