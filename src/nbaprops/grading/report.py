@@ -174,7 +174,7 @@ def graded_rows(
         SELECT p.system_id AS system, p.model_version, p.alias, p.player_id, p.game_id,
                p.game_date,
                p.line_kind, p.line, p.median, p.edge, p.over_price, p.under_price,
-               p.recommendation, p.bet_line, p.bet_price, p.p_over, p.line_source,
+               p.recommendation, p.bet_line, p.bet_price, p.p_over, p.p_push, p.line_source,
                p.estimated_line, p.ev, p.ev_calibrated, p.decision,
                g.actual_points AS actual, g.direction_vs_consensus,
                g.direction_vs_consensus <> 'void' AS played,

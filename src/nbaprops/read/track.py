@@ -14,7 +14,12 @@ import duckdb
 import pandas as pd
 
 from nbaprops.core.markets import DEFAULT_MARKET, MARKET_NAMES
-from nbaprops.core.metrics import BETTING_COLUMNS, betting_summary, probability_metrics
+from nbaprops.core.metrics import (
+    BETTING_COLUMNS,
+    betting_summary,
+    decided_p_over,
+    probability_metrics,
+)
 from nbaprops.grading.report import (
     best_price_frame,
     estimated_figures,
@@ -219,7 +224,7 @@ def track_record(
         [
             b.to_dict()
             for b in probability_metrics(
-                scored["p_over"].to_numpy(float),
+                decided_p_over(scored["p_over"], scored.get("p_push")),  # P(over | decided)
                 (scored["actual"] > scored["line"]).to_numpy(int),
             ).reliability
         ]
