@@ -39,7 +39,11 @@ LEGACY_DIR = "v1-47634e78"
 MIGRATION = next(m for m in available_migrations() if m.name == "portable_artefacts")
 
 
-def register(con: duckdb.DuckDBPyConnection, root: Path) -> tuple[ModelVersion, pd.DataFrame]:
+def register(
+    con: duckdb.DuckDBPyConnection, root: Path, *, alias_row: bool = False
+) -> tuple[ModelVersion, pd.DataFrame]:
+    """A breakout version registered and made shadow (``alias_row``: the alias written
+    as a warehouse before migration 020 held it, one row per system and alias)."""
     train = _frame(400, seed=3)
     model = BreakoutClassifier(iterations=10).fit(train, train["breakout"])
     version = register_version(
@@ -59,7 +63,12 @@ def register(con: duckdb.DuckDBPyConnection, root: Path) -> tuple[ModelVersion, 
         code_dirty=None,
         artifacts_root=root,
     )
-    promote(con, "breakout", version.version, "shadow", min_rows=1, max_ece=1.0)
+    if alias_row:
+        con.execute(
+            "INSERT INTO models.alias VALUES ('breakout', 'shadow', ?, now())", [version.version]
+        )
+    else:
+        promote(con, "breakout", version.version, "shadow", min_rows=1, max_ece=1.0)
     return version, train
 
 
@@ -222,7 +231,8 @@ def test_a_warehouse_registered_before_the_migration_serves_after_it_from_a_copy
     db = Path("data/nbaprops.duckdb")  # the default settings, relative to the cwd
     with connect(db) as con:
         migrate_before(con, MIGRATION.version)
-        version, _ = register(con, Settings(db=db).paths.resolved_artifacts_dir())
+        root = Settings(db=db).paths.resolved_artifacts_dir()
+        version, _ = register(con, root, alias_row=True)
         leaf = Path(version.artefact_dir).name
         # what the code before 016 stored: the folder as the working directory saw it
         con.execute(
@@ -235,7 +245,9 @@ def test_a_warehouse_registered_before_the_migration_serves_after_it_from_a_copy
     monkeypatch.chdir(tmp_path / "cwd")
     with connect(copy / "nbaprops.duckdb") as con:
         with pytest.raises(NbapropsError, match="is missing"):
-            load_model(con, "breakout@shadow")  # before the migration: the old cwd's path
+            # before the migration: the old cwd's path (named by version: aliases are per
+            # market only from migration 020 on)
+            load_model(con, f"breakout@v{version.version}")
         assert MIGRATION in migrate(con)
         row = con.execute("SELECT artefact_dir FROM models.version").fetchone()
         assert row == (f"breakout/{leaf}",)
