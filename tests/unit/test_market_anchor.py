@@ -8,7 +8,12 @@ import pytest
 
 from nbaprops.core import metrics as m
 from nbaprops.core.devig import devig, market_p_over
-from nbaprops.models.calibration import ANCHOR_PRIOR_ROWS, Calibration, MarketAnchor
+from nbaprops.models.calibration import (
+    ANCHOR_PRIOR_ROWS,
+    Calibration,
+    MarketAnchor,
+    PlattCalibrator,
+)
 from nbaprops.predictions.scoring import score_rows
 from nbaprops.systems.base import QUANTILES, PredictiveDistribution
 
@@ -166,3 +171,23 @@ def test_on_a_whole_line_the_push_takes_its_share_from_both_sides() -> None:
     assert p_push[0] == 0.0
     assert p_over[0] == MarketAnchor.market().p_over(np.array([0.4]), np.array([0.6]))[0]
     assert m.decided_p_over(p_over, p_push)[0] == p_over[0]
+
+
+def test_a_models_whole_line_is_priced_on_decided_outcomes_on_both_sides() -> None:
+    # no history: the distribution's own P(over | decided), its push shared by both sides
+    pmf = np.array([[0.02, 0.05, 0.10, 0.15, 0.18, 0.18, 0.14, 0.09, 0.05, 0.03, 0.01]])
+    dist = PredictiveDistribution.from_pmf(pmf)
+    whole = np.array([5.0])
+    _, p_over, p_under, p_push = Calibration.identity().probabilities(dist.cdf, whole)
+    over, under = pmf[0, 6:].sum(), pmf[0, :5].sum()
+    assert p_push[0] == pytest.approx(0.18)
+    assert p_over[0] == pytest.approx(over)
+    assert p_under[0] == pytest.approx(under)  # not 1 - P(over) - P(push) of a shifted P
+    # a line-aware stage fitted on decided rows maps P(over | decided), then the push
+    # is shared: the ratio over/under is the stage's odds
+    platt = Calibration(Calibration.identity().pit, PlattCalibrator(0.0, 0.5, 500))
+    _, p_over, p_under, p_push = platt.probabilities(dist.cdf, whole)
+    decided = over / (over + under)
+    expected = 1 / (1 + np.exp(-0.5 * np.log(decided / (1 - decided))))
+    assert p_over[0] / (p_over[0] + p_under[0]) == pytest.approx(expected)
+    assert p_over[0] + p_under[0] + p_push[0] == pytest.approx(1.0)

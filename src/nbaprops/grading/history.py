@@ -26,7 +26,7 @@ class TableHistory:
             """
             SELECT p.system_id AS system, p.player_id, p.game_date, p.median, p.line,
                    p.quantiles[10] AS median_model, p.line_kind, p.over_price, p.under_price,
-                   p.p_over_dist, p.recommendation AS side, p.ev, p.ev_calibrated,
+                   p.p_over_dist, p.p_push, p.recommendation AS side, p.ev, p.ev_calibrated,
                    p.bet_line, p.bet_price, g.pit, g.actual_points AS actual,
                    g.direction_vs_consensus <> 'void' AS played
             FROM predictions.prediction p

@@ -23,6 +23,7 @@ from nbaprops.core.metrics import (
     SIDES,
     WIN,
     calls_as_placed,
+    decided_p_over,
     ev_bucket,
     wilson_interval,
 )
@@ -187,7 +188,7 @@ class MarketAnchor:
         decided = decided[decided["p_over_dist"].notna()]
         p_market = market_p_over(decided["over_price"], decided["under_price"], method)
         a, b, c = _ridge_logistic(
-            _logit(decided["p_over_dist"].to_numpy(dtype=float)),
+            _logit(decided_p_over(decided["p_over_dist"], decided.get("p_push"))),
             _logit(p_market),
             (decided["actual"] > decided["line"]).to_numpy(dtype=float),
         )
@@ -509,7 +510,7 @@ class Calibration:
             return cls(pit, PlattCalibrator.identity(), MarketAnchor.fit(rows, method), ev)
         lined = rows[rows["played"] & rows["line"].notna() & (rows["actual"] != rows["line"])]
         platt = PlattCalibrator.fit(
-            lined["p_over_dist"].to_numpy(dtype=float),
+            decided_p_over(lined["p_over_dist"], lined.get("p_push")),
             (lined["actual"] > lined["line"]).to_numpy(dtype=float),
         )
         return cls(pit, platt, None, ev)
@@ -537,24 +538,24 @@ class Calibration:
         None: 0.5); a line other than the consensus is priced from it along the model's
         slope (line shopping)."""
         p_over_dist, _, p_push = prob_over_under_push(cdf_at, lines, self.pit)
+        # The line-aware stage (Platt or the anchor) is fitted on decided rows, as a book's
+        # de-vigged price is (a push is refunded): it maps the distribution's P(over |
+        # decided) to a calibrated P(over | decided). On a whole line the push then takes
+        # its share from both sides (never from the under alone, which made every whole
+        # line an over). A half line has no push: everything is as it was, bit for bit.
+        p_model = decided_p_over(p_over_dist, p_push)
         if self.anchor is None:
-            p_over = self.platt(p_over_dist)
+            decided = self.platt(p_model)
         else:
             market = np.full(len(p_over_dist), 0.5) if p_market is None else p_market
             at_consensus = None
             if consensus_line is not None:
-                at_consensus, _, _ = prob_over_under_push(cdf_at, consensus_line, self.pit)
+                over_c, _, push_c = prob_over_under_push(cdf_at, consensus_line, self.pit)
                 same = np.isclose(np.asarray(lines, dtype=float), consensus_line)
-                at_consensus = np.where(same, p_over_dist, at_consensus)
-            # The anchor, like the de-vigged price it starts from, is P(over | decided): a
-            # book refunds a push, so its prices price the decided outcomes, and the
-            # anchor is fitted on decided rows. On a whole line the push takes its share
-            # from both sides (never from the under alone, which made every whole line
-            # an over at the market's own price).
-            decided = self.anchor.p_over(p_over_dist, market, at_consensus)
-            p_over = decided * (1.0 - p_push)
-            return p_over_dist, p_over, (1.0 - decided) * (1.0 - p_push), p_push
-        p_under = np.clip(1.0 - p_over - p_push, 0.0, 1.0)
+                at_consensus = np.where(same, p_model, decided_p_over(over_c, push_c))
+            decided = self.anchor.p_over(p_model, market, at_consensus)
+        p_over = decided * (1.0 - p_push)
+        p_under = (1.0 - decided) * (1.0 - p_push)
         return p_over_dist, p_over, p_under, p_push
 
     def to_dict(self) -> dict[str, Any]:
