@@ -6,15 +6,18 @@ run (the component folders need ``distributions.parquet``: make it with
 decided lined rows every run shares (the combo's line; played, actual != line, not
 warm-up), per system: N, Brier, log loss and ECE of
 
-* direct: the combo model's calibrated P(over) (``p_over``), and its raw distribution's
-  (``p_over_dist``);
+* direct: the combo model's P(over) as the backtest priced it (``p_over``: the PIT stage
+  and the line-aware stage, both fitted on earlier folds), after the PIT stage only
+  (``p_over_dist``) and raw (``p_over_raw``);
 * joint: the components drawn from their own predictive distributions, tied by a Gaussian
-  copula fitted per player type on earlier dates only (``nbaprops.experiments.combos``);
-* independent: the same draws with correlation 0;
+  copula fitted per player type on earlier dates only (``nbaprops.experiments.combos``),
+  calibrated by the same two stages on its own earlier folds (and after the PIT stage
+  only, and raw);
+* independent: the same draws with correlation 0 (raw);
 * market: the de-vigged (multiplicative) prices, on the rows priced on both sides;
 
-and the paired Brier differences joint − direct (both), joint − independent and
-joint − market, each with a 95% interval resampling whole dates.
+and the paired Brier differences joint − direct at each stage, joint − independent (raw)
+and joint / direct − market, each with a 95% interval resampling whole dates.
 Run: python scripts/combo_calibration.py RUN_FOLDER ... [--draws 4000] [--seed 26] [--json]
 """
 
@@ -43,11 +46,17 @@ from nbaprops.experiments.combos import (
 )
 
 COMBOS = ("pra", "pr", "pa", "ra")
+# name -> column: the direct model's P(over) as the backtest priced it (both calibration
+# stages), after the PIT stage only, and raw; the joint simulation the same three ways;
+# the independent sum raw.
 FORECASTS = {
     "direct": "p_over",
-    "direct_raw": "p_over_dist",
-    "joint": "p_over_sim",
-    "independent": "p_over_indep",
+    "direct_pit": "p_over_dist",
+    "direct_raw": "p_over_raw",
+    "joint": "p_over_sim_cal",
+    "joint_pit": "p_over_sim_dist",
+    "joint_raw": "p_over_sim",
+    "independent_raw": "p_over_indep",
 }
 
 
@@ -109,7 +118,8 @@ def evaluate(folders: list[Path], *, draws: int, seed: int) -> list[dict[str, An
             for p in parts
         }
         sim, fits = joint_probabilities(runs[combo], components, shares, draws=draws, seed=seed)
-        rows = runs[combo].merge(sim.drop(columns=["fold", "line"]), on=KEY, how="inner")
+        sim = sim[~sim["warmup"].astype(bool) & sim["line"].notna()]
+        rows = runs[combo].merge(sim.drop(columns=["fold", "line", "warmup"]), on=KEY)
         rows = rows[rows["played"].astype(bool) & (rows["actual"] != rows["line"])]
         for system, g in rows.groupby("system"):
             out.append(_figures(combo, str(system), g, fits))
@@ -136,15 +146,22 @@ def _figures(combo: str, system: str, g: pd.DataFrame, fits: list[Any]) -> dict[
         figures["forecasts"]["joint_on_priced"] = scores(
             g["p_over_sim"].to_numpy()[priced], y[priced]
         )
-    sim = g["p_over_sim"].to_numpy(dtype=float)
+    joint = g["p_over_sim_cal"].to_numpy(dtype=float)
+    raw = g["p_over_sim"].to_numpy(dtype=float)
     paired = {
-        "joint_minus_direct": paired_brier(sim, g["p_over"], y, days),
-        "joint_minus_direct_raw": paired_brier(sim, g["p_over_dist"], y, days),
-        "joint_minus_independent": paired_brier(sim, g["p_over_indep"], y, days),
+        "joint_minus_direct": paired_brier(joint, g["p_over"], y, days),
+        "joint_pit_minus_direct_pit": paired_brier(g["p_over_sim_dist"], g["p_over_dist"], y, days),
+        "joint_raw_minus_direct_raw": paired_brier(
+            raw, np.clip(g["p_over_raw"].to_numpy(dtype=float), 0, 1), y, days
+        ),
+        "joint_raw_minus_independent_raw": paired_brier(raw, g["p_over_indep"], y, days),
     }
     if priced.any():
         paired["joint_minus_market"] = paired_brier(
-            sim[priced], market[priced], y[priced], days[priced]
+            joint[priced], market[priced], y[priced], days[priced]
+        )
+        paired["direct_minus_market"] = paired_brier(
+            g["p_over"].to_numpy(dtype=float)[priced], market[priced], y[priced], days[priced]
         )
     figures["paired_brier"] = {k: v.__dict__ for k, v in paired.items()}
     rho = [c for c in g.columns if c.startswith("rho_")]

@@ -236,6 +236,8 @@ def _frames(seed: int = 10) -> tuple[pd.DataFrame, dict[str, pd.DataFrame], pd.S
         fold=fold,
         warmup=fold < 2,
         line=np.round(pts_mean + reb_mean) + 0.5,
+        played=True,
+        actual=pts_y + reb_y,
     )
     shares = pd.Series(
         rebound_assist_share(pts.mean, reb.mean, np.zeros(n)),
@@ -247,17 +249,25 @@ def _frames(seed: int = 10) -> tuple[pd.DataFrame, dict[str, pd.DataFrame], pd.S
 def test_joint_probabilities_are_point_in_time_and_consistent_with_the_components() -> None:
     combo, components, shares = _frames()
     out, fits = joint_probabilities(combo, components, shares, draws=2000, seed=3)
-    assert len(out) == 2 * 7 * 40
-    assert set(out["fold"]) == {2, 3}
-    assert [f.start for f in fits] == [pd.Timestamp("2024-03-15"), pd.Timestamp("2024-03-22")]
-    assert [f.n_rows for f in fits] == [14 * 40, 21 * 40]
+    assert len(out) == 28 * 40
+    assert set(out.loc[~out["warmup"], "fold"]) == {2, 3}
+    assert [f.start for f in fits] == list(pd.date_range("2024-03-01", periods=4, freq="7D"))
+    assert [f.n_rows for f in fits] == [0, 7 * 40, 14 * 40, 21 * 40]
     rho = out["rho_points_rebounds"]
-    assert rho.between(0.3, 0.7).all()
+    assert (rho[out["fold"] == 0] == 0).all()  # nothing earlier: independence
+    assert rho[out["fold"] > 0].between(0.3, 0.7).all()
+    # calibrated like the backtest: the first fold has nothing to learn from (raw), later
+    # folds move the probabilities
+    first = (out["fold"] == 0).to_numpy()
+    np.testing.assert_allclose(out["p_over_sim_cal"][first], out["p_over_sim"][first])
+    assert not np.allclose(out["p_over_sim_cal"][~first], out["p_over_sim"][~first])
+    assert out["pit_sim"].between(0, 1).all()
     # the simulated sum's mean is the components' summed mean (2,000 draws: MC error)
     assert (
         np.abs(out["sim_mean"] - out["components_mean"]) < 4 * np.sqrt(out["sim_var"] / 2000)
     ).all()
-    assert (out["sim_var"] > out["indep_var"]).mean() > 0.95
+    later = out[out["fold"] > 0]
+    assert (later["sim_var"] > later["indep_var"]).mean() > 0.95
     # fold 2 is simulated from rows before 2024-03-15 only: change every later outcome
     # (and its PIT) and fold 2's probabilities stay exactly the same; fold 3's move
     changed = {k: v.copy() for k, v in components.items()}
@@ -265,9 +275,11 @@ def test_joint_probabilities_are_point_in_time_and_consistent_with_the_component
     changed["rebounds"].loc[later, "actual"] = 0.0
     changed["points"].loc[later, "pit"] = 0.999
     again, _ = joint_probabilities(combo, changed, shares, draws=2000, seed=3)
-    two = (out["fold"] == 2).to_numpy()
-    np.testing.assert_array_equal(again["p_over_sim"][two], out["p_over_sim"][two])
-    assert not np.array_equal(again["p_over_sim"][~two], out["p_over_sim"][~two])
+    two = (out["fold"] <= 2).to_numpy()
+    for col in ("p_over_sim", "p_over_sim_cal", "rho_points_rebounds"):
+        np.testing.assert_array_equal(again[col][two], out[col][two])
+    three = (out["fold"] == 3).to_numpy()
+    assert not np.array_equal(again["p_over_sim"][three], out["p_over_sim"][three])
     # correlation 0 uses the same draws: its P(over) differs, its mean does not move
     assert not np.allclose(out["p_over_indep"], out["p_over_sim"])
 

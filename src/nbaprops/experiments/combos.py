@@ -5,9 +5,9 @@ sum, ``backtest --markets pra``) is compared here with a *joint simulation*: eac
 component drawn from its own walk-forward predictive distribution, the draws tied by a
 Gaussian copula, and P(over line) read off the simulated sum.
 
-* The component distributions are the walk-forward's own (``component_distributions``
-  re-runs a backtest run folder's spec keeping each row's predictive quantiles and, for a
-  count market, its pmf; a run folder's ``predictions.parquet`` holds neither).
+* The component distributions are the walk-forward's own (``component_backtest`` is the
+  backtest of a spec that also keeps each row's predictive quantiles and, for a count
+  market, its pmf; a run folder's ``predictions.parquet`` holds neither).
 * The copula's correlation matrix is estimated from the components' out-of-sample PITs
   (normal scores of the PIT of each outcome under its own predictive distribution), per
   player type, on rows dated strictly before each evaluated week: point in time.
@@ -24,6 +24,7 @@ Gaussian copula, and P(over line) read off the simulated sum.
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -37,9 +38,15 @@ from nbaprops.core.errors import NbapropsError
 from nbaprops.core.markets import get_market
 from nbaprops.core.metrics import probability_metrics
 from nbaprops.core.settings import Settings
-from nbaprops.experiments.backtest import MemorySink, plan_on_frames, prepare_frames
+from nbaprops.experiments.backtest import (
+    BacktestResult,
+    MemorySink,
+    plan_on_frames,
+    prepare_frames,
+)
 from nbaprops.experiments.engine import FitPolicy, Sink, run_walk_forward
 from nbaprops.experiments.folds import Fold
+from nbaprops.experiments.report import metrics_table, summarize
 from nbaprops.experiments.spec import ExperimentSpec
 from nbaprops.predictions.scoring import ScoringModel
 from nbaprops.systems.base import QUANTILES, PredictiveDistribution
@@ -105,10 +112,14 @@ class _DistributionSink(MemorySink):
             )
 
 
-def component_distributions(spec: ExperimentSpec, con: Any, settings: Settings) -> pd.DataFrame:
-    """Re-run ``spec``'s walk-forward (as ``backtest`` does: same folds, fits, seeds) and
-    return every scored row's predictive distribution: system, player_id, game_date, mean,
-    median_model, quantiles (19 levels) and pmf (a count market's, else None)."""
+def component_backtest(
+    spec: ExperimentSpec, con: Any, settings: Settings
+) -> tuple[BacktestResult, pd.DataFrame]:
+    """``backtest.run_backtest`` for ``spec`` (same frames, folds, fits, seeds, scorer and
+    summary) that also returns every scored row's predictive distribution: system,
+    player_id, game_date, mean, median_model, quantiles (19 levels) and pmf (a count
+    market's, else None). Nothing is written."""
+    started = time.perf_counter()
     frames = prepare_frames(con, spec)
     plan = plan_on_frames(frames, spec)
     sink = _DistributionSink(settings, keep_quantiles=True, evaluation=frames.evaluation)
@@ -124,9 +135,26 @@ def component_distributions(spec: ExperimentSpec, con: Any, settings: Settings) 
     )
     if not sink.kept:
         raise NbapropsError(f"{spec.name}: the walk-forward scored no rows")
-    out = pd.concat(sink.kept, ignore_index=True)
-    out["game_date"] = pd.to_datetime(out["game_date"])
-    return out
+    predictions = pd.concat(sink.scored, ignore_index=True)
+    picked = [p for p in sink.picks if len(p)]
+    picks = pd.concat(picked, ignore_index=True) if picked else pd.DataFrame()
+    reported = picks[~picks["warmup"].astype(bool)] if len(picks) else picks
+    summary = summarize(predictions[~predictions["warmup"]], spec, settings, reported)
+    timings = {"frames_s": frames.seconds, **sink.timings}
+    timings["total_s"] = time.perf_counter() - started
+    result = BacktestResult(
+        spec,
+        plan,
+        predictions,
+        pd.DataFrame(sink.fold_rows),
+        summary,
+        timings,
+        picks,
+        metrics_table(summary),
+    )
+    dists = pd.concat(sink.kept, ignore_index=True)
+    dists["game_date"] = pd.to_datetime(dists["game_date"])
+    return result, dists
 
 
 # --- inverse CDFs, PITs, normal scores --------------------------------------------------
@@ -322,12 +350,17 @@ class Marginal:
 
 @dataclass(frozen=True)
 class Simulated:
-    """Per row: P(sum > line), P(sum == line) and the simulated sum's mean and variance."""
+    """Per row: P(sum > line), P(sum == line), the simulated sum's mean and variance, its
+    CDF at the line and just below a whole line (P(sum <= line - 0.5)), and the PIT of the
+    outcome, P(sum <= actual) (NaN without an outcome)."""
 
     p_over: FloatArray
     p_push: FloatArray
     mean: FloatArray
     var: FloatArray
+    cdf_line: FloatArray
+    cdf_below: FloatArray
+    pit: FloatArray
 
 
 def simulate_sum(
@@ -338,6 +371,7 @@ def simulate_sum(
     draws: int = DEFAULT_DRAWS,
     seed: int = DEFAULT_SEED,
     chunk: int = 256,
+    actual: npt.ArrayLike | None = None,
 ) -> Simulated:
     """Draw each row's components jointly (Gaussian copula, ``correlations`` one k x k
     matrix or n x k x k), sum them, and read P(over) / P(push) at each row's line.
@@ -358,7 +392,10 @@ def simulate_sum(
         raise ValueError(f"correlations must be {k} x {k} or n x {k} x {k}")
     chol = np.linalg.cholesky(corr)
     rng = np.random.default_rng(seed)
-    out = Simulated(*(np.full(n, np.nan) for _ in range(4)))
+    outcome = np.full(n, np.nan) if actual is None else np.asarray(actual, dtype=np.float64)
+    whole = np.isclose(line, np.round(line))
+    below_line = np.where(whole, line - 0.5, line)
+    out = Simulated(*(np.full(n, np.nan) for _ in range(7)))
     for lo in range(0, n, chunk):
         rows = np.arange(lo, min(lo + chunk, n))
         normal = rng.standard_normal((len(rows), draws, k))
@@ -372,8 +409,12 @@ def simulate_sum(
         out.p_push[rows] = (np.abs(total - here) <= 1e-9).mean(axis=1)
         out.mean[rows] = total.mean(axis=1)
         out.var[rows] = total.var(axis=1)
-    out.p_over[~np.isfinite(line)] = np.nan
-    out.p_push[~np.isfinite(line)] = np.nan
+        out.cdf_line[rows] = (total <= here + 1e-9).mean(axis=1)
+        out.cdf_below[rows] = (total <= below_line[rows][:, None] + 1e-9).mean(axis=1)
+        out.pit[rows] = (total <= outcome[rows][:, None] + 1e-9).mean(axis=1)
+    for arr in (out.p_over, out.p_push, out.cdf_line, out.cdf_below):
+        arr[~np.isfinite(line)] = np.nan
+    out.pit[~np.isfinite(outcome)] = np.nan
     return out
 
 
@@ -414,16 +455,23 @@ def joint_probabilities(
 ) -> tuple[pd.DataFrame, list[CopulaFit]]:
     """The combo's P(over) / P(push) by joint simulation of its components, point in time.
 
-    ``combo``: the combo run's predictions (KEY columns, fold, warmup, line). ``components``:
-    per component, its run's predictions with its distributions (KEY, played, actual, pit,
-    mean, quantiles, pmf). ``shares``: the rebounds + assists share of predicted PRA by KEY
-    (``rebound_assist_share``). Each combo fold is simulated with copulas fitted on the
-    component rows dated before the fold's first date (warm-up folds included: they are
-    out of sample too). Rows returned: the combo's non-warm-up lined rows with every
-    component's distribution; ``p_over_sim`` / ``p_push_sim`` (the copula),
+    ``combo``: the combo run's predictions (KEY columns, fold, warmup, line, played,
+    actual). ``components``: per component, its run's predictions with its distributions
+    (KEY, played, actual, pit, mean, quantiles, pmf). ``shares``: the rebounds + assists
+    share of predicted PRA by KEY (``rebound_assist_share``; missing: pooled copula).
+
+    Each combo fold is simulated with copulas fitted on the component rows dated before
+    the fold's first date (warm-up folds included: they are out of sample too). Its rows
+    are then calibrated as the backtest calibrates a system (``models.calibration``):
+    the PIT stage on the earlier folds' simulated PITs of the combo's outcome, the
+    line-aware stage on their decided lined rows, fold by fold in order.
+
+    One row per combo row (every fold) with every component's distribution and a line or
+    an outcome: ``p_over_sim`` / ``p_push_sim`` (the copula, raw), ``p_over_sim_dist``
+    (after the PIT stage), ``p_over_sim_cal`` (both stages, as ``p_over``),
     ``p_over_indep`` / ``p_push_indep`` (correlation 0, the same draws), the simulated
     sum's mean and variance, the components' summed means (the point models' and the
-    distributions' own), the row's player type.
+    distributions' own), the row's player type and correlations.
     """
     names = list(components)
     if len(names) < 2:
@@ -442,20 +490,20 @@ def joint_probabilities(
 
     combo = combo.copy()
     combo["game_date"] = pd.to_datetime(combo["game_date"])
-    starts = combo.groupby("fold")["game_date"].min()
-    wanted = combo[~combo["warmup"].astype(bool).to_numpy() & combo["line"].notna().to_numpy()]
-    wanted = wanted[[*KEY, "fold", "line"]]
+    starts = combo.groupby("fold")["game_date"].min().sort_values()
+    played = combo["played"].astype(bool).to_numpy() & np.isfinite(
+        combo["actual"].to_numpy(dtype=np.float64)
+    )
+    wanted = combo[played | combo["line"].notna().to_numpy()]
+    wanted = wanted[[*KEY, "fold", "warmup", "line", "played", "actual"]]
     for c in names:
         dist = components[c][[*KEY, "mean", "quantiles", "pmf"]].copy()
         dist["game_date"] = pd.to_datetime(dist["game_date"])
-        wanted = wanted.merge(
-            dist.add_prefix(f"{c}__").rename(columns={f"{c}__{k}": k for k in KEY}),
-            on=KEY,
-            how="inner",
-        )
-    wanted = wanted.sort_values([*KEY]).reset_index(drop=True)
+        prefixed = dist.add_prefix(f"{c}__").rename(columns={f"{c}__{k}": k for k in KEY})
+        wanted = wanted.merge(prefixed, on=KEY, how="inner")
+    wanted = wanted.sort_values(["game_date", "system", "player_id"]).reset_index(drop=True)
     if wanted.empty:
-        raise NbapropsError("no lined combo row has every component's distribution")
+        raise NbapropsError("no combo row has every component's distribution")
     share = shares.reindex(pd.MultiIndex.from_frame(wanted[KEY])).to_numpy(dtype=np.float64)
     k = len(names)
     corr = np.empty((len(wanted), k, k))
@@ -475,15 +523,20 @@ def joint_probabilities(
         for c in names
     ]
     line = wanted["line"].to_numpy(dtype=np.float64)
-    sim = simulate_sum(marginals, corr, line, draws=draws, seed=seed)
+    outcome = np.where(
+        wanted["played"].astype(bool), wanted["actual"].to_numpy(dtype=np.float64), np.nan
+    )
+    sim = simulate_sum(marginals, corr, line, draws=draws, seed=seed, actual=outcome)
     indep = simulate_sum(marginals, np.eye(k), line, draws=draws, seed=seed)
-    out = wanted[[*KEY, "fold", "line"]].copy()
+    out = wanted[[*KEY, "fold", "warmup", "line"]].copy()
     out["player_type"] = kinds
     for a in range(k):
         for b in range(a + 1, k):
             out[f"rho_{names[a]}_{names[b]}"] = corr[:, a, b]
     out["p_over_sim"] = sim.p_over
     out["p_push_sim"] = sim.p_push
+    out["pit_sim"] = sim.pit
+    out["p_over_sim_dist"], out["p_over_sim_cal"] = _calibrated(wanted, starts, sim, line, outcome)
     out["p_over_indep"] = indep.p_over
     out["p_push_indep"] = indep.p_push
     out["sim_mean"] = sim.mean
@@ -492,6 +545,40 @@ def joint_probabilities(
     out["components_dist_mean"] = sum(m.mean() for m in marginals)
     out["components_mean"] = sum(wanted[f"{c}__mean"].to_numpy(dtype=np.float64) for c in names)
     return out, fits
+
+
+def _calibrated(
+    rows: pd.DataFrame, starts: pd.Series, sim: Simulated, line: FloatArray, outcome: FloatArray
+) -> tuple[FloatArray, FloatArray]:
+    """The backtest's two calibration stages on the simulated distributions, fold by fold:
+    fitted on the earlier folds' rows only (their PITs; their decided lined rows with the
+    PIT-stage P(over) each was priced with then)."""
+    from nbaprops.models.calibration import Calibration
+
+    p_dist = np.full(len(rows), np.nan)
+    p_cal = np.full(len(rows), np.nan)
+    fold = rows["fold"].to_numpy()
+    done = np.zeros(len(rows), dtype=bool)
+    for f in starts.index:
+        mine = fold == f
+        if not mine.any():
+            continue
+        history = pd.DataFrame(
+            {
+                "pit": sim.pit[done],
+                "played": np.isfinite(outcome[done]),
+                "line": line[done],
+                "actual": outcome[done],
+                "p_over_dist": p_dist[done],
+            }
+        )
+        cal = Calibration.from_history(history[history["played"]])
+        at_line = cal.pit(sim.cdf_line[mine])
+        p_dist[mine] = np.clip(1.0 - at_line, 0.0, 1.0)
+        p_cal[mine] = cal.platt(p_dist[mine])
+        done |= mine
+    ok = np.isfinite(line)
+    return np.where(ok, p_dist, np.nan), np.where(ok, p_cal, np.nan)
 
 
 # --- scoring the combo's P(over) against outcomes ---------------------------------------
