@@ -143,9 +143,10 @@ def _figures(combo: str, system: str, g: pd.DataFrame, fits: list[Any]) -> dict[
     if priced.any():
         market[priced] = np.asarray(devig(over[priced], under[priced])[0], dtype=float)
         figures["forecasts"]["market"] = scores(market[priced], y[priced])
-        figures["forecasts"]["joint_on_priced"] = scores(
-            g["p_over_sim"].to_numpy()[priced], y[priced]
-        )
+        for name in ("direct", "joint"):
+            figures["forecasts"][f"{name}_on_priced"] = scores(
+                g[FORECASTS[name]].to_numpy()[priced], y[priced]
+            )
     joint = g["p_over_sim_cal"].to_numpy(dtype=float)
     raw = g["p_over_sim"].to_numpy(dtype=float)
     paired = {
