@@ -298,3 +298,43 @@ def test_the_paired_brier_difference_and_its_date_interval() -> None:
     assert same.diff == same.low == same.high == 0.0
     assert pb.n == 600
     assert pb.n_dates == 30
+
+
+def test_each_system_gets_its_own_copula_and_calibration() -> None:
+    combo, components, shares = _frames()
+    # system t: the same rows with rebounds outcomes shuffled within each date
+    # (the correlation gone, each marginal intact)
+    other = {k: v.assign(system="t") for k, v in components.items()}
+    reb = other["rebounds"]
+    rng = np.random.default_rng(12)
+    order = reb.groupby("game_date").indices
+    for rows in order.values():
+        shuffled = rng.permutation(rows)
+        reb.iloc[rows, reb.columns.get_loc("actual")] = reb["actual"].to_numpy()[shuffled]
+        reb.iloc[rows, reb.columns.get_loc("pmf")] = pd.Series(
+            reb["pmf"].to_numpy()[shuffled], dtype=object
+        ).to_numpy()
+        reb.iloc[rows, reb.columns.get_loc("quantiles")] = pd.Series(
+            reb["quantiles"].to_numpy()[shuffled], dtype=object
+        ).to_numpy()
+    both = {k: pd.concat([components[k], other[k]], ignore_index=True) for k in components}
+    combo_t = combo.assign(system="t")
+    shares_t = shares.copy()
+    shares_t.index = shares_t.index.set_levels(["t"], level="system")
+    out, fits = joint_probabilities(
+        pd.concat([combo, combo_t], ignore_index=True),
+        both,
+        pd.concat([shares, shares_t]),
+        draws=500,
+        seed=3,
+    )
+    assert len(fits) == 8  # 4 folds per system
+    late = out[out["fold"] == 3]
+    s_rho = late.loc[late["system"] == "s", "rho_points_rebounds"]
+    t_rho = late.loc[late["system"] == "t", "rho_points_rebounds"]
+    assert s_rho.between(0.3, 0.7).all()
+    assert t_rho.abs().lt(0.15).all()
+    # system s alone gives exactly what it gets beside t
+    alone, _ = joint_probabilities(combo, components, shares, draws=500, seed=3)
+    mine = out[out["system"] == "s"].reset_index(drop=True)
+    np.testing.assert_array_equal(mine["p_over_sim_cal"], alone["p_over_sim_cal"])

@@ -459,6 +459,7 @@ def joint_probabilities(
     actual). ``components``: per component, its run's predictions with its distributions
     (KEY, played, actual, pit, mean, quantiles, pmf). ``shares``: the rebounds + assists
     share of predicted PRA by KEY (``rebound_assist_share``; missing: pooled copula).
+    Each system (the ``system`` column) is simulated and calibrated on its own rows only.
 
     Each combo fold is simulated with copulas fitted on the component rows dated before
     the fold's first date (warm-up folds included: they are out of sample too). Its rows
@@ -476,6 +477,20 @@ def joint_probabilities(
     names = list(components)
     if len(names) < 2:
         raise NbapropsError("a combo needs at least two components")
+    systems = pd.unique(combo["system"])
+    if len(systems) > 1:  # each system its own copulas and calibration
+        parts, all_fits = [], []
+        for system in systems:
+            out, fits = joint_probabilities(
+                combo[(combo["system"] == system).to_numpy()],
+                {c: f[(f["system"] == system).to_numpy()] for c, f in components.items()},
+                shares,
+                draws=draws,
+                seed=seed,
+            )
+            parts.append(out)
+            all_fits.extend(fits)
+        return pd.concat(parts, ignore_index=True), all_fits
     z_columns = [f"z_{c}" for c in names]
     history: pd.DataFrame | None = None
     for i, c in enumerate(names):
