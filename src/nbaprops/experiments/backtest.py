@@ -374,20 +374,23 @@ def run_on_frames(
     on_plan: Callable[[int], None] | None = None,
     on_fold: Callable[[str], None] | None = None,
     fit_workers: int | None = None,
+    sink: MemorySink | None = None,
 ) -> BacktestResult:
     """The walk-forward over prepared frames: pure, so it runs anywhere (e.g. a worker).
 
     ``fit_workers``: how many systems a fold fits side by side (default: the setting
     ``fit_workers``); the predictions are the same for any value. ``settings`` give the
     slate signal's thresholds, the picks policy and the report's Kelly fraction, as the
-    daily job's do (the caller's, command-line overrides included).
+    daily job's do (the caller's, command-line overrides included). ``sink``: a
+    ``MemorySink`` (or a subclass keeping more of each day, e.g. the combos' component
+    distributions); None: a new one.
     """
     started = time.perf_counter()
     workers = settings.models.fit_workers if fit_workers is None else fit_workers
     plan = plan_on_frames(frames, spec)
     if on_plan:
         on_plan(len(plan.folds))
-    sink = MemorySink(settings)
+    sink = MemorySink(settings) if sink is None else sink
     run_walk_forward(
         plan,
         frames.train,

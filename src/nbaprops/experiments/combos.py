@@ -24,7 +24,6 @@ Gaussian copula, and P(over line) read off the simulated sum.
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -41,12 +40,10 @@ from nbaprops.core.settings import Settings
 from nbaprops.experiments.backtest import (
     BacktestResult,
     MemorySink,
-    plan_on_frames,
     prepare_frames,
+    run_on_frames,
 )
-from nbaprops.experiments.engine import FitPolicy, Sink, run_walk_forward
 from nbaprops.experiments.folds import Fold
-from nbaprops.experiments.report import metrics_table, summarize
 from nbaprops.experiments.spec import ExperimentSpec
 from nbaprops.predictions.scoring import ScoringModel
 from nbaprops.systems.base import QUANTILES, PredictiveDistribution
@@ -119,39 +116,10 @@ def component_backtest(
     summary) that also returns every scored row's predictive distribution: system,
     player_id, game_date, mean, median_model, quantiles (19 levels) and pmf (a count
     market's, else None). Nothing is written."""
-    started = time.perf_counter()
     frames = prepare_frames(con, spec)
-    plan = plan_on_frames(frames, spec)
     sink = _DistributionSink(settings, keep_quantiles=True, evaluation=frames.evaluation)
-    run_walk_forward(
-        plan,
-        frames.train,
-        frames.evaluation,
-        frames.books,
-        spec,
-        FitPolicy(spec, settings.models.fit_workers),
-        # the backtest's own sink with its in-memory history (a GradedHistory)
-        cast(Sink, sink),
-    )
-    if not sink.kept:
-        raise NbapropsError(f"{spec.name}: the walk-forward scored no rows")
-    predictions = pd.concat(sink.scored, ignore_index=True)
-    picked = [p for p in sink.picks if len(p)]
-    picks = pd.concat(picked, ignore_index=True) if picked else pd.DataFrame()
-    reported = picks[~picks["warmup"].astype(bool)] if len(picks) else picks
-    summary = summarize(predictions[~predictions["warmup"]], spec, settings, reported)
-    timings = {"frames_s": frames.seconds, **sink.timings}
-    timings["total_s"] = time.perf_counter() - started
-    result = BacktestResult(
-        spec,
-        plan,
-        predictions,
-        pd.DataFrame(sink.fold_rows),
-        summary,
-        timings,
-        picks,
-        metrics_table(summary),
-    )
+    # the backtest itself (same plan, fits, scorer and summary), with this sink
+    result = run_on_frames(frames, spec, settings=settings, sink=sink)
     dists = pd.concat(sink.kept, ignore_index=True)
     dists["game_date"] = pd.to_datetime(dists["game_date"])
     return result, dists
