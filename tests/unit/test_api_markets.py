@@ -7,6 +7,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -104,21 +105,14 @@ def test_an_unknown_market_on_a_page_is_the_error_page_listing_the_known(
     assert 'role="alert"' in r.text
 
 
+def _bets(settings: Settings, market: str) -> Any:
+    """``nbaprops bets`` of 2024-04-01..02 in ``market`` on the fixture's warehouse."""
+    argv = ["bets", "--start", "2024-04-01", "--end", "2024-04-02", "--market", market]
+    return CliRunner().invoke(cli, [*argv, "--db", str(settings.paths.db)])
+
+
 def test_bets_with_an_unknown_market_is_one_error_line_and_exit_1(settings: Settings) -> None:
-    result = CliRunner().invoke(
-        cli,
-        [
-            "bets",
-            "--start",
-            "2024-04-01",
-            "--end",
-            "2024-04-02",
-            "--market",
-            "steals",
-            "--db",
-            str(settings.paths.db),
-        ],
-    )
+    result = _bets(settings, "steals")
     assert result.exit_code == 1, result.output
     assert result.exception is None or isinstance(result.exception, SystemExit)
     lines = result.stderr.splitlines()
@@ -126,19 +120,6 @@ def test_bets_with_an_unknown_market_is_one_error_line_and_exit_1(settings: Sett
 
 
 def test_bets_of_a_market_without_bets_says_so_naming_the_market(settings: Settings) -> None:
-    result = CliRunner().invoke(
-        cli,
-        [
-            "bets",
-            "--start",
-            "2024-04-01",
-            "--end",
-            "2024-04-02",
-            "--market",
-            "rebounds",
-            "--db",
-            str(settings.paths.db),
-        ],
-    )
+    result = _bets(settings, "rebounds")
     assert result.exit_code == 1, result.output
     assert result.stderr.splitlines() == ["error: no bets in rebounds in 2024-04-01..2024-04-02"]
