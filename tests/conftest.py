@@ -15,6 +15,7 @@ import shutil
 import socket
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,8 @@ import pytest
 
 from nbaprops.core.db import connect
 from nbaprops.core.settings import Settings
-from nbaprops.pipeline.jobs import ingest_job
+from nbaprops.pipeline.daily import bootstrap_champion
+from nbaprops.pipeline.jobs import Progress, ingest_job
 from nbaprops.warehouse.migrate import migrate
 
 REPO = Path(__file__).resolve().parents[1]
@@ -128,6 +130,41 @@ def warehouse(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> Path:
         return built / "nbaprops.duckdb"
     root = tmp_path_factory.mktemp("warehouse")
     return copy_warehouse(built / "nbaprops.duckdb", root / "nbaprops.duckdb")
+
+
+# The day the shared champion warehouse's champion was bootstrapped before: 15 games,
+# 107 lined players (the daily, freshness and portability modules serve it).
+CHAMPION_DAY = date(2024, 4, 12)
+BOOTSTRAPPED = "bootstrapped.txt"  # beside the champion warehouse: bootstrap's message
+
+
+def _bootstrap(warehouse: Path, root: Path, day: date) -> None:
+    db = copy_warehouse(warehouse, root / "nbaprops.duckdb")
+    settings = Settings(db=db, runs_dir=root / "runs")
+    with connect(settings.paths.db) as con:
+        migrate(con)
+        message = bootstrap_champion(con, settings, day, progress=Progress())
+    (root / BOOTSTRAPPED).write_text(message)
+
+
+@pytest.fixture(scope="session")
+def champion_warehouse(warehouse: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The real warehouse whose default champion was bootstrapped before CHAMPION_DAY
+    (``bootstrap_champion``, as ``run daily`` does on a warehouse without models), its
+    artefacts in ``artifacts/`` beside it: trained once per session (shared by the xdist
+    workers like the warehouse); a module copies the folder with ``copy_warehouse`` and
+    reads the bootstrap's message with ``bootstrapped``."""
+    built = built_once(
+        tmp_path_factory,
+        "champion-warehouse",
+        lambda root: _bootstrap(warehouse, root, CHAMPION_DAY),
+    )
+    return built / "nbaprops.duckdb"
+
+
+def bootstrapped(champion: Path) -> str:
+    """The message ``bootstrap_champion`` returned when ``champion`` was built."""
+    return (champion.parent / BOOTSTRAPPED).read_text()
 
 
 @pytest.fixture
