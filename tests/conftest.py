@@ -185,6 +185,9 @@ def empty_con(tmp_path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
 # together: a long module started last would run alone. The first is the recorded day,
 # which builds its own warehouse: it runs while the other worker builds the shared one.
 # Every other module follows in its usual order (the real-data ones, then the unit ones).
+# Listed: only modules that leave the worker's shared warehouse as they found it (a copy
+# or read-only) or never open it; the ones that write to it (``nbaprops run`` in
+# tests/e2e/test_cli_main_job.py) keep their place, after the real-data modules.
 LONGEST_FIRST = (
     "tests/e2e/test_live_day.py",
     "tests/api/",
@@ -192,14 +195,12 @@ LONGEST_FIRST = (
     "tests/data/test_experiment_registry_real.py",
     "tests/data/test_daily_real.py",
     "tests/data/test_ops_hardening_real.py",
-    "tests/e2e/test_cli_main_job.py",
     "tests/leakage/test_market_point_in_time.py",
     "tests/unit/test_ingest_fuzz_bands.py",
     "tests/data/test_market_real.py",
     "tests/data/test_availability_gate_real.py",
     "tests/data/test_availability_ingest_real.py",
     "tests/data/test_quote_sanity_real.py",
-    "tests/unit/test_cli_user_mistakes.py",
     "tests/data/test_markets_real.py",
     "tests/unit/test_unattended.py",
     "tests/parity/test_training_serving_parity.py",
