@@ -15,6 +15,7 @@ import shutil
 import socket
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,8 @@ import pytest
 
 from nbaprops.core.db import connect
 from nbaprops.core.settings import Settings
-from nbaprops.pipeline.jobs import ingest_job
+from nbaprops.pipeline.daily import bootstrap_champion
+from nbaprops.pipeline.jobs import Progress, ingest_job
 from nbaprops.warehouse.migrate import migrate
 
 REPO = Path(__file__).resolve().parents[1]
@@ -130,6 +132,41 @@ def warehouse(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> Path:
     return copy_warehouse(built / "nbaprops.duckdb", root / "nbaprops.duckdb")
 
 
+# The day the shared champion warehouse's champion was bootstrapped before: 15 games,
+# 107 lined players (the daily, freshness and portability modules serve it).
+CHAMPION_DAY = date(2024, 4, 12)
+BOOTSTRAPPED = "bootstrapped.txt"  # beside the champion warehouse: bootstrap's message
+
+
+def _bootstrap(warehouse: Path, root: Path, day: date) -> None:
+    db = copy_warehouse(warehouse, root / "nbaprops.duckdb")
+    settings = Settings(db=db, runs_dir=root / "runs")
+    with connect(settings.paths.db) as con:
+        migrate(con)
+        message = bootstrap_champion(con, settings, day, progress=Progress())
+    (root / BOOTSTRAPPED).write_text(message)
+
+
+@pytest.fixture(scope="session")
+def champion_warehouse(warehouse: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The real warehouse whose default champion was bootstrapped before CHAMPION_DAY
+    (``bootstrap_champion``, as ``run daily`` does on a warehouse without models), its
+    artefacts in ``artifacts/`` beside it: trained once per session (shared by the xdist
+    workers like the warehouse); a module copies the folder with ``copy_warehouse`` and
+    reads the bootstrap's message with ``bootstrapped``."""
+    built = built_once(
+        tmp_path_factory,
+        "champion-warehouse",
+        lambda root: _bootstrap(warehouse, root, CHAMPION_DAY),
+    )
+    return built / "nbaprops.duckdb"
+
+
+def bootstrapped(champion: Path) -> str:
+    """The message ``bootstrap_champion`` returned when ``champion`` was built."""
+    return (champion.parent / BOOTSTRAPPED).read_text()
+
+
 @pytest.fixture
 def real_con(warehouse: Path) -> Iterator[duckdb.DuckDBPyConnection]:
     with connect(warehouse, read_only=True) as con:
@@ -141,6 +178,49 @@ def empty_con(tmp_path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
     with connect(tmp_path / "w.duckdb") as con:
         migrate(con)
         yield con
+
+
+# The longest modules (minutes each on two cores), longest first, so that the two xdist
+# workers (each taking the next module in collection order when it is free) finish
+# together: a long module started last would run alone. The first is the recorded day,
+# which builds its own warehouse: it runs while the other worker builds the shared one.
+# Every other module follows in its usual order (the real-data ones, then the unit ones).
+# Listed: only modules that leave the worker's shared warehouse as they found it (a copy
+# or read-only) or never open it; the ones that write to it (``nbaprops run`` in
+# tests/e2e/test_cli_main_job.py) keep their place, after the real-data modules.
+LONGEST_FIRST = (
+    "tests/e2e/test_live_day.py",
+    "tests/api/",
+    "tests/leakage/test_point_in_time.py",
+    "tests/data/test_experiment_registry_real.py",
+    "tests/data/test_daily_real.py",
+    "tests/data/test_ops_hardening_real.py",
+    "tests/leakage/test_market_point_in_time.py",
+    "tests/unit/test_ingest_fuzz_bands.py",
+    "tests/data/test_market_real.py",
+    "tests/data/test_availability_gate_real.py",
+    "tests/data/test_availability_ingest_real.py",
+    "tests/data/test_quote_sanity_real.py",
+    "tests/data/test_markets_real.py",
+    "tests/unit/test_unattended.py",
+    "tests/parity/test_training_serving_parity.py",
+    "tests/unit/test_ingest_fuzz.py",
+    "tests/leakage/test_availability_point_in_time.py",
+    "tests/data/test_picks_real.py",
+)
+
+
+def _rank(nodeid: str) -> int:
+    for i, prefix in enumerate(LONGEST_FIRST):
+        if nodeid.startswith(prefix):
+            return i
+    return len(LONGEST_FIRST)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The longest modules first (``LONGEST_FIRST``), the rest in collection order; a
+    module's tests keep their order and stay together (a stable sort)."""
+    items.sort(key=lambda item: _rank(item.nodeid))
 
 
 @pytest.hookimpl(optionalhook=True)

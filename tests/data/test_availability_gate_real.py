@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 from nbaprops.cli.main import app
 from nbaprops.core.db import connect
 from nbaprops.core.settings import Settings
-from nbaprops.experiments.backtest import BacktestResult, run_backtest
+from nbaprops.experiments.backtest import BacktestResult, prepare_frames, run_on_frames
 from nbaprops.experiments.spec import build_spec
 
 pytestmark = [pytest.mark.data, pytest.mark.slow]
@@ -28,6 +28,8 @@ SPEC = {
     "name": "spring-gate",
     "systems": ["season_average"],
     "evaluation": {"start": date(2024, 3, 11), "end": date(2024, 4, 14)},
+    # one season of training rows: the gate acts on the picks, not on the history's length
+    "training": {"start": date(2023, 10, 24)},
     "retrain_every": 7,
     "warmup_days": 7,
     "ev_margin": 0.0,
@@ -36,11 +38,15 @@ SPEC = {
 
 @pytest.fixture(scope="module")
 def runs(warehouse: Path) -> dict[str, BacktestResult]:
+    """The same walk-forward with and without the gate: one set of frames (what
+    ``run_backtest`` builds), replayed under each policy."""
+    spec = build_spec(SPEC)
     with connect(warehouse, read_only=True) as con:
-        return {
-            "gated": run_backtest(con, build_spec(SPEC), settings=LOOSE),
-            "ungated": run_backtest(con, build_spec(SPEC), settings=UNGATED),
-        }
+        frames = prepare_frames(con, spec)
+    return {
+        "gated": run_on_frames(frames, spec, settings=LOOSE),
+        "ungated": run_on_frames(frames, spec, settings=UNGATED),
+    }
 
 
 def _status_at_decision(con, game_id: str, player_id: int) -> str | None:

@@ -38,6 +38,11 @@ BASE = {
 }
 
 
+# For the runs whose assertions do not read the training history (a crash, an
+# experimental model's promotion): one season of it.
+ONE_SEASON = {"start": date(2023, 10, 24)}
+
+
 def spec_of(name: str, **changes: object) -> ExperimentSpec:
     return build_spec({**BASE, "name": name, **changes})
 
@@ -144,7 +149,7 @@ def test_a_run_that_crashes_ends_failed_with_its_error(
     monkeypatch.setattr(runner, "run_on_frames", crash)
     before = con.execute("SELECT count(*) FROM models.version").fetchone()
     with pytest.raises(RuntimeError, match="worker lost"):
-        run_experiment(con, spec_of("crashes"), settings=lab)
+        run_experiment(con, spec_of("crashes", training=ONE_SEASON), settings=lab)
     failed = reg.list_runs(con, status="failed")
     mine = [r for r in failed if r["name"] == "crashes"]
     assert len(mine) == 1
@@ -307,6 +312,7 @@ def test_an_experimental_model_is_never_promoted(
         features=["points_avg_last_5", "points_avg_season", "points_std_last_10"],
         warmup_days=0,
         evaluation={"start": date(2024, 4, 8), "end": date(2024, 4, 14)},
+        training=ONE_SEASON,
     )
     outcome = run_experiment(con, spec, settings=lab)
     version = outcome.model

@@ -5,7 +5,6 @@ never bet; historical dates still pass; the messages of a date without games nam
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -16,13 +15,13 @@ from typer.testing import CliRunner
 from nbaprops.cli.main import app
 from nbaprops.core.db import connect
 from nbaprops.core.settings import Settings
-from nbaprops.pipeline.daily import bootstrap_champion, predict_job
-from nbaprops.pipeline.jobs import Progress
+from nbaprops.pipeline.daily import predict_job
 from nbaprops.predictions.picks import BET
 from nbaprops.read.picks import picks as read_picks
 from nbaprops.read.status import health as read_health
 from nbaprops.warehouse import freshness
 from nbaprops.warehouse.migrate import migrate
+from tests.conftest import CHAMPION_DAY, bootstrapped, copy_warehouse
 
 pytestmark = [pytest.mark.data, pytest.mark.slow]
 
@@ -33,14 +32,18 @@ BRIDGES, TOWNS = 1628969, 1626157
 
 
 @pytest.fixture(scope="module")
-def served(warehouse: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
-    """A copy of the warehouse with a champion bootstrapped before 2024-04-12."""
+def served(
+    champion_warehouse: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Settings]:
+    """A copy of the warehouse with a champion bootstrapped before 2024-04-12 (the
+    session's champion warehouse, trained once)."""
+    assert CHAMPION_DAY == TRAINED_BEFORE
     root = tmp_path_factory.mktemp("fresh")
-    shutil.copy(warehouse, root / "nbaprops.duckdb")
+    copy_warehouse(champion_warehouse, root / "nbaprops.duckdb")
     settings = Settings(db=root / "nbaprops.duckdb", runs_dir=root / "runs")
     with connect(settings.paths.db) as con:
         migrate(con)
-        assert "champion" in bootstrap_champion(con, settings, TRAINED_BEFORE, progress=Progress())
+    assert "champion" in bootstrapped(champion_warehouse)
     return settings
 
 

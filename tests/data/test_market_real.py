@@ -31,6 +31,7 @@ def spec() -> ExperimentSpec:
             "systems": ["anchored", "market", "moving_average"],
             "system_params": {"anchored": {"base": "moving_average"}},
             "evaluation": {"start": date(2024, 3, 11), "end": date(2024, 3, 31)},
+            "training": {"start": date(2023, 10, 24)},  # one season: enough here
             "retrain_every": 7,
             "warmup_days": 14,
         }
@@ -150,6 +151,7 @@ def test_on_dfs_boards_the_market_is_a_coin_flip_and_reported_as_one(warehouse: 
             "name": "market-dfs",
             "systems": ["market"],
             "evaluation": {"start": date(2024, 11, 4), "end": date(2024, 11, 17)},
+            "training": {"start": date(2023, 10, 24)},  # one season: enough here
             "retrain_every": 7,
             "warmup_days": 0,
         }

@@ -88,6 +88,7 @@ def rebounds(warehouse: Path) -> BacktestResult:
             "system_params": {"anchored": {"base": "season_average"}},
             "feature_set": "rebounds_v1",
             "evaluation": {"start": date(2024, 3, 18), "end": date(2024, 3, 31)},
+            "training": {"start": date(2023, 10, 24)},  # one season: enough here
             "retrain_every": 7,
             "warmup_days": 7,
         }
@@ -154,6 +155,7 @@ def dfs(warehouse: Path) -> list[BacktestResult]:
                     "systems": ["market"],
                     "feature_set": get_market(market).feature_set,
                     "evaluation": {"start": date(2024, 11, 18), "end": date(2024, 11, 30)},
+                    "training": {"start": date(2023, 10, 24)},  # one season: enough here
                     "retrain_every": 7,
                     "warmup_days": 14,
                 }

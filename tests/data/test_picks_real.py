@@ -36,6 +36,7 @@ def spring(warehouse: Path) -> BacktestResult:
             "name": "spring-picks",
             "systems": ["season_average", "moving_average"],
             "evaluation": {"start": date(2024, 3, 11), "end": date(2024, 5, 24)},
+            "training": {"start": date(2023, 10, 24)},  # one season: enough here
             "retrain_every": 7,
             "warmup_days": 7,
             "ev_margin": 0.0,

@@ -17,9 +17,8 @@ from typer.testing import CliRunner, Result
 from nbaprops.cli.main import app
 from nbaprops.core.db import connect
 from nbaprops.core.settings import Settings
-from nbaprops.pipeline.daily import bootstrap_champion
-from nbaprops.pipeline.jobs import Progress
 from nbaprops.warehouse.migrate import available_migrations, migrate
+from tests.conftest import CHAMPION_DAY, bootstrapped, copy_warehouse
 
 pytestmark = [pytest.mark.data, pytest.mark.slow]
 
@@ -29,16 +28,17 @@ MIGRATION = next(m for m in available_migrations() if m.name == "portable_artefa
 
 
 @pytest.fixture(scope="module")
-def served(warehouse: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+def served(champion_warehouse: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A warehouse folder (nbaprops.duckdb + artifacts/) whose champion was bootstrapped
-    before DAY, registered through the default settings (artifacts/ beside the db)."""
+    before DAY, registered through the default settings (artifacts/ beside the db): a copy
+    of the session's champion warehouse folder (trained once)."""
+    assert CHAMPION_DAY == DAY
     root = tmp_path_factory.mktemp("served")
-    shutil.copy(warehouse, root / "nbaprops.duckdb")
+    copy_warehouse(champion_warehouse, root / "nbaprops.duckdb")
     settings = Settings(db=root / "nbaprops.duckdb", runs_dir=root / "runs")
     with connect(settings.paths.db) as con:
         migrate(con)
-        message = bootstrap_champion(con, settings, DAY, progress=Progress())
-    assert "champion" in message
+    assert "champion" in bootstrapped(champion_warehouse)
     return root
 
 
