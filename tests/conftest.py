@@ -194,6 +194,7 @@ LONGEST_FIRST = (
     "tests/leakage/test_point_in_time.py",
     "tests/data/test_experiment_registry_real.py",
     "tests/data/test_daily_real.py",
+    "tests/data/test_markets_daily_real.py",
     "tests/data/test_ops_hardening_real.py",
     "tests/leakage/test_market_point_in_time.py",
     "tests/unit/test_ingest_fuzz_bands.py",
