@@ -117,7 +117,8 @@ def test_a_backfill_registers_and_serves_the_same_anchor_daily(
         np.testing.assert_allclose(stored["median"], replayed["median"], atol=1e-9)
         for system in ("anchored", "market"):
             con.execute(
-                "INSERT INTO models.alias SELECT system_id, 'champion', max(version), now() "
+                "INSERT INTO models.alias (system_id, market, alias, version, set_at) "
+                "SELECT system_id, 'points', 'champion', max(version), now() "
                 "FROM models.version WHERE system_id = ? GROUP BY ALL",
                 [system],
             )
