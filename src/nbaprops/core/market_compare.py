@@ -13,7 +13,7 @@ import numpy as np
 import numpy.typing as npt
 
 from nbaprops.core.devig import Method, devig
-from nbaprops.core.metrics import Record, probability_metrics
+from nbaprops.core.metrics import Record, date_bootstrap, probability_metrics
 
 
 @dataclass(frozen=True)
@@ -73,14 +73,8 @@ def versus_market(
     ours = probability_metrics(p, y)
     theirs = probability_metrics(market, y)
     diff = (p - y) ** 2 - (market - y) ** 2
-    _, day_index = np.unique(days, return_inverse=True)
-    n_dates = int(day_index.max()) + 1
-    per_day_sum = np.bincount(day_index, weights=diff, minlength=n_dates)
-    per_day_n = np.bincount(day_index, minlength=n_dates).astype(float)
-    rng = np.random.default_rng(seed)
-    draws = rng.integers(0, n_dates, size=(n_boot, n_dates))
-    boot = per_day_sum[draws].sum(axis=1) / per_day_n[draws].sum(axis=1)
-    low, high = (float(v) for v in np.quantile(boot, [0.025, 0.975]))
+    n_dates = len(np.unique(days))
+    low, high = date_bootstrap(diff, days, n_boot, seed)
     mean_diff = float(diff.mean())
     return VersusMarket(
         n=int(keep.sum()),

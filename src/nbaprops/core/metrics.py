@@ -734,10 +734,11 @@ class EvBucket(Record):
     n_dates: int
 
 
-def _date_bootstrap(
+def date_bootstrap(
     values: FloatArray, days: npt.NDArray[Any], n_boot: int, seed: int
 ) -> tuple[float, float]:
-    """95% interval of the mean of ``values`` resampling whole dates."""
+    """95% interval of the mean of ``values`` resampling whole dates (rows of a date
+    share news and line moves): the one interval every paired figure uses."""
     if values.size == 0:
         return math.nan, math.nan
     _, index = np.unique(days, return_inverse=True)
@@ -776,7 +777,7 @@ def ev_reliability(
         wins, losses = int(np.sum(mine & (o == WIN))), int(np.sum(mine & (o == LOSS)))
         n = wins + losses
         low, high = wilson_interval(wins, n)
-        roi_low, roi_high = _date_bootstrap(r[d], days[d], n_boot, seed)
+        roi_low, roi_high = date_bootstrap(r[d], days[d], n_boot, seed)
         out.append(
             EvBucket(
                 label=label,

@@ -35,7 +35,7 @@ import pandas as pd
 
 from nbaprops.core.errors import NbapropsError
 from nbaprops.core.markets import get_market
-from nbaprops.core.metrics import probability_metrics
+from nbaprops.core.metrics import date_bootstrap, probability_metrics
 from nbaprops.core.settings import Settings
 from nbaprops.experiments.backtest import (
     BacktestResult,
@@ -596,14 +596,8 @@ def paired_brier(
     diff = (a - y) ** 2 - (b - y) ** 2
     if len(diff) == 0:
         return PairedBrier(0, 0, math.nan, math.nan, math.nan)
-    _, day_index = np.unique(days, return_inverse=True)
-    n_dates = int(day_index.max()) + 1
-    per_day_sum = np.bincount(day_index, weights=diff, minlength=n_dates)
-    per_day_n = np.bincount(day_index, minlength=n_dates).astype(float)
-    picks = np.random.default_rng(seed).integers(0, n_dates, size=(n_boot, n_dates))
-    boot = per_day_sum[picks].sum(axis=1) / per_day_n[picks].sum(axis=1)
-    low, high = (float(v) for v in np.quantile(boot, [0.025, 0.975]))
-    return PairedBrier(len(diff), n_dates, float(diff.mean()), low, high)
+    low, high = date_bootstrap(diff, days, n_boot, seed)
+    return PairedBrier(len(diff), len(np.unique(days)), float(diff.mean()), low, high)
 
 
 def scores(p: npt.ArrayLike, outcome: npt.ArrayLike) -> dict[str, float]:
