@@ -620,15 +620,15 @@ def _picks_or_none(
     con: Any, settings: Any, day: date, market: str, query: Any
 ) -> dict[str, Any] | None:
     """A market's picks payload; None where its champion predicted nothing that date
-    (e.g. no lines of the market tonight: the predict phase says so)."""
+    (e.g. no lines of the market tonight: the predict phase says so). Points keeps its
+    one error when nothing was predicted."""
     from nbaprops.read.params import NotFoundError
 
-    if market == "points":  # points keeps its one error when nothing was predicted
-        payload: dict[str, Any] = query(con, settings, day, market)
-        return payload
     try:
-        payload = query(con, settings, day, market)
+        payload: dict[str, Any] = query(con, settings, day, market)
     except NotFoundError:
+        if market == "points":
+            raise
         return None
     return payload
 
