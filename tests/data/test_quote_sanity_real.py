@@ -127,3 +127,54 @@ def test_an_absurd_book_on_the_brunson_slate_changes_no_line_and_no_pick(
     assert any(p[2] == "BET" for p in picks_before), "a slate with no bet proves nothing"
     assert picks_after == picks_before
     assert "outlier" not in books_taken
+
+
+def test_no_quote_priced_against_the_consensus_is_shopped_on_the_real_threes_lines(
+    warehouse: Path,
+) -> None:
+    """2024-25 threes, 30 minutes before tip: the quotes line shopping may take are all
+    coherent with the consensus (checked here in pandas, apart from the SQL rule), and
+    the rule refused real ones (the quotes behind the market system's "edge")."""
+    first, last = date(2024, 10, 22), date(2025, 4, 13)
+    with connect(warehouse, read_only=True) as con:
+        lines = lines_at_decision(con, first, last, minutes_before_tip=30, market="threes")
+        raw = con.execute(
+            "SELECT player_id, game_date, book, over_price AS raw_over, "
+            "under_price AS raw_under FROM core.prop_line_book "
+            "WHERE market = 'threes' AND line_kind = 'sportsbook' "
+            "AND game_date BETWEEN ? AND ? AND NOT over_outlier AND NOT under_outlier",
+            [first, last],
+        ).df()
+    raw["game_date"] = pd.to_datetime(raw["game_date"]).dt.date
+
+    def decimal(american: pd.Series) -> pd.Series:
+        return (
+            american.where(american < 0, 0)
+            .rdiv(-100)
+            .add(1)
+            .where(american < 0, 1 + american / 100)
+        )
+
+    quotes = lines.books.merge(
+        lines.points[["player_id", "game_date", "line", "over_price", "under_price"]],
+        on=["player_id", "game_date"],
+    )
+    below = quotes["book_line"] < quotes["line"]
+    above = quotes["book_line"] > quotes["line"]
+    over_b, over_c = decimal(quotes["book_over_price"]), decimal(quotes["over_price"])
+    under_b, under_c = decimal(quotes["book_under_price"]), decimal(quotes["under_price"])
+    # what is left to shop: never an easier side priced longer, nor a harder one shorter
+    assert not ((below & (over_b > over_c)) | (above & (over_b < over_c))).any()
+    assert not ((above & (under_b > under_c)) | (below & (under_b < under_c))).any()
+    assert (below | above).sum() > 1_000  # off-line quotes are there to be checked
+    # ... and real quotes were refused: priced in the warehouse, unpriced for shopping
+    # (a quote seen only after the decision time is absent from both sides of this join)
+    refused = quotes.merge(raw, on=["player_id", "game_date", "book"])
+    refused_over = refused["book_over_price"].isna() & refused["raw_over"].notna()
+    refused_under = refused["book_under_price"].isna() & refused["raw_under"].notna()
+    assert refused_over.sum() > 100
+    assert refused_under.sum() > 100
+    assert (
+        refused.loc[refused_over | refused_under, "book_line"]
+        != refused.loc[refused_over | refused_under, "line"]
+    ).all()

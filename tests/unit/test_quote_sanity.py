@@ -232,3 +232,34 @@ def test_a_box_score_of_a_game_no_team_log_or_schedule_knows_is_quarantined_in_c
     assert refused == [
         ("nba_player_logs", 1, "0022300999", "game id known to no team log or schedule", 3)
     ]
+
+
+@pytest.mark.parametrize(
+    ("book_line", "over", "under", "flags"),
+    [
+        (27.5, 150, 150, (False, False)),  # the consensus line: the outlier check's
+        (26.5, 120, 100, (True, False)),  # an easier over priced longer: incoherent
+        (26.5, -140, 110, (False, False)),  # easier over shorter, harder under longer
+        (26.5, -140, -150, (False, True)),  # a harder under priced shorter
+        (28.5, 110, 105, (False, True)),  # an easier under priced longer
+        (28.5, -120, -130, (True, False)),  # a harder over priced shorter
+        (28.5, None, 105, (False, True)),  # an unpriced side is never flagged
+    ],
+)
+def test_a_quote_priced_against_the_consensus_across_lines_is_incoherent(
+    con: duckdb.DuckDBPyConnection,
+    book_line: float,
+    over: int | None,
+    under: int | None,
+    flags: tuple[bool, bool],
+) -> None:
+    from nbaprops.warehouse.lines import _incoherent
+
+    # the consensus: 27.5, over -110 / under -110
+    got = con.execute(
+        f"SELECT {_incoherent('over')}, {_incoherent('under')} "
+        "FROM (SELECT ? AS line, ? AS over_price, ? AS under_price) b, "
+        "(SELECT 27.5 AS line, -110 AS over_price, -110 AS under_price) c",
+        [book_line, over, under],
+    ).fetchone()
+    assert got == flags

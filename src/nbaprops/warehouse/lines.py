@@ -5,7 +5,8 @@ A prediction for a player-game is decided at tip-off minus a set number of minut
 of the books' quotes seen by then in its market, picked by the same rule as
 ``core.points_line`` / ``core.market_line`` (the line most books posted, then the lower
 line); its book quotes are what line shopping chooses from, never a price flagged as an
-outlier against the other books.
+outlier against the other books pricing its line, nor one incoherent with the consensus
+(an easier line priced longer, or a harder one shorter: ``_incoherent``).
 The backtest, ``predict`` and ``backfill`` all read here.
 """
 
@@ -17,7 +18,7 @@ from datetime import date, datetime
 import duckdb
 import pandas as pd
 
-from nbaprops.warehouse.transforms import _book_lines_sql, _consensus_sql
+from nbaprops.warehouse.transforms import _book_lines_sql, _consensus_sql, _decimal
 
 _WHERE = (
     "game_date BETWEEN $first AND $last"
@@ -74,6 +75,29 @@ def _params(first: date, last: date, minutes: int, as_of: datetime | None) -> di
     return {"first": first, "last": last, "minutes": minutes, "as_of": as_of}
 
 
+def _incoherent(side: str, book: str = "b", consensus: str = "c") -> str:
+    """SQL: true where a book's ``side`` quote contradicts the consensus of its market.
+
+    P(over) falls as the line rises, so an over at a *lower* line than the consensus is
+    worth more and must be priced *shorter* than the consensus over (an under at a
+    higher line likewise); at a higher line, longer. A quote the other way round is one
+    no book posting both lines would offer: a stale or mislabelled capture, never a
+    price to act on (issue 26: on 2024-25 threes 197 of the market system's 793 calls
+    were such quotes). Same-line quotes are the outlier check's (``QUOTE_OUTLIER_GAP``).
+    """
+    price, cons = f"{book}.{side}_price", f"{consensus}.{side}_price"
+    easier = (
+        f"{book}.line < {consensus}.line" if side == "over" else f"{book}.line > {consensus}.line"
+    )
+    harder = (
+        f"{book}.line > {consensus}.line" if side == "over" else f"{book}.line < {consensus}.line"
+    )
+    return (
+        f"coalesce(({easier} AND {_decimal(price)} > {_decimal(cons)})"
+        f" OR ({harder} AND {_decimal(price)} < {_decimal(cons)}), false)"
+    )
+
+
 def _line_rule(market: str) -> str:
     """The one line rule over the decided consensus: points' own macro (migration 008,
     unchanged) or the same rule at another market (migration 019; market bound)."""
@@ -120,9 +144,12 @@ def lines_at_decision(
             # the rule is one of two fixed strings (_line_rule); the market is bound
             f"""
             SELECT b.player_id, b.game_date, b.book, b.line AS book_line,
-                   -- an outlier price is never shopped (it stays in core.prop_line_book)
-                   CASE WHEN NOT b.over_outlier THEN b.over_price END AS book_over_price,
-                   CASE WHEN NOT b.under_outlier THEN b.under_price END AS book_under_price,
+                   -- an outlier or incoherent price is never shopped (it stays in
+                   -- core.prop_line_book)
+                   CASE WHEN NOT b.over_outlier AND NOT {_incoherent("over")}
+                        THEN b.over_price END AS book_over_price,
+                   CASE WHEN NOT b.under_outlier AND NOT {_incoherent("under")}
+                        THEN b.under_price END AS book_under_price,
                    b.snapshot_time AS book_quote_time
             FROM _decided_books b
             JOIN {rule} c
