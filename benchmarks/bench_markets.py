@@ -5,11 +5,13 @@ Two figures (issue 26's floors):
 * **walk-forward**: the spring-2024 walk-forward (2024-03-01..2024-05-24, weekly refits,
   21 warm-up days) of every market with the default systems (season_average,
   catboost_full, anchored, market), run exactly as ``nbaprops backtest --markets all``
-  runs it, one market after another. Per market: ``frames`` (states, training frame,
-  serving slates with the market's decision-time lines), ``walk`` (every fold's fits,
-  calibration, scoring and grading), ``report`` (the summary and the long metrics
-  table, inside ``run_on_frames``, timed apart here) and the total; wall and CPU
-  seconds. Floor: 15 minutes for all markets on 2 cores.
+  runs it (``run_markets``: ``--market-workers`` markets side by side, each in its own
+  process; default the setting ``market_workers``, 2; 1: one after another). Per
+  market, as its own run timed them: ``frames`` (states, training frame, serving slates
+  with the market's decision-time lines), ``walk`` (every fold's fits, calibration,
+  scoring and grading), ``report`` (the summary and the long metrics table), the total
+  and its CPU seconds; overall the wall and the CPU of this process and its workers.
+  Floor: 15 minutes for all markets on 2 cores.
 * **predict**: one date's slate of every market scored by every system able to predict
   it (fitted beforehand on the history before the date; the fit is not timed): the
   slate (serving spine, features, decision-time lines, availability) and the one
@@ -18,7 +20,8 @@ Two figures (issue 26's floors):
 Without ``--db`` a warehouse is ingested from the real data (NBAPROPS_DATA_DIR) into a
 temporary folder first; a warehouse whose states are stale is copied (never written).
 Run: python benchmarks/bench_markets.py [--db FILE] [--markets all|a,b]
-     [--start 2024-03-01] [--end 2024-05-24] [--day 2024-04-12] [--skip-walk] [--json]
+     [--start 2024-03-01] [--end 2024-05-24] [--day 2024-04-12] [--market-workers N]
+     [--skip-walk] [--json]
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import sys
 import tempfile
@@ -43,7 +47,6 @@ from nbaprops.core.markets import Market, parse_markets
 from nbaprops.core.settings import Settings
 from nbaprops.experiments import backtest as bt
 from nbaprops.experiments.engine import FitPolicy
-from nbaprops.experiments.report import metrics_table
 from nbaprops.experiments.spec import ExperimentSpec, build_spec
 from nbaprops.features.catalog import get_feature_set
 from nbaprops.features.frame import build_frame, ensure_state, training_spine
@@ -108,40 +111,43 @@ def spec_for(market: Market, start: date, end: date) -> ExperimentSpec:
     )
 
 
-def walk(con: duckdb.DuckDBPyConnection, market: Market, start: date, end: date) -> dict[str, Any]:
-    """One market's walk-forward, by phase."""
-    spec = spec_for(market, start, end)
+def walk_all(
+    db: Path, markets: tuple[Market, ...], start: date, end: date, workers: int | None
+) -> dict[str, Any]:
+    """Every market's walk-forward, run exactly as ``nbaprops backtest --markets`` runs
+    them (``run_markets``: ``workers`` markets side by side, each in its own process);
+    per market the phases its own run timed, overall the wall and the CPU of this
+    process and its worker processes."""
     settings = Settings()
-    with clock() as frames_t:
-        frames = bt.prepare_frames(con, spec)
-    summarize_t: dict[str, float] = {"wall_s": 0.0, "cpu_s": 0.0}
-    original = bt.summarize
-
-    def timed_summarize(*args: Any, **kwargs: Any) -> dict[str, Any]:
-        with clock() as t:
-            out = original(*args, **kwargs)
-        summarize_t["wall_s"] += t["wall_s"]
-        summarize_t["cpu_s"] += t["cpu_s"]
-        return out
-
-    bt.summarize = timed_summarize  # type: ignore[assignment]
-    try:
-        with clock() as run_t:
-            result = bt.run_on_frames(frames, spec, settings=settings)
-    finally:
-        bt.summarize = original  # type: ignore[assignment]
-    with clock() as table_t:
-        metrics_table(result.summary)
-    scored = result.predictions[~result.predictions["warmup"]]
+    specs = [spec_for(m, start, end) for m in markets]
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    with clock() as all_t:
+        results = bt.run_markets(db, specs, settings=settings, workers=workers)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    all_t["cpu_s"] += (after.ru_utime + after.ru_stime) - (children.ru_utime + children.ru_stime)
+    per = []
+    for m, result in zip(markets, results, strict=True):
+        t = result.timings
+        scored = result.predictions[~result.predictions["warmup"]]
+        per.append(
+            {
+                "market": m.name,
+                "folds": len(result.plan.folds),
+                "rows": len(scored),
+                "lined_rows": int(scored["line"].notna().sum()),
+                "frames_s": t["frames_s"],
+                # every fold's fits, calibration, scoring and grading
+                "walk_s": t["total_s"] - t["frames_s"],
+                "report_s": t["report_s"],
+                "total_s": t["total_s"] + t["report_s"],
+                "cpu_s": t["cpu_s"],
+            }
+        )
     return {
-        "market": market.name,
-        "folds": len(result.plan.folds),
-        "rows": len(scored),
-        "lined_rows": int(scored["line"].notna().sum()),
-        "frames": frames_t,
-        "walk": {k: run_t[k] - summarize_t[k] for k in run_t},
-        "report": {k: summarize_t[k] + table_t[k] for k in run_t},
-        "total": {k: frames_t[k] + run_t[k] + table_t[k] for k in run_t},
+        "workers": min(settings.models.market_workers if workers is None else workers, len(specs)),
+        "markets": per,
+        "wall_s": all_t["wall_s"],
+        "cpu_s": all_t["cpu_s"],
     }
 
 
@@ -194,38 +200,42 @@ def main() -> None:
     parser.add_argument("--end", type=date.fromisoformat, default=date(2024, 5, 24))
     parser.add_argument("--day", type=date.fromisoformat, default=date(2024, 4, 12))
     parser.add_argument("--skip-walk", action="store_true", help="time the slate only")
+    parser.add_argument(
+        "--market-workers",
+        type=int,
+        default=None,
+        help="markets walked side by side (default: the setting market_workers, 2)",
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     markets = parse_markets(args.markets)
     out: dict[str, Any] = {"cores": os.cpu_count(), "systems": list(DEFAULT_SYSTEMS)}
     with warehouse(args.db) as db, connect(db, read_only=True) as con:
         if not args.skip_walk:
-            out["walk_forward"] = []
-            for m in markets:
-                out["walk_forward"].append(walk(con, m, args.start, args.end))
-                if not args.json:
-                    w = out["walk_forward"][-1]
+            walked = walk_all(db, markets, args.start, args.end, args.market_workers)
+            out["walk_forward"] = walked
+            out["walk_forward_total_s"] = walked["wall_s"]
+            out["walk_forward_floor_s"] = 15 * 60
+            if not args.json:
+                for w in walked["markets"]:
                     print(
-                        f"{m.name:>9}: {w['folds']} folds, {w['rows']:,} rows "
-                        f"({w['lined_rows']:,} lined) | frames {w['frames']['wall_s']:6.1f}s "
-                        f"walk {w['walk']['wall_s']:6.1f}s report {w['report']['wall_s']:5.1f}s "
-                        f"| total {w['total']['wall_s']:6.1f}s wall, "
-                        f"{w['total']['cpu_s']:6.1f}s CPU",
+                        f"{w['market']:>9}: {w['folds']} folds, {w['rows']:,} rows "
+                        f"({w['lined_rows']:,} lined) | frames {w['frames_s']:6.1f}s "
+                        f"walk {w['walk_s']:6.1f}s report {w['report_s']:5.1f}s "
+                        f"| total {w['total_s']:6.1f}s wall, {w['cpu_s']:6.1f}s CPU",
                         flush=True,
                     )
-            total = sum(w["total"]["wall_s"] for w in out["walk_forward"])
-            out["walk_forward_total_s"] = total
-            out["walk_forward_floor_s"] = 15 * 60
         out["predict"] = predict(con, markets, args.day)
     if args.json:
         json.dump(out, sys.stdout, indent=2)
         print()
         return
     if not args.skip_walk:
-        verdict = "PASS" if out["walk_forward_total_s"] <= 15 * 60 else "FAIL"
+        w = out["walk_forward"]
+        verdict = "PASS" if w["wall_s"] <= 15 * 60 else "FAIL"
         print(
-            f"walk-forward, {len(markets)} markets: {out['walk_forward_total_s']:.0f} s "
-            f"(floor 900 s): {verdict}"
+            f"walk-forward, {len(markets)} markets, {w['workers']} side by side: "
+            f"{w['wall_s']:.0f} s wall, {w['cpu_s']:.0f} s CPU (floor 900 s): {verdict}"
         )
     p = out["predict"]
     for name, r in p["markets"].items():

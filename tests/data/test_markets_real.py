@@ -283,3 +283,43 @@ def test_the_markets_bets_together_keep_one_bet_per_player_per_night(
         mine = capped[capped["system"] == system]
         assert r["n_bets"] == int((mine["status"] == BET).sum())
         assert r["dropped_across_markets"] == int(dropped[mine.index].sum())
+
+
+def test_markets_walked_side_by_side_give_the_figures_walked_one_after_another(
+    warehouse: Path,
+) -> None:
+    """``backtest --markets`` walks markets in worker processes: every prediction, pick
+    and figure is the one the same market's walk in this process gives."""
+    from nbaprops.experiments.backtest import run_markets
+
+    specs = [
+        build_spec(
+            {
+                "name": f"side-{market}",
+                "systems": ["catboost_full", "anchored", "market"],
+                "system_params": {"catboost_full": {"iterations": 40}},
+                "feature_set": get_market(market).feature_set,
+                "evaluation": {"start": date(2024, 3, 18), "end": date(2024, 3, 24)},
+                "training": {"start": date(2023, 10, 24)},  # one season: enough here
+                "retrain_every": 7,
+                "warmup_days": 7,
+            }
+        )
+        for market in ("threes", "rebounds")
+    ]
+    steps: list[str] = []
+    side_by_side = run_markets(
+        warehouse, specs, settings=Settings(), workers=2, on_fold=steps.append
+    )
+    (alone,) = run_markets(warehouse, specs[:1], settings=Settings(), workers=1)
+
+    assert [r.spec.market.name for r in side_by_side] == ["threes", "rebounds"]
+    # the workers' folds reached the caller's progress, each naming its market
+    assert sorted(s.split()[0] for s in steps) == ["rebounds"] * 2 + ["threes"] * 2
+    threes = side_by_side[0]
+    assert len(threes.predictions) > 500
+    pd.testing.assert_frame_equal(threes.predictions, alone.predictions)
+    pd.testing.assert_frame_equal(threes.picks, alone.picks)
+    pd.testing.assert_frame_equal(threes.metrics, alone.metrics)
+    assert threes.timings["cpu_s"] > 0
+    assert len(side_by_side[1].predictions) > 500

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -161,7 +160,7 @@ def backtest(
     """Walk-forward backtest: the daily job replayed, with honest metrics and a report."""
     from nbaprops.core.markets import parse_markets
     from nbaprops.experiments import report
-    from nbaprops.experiments.backtest import plan_spec, run_backtest
+    from nbaprops.experiments.backtest import plan_spec, run_markets
     from nbaprops.experiments.report import run_dir, write_report
     from nbaprops.experiments.spec import build_spec
 
@@ -227,32 +226,30 @@ def backtest(
                 for sp, p in zip(specs, plans, strict=True):
                     print_plan(p, sp)
             return
-        for spec in specs:
-            with rich_progress(not as_json) as progress:
-                label = "walk-forward folds" + (f" ({spec.market.name})" if len(specs) > 1 else "")
-                result = run_backtest(
-                    con,
-                    spec,
-                    settings=settings,
-                    on_plan=partial(progress.begin, label),
-                    on_fold=progress.step,
-                )
-            folder = run_dir(runs_root, spec.name)
-            payload = write_report(result, folder)
-            results.append(result)
-            if as_json:
-                outputs.append(
-                    {
-                        "market": spec.market.name,
-                        "folder": str(folder),
-                        "tables": payload["tables"],
-                        "metrics": report.metric_records(result.metrics),
-                        "alarms": result.summary.get("alarms", {}),
-                        "timings": payload["timings"],
-                    }
-                )
-            else:
-                print_backtest(result, folder)
+    with rich_progress(not as_json) as progress:
+        names = ", ".join(spec.market.name for spec in specs)
+        progress.begin(
+            "walk-forward folds" + (f" ({names})" if len(specs) > 1 else ""),
+            sum(len(p.folds) for p in plans),
+        )
+        done = run_markets(settings.paths.db, specs, settings=settings, on_fold=progress.step)
+    for spec, result in zip(specs, done, strict=True):
+        folder = run_dir(runs_root, spec.name)
+        payload = write_report(result, folder)
+        results.append(result)
+        if as_json:
+            outputs.append(
+                {
+                    "market": spec.market.name,
+                    "folder": str(folder),
+                    "tables": payload["tables"],
+                    "metrics": report.metric_records(result.metrics),
+                    "alarms": result.summary.get("alarms", {}),
+                    "timings": payload["timings"],
+                }
+            )
+        else:
+            print_backtest(result, folder)
     together = report.portfolio(results, settings) if len(results) > 1 else []
     slips = dfs_slips(results, settings)
     if as_json:

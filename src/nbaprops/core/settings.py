@@ -139,6 +139,12 @@ class Models(_Group):
         description="Systems a walk-forward fold fits side by side (same predictions, "
         "less wall time; 1 fits them one after another).",
     )
+    market_workers: int = Field(
+        default=2,
+        ge=1,
+        description="Markets a backtest of several markets walks side by side, each in its "
+        "own process (same figures, less wall time; 1 walks them one after another).",
+    )
     sweep_workers: int = Field(default=2, ge=1, description="Local Dask workers of a sweep.")
     mlflow_tracking_uri: str | None = Field(
         default=None,

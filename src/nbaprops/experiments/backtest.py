@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -420,6 +421,8 @@ def run_on_frames(
     timings["total_s"] = frames.seconds + time.perf_counter() - started
     reported = picks[~picks["warmup"].astype(bool)] if len(picks) else picks
     summary = summarize(predictions[~predictions["warmup"]], spec, settings, reported)
+    metrics = metrics_table(summary)
+    timings["report_s"] = frames.seconds + time.perf_counter() - started - timings["total_s"]
     return BacktestResult(
         spec,
         plan,
@@ -428,8 +431,90 @@ def run_on_frames(
         summary,
         timings,
         picks,
-        metrics_table(summary),
+        metrics,
     )
+
+
+def _walk_one(
+    con: duckdb.DuckDBPyConnection,
+    spec: ExperimentSpec,
+    settings: Settings,
+    on_fold: Callable[[str], None] | None,
+) -> BacktestResult:
+    """One market's walk-forward, with the CPU seconds it took (``timings["cpu_s"]``: this
+    process and its threads, which run nothing else meanwhile)."""
+    cpu = time.process_time()
+    result = run_backtest(con, spec, settings=settings, on_fold=on_fold)
+    result.timings["cpu_s"] = time.process_time() - cpu
+    return result
+
+
+def _walk_in_worker(
+    db: str, spec: ExperimentSpec, settings: Settings, queue: Any | None
+) -> BacktestResult:
+    """A worker process's market: its own read-only connection; folds reported on ``queue``."""
+    from nbaprops.core.db import connect
+
+    name = spec.market.name
+
+    def on_fold(item: str) -> None:
+        if queue is not None:
+            queue.put(f"{name} {item}")
+
+    with connect(Path(db), read_only=True) as con:
+        return _walk_one(con, spec, settings, on_fold)
+
+
+def run_markets(
+    db: Path,
+    specs: Sequence[ExperimentSpec],
+    *,
+    settings: Settings,
+    workers: int | None = None,
+    on_fold: Callable[[str], None] | None = None,
+) -> list[BacktestResult]:
+    """Each spec's walk-forward (one market each), in the order given.
+
+    ``workers`` (default: the setting ``market_workers``) markets are walked side by side,
+    each in its own process with its own read-only connection: a fold's fits leave cores
+    idle while the fold is calibrated, scored and graded, and another market's fits take
+    them. Every figure is the same as walking the markets one after another (the fits are
+    seeded and use the threads they always use; a test pins it); only the wall time moves.
+    The warehouse must be read-only-ready (fresh feature states), as for one market.
+    """
+    count = min(settings.models.market_workers if workers is None else workers, len(specs))
+    if count <= 1:
+        from nbaprops.core.db import connect
+
+        with connect(db, read_only=True) as con:
+            return [_walk_one(con, spec, settings, on_fold) for spec in specs]
+    import multiprocessing
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+    from queue import Empty
+
+    # spawn, never fork: the parent holds threads (and a DuckDB connection, maybe)
+    context = multiprocessing.get_context("spawn")
+    # the market with unlined rows too (an estimated line: points) is the longest: first
+    order = sorted(range(len(specs)), key=lambda i: not specs[i].market.estimated_line)
+    with context.Manager() as manager, ProcessPoolExecutor(count, mp_context=context) as pool:
+        queue = manager.Queue() if on_fold else None
+        futures = {
+            i: pool.submit(_walk_in_worker, str(db), specs[i], settings, queue) for i in order
+        }
+        pending = set(futures.values())
+
+        def drain() -> None:
+            while queue is not None and on_fold is not None:
+                try:
+                    on_fold(queue.get_nowait())
+                except Empty:
+                    return
+
+        while pending:
+            _, pending = wait(pending, timeout=0.25, return_when=FIRST_COMPLETED)
+            drain()
+        drain()
+        return [futures[i].result() for i in range(len(specs))]
 
 
 def _fold_row(fold: Fold, train: pd.DataFrame, frame: pd.DataFrame) -> dict[str, Any]:
