@@ -23,6 +23,7 @@ from nbaprops.cli.main import app as cli
 from nbaprops.core.db import connect
 from nbaprops.core.markets import LINE_BANDS
 from nbaprops.core.settings import Settings
+from nbaprops.features.catalog import market_of_key
 from nbaprops.grading.grade import grade_date
 from nbaprops.pipeline.daily import run_daily
 from nbaprops.pipeline.snapshot import publish_snapshot
@@ -301,3 +302,154 @@ def test_an_unknown_market_on_the_real_warehouse_is_one_line_listing_the_known(
     )
     page = read_page(get(mclient, "/?market=steals", 400))
     assert page.errors == [detail]
+
+
+def _player_with_rebounds_line(mclient: TestClient) -> int:
+    reb = get(mclient, f"/predictions?date={DAY}&market=rebounds&alias=champion")["predictions"]
+    return int(next(p["player_id"] for p in reb if p["line_kind"] == "sportsbook"))
+
+
+def _shown_line(cell: str) -> float | None:
+    return None if cell == "–" else float(cell.split(maxsplit=1)[0])
+
+
+def test_a_players_page_of_rebounds_shows_their_rebounds_and_the_rebounds_line(
+    client: TestClient, mclient: TestClient, markets: Settings
+) -> None:
+    player_id = _player_with_rebounds_line(mclient)
+    text = get(mclient, f"/ui/players/{player_id}?date={DAY}&market=rebounds")
+    page = read_page(text)
+    assert '<span class="note" id="market-name">Rebounds</span>' in text
+    assert 'aria-current="page" data-market="rebounds"' in text
+    assert f"/ui/players/{player_id}?date={DAY}&market=points" in page.links
+    games = page.tables["player-games"]
+    box = stored(
+        markets,
+        "SELECT game_id, reb, points FROM core.player_game WHERE player_id = ? "
+        "AND game_date <= ? ORDER BY game_date DESC LIMIT 20",
+        [player_id, DAY],
+    )
+    assert len(games) == len(box) > 0
+    assert [row[3] for row in games] == [str(b[1]) for b in box]  # rebounds, from box scores
+    assert [row[3] for row in games] != [str(b[2]) for b in box]  # ... not the points
+    lines = dict(
+        stored(
+            markets,
+            "SELECT game_id, line FROM core.market_line WHERE market = 'rebounds' "
+            "AND player_id = ? QUALIFY row_number() OVER ("
+            "PARTITION BY game_id ORDER BY line_kind = 'sportsbook' DESC) = 1",
+            [player_id],
+        )
+    )
+    assert [_shown_line(row[4]) for row in games] == [lines.get(b[0]) for b in box]
+    assert lines.get(box[0][0]) is not None  # DAY's game has its rebounds line
+    assert max(v for v in lines.values()) < REBOUNDS_MAX_LINE
+    assert games[0][5].split()[0] != "–"  # the rebounds champion's median of DAY
+    assert "catboost_full@champion" in text
+    chart = page.svgs[0]
+    assert "rebounds" in chart["desc"]
+
+    # the JSON answer carries the same: the market's outcome as ``actual``, its line
+    answer = get(mclient, f"/players/{player_id}?date={DAY}&market=rebounds")
+    assert [g["actual"] for g in answer["games"]] == [b[1] for b in box]
+    assert [g["line"] for g in answer["games"]] == [lines.get(b[0]) for b in box]
+    # points: the points-only warehouse's games, plus ``actual`` (the points)
+    points = get(mclient, f"/players/{player_id}?date={DAY}")
+    before = get(client, f"/players/{player_id}?date={DAY}")
+    assert [g["actual"] for g in points["games"]] == [g["points"] for g in points["games"]]
+    assert [{k: v for k, v in g.items() if k != "actual"} for g in points["games"]] == [
+        {k: v for k, v in g.items() if k != "actual"} for g in before["games"]
+    ]
+    assert "catboost_full" not in get(mclient, f"/ui/players/{player_id}?date={DAY}")
+
+
+def test_a_combo_markets_player_answer_sums_its_box_score_columns(
+    mclient: TestClient, markets: Settings
+) -> None:
+    player_id = _player_with_rebounds_line(mclient)
+    answer = get(mclient, f"/players/{player_id}?date={DAY}&market=pra")
+    assert answer["market"] == "pra"
+    box = stored(
+        markets,
+        "SELECT points, reb, ast FROM core.player_game WHERE player_id = ? AND game_date <= ? "
+        "ORDER BY game_date DESC LIMIT 20",
+        [player_id, DAY],
+    )
+    assert [g["actual"] for g in answer["games"]] == [sum(b) for b in box]
+    n_lines = stored(
+        markets,
+        "SELECT count(DISTINCT game_id) FROM core.market_line WHERE market = 'pra' "
+        "AND player_id = ? AND game_date <= ? AND game_id IN (SELECT game_id FROM "
+        "core.player_game WHERE player_id = ? AND game_date <= ? "
+        "ORDER BY game_date DESC LIMIT 20)",
+        [player_id, DAY, player_id, DAY],
+    )[0][0]
+    assert sum(1 for g in answer["games"] if g["line"] is not None) == n_lines
+    page = read_page(get(mclient, f"/ui/players/{player_id}?date={DAY}&market=pra"))
+    assert [row[3] for row in page.tables["player-games"]] == [str(sum(b)) for b in box]
+
+
+def test_tonights_player_links_carry_its_market(mclient: TestClient) -> None:
+    reb = read_page(get(mclient, f"/?date={DAY}&market=rebounds")).links
+    players = [link for link in reb if link.startswith("/ui/players/")]
+    assert players
+    assert all(link.endswith(f"?date={DAY}&market=rebounds") for link in players)
+    points = read_page(get(mclient, f"/?date={DAY}")).links
+    assert all(link.endswith(f"?date={DAY}") for link in points if "/ui/players/" in link)
+
+
+def test_an_unknown_market_on_a_player_page_is_the_error_page_listing_the_known(
+    mclient: TestClient,
+) -> None:
+    player_id = _player_with_rebounds_line(mclient)
+    page = read_page(get(mclient, f"/ui/players/{player_id}?market=steals", 400))
+    assert page.errors == [
+        "unknown market 'steals': use one of points, rebounds, assists, threes, pra, pr, pa, ra"
+    ]
+    page = read_page(get(mclient, "/ui/models?market=steals", 400))
+    assert len(page.errors) == 1
+    assert "use one of points, rebounds" in page.errors[0]
+
+
+def test_the_models_page_shows_each_versions_market_and_filters_one(
+    mclient: TestClient, markets: Settings
+) -> None:
+    registered = stored(
+        markets,
+        "SELECT system_id, version, feature_set, feature_set_version FROM models.version",
+        [],
+    )
+    by_market: dict[str, set[tuple[str, str]]] = {}
+    for system, version, fs, fs_version in registered:
+        market = market_of_key(f"{fs}_v{fs_version}")
+        by_market.setdefault(market, set()).add((system, str(version)))
+    assert set(by_market) == {"points", "rebounds"}
+    champions = {
+        (market, system, str(version))
+        for system, market, version in stored(
+            markets,
+            "SELECT system_id, market, version FROM models.alias WHERE alias = 'champion'",
+            [],
+        )
+    }
+    assert {c[0] for c in champions} == {"points", "rebounds"}
+
+    every = read_page(get(mclient, "/ui/models?versions=all"))
+    rows = every.tables["versions"]
+    assert {(r[0], r[1], r[3]) for r in rows} == {
+        (s, v, m) for m, versions in by_market.items() for s, v in versions
+    }
+    assert {(r[0], r[1], r[2]) for r in every.tables["champions"]} == champions
+    assert "/ui/models?market=rebounds&versions=all" in every.links
+
+    text = get(mclient, "/ui/models?market=rebounds&versions=all")
+    assert '<span class="note" id="market-name">Rebounds</span>' in text
+    reb = read_page(text)
+    assert {(r[0], r[1]) for r in reb.tables["versions"]} == by_market["rebounds"]
+    assert {r[3] for r in reb.tables["versions"]} == {"rebounds"}
+    assert {(r[0], r[1], r[2]) for r in reb.tables["champions"]} == {
+        c for c in champions if c[0] == "rebounds"
+    }
+    points = read_page(get(mclient, "/ui/models?market=points&versions=all"))
+    assert {(r[0], r[1]) for r in points.tables["versions"]} == by_market["points"]
+    assert "catboost_full" not in {r[1] for r in points.tables["champions"]}

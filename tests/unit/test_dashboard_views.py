@@ -10,7 +10,8 @@ import pytest
 from fastapi.exceptions import RequestValidationError
 
 from nbaprops.api.dashboard.health import ALERT_DAYS, alerts_start, health_view
-from nbaprops.api.dashboard.registry import models_view, recent_versions, sorted_runs
+from nbaprops.api.dashboard.player import player_view, stat_heading
+from nbaprops.api.dashboard.registry import champions, models_view, recent_versions, sorted_runs
 from nbaprops.api.dashboard.tonight import ALL, champion_kind, champion_of, tonight_view
 from nbaprops.api.dashboard.track import cumulative_roi, running_clv, track_view
 from nbaprops.api.errors import status_of
@@ -66,6 +67,94 @@ def test_runs_sort_by_the_column_with_missing_values_last() -> None:
     assert view["all_versions"]
     assert view["n_versions"] == 0
     assert [r["name"] for r in view["runs"]] == ["z", "x", "y"]
+
+
+def _version(system: str, version: int, market: str, aliases: tuple[str, ...] = ()) -> dict:
+    return {"system_id": system, "version": version, "market": market, "aliases": list(aliases)}
+
+
+def test_recent_versions_keep_the_newest_per_system_and_market() -> None:
+    versions = [_version("a", v, "points") for v in (1, 2, 3)]
+    versions += [_version("a", v, "rebounds") for v in (4, 5)]
+    kept = [(v["version"], v["market"]) for v in recent_versions(versions, keep=1)]
+    # the newest of each market: a rebounds refit never hides the newest points version
+    assert kept == [(5, "rebounds"), (3, "points")]
+
+
+def test_models_view_filters_one_market_and_names_each_markets_champion() -> None:
+    versions = [
+        _version("xgboost", 1, "points", ("champion",)),
+        _version("xgboost", 2, "points"),
+        _version("catboost_full", 1, "rebounds", ("champion",)),
+        _version("catboost_full", 2, "rebounds", ("challenger",)),
+        _version("lgbm", 1, "pra"),
+    ]
+    history = {
+        "catboost_full": [{"alias": "champion", "market": "rebounds", "version": 1}],
+        "xgboost": [{"alias": "champion", "market": "points", "version": 1}],
+    }
+    registry = {"versions": versions, "history": history}
+    every = models_view(registry, [], "name", "asc", "all")
+    assert every["market"] is None
+    assert every["n_versions"] == 5
+    assert [(v["market"], v["system_id"]) for v in every["champions"]] == [
+        ("points", "xgboost"),
+        ("rebounds", "catboost_full"),
+    ]
+    # the switcher: every registered market, none current
+    assert [(m["name"], m["current"]) for m in every["markets"]] == [
+        ("points", ""),
+        ("rebounds", ""),
+        ("pra", ""),
+    ]
+    assert set(every["history"]) == {"catboost_full", "xgboost"}
+
+    reb = models_view(registry, [], "name", "asc", "all", market="rebounds")
+    assert [(v["system_id"], v["version"]) for v in reb["versions"]] == [
+        ("catboost_full", 1),
+        ("catboost_full", 2),
+    ]
+    assert reb["n_versions"] == 2
+    assert [v["system_id"] for v in reb["champions"]] == ["catboost_full"]
+    assert list(reb["history"]) == ["catboost_full"]
+    assert reb["market_title"] == "Rebounds"
+    assert [m["name"] for m in reb["markets"] if m["current"]] == ["rebounds"]
+    # a market with versions but no champion shows none
+    assert models_view(registry, [], "name", "asc", "all", market="pra")["champions"] == []
+    assert champions([_version("a", 1, "points")]) == []
+
+
+def _player(market: str) -> dict:
+    games = [
+        {"game_id": "g2", "game_date": D2, "points": 20, "actual": 31, "line": 29.5},
+        {"game_id": "g1", "game_date": D1, "points": 12, "actual": 18, "line": None},
+    ]
+    if market == "points":
+        games = [{**g, "actual": g["points"], "line": 18.5} for g in games]
+    preds = [{"game_id": "g2", "game_date": D2, "system_id": "s", "alias": "champion",
+              "median": 30.0}]  # fmt: skip
+    return {"market": market, "player_name": "P", "games": games, "predictions": preds}
+
+
+def test_player_view_shows_the_markets_own_outcome_line_and_names_it() -> None:
+    view = player_view(_player("pra"), ["points", "pra"])
+    assert [g["stat"] for g in view["games"]] == [31, 18]  # the market's outcome, not points
+    assert view["market"] == "pra"
+    assert view["market_title"] == "Points + rebounds + assists"
+    assert view["stat_heading"] == "P+R+A"
+    assert [(m["name"], m["current"]) for m in view["markets"]] == [
+        ("points", ""),
+        ("pra", "yes"),
+    ]
+    assert "P: pra, line and prediction" in view["chart"]
+    assert view["by_game"]["g2"]["s@champion"]["median"] == 30.0
+
+    points = player_view(_player("points"))
+    assert [g["stat"] for g in points["games"]] == [20, 12]
+    assert points["stat_heading"] == "Pts"
+    assert "P: points, line and prediction" in points["chart"]
+    assert [m["name"] for m in points["markets"]] == ["points"]  # the one shown, always
+    assert [stat_heading(m) for m in ("rebounds", "threes", "ra")] == ["Reb", "3PM", "R+A"]
 
 
 def test_health_lists_recent_game_dates_newest_first_and_caps_nothing_small() -> None:

@@ -300,7 +300,11 @@ class PlayerGame(_Open):
     opponent: str | None = _f("Opponent tricode.")
     minutes: float | None = _f("Minutes played.")
     points: int | None = _f("Points scored.")
-    line: float | None = _f("Pre-tip consensus points line (sportsbook first).")
+    actual: int | None = _f(
+        "The market's outcome: its box-score stat, a combo's sum (pra: points + rebounds "
+        "+ assists); the points for points."
+    )
+    line: float | None = _f("Pre-tip consensus line of the market (sportsbook first).")
 
 
 class PlayerPrediction(_Open):

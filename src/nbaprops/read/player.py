@@ -1,5 +1,6 @@
-"""A player's last games (points, minutes, the pre-tip line) and the active predictions
-of their last predicted dates, with grades and the bets placed on them.
+"""A player's last games (points, minutes, one market's outcome and pre-tip line) and
+the active predictions of that market on their last predicted dates, with grades and the
+bets placed on them.
 """
 
 from __future__ import annotations
@@ -10,7 +11,8 @@ from typing import Any
 import duckdb
 
 from nbaprops.core.db import records
-from nbaprops.core.markets import DEFAULT_MARKET
+from nbaprops.core.markets import DEFAULT_MARKET, MARKET_CATALOG
+from nbaprops.features.frame import market_lines
 from nbaprops.read.params import NotFoundError, check_market
 
 PLAYER_GAMES = 20  # games (and prediction dates) a player page shows
@@ -23,10 +25,15 @@ def player(
     n_games: int = PLAYER_GAMES,
     market: str = DEFAULT_MARKET,
 ) -> dict[str, Any]:
-    """A player's last games up to ``until`` (default: all; points, minutes, the
-    pre-tip points line) and the active predictions of one market (default points) of
-    their last dates predicted in it up to ``until``, with their grades."""
+    """A player's last games up to ``until`` (default: all; points, minutes, ``actual``:
+    the market's outcome, a sum of box-score columns for a combo, and the market's
+    pre-tip line) and the active predictions of one market (default points) of their
+    last dates predicted in it up to ``until``, with their grades. A points answer is
+    what it was before markets, plus ``market`` and ``actual`` (the points)."""
     market = check_market(market)
+    # catalog constants only reach the SQL: the box-score columns and the lines' source
+    actual = " + ".join(MARKET_CATALOG[market].stats)
+    lines = market_lines(market)
     row = con.execute(
         "SELECT player_id, player_name FROM core.player WHERE player_id = ?", [player_id]
     ).fetchone()
@@ -34,24 +41,24 @@ def player(
         raise NotFoundError(f"no player with id {player_id}")
     games = records(
         con.execute(
-            """
+            f"""
             WITH g AS (
                 SELECT game_id, game_date, season, season_type, team, opponent, home, starter,
-                       minutes, points
+                       minutes, points, {actual} AS actual
                 FROM core.player_game
                 WHERE player_id = $player AND ($until IS NULL OR game_date <= $until)
                 ORDER BY game_date DESC LIMIT $n
             ),
             l AS (
                 SELECT game_id, line_kind, line, n_books
-                FROM core.points_line
+                FROM {lines}
                 WHERE player_id = $player AND game_id IN (SELECT game_id FROM g)
                 QUALIFY row_number() OVER (
                     PARTITION BY game_id ORDER BY line_kind = 'sportsbook' DESC) = 1
             )
             SELECT g.*, l.line_kind, l.line, l.n_books
             FROM g LEFT JOIN l USING (game_id) ORDER BY g.game_date DESC
-            """,
+            """,  # noqa: S608
             {"player": player_id, "n": n_games, "until": until},
         ).df()
     )
@@ -89,3 +96,16 @@ def player(
         "games": games,
         "predictions": preds,
     }
+
+
+def predicted_markets(
+    con: duckdb.DuckDBPyConnection, player_id: int, until: date | None = None
+) -> list[str]:
+    """The markets a player has active predictions in up to ``until`` (the page's
+    market switcher)."""
+    rows = con.execute(
+        "SELECT DISTINCT market FROM predictions.prediction WHERE player_id = ? AND is_active "
+        "AND (CAST(? AS DATE) IS NULL OR game_date <= ?)",
+        [player_id, until, until],
+    ).fetchall()
+    return sorted(str(r[0]) for r in rows)

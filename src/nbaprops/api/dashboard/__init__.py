@@ -11,8 +11,9 @@ read functions and hands their data to a pure view-model function (data in, temp
 context out; no connection, no request), which unit tests call directly:
 ``tonight`` (``/``: signal, best bets, every prediction filterable by system and
 team), ``track`` (``/ui/track``: a system's track record), ``player``
-(``/ui/players/{id}``), ``registry`` (``/ui/models``: registry, aliases, promotions,
-experiments sortable), ``health`` (``/ui/health``: phase records, diagnostics with
-their causes, alerts). ``render`` renders and caches pages, ``format`` holds the
-template filters, ``site`` mounts it all on the app.
+(``/ui/players/{id}``: a player's games in one market), ``registry`` (``/ui/models``:
+registry and champions per market, aliases, promotions, experiments sortable),
+``health`` (``/ui/health``: phase records, diagnostics with their causes, alerts).
+``render`` renders and caches pages, ``format`` holds the template filters, ``site``
+mounts it all on the app.
 """

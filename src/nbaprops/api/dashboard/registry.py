@@ -1,5 +1,7 @@
-"""``/ui/models``: the model registry (recent versions per system, or all), aliases,
-promotion history, and the experiment runs sortable by a column.
+"""``/ui/models``: the model registry (recent versions per system and market, or all),
+each version's and alias's market (``?market=`` shows one market's; default every
+market), the champion of each market, promotion history, and the experiment runs
+sortable by a column.
 
 ``recent_versions`` and ``models_view`` (pure) build the page's context.
 """
@@ -13,11 +15,14 @@ from fastapi.responses import HTMLResponse
 
 from nbaprops.api.dashboard.format import missing
 from nbaprops.api.dashboard.render import cached, error_page, page
+from nbaprops.api.dashboard.track import market_links
 from nbaprops.api.deps import Snap, SnapCon
+from nbaprops.core.errors import NbapropsError
+from nbaprops.core.markets import DEFAULT_MARKET, MARKET_CATALOG, MARKET_NAMES
 from nbaprops.read import params as read_params
 from nbaprops.read import registry as read_registry
 
-RECENT_VERSIONS = 3  # newest versions per system the registry page lists by default
+RECENT_VERSIONS = 3  # newest versions per system and market the page lists by default
 EXPERIMENT_SORTS = ("created_at", "name", "status", "primary_system", "mae", "n", "hit_rate")
 
 router = APIRouter()
@@ -26,16 +31,28 @@ router = APIRouter()
 def recent_versions(
     versions: list[dict[str, Any]], keep: int = RECENT_VERSIONS
 ) -> list[dict[str, Any]]:
-    """Per system, every aliased version and the ``keep`` newest (a weekly backfill
-    registers a version per fold; the rest are one link away)."""
+    """Per system and market, every aliased version and the ``keep`` newest (a weekly
+    backfill registers a version per fold; the rest are one link away)."""
     out: list[dict[str, Any]] = []
-    seen: dict[str, int] = {}
+    seen: dict[tuple[str, str], int] = {}
     for v in sorted(versions, key=lambda v: (v["system_id"], -int(v["version"]))):
-        rank = seen.get(v["system_id"], 0)
-        seen[v["system_id"]] = rank + 1
+        group = (v["system_id"], _market(v))
+        rank = seen.get(group, 0)
+        seen[group] = rank + 1
         if rank < keep or v["aliases"]:
             out.append(v)
     return out
+
+
+def _market(row: dict[str, Any]) -> str:
+    return str(row.get("market") or DEFAULT_MARKET)
+
+
+def champions(versions: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The champion version of each market, in catalog order."""
+    found = {_market(v): v for v in versions if "champion" in (v["aliases"] or ())}
+    order = {m: i for i, m in enumerate(MARKET_NAMES)}
+    return [found[m] for m in sorted(found, key=lambda m: (order.get(m, len(order)), m))]
 
 
 def sorted_runs(runs: list[dict[str, Any]], sort: str, order: str) -> list[dict[str, Any]]:
@@ -47,16 +64,32 @@ def sorted_runs(runs: list[dict[str, Any]], sort: str, order: str) -> list[dict[
 
 
 def models_view(
-    registry: dict[str, Any], runs: list[dict[str, Any]], sort: str, order: str, versions: str
+    registry: dict[str, Any],
+    runs: list[dict[str, Any]],
+    sort: str,
+    order: str,
+    versions: str,
+    market: str | None = None,
 ) -> dict[str, Any]:
-    """The registry page's context (``versions``: recent or all)."""
-    every = registry["versions"]
+    """The registry page's context (``versions``: recent or all; ``market``: that
+    market's versions, champion and alias changes only, None: every market's)."""
+    registered = registry["versions"]
+    every = [v for v in registered if market is None or _market(v) == market]
+    history = {
+        system: shown
+        for system, events in registry["history"].items()
+        if (shown := [e for e in events if market is None or _market(e) == market])
+    }
     return {
         "nav": "models",
         "versions": every if versions == "all" else recent_versions(every),
         "n_versions": len(every),
         "all_versions": versions == "all",
-        "history": registry["history"],
+        "champions": champions(every),
+        "market": market,
+        "market_title": MARKET_CATALOG[market].title if market else None,
+        "markets": market_links(market, sorted({_market(v) for v in registered})),
+        "history": history,
         "runs": sorted_runs(runs, sort, order),
         "sort": sort,
         "order": order,
@@ -71,8 +104,14 @@ def models(
     sort: str = Query("created_at", max_length=40),
     order: str = Query("desc", max_length=4),
     versions: str = Query("recent", max_length=10),
+    market: str | None = Query(None, max_length=40),
     snap: Snap = SnapCon,
 ) -> HTMLResponse:
+    try:
+        # every market unless one is asked for (``all`` too)
+        shown = None if market in (None, "", "all") else read_params.check_market(market)
+    except NbapropsError as exc:
+        return error_page(request, exc, "models")
     if versions not in ("recent", "all"):
         return error_page(request, read_params.BadRequestError("versions: recent or all"), "models")
     if sort not in EXPERIMENT_SORTS or order not in ("asc", "desc"):
@@ -85,4 +124,5 @@ def models(
         )
     registry = read_registry.models(snap.con)
     runs = read_registry.experiments(snap.con, limit=1000)
-    return page(request, "models.html", models_view(registry, runs, sort, order, versions))
+    view = models_view(registry, runs, sort, order, versions, shown)
+    return page(request, "models.html", view)

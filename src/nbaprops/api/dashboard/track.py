@@ -123,10 +123,11 @@ def track_charts(record: dict[str, Any]) -> dict[str, str]:
     return out
 
 
-def market_links(market: str, available: list[str]) -> list[dict[str, str]]:
+def market_links(market: str | None, available: list[str]) -> list[dict[str, str]]:
     """A page's market switcher: the ``available`` markets and the one shown, in catalog
-    order, each with its title (``current`` names the one shown)."""
-    shown = set(available) | {market}
+    order, each with its title (``current`` names the one shown; None: every market is
+    shown, none is current)."""
+    shown = set(available) | ({market} if market else set())
     return [
         {"name": m, "title": MARKET_CATALOG[m].title, "current": "yes" if m == market else ""}
         for m in MARKET_NAMES
