@@ -129,52 +129,67 @@ def test_an_absurd_book_on_the_brunson_slate_changes_no_line_and_no_pick(
     assert "outlier" not in books_taken
 
 
-def test_no_quote_priced_against_the_consensus_is_shopped_on_the_real_threes_lines(
-    warehouse: Path,
-) -> None:
-    """2024-25 threes, 30 minutes before tip: the quotes line shopping may take are all
-    coherent with the consensus (checked here in pandas, apart from the SQL rule), and
-    the rule refused real ones (the quotes behind the market system's "edge")."""
-    first, last = date(2024, 10, 22), date(2025, 4, 13)
+def _decimal(american: pd.Series) -> pd.Series:
+    return american.where(american < 0, 0).rdiv(-100).add(1).where(american < 0, 1 + american / 100)
+
+
+def _shopped(warehouse: Path, market: str, first: date, last: date) -> pd.DataFrame:
+    """The market's book quotes at decision time (30 minutes before tip), each beside its
+    consensus line and prices and the prices the warehouse holds for it (``raw_*``)."""
     with connect(warehouse, read_only=True) as con:
-        lines = lines_at_decision(con, first, last, minutes_before_tip=30, market="threes")
+        lines = lines_at_decision(con, first, last, minutes_before_tip=30, market=market)
         raw = con.execute(
             "SELECT player_id, game_date, book, over_price AS raw_over, "
             "under_price AS raw_under FROM core.prop_line_book "
-            "WHERE market = 'threes' AND line_kind = 'sportsbook' "
+            "WHERE market = ? AND line_kind = 'sportsbook' "
             "AND game_date BETWEEN ? AND ? AND NOT over_outlier AND NOT under_outlier",
-            [first, last],
+            [market, first, last],
         ).df()
     raw["game_date"] = pd.to_datetime(raw["game_date"]).dt.date
-
-    def decimal(american: pd.Series) -> pd.Series:
-        return (
-            american.where(american < 0, 0)
-            .rdiv(-100)
-            .add(1)
-            .where(american < 0, 1 + american / 100)
-        )
-
     quotes = lines.books.merge(
         lines.points[["player_id", "game_date", "line", "over_price", "under_price"]],
         on=["player_id", "game_date"],
     )
+    # a quote seen only after the decision time is absent from both sides of this join
+    return quotes.merge(raw, on=["player_id", "game_date", "book"], how="left")
+
+
+def _assert_coherent(quotes: pd.DataFrame) -> None:
+    """What is left to shop: never an easier side priced longer, nor a harder one shorter
+    (checked here in pandas, apart from the SQL rule)."""
     below = quotes["book_line"] < quotes["line"]
     above = quotes["book_line"] > quotes["line"]
-    over_b, over_c = decimal(quotes["book_over_price"]), decimal(quotes["over_price"])
-    under_b, under_c = decimal(quotes["book_under_price"]), decimal(quotes["under_price"])
-    # what is left to shop: never an easier side priced longer, nor a harder one shorter
+    over_b, over_c = _decimal(quotes["book_over_price"]), _decimal(quotes["over_price"])
+    under_b, under_c = _decimal(quotes["book_under_price"]), _decimal(quotes["under_price"])
     assert not ((below & (over_b > over_c)) | (above & (over_b < over_c))).any()
     assert not ((above & (under_b > under_c)) | (below & (under_b < under_c))).any()
-    assert (below | above).sum() > 1_000  # off-line quotes are there to be checked
-    # ... and real quotes were refused: priced in the warehouse, unpriced for shopping
-    # (a quote seen only after the decision time is absent from both sides of this join)
-    refused = quotes.merge(raw, on=["player_id", "game_date", "book"])
-    refused_over = refused["book_over_price"].isna() & refused["raw_over"].notna()
-    refused_under = refused["book_under_price"].isna() & refused["raw_under"].notna()
-    assert refused_over.sum() > 100
-    assert refused_under.sum() > 100
-    assert (
-        refused.loc[refused_over | refused_under, "book_line"]
-        != refused.loc[refused_over | refused_under, "line"]
-    ).all()
+    assert (below | above).sum() > 500  # off-line quotes are there to be checked
+
+
+def test_line_shopping_takes_no_quote_incoherent_with_the_real_spring_consensus(
+    warehouse: Path,
+) -> None:
+    """Spring-2024 points: real off-line quotes priced against the consensus were
+    refused (priced in the warehouse, unpriced for shopping), and only those."""
+    quotes = _shopped(warehouse, "points", date(2024, 3, 1), date(2024, 5, 24))
+    _assert_coherent(quotes)
+    refused_over = quotes["book_over_price"].isna() & quotes["raw_over"].notna()
+    refused_under = quotes["book_under_price"].isna() & quotes["raw_under"].notna()
+    assert refused_over.sum() > 20
+    assert refused_under.sum() > 20
+    refused = quotes[refused_over | refused_under]
+    assert (refused["book_line"] != refused["line"]).all()
+
+
+def test_line_shopping_takes_no_undated_quote_on_the_real_threes_lines(
+    warehouse: Path,
+) -> None:
+    """Threes, spring 2024 to the end of 2024-25: the 2024-25 file has no capture times;
+    its quotes count toward the consensus (rows and lines stay) but are never a price to
+    take, and the dated ones left are coherent."""
+    quotes = _shopped(warehouse, "threes", date(2024, 3, 1), date(2025, 4, 13))
+    undated = quotes["book_quote_time"].isna()
+    assert undated.sum() > 10_000
+    assert quotes.loc[undated, ["book_over_price", "book_under_price"]].isna().all().all()
+    assert quotes.loc[undated, "raw_over"].notna().sum() > 10_000  # priced in the warehouse
+    _assert_coherent(quotes[~undated])

@@ -6,7 +6,9 @@ of the books' quotes seen by then in its market, picked by the same rule as
 ``core.points_line`` / ``core.market_line`` (the line most books posted, then the lower
 line); its book quotes are what line shopping chooses from, never a price flagged as an
 outlier against the other books pricing its line, nor one incoherent with the consensus
-(an easier line priced longer, or a harder one shorter: ``_incoherent``).
+(an easier line priced longer, or a harder one shorter: ``_incoherent``), nor one without
+a capture time (an undated quote counts toward the consensus as seen in time, but a bet
+is never placed at a price nobody can say was on offer at the decision).
 The backtest, ``predict`` and ``backfill`` all read here.
 """
 
@@ -144,11 +146,13 @@ def lines_at_decision(
             # the rule is one of two fixed strings (_line_rule); the market is bound
             f"""
             SELECT b.player_id, b.game_date, b.book, b.line AS book_line,
-                   -- an outlier or incoherent price is never shopped (it stays in
-                   -- core.prop_line_book)
+                   -- an outlier, incoherent or undated price is never shopped (it
+                   -- stays in core.prop_line_book, and in the consensus)
                    CASE WHEN NOT b.over_outlier AND NOT {_incoherent("over")}
+                         AND b.snapshot_time IS NOT NULL
                         THEN b.over_price END AS book_over_price,
                    CASE WHEN NOT b.under_outlier AND NOT {_incoherent("under")}
+                         AND b.snapshot_time IS NOT NULL
                         THEN b.under_price END AS book_under_price,
                    b.snapshot_time AS book_quote_time
             FROM _decided_books b
