@@ -22,6 +22,8 @@ from nbaprops.experiments.runner import run_experiment
 from nbaprops.experiments.spec import build_spec
 from nbaprops.features.catalog import get_feature_set
 from nbaprops.pipeline.backfill import backfill_walk_forward
+from nbaprops.pipeline.daily import diagnose_job
+from nbaprops.read.picks import champion_markets
 from nbaprops.warehouse.migrate import migrate
 from tests.conftest import copy_warehouse
 
@@ -229,3 +231,36 @@ def test_an_unknown_market_is_one_line_listing_the_known(command: str, rebounds:
     assert "unknown market 'steals'" in lines[0]
     for name in MARKET_NAMES:
         assert name in lines[0]
+
+
+def test_the_daily_diagnose_phase_diagnoses_the_rebounds_champion_under_its_market(
+    rebounds: Settings, tmp_path: Path
+) -> None:
+    """With season_average the rebounds champion (its backfilled version aliased, as a
+    bootstrap would), the daily run's diagnose phase diagnoses the last predicted date in
+    rebounds, reading rebounds only (this warehouse holds no points predictions)."""
+    db = tmp_path / "daily.duckdb"
+    copy_warehouse(rebounds.paths.db, db)
+    settings = Settings(
+        db=db, runs_dir=tmp_path / "runs", artifacts_dir=rebounds.paths.artifacts_dir
+    )
+    with connect(db) as con:
+        version = con.execute(
+            "SELECT max(model_version) FROM predictions.prediction WHERE market = 'rebounds' "
+            "AND game_date = ?",
+            [END],
+        ).fetchone()
+        assert version is not None
+        con.execute(
+            "INSERT INTO models.alias VALUES (?, 'rebounds', 'champion', ?, now())",
+            [SYSTEM, version[0]],
+        )
+        assert champion_markets(con) == ["rebounds"]
+        diagnostics = diagnose_job(con, settings, END + timedelta(days=1))
+        assert [(d.game_date, d.system_id, d.market_name) for d in diagnostics] == [
+            (END, f"{SYSTEM} [rebounds]", "rebounds")
+        ]
+        assert diagnostics[0].drift["mae_7d"] == pytest.approx(_mae_7d(con, END), abs=1e-6)
+        assert diagnostics[0].model_version == version[0]
+        for alert in diagnostics[0].alerts:
+            assert alert["message"].startswith(f"{SYSTEM} [rebounds] on {END}: ")
