@@ -1,4 +1,5 @@
-"""``diagnose`` (daily diagnostics per date and system) and ``alerts`` (stored alerts)."""
+"""``diagnose`` (daily diagnostics per date, system and market: ``--market``, default
+points) and ``alerts`` (stored alerts)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from rich.table import Table
 from nbaprops.cli.common import (
     DbOpt,
     JsonOpt,
+    MarketOpt,
     console,
     emit_json,
     open_writable,
@@ -31,8 +33,8 @@ def _num(value: Any, spec: str = ".2f") -> str:
     return "-" if value is None else format(value, spec)
 
 
-def print_diagnostics(diagnostics: list[Any]) -> None:
-    t = Table(title="Diagnostics (7-day windows unless said)")
+def print_diagnostics(diagnostics: list[Any], market: str = "points") -> None:
+    t = Table(title=f"Diagnostics of {market} (7-day windows unless said)")
     for col in (
         "date",
         "system",
@@ -89,18 +91,21 @@ def diagnose(
     system: Annotated[
         list[str] | None, typer.Option("--system", help="Only these systems (repeatable).")
     ] = None,
+    market: MarketOpt = "points",
     db: DbOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Market sharpness, model drift, data quality and the attributed cause, per system.
 
-    Diagnoses one graded date (--date) or every date of a range (--start/--end), stores
-    one row per date and system, raises the alerts and posts new ones to the webhook.
+    Diagnoses one graded date (--date) or every date of a range (--start/--end) in one
+    market (--market, default points), stores one row per date and system, raises the
+    alerts and posts new ones to the webhook.
     """
     from nbaprops.monitoring.diagnostics import diagnose_range
     from nbaprops.pipeline.daily import deliver_alerts
-    from nbaprops.read.params import check_system
+    from nbaprops.read.params import check_market, check_system
 
+    chosen = check_market(market)  # an unknown market: one error line, before anything
     if day is not None and (start or end):
         raise NbapropsError("give --date, or --start and --end, not both")
     if day is not None:
@@ -118,21 +123,29 @@ def diagnose(
         n_days = (last - first).days + 1
         progress.begin("diagnose dates", n_days)
         diagnostics = diagnose_range(
-            con, settings, first, last, systems=system, progress=lambda d: progress.step(str(d))
+            con,
+            settings,
+            first,
+            last,
+            systems=system,
+            progress=lambda d: progress.step(str(d)),
+            market=chosen,
         )
     if not diagnostics:
-        raise NbapropsError(f"no active predictions to diagnose in {first}..{last}")
+        of = "" if chosen == "points" else f"{chosen} "
+        raise NbapropsError(f"no active {of}predictions to diagnose in {first}..{last}")
     alerts = [a for d in diagnostics for a in d.alerts]
     delivery = deliver_alerts(settings, alerts)
     if as_json:
         emit_json(
             {
+                "market": chosen,
                 "diagnostics": [d.to_dict() for d in diagnostics],
                 "webhook": None if delivery is None else delivery.to_dict(),
             }
         )
         return
-    print_diagnostics(diagnostics)
+    print_diagnostics(diagnostics, chosen)
     if delivery is not None:
         state = "delivered" if delivery.ok else f"NOT delivered ({delivery.error})"
         console.print(f"webhook: {delivery.n_alerts} alert(s) {state}")

@@ -1,4 +1,5 @@
-"""Monitoring from the command line: ``drift`` and ``compare-production``."""
+"""Monitoring from the command line: ``drift`` and ``compare-production``, each of one
+market (``--market``, default points)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from rich.table import Table
 from nbaprops.cli.common import (
     DbOpt,
     JsonOpt,
+    MarketOpt,
     console,
     emit_json,
     parse_period,
@@ -66,8 +68,13 @@ def drift(
         ),
     ] = None,
     feature_set: Annotated[
-        str, typer.Option("--feature-set", help="Feature set, e.g. points_v1.")
-    ] = "points_v1",
+        str | None,
+        typer.Option(
+            "--feature-set",
+            help="Feature set, e.g. points_v1 (default: the market's, e.g. rebounds_v1).",
+        ),
+    ] = None,
+    market: MarketOpt = "points",
     png: Annotated[
         Path | None,
         typer.Option(help="Write the plot here (default: $NBAPROPS_RUNS_DIR/drift/...png)."),
@@ -77,10 +84,20 @@ def drift(
 ) -> None:
     """Feature and prediction drift between two periods: a ranked table and a PNG."""
     from nbaprops.features.catalog import get_feature_set
-    from nbaprops.monitoring.drift import Period, check_system, drift_between, plot_drift
+    from nbaprops.monitoring.drift import (
+        Period,
+        check_system,
+        drift_between,
+        market_feature_set,
+        plot_drift,
+    )
+    from nbaprops.read.params import check_market
 
+    chosen = check_market(market)  # an unknown market: one error line, before anything
     ref_range, cur_range = parse_range(reference, "--reference"), parse_range(current, "--current")
-    fs = get_feature_set(feature_set)
+    chosen, fs = market_feature_set(
+        chosen, None if feature_set is None else get_feature_set(feature_set)
+    )
     if system is not None:
         check_system(system)
     ref, cur = Period(*ref_range), Period(*cur_range)
@@ -94,7 +111,9 @@ def drift(
     warehouse = _existing_warehouse(db)
     with connect(warehouse, read_only=True) as con, rich_progress(not as_json) as progress:
         progress.begin("drift", 5)
-        result = drift_between(con, ref, cur, fs, system=system, on_step=progress.step)
+        result = drift_between(
+            con, ref, cur, fs, system=system, market=chosen, on_step=progress.step
+        )
         plot_drift(result, path)
         progress.step("plot")
     if as_json:
@@ -112,7 +131,7 @@ def _test(method: str, statistic: float, p_value: float | None) -> str:
 
 def print_drift(result: DriftResult, path: Path, limit: int = 40) -> None:
     t = Table(
-        title=f"Drift {result.reference.label} -> {result.current.label} "
+        title=f"Drift of {result.market} {result.reference.label} -> {result.current.label} "
         f"({result.feature_set}; {result.n_reference_rows:,} vs {result.n_current_rows:,} "
         "player-games), most drifted first"
     )
@@ -185,6 +204,7 @@ def compare_production(
     start: Annotated[str, typer.Option(help="First game date.")],
     end: Annotated[str, typer.Option(help="Last game date.")],
     system: SystemOpt,
+    market: MarketOpt = "points",
     experiment: Annotated[
         str | None,
         typer.Option(help="Backtest run id or prefix (default: the latest covering the range)."),
@@ -195,13 +215,23 @@ def compare_production(
     """Backtest vs production on exactly the same player-games, and what each lacks."""
     from nbaprops.monitoring.compare import compare_production as compare
     from nbaprops.monitoring.drift import check_system
+    from nbaprops.read.params import check_market
 
+    chosen = check_market(market)  # an unknown market: one error line, before anything
     first, last = parse_period(start, end)
     check_system(system)
     warehouse = _existing_warehouse(db)
     with connect(warehouse, read_only=True) as con, rich_progress(not as_json) as progress:
         progress.begin("compare", 3)
-        result = compare(con, system, first, last, experiment=experiment, on_step=progress.step)
+        result = compare(
+            con,
+            system,
+            first,
+            last,
+            experiment=experiment,
+            market=chosen,
+            on_step=progress.step,
+        )
     if as_json:
         emit_json(result.to_dict())
         return
@@ -257,8 +287,9 @@ def print_comparison(result: Comparison) -> None:
             soft_wrap=True,
         )
     console.print(
-        f"{result.system} {result.start}..{result.end}: backtest {result.n_backtest:,} "
-        f"player-games, production {result.n_production:,}, shared {result.n_shared:,} "
+        f"{result.system} ({result.market}) {result.start}..{result.end}: "
+        f"backtest {result.n_backtest:,} player-games, production {result.n_production:,}, "
+        f"shared {result.n_shared:,} "
         f"({result.n_shared_lined:,} with a real line of the same kind on both sides)",
         highlight=False,
         soft_wrap=True,

@@ -11,8 +11,10 @@ line of the same kind; what each side has that the other lacks is listed separat
 by reason, with its own figures. Every figure comes from ``grading.report.system_figures``
 and the paired differences from ``experiments.compare.compare_predictions``.
 
-Production is read in the points market only (``market = 'points'``, explicitly): the
-backtest it is compared with predicts points.
+A comparison is of one market (``market``, default points): production is read in that
+market only (``market = ?``, bound), and the backtest run must be of a feature set of
+that market (``features.catalog.market_of_key``): a rebounds backtest is compared with
+rebounds production, never with points.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from nbaprops.core.errors import NbapropsError
+from nbaprops.core.markets import DEFAULT_MARKET
 from nbaprops.experiments.compare import compare_predictions
 from nbaprops.experiments.registry import FINISHED, resolve_id, run_predictions
 from nbaprops.grading.report import graded_rows, system_figures
@@ -53,6 +56,7 @@ class BacktestRun:
     eval_start: date
     eval_end: date
     created_at: str
+    feature_set: str = ""
 
 
 @dataclass(frozen=True)
@@ -92,6 +96,7 @@ class Comparison:
     production_only: Lacking
     as_reported: dict[str, list[dict[str, Any]]]  # each side's own population
     notes: list[str]
+    market: str = DEFAULT_MARKET
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -102,12 +107,21 @@ class Comparison:
 
 def _run_row(con: duckdb.DuckDBPyConnection, run_id: str) -> BacktestRun:
     row = con.execute(
-        "SELECT experiment_id, name, status, eval_start, eval_end, created_at "
+        "SELECT experiment_id, name, status, eval_start, eval_end, created_at, feature_set "
         "FROM experiments.run WHERE experiment_id = ?",
         [run_id],
     ).fetchone()
     assert row is not None
-    return BacktestRun(str(row[0]), str(row[1]), str(row[2]), row[3], row[4], str(row[5]))
+    return BacktestRun(
+        str(row[0]), str(row[1]), str(row[2]), row[3], row[4], str(row[5]), str(row[6])
+    )
+
+
+def run_market(run: BacktestRun) -> str:
+    """The market a backtest run predicts: its feature set's."""
+    from nbaprops.features.catalog import market_of_key
+
+    return market_of_key(run.feature_set)
 
 
 def _n_backtest_rows(
@@ -121,10 +135,13 @@ def _n_backtest_rows(
     return int(row[0]) if row else 0
 
 
-def _hint(system: str, start: date, end: date) -> str:
+def _hint(system: str, start: date, end: date, market: str = DEFAULT_MARKET) -> str:
+    spec = f"`systems: [{system}]`"
+    if market != DEFAULT_MARKET:
+        spec += f" and a {market} feature set (e.g. `feature_set: {market}_v1`)"
     return (
         f"run one: `nbaprops experiment run SPEC.yaml --eval-start {start} --eval-end {end}` "
-        f"with `systems: [{system}]` in the spec (see experiments/)"
+        f"with {spec} in the spec (see experiments/)"
     )
 
 
@@ -134,13 +151,17 @@ def find_backtest_run(
     start: date,
     end: date,
     experiment: str | None = None,
+    market: str = DEFAULT_MARKET,
 ) -> BacktestRun:
-    """The given run, or the latest finished run whose evaluation covers [start, end] and
-    whose out-of-sample predictions include ``system`` (a backfill keeps none)."""
+    """The given run, or the latest finished run of ``market`` (its feature set's) whose
+    evaluation covers [start, end] and whose out-of-sample predictions include ``system``
+    (a backfill keeps none)."""
+    from nbaprops.features.catalog import market_of_key
+
     if experiment is None:
-        row = con.execute(
+        rows = con.execute(
             """
-            SELECT r.experiment_id
+            SELECT r.experiment_id, r.feature_set
             FROM experiments.run r
             WHERE r.status IN (SELECT unnest(?)) AND list_contains(r.systems, ?)
               AND r.eval_start <= ? AND r.eval_end >= ?
@@ -148,20 +169,26 @@ def find_backtest_run(
                           WHERE p.experiment_id = r.experiment_id AND p.system = ?
                             AND NOT p.warmup AND p.game_date BETWEEN ? AND ?)
             ORDER BY r.created_at DESC, r.experiment_id
-            LIMIT 1
             """,
             [list(FINISHED), system, start, end, system, start, end],
-        ).fetchone()
-        if row is None:
+        ).fetchall()
+        ids = [str(r[0]) for r in rows if market_of_key(str(r[1])) == market]
+        if not ids:
+            of = "" if market == DEFAULT_MARKET else f" in the {market} market"
             raise NbapropsError(
-                f"no completed backtest of {system} covers {start}..{end}; "
-                + _hint(system, start, end)
+                f"no completed backtest of {system}{of} covers {start}..{end}; "
+                + _hint(system, start, end, market)
             )
-        return _run_row(con, str(row[0]))
+        return _run_row(con, ids[0])
     run = _run_row(con, resolve_id(con, experiment))
     short = run.experiment_id[:8]
     if run.status not in FINISHED:
         raise NbapropsError(f"experiment {short} is {run.status}; only a finished run compares")
+    if run_market(run) != market:
+        raise NbapropsError(
+            f"experiment {short} predicts {run_market(run)} (feature set {run.feature_set}), "
+            f"not {market}; give --market {run_market(run)} or a {market} run"
+        )
     if not (run.eval_start <= start and run.eval_end >= end):
         raise NbapropsError(
             f"experiment {short} evaluated {run.eval_start}..{run.eval_end}, which does not "
@@ -192,11 +219,16 @@ def backtest_rows(
 
 
 def production_rows(
-    con: duckdb.DuckDBPyConnection, system: str, start: date, end: date
+    con: duckdb.DuckDBPyConnection,
+    system: str,
+    start: date,
+    end: date,
+    market: str = DEFAULT_MARKET,
 ) -> tuple[pd.DataFrame, int]:
-    """Graded, active, out-of-sample predictions of ``system`` (one per player-game: the
-    champion's, else a backfill's, else the newest version's) and how many were set aside."""
-    rows = graded_rows(con, start, end, market="points")  # points only (the backtest's)
+    """Graded, active, out-of-sample predictions of ``system`` in ``market`` (one per
+    player-game: the champion's, else a backfill's, else the newest version's) and how many
+    were set aside."""
+    rows = graded_rows(con, start, end, market=market)  # the backtest's market only
     rows = rows[rows["system"] == system].copy()
     rows["game_date"] = pd.to_datetime(rows["game_date"]).dt.date
     rows["_order"] = [ALIAS_ORDER.get(a if isinstance(a, str) else None, 4) for a in rows["alias"]]
@@ -206,20 +238,24 @@ def production_rows(
 
 
 def production_context(
-    con: duckdb.DuckDBPyConnection, system: str, start: date, end: date
+    con: duckdb.DuckDBPyConnection,
+    system: str,
+    start: date,
+    end: date,
+    market: str = DEFAULT_MARKET,
 ) -> pd.DataFrame:
-    """Every active production prediction of ``system``, graded or not (to explain why a
-    backtest row has no graded production twin)."""
+    """Every active production prediction of ``system`` in ``market``, graded or not (to
+    explain why a backtest row has no graded production twin)."""
     frame = con.execute(
         """
         SELECT p.player_id, p.game_date, p.game_id, bool_or(p.in_sample) AS in_sample,
                bool_or(g.prediction_id IS NOT NULL) AS graded
         FROM predictions.prediction p LEFT JOIN grading.grade g USING (prediction_id)
         WHERE p.is_active AND p.system_id = ? AND p.game_date BETWEEN ? AND ?
-          AND p.market = 'points'
+          AND p.market = ?
         GROUP BY ALL
         """,
-        [system, start, end],
+        [system, start, end, market],
     ).df()
     frame["game_date"] = pd.to_datetime(frame["game_date"]).dt.date
     return frame
@@ -275,6 +311,7 @@ def compare_rows(
     end: date,
     run: BacktestRun | None = None,
     n_boot: int = 1000,
+    market: str = DEFAULT_MARKET,
 ) -> Comparison:
     """Both sides' figures on the player-games both hold, and what each lacks, by reason.
 
@@ -394,6 +431,7 @@ def compare_rows(
             PRODUCTION: _figures(pr.drop(columns="row_p"), PRODUCTION),
         },
         notes=notes,
+        market=market,
     )
 
 
@@ -405,27 +443,42 @@ def compare_production(
     *,
     experiment: str | None = None,
     n_boot: int = 1000,
+    market: str = DEFAULT_MARKET,
     on_step: Callable[[str], None] | None = None,
 ) -> Comparison:
-    """The backtest run's rows and production's graded rows of [start, end], compared."""
+    """The backtest run's rows and production's graded rows of [start, end] in ``market``
+    (default points), compared."""
+    from nbaprops.core.markets import get_market
+
     step = on_step or (lambda _label: None)
+    market = get_market(market).name
     check_system(system)
     if start > end:
         raise NbapropsError(f"--start {start} is after --end {end}")
-    run = find_backtest_run(con, system, start, end, experiment)
+    run = find_backtest_run(con, system, start, end, experiment, market)
     backtest = backtest_rows(con, run, system, start, end)
     step("backtest rows")
-    production, set_aside = production_rows(con, system, start, end)
+    production, set_aside = production_rows(con, system, start, end, market)
     if production.empty:
+        of = "" if market == DEFAULT_MARKET else f"{market} "
         raise NbapropsError(
-            f"no graded production predictions of {system} in {start}..{end}; predict and "
+            f"no graded {of}production predictions of {system} in {start}..{end}; "
+            "predict and "
             f"grade them first (`nbaprops backfill predictions --start {start} --end {end}`, "
             f"`nbaprops backfill grading --start {start} --end {end}`)"
         )
-    context = production_context(con, system, start, end)
+    context = production_context(con, system, start, end, market)
     step("production rows")
     result = compare_rows(
-        backtest, production, context, system=system, start=start, end=end, run=run, n_boot=n_boot
+        backtest,
+        production,
+        context,
+        system=system,
+        start=start,
+        end=end,
+        run=run,
+        n_boot=n_boot,
+        market=market,
     )
     step("figures")
     if set_aside:

@@ -7,8 +7,10 @@ player-games. The model's stored outputs (active, out-of-sample predictions: med
 mean, P(over)) go through the same test, plus a KS test and the difference of means,
 and the share of OVER among its bets is compared with a two-proportion test.
 
-The stored outputs are read in the points market only (``market = 'points'``,
-explicitly): another market's outputs never enter the points figures.
+Drift is of one market at a time (``market``, default points): the features tested are
+that market's feature set's (rebounds tests ``rebounds_v1``), and the stored outputs are
+read in that market only (``market = ?``, bound): another market's outputs never enter
+its figures.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from scipy import stats
 
 from nbaprops.core import metrics as m
 from nbaprops.core.errors import NbapropsError
+from nbaprops.core.markets import DEFAULT_MARKET
 from nbaprops.core.values import finite_or_none
 from nbaprops.features.catalog import FeatureSet
 from nbaprops.features.checks import (
@@ -112,6 +115,7 @@ class DriftResult:
     share_features_drifted: float
     dataset_drift: bool
     notes: list[str]
+    market: str = DEFAULT_MARKET
     # what the plot draws (not part of the JSON): {system: {quantity: (reference, current)}}
     samples: dict[str, dict[str, tuple[np.ndarray, np.ndarray]]] = field(
         default_factory=dict, repr=False
@@ -211,25 +215,46 @@ def over_share(system: str, reference: pd.Series, current: pd.Series) -> OverSha
 
 
 def stored_predictions(
-    con: duckdb.DuckDBPyConnection, period: Period, systems: list[str] | None = None
+    con: duckdb.DuckDBPyConnection,
+    period: Period,
+    systems: list[str] | None = None,
+    market: str = DEFAULT_MARKET,
 ) -> pd.DataFrame:
-    """Active, out-of-sample predictions of a period (what the daily job served)."""
+    """Active, out-of-sample predictions of a period in ``market`` (what the daily job
+    served)."""
     return con.execute(
         """
         SELECT system_id AS system, game_date, player_id, median, mean, p_over, recommendation
         FROM predictions.prediction
         WHERE is_active AND NOT in_sample AND game_date BETWEEN ? AND ?
-          AND market = 'points'
+          AND market = ?
           AND (CAST(? AS VARCHAR[]) IS NULL OR list_contains(?, system_id))
         ORDER BY system_id, game_date, player_id
         """,
-        [period.start, period.end, systems, systems],
+        [period.start, period.end, market, systems, systems],
     ).df()
 
 
 def check_system(system: str) -> None:
     if system not in SYSTEM_IDS:
         raise NbapropsError(f"unknown system {system!r} (known: {', '.join(SYSTEM_IDS)})")
+
+
+def market_feature_set(market: str, feature_set: FeatureSet | None) -> tuple[str, FeatureSet]:
+    """The market (by its catalog name) and the feature set drift tests for it: the given
+    one, which must be of that market, else the market's own (``Market.feature_set``)."""
+    from nbaprops.core.markets import get_market
+    from nbaprops.features.catalog import get_feature_set
+
+    name = get_market(market).name
+    if feature_set is None:
+        return name, get_feature_set(get_market(name).feature_set)
+    if feature_set.market != name:
+        raise NbapropsError(
+            f"feature set {feature_set.key} is of the {feature_set.market} market, not "
+            f"{name}; give --feature-set of {name} (default {get_market(name).feature_set})"
+        )
+    return name, feature_set
 
 
 def drift_of_frames(
@@ -243,6 +268,7 @@ def drift_of_frames(
     *,
     feature_set: str,
     systems: list[str] | None = None,
+    market: str = DEFAULT_MARKET,
 ) -> DriftResult:
     """The ranked drift of two periods' feature frames and stored predictions (pure).
 
@@ -298,6 +324,7 @@ def drift_of_frames(
         share_features_drifted=report.share_drifted,
         dataset_drift=report.dataset_drift,
         notes=notes,
+        market=market,
         samples=samples,
     )
 
@@ -306,12 +333,16 @@ def drift_between(
     con: duckdb.DuckDBPyConnection,
     reference: Period,
     current: Period,
-    feature_set: FeatureSet,
+    feature_set: FeatureSet | None = None,
     *,
     system: str | None = None,
+    market: str = DEFAULT_MARKET,
     on_step: Callable[[str], None] | None = None,
 ) -> DriftResult:
-    """Per-feature and prediction drift of ``current`` against ``reference``.
+    """Per-feature and prediction drift of ``current`` against ``reference`` in ``market``.
+
+    ``feature_set`` defaults to the market's (``core.markets``); one of another market
+    is refused (its features would not be the ones the market's models use).
 
     Feature frames come from the feature store (``features.checks.period_frame``: the
     historical spine of each period). With ``system`` its predictions must exist in
@@ -319,6 +350,7 @@ def drift_between(
     none is fine: features only).
     """
     step = on_step or (lambda _label: None)
+    market, feature_set = market_feature_set(market, feature_set)
     if system is not None:
         check_system(system)
     ref_frame = period_frame(con, reference.start, reference.end, feature_set, "--reference")
@@ -326,16 +358,18 @@ def drift_between(
     cur_frame = period_frame(con, current.start, current.end, feature_set, "--current")
     step("current frame")
     wanted = None if system is None else [system]
-    ref_preds = stored_predictions(con, reference, wanted)
-    cur_preds = stored_predictions(con, current, wanted)
+    ref_preds = stored_predictions(con, reference, wanted, market)
+    cur_preds = stored_predictions(con, current, wanted, market)
     if system is not None:
         for label, period, preds in (
             ("--reference", reference, ref_preds),
             ("--current", current, cur_preds),
         ):
             if preds.empty:
+                of = "" if market == DEFAULT_MARKET else f"{market} "
                 raise NbapropsError(
-                    f"system {system} has no active predictions in {label} {period.label}; "
+                    f"system {system} has no active {of}predictions in {label} "
+                    f"{period.label}; "
                     f"predict them first (`nbaprops backfill predictions --start "
                     f"{period.start} --end {period.end}`)"
                 )
@@ -350,6 +384,7 @@ def drift_between(
         cur_preds,
         feature_set=feature_set.key,
         systems=wanted,
+        market=market,
     )
     step("tests")
     return result
@@ -378,7 +413,7 @@ def plot_drift(result: DriftResult, path: Path, *, top: int = 25) -> Path:
         ax.axvline(level, color="k", lw=0.8, ls=style, label=f"PSI {level:g}")
     ax.set_xlabel("PSI (red: drifted by its KS / Wasserstein test)")
     ax.set_title(
-        f"Feature drift {result.reference.label} -> {result.current.label} "
+        f"{result.market} feature drift {result.reference.label} -> {result.current.label} "
         f"({result.feature_set}; {result.n_reference_rows:,} vs {result.n_current_rows:,} "
         f"player-games; {result.n_features_drifted}/{len(result.features)} drifted)",
         fontsize=9,

@@ -827,7 +827,9 @@ def diagnose_job(
     day: date,
     graded: list[GradeResult] | None = None,
 ) -> list[Diagnostic]:
-    """Diagnose the dates this run graded, else the last predicted date before ``day``."""
+    """Diagnose the dates this run graded, else the last predicted date before ``day``, in
+    every market with a champion (points alone on a warehouse without one): each market's
+    rows and alerts name it (points as before markets)."""
     dates = sorted({g.day for g in graded or []})
     if not dates:
         row = con.execute(
@@ -837,7 +839,10 @@ def diagnose_job(
         if row is None or row[0] is None:
             return []
         dates = [row[0]]
-    return diagnose_range(con, settings, dates[0], dates[-1])
+    out: list[Diagnostic] = []
+    for market in champion_markets(con) or [DEFAULT_MARKET]:
+        out += diagnose_range(con, settings, dates[0], dates[-1], market=market)
+    return out
 
 
 def deliver_picks(

@@ -10,8 +10,14 @@ row, raise the alerts); each family is computed in its own module: ``market``
 (market sharpness), ``model`` (model drift), ``data`` (data quality) and
 ``attribution`` (the primary cause and the alert conditions).
 
-Diagnostics are of the points market only: every query reads ``market = 'points'``
-explicitly (another market's predictions and completeness never enter a figure here).
+Diagnostics are of one market at a time (``market``, default points): every query reads
+that market only (``market = ?``, bound; another market's predictions and completeness
+never enter a figure), the outcome is the graded ``actual`` (the market's, e.g. box-score
+rebounds). Points rows and alerts are as before markets. Another market's row is stored
+under the key ``"<system> [<market>]"`` (``monitoring.diagnostic`` is keyed by date and
+system only) and its alerts name the market the same way (``"<system> [<market>] on
+<date>: ..."``, system_id the system). The sharpness thresholds and line tiers
+(``market``) are calibrated on points lines.
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ import pandas as pd
 
 from nbaprops.core.db import transaction
 from nbaprops.core.errors import NbapropsError
+from nbaprops.core.markets import DEFAULT_MARKET
 from nbaprops.core.settings import Settings
 from nbaprops.core.values import json_safe
 from nbaprops.models.registry import ModelVersion, get_version, reference_rows
@@ -57,8 +64,14 @@ SELECT p.system_id, p.game_date, p.model_version, p.line_source, p.line, p.media
        g.direction_vs_consensus AS result
 FROM predictions.prediction p LEFT JOIN grading.grade g USING (prediction_id)
 WHERE p.is_active AND NOT p.in_sample AND p.game_date BETWEEN ? AND ?
-  AND p.market = 'points'
+  AND p.market = ?
 """
+
+
+def system_key(system: str, market: str = DEFAULT_MARKET) -> str:
+    """How a diagnosis of ``system`` in ``market`` is keyed and named (rows, alerts): the
+    system for points (as before markets), ``"<system> [<market>]"`` for another market."""
+    return system if market == DEFAULT_MARKET else f"{system} [{market}]"
 
 
 @dataclass
@@ -74,6 +87,7 @@ class Diagnostic:
     factors: list[dict[str, Any]]
     conditions: list[str]
     alerts: list[dict[str, Any]] = field(default_factory=list)
+    market_name: str = DEFAULT_MARKET  # the prop market diagnosed (``market``: sharpness)
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
@@ -214,12 +228,17 @@ def diagnose_range(
     *,
     systems: Iterable[str] | None = None,
     progress: Callable[[date], None] | None = None,
+    market: str = DEFAULT_MARKET,
 ) -> list[Diagnostic]:
-    """Diagnose every date of [first, last] with predictions (and any date with games
-    since a system's first prediction of the season), store the rows, raise the alerts."""
+    """Diagnose every date of [first, last] with predictions in ``market`` (and any date
+    with games since a system's first prediction of the season), store the rows, raise
+    the alerts."""
+    from nbaprops.core.markets import get_market
+
+    market = get_market(market).name
     if last < first:
         raise NbapropsError(f"--end {last} is before --start {first}")
-    rows = con.execute(_PREDICTIONS_SQL, [first - timedelta(days=LOOKBACK_DAYS), last]).df()
+    rows = con.execute(_PREDICTIONS_SQL, [first - timedelta(days=LOOKBACK_DAYS), last, market]).df()
     if systems is not None:
         wanted = set(systems)
         rows = rows[rows["system_id"].isin(wanted)]
@@ -236,7 +255,11 @@ def diagnose_range(
                 "SELECT max(game_date) FROM core.game WHERE season = ?", [season_key]
             ).fetchone()
             seasons[season_key] = read_season(
-                con, season_key, min(last, season_end[0]), settings.alerts.alert_min_graded_share
+                con,
+                season_key,
+                min(last, season_end[0]),
+                settings.alerts.alert_min_graded_share,
+                market,
             )
         season = seasons[season_key]
         failures = recent_phase_failures(con, day)
@@ -246,7 +269,7 @@ def diagnose_range(
             day_rows = srows[srows["game_date"] == day]
             if day_rows.empty and not (has_games and start is not None and start <= day):
                 continue
-            d = _diagnose_one(con, settings, day, system, srows, season, failures, cache)
+            d = _diagnose_one(con, settings, day, system, srows, season, failures, cache, market)
             out.append(d)
         if progress is not None:
             progress(day)
@@ -263,6 +286,7 @@ def _diagnose_one(
     season: Season,
     failures: list[dict[str, Any]],
     cache: _VersionCache,
+    market_name: str = DEFAULT_MARKET,
 ) -> Diagnostic:
     def window(days: int) -> pd.DataFrame:
         return srows[
@@ -284,9 +308,10 @@ def _diagnose_one(
     baseline = baseline_of(cache.reference(version), trailing)
     cause, confidence, factors = attribute(market, drift, baseline, qfactors, settings)
     conditions = conditions_of(market, drift, quality, settings)
+    key = system_key(system, market_name)
     diag = Diagnostic(
         game_date=day,
-        system_id=system,
+        system_id=key,
         model_version=number,
         market=market,
         drift=drift,
@@ -295,31 +320,32 @@ def _diagnose_one(
         confidence=float(confidence),
         factors=factors,
         conditions=[c[1] for c in conditions],
+        market_name=market_name,
     )
-    previous = _previous(con, system, day)
+    previous = _previous(con, key, day)
     with transaction(con):
         for severity, code, message in conditions:
-            if not _should_raise(con, previous, severity, code, system, day):
+            if not _should_raise(con, previous, severity, code, system, day, key):
                 continue
             diag.alerts.append(
                 raise_alert(
                     con,
                     severity,
                     f"diagnose:{code}",
-                    f"{system} on {day}: {message} [cause: {cause}, confidence "
+                    f"{key} on {day}: {message} [cause: {cause}, confidence "
                     f"{confidence:.2f}; {_n_text(drift)}]",
                     game_date=day,
                     system_id=system,
                 )
             )
         for change in _notable_changes(None if previous is None else previous[1], market, drift):
-            if not _already(con, "diagnose:change", system, day, change):
+            if not _already(con, "diagnose:change", system, day, change, key):
                 diag.alerts.append(
                     raise_alert(
                         con,
                         "INFO",
                         "diagnose:change",
-                        f"{system} on {day}: {change} [{_n_text(drift)}]",
+                        f"{key} on {day}: {change} [{_n_text(drift)}]",
                         game_date=day,
                         system_id=system,
                     )
@@ -335,16 +361,30 @@ def _n_text(drift: dict[str, Any]) -> str:
     )
 
 
+# An alert of the diagnosis keyed ``key`` (its market) among the system's (parameters:
+# key = system, system, key): another market's message starts with "<system> [<market>]
+# on "; a points message is any other (as before markets).
+def _key_params(system: str, key: str) -> list[Any]:
+    return [key == system, system, key]
+
+
 def _already(
-    con: duckdb.DuckDBPyConnection, source: str, system: str, day: date, text: str | None = None
+    con: duckdb.DuckDBPyConnection,
+    source: str,
+    system: str,
+    day: date,
+    text: str | None = None,
+    key: str | None = None,
 ) -> bool:
     row = con.execute(
         """
         SELECT count(*) FROM monitoring.alert
         WHERE source = ? AND system_id = ? AND game_date = ?
           AND (CAST(? AS VARCHAR) IS NULL OR contains(message, ?))
+          AND CASE WHEN ? THEN NOT starts_with(message, ? || ' [')
+                   ELSE starts_with(message, ? || ' on ') END
         """,
-        [source, system, day, text, text],
+        [source, system, day, text, text, *_key_params(system, key or system)],
     ).fetchone()
     return bool(row and row[0])
 
@@ -356,14 +396,16 @@ def _should_raise(
     code: str,
     system: str,
     day: date,
+    key: str | None = None,
 ) -> bool:
     """CRITICAL every date it holds; a WARNING (or INFO) when it starts (it did not hold
     on the previous diagnosed date), when its severity changed (an INFO on a few bets
     becoming a WARNING once N is enough), and again every ``REMIND_EVERY_DAYS`` while it
-    persists. Never twice for the same date, system and condition (rediagnosing is
-    idempotent)."""
+    persists. Never twice for the same date, system, market and condition (rediagnosing is
+    idempotent); ``key`` is the diagnosis's (``system_key``: the market)."""
+    key = key or system
     source = f"diagnose:{code}"
-    if _already(con, source, system, day):
+    if _already(con, source, system, day, key=key):
         return False
     if severity == "CRITICAL" or previous is None:
         return True
@@ -373,9 +415,14 @@ def _should_raise(
     # the last alert before this date (a rediagnosis of an earlier date must not compare
     # against alerts raised for later dates)
     last = con.execute(
-        "SELECT game_date, severity FROM monitoring.alert WHERE source = ? AND system_id = ? "
-        "AND game_date < ? ORDER BY game_date DESC, raised_at DESC LIMIT 1",
-        [source, system, day],
+        """
+        SELECT game_date, severity FROM monitoring.alert
+        WHERE source = ? AND system_id = ? AND game_date < ?
+          AND CASE WHEN ? THEN NOT starts_with(message, ? || ' [')
+                   ELSE starts_with(message, ? || ' on ') END
+        ORDER BY game_date DESC, raised_at DESC LIMIT 1
+        """,
+        [source, system, day, *_key_params(system, key)],
     ).fetchone()
     if last is None or last[0] is None or last[1] != severity:
         return True
@@ -383,9 +430,9 @@ def _should_raise(
 
 
 def diagnose_date(
-    con: duckdb.DuckDBPyConnection, settings: Settings, day: date
+    con: duckdb.DuckDBPyConnection, settings: Settings, day: date, market: str = DEFAULT_MARKET
 ) -> list[Diagnostic]:
-    return diagnose_range(con, settings, day, day)
+    return diagnose_range(con, settings, day, day, market=market)
 
 
 def stored_diagnostics(con: duckdb.DuckDBPyConnection, first: date, last: date) -> pd.DataFrame:

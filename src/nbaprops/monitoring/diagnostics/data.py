@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from nbaprops.core.errors import NbapropsError
+from nbaprops.core.markets import DEFAULT_MARKET
 from nbaprops.core.settings import Settings
 from nbaprops.features.catalog import get_feature_set
 from nbaprops.models.registry import ModelVersion
@@ -58,8 +59,13 @@ def season_of(con: duckdb.DuckDBPyConnection, day: date) -> str:
 
 
 def read_season(
-    con: duckdb.DuckDBPyConnection, season: str, last: date, min_graded_share: float
+    con: duckdb.DuckDBPyConnection,
+    season: str,
+    last: date,
+    min_graded_share: float,
+    market: str = DEFAULT_MARKET,
 ) -> Season:
+    """The season's inputs; predictions and grading completeness of ``market`` only."""
     types = list(GAME_SEASON_TYPES)
     games = con.execute(
         """
@@ -76,17 +82,17 @@ def read_season(
         """
         SELECT DISTINCT system_id, game_date FROM predictions.prediction
         WHERE is_active AND NOT in_sample AND game_date BETWEEN ? AND ?
-          AND market = 'points' -- diagnostics are of points only
+          AND market = ? -- diagnostics are of one market
         """,
-        [first_day, last],
+        [first_day, last, market],
     ).fetchall()
     graded = con.execute(
         """
         SELECT system_id, game_date FROM grading.completeness
-        WHERE game_date BETWEEN ? AND ? AND predicted > 0 AND market = 'points'
+        WHERE game_date BETWEEN ? AND ? AND predicted > 0 AND market = ?
           AND (graded + void) / predicted >= ?
         """,
-        [first_day, last, min_graded_share],
+        [first_day, last, market, min_graded_share],
     ).fetchall()
     prediction_dates: dict[str, set[date]] = {}
     for system, day in preds:

@@ -1,8 +1,9 @@
 """Diagnostics of the market (did the line get sharper?).
 
-**Market sharpness** (lined, played player-games): the line's MAE against actual points
-by line tier (< 12, 12–20, > 20), the share of player-games where the model's median was
-strictly closer to the result than the line, and a 0–100 score, the mean of
+**Market sharpness** (lined, played player-games): the line's MAE against the actual
+outcome (points, or the diagnosed market's: rebounds, PRA, ...) by line tier (< 12,
+12–20, > 20), the share of player-games where the model's median was strictly closer
+to the result than the line, and a 0–100 score, the mean of
 
 - ``a = clip((6.5 - line MAE 7d) / (6.5 - 4.0), 0, 1)`` (a line that misses by less is
   sharper), and
@@ -10,7 +11,10 @@ strictly closer to the result than the line, and a 0–100 score, the mean of
   less often faces a sharper line),
 
 with a status dull < 30 ≤ normal < 60 ≤ sharp < 80 ≤ razor_sharp; the market regime is
-TIGHT when the 7-day line MAE is < 4.5, LOOSE when ≥ 6.5, else NORMAL.
+TIGHT when the 7-day line MAE is < 4.5, LOOSE when ≥ 6.5, else NORMAL. The tiers and
+thresholds are calibrated on points lines; another market gets the same figures (MAE,
+beats-line share) on its own lines, but its score, status and regime read on the points
+scale.
 """
 
 from __future__ import annotations
