@@ -239,7 +239,9 @@ def test_diagnostics_are_stored_and_read_per_market_under_the_plain_system(
     every = read_diagnostics(con, DAY1, market=None)
     assert [(d["market"], d["factors"][0]["factor"]) for d in every["diagnostics"]] == [
         ("points", "p1"), ("rebounds", "r1")]  # fmt: skip
-    with pytest.raises(NotFoundError, match="no diagnostics of threes yet"):
+    with pytest.raises(
+        NotFoundError, match="of threes yet; run `nbaprops diagnose --market threes`"
+    ):
         read_diagnostics(con, market="threes")
 
 

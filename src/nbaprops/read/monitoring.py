@@ -35,8 +35,11 @@ def diagnostics(
         ).fetchone()
         day = None if latest is None else latest[0]
         if day is None:
-            of = "" if market in (None, DEFAULT_MARKET) else f" of {market}"
-            raise NotFoundError(f"no diagnostics{of} yet; run `nbaprops diagnose`")
+            if market in (None, DEFAULT_MARKET):
+                raise NotFoundError("no diagnostics yet; run `nbaprops diagnose`")
+            raise NotFoundError(
+                f"no diagnostics of {market} yet; run `nbaprops diagnose --market {market}`"
+            )
     rows = records(stored_diagnostics(con, day, day, market))
     details = {
         (system, mk): detail
