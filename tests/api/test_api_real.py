@@ -312,13 +312,23 @@ def test_experiments_models_diagnostics_and_alerts(client: TestClient, served: S
     with connect(served.paths.db, read_only=True) as con:
         stored = con.execute(
             "SELECT game_date, system_id, primary_cause FROM monitoring.diagnostic "
-            "WHERE game_date = (SELECT max(game_date) FROM monitoring.diagnostic) ORDER BY 2"
+            "WHERE market = 'points' AND game_date = (SELECT max(game_date) "
+            "FROM monitoring.diagnostic WHERE market = 'points') ORDER BY 2"
         ).fetchall()
+        markets = con.execute("SELECT DISTINCT market FROM monitoring.diagnostic").fetchall()
         n_alerts = con.execute("SELECT count(*) FROM monitoring.alert").fetchone()[0]
     assert diag["date"] == str(stored[0][0])
     assert [(d["system_id"], d["primary_cause"]) for d in diag["diagnostics"]] == [
         (s, c) for _, s, c in stored
     ]
+    assert markets == [("points",)]  # the fixture diagnoses points only
+    assert diag["market"] == "points"
+    assert {d["market"] for d in diag["diagnostics"]} == {"points"}
+    assert get(client, "/diagnostics?market=points") == diag
+    # a market never diagnosed: one line, not another market's rows
+    assert "no diagnostics of rebounds yet" in one_line_error(
+        client, "/diagnostics?market=rebounds", 404
+    )
     assert len(get(client, "/alerts?since=2000-01-01")["alerts"]) == n_alerts
     assert get(client, "/alerts?since=2999-01-01")["alerts"] == []
 
@@ -371,6 +381,7 @@ def test_no_response_exposes_a_filesystem_path(client: TestClient, served: Setti
         ("/experiments/ab", 400, "too short"),
         ("/experiments/ffffffff", 404, "no experiment run"),
         ("/diagnostics?date=04/12/2024", 400, "not a date"),
+        ("/diagnostics?market=steals", 400, "unknown market 'steals'"),
         ("/alerts?since=2024-02-30", 400, "not a date"),
     ],
 )

@@ -256,6 +256,14 @@ def test_health_page_shows_phases_diagnostics_and_alerts(
         [],
     )
     assert len(shown.tables["diagnostics"]) == max(diagnosed, 1)
+    if diagnosed:  # each row names its market (every market's rows of the date)
+        markets = scalar(
+            served,
+            "SELECT string_agg(market, ',' ORDER BY system_id, market) FROM monitoring.diagnostic "
+            "WHERE game_date = (SELECT max(game_date) FROM monitoring.diagnostic)",
+            [],
+        )
+        assert ",".join(row[1] for row in shown.tables["diagnostics"]) == markets
 
 
 @pytest.mark.parametrize(

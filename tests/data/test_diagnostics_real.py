@@ -202,9 +202,10 @@ def test_the_cli_stores_prints_and_posts_new_alerts_once(
         assert con.execute("SELECT count(*) FROM monitoring.diagnostic").fetchone() == rows
     status = CliRunner().invoke(app, ["status", "--db", str(settings.paths.db), "--json"])
     latest = json.loads(status.output)["diagnostics"]
-    assert {(r["system_id"], r["game_date"]) for r in latest} == {
-        (s, "2024-04-21") for s in SYSTEMS
+    assert {(r["system_id"], r["market"], r["game_date"]) for r in latest} == {
+        (s, "points", "2024-04-21") for s in SYSTEMS
     }
+    assert len(latest) == len(SYSTEMS)  # one per system and market
     listed = CliRunner().invoke(
         app, ["alerts", "--since", "2000-01-01", "--db", str(settings.paths.db)]
     )

@@ -23,6 +23,8 @@ from nbaprops.experiments.spec import build_spec
 from nbaprops.features.catalog import get_feature_set
 from nbaprops.pipeline.backfill import backfill_walk_forward
 from nbaprops.pipeline.daily import diagnose_job
+from nbaprops.read.monitoring import diagnostics as read_diagnostics
+from nbaprops.read.params import NotFoundError
 from nbaprops.read.picks import champion_markets
 from nbaprops.warehouse.migrate import migrate
 from tests.conftest import copy_warehouse
@@ -195,20 +197,35 @@ def test_diagnose_of_rebounds_reads_rebounds_outcomes_and_names_the_market(
     assert payload["market"] == "rebounds"
     diags = payload["diagnostics"]
     assert {d["market_name"] for d in diags} == {"rebounds"}
-    assert {d["system_id"] for d in diags} == {f"{SYSTEM} [rebounds]"}
+    assert {d["system_id"] for d in diags} == {SYSTEM}  # the plain system, market beside
     with connect(db, read_only=True) as con:
         for d in diags:
             day = date.fromisoformat(d["game_date"])
             assert d["drift"]["mae_7d"] == pytest.approx(_mae_7d(con, day), abs=1e-6)
             assert d["drift"]["mae_7d"] < 5  # rebounds, not points
-        stored = con.execute("SELECT DISTINCT system_id FROM monitoring.diagnostic").fetchall()
+        stored = con.execute(
+            "SELECT DISTINCT system_id, market FROM monitoring.diagnostic"
+        ).fetchall()
+        mae = dict(
+            con.execute(
+                "SELECT game_date, mae_7d FROM monitoring.diagnostic WHERE market = 'rebounds'"
+            ).fetchall()
+        )
         alerts = con.execute(
             "SELECT system_id, message FROM monitoring.alert WHERE source LIKE 'diagnose:%'"
         ).df()
-    assert stored == [(f"{SYSTEM} [rebounds]",)]
+    assert stored == [(SYSTEM, "rebounds")]
+    assert mae == {date.fromisoformat(d["game_date"]): d["drift"]["mae_7d"] for d in diags}
     assert isinstance(alerts, pd.DataFrame)
     assert (alerts["system_id"] == SYSTEM).all()
     assert alerts["message"].str.startswith(f"{SYSTEM} [rebounds] on ").all()
+    # the read layer (API /diagnostics?market=): rebounds' latest date, points has none
+    with connect(db, read_only=True) as con:
+        read = read_diagnostics(con, market="rebounds")
+        with pytest.raises(NotFoundError, match="no diagnostics yet"):
+            read_diagnostics(con)
+    assert read["date"] == END
+    assert [(r["system_id"], r["market"]) for r in read["diagnostics"]] == [(SYSTEM, "rebounds")]
 
     # points on the same warehouse: nothing of rebounds enters, so nothing to diagnose
     code, _, err = cli("diagnose", *span, "--market", "points")
@@ -258,9 +275,15 @@ def test_the_daily_diagnose_phase_diagnoses_the_rebounds_champion_under_its_mark
         assert champion_markets(con) == ["rebounds"]
         diagnostics = diagnose_job(con, settings, END + timedelta(days=1))
         assert [(d.game_date, d.system_id, d.market_name) for d in diagnostics] == [
-            (END, f"{SYSTEM} [rebounds]", "rebounds")
+            (END, SYSTEM, "rebounds")
         ]
         assert diagnostics[0].drift["mae_7d"] == pytest.approx(_mae_7d(con, END), abs=1e-6)
         assert diagnostics[0].model_version == version[0]
         for alert in diagnostics[0].alerts:
             assert alert["message"].startswith(f"{SYSTEM} [rebounds] on {END}: ")
+        stored = con.execute(
+            "SELECT system_id, market, model_version FROM monitoring.diagnostic "
+            "WHERE game_date = ?",
+            [END],
+        ).fetchall()
+    assert stored == [(SYSTEM, "rebounds", version[0])]

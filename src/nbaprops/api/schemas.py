@@ -623,6 +623,7 @@ class Models(BaseModel):
 
 class DiagnosticRow(_Open):
     system_id: str = _f("System diagnosed.")
+    market: str = _f("The market diagnosed (the market parameter; default points).")
     model_version: int | None = _f("The version that predicted the date; null if none.")
     primary_cause: str = _f(
         "Attributed cause: none, market_sharpness, model_drift, data_quality or sample_size."
@@ -634,7 +635,10 @@ class DiagnosticRow(_Open):
 
 class Diagnostics(BaseModel):
     date: dt.date = _f("Date diagnosed, YYYY-MM-DD.")
-    diagnostics: list[DiagnosticRow] = _f("The stored diagnosis of each system on that date.")
+    market: str = _f("The market of every row (the market parameter; default points).")
+    diagnostics: list[DiagnosticRow] = _f(
+        "The stored diagnosis of each system in the market on that date."
+    )
 
 
 class AlertRow(_Open):

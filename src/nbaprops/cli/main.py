@@ -463,13 +463,14 @@ def status(
 def print_latest_diagnostics(rows: list[dict[str, Any]]) -> None:
     if not rows:
         return
-    t = Table(title="Latest diagnosis per system (`nbaprops diagnose`)")
-    for col in ("date", "system", "version", "cause", "confidence", "conditions"):
+    t = Table(title="Latest diagnosis per system and market (`nbaprops diagnose`)")
+    for col in ("date", "system", "market", "version", "cause", "confidence", "conditions"):
         t.add_column(col, overflow="fold")
     for r in rows:
         t.add_row(
             r["game_date"],
             r["system_id"],
+            r["market"],
             str(r["model_version"]),
             r["primary_cause"],
             f"{r['confidence']:.2f}",

@@ -1,5 +1,6 @@
-"""``/ui/health``: the warehouse's health, the latest diagnosis with its causes, and the
-alerts of the game dates of the last two weeks.
+"""``/ui/health``: the warehouse's health, the latest diagnosis (every market's rows of
+the latest diagnosed date) with its causes, and the alerts of the game dates of the last
+two weeks.
 
 ``alerts_start`` and ``health_view`` (pure) build the page's context.
 """
@@ -66,7 +67,8 @@ def health(
     con = snap.con
     status = read_status.health(con, reader_of(request).warehouse_name, "snapshot", settings)
     try:
-        diagnosis = read_monitoring.diagnostics(con)
+        # the latest diagnosed date, every market's rows of it (each row names its market)
+        diagnosis = read_monitoring.diagnostics(con, market=None)
     except read_params.NotFoundError:
         diagnosis = {"date": None, "diagnostics": []}
     since = alerts_start(status, diagnosis, date.today())

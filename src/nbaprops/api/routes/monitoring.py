@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, Query
 
-from nbaprops.api.deps import Con, Read
+from nbaprops.api.deps import Con, MarketQ, Read
 from nbaprops.api.schemas import ERRORS, Alerts, Diagnostics
 from nbaprops.read import monitoring as read_monitoring
 from nbaprops.read import params as read_params
@@ -16,11 +16,16 @@ router = APIRouter()
 
 @router.get("/diagnostics", response_model=Diagnostics, responses=ERRORS)
 def diagnostics(
-    date: str | None = Query(None, description="Date (default: the latest diagnosed)."),
+    date: str | None = Query(
+        None, description="Date (default: the latest diagnosed in the market)."
+    ),
+    market: str = MarketQ,
     r: Read = Con,
 ) -> dict[str, Any]:
-    """Stored diagnostics per system with the attributed cause and its factors."""
-    return read_monitoring.diagnostics(r.con, read_params.optional_day(date))
+    """Stored diagnostics of one market per system with the attributed cause and its
+    factors."""
+    market = read_params.check_market(market)
+    return read_monitoring.diagnostics(r.con, read_params.optional_day(date), market)
 
 
 @router.get("/alerts", response_model=Alerts, responses=ERRORS)

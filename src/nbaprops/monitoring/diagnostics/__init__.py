@@ -1,6 +1,6 @@
 """Daily diagnostics: did the market get sharper, the model drift, or the data go bad?
 
-One row per date and system (``monitoring.diagnostic``), computed from what the daily
+One row per date, system and market (``monitoring.diagnostic``), computed from what the daily
 job stored: active out-of-sample predictions, their grades, grading completeness,
 phase records, the model registry (each version's training end and walk-forward
 reference rows) and the warehouse's own box scores, games and line snapshots.
@@ -13,10 +13,12 @@ row, raise the alerts); each family is computed in its own module: ``market``
 Diagnostics are of one market at a time (``market``, default points): every query reads
 that market only (``market = ?``, bound; another market's predictions and completeness
 never enter a figure), the outcome is the graded ``actual`` (the market's, e.g. box-score
-rebounds). Points rows and alerts are as before markets. Another market's row is stored
-under the key ``"<system> [<market>]"`` (``monitoring.diagnostic`` is keyed by date and
-system only) and its alerts name the market the same way (``"<system> [<market>] on
-<date>: ..."``, system_id the system). The sharpness thresholds and line tiers
+rebounds). A row is keyed by date, system and market (``system_id`` is always the plain
+system; migration 021 split the interim combined ids ``"<system> [<market>]"`` back).
+Alerts (``monitoring.alert`` has no market column) name another market in their text,
+``"<system> [<market>] on <date>: ..."`` (``system_label``), system_id the system; a
+points alert reads ``"<system> on <date>: ..."`` as before markets, and an alert is
+deduplicated within its market by that prefix. The sharpness thresholds and line tiers
 (``market``) are calibrated on points lines.
 """
 
@@ -68,9 +70,10 @@ WHERE p.is_active AND NOT p.in_sample AND p.game_date BETWEEN ? AND ?
 """
 
 
-def system_key(system: str, market: str = DEFAULT_MARKET) -> str:
-    """How a diagnosis of ``system`` in ``market`` is keyed and named (rows, alerts): the
-    system for points (as before markets), ``"<system> [<market>]"`` for another market."""
+def system_label(system: str, market: str = DEFAULT_MARKET) -> str:
+    """How an alert's text names a diagnosis of ``system`` in ``market`` (a display label,
+    never a stored key): the system for points (as before markets), ``"<system>
+    [<market>]"`` for another market."""
     return system if market == DEFAULT_MARKET else f"{system} [{market}]"
 
 
@@ -96,14 +99,15 @@ class Diagnostic:
 
 
 def _previous(
-    con: duckdb.DuckDBPyConnection, system: str, day: date
+    con: duckdb.DuckDBPyConnection, system: str, day: date, market: str = DEFAULT_MARKET
 ) -> tuple[date, dict[str, Any]] | None:
     row = con.execute(
         """
         SELECT game_date, details FROM monitoring.diagnostic
-        WHERE system_id = ? AND game_date < ? ORDER BY game_date DESC LIMIT 1
+        WHERE system_id = ? AND market = ? AND game_date < ?
+        ORDER BY game_date DESC LIMIT 1
         """,
-        [system, day],
+        [system, market, day],
     ).fetchone()
     return None if row is None else (row[0], json.loads(row[1]))
 
@@ -137,11 +141,12 @@ def _store(con: duckdb.DuckDBPyConnection, d: Diagnostic) -> None:
         """
         INSERT OR REPLACE INTO monitoring.diagnostic VALUES (
             ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,
-            ?, ?, ?, ?, ?, ?, now())
+            ?, ?, ?, ?, ?, ?, ?, now())
         """,
         [
             d.game_date,
             d.system_id,
+            d.market_name,
             d.model_version,
             mk["n_lined"],
             mk["line_mae"],
@@ -308,10 +313,10 @@ def _diagnose_one(
     baseline = baseline_of(cache.reference(version), trailing)
     cause, confidence, factors = attribute(market, drift, baseline, qfactors, settings)
     conditions = conditions_of(market, drift, quality, settings)
-    key = system_key(system, market_name)
+    label = system_label(system, market_name)
     diag = Diagnostic(
         game_date=day,
-        system_id=key,
+        system_id=system,
         model_version=number,
         market=market,
         drift=drift,
@@ -322,30 +327,30 @@ def _diagnose_one(
         conditions=[c[1] for c in conditions],
         market_name=market_name,
     )
-    previous = _previous(con, key, day)
+    previous = _previous(con, system, day, market_name)
     with transaction(con):
         for severity, code, message in conditions:
-            if not _should_raise(con, previous, severity, code, system, day, key):
+            if not _should_raise(con, previous, severity, code, system, day, market_name):
                 continue
             diag.alerts.append(
                 raise_alert(
                     con,
                     severity,
                     f"diagnose:{code}",
-                    f"{key} on {day}: {message} [cause: {cause}, confidence "
+                    f"{label} on {day}: {message} [cause: {cause}, confidence "
                     f"{confidence:.2f}; {_n_text(drift)}]",
                     game_date=day,
                     system_id=system,
                 )
             )
         for change in _notable_changes(None if previous is None else previous[1], market, drift):
-            if not _already(con, "diagnose:change", system, day, change, key):
+            if not _already(con, "diagnose:change", system, day, change, market_name):
                 diag.alerts.append(
                     raise_alert(
                         con,
                         "INFO",
                         "diagnose:change",
-                        f"{key} on {day}: {change} [{_n_text(drift)}]",
+                        f"{label} on {day}: {change} [{_n_text(drift)}]",
                         game_date=day,
                         system_id=system,
                     )
@@ -361,11 +366,13 @@ def _n_text(drift: dict[str, Any]) -> str:
     )
 
 
-# An alert of the diagnosis keyed ``key`` (its market) among the system's (parameters:
-# key = system, system, key): another market's message starts with "<system> [<market>]
-# on "; a points message is any other (as before markets).
-def _key_params(system: str, key: str) -> list[Any]:
-    return [key == system, system, key]
+# The alerts of ``system``'s diagnosis in ``market`` among the system's: ``monitoring.alert``
+# has no market column, so the message tells. Another market's starts with "<system>
+# [<market>] on " (``system_label``); a points message is any other (as before markets).
+# The parameters of the queries' ``CASE WHEN ? THEN NOT starts_with(message, ? || ' [')
+# ELSE starts_with(message, ? || ' on ') END``: is points, system, label.
+def _market_params(system: str, market: str) -> list[Any]:
+    return [market == DEFAULT_MARKET, system, system_label(system, market)]
 
 
 def _already(
@@ -374,7 +381,7 @@ def _already(
     system: str,
     day: date,
     text: str | None = None,
-    key: str | None = None,
+    market: str = DEFAULT_MARKET,
 ) -> bool:
     row = con.execute(
         """
@@ -384,7 +391,7 @@ def _already(
           AND CASE WHEN ? THEN NOT starts_with(message, ? || ' [')
                    ELSE starts_with(message, ? || ' on ') END
         """,
-        [source, system, day, text, text, *_key_params(system, key or system)],
+        [source, system, day, text, text, *_market_params(system, market)],
     ).fetchone()
     return bool(row and row[0])
 
@@ -396,16 +403,15 @@ def _should_raise(
     code: str,
     system: str,
     day: date,
-    key: str | None = None,
+    market: str = DEFAULT_MARKET,
 ) -> bool:
     """CRITICAL every date it holds; a WARNING (or INFO) when it starts (it did not hold
     on the previous diagnosed date), when its severity changed (an INFO on a few bets
     becoming a WARNING once N is enough), and again every ``REMIND_EVERY_DAYS`` while it
     persists. Never twice for the same date, system, market and condition (rediagnosing is
-    idempotent); ``key`` is the diagnosis's (``system_key``: the market)."""
-    key = key or system
+    idempotent)."""
     source = f"diagnose:{code}"
-    if _already(con, source, system, day, key=key):
+    if _already(con, source, system, day, market=market):
         return False
     if severity == "CRITICAL" or previous is None:
         return True
@@ -422,7 +428,7 @@ def _should_raise(
                    ELSE starts_with(message, ? || ' on ') END
         ORDER BY game_date DESC, raised_at DESC LIMIT 1
         """,
-        [source, system, day, *_key_params(system, key)],
+        [source, system, day, *_market_params(system, market)],
     ).fetchone()
     if last is None or last[0] is None or last[1] != severity:
         return True
@@ -435,24 +441,33 @@ def diagnose_date(
     return diagnose_range(con, settings, day, day, market=market)
 
 
-def stored_diagnostics(con: duckdb.DuckDBPyConnection, first: date, last: date) -> pd.DataFrame:
+def stored_diagnostics(
+    con: duckdb.DuckDBPyConnection,
+    first: date,
+    last: date,
+    market: str | None = DEFAULT_MARKET,
+) -> pd.DataFrame:
+    """The stored rows of [first, last] (without ``details``) in ``market`` (None: every
+    market), by date, system and market."""
     return con.execute(
         "SELECT * EXCLUDE (details) FROM monitoring.diagnostic "
-        "WHERE game_date BETWEEN ? AND ? ORDER BY game_date, system_id",
-        [first, last],
+        "WHERE game_date BETWEEN ? AND ? AND (CAST(? AS VARCHAR) IS NULL OR market = ?) "
+        "ORDER BY game_date, system_id, market",
+        [first, last, market, market],
     ).df()
 
 
 def latest_diagnostics(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
-    """Each system's most recent diagnosis: date, cause, confidence, active conditions."""
+    """Each system's most recent diagnosis in each market: date, cause, confidence,
+    active conditions."""
     frame = con.execute(
         """
-        SELECT CAST(game_date AS VARCHAR) AS game_date, system_id, model_version,
+        SELECT CAST(game_date AS VARCHAR) AS game_date, system_id, market, model_version,
                primary_cause, confidence, conditions, hit_rate_7d, bets_7d,
                model_beats_line_share_7d, drift_score, len(missing_dates) AS n_missing_dates
         FROM monitoring.diagnostic
-        QUALIFY row_number() OVER (PARTITION BY system_id ORDER BY game_date DESC) = 1
-        ORDER BY system_id
+        QUALIFY row_number() OVER (PARTITION BY system_id, market ORDER BY game_date DESC) = 1
+        ORDER BY system_id, market = 'points' DESC, market
         """
     ).df()
     return [
