@@ -44,6 +44,7 @@ DOCUMENTED: dict[str, dict[str, Any]] = {
     "models": {
         "decision_minutes_before_tip": 30,
         "fit_workers": 2,
+        "market_workers": 2,
         "sweep_workers": 2,
         "mlflow_tracking_uri": None,
         "promotion_min_rows": 300,
