@@ -23,6 +23,7 @@ from nbaprops.cli.main import app
 from nbaprops.core.db import connect
 from nbaprops.pipeline.daily import PHASES
 from nbaprops.pipeline.snapshot import snapshot_path
+from tests.conftest import CHAMPION_DAY, copy_warehouse
 
 DAY = date(2024, 4, 12)  # 15 games with real sportsbook lines
 EXE = str(Path(sys.executable).with_name("nbaprops"))
@@ -53,9 +54,12 @@ def run_daily_cli(db: Path, root: Path) -> subprocess.CompletedProcess[str]:
 
 
 def test_run_daily_never_fails_while_serve_answers_8_concurrent_clients(
-    warehouse: Path, tmp_path: Path
+    champion_warehouse: Path, tmp_path: Path
 ) -> None:
-    db = copy_of(warehouse, tmp_path)
+    # the session's champion warehouse (its champion bootstrapped before DAY): the three
+    # runs predict, grade and publish beside the clients, with no bootstrap to wait for
+    assert DAY == CHAMPION_DAY
+    db = copy_warehouse(champion_warehouse, tmp_path / "nbaprops.duckdb")
     assert not snapshot_path(db).exists()  # the case that used to open the live file
     port = free_port()
     server = subprocess.Popen(
