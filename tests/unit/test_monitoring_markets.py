@@ -113,12 +113,22 @@ def test_alerts_of_one_market_never_stand_for_another_s(
     con, s = empty_con, "season_average"
     reb = system_label(s, "rebounds")
     source = "diagnose:hit_rate_7d"
-    raise_alert(con, "WARNING", source, f"{s} on {DAY1}: low", game_date=DAY1, system_id=s)
+    raise_alert(
+        con, "WARNING", source, f"{s} on {DAY1}: low", game_date=DAY1, system_id=s, market="points"
+    )
     assert _already(con, source, s, DAY1)  # points: as before
     assert not _already(con, source, s, DAY1, market="rebounds")  # not rebounds'
     # rebounds raises its own on the same date, system and condition
     assert _should_raise(con, None, "WARNING", "hit_rate_7d", s, DAY1, "rebounds")
-    raise_alert(con, "WARNING", source, f"{reb} on {DAY1}: low", game_date=DAY1, system_id=s)
+    raise_alert(
+        con,
+        "WARNING",
+        source,
+        f"{reb} on {DAY1}: low",
+        game_date=DAY1,
+        system_id=s,
+        market="rebounds",
+    )
     assert _already(con, source, s, DAY1, market="rebounds")
     assert not _should_raise(con, None, "WARNING", "hit_rate_7d", s, DAY1, "rebounds")
     # a persisting WARNING is not raised again the next day, in each market on its own
@@ -127,7 +137,12 @@ def test_alerts_of_one_market_never_stand_for_another_s(
     assert not _should_raise(con, previous, "WARNING", "hit_rate_7d", s, DAY2, "rebounds")
     assert _should_raise(con, previous, "WARNING", "hit_rate_7d", s, DAY2, "threes")
     # a rebounds INFO later than the points WARNING does not change what points last saw
-    raise_alert(con, "INFO", source, f"{reb} on {DAY2}: few", game_date=DAY2, system_id=s)
+    raise_alert(
+        con, "INFO", source, f"{reb} on {DAY2}: few", game_date=DAY2, system_id=s, market="rebounds"
+    )
+    # the market is the stored column's, never read from the text
+    stored = con.execute("SELECT market FROM monitoring.alert ORDER BY raised_at").fetchall()
+    assert stored == [("points",), ("rebounds",), ("rebounds",)]
     later = (DAY2, {"conditions": ["hit_rate_7d"]})
     assert not _should_raise(con, later, "WARNING", "hit_rate_7d", s, date(2024, 4, 3))
 
@@ -290,3 +305,42 @@ def test_migration_021_gives_diagnostics_a_market_and_splits_the_combined_ids(
         (DAY2, s, "pra", 5, 6.5, "data_quality", lost, ["hit_rate_7d"], '{"factors": [3]}'),
     ]
     assert key == [(["game_date", "system_id", "market"],)]
+
+
+def test_migration_022_gives_alerts_their_market_from_the_system_and_interim_text(
+    tmp_path: Path,
+) -> None:
+    """A warehouse at 021 holding a points alert, an interim "<system> [<market>] on ..."
+    alert and an alert about no system migrates to 022: points, the market of the text,
+    and no market."""
+    (m022,) = [m for m in available_migrations() if m.version == 22]
+    assert m022.name == "alert_market"
+    with connect(tmp_path / "w.duckdb") as con:
+        con.execute(
+            "CREATE TABLE schema_version ("
+            "version INTEGER NOT NULL, name VARCHAR NOT NULL, applied_at TIMESTAMPTZ NOT NULL)"
+        )
+        for m in available_migrations():
+            if m.version < 22:
+                con.execute(m.sql)
+                con.execute("INSERT INTO schema_version VALUES (?, ?, now())", [m.version, m.name])
+        s = "season_average"
+        for system, message in (
+            (s, f"{s} on {DAY1}: low hit rate"),
+            (s, f"{s} [rebounds] on {DAY1}: low hit rate"),
+            (None, "the daily run of 2024-04-02 could not start: held"),
+        ):
+            con.execute(
+                "INSERT INTO monitoring.alert VALUES (now(), ?, 'WARNING', 'x', ?, ?)",
+                [DAY1, system, message],
+            )
+        assert min(m.version for m in migrate(con)) == 22
+        rows = con.execute("SELECT system_id, market, message FROM monitoring.alert").fetchall()
+    assert sorted(rows, key=str) == sorted(
+        [
+            (s, "points", f"{s} on {DAY1}: low hit rate"),
+            (s, "rebounds", f"{s} [rebounds] on {DAY1}: low hit rate"),
+            (None, None, "the daily run of 2024-04-02 could not start: held"),
+        ],
+        key=str,
+    )

@@ -26,14 +26,18 @@ def raise_alert(
     *,
     game_date: date | None = None,
     system_id: str | None = None,
+    market: str | None = None,
 ) -> dict[str, Any]:
-    """Store an alert; returns it as the webhook and the shells show it."""
+    """Store an alert; returns it as the webhook and the shells show it. ``market``: the
+    prop market it is about (a diagnosis's), None for an alert about no market."""
     if severity not in SEVERITIES:
         raise ValueError(f"unknown severity {severity!r}")
     raised_at = datetime.now(UTC)
     con.execute(
-        "INSERT INTO monitoring.alert VALUES (?, ?, ?, ?, ?, ?)",
-        [raised_at, game_date, severity, source, system_id, message],
+        "INSERT INTO monitoring.alert "
+        "(raised_at, game_date, severity, source, system_id, message, market) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?)",
+        [raised_at, game_date, severity, source, system_id, message, market],
     )
     return {
         "raised_at": raised_at.isoformat(),
@@ -42,6 +46,7 @@ def raise_alert(
         "source": source,
         "system_id": system_id,
         "message": message,
+        "market": market,
     }
 
 

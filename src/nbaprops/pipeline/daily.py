@@ -347,6 +347,7 @@ def grade_job(con: duckdb.DuckDBPyConnection, day: date) -> GradeResult:
                 f"({row.missing} of {row.predicted} missing)",
                 game_date=day,
                 system_id=row.system_id,
+                market=row.market,
             )
     return result
 

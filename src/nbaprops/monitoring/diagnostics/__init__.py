@@ -15,10 +15,10 @@ that market only (``market = ?``, bound; another market's predictions and comple
 never enter a figure), the outcome is the graded ``actual`` (the market's, e.g. box-score
 rebounds). A row is keyed by date, system and market (``system_id`` is always the plain
 system; migration 021 split the interim combined ids ``"<system> [<market>]"`` back).
-Alerts (``monitoring.alert`` has no market column) name another market in their text,
-``"<system> [<market>] on <date>: ..."`` (``system_label``), system_id the system; a
-points alert reads ``"<system> on <date>: ..."`` as before markets, and an alert is
-deduplicated within its market by that prefix. The sharpness thresholds and line tiers
+An alert carries its market (``monitoring.alert.market``, migration 022) and is
+deduplicated and reminded within it; its text names another market,
+``"<system> [<market>] on <date>: ..."`` (``system_label``), and a points alert reads
+``"<system> on <date>: ..."`` as before markets. The sharpness thresholds and line tiers
 (``market``) are calibrated on points lines.
 """
 
@@ -341,6 +341,7 @@ def _diagnose_one(
                     f"{confidence:.2f}; {_n_text(drift)}]",
                     game_date=day,
                     system_id=system,
+                    market=market_name,
                 )
             )
         for change in _notable_changes(None if previous is None else previous[1], market, drift):
@@ -353,6 +354,7 @@ def _diagnose_one(
                         f"{label} on {day}: {change} [{_n_text(drift)}]",
                         game_date=day,
                         system_id=system,
+                        market=market_name,
                     )
                 )
         _store(con, diag)
@@ -364,15 +366,6 @@ def _n_text(drift: dict[str, Any]) -> str:
         f"N = {drift.get('bets_7d', 0)} graded bets over 7 days, "
         f"{drift.get('bets_30d', 0)} over 30 days"
     )
-
-
-# The alerts of ``system``'s diagnosis in ``market`` among the system's: ``monitoring.alert``
-# has no market column, so the message tells. Another market's starts with "<system>
-# [<market>] on " (``system_label``); a points message is any other (as before markets).
-# The parameters of the queries' ``CASE WHEN ? THEN NOT starts_with(message, ? || ' [')
-# ELSE starts_with(message, ? || ' on ') END``: is points, system, label.
-def _market_params(system: str, market: str) -> list[Any]:
-    return [market == DEFAULT_MARKET, system, system_label(system, market)]
 
 
 def _already(
@@ -388,10 +381,9 @@ def _already(
         SELECT count(*) FROM monitoring.alert
         WHERE source = ? AND system_id = ? AND game_date = ?
           AND (CAST(? AS VARCHAR) IS NULL OR contains(message, ?))
-          AND CASE WHEN ? THEN NOT starts_with(message, ? || ' [')
-                   ELSE starts_with(message, ? || ' on ') END
+          AND coalesce(market, 'points') = ?
         """,
-        [source, system, day, text, text, *_market_params(system, market)],
+        [source, system, day, text, text, market],
     ).fetchone()
     return bool(row and row[0])
 
@@ -424,11 +416,10 @@ def _should_raise(
         """
         SELECT game_date, severity FROM monitoring.alert
         WHERE source = ? AND system_id = ? AND game_date < ?
-          AND CASE WHEN ? THEN NOT starts_with(message, ? || ' [')
-                   ELSE starts_with(message, ? || ' on ') END
+          AND coalesce(market, 'points') = ?
         ORDER BY game_date DESC, raised_at DESC LIMIT 1
         """,
-        [source, system, day, *_market_params(system, market)],
+        [source, system, day, market],
     ).fetchone()
     if last is None or last[0] is None or last[1] != severity:
         return True
