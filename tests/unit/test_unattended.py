@@ -4,15 +4,13 @@ exit codes, one JSON line per phase, and the picks webhook."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from click.testing import Result
 from typer.testing import CliRunner
 
 from nbaprops.cli.common import RunLockedError, exit_code_for
@@ -31,8 +29,6 @@ from nbaprops.predictions.daily import PredictResult
 from nbaprops.warehouse.migrate import migrate
 from tests.holder import holding
 from tests.webhook import Receiver, receiving
-
-NBAPROPS = Path(sys.executable).with_name("nbaprops")
 
 QUIET_QUALITY = {
     "dates_without_grading": [],
@@ -114,15 +110,12 @@ def test_exit_codes_name_stale_and_locked_runs_apart_from_failures() -> None:
     assert exit_code_for(RunLockedError("held")) == 3
 
 
-def _cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(NBAPROPS), *args],
-        check=False,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={**os.environ, **(env or {})},
-    )
+def _cli(*args: str, env: dict[str, str] | None = None) -> Result:
+    """``nbaprops <args>`` in this process: the entry point's own path (the root group's
+    ``main``, whose ``sys.exit`` gives the exit code; ``--log-json`` lines and the
+    ``error:`` line on stderr), without a new interpreter's seconds of imports. The
+    process that holds a warehouse stays another process (``tests.holder``)."""
+    return CliRunner().invoke(app, list(args), env=env)
 
 
 def _json_lines(text: str) -> list[dict]:
@@ -143,7 +136,7 @@ def test_run_daily_logs_one_json_line_per_phase_and_a_failed_phase_exits_1(
     # an empty warehouse: the bootstrap phase fails (no games to bootstrap a champion on)
     args = ["run", "daily", "--date", "2024-03-01", "--skip-ingest", "--db", str(empty_db)]
     done = _cli(*args, "--log-json")
-    assert done.returncode == 1, done.stderr
+    assert done.exit_code == 1, done.output
     lines = _json_lines(done.stderr)
     assert [(r["phase"], r["state"]) for r in lines] == [
         ("ingest", "COMPLETE"),
@@ -172,18 +165,18 @@ def holder(empty_db: Path) -> Iterator[Path]:
 
 def test_a_run_that_finds_the_warehouse_held_exits_3_and_logs_its_start(holder: Path) -> None:
     run = _cli("run", "daily", "--date", "2024-03-01", "--db", str(holder), "--log-json")
-    assert run.returncode == 3, run.stderr
+    assert run.exit_code == 3, run.output
     (line,) = _json_lines(run.stderr)
     assert (line["phase"], line["state"]) == ("start", "FAILED")
     assert "did not start" in line["error"]
     assert run.stderr.splitlines()[-1].startswith("error: the daily run of 2024-03-01")
     predict = _cli("predict", "--date", "2024-03-01", "--db", str(holder), "--log-json")
-    assert predict.returncode == 3, predict.stderr
+    assert predict.exit_code == 3, predict.output
     assert _json_lines(predict.stderr)[0]["state"] == "FAILED"
     grade = _cli("grade", "--date", "2024-03-01", "--db", str(holder))
-    assert grade.returncode == 3, grade.stderr
+    assert grade.exit_code == 3, grade.output
     status = _cli("status", "--db", str(holder))
-    assert status.returncode == 1  # not a scheduled run: a plain failure
+    assert status.exit_code == 1  # not a scheduled run: a plain failure
 
 
 # --- the picks webhook ----------------------------------------------------------------
@@ -326,6 +319,6 @@ def test_predict_and_the_daily_run_post_the_picks_once_each(
 def test_a_bad_format_is_one_line(empty_db: Path, hook: Receiver) -> None:
     env = {"NBAPROPS_PICKS_WEBHOOK_URL": hook.url}
     bad = _cli("predict", "--date", "2024-03-01", "--db", str(empty_db), "--format", "xml", env=env)
-    assert bad.returncode == 1
+    assert bad.exit_code == 1
     assert bad.stderr.strip() == "error: --format: expected json or slack, got 'xml'"
     assert hook.bodies == []
