@@ -2,12 +2,15 @@
 and the crontab example run exists, with options and date words the CLI accepts.
 
 The check is generic: each ``nbaprops …`` command line is parsed from the files and
-resolved against the CLI's own command tree (and its ``--help`` is run), so a unit that
+resolved against the CLI's own command tree (and its ``--help`` is run, in process:
+the root command's ``main``, as the ``nbaprops`` entry point runs it, without a new
+interpreter's imports for each command), so a unit that
 names a command or option the CLI does not have fails here, whatever it is."""
 
 from __future__ import annotations
 
 import configparser
+import functools
 import shlex
 import shutil
 import subprocess
@@ -17,6 +20,7 @@ from typing import Any
 
 import pytest
 import typer
+from click.testing import CliRunner
 
 from nbaprops.cli.common import parse_day
 from nbaprops.cli.main import app
@@ -87,9 +91,16 @@ def _all_invocations() -> list[tuple[str, list[str]]]:
     return found
 
 
+@functools.cache
+def _root() -> Any:
+    """The CLI's click command tree, built once (typer builds it anew on every call), as
+    the ``nbaprops`` entry point runs it (``app()`` is ``get_command(app).main()``)."""
+    return typer.main.get_command(app)
+
+
 def _resolve(argv: list[str]) -> tuple[list[str], Any, list[str]]:
     """(command path, click command, its arguments) for ``nbaprops <argv>``."""
-    command: Any = typer.main.get_command(app)
+    command: Any = _root()
     path: list[str] = []
     rest = list(argv)
     while hasattr(command, "commands") and rest and not rest[0].startswith("-"):
@@ -155,14 +166,9 @@ def test_every_command_the_units_and_crontab_run_exists_with_its_options() -> No
         if key in helped:
             continue
         helped.add(key)
-        shown = subprocess.run(
-            [str(NBAPROPS), *path, "--help"],
-            check=False,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-        assert shown.returncode == 0, f"{where}: `nbaprops {key} --help` failed: {shown.stderr}"
+        shown = CliRunner().invoke(_root(), [*path, "--help"], prog_name="nbaprops")
+        assert shown.exit_code == 0, f"{where}: `nbaprops {key} --help` failed: {shown.output}"
+        assert f"nbaprops {key}" in " ".join(shown.stdout.split()), shown.stdout
 
 
 def test_the_existence_check_refuses_what_the_cli_does_not_have() -> None:
