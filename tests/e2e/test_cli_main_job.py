@@ -1,4 +1,7 @@
-"""The README's main job through the real CLI entry point, on the real data."""
+"""The README's main job through the real CLI entry point, on the real data: the
+README's command (``scripts/run``) as a process of the installed ``nbaprops``; the other
+commands in this process (``CliRunner`` through the root group's ``main``, as the entry
+point runs it: the same exit codes and stderr), without a new interpreter's imports."""
 
 from __future__ import annotations
 
@@ -8,6 +11,11 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+
+from click.testing import Result
+from typer.testing import CliRunner
+
+from nbaprops.cli.main import app
 
 
 def nbaprops(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
@@ -22,11 +30,15 @@ def nbaprops(*args: str, env: dict[str, str] | None = None) -> subprocess.Comple
     )
 
 
+def in_process(*args: str, env: dict[str, str] | None = None) -> Result:
+    return CliRunner().invoke(app, list(args), env=env)
+
+
 def test_the_main_job_ingests_the_data_folder_and_prints_status(
     warehouse: Path, data_dir: Path
 ) -> None:
-    result = nbaprops("run", "--db", str(warehouse), "--data-dir", str(data_dir), "--json")
-    assert result.returncode == 0, result.stderr
+    result = in_process("run", "--db", str(warehouse), "--data-dir", str(data_dir), "--json")
+    assert result.exit_code == 0, result.output
     payload = json.loads(result.stdout)
     assert payload["status"]["tables"]["core.player_game"] > 260_000
     assert payload["ingest"]["failures"] == []
@@ -62,8 +74,8 @@ def test_the_readme_main_job_runs_the_daily_pipeline_and_prints_picks(
     assert "Watchlist 2024-04-12" in out
     assert "(champion):" in out
     assert "predictions for 2024-04-12" in out
-    again = nbaprops("run", "daily", "--db", str(db), "--data-dir", str(data_dir), "--json")
-    assert again.returncode == 0, again.stderr
+    again = in_process("run", "daily", "--db", str(db), "--data-dir", str(data_dir), "--json")
+    assert again.exit_code == 0, again.output
     payload = json.loads(again.stdout)
     assert payload["bootstrapped"] is None  # the champion exists now
     assert payload["predict"]["unchanged"] is True  # a re-run changes nothing
@@ -72,13 +84,13 @@ def test_the_readme_main_job_runs_the_daily_pipeline_and_prints_picks(
 
 
 def test_status_without_a_warehouse_is_one_error_line(tmp_path: Path) -> None:
-    result = nbaprops("status", "--db", str(tmp_path / "missing.duckdb"))
-    assert result.returncode == 1
+    result = in_process("status", "--db", str(tmp_path / "missing.duckdb"))
+    assert result.exit_code == 1
     assert result.stderr.strip().startswith("error: no warehouse at")
     assert len(result.stderr.strip().splitlines()) == 1
 
 
 def test_settings_come_from_the_environment(warehouse: Path) -> None:
-    result = nbaprops("status", "--json", env={"NBAPROPS_DB": str(warehouse)})
-    assert result.returncode == 0, result.stderr
+    result = in_process("status", "--json", env={"NBAPROPS_DB": str(warehouse)})
+    assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["schema_version"] >= 3
