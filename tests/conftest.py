@@ -24,7 +24,8 @@ import pytest
 
 from nbaprops.core.db import connect
 from nbaprops.core.settings import Settings
-from nbaprops.pipeline.daily import bootstrap_champion
+from nbaprops.models.registry import resolve_artefact_dir, warehouse_artifacts_root
+from nbaprops.pipeline.daily import bootstrap_champion, run_daily
 from nbaprops.pipeline.jobs import Progress, ingest_job
 from nbaprops.warehouse.migrate import migrate
 
@@ -163,8 +164,89 @@ def champion_warehouse(warehouse: Path, tmp_path_factory: pytest.TempPathFactory
 
 
 def bootstrapped(champion: Path) -> str:
-    """The message ``bootstrap_champion`` returned when ``champion`` was built."""
+    """The message ``bootstrap_champion`` returned when ``champion`` was built (the
+    daily run's ``bootstrapped``, one line per market, for ``market_champions_warehouse``)."""
     return (champion.parent / BOOTSTRAPPED).read_text()
+
+
+# The markets that ``market_champions_warehouse``'s daily run of CHAMPION_DAY was asked
+# for: neither had a model, so each got its own default champion first.
+MARKET_CHAMPIONS = ("rebounds", "threes")
+
+
+def _run_markets_daily(warehouse: Path, root: Path, day: date) -> None:
+    db = copy_warehouse(warehouse, root / "nbaprops.duckdb")
+    settings = Settings(db=db, runs_dir=root / "runs")
+    with connect(settings.paths.db) as con:
+        migrate(con)
+        result = run_daily(con, settings, day, skip_ingest=True, markets=MARKET_CHAMPIONS)
+    assert result.bootstrapped is not None
+    (root / BOOTSTRAPPED).write_text(result.bootstrapped)
+
+
+@pytest.fixture(scope="session")
+def market_champions_warehouse(warehouse: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The real warehouse after one ``run daily --markets rebounds,threes`` of
+    CHAMPION_DAY (no ingest): a default champion bootstrapped per market (minutes of
+    training, done once per session and shared by the xdist workers), then both markets
+    predicted. A module copies the folder with ``copy_warehouse`` (or registers one
+    market's champion in its own warehouse with ``carry_champion``) and reads the run's
+    bootstrap messages with ``bootstrapped``."""
+    built = built_once(
+        tmp_path_factory,
+        "market-champions-warehouse",
+        lambda root: _run_markets_daily(warehouse, root, CHAMPION_DAY),
+    )
+    return built / "nbaprops.duckdb"
+
+
+# A bootstrap's registry rows: its experiment, the version it registered (same id).
+_EXPERIMENT_TABLES = (
+    "experiments.run",
+    "experiments.run_event",
+    "experiments.run_metric",
+    "experiments.prediction",
+    "models.version",
+)
+
+
+def carry_champion(src: Path, con: duckdb.DuckDBPyConnection, market: str) -> str:
+    """Register in ``con``'s warehouse the ``market`` champion of the warehouse ``src``
+    as its bootstrap left it (``src`` read only): the experiment that trained it, the
+    version it registered, the champion alias and its events, the artefacts (copied
+    under ``con``'s artefact root). ``con`` must have no version of that system yet
+    (a version number is per system). Returns the version's ``system@version``: the
+    test's warehouse then serves the champion the session trained once."""
+    con.execute(f"ATTACH '{src}' AS carried (READ_ONLY)")
+    try:
+        ((system, version, experiment, folder),) = con.execute(
+            "SELECT a.system_id, a.version, v.experiment_id, v.artefact_dir "
+            "FROM carried.models.alias a JOIN carried.models.version v USING (system_id, version) "
+            "WHERE a.market = ? AND a.alias = 'champion'",
+            [market],
+        ).fetchall()
+        ((clash,),) = con.execute(
+            "SELECT count(*) FROM models.version WHERE system_id = ?", [system]
+        ).fetchall()
+        assert clash == 0, f"{system} already has versions here"
+        assert not Path(folder).is_absolute(), folder  # under its warehouse's artifacts/
+        for table in _EXPERIMENT_TABLES:
+            con.execute(
+                f"INSERT INTO {table} SELECT * FROM carried.{table} WHERE experiment_id = ?",
+                [experiment],
+            )
+        for table in ("models.alias", "models.alias_event"):
+            con.execute(
+                f"INSERT INTO {table} SELECT * FROM carried.{table} "
+                "WHERE system_id = ? AND market = ? AND version = ?",
+                [system, market, version],
+            )
+    finally:
+        con.execute("DETACH carried")
+    source = resolve_artefact_dir(folder, src.parent / "artifacts")
+    target = resolve_artefact_dir(folder, warehouse_artifacts_root(con))
+    shutil.copytree(source, target)
+    return f"{system}@{version}"
 
 
 @pytest.fixture

@@ -1,7 +1,9 @@
 """The API and the dashboard per market, on the real data: the package's served warehouse
-copied, one real daily run of DAY on points and rebounds (which bootstraps a rebounds
-champion, ~30 s), then each answer read one market at a time: rebounds answers hold
-rebounds rows only, points answers are exactly those of the points-only warehouse."""
+copied, given the rebounds champion the session bootstrapped once (tests/conftest.py's
+``market_champions_warehouse``, registered here with ``carry_champion``), one real daily
+run of DAY on points and rebounds, then each answer read one market at a time: rebounds
+answers hold rebounds rows only, points answers are exactly those of the points-only
+warehouse."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ import json
 import re
 import warnings
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -30,6 +33,7 @@ from nbaprops.pipeline.snapshot import publish_snapshot
 from tests.api.conftest import copy_served
 from tests.api.html import read_page
 from tests.api.served import DAY, FIRST, PICK_ENV
+from tests.conftest import CHAMPION_DAY, carry_champion
 
 pytestmark = [pytest.mark.data, pytest.mark.slow]
 
@@ -60,11 +64,19 @@ def get(client: TestClient, url: str, status: int = 200) -> Any:
 
 
 @pytest.fixture(scope="module")
-def markets(served: Settings, tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    """The served warehouse after one real daily run of DAY on points and rebounds."""
+def markets(
+    served: Settings, market_champions_warehouse: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Settings:
+    """The served warehouse, given the session's default rebounds champion (bootstrapped
+    before DAY, as a daily run on a warehouse without a rebounds model does: done once per
+    session), after one real daily run of DAY on points and rebounds."""
+    assert DAY == CHAMPION_DAY
     settings = copy_served(served, tmp_path_factory.mktemp("markets"))
     with connect(settings.paths.db) as con:
+        carried = carry_champion(market_champions_warehouse, con, "rebounds")
+        assert carried == "catboost_full@1"
         result = run_daily(con, settings, DAY, skip_ingest=True, markets=("points", "rebounds"))
+    assert result.bootstrapped is None  # the rebounds champion was there: none trained
     assert result.snapshot
     return settings
 

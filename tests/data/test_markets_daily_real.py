@@ -4,7 +4,6 @@ picks under the date's limits across markets, grading against each market's outc
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
@@ -17,10 +16,9 @@ from nbaprops.cli.main import app
 from nbaprops.core.db import connect
 from nbaprops.core.settings import Settings
 from nbaprops.grading.grade import grade_date
-from nbaprops.pipeline.daily import deliver_picks, predict_job, run_daily
+from nbaprops.pipeline.daily import deliver_picks, predict_job
 from nbaprops.read.picks import champion_markets, picks
-from nbaprops.warehouse.migrate import migrate
-from tests.conftest import copy_warehouse
+from tests.conftest import CHAMPION_DAY, MARKET_CHAMPIONS, bootstrapped, copy_warehouse
 
 pytestmark = [pytest.mark.data, pytest.mark.slow]
 
@@ -29,19 +27,18 @@ NO_REBOUNDS = date(2025, 3, 1)  # threes lines (the 2024-25 season), no rebounds
 
 
 @pytest.fixture(scope="module")
-def served(warehouse: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
+def served(market_champions_warehouse: Path, tmp_path_factory: pytest.TempPathFactory) -> Settings:
     """A copy of the warehouse after `run daily --markets rebounds,threes` on DAY: each
-    market without a model gets its own default champion, then both are predicted."""
+    market without a model got its own default champion, then both were predicted (the
+    session's ``market_champions_warehouse``: that run, done once)."""
+    assert DAY == CHAMPION_DAY
+    assert MARKET_CHAMPIONS == ("rebounds", "threes")
+    message = bootstrapped(market_champions_warehouse)
+    assert "rebounds champion" in message
+    assert "threes champion" in message
     root = tmp_path_factory.mktemp("markets-daily")
-    copy_warehouse(warehouse, root / "nbaprops.duckdb")
-    settings = Settings(db=root / "nbaprops.duckdb", runs_dir=root / "runs")
-    with connect(settings.paths.db) as con:
-        migrate(con)
-        result = run_daily(con, settings, DAY, skip_ingest=True, markets=("rebounds", "threes"))
-    assert result.bootstrapped is not None
-    assert "rebounds champion" in result.bootstrapped
-    assert "threes champion" in result.bootstrapped
-    return settings
+    copy_warehouse(market_champions_warehouse, root / "nbaprops.duckdb")
+    return Settings(db=root / "nbaprops.duckdb", runs_dir=root / "runs")
 
 
 def test_each_market_has_its_own_champion_and_its_own_lined_rows(served: Settings) -> None:

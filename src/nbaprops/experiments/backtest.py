@@ -322,21 +322,42 @@ def plan_spec(con: duckdb.DuckDBPyConnection, spec: ExperimentSpec) -> FoldPlan:
         raise NbapropsError(str(exc)) from None
 
 
+def _no_rows_to_score(spec: ExperimentSpec) -> NbapropsError:
+    market = spec.market
+    return NbapropsError(
+        f"no {market.name} rows to score between {spec.start} and {spec.end}: "
+        + (
+            f"no {market.name} line was seen {spec.decision_minutes} minutes before "
+            "tip-off (a market without an estimated line has rows only where a line "
+            "was seen; --decision-minutes sets when)"
+            if not market.estimated_line
+            else "no serving rows on those dates"
+        )
+    )
+
+
 def prepare_frames(
     con: duckdb.DuckDBPyConnection,
     spec: ExperimentSpec,
+    *,
+    require_rows: bool = False,
 ) -> BacktestFrames:
-    """Plan the folds and build the training and evaluation frames (reads the warehouse)."""
+    """Plan the folds and build the evaluation and training frames (reads the warehouse).
+
+    ``require_rows``: an evaluation frame without a row is the walk-forward's "no rows
+    to score" error, raised before the training frame is built (the longest part)."""
     started = time.perf_counter()
     ensure_state(con)
     plan = plan_spec(con, spec)
     fs = spec.resolved_feature_set
+    dates = eval_game_dates(con, plan.folds[0].test_start, plan.folds[-1].test_end)
+    evaluation, books = eval_frame(con, dates, fs, minutes_before_tip=spec.decision_minutes)
+    if require_rows and evaluation.empty:
+        raise _no_rows_to_score(spec)
     # Up to the registered model's training end too (each fold filters its own window).
     last = max(plan.folds[-1].train_end, spec.final_train_end)
     train = build_frame(con, training_spine(con, spec.history_start, last), fs)
     train["game_date"] = pd.to_datetime(train["game_date"]).dt.date
-    dates = eval_game_dates(con, plan.folds[0].test_start, plan.folds[-1].test_end)
-    evaluation, books = eval_frame(con, dates, fs, minutes_before_tip=spec.decision_minutes)
     return BacktestFrames(
         plan, train, evaluation, time.perf_counter() - started, tuple(dates), books
     )
@@ -363,7 +384,7 @@ def run_backtest(
     on_fold: Callable[[str], None] | None = None,
 ) -> BacktestResult:
     """Replay the daily job over the spec's evaluation period; nothing is written."""
-    frames = prepare_frames(con, spec)
+    frames = prepare_frames(con, spec, require_rows=True)
     return run_on_frames(frames, spec, settings=settings, on_plan=on_plan, on_fold=on_fold)
 
 
@@ -403,17 +424,7 @@ def run_on_frames(
         on_fold=on_fold,
     )
     if not sink.scored:
-        market = spec.market
-        raise NbapropsError(
-            f"no {market.name} rows to score between {spec.start} and {spec.end}: "
-            + (
-                f"no {market.name} line was seen {spec.decision_minutes} minutes before "
-                "tip-off (a market without an estimated line has rows only where a line "
-                "was seen; --decision-minutes sets when)"
-                if not market.estimated_line
-                else "no serving rows on those dates"
-            )
-        )
+        raise _no_rows_to_score(spec)
     timings: dict[str, float] = {"frames_s": frames.seconds, **sink.timings}
     predictions = pd.concat(sink.scored, ignore_index=True)
     picked = [p for p in sink.picks if len(p)]
