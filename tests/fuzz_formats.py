@@ -17,6 +17,7 @@ import csv
 import functools
 import gzip
 import io
+import os
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -35,13 +36,17 @@ from nbaprops.warehouse.transforms import QuoteRules, rebuild
 
 # The template warehouses' folders, removed when the interpreter exits.
 _TEMPLATE_DIRS: list[tempfile.TemporaryDirectory[str]] = []
+# Warehouse copies live in memory-backed /dev/shm where there is one: a commit's sync to
+# disk is then free (the examples' warehouses are thrown away, never reopened).
+_SHM = Path("/dev/shm")
+_WAREHOUSE_DIR = str(_SHM) if _SHM.is_dir() and os.access(_SHM, os.W_OK) else None
 
 
 @functools.cache
 def _template(built: bool) -> Path:
     """A warehouse file migrated once (and with ``built``, its core tables built once from
     the empty raw tables, as a first ``rebuild`` on a fresh warehouse builds them)."""
-    folder = tempfile.TemporaryDirectory(prefix="nbaprops-fuzz-template-")
+    folder = tempfile.TemporaryDirectory(prefix="nbaprops-fuzz-template-", dir=_WAREHOUSE_DIR)
     _TEMPLATE_DIRS.append(folder)
     path = Path(folder.name) / "template.duckdb"
     con = connect(path)
@@ -70,7 +75,7 @@ def fresh_warehouse(*, built: bool = False) -> Iterator[duckdb.DuckDBPyConnectio
     statement (about a tenth of an example's CPU time).
     """
     template = _template(built)
-    with tempfile.TemporaryDirectory(prefix="nbaprops-fuzz-") as folder:
+    with tempfile.TemporaryDirectory(prefix="nbaprops-fuzz-", dir=_WAREHOUSE_DIR) as folder:
         path = Path(folder) / "warehouse.duckdb"
         shutil.copyfile(template, path)
         con = connect(path)
