@@ -3,9 +3,11 @@
 For every format that carries lines or prices, hypothesis writes the format's seed rows
 (``tests/fuzz_formats.py``) with their lines and prices drawn from the whole float range
 (any magnitude, NaN, infinities, integers, exponents), and for every format its header
-with random case and repeated columns. Each example ingests a fresh warehouse and builds
-its core tables, and checks that nothing raises and that no out-of-band value reaches a
-raw table or ``core``: every stored line lies in its market's band, every stored price is
+with random case and repeated columns. Each example ingests into a fresh warehouse (a copy
+of one migrated and built once while empty, ``tests/fuzz_formats.fresh_warehouse``) and
+rebuilds its core tables (every one the ingested file feeds; the others stay as built
+from the empty raw tables), and checks that nothing raises and that no out-of-band value
+reaches a raw table or ``core``: every stored line lies in its market's band, every stored price is
 an American price inside the sane band, and every two-way pair clears the margin floor.
 A header that differs from the format only by case, or repeats a column in any case, is
 refused whole (nothing of it stored).
@@ -17,6 +19,8 @@ import csv
 import io
 import math
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
@@ -24,13 +28,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from nbaprops.core.db import connect
 from nbaprops.core.markets import LINE_BANDS, MARKETS
-from nbaprops.ingest.loader import ingest_dir
+from nbaprops.ingest.loader import IngestReport, ingest_dir
 from nbaprops.ingest.sources import SOURCES, SOURCES_BY_NAME
-from nbaprops.warehouse.migrate import migrate
-from nbaprops.warehouse.transforms import QuoteRules, rebuild
-from tests.fuzz_formats import SEEDS
+from nbaprops.warehouse.transforms import CORE_TABLES, QuoteRules, rebuild
+from tests.fuzz_formats import SEEDS, fresh_warehouse
 
 EXAMPLES = int(os.environ.get("NBAPROPS_FUZZ_EXAMPLES", "10"))
 FUZZ = settings(
@@ -80,16 +82,31 @@ def valued_files(draw: st.DrawFn, source: str) -> str:
     return out.getvalue()
 
 
-def _ingest(root: Path, source: str, text: str) -> tuple[duckdb.DuckDBPyConnection, object]:
+@contextmanager
+def _ingest(
+    root: Path, source: str, text: str
+) -> Iterator[tuple[duckdb.DuckDBPyConnection, IngestReport]]:
+    """Ingest ``text`` as ``source``'s file into a fresh warehouse and rebuild its core
+    tables: every core table the file feeds is rebuilt when the file loads."""
     seed = SEEDS[source]
     path = root / seed.relpath(gz=False)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text)
-    con = connect(":memory:")
-    migrate(con)
-    report = ingest_dir(con, root)
-    rebuild(con, rules=QuoteRules())
-    return con, report
+    with fresh_warehouse(built=True) as con:
+        report = ingest_dir(con, root)
+        rebuilt = {r.table for r in rebuild(con, rules=QuoteRules())}
+        if any(r.status == "loaded" for r in report.results):
+            assert _fed_by(source) <= rebuilt, (source, rebuilt)
+        yield con, report
+
+
+def _fed_by(source: str) -> set[str]:
+    """The core tables built, directly or through other core tables, from ``source``."""
+    fed = {source}
+    for table in CORE_TABLES:  # in build order: a table's core inputs come before it
+        if fed.intersection(table.inputs):
+            fed.add(table.name)
+    return fed - {source}
 
 
 def _implied(price: float) -> float:
@@ -144,14 +161,11 @@ def test_lines_and_prices_from_the_whole_float_range_never_reach_core_out_of_ban
     @given(text=valued_files(source))
     def check(text: str) -> None:
         root = tmp_path_factory.mktemp("bands")
-        con, report = _ingest(root, source, text)
-        try:
+        with _ingest(root, source, text) as (con, report):
             assert not report.failures, report.failures  # values never fail a whole file
             result = report.results[0]
             assert result.n_rows == result.n_loaded + result.n_quarantined + result.n_unchanged
             assert_nothing_absurd(con)
-        finally:
-            con.close()
 
     check()
 
@@ -193,8 +207,7 @@ def test_headers_in_random_case_and_with_repeats_are_refused_whole_or_loaded_exa
     def check(case: tuple[str, bool, bool]) -> None:
         text, changed, repeated = case
         root = tmp_path_factory.mktemp("headers")
-        con, report = _ingest(root, source, text)
-        try:
+        with _ingest(root, source, text) as (con, report):
             (result,) = report.results
             header = next(csv.reader(io.StringIO(text)))
             lost = {h for h in required if h not in header}  # a required column re-cased
@@ -210,7 +223,5 @@ def test_headers_in_random_case_and_with_repeats_are_refused_whole_or_loaded_exa
                 assert result.status == "loaded" or "case" in (result.error or ""), result
             else:
                 assert result.status == "loaded", (header, result.error)
-        finally:
-            con.close()
 
     check()

@@ -66,31 +66,47 @@ def team_table() -> list[dict[str, str]]:
     return list(csv.DictReader(text.splitlines()))
 
 
+def _insert_rows(con: duckdb.DuckDBPyConnection, table: str, rows: list[tuple]) -> None:
+    """Insert ``rows`` (all of one width) into ``table`` in one statement, values bound."""
+    if not rows:
+        return
+    one = "(" + ", ".join("?" * len(rows[0])) + ")"
+    # a table name from this module's constants and placeholders only; values bound
+    sql = f"INSERT INTO {table} VALUES " + ", ".join([one] * len(rows))  # noqa: S608
+    con.execute(sql, [value for row in rows for value in row])
+
+
 def _seed_reference(con: duckdb.DuckDBPyConnection, aliases_file: Path | None) -> None:
     """Teams and player aliases are data shipped with the package (plus a user file)."""
     data = resources.files("nbaprops.warehouse.data")
     teams = team_table()
-    con.execute("DELETE FROM core.team")
-    con.execute("DELETE FROM core.team_alias")
+    team_rows: list[tuple] = []
+    alias_rows: list[tuple] = []
     for t in teams:
-        con.execute(
-            "INSERT INTO core.team VALUES (?, ?, ?, ?, ?)",
-            [t["tricode"], int(t["team_id"]), t["full_name"], t["espn_code"], t["nickname"]],
+        team_rows.append(
+            (t["tricode"], int(t["team_id"]), t["full_name"], t["espn_code"], t["nickname"])
         )
         names = {t["tricode"], t["full_name"], t["espn_code"], t["nickname"]}
         names.update(n for n in t["other_names"].split("|") if n)
         # one row per lower-cased alias: "ATL" and "atl" are one key, never a duplicated join
-        for name in sorted({n.lower() for n in names}):
-            con.execute("INSERT INTO core.team_alias VALUES (?, ?)", [name, t["tricode"]])
+        alias_rows.extend((name, t["tricode"]) for name in sorted({n.lower() for n in names}))
     rows = list(csv.DictReader(data.joinpath("player_aliases.csv").read_text().splitlines()))
     if aliases_file is not None and aliases_file.exists():
         rows += list(csv.DictReader(aliases_file.read_text().splitlines()))
+    # one statement per table, not one per row: a rebuild re-seeds these every time
+    con.execute("DELETE FROM core.team")
+    _insert_rows(con, "core.team", team_rows)
+    con.execute("DELETE FROM core.team_alias")
+    _insert_rows(con, "core.team_alias", alias_rows)
     con.execute("DELETE FROM core.player_alias")
-    for r in rows:
-        con.execute(
-            "INSERT INTO core.player_alias VALUES (?, ?, ?)",
-            [normalize_name(r["book_name"]), normalize_name(r["nba_name"]), r.get("note")],
-        )
+    _insert_rows(
+        con,
+        "core.player_alias",
+        [
+            (normalize_name(r["book_name"]), normalize_name(r["nba_name"]), r.get("note"))
+            for r in rows
+        ],
+    )
 
 
 def _register_names(con: duckdb.DuckDBPyConnection, sql_distinct_names: str) -> None:
