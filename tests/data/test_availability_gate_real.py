@@ -149,13 +149,34 @@ def test_the_availability_command_shows_the_report_used_at_decision_time(
 def test_feature_importance_reports_every_feature_and_the_availability_groups_share(
     warehouse: Path,
 ) -> None:
+    """Fitted on the season and a half the reports cover (from 2022-10-18): every feature
+    still ranked, the availability group's share read off real reports."""
     result = CliRunner().invoke(
         app,
-        ["features", "importance", "--db", str(warehouse), "--end", "2024-02-29", "--json"],
+        [
+            "features",
+            "importance",
+            "--db",
+            str(warehouse),
+            "--start",
+            "2022-10-18",
+            "--end",
+            "2024-02-29",
+            "--json",
+        ],
     )
     assert result.exit_code == 0, result.output
     payload = json.loads(result.output)
     from nbaprops.features.catalog import POINTS_V3
+
+    assert (payload["train_start"], payload["train_end"]) == ("2022-10-18", "2024-02-29")
+    from nbaprops.features.frame import training_spine
+
+    with connect(warehouse, read_only=True) as con:
+        sliced = training_spine(con, date(2022, 10, 18), date(2024, 2, 29))
+        everything = training_spine(con, None, date(2024, 2, 29))
+    assert pd.to_datetime(sliced["game_date"]).min() >= pd.Timestamp("2022-10-18")
+    assert 0 < payload["rows"] == len(sliced) < len(everything) / 2  # the slice only
 
     assert [f["feature"] for f in payload["features"]] != list(POINTS_V3.features)  # ranked
     assert sorted(f["feature"] for f in payload["features"]) == sorted(POINTS_V3.features)

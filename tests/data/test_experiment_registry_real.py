@@ -31,16 +31,21 @@ pytestmark = [pytest.mark.data, pytest.mark.slow]
 
 BASE = {
     "system": "catboost_full",
-    "hyperparameters": {"iterations": 60, "thread_count": 2},
+    "hyperparameters": {"iterations": 30, "thread_count": 2},
     "evaluation": {"start": date(2024, 4, 1), "end": date(2024, 4, 14)},
     "retrain_every": 7,
     "warmup_days": 7,
 }
 
 
-# For the runs whose assertions do not read the training history (a crash, an
-# experimental model's promotion): one season of it.
+# The expanding run's history: three seasons (the property is the window's kind and
+# what the run records, not how many seasons it fits on; ten cost three times the fits).
+THREE_SEASONS = {"start": date(2021, 10, 19)}
+# The current-season run's window reads this season only; its frames need no more.
 ONE_SEASON = {"start": date(2023, 10, 24)}
+# For the runs whose assertions do not read the training history (a crash, an
+# experimental model's promotion): the weeks before the evaluation.
+SHORT = {"start": date(2024, 2, 1)}
 
 
 def spec_of(name: str, **changes: object) -> ExperimentSpec:
@@ -73,15 +78,20 @@ def con(lab: Settings) -> Iterator[duckdb.DuckDBPyConnection]:
 
 @pytest.fixture(scope="module")
 def runs(lab: Settings) -> dict[str, RunOutcome]:
-    """A full-history and a current-season run over the same evaluation window."""
+    """An expanding-window run (three seasons of history) and a current-season run over
+    the same evaluation window."""
     from nbaprops.warehouse.migrate import migrate
 
     out = {}
     with connect(lab.paths.db) as c:
         migrate(c)
-        out["full"] = run_experiment(c, spec_of("full-history"), settings=lab)
+        out["full"] = run_experiment(
+            c, spec_of("full-history", training=THREE_SEASONS), settings=lab
+        )
         out["season"] = run_experiment(
-            c, spec_of("current-season", window={"kind": "current_season"}), settings=lab
+            c,
+            spec_of("current-season", window={"kind": "current_season"}, training=ONE_SEASON),
+            settings=lab,
         )
     return out
 
@@ -149,7 +159,16 @@ def test_a_run_that_crashes_ends_failed_with_its_error(
     monkeypatch.setattr(runner, "run_on_frames", crash)
     before = con.execute("SELECT count(*) FROM models.version").fetchone()
     with pytest.raises(RuntimeError, match="worker lost"):
-        run_experiment(con, spec_of("crashes", training=ONE_SEASON), settings=lab)
+        run_experiment(
+            con,
+            spec_of(
+                "crashes",
+                training=SHORT,
+                warmup_days=0,
+                evaluation={"start": date(2024, 4, 8), "end": date(2024, 4, 14)},
+            ),
+            settings=lab,
+        )
     failed = reg.list_runs(con, status="failed")
     mine = [r for r in failed if r["name"] == "crashes"]
     assert len(mine) == 1
@@ -312,7 +331,7 @@ def test_an_experimental_model_is_never_promoted(
         features=["points_avg_last_5", "points_avg_season", "points_std_last_10"],
         warmup_days=0,
         evaluation={"start": date(2024, 4, 8), "end": date(2024, 4, 14)},
-        training=ONE_SEASON,
+        training=SHORT,
     )
     outcome = run_experiment(con, spec, settings=lab)
     version = outcome.model
@@ -389,16 +408,19 @@ def test_each_run_is_mirrored_to_mlflow_when_a_tracking_uri_is_set(
 def test_a_sweep_on_a_two_worker_local_cluster_records_every_run(
     lab: Settings, tmp_path: Path
 ) -> None:
+    """Four runs on a real two-worker local cluster, each the smallest real slice: one
+    week's fold, fitted on the weeks of history its rolling window reads."""
     sweep_file = tmp_path / "sweep.yaml"
     sweep_file.write_text(
         "name: tiny-sweep\n"
         "base:\n"
         "  system: catboost_full\n"
-        "  evaluation: {start: 2024-04-01, end: 2024-04-14}\n"
+        "  evaluation: {start: 2024-04-08, end: 2024-04-14}\n"
+        "  training: {start: 2024-02-01}\n"
         "  window: {kind: rolling, days: 56}\n"
         "  retrain_every: 7\n"
         "  warmup_days: 0\n"
-        "  hyperparameters: {thread_count: 1, iterations: 40}\n"
+        "  hyperparameters: {thread_count: 1, iterations: 20}\n"
         "grid:\n"
         "  hyperparameters.depth: [3, 5]\n"
         "  window.days: [28, 56]\n"
@@ -462,8 +484,13 @@ def test_cli_promotion_and_archive_move_run_statuses_and_archived_runs_stop_comp
     )
     assert shown["status"] == "archived"
     assert shown["events"][-1]["detail"] == "superseded"
-    best = json.loads(cli.invoke(app, ["experiment", "best", *db, "--json"]).stdout)
-    assert season.run_id not in {r["experiment_id"] for r in best["runs"]}
+    # the window both module runs share (the sweep's and the experimental run's is shorter)
+    window = ["--eval-window", "2024-04-01:2024-04-14"]
+    best = json.loads(cli.invoke(app, ["experiment", "best", *window, *db, "--json"]).stdout)
+    assert best["eval_window"] == "2024-04-01:2024-04-14"
+    competing = {r["experiment_id"] for r in best["runs"]}
+    assert season.run_id not in competing
+    assert runs["full"].run_id in competing
     again = cli.invoke(app, ["experiment", "archive", "zzzz", *db])
     assert again.exit_code == 1
     assert "no experiment run 'zzzz'" in again.output

@@ -277,6 +277,9 @@ def _by_group(fs: Any) -> dict[str, list[Any]]:
 @user_errors
 def features_importance(
     end: Annotated[str, typer.Option(help="Last training date (e.g. a fold's train end).")],
+    start: Annotated[
+        str | None, typer.Option(help="First training date (default: all of the history).")
+    ] = None,
     feature_set: SetOpt = "points_v3",
     system: Annotated[str, typer.Option(help="A boosted system.")] = "catboost_full",
     top: Annotated[int, typer.Option(help="Rows to print.")] = 25,
@@ -284,21 +287,26 @@ def features_importance(
     db: DbOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Fit a boosted system on every player-game up to ``--end`` and print its feature
-    importance (CatBoost's PredictionValuesChange, percent; XGBoost's gain share), each
-    feature with its catalog group, so a new group's worth can be read off."""
+    """Fit a boosted system on every player-game up to ``--end`` (from ``--start``, if
+    given) and print its feature importance (CatBoost's PredictionValuesChange, percent;
+    XGBoost's gain share), each feature with its catalog group, so a new group's worth
+    can be read off."""
     from nbaprops.features.catalog import get_feature_set
     from nbaprops.features.frame import build_frame, training_spine
     from nbaprops.systems.factory import make_system
 
     last = parse_day(end, "--end")
+    first = parse_day(start, "--start") if start else None
+    if first is not None and first > last:
+        raise NbapropsError(f"--start {first} is after --end {last}")
     fs = get_feature_set(feature_set)
     settings = settings_for(db)
     model = make_system(system, random_state=seed)
     with connect(settings.paths.db, read_only=True) as con:
-        spine = training_spine(con, None, last)
+        spine = training_spine(con, first, last)
         if spine.empty:
-            raise NbapropsError(f"no player-games up to {last}")
+            since = f" from {first}" if first else ""
+            raise NbapropsError(f"no player-games{since} up to {last}")
         frame = build_frame(con, spine, fs)
     # the set's market's outcome (rebounds for rebounds_v1): the one the set's models learn
     model.fit(frame, frame[fs.market].to_numpy(dtype=float))
@@ -315,9 +323,10 @@ def features_importance(
     by_group: dict[str, float] = {}
     for name, value in ranked:
         by_group[groups.get(name, "?")] = by_group.get(groups.get(name, "?"), 0.0) + value
-    result = {
+    result: dict[str, Any] = {
         "system": system,
         "feature_set": fs.key,
+        "train_start": first.isoformat() if first else None,
         "train_end": last.isoformat(),
         "rows": len(frame),
         "features": [

@@ -86,25 +86,36 @@ def _shop(
     if quotes.empty:
         return best
     quotes = quotes.sort_values(["_pos", "book"], kind="stable")
-    quotes["_k"] = quotes.groupby("_pos").cumcount()
-    for _, layer in quotes.groupby("_k", sort=True):
-        rows = layer["_pos"].to_numpy()
+    # Layer k holds each row's k-th quote (by book): one quote per row per layer, so
+    # each layer prices every row's quote at once. Plain arrays, not a groupby: this
+    # runs for every system and date of a backtest.
+    all_pos = quotes["_pos"].to_numpy()
+    all_line = quotes["book_line"].to_numpy(dtype=float)
+    all_book = quotes["book"].to_numpy()
+    all_price = {
+        "over": quotes["book_over_price"].to_numpy(dtype=float),
+        "under": quotes["book_under_price"].to_numpy(dtype=float),
+    }
+    starts = np.r_[0, np.flatnonzero(all_pos[1:] != all_pos[:-1]) + 1]
+    layer_of = np.arange(len(all_pos)) - np.repeat(starts, np.diff(np.r_[starts, len(all_pos)]))
+    for k in range(int(layer_of.max()) + 1):
+        in_layer = layer_of == k
+        rows = all_pos[in_layer]
+        layer_line = all_line[in_layer]
+        layer_book = all_book[in_layer]
         line = np.zeros(n)
-        line[rows] = layer["book_line"].to_numpy(dtype=float)
+        line[rows] = layer_line
         _, p_over, p_under, _ = calibration.probabilities(dist.cdf, line, p_market, consensus_line)
-        for side, p_win, p_lose, price_col in (
-            ("over", p_over, p_under, "book_over_price"),
-            ("under", p_under, p_over, "book_under_price"),
-        ):
-            price = layer[price_col].to_numpy(dtype=float)
+        for side, p_win, p_lose in (("over", p_over, p_under), ("under", p_under, p_over)):
+            price = all_price[side][in_layer]
             ok = np.isfinite(price)
             r, px = rows[ok], price[ok]
             ev = np.asarray(odds.expected_value_with_push(p_win[r], p_lose[r], px), dtype=float)
             better = ev > best[f"{side}_ev"][r]
             r, ev = r[better], ev[better]
             best[f"{side}_ev"][r] = ev
-            best[f"{side}_book"][r] = layer["book"].to_numpy()[ok][better]
-            best[f"{side}_line"][r] = layer["book_line"].to_numpy(dtype=float)[ok][better]
+            best[f"{side}_book"][r] = layer_book[ok][better]
+            best[f"{side}_line"][r] = layer_line[ok][better]
             best[f"{side}_price"][r] = px[better]
             best[f"{side}_p_win"][r] = p_win[r]
     for side in ("over", "under"):
