@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -21,13 +22,13 @@ from nbaprops.core import metrics as m
 from nbaprops.core.db import connect
 from nbaprops.core.errors import StaleDataError
 from nbaprops.core.settings import Settings
-from nbaprops.experiments.backtest import run_backtest
+from nbaprops.experiments.backtest import BacktestResult, run_backtest
 from nbaprops.experiments.spec import ExperimentSpec, build_spec
 from nbaprops.features.state import refresh_state
 from nbaprops.grading.bets import grade_bet_rows
 from nbaprops.grading.grade import grade_date
 from nbaprops.grading.report import graded_rows, graded_summary, system_figures
-from nbaprops.pipeline.backfill import backfill_walk_forward
+from nbaprops.pipeline.backfill import BackfillResult, backfill_walk_forward
 from nbaprops.pipeline.daily import PHASES, predict_job, run_daily
 from nbaprops.predictions.daily import IncompleteSlateError, InSampleError
 from nbaprops.warehouse.migrate import migrate
@@ -388,18 +389,35 @@ def check_caps(picks: pd.DataFrame, settings: Settings) -> int:
     return slates
 
 
-def test_a_backfill_equals_the_backtest_of_the_same_dates_and_models(
-    warehouse: Path, tmp_path: Path
-) -> None:
-    settings = copy_of(warehouse, tmp_path).replace(**LOOSE)
-    # the composites are systems like any other: registered, written and graded per fold
-    systems = ["season_average", "moving_average", "catboost_full", "anchored", "ensemble"]
-    spec = backfill_spec(date(2024, 3, 25), date(2024, 3, 31), ev_margin=0.0, systems=systems)
+# The backfill of both backfill tests: its composites are systems like any other
+# (registered, written and graded per fold); two folds, the first a warm-up.
+BACKFILL_SYSTEMS = ["season_average", "moving_average", "catboost_full", "anchored", "ensemble"]
+BACKFILL_SPEC = backfill_spec(
+    date(2024, 3, 25), date(2024, 3, 31), ev_margin=0.0, systems=BACKFILL_SYSTEMS
+)
+
+
+@dataclass
+class Walked:
+    """A backfill of ``BACKFILL_SPEC`` run to the end, and the backtest of the same spec."""
+
+    settings: Settings
+    result: BackfillResult
+    replayed: BacktestResult
+    stored: pd.DataFrame  # graded_rows of March 2024
+    written: pd.DataFrame  # the active predictions
+    picks: pd.DataFrame  # the active picks with their grades
+
+
+@pytest.fixture(scope="module")
+def walked(warehouse: Path, tmp_path_factory: pytest.TempPathFactory) -> Walked:
+    """Backfilled once for the module: the equality test compares it with its backtest, the
+    crash test its resumed backfill with both."""
+    settings = copy_of(warehouse, tmp_path_factory.mktemp("walked")).replace(**LOOSE)
     with connect(settings.paths.db) as con:
         migrate(con)
-        result = backfill_walk_forward(con, spec, settings)
-        replayed = run_backtest(con, spec, settings=settings)
-        backtest = replayed.predictions
+        result = backfill_walk_forward(con, BACKFILL_SPEC, settings)
+        replayed = run_backtest(con, BACKFILL_SPEC, settings=settings)
         stored = graded_rows(con, date(2024, 3, 1), date(2024, 3, 31))
         written = con.execute(
             "SELECT system_id AS system, player_id, game_date, median, p_over, ev, "
@@ -410,9 +428,18 @@ def test_a_backfill_equals_the_backtest_of_the_same_dates_and_models(
             "FROM predictions.pick k LEFT JOIN grading.bet_grade g USING (pick_id) "
             "WHERE k.is_active"
         ).df()
+    written["game_date"] = pd.to_datetime(written["game_date"]).dt.date
+    picks["game_date"] = pd.to_datetime(picks["game_date"]).dt.date
+    return Walked(settings, result, replayed, stored, written, picks)
+
+
+def test_a_backfill_equals_the_backtest_of_the_same_dates_and_models(walked: Walked) -> None:
+    settings, result, replayed = walked.settings, walked.result, walked.replayed
+    spec, systems = BACKFILL_SPEC, BACKFILL_SYSTEMS
+    backtest, stored = replayed.predictions, walked.stored
+    written, picks = walked.written.copy(), walked.picks.copy()
     assert result.versions_registered == 5 * 2  # five systems, two folds (one warm-up)
     assert not result.notes
-    written["game_date"] = pd.to_datetime(written["game_date"]).dt.date
     both = backtest.merge(
         written, on=["system", "player_id", "game_date"], how="outer", indicator=True
     )
@@ -427,7 +454,6 @@ def test_a_backfill_equals_the_backtest_of_the_same_dates_and_models(
     decisions = np.where(both["line"].notna(), both["decision_x"], "NO_LINE")
     assert (decisions == both["decision_y"].to_numpy()).all()
     # ... and their picks: the same bets, watchlist, reasons, records and stakes
-    picks["game_date"] = pd.to_datetime(picks["game_date"]).dt.date
     key = ["system", "game_date", "player_id"]
     same = replayed.picks.merge(picks, on=key, how="outer", indicator=True)
     assert (same["_merge"] == "both").all()
@@ -468,7 +494,6 @@ CRASH_SCRIPT = """
 import datetime
 import sys
 from datetime import date
-from nbaprops.core import metrics as m
 from nbaprops.core.db import connect
 from nbaprops.core.settings import Settings
 from nbaprops.experiments.spec import build_spec
@@ -476,7 +501,7 @@ from nbaprops.pipeline.backfill import backfill_walk_forward
 from nbaprops.warehouse.migrate import migrate
 
 spec = build_spec(__SPEC__)
-settings = Settings(db=sys.argv[1], runs_dir=sys.argv[2])
+settings = Settings(db=sys.argv[1], runs_dir=sys.argv[2]).replace(**__SETTINGS__)
 with connect(settings.paths.db) as con:
     migrate(con)
     backfill_walk_forward(con, spec, settings, on_date=lambda d: print(d, flush=True))
@@ -484,11 +509,15 @@ with connect(settings.paths.db) as con:
 
 
 def test_a_backfill_killed_with_sigkill_finishes_on_rerun_without_duplicates(
-    warehouse: Path, tmp_path: Path
+    walked: Walked, warehouse: Path, tmp_path: Path
 ) -> None:
-    settings = copy_of(warehouse, tmp_path)
-    spec = backfill_spec(date(2024, 3, 18), date(2024, 3, 31))
-    script = CRASH_SCRIPT.replace("__SPEC__", repr(spec.model_dump(mode="python")))
+    """The module's backfill, killed in its second fold and re-run: it ends with the rows
+    of the backfill that ran through (``walked``) and of the backtest of its spec."""
+    settings = copy_of(warehouse, tmp_path).replace(**LOOSE)
+    spec, systems = BACKFILL_SPEC, BACKFILL_SYSTEMS
+    script = CRASH_SCRIPT.replace("__SPEC__", repr(spec.model_dump(mode="python"))).replace(
+        "__SETTINGS__", repr(LOOSE)
+    )
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen(
         [sys.executable, "-c", script, str(settings.paths.db), str(tmp_path / "runs")],
@@ -529,13 +558,28 @@ def test_a_backfill_killed_with_sigkill_finishes_on_rerun_without_duplicates(
         per_date = con.execute(
             "SELECT count(DISTINCT (game_date, system_id)) FROM predictions.prediction"
         ).fetchone()[0]
-        reference = run_backtest(con, spec, settings=Settings()).predictions
+        resumed = con.execute(
+            "SELECT system_id AS system, player_id, game_date, median, p_over, ev, "
+            "ev_calibrated, recommendation, decision FROM predictions.prediction WHERE is_active"
+        ).df()
+    reference = walked.replayed.predictions
+    assert len(seen) == 9 < len(dates)  # killed in the second fold, before its last date
     assert 0 < partial < len(dates)
     assert result.dates_skipped >= 8
     assert result.versions_reused >= 3
     assert counts["n"].max() == 1  # no duplicate
     assert total == len(counts) == len(reference)  # nothing missing, nothing superseded
-    assert per_date == 3 * len(dates)
+    assert per_date == len(systems) * len(dates)
+    # ... and the very rows of the backfill that was never interrupted
+    resumed["game_date"] = pd.to_datetime(resumed["game_date"]).dt.date
+    key = ["system", "player_id", "game_date"]
+    same = walked.written.merge(resumed, on=key, how="outer", indicator=True)
+    assert (same["_merge"] == "both").all()
+    assert len(same) == len(resumed) == total
+    for col in ("median", "p_over", "ev", "ev_calibrated"):
+        assert np.allclose(same[f"{col}_x"], same[f"{col}_y"], atol=1e-9, equal_nan=True), col
+    for col in ("recommendation", "decision"):
+        assert (same[f"{col}_x"].fillna("") == same[f"{col}_y"].fillna("")).all(), col
 
 
 def test_run_daily_bootstraps_a_champion_and_records_every_phase(

@@ -17,7 +17,7 @@ from nbaprops.features.catalog import POINTS_V1
 from nbaprops.features.frame import build_frame, training_spine
 from nbaprops.features.state import refresh_state
 from nbaprops.pipeline.jobs import ingest_job
-from nbaprops.warehouse.transforms import build_prop_line
+from nbaprops.warehouse.transforms import rebuild
 
 FEATURES = [*list(POINTS_V1.features), "n_defaulted", "n_required_defaulted"]
 
@@ -50,6 +50,8 @@ def perturb_on_and_after(con: duckdb.DuckDBPyConnection, day: date) -> None:
     )
     con.execute("UPDATE core.prop_line_snapshot SET line = line + 7.5 WHERE game_date > ?", [day])
     add_late_quotes(con, day, shift=50.0, minutes_after_tip=60)  # none before March 2024
+    # the box scores were edited in place (no core rebuild recorded): every state rebuilt
+    refresh_state(con, force=True)
 
 
 def add_late_quotes(
@@ -69,8 +71,10 @@ def add_late_quotes(
         [shift, minutes_after_tip, day],
     )
     added = con.execute("SELECT count(*) FROM core.prop_line_snapshot").fetchall()[0][0] - before
-    build_prop_line(con)
-    refresh_state(con, force=True)
+    # as an ingest of new quotes does: the consensus rebuilt, then the states reading it
+    built = rebuild(con, {"core.prop_line_snapshot"})
+    assert [b.table for b in built] == ["core.prop_line"]
+    refresh_state(con)
     return int(added)
 
 

@@ -176,3 +176,42 @@ def test_state_definitions_are_part_of_the_state_fingerprint(
     assert not state.state_is_fresh(con)
     assert state.refresh_state(con)
     assert state.state_is_fresh(con)
+
+
+def test_a_state_is_rebuilt_only_when_a_core_table_it_reads_was() -> None:
+    """New quotes rebuild the line record alone; a box-score rebuild every state that reads
+    box scores; a core table no state reads (game lines) none."""
+    import duckdb
+
+    from nbaprops.features import state
+    from nbaprops.warehouse.migrate import migrate
+
+    con = duckdb.connect()
+    migrate(con)
+    assert state.stale_states(con) == list(state.STATE_TABLES)
+    assert state.refresh_state(con)
+    assert state.stale_states(con) == []
+    assert not state.refresh_state(con)
+
+    def built(table: str, when: str) -> None:
+        con.execute("INSERT INTO core.build_log VALUES (?, ?, 0, 0.0)", [table, when])
+
+    built("core.game_line", "2030-01-01 00:00:00+00")
+    assert state.state_is_fresh(con)
+    built("core.prop_line", "2030-01-02 00:00:00+00")
+    assert state.stale_states(con) == ["features.lined_state"]
+    con.execute("INSERT INTO features.lined_state VALUES (1, DATE '2024-01-01', 1, 1, 1)")
+    con.execute("INSERT INTO features.team_state (team) VALUES ('XXX')")
+    assert state.refresh_state(con)
+    assert state.state_is_fresh(con)
+    # the line record was rebuilt (the stray row gone), the team histories were not
+    assert con.execute("SELECT count(*) FROM features.lined_state").fetchone() == (0,)
+    assert con.execute("SELECT count(*) FROM features.team_state").fetchone() == (1,)
+    built("core.player_game", "2030-01-03 00:00:00+00")
+    assert state.stale_states(con) == [
+        "features.player_state",
+        "features.team_absence",
+        "features.lined_state",
+    ]
+    assert state.refresh_state(con, force=True)
+    assert con.execute("SELECT count(*) FROM features.team_state").fetchone() == (0,)

@@ -48,11 +48,31 @@ def market_state_column(market: Market, kind: str) -> str:
     return f"{market.name}_{kind}"
 
 
+# Kinds over the season window ``ws``: computed in their own step (``_season_columns``),
+# before the wide last-N windows, so the wide rows are sorted only once.
+_SEASON_KINDS = frozenset(k for k, t in MARKET_STATE_KINDS.items() if t.endswith(" OVER ws"))
+
+
 def _market_columns() -> str:
     return "".join(
-        f",\n       {template.format(x=m.label_sql)} AS {market_state_column(m, kind)}"
+        ",\n       "
+        + (
+            market_state_column(m, kind)
+            if kind in _SEASON_KINDS
+            else f"{template.format(x=m.label_sql)} AS {market_state_column(m, kind)}"
+        )
         for m in state_markets()
         for kind, template in MARKET_STATE_KINDS.items()
+    )
+
+
+def _season_columns() -> str:
+    return "".join(
+        f",\n           {MARKET_STATE_KINDS[kind].format(x=m.label_sql)} "
+        f"AS {market_state_column(m, kind)}"
+        for m in state_markets()
+        for kind in MARKET_STATE_KINDS
+        if kind in _SEASON_KINDS
     )
 
 
@@ -138,6 +158,19 @@ s AS (
                  AND points >= season_avg_before + $margin THEN game_date END
                AS breakout_date
     FROM g
+),
+r AS (
+    -- the windows over other partitions than the player's games (runs, stints, seasons),
+    -- on the narrow rows: the wide last-N windows below then sort the rows only once
+    SELECT *,
+           row_number() OVER (PARTITION BY player_id, played_run ORDER BY game_date)
+               AS consec_games,
+           row_number() OVER (PARTITION BY player_id, stint ORDER BY game_date) AS stint_games,
+           avg(points) OVER ws AS season_pts_avg,
+           stddev_samp(points) OVER ws AS season_pts_std,
+           count(*) OVER ws AS season_games{_season_columns()}
+    FROM s
+    WINDOW ws AS (PARTITION BY player_id, season ORDER BY game_date ROWS UNBOUNDED PRECEDING)
 )
 SELECT player_id, game_date, game_id, season, team, minutes, points,
        avg(points) OVER w3 AS pts_avg_3,
@@ -161,20 +194,19 @@ SELECT player_id, game_date, game_id, season, team, minutes, points,
        avg(usage) OVER w5 AS usage_5,
        CASE WHEN count(*) OVER w10 >= 3 THEN regr_slope(minutes, career_games) OVER w10 END
            AS min_slope_10,
-       row_number() OVER (PARTITION BY player_id, played_run ORDER BY game_date)
-           AS consec_games,
+       consec_games,
        sum(fga) OVER w10 / nullif(sum(minutes) OVER w10, 0) AS fga_per_min_10,
        sum(fta) OVER w10 / nullif(sum(minutes) OVER w10, 0) AS fta_per_min_10,
        sum(fg3a) OVER w10 / nullif(sum(minutes) OVER w10, 0) AS fg3a_per_min_10,
        CASE WHEN count(*) OVER w10 >= 3 THEN regr_slope(points, career_games) OVER w10 END
            AS pts_slope_10,
-       avg(points) OVER ws AS season_pts_avg,
-       stddev_samp(points) OVER ws AS season_pts_std,
-       count(*) OVER ws AS season_games,
+       season_pts_avg,
+       season_pts_std,
+       season_games,
        career_games,
        sum(minutes) OVER (PARTITION BY player_id ORDER BY game_date ROWS UNBOUNDED PRECEDING)
            AS career_minutes,
-       row_number() OVER (PARTITION BY player_id, stint ORDER BY game_date) AS stint_games,
+       stint_games,
        max(breakout_date) OVER (
            PARTITION BY player_id ORDER BY game_date ROWS UNBOUNDED PRECEDING) AS last_breakout,
        -- the other markets: rebounding and three-point detail, and his share of his teams'
@@ -185,12 +217,11 @@ SELECT player_id, game_date, game_id, season, team, minutes, points,
        sum(fg3m) OVER w20 / nullif(sum(fg3a) OVER w20, 0) AS fg3_pct_20,
        sum(reb) OVER w10 / nullif(sum(team_reb) OVER w10, 0) AS reb_share_10,
        sum(ast) OVER w10 / nullif(sum(team_ast) OVER w10, 0) AS ast_share_10{_market_columns()}
-FROM s
+FROM r
 WINDOW w3 AS (PARTITION BY player_id ORDER BY game_date ROWS BETWEEN 2 PRECEDING AND CURRENT ROW),
        w5 AS (PARTITION BY player_id ORDER BY game_date ROWS BETWEEN 4 PRECEDING AND CURRENT ROW),
        w10 AS (PARTITION BY player_id ORDER BY game_date ROWS BETWEEN 9 PRECEDING AND CURRENT ROW),
-       w20 AS (PARTITION BY player_id ORDER BY game_date ROWS BETWEEN 19 PRECEDING AND CURRENT ROW),
-       ws AS (PARTITION BY player_id, season ORDER BY game_date ROWS UNBOUNDED PRECEDING)
+       w20 AS (PARTITION BY player_id ORDER BY game_date ROWS BETWEEN 19 PRECEDING AND CURRENT ROW)
 ORDER BY player_id, game_date
 """  # noqa: S608
 )
@@ -235,8 +266,11 @@ WITH tg AS (
     FROM core.team_game WHERE season_type IN (SELECT unnest($types))
 ),
 prev AS (
+    -- the team's 5 previous games, each found by its own sequence number (an equality join:
+    -- a range join over every pair of a team's games costs seconds)
     SELECT t.team, t.game_id, t.game_date, p.game_id AS prev_game_id
-    FROM tg t JOIN tg p ON p.team = t.team AND p.seq BETWEEN t.seq - 5 AND t.seq - 1
+    FROM tg t CROSS JOIN (SELECT unnest(range(1, 6)) AS back) b
+    JOIN tg p ON p.team = t.team AND p.seq = t.seq - b.back
 ),
 rotation AS (
     SELECT prev.team, prev.game_id, pg.player_id, avg(pg.minutes) AS usual_minutes
@@ -336,29 +370,83 @@ def state_fingerprint(con: duckdb.DuckDBPyConnection) -> str:
     return f"{core_fingerprint(con)}|{STATE_DEFINITION_HASH}"
 
 
-def state_is_fresh(con: duckdb.DuckDBPyConnection) -> bool:
+# The core tables each state reads: a state is rebuilt only when one of its own inputs was
+# (new quotes rebuild the line record, not the box-score histories).
+STATE_INPUTS: dict[str, tuple[str, ...]] = {
+    "features.player_state": ("core.player_game", "core.team_game"),
+    "features.team_state": ("core.team_game",),
+    "features.team_absence": ("core.player_game", "core.team_game"),
+    "features.lined_state": ("core.player_game", "core.prop_line"),
+}
+
+
+def state_parts(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    """Per state table: the build times of the core tables it reads plus the state
+    definitions (what it would be built from now)."""
+    rows = con.execute(
+        "SELECT table_name, CAST(max(built_at) AS VARCHAR) FROM core.build_log "
+        "WHERE table_name IN (SELECT unnest(?)) GROUP BY table_name",
+        [list(_CORE_INPUTS)],
+    ).fetchall()
+    last = {str(name): str(when) for name, when in rows}
+    return {
+        table: ";".join(f"{i}@{last.get(i, '')}" for i in inputs) + f"|{STATE_DEFINITION_HASH}"
+        for table, inputs in STATE_INPUTS.items()
+    }
+
+
+def _spell_parts(parts: dict[str, str]) -> str:
+    return "\n".join(f"{table}={fingerprint}" for table, fingerprint in parts.items())
+
+
+def _built_parts(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    """What each state table was last built from (empty: never built, or recorded by a
+    version that rebuilt every state at once)."""
     exists = con.execute(
         "SELECT count(*) FROM information_schema.tables "
         "WHERE table_schema = 'features' AND table_name = 'state_build'"
     ).fetchall()
     if not exists[0][0]:
-        return False
+        return {}
     row = con.execute(
         "SELECT fingerprint FROM features.state_build ORDER BY built_at DESC LIMIT 1"
     ).fetchall()
-    return bool(row) and row[0][0] == state_fingerprint(con)
+    if not row or row[0][0] is None:
+        return {}
+    built = {}
+    for line in str(row[0][0]).split("\n"):
+        table, sep, fingerprint = line.partition("=")
+        if sep:
+            built[table] = fingerprint
+    return built
+
+
+def stale_states(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """The state tables to rebuild: never built, or a core table they read (or a state
+    definition) changed since."""
+    current, built = state_parts(con), _built_parts(con)
+    return [table for table in STATE_TABLES if built.get(table) != current[table]]
+
+
+def state_is_fresh(con: duckdb.DuckDBPyConnection) -> bool:
+    return not stale_states(con)
 
 
 def refresh_state(con: duckdb.DuckDBPyConnection, *, force: bool = False) -> bool:
-    """Rebuild the state tables when core changed; True when they were rebuilt."""
-    if not force and state_is_fresh(con):
+    """Rebuild the state tables whose core inputs changed (every one with ``force``);
+    True when any was rebuilt."""
+    tables = list(STATE_TABLES) if force else stale_states(con)
+    if not tables:
         return False
     with transaction(con):
-        for sql in STATE_TABLES.values():
+        for table in tables:
+            sql = STATE_TABLES[table]
             con.execute(sql, _parameters(sql))
         con.execute(
             "CREATE TABLE IF NOT EXISTS features.state_build "
             "(fingerprint VARCHAR, built_at TIMESTAMPTZ)"
         )
-        con.execute("INSERT INTO features.state_build VALUES (?, now())", [state_fingerprint(con)])
+        con.execute(
+            "INSERT INTO features.state_build VALUES (?, now())", [_spell_parts(state_parts(con))]
+        )
     return True
