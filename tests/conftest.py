@@ -285,7 +285,6 @@ LONGEST_FIRST = (
     "tests/data/test_availability_ingest_real.py",
     "tests/data/test_quote_sanity_real.py",
     "tests/data/test_markets_real.py",
-    "tests/unit/test_unattended.py",
     "tests/parity/test_training_serving_parity.py",
     "tests/unit/test_ingest_fuzz.py",
     "tests/leakage/test_availability_point_in_time.py",
