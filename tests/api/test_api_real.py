@@ -533,9 +533,12 @@ def test_the_daily_job_runs_while_the_api_serves_and_the_api_then_sees_it(
         assert api.get(f"/predictions?date={NEXT}").json()["n"] == 0
 
         def hammer() -> None:
+            # a round of reads every 20 ms the whole run (not a busy loop: the job, not
+            # the reader, gets the CPU it shares)
             while not stop.is_set():
                 for url in ("/health", f"/predictions?date={DAY}", f"/picks?date={DAY}"):
                     statuses.append(api.get(url).status_code)
+                stop.wait(0.02)
 
         reader = threading.Thread(target=hammer)
         reader.start()

@@ -36,15 +36,31 @@ def availability(
         minutes_before_tip=settings.models.decision_minutes_before_tip,
         at=as_of,
     )
-    games = records(
-        con.execute(
-            "SELECT g.game_id, g.away_team || '@' || g.home_team AS matchup, g.away_team, "
-            "g.home_team, gt.tip_off_utc, gt.tip_source FROM core.game g "
-            "JOIN core.game_tip gt USING (game_id) WHERE g.game_date = ? "
-            "ORDER BY gt.tip_off_utc, g.game_id",
-            [day],
-        ).df()
-    )
+    columns = ["team", "team_name", "player", "player_id", "status", "reason"]
+    # one conversion of the day's entries, grouped per game in their order (tip-off,
+    # game id): every game of the day has a row, so its tip-off and source come from
+    # there too (one read of ``core.game_tip``, not a second one, nor a frame per game)
+    by_game: dict[Any, list[dict[str, Any]]] = {}
+    wanted_columns = ["game_id", "tip_off_utc", "tip_source", "decided", "report_time_utc"]
+    for e in records(entries[[*wanted_columns, *columns]]):
+        by_game.setdefault(e["game_id"], []).append(e)
+    teams_of = {
+        game_id: (away, home)
+        for game_id, away, home in con.execute(
+            "SELECT game_id, away_team, home_team FROM core.game WHERE game_date = ?", [day]
+        ).fetchall()
+    }
+    games = [
+        {
+            "game_id": game_id,
+            "matchup": None if None in teams_of[game_id] else "@".join(teams_of[game_id]),
+            "away_team": teams_of[game_id][0],
+            "home_team": teams_of[game_id][1],
+            "tip_off_utc": rows[0]["tip_off_utc"],
+            "tip_source": rows[0]["tip_source"],
+        }
+        for game_id, rows in by_game.items()
+    ]
     blocked = set(settings.picks.availability_block_statuses)
     wanted = team.upper() if team else None
     if wanted is not None:
@@ -58,27 +74,26 @@ def availability(
             raise NotFoundError(f"{wanted} does not play on {day}")
     out = []
     for game in games:
-        rows = entries[entries["game_id"] == game["game_id"]]
-        judged = records(rows[["decided", "report_time_utc"]].head(1))
-        listed = rows.dropna(subset=["status"])
-        if wanted:
-            listed = listed[listed["team"] == wanted]
-        columns = ["team", "team_name", "player", "player_id", "status", "reason"]
+        rows = by_game[game["game_id"]]
+        judged = rows[0]
+        listed = [
+            e for e in rows if e["status"] is not None and (not wanted or e["team"] == wanted)
+        ]
         out.append(
             {
                 "game_id": game["game_id"],
                 "matchup": game["matchup"],
                 "tip_off_utc": game["tip_off_utc"],
                 "tip_source": game["tip_source"],
-                "judged_at_utc": judged[0]["decided"] if judged else None,
-                "report_time_utc": judged[0]["report_time_utc"] if judged else None,
+                "judged_at_utc": judged["decided"],
+                "report_time_utc": judged["report_time_utc"],
                 "entries": [
                     {
-                        **e,
+                        **{c: e[c] for c in columns},
                         "player_id": int_or_none(e["player_id"]),
                         "blocked": e["status"] in blocked,
                     }
-                    for e in records(listed[columns])
+                    for e in listed
                 ],
             }
         )

@@ -166,9 +166,9 @@ def statuses_at(
 ) -> pd.DataFrame:
     """Every entry of the report each game of [first, last] reads at its decision time
     (tip-off minus ``minutes_before_tip``, no later than ``as_of``), or at ``at`` when
-    given: game_id, game_date, tip_off_utc, decided (the time judged), report_time_utc,
-    team, team_name, player, player_id, status, reason. A game no report listed by then
-    has one row with NULL report and entries."""
+    given: game_id, game_date, tip_off_utc, tip_source, decided (the time judged),
+    report_time_utc, team, team_name, player, player_id, status, reason. A game no report
+    listed by then has one row with NULL report and entries."""
     decided = (
         "CAST($at AS TIMESTAMPTZ)"
         if at is not None
@@ -178,11 +178,11 @@ def statuses_at(
         # SQL fragments from this module's constants (status ranks, a CTE name); values bound
         f"""
         WITH games AS (
-            SELECT gt.game_id, gt.game_date, gt.tip_off_utc, {decided} AS decided
+            SELECT gt.game_id, gt.game_date, gt.tip_off_utc, gt.tip_source, {decided} AS decided
             FROM core.game_tip gt WHERE gt.game_date BETWEEN $first AND $last
         ),
         rep AS ({report_at_sql("games")})
-        SELECT g.game_id, g.game_date, g.tip_off_utc, g.decided, r.report_time_utc,
+        SELECT g.game_id, g.game_date, g.tip_off_utc, g.tip_source, g.decided, r.report_time_utc,
                a.team, a.team_name, a.player, a.player_id, a.status, a.reason
         FROM games g
         JOIN rep r ON r.game_id = g.game_id AND r.decided = g.decided
