@@ -28,6 +28,7 @@ from nbaprops.features.state import refresh_state
 from nbaprops.grading.bets import grade_bet_rows
 from nbaprops.grading.grade import grade_date
 from nbaprops.grading.report import graded_rows, graded_summary, system_figures
+from nbaprops.pipeline import daily
 from nbaprops.pipeline.backfill import BackfillResult, backfill_walk_forward
 from nbaprops.pipeline.daily import PHASES, predict_job, run_daily
 from nbaprops.predictions.daily import IncompleteSlateError, InSampleError
@@ -583,8 +584,14 @@ def test_a_backfill_killed_with_sigkill_finishes_on_rerun_without_duplicates(
 
 
 def test_run_daily_bootstraps_a_champion_and_records_every_phase(
-    warehouse: Path, tmp_path: Path
+    warehouse: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """A warehouse without models: ``run daily`` trains and crowns its default champion
+    (its own phase), then predicts; the next night grades and diagnoses. The bootstrap
+    here trains on one season (``TRAINING_START`` on, not the product's two years): what
+    is asserted (the phases, the version registered, the champion serving) does not
+    depend on its length."""
+    monkeypatch.setattr(daily, "BOOTSTRAP_HISTORY_DAYS", (DAY - TRAINING_START).days)
     settings = copy_of(warehouse, tmp_path)
     runner = CliRunner()
     out = runner.invoke(
@@ -604,6 +611,7 @@ def test_run_daily_bootstraps_a_champion_and_records_every_phase(
     assert out.exit_code == 0, out.output
     payload = json.loads(out.output)
     assert "trained xgboost@v1" in payload["bootstrapped"]
+    assert "promoted through the gate" in payload["bootstrapped"]  # as the two years are
     assert payload["predict"]["models"][0]["alias"] == "champion"
     assert payload["picks"]["picks"]  # the calls, each a bet or on the watchlist
     assert payload["picks"]["record"]["system"] == "xgboost"
@@ -612,6 +620,8 @@ def test_run_daily_bootstraps_a_champion_and_records_every_phase(
         phases = con.execute(
             "SELECT phase, status, rows FROM pipeline.phase_run ORDER BY started_at"
         ).fetchall()
+        trained = con.execute("SELECT train_start, train_end FROM models.version").fetchall()
+    assert trained == [(TRAINING_START, DAY - timedelta(days=1))]  # one season, before DAY
     assert [p[:2] for p in phases] == [(name, "COMPLETE") for name in PHASES]
     assert phases[PHASES.index("diagnose")][2] == 0  # nothing graded yet: nothing diagnosed
     assert phases[PHASES.index("bootstrap")][2] == 1  # its own phase: one version registered
