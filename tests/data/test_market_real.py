@@ -21,6 +21,7 @@ from nbaprops.pipeline.backfill import backfill_walk_forward
 from nbaprops.pipeline.daily import run_daily
 
 DAY = date(2024, 4, 12)
+BACKFILL_END = date(2024, 3, 17)  # the backtest's third fold ends here
 
 
 @pytest.fixture(scope="module")
@@ -100,11 +101,16 @@ def test_a_backfill_registers_and_serves_the_same_anchor_daily(
     spec: ExperimentSpec,
     data_dir: Path,
 ) -> None:
+    """The backfill walks the backtest's first three folds (2024-02-26 to 03-17, its
+    warm-up and first evaluation week), not all five: each fold's anchor comes from the
+    stored, graded history of the folds before it as in the backtest, fold for fold, and
+    three folds already hold hundreds of decided lines for the anchor served daily."""
     root = tmp_path_factory.mktemp("market")
     shutil.copy(warehouse, root / "nbaprops.duckdb")
     settings = Settings(data_dir=data_dir, db=root / "nbaprops.duckdb", runs_dir=root / "runs")
+    prefix = spec.with_overrides(evaluation={"end": BACKFILL_END})
     with connect(settings.paths.db) as con:
-        backfill_walk_forward(con, spec, settings)
+        backfill = backfill_walk_forward(con, prefix, settings)
         stored = con.execute(
             "SELECT p.player_id, p.game_date, p.median, p.p_over FROM predictions.prediction p "
             "WHERE p.system_id = 'anchored' AND p.is_active AND p.line IS NOT NULL"
@@ -112,6 +118,9 @@ def test_a_backfill_registers_and_serves_the_same_anchor_daily(
         # the backfill's stored history gives every fold the backtest's anchor
         stored["game_date"] = pd.to_datetime(stored["game_date"]).dt.date
         stored = stored.set_index(["player_id", "game_date"]).sort_index()
+        assert backfill.dates == 21  # every date of its three folds
+        assert stored.index.get_level_values("game_date").max() <= BACKFILL_END < spec.end
+        assert len(stored) > 500
         replayed = _rows(result, "anchored").reindex(stored.index)
         np.testing.assert_allclose(stored["p_over"], replayed["p_over"], atol=1e-9)
         np.testing.assert_allclose(stored["median"], replayed["median"], atol=1e-9)

@@ -1,16 +1,17 @@
-"""Nothing absurd gets in, on the real slate the hostile probe used: Brunson, 2024-03-12.
+"""Nothing absurd gets in, on a real slate like the one the hostile probe used.
 
 The probe added a generic prop-line CSV with prices of +100000 / -100000 and lines of 0
-and 199.5. Before the fix it moved Jalen Brunson's consensus from 28.5 to 27.5, his book
-count from 10 to 15, and made "Brunson OVER 27.5 at +100000, EV +47967%" the top pick.
-Here the same file, plus one book whose price is sane on its own but far out of line with
+and 199.5 on Jalen Brunson's 2024-03-12 slate. Before the fix it moved his consensus from
+28.5 to 27.5, his book count from 10 to 15, and made "Brunson OVER 27.5 at +100000, EV
++47967%" the top pick. Here the same kind of file, on Brunson's 2024-04-12 slate (ten real
+books, consensus 31.5: the session champion's day, so its champion is shared, not
+bootstrapped again), plus one book whose price is sane on its own but far out of line with
 the other books, is ingested into a copy of the real warehouse between two predictions of
 the date by a real champion: the lines and the picks do not change.
 """
 
 from __future__ import annotations
 
-import shutil
 from datetime import date
 from pathlib import Path
 
@@ -19,25 +20,26 @@ import pytest
 
 from nbaprops.core.db import connect
 from nbaprops.core.settings import Settings
-from nbaprops.pipeline.daily import bootstrap_champion, predict_job
-from nbaprops.pipeline.jobs import Progress, ingest_job
+from nbaprops.pipeline.daily import predict_job
+from nbaprops.pipeline.jobs import ingest_job
 from nbaprops.warehouse.lines import lines_at_decision
 from nbaprops.warehouse.migrate import migrate
+from tests.conftest import CHAMPION_DAY, copy_warehouse
 
 pytestmark = [pytest.mark.data, pytest.mark.slow]
 
-DAY = date(2024, 3, 12)
+DAY = date(2024, 4, 12)  # CHAMPION_DAY: the shared champion was bootstrapped before it
 BRUNSON = 1628973
 HEADER = "player,game_date,commence_time,market,book,line,over_price,under_price,snapshot_time"
-SEEN = "2024-03-12T15:00:00Z"  # hours before the Knicks' tip-off that night
+SEEN = "2024-04-12T15:00:00Z"  # hours before the Knicks' tip-off that night (23:40Z)
 ABSURD = [
-    f"Jalen Brunson,2024-03-12,,points,absurd1,27.5,100000,-100000,{SEEN}",
-    f"Jalen Brunson,2024-03-12,,points,absurd2,0,-110,-110,{SEEN}",
-    f"Jalen Brunson,2024-03-12,,points,absurd3,199.5,-110,-110,{SEEN}",
-    f"Jalen Brunson,2024-03-12,,points,absurd4,27.5,+209,+145,{SEEN}",
-    f"Jalen Brunson,2024-03-12,,points,absurd5,28.5,50,-50,{SEEN}",
+    f"Jalen Brunson,2024-04-12,,points,absurd1,30.5,100000,-100000,{SEEN}",
+    f"Jalen Brunson,2024-04-12,,points,absurd2,0,-110,-110,{SEEN}",
+    f"Jalen Brunson,2024-04-12,,points,absurd3,199.5,-110,-110,{SEEN}",
+    f"Jalen Brunson,2024-04-12,,points,absurd4,30.5,+209,+145,{SEEN}",
+    f"Jalen Brunson,2024-04-12,,points,absurd5,31.5,50,-50,{SEEN}",
     # in the band, a sane margin, but far out of line with the ten real books
-    f"Jalen Brunson,2024-03-12,,points,outlier,28.5,+400,-600,{SEEN}",
+    f"Jalen Brunson,2024-04-12,,points,outlier,31.5,+400,-600,{SEEN}",
 ]
 PICK = (
     "SELECT player_id, side, status, bet_book, bet_line, bet_price, round(ev_raw, 9), "
@@ -62,14 +64,13 @@ def brunson(con: object) -> tuple:
 
 
 def test_an_absurd_book_on_the_brunson_slate_changes_no_line_and_no_pick(
-    warehouse: Path, tmp_path: Path
+    champion_warehouse: Path, tmp_path: Path
 ) -> None:
-    db = tmp_path / "w.duckdb"
-    shutil.copy(warehouse, db)
+    assert DAY == CHAMPION_DAY
+    db = copy_warehouse(champion_warehouse, tmp_path / "w.duckdb")
     settings = Settings(db=db, runs_dir=tmp_path / "runs", ev_margin=0.0, picks_min_record_bets=0)
     with connect(db) as con:
         migrate(con)
-        bootstrap_champion(con, settings, DAY, progress=Progress())
         line_before = brunson(con)
         lines_before = lines_at_decision(con, DAY, DAY, minutes_before_tip=30)
         predict_job(con, settings, DAY)
@@ -114,8 +115,8 @@ def test_an_absurd_book_on_the_brunson_slate_changes_no_line_and_no_pick(
     assert flagged == [(True, True)]
     # Brunson's consensus line and best prices are the ten real books', as before; the
     # outlier book posted the same line, so it counts as an eleventh book, priced nowhere
-    assert line_before[:2] == (28.5, 10)
-    assert line_after == (28.5, 11, *line_before[2:])
+    assert line_before[:2] == (31.5, 10)
+    assert line_after == (31.5, 11, *line_before[2:])
     points_after = lines_after.points.copy()
     points_after.loc[points_after["player_id"] == BRUNSON, "n_books"] -= 1
     assert same(lines_before.points, points_after)
