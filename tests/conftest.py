@@ -31,6 +31,9 @@ from nbaprops.warehouse.migrate import migrate
 
 REPO = Path(__file__).resolve().parents[1]
 
+# pytester runs an inner pytest session (the suite's own temporary-folder hygiene)
+pytest_plugins = ["pytester"]
+
 _real_connect = socket.socket.connect
 
 
