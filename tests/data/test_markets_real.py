@@ -13,7 +13,7 @@ import pytest
 
 from nbaprops.core.db import connect
 from nbaprops.core.devig import market_p_over
-from nbaprops.core.markets import MARKET_CATALOG, get_market
+from nbaprops.core.markets import MARKET_CATALOG, get_market, outcome_sql
 from nbaprops.core.settings import Settings
 from nbaprops.experiments.backtest import BacktestResult, run_backtest
 from nbaprops.experiments.spec import build_spec
@@ -41,6 +41,41 @@ def test_every_market_s_outcome_is_the_sum_of_its_box_score_columns(
     np.testing.assert_array_equal(both["threes"], both["fg3m"])
     np.testing.assert_array_equal(both["pra"], both["points_box"] + both["reb"] + both["ast"])
     np.testing.assert_array_equal(both["ra"], both["reb"] + both["ast"])
+
+
+def test_each_market_s_diagnostics_scale_is_its_lines_measured_miss(
+    real_con: duckdb.DuckDBPyConnection,
+) -> None:
+    """The catalog's ``error_scale`` (the market's typical line miss over points') and
+    ``line_tiers`` (about the 41st and 77th percentiles of its lines, as 12 and 20 are for
+    points), re-measured on every played, lined player-game of the real data."""
+    measured = (
+        real_con.execute(
+            f"""
+        SELECT l.market, count(*) AS n,
+               avg(abs({outcome_sql("l.market", "pg")} - l.line)) AS miss,
+               quantile_cont(l.line, 0.41) AS q41, quantile_cont(l.line, 0.77) AS q77
+        FROM core.prop_line l
+        JOIN core.player_game pg ON pg.player_id = l.player_id AND pg.game_id = l.game_id
+        WHERE pg.minutes > 0
+        GROUP BY l.market
+        """
+        )
+        .df()
+        .set_index("market")
+    )
+    assert set(measured.index) == set(MARKET_CATALOG)
+    points_miss = measured.loc["points", "miss"]
+    assert 4.5 < points_miss < 6.0
+    for name, market in MARKET_CATALOG.items():
+        row = measured.loc[name]
+        assert row["n"] > 3000, (name, row["n"])
+        assert market.error_scale == pytest.approx(row["miss"] / points_miss, abs=0.01), name
+        low, high = market.line_tiers
+        # the cuts sit half a point above the percentiles' lines (12 over 11.5 for points)
+        assert low == pytest.approx(np.floor(row["q41"] * 2) / 2 + 0.5, abs=0.5), name
+        assert high == pytest.approx(np.floor(row["q77"] * 2) / 2 + 0.5, abs=0.5), name
+        assert low < high
 
 
 @pytest.mark.parametrize("market", ["rebounds", "threes", "pra"])

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from nbaprops.core.markets import MARKET_CATALOG
 from nbaprops.core.settings import Settings
 from nbaprops.monitoring.alerts import post_alerts
 from nbaprops.monitoring.diagnostics.attribution import attribute, baseline_of, conditions_of
@@ -51,6 +52,64 @@ def test_market_sharpness_tiers_share_and_regime() -> None:
     assert out["sharpness_status"] == "normal"
     loose = rows([30, 2], [20.5, 12.5], [25, 3])
     assert market_sharpness(loose, loose)["market_regime"] == "LOOSE"
+
+
+def test_another_market_reads_sharpness_on_its_own_scale() -> None:
+    """A threes line missing by 1.25 threes is about its usual miss (1.17), not a sharp,
+    tight market (points' 4.0 and 4.5 would read it so); its tiers are its own lines'."""
+    threes = MARKET_CATALOG["threes"]
+    day = rows([1, 2, 4, 0], [1.5, 1.5, 2.5, 2.5], [1, 1, 2, 2])  # misses .5 .5 1.5 2.5
+    as_points = market_sharpness(day, day)
+    out = market_sharpness(day, day, threes)
+    assert out["line_mae_7d"] == pytest.approx(1.25) == as_points["line_mae_7d"]
+    assert out["model_beats_line_share_7d"] == 0.5 == as_points["model_beats_line_share_7d"]
+    # points: a = 1 (1.25 < 4.0), b = (0.55 - 0.5) / 0.2 = 0.25
+    assert as_points["sharpness_score"] == pytest.approx(62.5)
+    assert (as_points["sharpness_status"], as_points["market_regime"]) == ("sharp", "TIGHT")
+    # threes: a = (6.5 x .23 - 1.25) / (2.5 x .23) = 0.426; regime 1.035 <= 1.25 < 1.495
+    assert out["sharpness_score"] == pytest.approx(100 * ((1.495 - 1.25) / 0.575 + 0.25) / 2)
+    assert (out["sharpness_status"], out["market_regime"]) == ("normal", "NORMAL")
+    assert out["line_mae_by_tier"] == {
+        "lt2": {"n": 2, "line_mae": 0.5},
+        "2to3": {"n": 2, "line_mae": 2.0},
+        "gt3": {"n": 0, "line_mae": None},
+    }
+    wide = rows([0, 4, 1, 5], [1.5, 2.5, 2.5, 3.5], [1, 2, 1, 4])  # misses 1.5 on average
+    assert market_sharpness(wide, wide, threes)["market_regime"] == "LOOSE"
+    assert market_sharpness(wide, wide)["market_regime"] == "TIGHT"
+    assert market_sharpness(wide, wide, threes)["line_mae_by_tier"]["gt3"]["n"] == 1
+    pra = MARKET_CATALOG["pra"]
+    combo = rows([30, 18, 40, 25], [24.5, 23.5, 33.5, 30.5], [28, 20, 36, 26])  # MAE 5.75
+    assert market_sharpness(combo, combo)["market_regime"] == "NORMAL"
+    assert market_sharpness(combo, combo, pra)["market_regime"] == "NORMAL"  # 5.355..7.735
+    assert [t["n"] for t in market_sharpness(combo, combo, pra)["line_mae_by_tier"].values()] == [
+        0,
+        2,
+        2,
+    ]
+
+
+def test_drift_reads_bias_and_mae_on_the_markets_scale() -> None:
+    """Half a three of bias is a direction in threes (±0.5 x 0.23), a point of MAE is
+    severe drift there; neither would register on the points scale."""
+    rng = np.random.default_rng(3)
+    actual = rng.poisson(1.6, 600).astype(float)
+    line = np.maximum(np.round(actual + rng.normal(0, 1, 600)) - 0.5, 0.5)
+    reference = rows(list(actual), list(line), list(actual + rng.normal(0, 1.0, 600)))
+    reference = reference.assign(played=True)
+    now = rows(list(actual[:300]), list(line[:300]), list(actual[:300] + 1.4))
+    windows = {7: now, 14: now, 30: now}
+    scale = MARKET_CATALOG["threes"].error_scale
+    on_points = model_drift(windows, reference)
+    on_threes = model_drift(windows, reference, scale)
+    assert on_points["mae_7d"] == on_threes["mae_7d"]
+    assert on_threes["bias"] == on_points["bias"] == "over"  # 1.4 > 0.5
+    half = rows(list(actual[:300]), list(line[:300]), list(actual[:300] + 0.3))
+    assert model_drift({7: half, 14: half, 30: half}, reference)["bias"] == "neutral"
+    assert model_drift({7: half, 14: half, 30: half}, reference, scale)["bias"] == "over"
+    assert on_threes["drift_score"] > on_points["drift_score"]
+    assert on_threes["components"]["mae"] > on_points["components"]["mae"]
+    assert on_threes["drift_severity"] == "severe"
 
 
 def _window(n: int, error: float, rng: np.random.Generator) -> pd.DataFrame:

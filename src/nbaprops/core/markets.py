@@ -91,6 +91,15 @@ class Market:
     estimated_line: bool = False  # a row without a posted line gets an estimated one
     zero_inflated: bool = False  # COUNT: a zero-inflated negative binomial
     max_count: int = 0  # COUNT: the support is 0 .. max_count (the rest of the mass on it)
+    # Diagnostics' scale (monitoring.diagnostics): thresholds in outcome units are set on
+    # points and multiplied by ``error_scale``, the market's typical line miss over points'
+    # (mean |actual - line| of every played, lined player-game of the shared data, all
+    # line kinds: points 5.17, rebounds 2.15, assists 1.70, threes 1.17, PRA 6.15, P+R
+    # 6.05, P+A 5.54, R+A 2.84). ``line_tiers`` split its lines into low | mid | high at
+    # about the 41st and 77th percentiles of its posted lines, as 12 and 20 do for points.
+    # tests/data/test_markets_real.py re-measures both on the real data.
+    error_scale: float = 1.0
+    line_tiers: tuple[float, float] = (12.0, 20.0)
 
     @property
     def label(self) -> str:
@@ -132,17 +141,74 @@ MARKET_CATALOG: dict[str, Market] = {
     m.name: m
     for m in (
         Market("points", "Points", ("points",), CONTINUOUS, "points_v1", estimated_line=True),
-        Market("rebounds", "Rebounds", ("reb",), COUNT, "rebounds_v1", max_count=40),
-        Market("assists", "Assists", ("ast",), COUNT, "assists_v1", max_count=35),
         Market(
-            "threes", "Threes made", ("fg3m",), COUNT, "threes_v1", zero_inflated=True, max_count=20
+            "rebounds",
+            "Rebounds",
+            ("reb",),
+            COUNT,
+            "rebounds_v1",
+            max_count=40,
+            error_scale=0.42,
+            line_tiers=(5.0, 8.0),
         ),
         Market(
-            "pra", "Points + rebounds + assists", ("points", "reb", "ast"), CONTINUOUS, "pra_v1"
+            "assists",
+            "Assists",
+            ("ast",),
+            COUNT,
+            "assists_v1",
+            max_count=35,
+            error_scale=0.33,
+            line_tiers=(3.0, 6.0),
         ),
-        Market("pr", "Points + rebounds", ("points", "reb"), CONTINUOUS, "pr_v1"),
-        Market("pa", "Points + assists", ("points", "ast"), CONTINUOUS, "pa_v1"),
-        Market("ra", "Rebounds + assists", ("reb", "ast"), COUNT, "ra_v1", max_count=60),
+        Market(
+            "threes",
+            "Threes made",
+            ("fg3m",),
+            COUNT,
+            "threes_v1",
+            zero_inflated=True,
+            max_count=20,
+            error_scale=0.23,
+            line_tiers=(2.0, 3.0),
+        ),
+        Market(
+            "pra",
+            "Points + rebounds + assists",
+            ("points", "reb", "ast"),
+            CONTINUOUS,
+            "pra_v1",
+            error_scale=1.19,
+            line_tiers=(18.0, 29.0),
+        ),
+        Market(
+            "pr",
+            "Points + rebounds",
+            ("points", "reb"),
+            CONTINUOUS,
+            "pr_v1",
+            error_scale=1.17,
+            line_tiers=(18.0, 28.0),
+        ),
+        Market(
+            "pa",
+            "Points + assists",
+            ("points", "ast"),
+            CONTINUOUS,
+            "pa_v1",
+            error_scale=1.07,
+            line_tiers=(16.0, 26.0),
+        ),
+        Market(
+            "ra",
+            "Rebounds + assists",
+            ("reb", "ast"),
+            COUNT,
+            "ra_v1",
+            max_count=60,
+            error_scale=0.55,
+            line_tiers=(8.0, 12.0),
+        ),
     )
 }
 MARKET_NAMES: tuple[str, ...] = tuple(MARKET_CATALOG)

@@ -18,8 +18,9 @@ system; migration 021 split the interim combined ids ``"<system> [<market>]"`` b
 An alert carries its market (``monitoring.alert.market``, migration 022) and is
 deduplicated and reminded within it; its text names another market,
 ``"<system> [<market>] on <date>: ..."`` (``system_label``), and a points alert reads
-``"<system> on <date>: ..."`` as before markets. The sharpness thresholds and line tiers
-(``market``) are calibrated on points lines.
+``"<system> on <date>: ..."`` as before markets. The thresholds in outcome units
+(sharpness, regime, drift, bias) are calibrated on points lines and scaled to each
+market by its catalog ``error_scale``; its line tiers are its catalog ``line_tiers``.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ import pandas as pd
 
 from nbaprops.core.db import transaction
 from nbaprops.core.errors import NbapropsError
-from nbaprops.core.markets import DEFAULT_MARKET
+from nbaprops.core.markets import DEFAULT_MARKET, get_market
 from nbaprops.core.settings import Settings
 from nbaprops.core.values import json_safe
 from nbaprops.models.registry import ModelVersion, get_version, reference_rows
@@ -238,8 +239,6 @@ def diagnose_range(
     """Diagnose every date of [first, last] with predictions in ``market`` (and any date
     with games since a system's first prediction of the season), store the rows, raise
     the alerts."""
-    from nbaprops.core.markets import get_market
-
     market = get_market(market).name
     if last < first:
         raise NbapropsError(f"--end {last} is before --start {first}")
@@ -302,8 +301,9 @@ def _diagnose_one(
     windows = {w: window(w) for w in WINDOWS}
     number = _mode_version(day_rows) if len(day_rows) else _mode_version(windows[30])
     version = cache.version(system, number)
-    market = market_sharpness(day_rows, windows[7])
-    drift = model_drift(windows, cache.reference(version))
+    catalog = get_market(market_name)
+    market = market_sharpness(day_rows, windows[7], catalog)
+    drift = model_drift(windows, cache.reference(version), catalog.error_scale)
     quality = data_quality(day, system, day_rows, season, version, failures, settings)
     qfactors = quality_factors(quality, day, settings)
     trailing = srows[

@@ -9,6 +9,10 @@ population on both sides): ``100 × (0.4·mae + 0.4·direction + 0.2·bias)`` wh
 right side of the line / 0.10)``, ``bias = clip((|bias| - |reference bias|) / 1.5)``.
 Severity none < 20 ≤ minor < 40 ≤ moderate < 70 ≤ severe. A version whose reference
 holds fewer than ``MIN_REFERENCE_ROWS`` lined rows has no drift score (said so).
+
+The figures in outcome units (the ±0.5 bias, the 1.0 of MAE, the 1.5 of bias) are set
+in points; another market multiplies them by its catalog ``error_scale`` (threes 0.23:
+a 7-day bias past ±0.115 threes is a direction). Points' scale is 1.
 """
 
 from __future__ import annotations
@@ -53,7 +57,11 @@ def _errors(rows: pd.DataFrame) -> tuple[float | None, float | None]:
     return float(err.abs().mean()), float(err.mean())
 
 
-def model_drift(windows: dict[int, pd.DataFrame], reference: pd.DataFrame | None) -> dict[str, Any]:
+def model_drift(
+    windows: dict[int, pd.DataFrame], reference: pd.DataFrame | None, scale: float = 1.0
+) -> dict[str, Any]:
+    """Hit rates, errors and the drift score against ``reference``; ``scale`` is the
+    market's ``error_scale`` (the module's text)."""
     out: dict[str, Any] = {}
     for days, rows in windows.items():
         rate, n, ci = _hit_rate(rows)
@@ -70,9 +78,9 @@ def model_drift(windows: dict[int, pd.DataFrame], reference: pd.DataFrame | None
         None
         if bias is None
         else "over"
-        if bias > BIAS_POINTS
+        if bias > BIAS_POINTS * scale
         else "under"
-        if bias < -BIAS_POINTS
+        if bias < -BIAS_POINTS * scale
         else "neutral"
     )
     month = lined_played(windows[30])
@@ -98,13 +106,13 @@ def model_drift(windows: dict[int, pd.DataFrame], reference: pd.DataFrame | None
     if ref_mae is None or cur_mae is None or ref_bias is None or cur_bias is None:
         out["drift_reason"] = "no lined rows to compare"
         return out
-    c_mae = float(np.clip((cur_mae - ref_mae) / 1.0, 0, 1))
+    c_mae = float(np.clip((cur_mae - ref_mae) / (1.0 * scale), 0, 1))
     c_dir = (
         float(np.clip((ref_dir - cur_dir) / 0.10, 0, 1))
         if ref_dir is not None and cur_dir is not None
         else 0.0
     )
-    c_bias = float(np.clip((abs(cur_bias) - abs(ref_bias)) / 1.5, 0, 1))
+    c_bias = float(np.clip((abs(cur_bias) - abs(ref_bias)) / (1.5 * scale), 0, 1))
     score = 100 * (0.4 * c_mae + 0.4 * c_dir + 0.2 * c_bias)
     out.update(
         {
