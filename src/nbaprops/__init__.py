@@ -1,4 +1,4 @@
-"""nbaprops: honest NBA player-points prop predictions."""
+"""nbaprops: honest NBA player prop predictions (points, rebounds, assists, threes, combos)."""
 
 import os
 

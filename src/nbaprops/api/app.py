@@ -78,7 +78,7 @@ def create_app(settings: Settings, *, reader: SnapshotReader | None = None) -> F
     ) or None
     app = FastAPI(
         title="nbaprops",
-        summary="Honest NBA player-points prop predictions (read-only).",
+        summary="Honest NBA player prop predictions in every market (read-only).",
         version="0.1.0",
         # Swagger UI and ReDoc load their scripts from a CDN: nothing here may need the
         # internet, so only the schema itself is served (/openapi.json).

@@ -47,7 +47,10 @@ from nbaprops.warehouse.status import Status, warehouse_status
 
 app = typer.Typer(
     name="nbaprops",
-    help="Honest NBA player-points prop predictions on an embedded DuckDB warehouse.",
+    help=(
+        "Honest NBA player prop predictions (points, rebounds, assists, threes, combos) "
+        "on an embedded DuckDB warehouse."
+    ),
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
