@@ -14,8 +14,10 @@ from typer.testing import CliRunner
 
 from nbaprops.cli.main import app
 from nbaprops.core.db import connect
+from nbaprops.core.markets import MARKET_CATALOG
 from nbaprops.core.settings import Settings
 from nbaprops.grading.grade import grade_date
+from nbaprops.monitoring.diagnostics import diagnose_range
 from nbaprops.pipeline.daily import deliver_picks, predict_job
 from nbaprops.read.picks import champion_markets, picks
 from tests.conftest import CHAMPION_DAY, MARKET_CHAMPIONS, bootstrapped, copy_warehouse
@@ -150,6 +152,45 @@ def test_grading_uses_each_markets_own_outcome_and_closing_line(served: Settings
     )
     assert graded["pit"].between(0, 1).all()
     assert [m for m, _, _ in completeness] == ["rebounds", "threes"]
+
+
+def test_a_markets_diagnosis_reads_its_lines_on_its_own_scale(served: Settings) -> None:
+    """The threes champion's diagnosis of the graded night: its tiers are threes lines'
+    (< 2, 2-3, > 3), its regime reads the line's miss in threes, not in points."""
+    threes = MARKET_CATALOG["threes"]
+    with connect(served.paths.db) as con:
+        grade_date(con, DAY)
+        (diagnosis,) = diagnose_range(con, served, DAY, DAY, market="threes")
+        lined = con.execute(
+            """
+            SELECT p.line, g.actual_points AS actual FROM predictions.prediction p
+            JOIN grading.grade g USING (prediction_id)
+            WHERE p.game_date = ? AND p.market = 'threes' AND p.is_active
+              AND p.line_source = 'ACTUAL' AND NOT p.in_sample AND g.actual_points IS NOT NULL
+              AND g.direction_vs_consensus IS NOT NULL AND g.direction_vs_consensus <> 'void'
+            """,
+            [DAY],
+        ).df()
+    assert diagnosis.market_name == "threes"
+    sharp = diagnosis.market
+    assert sharp["n_lined"] == len(lined) > 30
+    miss = float((lined["actual"] - lined["line"]).abs().mean())
+    assert sharp["line_mae"] == pytest.approx(miss, abs=1e-6)
+    assert 0.5 < miss < 2.0  # a threes line's miss, a fifth of a points line's
+    tiers = sharp["line_mae_by_tier"]
+    assert list(tiers) == ["lt2", "2to3", "gt3"]
+    by_line = [
+        int((lined["line"] < 2).sum()),
+        int(lined["line"].between(2, 3, inclusive="left").sum()),
+        int((lined["line"] >= 3).sum()),
+    ]
+    assert [t["n"] for t in tiers.values()] == by_line
+    assert min(by_line) > 0
+    # one night: the 7-day window is this night's rows
+    assert sharp["line_mae_7d"] == pytest.approx(miss, abs=1e-6)
+    tight, loose = 4.5 * threes.error_scale, 6.5 * threes.error_scale
+    want = "TIGHT" if miss < tight else "LOOSE" if miss >= loose else "NORMAL"
+    assert sharp["market_regime"] == want  # on points' scale (< 4.5) every night is TIGHT
 
 
 def test_picks_are_read_per_market(served: Settings) -> None:
