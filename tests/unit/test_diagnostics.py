@@ -112,6 +112,43 @@ def test_drift_reads_bias_and_mae_on_the_markets_scale() -> None:
     assert on_threes["drift_severity"] == "severe"
 
 
+def test_a_median_on_the_line_ties_it_and_never_reads_as_losing_to_it() -> None:
+    """The market system's median is the line: every row ties (0.5, not 0%), so it never
+    raises a beats-line alert a day; a tie among other rows counts half."""
+    line = [9.5, 14.5, 25.5, 12.5]
+    market = rows([10, 15, 30, 8], line, line)
+    out = market_sharpness(market, market)
+    assert out["model_beats_line_share"] == out["model_beats_line_share_7d"] == 0.5
+    mixed = rows([10, 15, 30, 8], line, [10, 15.5, 20, 8])
+    # 10 closer, 15 tie (0.5 = 0.5), 30 farther (10 > 4.5), 8 closer
+    assert market_sharpness(mixed, mixed)["model_beats_line_share"] == pytest.approx(2.5 / 4)
+    base = {"source": "reference", "n": 900, "model_mae": 5.3, "line_mae": 5.3}
+    market_in, drift = _inputs(0.55, 200, out["model_beats_line_share_7d"], 600, 5.0)
+    cause, _, factors = attribute(market_in, drift, base | {"beats_line_share": 0.5}, [], SETTINGS)
+    assert cause == "none"
+    assert not any(f["factor"] == "model_beats_line_share_7d" for f in factors)
+
+
+def test_a_big_dip_over_few_bets_is_sample_size_with_a_confidence_in_0_1() -> None:
+    """One graded bet and a model far off the line for a few days: too few bets to be
+    evidence; the confidence stays a probability (it read -2.9 on a real backfill)."""
+    base = {"source": "trailing_30d", "n": 60, "model_mae": 5.0, "line_mae": 5.0}
+    few = SETTINGS.alerts.alert_min_bets  # 30
+    for n_bets, hit in ((1, 0.0), (few // 2, 0.2), (few - 1, 0.3)):
+        market, drift = _inputs(hit, n_bets, 0.05, 400, None)
+        cause, confidence, _ = attribute(
+            market, drift, base | {"beats_line_share": 0.5}, [], SETTINGS
+        )
+        assert cause == "sample_size"
+        assert 0.0 <= confidence <= 1.0
+        assert confidence == pytest.approx(1 - n_bets / SETTINGS.alerts.alert_min_bets, abs=1e-3)
+    # enough bets and a dip inside 1.96 standard errors: noise, confidence above 0.5
+    market, drift = _inputs(0.50, 200, 0.49, 400, None)
+    cause, confidence, _ = attribute(market, drift, base | {"beats_line_share": 0.5}, [], SETTINGS)
+    assert cause == "sample_size"
+    assert 0.5 < confidence <= 1.0
+
+
 def _window(n: int, error: float, rng: np.random.Generator) -> pd.DataFrame:
     actual = rng.integers(5, 30, n).astype(float)
     line = actual + rng.normal(0, 5, n)

@@ -89,6 +89,16 @@ def _z_below(expected: float, observed: float, n: int) -> float:
     return (expected - observed) / se
 
 
+def _sample_size_confidence(worst: float, n_bets: int, few: bool, settings: Settings) -> float:
+    """How sure the dip is noise, in [0, 1]: 1 at z = 0, 0.5 at z = 1.96 (a dip further
+    out is not noise unless the bets are too few to tell); with fewer bets than a warning
+    needs, at least the share of those bets still missing (1 graded bet of 100: 0.99)."""
+    noise = 1 - max(worst, 0.0) / 1.96 / 2
+    if few:
+        noise = max(noise, 1 - n_bets / settings.alerts.alert_min_bets)
+    return round(min(1.0, max(0.0, noise)), 3)
+
+
 def attribute(
     market: dict[str, Any],
     drift: dict[str, Any],
@@ -103,7 +113,8 @@ def attribute(
     7 days are degraded (hit rate, share of games beating the line, or drift past their
     thresholds): a drift score at
     the warning threshold is model drift; a dip within 1.96 standard errors of its
-    expectation is sample size; else the change of the model-minus-line MAE gap against
+    expectation, or over fewer bets than a warning needs, is sample size (its confidence
+    ``_sample_size_confidence``); else the change of the model-minus-line MAE gap against
     the baseline is split into the line getting better (market sharpness) and the model
     getting worse (model drift), and the larger part wins with its share as confidence.
     """
@@ -151,8 +162,9 @@ def attribute(
         )
         z.append(z_beat)
     worst = max(z) if z else 0.0
-    if n_bets < settings.alerts.alert_min_bets or worst < 1.96:
-        return "sample_size", round(1 - max(worst, 0.0) / 1.96 / 2, 3), factors
+    few = n_bets < settings.alerts.alert_min_bets
+    if few or worst < 1.96:
+        return "sample_size", _sample_size_confidence(worst, n_bets, few, settings), factors
     model_now, line_now = drift["mae_7d"], market["line_mae_7d"]
     if baseline is None or model_now is None or line_now is None:
         return "sample_size", 0.5, factors

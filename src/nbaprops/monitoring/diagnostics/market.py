@@ -3,7 +3,7 @@
 **Market sharpness** (lined, played player-games): the line's MAE against the actual
 outcome (points, or the diagnosed market's: rebounds, PRA, ...) by line tier (< 12,
 12–20, > 20), the share of player-games where the model's median was strictly closer
-to the result than the line, and a 0–100 score, the mean of
+to the result than the line (a tie counts half), and a 0–100 score, the mean of
 
 - ``a = clip((6.5 - line MAE 7d) / (6.5 - 4.0), 0, 1)`` (a line that misses by less is
   sharper), and
@@ -51,11 +51,15 @@ def tiers_of(market: Market) -> tuple[tuple[str, float, float], ...]:
 
 
 def beats_line(rows: pd.DataFrame) -> float | None:
+    """The share of rows where the model's median was strictly closer to the result than
+    the line; a tie counts half. A system whose median is the line (the market system, or
+    the anchored one before it has lined history) ties on every row: 0.5, neither beating
+    the line nor beaten by it (counted as a loss, it read 0% and raised an alert a day)."""
     if rows.empty:
         return None
-    model = (rows["actual"] - rows["median"]).abs()
-    line = (rows["actual"] - rows["line"]).abs()
-    return float((model < line).mean())
+    model = (rows["actual"] - rows["median"]).abs().to_numpy(dtype=float)
+    line = (rows["actual"] - rows["line"]).abs().to_numpy(dtype=float)
+    return float(np.mean((model < line) + 0.5 * (model == line)))
 
 
 def market_sharpness(
