@@ -303,6 +303,7 @@ def test_experiments_models_diagnostics_and_alerts(client: TestClient, served: S
     assert [r["name"] for r in runs] == ["api-fixture"]
     run = get(client, f"/experiments/{runs[0]['experiment_id'][:8]}")
     assert run["experiment_id"] == runs[0]["experiment_id"]
+    assert runs[0]["n_systems"] == len(run["systems"]) == 2  # one backfill, both systems
     assert all(isinstance(a, str) and "/" not in a for a in run["artefacts"])
     models = get(client, "/models")
     aliased = {(v["system_id"], tuple(v["aliases"])) for v in models["versions"] if v["aliases"]}

@@ -209,6 +209,14 @@ def test_player_page_lists_the_last_20_games_with_points_lines_and_predictions(
     assert "chart-empty" not in chart["class"]
 
 
+def served_run_systems(served: Settings) -> tuple[str, int]:
+    with connect(served.paths.db, read_only=True) as con:
+        primary, systems = con.execute(
+            "SELECT primary_system, systems FROM experiments.run WHERE name = 'api-fixture'"
+        ).fetchone()
+    return primary, len(systems)
+
+
 def test_models_page_lists_versions_aliases_and_sorts_experiments(
     client: TestClient, served: Settings
 ) -> None:
@@ -233,6 +241,11 @@ def test_models_page_lists_versions_aliases_and_sorts_experiments(
     assert [row[0] for row in aliased] == ["season_average"]
     runs = scalar(served, "SELECT count(*) FROM experiments.run", [])
     assert len(shown.tables["experiments"]) == max(runs, 1)
+    # the fixture's backfill fitted both systems in one run: the row says so
+    primary, fitted = served_run_systems(served)
+    (row,) = [r for r in shown.tables["experiments"] if r[1] == "api-fixture"]
+    assert row[3] == f"{primary} +{fitted - 1} more"
+    assert fitted == 2
     for order in ("asc", "desc"):
         names = [row[1] for row in page(client, f"/ui/models?sort=name&order={order}").tables[
             "experiments"]]  # fmt: skip

@@ -559,6 +559,10 @@ class ExperimentRow(_Open):
     mode: str = _f("shared or experimental (experimental versions are never promoted).")
     status: str = _f("pending, running, completed, failed, promoted or archived.")
     primary_system: str | None = _f("The system the headline figures are of.")
+    n_systems: int | None = _f(
+        "How many systems the run fitted, the primary one included (a backfill of every "
+        "system is one run)."
+    )
     eval_window: str | None = _f(
         "Evaluation window, START:END (YYYY-MM-DD:YYYY-MM-DD); only runs on one window compete."
     )

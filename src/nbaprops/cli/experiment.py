@@ -254,13 +254,14 @@ def _print_runs(rows: list[dict[str, Any]]) -> None:
     ):
         t.add_column(col, overflow="fold")
     for r in rows:
+        more = (r.get("n_systems") or 1) - 1  # a run of several systems (a backfill)
         t.add_row(
             r["experiment_id"][:8],
             r["name"],
             r["type"],
             r["mode"],
             r["status"] + (f": {r['error'][:60]}" if r["error"] else ""),
-            r["primary_system"],
+            r["primary_system"] + (f" +{more} more" if more > 0 else ""),
             r["eval_window"],
             "—" if r["mae"] is None else f"{r['mae']:.3f} ({int(r['n']):,})",
             "—" if r["hit_rate"] is None else f"{_pct(r['hit_rate'])} ({int(r['n_bets']):,})",

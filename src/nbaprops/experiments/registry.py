@@ -333,7 +333,8 @@ def list_runs(
     tag: str | None = None,
     limit: int = 50,
 ) -> list[dict[str, Any]]:
-    """Newest first, with the headline figures of each run's primary system."""
+    """Newest first, with the headline figures of each run's primary system and the
+    number of systems it fitted (``n_systems``: a backfill of every system is one run)."""
     if status is not None and status not in STATUSES:
         raise NbapropsError(f"unknown status {status!r} (one of: {', '.join(STATUSES)})")
     if limit < 1:
@@ -341,7 +342,8 @@ def list_runs(
     rows = con.execute(
         """
         SELECT r.experiment_id, r.name, r.type, r.mode, r.status, r.primary_system,
-               r.eval_window, r.tags, r.created_at, r.model_version, r.error,
+               len(r.systems) AS n_systems, r.eval_window, r.tags, r.created_at,
+               r.model_version, r.error,
                max(CASE WHEN m.row_set = 'all' AND m.metric = 'mae' THEN m.value END) AS mae,
                max(CASE WHEN m.row_set = 'all' AND m.metric = 'mae' THEN m.n END) AS n,
                max(CASE WHEN m.row_set = 'sportsbook' AND m.metric = 'hit_rate'
