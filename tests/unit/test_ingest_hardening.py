@@ -386,6 +386,8 @@ def _deny(monkeypatch: pytest.MonkeyPatch, folder: Path) -> None:
     real = os.scandir
 
     def scandir(path: object = ".") -> object:
+        if isinstance(path, int):  # a directory descriptor (shutil.rmtree's walk)
+            return real(path)
         if Path(os.fsdecode(path)).resolve().is_relative_to(folder.resolve()):  # type: ignore[arg-type]
             raise PermissionError(13, "Permission denied", str(path))
         return real(path)  # type: ignore[arg-type]
