@@ -207,6 +207,32 @@ def test_a_pick_is_staked_only_when_its_calibrated_value_and_its_record_back_it(
     assert backed.loc[1, "stake_kelly"] == pytest.approx(0.25 * 0.04 / (100 / 110))
 
 
+def test_a_record_that_lost_backs_no_bet_even_with_enough_comparable_bets() -> None:
+    """Calibrated EV +4% beside 154 comparable calls that returned -1.9%: the shown record
+    contradicts the claim, so the pick stays on the watchlist and says why; a record that
+    made money backs the same pick; a policy requiring no record does not look."""
+    rows = _calls(2, ev=[0.08, 0.08], ev_calibrated=[0.04, 0.04])
+    lost = ClaimCell("sportsbook", "OVER", "2-5%", 154, 79, 0, -2.9, 150.0, 5.0)
+    picks = select_picks(rows, EvCalibration(record=(lost,)), "GREEN", PickPolicy())
+    assert (picks["status"] == "WATCHLIST").all()
+    assert (
+        picks["reason"].tolist()
+        == ["comparable graded bets returned -1.9% over 154 (a record that lost backs no bet)"] * 2
+    )
+    assert (picks["stake_kelly"] == 0).all()
+    assert picks["record_roi"].tolist() == pytest.approx([-2.9 / 154] * 2)
+    even = replace(lost, profit=0.0)  # broke even: not a profit either
+    flat = select_picks(rows, EvCalibration(record=(even,)), "GREEN", PickPolicy())
+    assert (flat["status"] == "WATCHLIST").all()
+    won = replace(lost, profit=2.9)
+    backed = select_picks(rows, EvCalibration(record=(won,)), "GREEN", PickPolicy())
+    assert (backed["status"] == "BET").all()
+    no_record = PickPolicy(min_record=0)
+    assert (
+        select_picks(rows, EvCalibration(record=(lost,)), "GREEN", no_record)["status"] == "BET"
+    ).all()
+
+
 def test_stakes_are_capped_per_bet_halved_on_a_red_slate_and_scaled_to_the_slate_cap() -> None:
     rows = _calls(8, ev_calibrated=[0.30, 0.20, 0.10, 0.09, 0.08, 0.07, 0.06, 0.05])
     policy = PickPolicy(min_record=0, kelly_fraction=0.5, max_bet=0.02, max_slate=0.06)

@@ -412,7 +412,8 @@ def print_picks(payload: dict[str, Any], watchlist: int = 10) -> None:
         f"of bankroll) at {payload['kelly_fraction']:g} Kelly on the calibrated EV, capped at "
         f"{caps['bet_pct']:g}% a bet and {caps['slate_pct']:g}% a slate, x"
         f"{caps['red_multiplier']:g} on a RED slate; a bet needs calibrated EV above "
-        f"{caps['ev_margin_pct']:g}% and {caps['min_record']} comparable graded bets."
+        f"{caps['ev_margin_pct']:g}% and {caps['min_record']} comparable graded bets"
+        + (" that returned a profit." if caps["min_record"] else ".")
     )
 
 

@@ -242,7 +242,9 @@ class Picks(_Group):
         default=100,
         ge=0,
         description="Comparable graded bets (same line kind, side, calibrated-EV bucket) a "
-        "pick needs before it is staked; fewer: watchlist.",
+        "pick needs before it is staked, and their ROI at the prices taken must be above "
+        "zero (a record that lost backs no bet); fewer, or a loss: watchlist. 0 requires "
+        "no record at all.",
     )
     picks_max_bet_share: float = Field(
         default=0.02, gt=0, le=1, description="Largest stake of one bet, share of bankroll."

@@ -228,6 +228,14 @@ def select_picks(
         reason[few] = [
             f"{k} comparable graded bets (fewer than {policy.min_record})" for k in record_n[few]
         ]
+        if policy.min_record > 0:  # a record is required: one that lost backs no bet
+            roi = record["record_roi"]
+            lost = (reason == "") & (record_n > 0) & ~(np.nan_to_num(roi, nan=-np.inf) > 0)
+            reason[lost] = [
+                f"comparable graded bets returned {_pct(r)} over {k} (a record that lost "
+                "backs no bet)"
+                for r, k in zip(roi[lost], record_n[lost], strict=True)
+            ]
     small = (reason == "") & ~(np.abs(edge) >= policy.min_edge)
     reason[small] = [f"edge {e:+.1f} pts under {policy.min_edge:g}" for e in edge[small]]
     players, games, teams = col["player_id"], col["game_id"], col["team"]
