@@ -231,8 +231,9 @@ def picks_markdown(summary: dict[str, Any]) -> list[str]:
         "*Before*: every call with a raw EV above the margin and |edge| >= the minimum, up "
         "to the per-team and per-day limits, staked at fractional Kelly on the raw EV, "
         "uncapped. *After*: the calibrated EV must beat the margin with enough comparable "
-        "graded bets; one bet per player, per-game, per-team and per-day limits; stakes on "
-        "the calibrated EV, x the RED multiplier, capped per bet and per slate. Bankrolls "
+        "graded bets that returned a profit; one bet per player, per-game, per-team and "
+        "per-day limits; stakes on the calibrated EV, x the RED multiplier, capped per bet "
+        "and per slate. Bankrolls "
         "start at 100 units (1 unit = 1%); exposure = a slate's total stake.",
         "",
         "| system | lines | rule | bets | hit rate [95% CI] | ROI | units | final flat | "

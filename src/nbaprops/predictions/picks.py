@@ -4,8 +4,9 @@ A system *calls* a side when its raw expected value at the best available price 
 the margin (``scoring``). A call becomes a **bet** only when the record backs it: its
 calibrated EV (what such calls returned out of sample, shrunk toward zero edge) beats
 the margin, enough comparable graded calls exist (same line kind, side and
-calibrated-EV bucket), its edge is large enough, and the slate's limits leave room
-(one bet per player, per game, per team, per day). Every other call is a
+calibrated-EV bucket) and they returned a profit at the prices taken (a record that lost
+backs no bet, whatever EV the pick claims), its edge is large enough, and the slate's
+limits leave room (one bet per player, per game, per team, per day). Every other call is a
 **watchlist** pick: shown with its reason and its record, never staked. "No bets today"
 is a valid answer.
 
