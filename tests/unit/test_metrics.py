@@ -542,7 +542,14 @@ def test_ev_reliability_puts_each_bet_in_its_claimed_bucket_with_its_own_return(
     assert buckets["2-5%"].roi == pytest.approx(0.1)
     assert (buckets["5-10%"].n, buckets["5-10%"].pushes) == (0, 1)  # a push is not decided
     assert buckets[">10%"].roi == pytest.approx(0.5)
-    assert buckets[">10%"].roi_low <= 0.5 <= buckets[">10%"].roi_high
+    # the 2-5% bets fell on two dates: an interval; the >10% ones on one: none (not a
+    # zero-width interval around its mean)
+    assert buckets["2-5%"].n_dates == 2
+    assert buckets["2-5%"].roi_low <= 0.1 <= buckets["2-5%"].roi_high
+    assert buckets["2-5%"].roi_low < buckets["2-5%"].roi_high
+    assert buckets[">10%"].n_dates == 1
+    assert np.isnan(buckets[">10%"].roi_low)
+    assert np.isnan(buckets[">10%"].roi_high)
 
 
 def test_another_market_is_held_to_its_own_line_not_to_the_points_floor() -> None:

@@ -437,8 +437,12 @@ class VersusMarketOut(BaseModel):
     brier_diff: float = _f(
         "Brier score of the system minus the market's (negative: the system is better)."
     )
-    brier_diff_low: float = _f("95% interval of brier_diff, dates resampled, low.")
-    brier_diff_high: float = _f("95% interval of brier_diff, dates resampled, high.")
+    brier_diff_low: float | None = _f(
+        "95% interval of brier_diff, dates resampled, low (null: fewer than two dates)."
+    )
+    brier_diff_high: float | None = _f(
+        "95% interval of brier_diff, dates resampled, high (null: fewer than two dates)."
+    )
     log_loss: float = _f("Log loss of the system's P(over), natural log (lower is better).")
     log_loss_market: float = _f("Log loss of the market's P(over), natural log.")
     ece: float = _f(

@@ -738,11 +738,15 @@ def date_bootstrap(
     values: FloatArray, days: npt.NDArray[Any], n_boot: int, seed: int
 ) -> tuple[float, float]:
     """95% interval of the mean of ``values`` resampling whole dates (rows of a date
-    share news and line moves): the one interval every paired figure uses."""
+    share news and line moves): the one interval every paired figure uses. Fewer than two
+    dates give none (NaN): resampling one date returns that date every time, a
+    zero-width interval claiming a certainty its rows, moving together, cannot give."""
     if values.size == 0:
         return math.nan, math.nan
     _, index = np.unique(days, return_inverse=True)
     n_dates = int(index.max()) + 1
+    if n_dates < 2:
+        return math.nan, math.nan
     sums = np.bincount(index, weights=values, minlength=n_dates)
     counts = np.bincount(index, minlength=n_dates).astype(float)
     draws = np.random.default_rng(seed).integers(0, n_dates, size=(n_boot, n_dates))

@@ -53,6 +53,13 @@ def run_dir(root: Path, name: str) -> Path:
     return path
 
 
+def _interval(low: Any, high: Any) -> str:
+    """A signed 95% interval, or why there is none (fewer than two dates)."""
+    if _fmt(low) == "—" or _fmt(high) == "—":
+        return "[no interval: one date]"
+    return f"[{low:+.4f}, {high:+.4f}]"
+
+
 def _fmt(value: Any, pct: bool = False, digits: int = 3) -> str:
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
         return "—"
@@ -138,7 +145,7 @@ def market_markdown(lines: list[dict[str, Any]]) -> list[str]:
         out.append(
             f"| {r['system']} | {r['line_kind']} | {k['n']:,} ({k['n_dates']}) | "
             f"{_fmt(k['brier'], digits=4)} | {_fmt(k['brier_market'], digits=4)} | "
-            f"{k['brier_diff']:+.4f} [{k['brier_diff_low']:+.4f}, {k['brier_diff_high']:+.4f}]"
+            f"{k['brier_diff']:+.4f} {_interval(k['brier_diff_low'], k['brier_diff_high'])}"
             f" | {_fmt(k['log_loss'], digits=4)} | {_fmt(k['log_loss_market'], digits=4)} | "
             f"{_fmt(k['ece'], digits=4)} | {_fmt(k['ece_market'], digits=4)} | "
             f"{'**worse than the market**' if k['worse_than_market'] else 'better'} |"
