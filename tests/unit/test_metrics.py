@@ -552,6 +552,21 @@ def test_ev_reliability_puts_each_bet_in_its_claimed_bucket_with_its_own_return(
     assert np.isnan(buckets[">10%"].roi_high)
 
 
+def test_a_brier_difference_over_one_date_says_it_has_no_interval() -> None:
+    """versus_market over one date: no interval (NaN), and the report and the backtest
+    command say why instead of printing a zero-width one or "nan"."""
+    from nbaprops.experiments.report import interval_text
+
+    one = versus_market([0.6, 0.4, 0.7], [-110] * 3, [-110] * 3, [1, 0, 1], ["d"] * 3)
+    assert one is not None
+    assert one.n_dates == 1
+    assert np.isnan(one.brier_diff_low)
+    assert np.isnan(one.brier_diff_high)
+    assert interval_text(one.brier_diff_low, one.brier_diff_high) == "[no interval: one date]"
+    assert interval_text(None, None) == "[no interval: one date]"
+    assert interval_text(-0.001, 0.0025) == "[-0.0010, +0.0025]"
+
+
 def test_another_market_is_held_to_its_own_line_not_to_the_points_floor() -> None:
     # rebounds: a 2.09 MAE against a 2.10 line is honest; 1.7 against 2.1 is not
     assert leakage_alarms(2.09, 0.51, 1200, 0.45, market="rebounds", line_mae=2.10) == []

@@ -375,10 +375,10 @@ def print_backtest(result: BacktestResult, folder: Path) -> None:
         if not k:
             return "—"
         mark = " worse" if k["worse_than_market"] else ""
-        low, high = k["brier_diff_low"], k["brier_diff_high"]
-        if low is None or high is None or math.isnan(low) or math.isnan(high):
-            return f"{k['brier_diff']:+.4f} [no interval: one date]{mark}"
-        return f"{k['brier_diff']:+.4f} [{low:+.4f}, {high:+.4f}]{mark}"
+        from nbaprops.experiments.report import interval_text
+
+        interval = interval_text(k["brier_diff_low"], k["brier_diff_high"])
+        return f"{k['brier_diff']:+.4f} {interval}{mark}"
 
     def pct(v: float | None) -> str:
         return "—" if v is None or math.isnan(v) else f"{100 * v:.1f}%"

@@ -53,8 +53,9 @@ def run_dir(root: Path, name: str) -> Path:
     return path
 
 
-def _interval(low: Any, high: Any) -> str:
-    """A signed 95% interval, or why there is none (fewer than two dates)."""
+def interval_text(low: Any, high: Any) -> str:
+    """A signed 95% interval, or why there is none (fewer than two dates): the report's
+    and the backtest command's Brier difference."""
     if _fmt(low) == "—" or _fmt(high) == "—":
         return "[no interval: one date]"
     return f"[{low:+.4f}, {high:+.4f}]"
@@ -145,7 +146,7 @@ def market_markdown(lines: list[dict[str, Any]]) -> list[str]:
         out.append(
             f"| {r['system']} | {r['line_kind']} | {k['n']:,} ({k['n_dates']}) | "
             f"{_fmt(k['brier'], digits=4)} | {_fmt(k['brier_market'], digits=4)} | "
-            f"{k['brier_diff']:+.4f} {_interval(k['brier_diff_low'], k['brier_diff_high'])}"
+            f"{k['brier_diff']:+.4f} {interval_text(k['brier_diff_low'], k['brier_diff_high'])}"
             f" | {_fmt(k['log_loss'], digits=4)} | {_fmt(k['log_loss_market'], digits=4)} | "
             f"{_fmt(k['ece'], digits=4)} | {_fmt(k['ece_market'], digits=4)} | "
             f"{'**worse than the market**' if k['worse_than_market'] else 'better'} |"

@@ -231,7 +231,7 @@ def select_picks(
         ]
         if policy.min_record > 0:  # a record is required: one that lost backs no bet
             roi = record["record_roi"]
-            lost = (reason == "") & (record_n > 0) & ~(np.nan_to_num(roi, nan=-np.inf) > 0)
+            lost = (reason == "") & ~(roi > 0)  # the rows left have min_record or more
             reason[lost] = [
                 f"comparable graded bets returned {_pct(r)} over {k} (a record that lost "
                 "backs no bet)"

@@ -89,13 +89,12 @@ def _z_below(expected: float, observed: float, n: int) -> float:
     return (expected - observed) / se
 
 
-def _sample_size_confidence(worst: float, n_bets: int, few: bool, settings: Settings) -> float:
+def _sample_size_confidence(worst: float, n_bets: int, settings: Settings) -> float:
     """How sure the dip is noise, in [0, 1]: 1 at z = 0, 0.5 at z = 1.96 (a dip further
     out is not noise unless the bets are too few to tell); with fewer bets than a warning
     needs, at least the share of those bets still missing (1 graded bet of 100: 0.99)."""
     noise = 1 - max(worst, 0.0) / 1.96 / 2
-    if few:
-        noise = max(noise, 1 - n_bets / settings.alerts.alert_min_bets)
+    noise = max(noise, 1 - n_bets / settings.alerts.alert_min_bets)  # > 0 with few bets
     return round(min(1.0, max(0.0, noise)), 3)
 
 
@@ -162,9 +161,8 @@ def attribute(
         )
         z.append(z_beat)
     worst = max(z) if z else 0.0
-    few = n_bets < settings.alerts.alert_min_bets
-    if few or worst < 1.96:
-        return "sample_size", _sample_size_confidence(worst, n_bets, few, settings), factors
+    if n_bets < settings.alerts.alert_min_bets or worst < 1.96:
+        return "sample_size", _sample_size_confidence(worst, n_bets, settings), factors
     model_now, line_now = drift["mae_7d"], market["line_mae_7d"]
     if baseline is None or model_now is None or line_now is None:
         return "sample_size", 0.5, factors
